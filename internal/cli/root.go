@@ -1,0 +1,98 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/authdev/authdev/internal/state"
+)
+
+// Main runs authdev with args and returns the exit code.
+func Main(version string, args []string) int {
+	return Run(NewFactory(version), args)
+}
+
+// Run executes the command line against f and maps the outcome to an exit
+// code, printing the error (if any) once, to stderr.
+func Run(f *Factory, args []string) int {
+	root := NewRootCmd(f)
+	root.SetArgs(args)
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	err := root.Execute()
+	if err != nil && strings.HasPrefix(err.Error(), "unknown command") {
+		// cobra reports an unknown subcommand as a plain error.
+		err = &UsageError{Err: err}
+	}
+	var silent *SilentError
+	if err != nil && !errors.As(err, &silent) {
+		fmt.Fprintf(f.IO.ErrOut, "authdev: %v\n", err)
+	}
+	return exitCode(err)
+}
+
+// NewRootCmd builds the command tree.
+func NewRootCmd(f *Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "authdev",
+		Short: "The Citrix ADC edge on your laptop: mock OIDC IdP, ADC-emulating proxy, RBAC tests",
+		Long: `authdev runs a mock OIDC identity provider with personas, an ADC-emulating
+proxy in front of your FastAPI or Go backend, a terminal UI to switch persona
+and environment, and RBAC smoke tests for CI — from one binary.`,
+		Version:       resolveVersion(f.Version),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			switch f.StateBackend {
+			case state.BackendAuto, state.BackendKeyring, state.BackendFile:
+				return nil
+			}
+			return usageErrorf("--state %q: use keyring or file", f.StateBackend)
+		},
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
+	root.PersistentFlags().StringVar(&f.ConfigPath, "config", "", "config file (default $AUTHDEV_CONFIG, then ./authdev.yaml, then the built-in demo)")
+	root.PersistentFlags().StringVar(&f.StateBackend, "state", "", "where keys and secrets live: keyring or file (default: keyring when one answers)")
+	root.AddCommand(
+		NewCmdVersion(f, nil),
+		NewCmdInit(f, nil),
+		NewCmdConfig(f),
+		NewCmdMan(f, nil),
+	)
+	return root
+}
+
+// resolveVersion prefers the ldflags-stamped version, then the module
+// version recorded by `go install`.
+func resolveVersion(stamped string) string {
+	if stamped != "" && stamped != "dev" {
+		return stamped
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// exactArgs is cobra.ExactArgs reporting a UsageError.
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := cobra.ExactArgs(n)(cmd, args); err != nil {
+			return &UsageError{Err: err}
+		}
+		return nil
+	}
+}
+
+// noArgs is cobra.NoArgs reporting a UsageError.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if err := cobra.NoArgs(cmd, args); err != nil {
+		return &UsageError{Err: err}
+	}
+	return nil
+}
