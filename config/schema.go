@@ -58,4 +58,3 @@ func schemaReflector() *jsonschema.Reflector {
 	}
 	return r
 }
-

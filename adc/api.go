@@ -1,0 +1,65 @@
+package adc
+
+import (
+	"net/http"
+	"net/netip"
+
+	"github.com/authdev/authdev/audit"
+)
+
+// This file is the contract between the proxy and the policy engine: the
+// proxy builds a Request per HTTP request, calls Engine.Evaluate, and acts
+// on the Result. Engine, Compile and Evaluate live beside it.
+
+// Request is what policies can see of one HTTP request.
+type Request struct {
+	HTTP     *http.Request
+	ClientIP netip.Addr
+	// Body holds the first bytes of the request body, read by the proxy only
+	// when Engine.NeedsBody reports that a policy looks at HTTP.REQ.BODY.
+	Body []byte
+	// User is the authenticated identity; nil when there is none.
+	User *User
+}
+
+// User is AAA.USER: the identity the proxy established.
+type User struct {
+	Name   string   // AAA.USER.NAME: the email claim (or the OAuth action's userNameField)
+	Groups []string // raw IdP groups
+	Roles  []string // the environment's roles for those groups
+	// Attributes are every claim of the token, for AAA.USER.ATTRIBUTE; the
+	// proxy adds "roles" and "groups" as lists.
+	Attributes map[string]any
+}
+
+// Result is what the engine decided for a request. The proxy reuses one
+// Result per request; Evaluate resets it.
+type Result struct {
+	// Response, when set, is a responder's answer: send it and stop.
+	Response *Response
+	// Allowed is the authorization decision; Policy names the policy that
+	// decided it, or is "" when the default authorization action did.
+	Allowed bool
+	Policy  string
+	// Headers are the rewrites for the upstream request, in order: the
+	// YAML `headers` first, then ns.conf rewrite policies.
+	Headers []HeaderOp
+	// Trace is every policy considered, in evaluation order.
+	Trace []audit.PolicyResult
+}
+
+// Response is a responder action's answer.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   string
+	Drop   bool // close the connection without an answer (DROP)
+	Reset  bool // reset the connection (RESET)
+}
+
+// HeaderOp is one rewrite of the upstream request's headers.
+type HeaderOp struct {
+	Op    string // "insert" or "delete"
+	Name  string
+	Value string
+}

@@ -1,0 +1,58 @@
+package audit
+
+import (
+	"time"
+)
+
+// Kind says what an Event records.
+type Kind string
+
+// Kinds of events.
+const (
+	KindRequest      Kind = "request"       // a request the proxy answered
+	KindLogin        Kind = "login"         // a browser session began
+	KindLogout       Kind = "logout"        // a browser session ended
+	KindTokenRefused Kind = "token_refused" // a bearer token or cookie was rejected
+	KindDecision     Kind = "decision"      // an authorization decision (also inside a request)
+	KindNotice       Kind = "notice"        // stack news: persona switched, config reloaded, upstream down
+)
+
+// Event is one audit record. Tokens and cookies never go in it: Assertion
+// holds decoded claims, not the signed token.
+type Event struct {
+	Time     time.Time     `json:"time"`
+	Kind     Kind          `json:"kind"`
+	Persona  string        `json:"persona,omitempty"`
+	User     string        `json:"user,omitempty"`
+	Env      string        `json:"env,omitempty"`
+	Method   string        `json:"method,omitempty"`
+	Path     string        `json:"path,omitempty"`
+	Upstream string        `json:"upstream,omitempty"`
+	Target   string        `json:"target,omitempty"`
+	Status   int           `json:"status,omitempty"`
+	Latency  time.Duration `json:"latency_ns,omitempty"`
+	Decision string        `json:"decision,omitempty"` // allow | deny
+	Policy   string        `json:"policy,omitempty"`   // the deciding policy; "" = the default action
+	Via      string        `json:"via,omitempty"`      // session | bearer
+	ClientIP string        `json:"client_ip,omitempty"`
+	Message  string        `json:"message,omitempty"` // reason of a refusal, text of a notice
+	Level    string        `json:"level,omitempty"`   // info | warn | error, for notices
+
+	// Detail, for the TUI and whoami; omitted from the log line when empty.
+	Claims          map[string]any    `json:"claims,omitempty"`
+	HeadersInjected map[string]string `json:"headers_injected,omitempty"`
+	HeadersStripped []string          `json:"headers_stripped,omitempty"`
+	Assertion       map[string]any    `json:"assertion,omitempty"`
+	Trace           []PolicyResult    `json:"trace,omitempty"`
+}
+
+// PolicyResult is one policy considered for a request.
+type PolicyResult struct {
+	Name     string `json:"name"`
+	Kind     string `json:"kind"` // authorization | responder | rewrite
+	Rule     string `json:"rule"`
+	Priority int    `json:"priority,omitempty"`
+	Matched  bool   `json:"matched"`
+	Action   string `json:"action,omitempty"`
+	Error    string `json:"error,omitempty"` // an evaluation error (the policy is then UNDEF)
+}
