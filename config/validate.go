@@ -49,7 +49,9 @@ func (c *Config) applyDefaults() {
 	}
 	for k := range c.Personas {
 		p := &c.Personas[k]
-		p.Name = or(p.Name, strings.ToUpper(p.ID[:1])+p.ID[1:])
+		if p.Name == "" && p.ID != "" {
+			p.Name = strings.ToUpper(p.ID[:1]) + p.ID[1:]
+		}
 		p.Email = or(p.Email, p.ID+"@example.com")
 	}
 	px := &c.Proxy

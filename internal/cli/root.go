@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/internal/state"
 )
 
@@ -29,11 +30,27 @@ func Run(f *Factory, args []string) int {
 		// cobra reports an unknown subcommand as a plain error.
 		err = &UsageError{Err: err}
 	}
-	var silent *SilentError
-	if err != nil && !errors.As(err, &silent) {
-		fmt.Fprintf(f.IO.ErrOut, "authdev: %v\n", err)
-	}
+	printError(f.IO, err)
 	return exitCode(err)
+}
+
+// printError reports err once on stderr; config problems one per line, in
+// the file:line:col form editors jump to.
+func printError(io *IO, err error) {
+	var silent *SilentError
+	var cfg config.Errors
+	switch {
+	case err == nil, errors.As(err, &silent):
+	case errors.As(err, &cfg):
+		fmt.Fprintln(io.ErrOut, cfg.Error())
+		noun := "problem"
+		if len(cfg) > 1 {
+			noun = "problems"
+		}
+		fmt.Fprintf(io.ErrOut, "authdev: %d config %s: fix and run again (`authdev config validate` checks the file)\n", len(cfg), noun)
+	default:
+		fmt.Fprintf(io.ErrOut, "authdev: %v\n", err)
+	}
 }
 
 // NewRootCmd builds the command tree.
