@@ -1,0 +1,151 @@
+// Package identitytest stands in for the authdev proxy's signing half in
+// tests of backends: it serves a key set over httptest and signs assertions,
+// so a test can exercise identity.Verifier, the demo backend or an app
+// without running authdev.
+package identitytest
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/authdev/authdev/identity"
+)
+
+// Proxy publishes a key set at its URL + identity.JWKSPath and signs
+// assertions with the newest key. Its URL is the issuer.
+type Proxy struct {
+	Server   *httptest.Server
+	Audience string
+	// Now is the clock Claims stamps iat and exp from.
+	Now func() time.Time
+
+	fetches atomic.Int64
+	mu      sync.Mutex
+	signers []*identity.Signer
+	keys    []*ecdsa.PrivateKey
+}
+
+// New starts a Proxy whose assertions are addressed to audience; the test's
+// cleanup stops it.
+func New(t testing.TB, audience string) *Proxy {
+	t.Helper()
+	p := &Proxy{Audience: audience, Now: time.Now}
+	p.Rotate(t)
+	p.Server = httptest.NewServer(http.HandlerFunc(p.serveJWKS))
+	t.Cleanup(p.Server.Close)
+	return p
+}
+
+func (p *Proxy) serveJWKS(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != identity.JWKSPath {
+		http.NotFound(w, r)
+		return
+	}
+	p.fetches.Add(1)
+	p.mu.Lock()
+	var set jose.JSONWebKeySet
+	for _, s := range p.signers {
+		set.Keys = append(set.Keys, s.PublicJWK())
+	}
+	p.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(set)
+}
+
+// URL is the issuer of the assertions.
+func (p *Proxy) URL() string { return p.Server.URL }
+
+// JWKSURL is where the keys are.
+func (p *Proxy) JWKSURL() string { return p.Server.URL + identity.JWKSPath }
+
+// Fetches counts the key set downloads served so far.
+func (p *Proxy) Fetches() int { return int(p.fetches.Load()) }
+
+// Rotate adds a new signing key, published beside the old ones; assertions
+// are signed with it from now on.
+func (p *Proxy) Rotate(t testing.TB) {
+	t.Helper()
+	key := NewKey(t)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s, err := identity.NewSigner(key, fmt.Sprintf("test-%d", len(p.signers)+1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.signers = append(p.signers, s)
+	p.keys = append(p.keys, key)
+}
+
+// Key is the current signing key.
+func (p *Proxy) Key() *ecdsa.PrivateKey {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.keys[len(p.keys)-1]
+}
+
+// KeyID is the kid of the current signing key.
+func (p *Proxy) KeyID() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.signers[len(p.signers)-1].PublicJWK().KeyID
+}
+
+// Claims returns valid claims for persona holding roles, issued now.
+func (p *Proxy) Claims(persona string, roles ...string) identity.Claims {
+	now := p.Now()
+	return identity.Claims{
+		Issuer:   p.URL(),
+		Audience: jwt.Audience{p.Audience},
+		Subject:  persona,
+		Email:    persona + "@example.com",
+		Name:     persona,
+		Groups:   []string{"group-" + persona},
+		Roles:    roles,
+		Env:      "dev",
+		Persona:  persona,
+		IssuedAt: jwt.NewNumericDate(now),
+		Expiry:   jwt.NewNumericDate(now.Add(identity.Lifetime)),
+		ID:       fmt.Sprintf("jti-%s-%d", persona, now.UnixNano()),
+	}
+}
+
+// Sign signs c with the current key.
+func (p *Proxy) Sign(t testing.TB, c identity.Claims) string {
+	t.Helper()
+	p.mu.Lock()
+	s := p.signers[len(p.signers)-1]
+	p.mu.Unlock()
+	tok, err := s.Sign(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// Assertion is a valid assertion for persona holding roles.
+func (p *Proxy) Assertion(t testing.TB, persona string, roles ...string) string {
+	t.Helper()
+	return p.Sign(t, p.Claims(persona, roles...))
+}
+
+// NewKey returns a fresh P-256 key.
+func NewKey(t testing.TB) *ecdsa.PrivateKey {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
