@@ -4,6 +4,7 @@
 // context, so a Go backend trusts the signed assertion rather than headers a
 // client could have sent itself.
 //
-// The proxy signs assertions with [Signer]; backends verify them with
-// [Verifier], whose keys come from the proxy's /.authdev/jwks.json.
+// [Claims] is the wire format; [Verifier] checks it against the keys the
+// proxy publishes at /.authdev/jwks.json. Package identitytest signs
+// assertions for backends' tests.
 package identity

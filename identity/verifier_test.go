@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -104,26 +105,10 @@ func TestVerify(t *testing.T) {
 			return `{"payload":"e30","signatures":[]}`
 		}, identity.ErrMalformed},
 		{"an assertion signed by another key under the proxy's kid is forged", func(t *testing.T) string {
-			s, err := identity.NewSigner(other.Key(), p.KeyID())
-			if err != nil {
-				t.Fatal(err)
-			}
-			tok, err := s.Sign(p.Claims("mallory", "admin"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return tok
+			return identitytest.Sign(t, other.Key(), p.KeyID(), p.Claims("mallory", "admin"))
 		}, identity.ErrSignature},
 		{"an assertion signed by another proxy's key is unknown", func(t *testing.T) string {
-			s, err := identity.NewSigner(other.Key(), "attacker-key")
-			if err != nil {
-				t.Fatal(err)
-			}
-			tok, err := s.Sign(p.Claims("mallory", "admin"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return tok
+			return identitytest.Sign(t, other.Key(), "attacker-key", p.Claims("mallory", "admin"))
 		}, identity.ErrUnknownKey},
 		{"a tampered payload fails the signature", func(t *testing.T) string {
 			parts := strings.Split(p.Assertion(t, "bob", "reader"), ".")
@@ -290,14 +275,7 @@ func TestUnknownKidsCannotForceDownloads(t *testing.T) {
 	other.Now = clk.Now
 	ctx := context.Background()
 	for i := range 20 {
-		s, err := identity.NewSigner(other.Key(), "random-"+string(rune('a'+i)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tok, err := s.Sign(p.Claims("mallory", "admin"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		tok := identitytest.Sign(t, other.Key(), fmt.Sprint("random-", i), p.Claims("mallory", "admin"))
 		if _, err := v.Verify(ctx, tok); !errors.Is(err, identity.ErrUnknownKey) {
 			t.Fatalf("forged assertion %d: %v, want ErrUnknownKey", i, err)
 		}

@@ -33,8 +33,12 @@ type Proxy struct {
 
 	fetches atomic.Int64
 	mu      sync.Mutex
-	signers []*identity.Signer
-	keys    []*ecdsa.PrivateKey
+	keys    []signingKey
+}
+
+type signingKey struct {
+	key *ecdsa.PrivateKey
+	kid string
 }
 
 // New starts a Proxy whose assertions are addressed to audience; the test's
@@ -56,8 +60,8 @@ func (p *Proxy) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	p.fetches.Add(1)
 	p.mu.Lock()
 	var set jose.JSONWebKeySet
-	for _, s := range p.signers {
-		set.Keys = append(set.Keys, s.PublicJWK())
+	for _, k := range p.keys {
+		set.Keys = append(set.Keys, jose.JSONWebKey{Key: &k.key.PublicKey, KeyID: k.kid, Algorithm: identity.Algorithm, Use: "sig"})
 	}
 	p.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
@@ -80,26 +84,21 @@ func (p *Proxy) Rotate(t testing.TB) {
 	key := NewKey(t)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s, err := identity.NewSigner(key, fmt.Sprintf("test-%d", len(p.signers)+1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.signers = append(p.signers, s)
-	p.keys = append(p.keys, key)
+	p.keys = append(p.keys, signingKey{key, fmt.Sprintf("test-%d", len(p.keys)+1)})
 }
 
 // Key is the current signing key.
 func (p *Proxy) Key() *ecdsa.PrivateKey {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.keys[len(p.keys)-1]
+	return p.keys[len(p.keys)-1].key
 }
 
 // KeyID is the kid of the current signing key.
 func (p *Proxy) KeyID() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.signers[len(p.signers)-1].PublicJWK().KeyID
+	return p.keys[len(p.keys)-1].kid
 }
 
 // Claims returns valid claims for persona holding roles, issued now.
@@ -125,13 +124,9 @@ func (p *Proxy) Claims(persona string, roles ...string) identity.Claims {
 func (p *Proxy) Sign(t testing.TB, c identity.Claims) string {
 	t.Helper()
 	p.mu.Lock()
-	s := p.signers[len(p.signers)-1]
+	k := p.keys[len(p.keys)-1]
 	p.mu.Unlock()
-	tok, err := s.Sign(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return Sign(t, k.key, k.kid, c)
 }
 
 // Assertion is a valid assertion for persona holding roles.
@@ -148,4 +143,22 @@ func NewKey(t testing.TB) *ecdsa.PrivateKey {
 		t.Fatal(err)
 	}
 	return key
+}
+
+// Sign signs c with key under kid, as the proxy does; with a key of one's
+// own it forges an assertion.
+func Sign(t testing.TB, key *ecdsa.PrivateKey, kid string, c identity.Claims) string {
+	t.Helper()
+	sig, err := jose.NewSigner(
+		jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key, KeyID: kid}},
+		(&jose.SignerOptions{}).WithType("JWT"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := jwt.Signed(sig).Claims(c).Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
