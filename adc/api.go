@@ -20,6 +20,10 @@ type Request struct {
 	Body []byte
 	// User is the authenticated identity; nil when there is none.
 	User *User
+	// Upstream names the upstream the request routes to: policies bound to
+	// an lb vserver of that name apply, besides those of vservers that map
+	// to the proxy itself. "" applies every vserver's policies.
+	Upstream string
 }
 
 // User is AAA.USER: the identity the proxy established.
@@ -46,6 +50,11 @@ type Result struct {
 	Headers []HeaderOp
 	// Trace is every policy considered, in evaluation order.
 	Trace []audit.PolicyResult
+	// URL, when not "", is the path and query a rewrite policy replaced
+	// the request's with (replace HTTP.REQ.URL / .PATH / .QUERY).
+	URL string
+
+	ctx evalCtx // reused scratch space, so that Evaluate allocates nothing
 }
 
 // Response is a responder action's answer.
@@ -59,7 +68,7 @@ type Response struct {
 
 // HeaderOp is one rewrite of the upstream request's headers.
 type HeaderOp struct {
-	Op    string // "insert" or "delete"
+	Op    string // "insert" or "delete" (a replace is a delete and an insert)
 	Name  string
 	Value string
 }

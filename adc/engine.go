@@ -1,0 +1,276 @@
+package adc
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/authdev/authdev/audit"
+	"github.com/authdev/authdev/config"
+)
+
+// Policy kinds, as in audit.PolicyResult.Kind.
+const (
+	KindResponder     = "responder"
+	KindAuthorization = "authorization"
+	KindRewrite       = "rewrite"
+	KindSession       = "session"
+)
+
+// Engine is a compiled set of policies: YAML `policies` and `headers` and
+// the ns.conf of proxy.adc_config. It is immutable after Compile, apart from
+// rate-limit counters, and safe for concurrent use.
+type Engine struct {
+	now      func() time.Time
+	headers  []headerRule
+	all      *chains            // for a request whose upstream is not known
+	proxy    *chains            // vservers that map to the proxy itself
+	upstream map[string]*chains // vservers named after an upstream, plus proxy
+	// defaultAllow is the default authorization action when no session
+	// policy sets one.
+	defaultAllow bool
+	sessions     []*binding
+
+	limits    map[string]*limiter
+	needsBody int
+	owned     []string
+	warnings  []Warning
+	settings  Settings
+	info      Info
+}
+
+// Option changes how Compile builds an Engine.
+type Option func(*Engine)
+
+// WithNow sets the clock of rate limits; the default is time.Now.
+func WithNow(now func() time.Time) Option { return func(e *Engine) { e.now = now } }
+
+// headerRule is one YAML header: insert_http_header Name Expr.
+type headerRule struct {
+	name string
+	fn   textFn
+}
+
+// policy is a compiled policy of any kind.
+type policy struct {
+	name   string
+	kind   string
+	rule   string
+	fn     boolFn
+	action string // ALLOW or DENY, or the name of a responder/rewrite/session action
+	allow  bool
+	resp   *responderAction
+	rw     *rewriteAction
+	sess   *sessionAction
+	pos    config.Pos
+}
+
+// binding is a policy bound at a priority, with where to go after it.
+type binding struct {
+	p        *policy
+	priority int
+	gotoNext bool // NEXT: keep evaluating after a match
+	gotoPrio int  // >0: continue at the first binding with this priority or more
+	// who limits an authorization policy bound to `aaa user|group`.
+	who    func(*User) bool
+	target string // where it is bound, for `adc check`
+}
+
+// chains are the policies that apply to one request, in evaluation order.
+type chains struct {
+	responder, authz, rewrite []*binding
+}
+
+// Warning is an ns.conf command authdev does not support: it is reported,
+// never silently skipped.
+type Warning struct {
+	Pos     config.Pos
+	Command string // the command's verb and object, such as "add ssl certKey"
+	Msg     string
+}
+
+func (w Warning) String() string {
+	return posString(w.Pos) + ": " + w.Msg
+}
+
+func posString(p config.Pos) string {
+	if p.Line == 0 {
+		return p.File
+	}
+	if p.Col == 0 {
+		return p.File + ":" + itoa(p.Line)
+	}
+	return p.File + ":" + itoa(p.Line) + ":" + itoa(p.Col)
+}
+
+// Compile compiles the YAML policies and headers of cfg and the ns.conf of
+// proxy.adc_config. Every problem is reported at once, as config.Errors
+// with file:line:col and a caret under the column.
+func Compile(cfg *config.Config, opts ...Option) (*Engine, error) {
+	e := &Engine{now: time.Now, limits: map[string]*limiter{}}
+	for _, o := range opts {
+		o(e)
+	}
+	s := newSession(cfg, e)
+	if cfg.Proxy.ADCConfig != "" {
+		s.loadNSConf(cfg.Resolve(cfg.Proxy.ADCConfig))
+	}
+	s.compileYAML()
+	s.link()
+	if len(s.errs) > 0 {
+		return nil, s.errs
+	}
+	return e, nil
+}
+
+// Warnings are the ns.conf commands that were not understood.
+func (e *Engine) Warnings() []Warning { return slices.Clone(e.warnings) }
+
+// NeedsBody is the most body bytes any HTTP.REQ.BODY(n) reads; 0 when no
+// policy reads the body, so the proxy need not buffer it.
+func (e *Engine) NeedsBody() int { return e.needsBody }
+
+// OwnedHeaders are the headers the engine inserts: the proxy removes them
+// from client requests so that a client cannot forge them.
+func (e *Engine) OwnedHeaders() []string { return slices.Clone(e.owned) }
+
+// Settings is what the ns.conf contributes to the proxy's configuration.
+func (e *Engine) Settings() Settings {
+	s := e.settings
+	s.Upstreams = slices.Clone(s.Upstreams)
+	return s
+}
+
+// Evaluate runs responder, authorization and rewrite policies against req,
+// in the ADC's order, and writes the outcome into res. res is reset first
+// and its slices reused; the common path allocates nothing.
+func (e *Engine) Evaluate(req *Request, res *Result) {
+	res.Response = nil
+	res.Allowed = false
+	res.Policy = ""
+	res.URL = ""
+	res.Headers = res.Headers[:0]
+	res.Trace = res.Trace[:0]
+	c := &res.ctx
+	c.req, c.eng, c.undef = req, e, ""
+	defer func() { c.req = nil }()
+
+	ch := e.all
+	if req.Upstream != "" {
+		if u, ok := e.upstream[req.Upstream]; ok {
+			ch = u
+		} else {
+			ch = e.proxy
+		}
+	}
+	if e.respond(ch.responder, c, res) {
+		return
+	}
+	e.authorize(ch.authz, c, res)
+	if !res.Allowed {
+		return
+	}
+	for _, h := range e.headers {
+		if v := h.fn(c); v != "" {
+			res.Headers = append(res.Headers, HeaderOp{Op: "insert", Name: h.name, Value: v})
+		}
+	}
+	c.undef = ""
+	e.rewrite(ch.rewrite, c, res)
+}
+
+// match evaluates a policy's rule and records it in the trace.
+func (e *Engine) match(b *binding, c *evalCtx, res *Result) bool {
+	c.undef = ""
+	ok := b.p.fn(c)
+	pr := audit.PolicyResult{Name: b.p.name, Kind: b.p.kind, Rule: b.p.rule, Priority: b.priority, Action: b.p.action}
+	if c.undef != "" {
+		pr.Error = c.undef
+		ok = false
+	}
+	pr.Matched = ok
+	res.Trace = append(res.Trace, pr)
+	return ok
+}
+
+// next is the index evaluation continues at after a match at i, or -1 to
+// stop.
+func next(bs []*binding, i int) int {
+	b := bs[i]
+	switch {
+	case b.gotoPrio > 0:
+		for j := i + 1; j < len(bs); j++ {
+			if bs[j].priority >= b.gotoPrio {
+				return j
+			}
+		}
+		return -1
+	case b.gotoNext:
+		return i + 1
+	}
+	return -1
+}
+
+func (e *Engine) respond(bs []*binding, c *evalCtx, res *Result) bool {
+	for i := 0; i >= 0 && i < len(bs); {
+		b := bs[i]
+		if !e.match(b, c, res) {
+			i++
+			continue
+		}
+		if r := b.p.resp.respond(c); r != nil {
+			res.Response = r
+			res.Policy = b.p.name
+			return true
+		}
+		i = next(bs, i)
+	}
+	return false
+}
+
+func (e *Engine) authorize(bs []*binding, c *evalCtx, res *Result) {
+	decided := false
+	for i := 0; i >= 0 && i < len(bs); {
+		b := bs[i]
+		if b.who != nil && !b.who(c.req.User) {
+			i++
+			continue
+		}
+		if !e.match(b, c, res) {
+			i++
+			continue
+		}
+		decided = true
+		res.Allowed, res.Policy = b.p.allow, b.p.name
+		i = next(bs, i)
+	}
+	if decided {
+		return
+	}
+	res.Allowed = e.defaultAllow
+	for _, b := range e.sessions {
+		if e.match(b, c, res) && b.p.sess.defaultAuthz != "" {
+			res.Allowed = b.p.sess.defaultAuthz == "ALLOW"
+			return
+		}
+	}
+}
+
+func (e *Engine) rewrite(bs []*binding, c *evalCtx, res *Result) {
+	for i := 0; i >= 0 && i < len(bs); {
+		b := bs[i]
+		if !e.match(b, c, res) {
+			i++
+			continue
+		}
+		b.p.rw.apply(c, res)
+		i = next(bs, i)
+	}
+}
+
+// canonical is how the proxy compares header names: case-blind, with "_"
+// the same as "-".
+func canonical(name string) string {
+	return http.CanonicalHeaderKey(strings.ReplaceAll(name, "_", "-"))
+}

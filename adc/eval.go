@@ -1,0 +1,363 @@
+package adc
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// evalCtx is the state of evaluating one request. It lives inside the
+// Result the proxy reuses, so that evaluation allocates nothing.
+type evalCtx struct {
+	req   *Request
+	eng   *Engine
+	undef string // the first evaluation error: the policy is UNDEF
+	host  [1]string
+	key   []byte // scratch for rate-limit keys
+}
+
+func (e *evalCtx) setUndef(format string, args ...any) {
+	if e.undef == "" {
+		e.undef = fmt.Sprintf(format, args...)
+	}
+}
+
+// reqURL is HTTP.REQ.URL: the path and query as the client sent them.
+func reqURL(e *evalCtx) string {
+	r := e.req.HTTP
+	if r == nil {
+		return ""
+	}
+	u := r.RequestURI
+	if u == "" && r.URL != nil {
+		return r.URL.RequestURI()
+	}
+	if len(u) > 0 && u[0] != '/' {
+		// The absolute form a client sends to a forward proxy.
+		if _, rest, ok := strings.Cut(u, "://"); ok {
+			if i := strings.IndexByte(rest, '/'); i >= 0 {
+				return rest[i:]
+			}
+			return "/"
+		}
+	}
+	return u
+}
+
+func reqPath(e *evalCtx) string {
+	u := reqURL(e)
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		return u[:i]
+	}
+	return u
+}
+
+func reqQuery(e *evalCtx) string {
+	_, q, _ := strings.Cut(reqURL(e), "?")
+	return q
+}
+
+func reqHost(e *evalCtx) string {
+	r := e.req.HTTP
+	if r == nil {
+		return ""
+	}
+	if r.Host == "" && r.URL != nil {
+		return r.URL.Host
+	}
+	return r.Host
+}
+
+func reqPort(e *evalCtx) int64 {
+	_, port := splitHostPort(reqHost(e))
+	if p, err := strconv.ParseInt(port, 10, 64); err == nil {
+		return p
+	}
+	if r := e.req.HTTP; r != nil && r.TLS != nil {
+		return 443
+	}
+	return 80
+}
+
+func splitHostPort(h string) (host, port string) {
+	if strings.HasPrefix(h, "[") {
+		end := strings.IndexByte(h, ']')
+		if end < 0 {
+			return h, ""
+		}
+		host, rest := h[1:end], h[end+1:]
+		return host, strings.TrimPrefix(rest, ":")
+	}
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && strings.IndexByte(h[:i], ':') < 0 {
+		return h[:i], h[i+1:]
+	}
+	return h, ""
+}
+
+func reqMethod(e *evalCtx) string {
+	r := e.req.HTTP
+	if r == nil {
+		return ""
+	}
+	if r.Method == "" {
+		return "GET"
+	}
+	return r.Method
+}
+
+// headerValues are every instance of a header; name is canonical.
+func headerValues(e *evalCtx, name string) []string {
+	r := e.req.HTTP
+	if r == nil {
+		return nil
+	}
+	if name == "Host" {
+		// Go moves Host out of the header map.
+		e.host[0] = reqHost(e)
+		if e.host[0] == "" {
+			return nil
+		}
+		return e.host[:]
+	}
+	return r.Header[name]
+}
+
+// lastHeader is HTTP.REQ.HEADER("x"): the ADC reads the last instance of a
+// repeated header (INSTANCE(0) counts from the end).
+func lastHeader(e *evalCtx, name string) string {
+	vs := headerValues(e, name)
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[len(vs)-1]
+}
+
+// headerValue is HEADER("x").VALUE(i): the i-th comma-separated value over
+// every instance of the header, in order.
+func headerValue(vs []string, i int64) string {
+	if i < 0 {
+		return ""
+	}
+	for _, v := range vs {
+		for {
+			item, rest, more := strings.Cut(v, ",")
+			if i == 0 {
+				return strings.TrimSpace(item)
+			}
+			i--
+			if !more {
+				break
+			}
+			v = rest
+		}
+	}
+	return ""
+}
+
+func cookieValue(e *evalCtx, name string) (string, bool) {
+	for _, line := range headerValues(e, "Cookie") {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+			if k == name {
+				return strings.Trim(v, `"`), true
+			}
+		}
+	}
+	return "", false
+}
+
+func cookieCount(e *evalCtx) int64 {
+	var n int64
+	for _, line := range headerValues(e, "Cookie") {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			if strings.TrimSpace(part) != "" {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// queryValue returns the raw value of the first parameter called name.
+func queryValue(q, name string) string {
+	for q != "" {
+		var part string
+		part, q, _ = strings.Cut(q, "&")
+		k, v, _ := strings.Cut(part, "=")
+		if k == name {
+			return v
+		}
+	}
+	return ""
+}
+
+// joinList joins with commas; one item needs no allocation.
+func joinList(xs []string) string {
+	switch len(xs) {
+	case 0:
+		return ""
+	case 1:
+		return xs[0]
+	}
+	return strings.Join(xs, ",")
+}
+
+// isMember is AAA.USER.IS_MEMBER_OF: the environment's roles and the IdP's
+// raw groups both count.
+func isMember(u *User, g string) bool {
+	if u == nil {
+		return false
+	}
+	for _, r := range u.Roles {
+		if r == g {
+			return true
+		}
+	}
+	for _, x := range u.Groups {
+		if x == g {
+			return true
+		}
+	}
+	return false
+}
+
+// attribute is AAA.USER.ATTRIBUTE: any claim, lists joined with commas.
+func attribute(e *evalCtx, claim string) string {
+	u := e.req.User
+	if u == nil {
+		return ""
+	}
+	v, ok := u.Attributes[claim]
+	if !ok {
+		return ""
+	}
+	return claimText(v)
+}
+
+func claimText(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case []string:
+		return joinList(v)
+	case []any:
+		parts := make([]string, len(v))
+		for i, x := range v {
+			parts[i] = claimText(x)
+		}
+		return strings.Join(parts, ",")
+	case bool:
+		return strconv.FormatBool(v)
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case int:
+		return strconv.Itoa(v)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case json.Number:
+		return v.String()
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+func textEqual(a, b string, fold bool) bool {
+	if fold {
+		return strings.EqualFold(a, b)
+	}
+	return a == b
+}
+
+func hasPrefix(s, p string, fold bool) bool {
+	if !fold {
+		return strings.HasPrefix(s, p)
+	}
+	return len(s) >= len(p) && strings.EqualFold(s[:len(p)], p)
+}
+
+func hasSuffix(s, p string, fold bool) bool {
+	if !fold {
+		return strings.HasSuffix(s, p)
+	}
+	return len(s) >= len(p) && strings.EqualFold(s[len(s)-len(p):], p)
+}
+
+// textIndex finds sub in s; case-blind without allocating when fold.
+func textIndex(s, sub string, fold bool) int {
+	if !fold {
+		return strings.Index(s, sub)
+	}
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
+}
+
+func afterStr(s, sub string, fold bool) string {
+	if i := textIndex(s, sub, fold); i >= 0 {
+		return s[i+len(sub):]
+	}
+	return ""
+}
+
+func beforeStr(s, sub string, fold bool) string {
+	if i := textIndex(s, sub, fold); i >= 0 {
+		return s[:i]
+	}
+	return ""
+}
+
+// appendAddr writes an address without allocating, for rate-limit keys.
+func appendAddr(b []byte, a netip.Addr) []byte {
+	if !a.IsValid() {
+		return b
+	}
+	return a.Unmap().AppendTo(b)
+}
+
+// didYouMean suggests the closest candidate to a likely typo.
+func didYouMean(word string, candidates []string) string {
+	best, bestDist := "", len(word)/3+2
+	for _, c := range candidates {
+		if d := levenshtein(strings.ToUpper(word), strings.ToUpper(c)); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %s?)", best)
+}
+
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
