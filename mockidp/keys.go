@@ -1,0 +1,282 @@
+package mockidp
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/internal/state"
+)
+
+// KeysStoreKey is where the signing keys of env live in the state store.
+// `authdev keys rotate` writes there; a running IdP reads it back.
+func KeysStoreKey(env string) string { return "idp/" + env + "/keys" }
+
+// storedKeys is the state-store form of an environment's keys, newest
+// first. A retired key stays published until Retired plus the grace period.
+type storedKeys struct {
+	Keys []storedKey `json:"keys"`
+}
+
+type storedKey struct {
+	KID     string     `json:"kid"`
+	Alg     string     `json:"alg"`
+	PEM     string     `json:"pem"` // PKCS #8
+	Created time.Time  `json:"created"`
+	Retired *time.Time `json:"retired,omitempty"`
+}
+
+// signingKey is a parsed key with its signers built once: building a go-jose
+// signer per token would cost as much as the claims.
+type signingKey struct {
+	kid     string
+	alg     jose.SignatureAlgorithm
+	public  jose.JSONWebKey
+	retired time.Time // zero for the active key
+	jwt     jose.Signer
+	atJWT   jose.Signer
+}
+
+// keySet is one environment's keys as loaded: immutable, replaced whole on
+// rotation so readers need no lock.
+type keySet struct {
+	raw    []byte
+	active *signingKey
+	all    []*signingKey
+}
+
+// published are the keys a verifier may meet at now: the active key and
+// retired keys still within grace.
+func (ks *keySet) published(now time.Time, grace time.Duration) []*signingKey {
+	out := make([]*signingKey, 0, len(ks.all))
+	for _, k := range ks.all {
+		if k.retired.IsZero() || now.Before(k.retired.Add(grace)) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// KeyGrace is how long a rotated-out key stays in the JWKS: tokens it
+// signed live at most one token lifetime, plus five minutes of clock skew
+// and caching by relying parties.
+func KeyGrace(cfg *config.Config) time.Duration { return cfg.IDP.TokenTTL.D() + 5*time.Minute }
+
+// KeyInfo describes an environment's keys after a rotation.
+type KeyInfo struct {
+	Env       string
+	ActiveKID string
+	Alg       string
+	// Retired lists keys still published, with the end of their grace.
+	Retired []RetiredKey
+}
+
+// RetiredKey is a rotated-out key that still verifies until Until.
+type RetiredKey struct {
+	KID   string
+	Until time.Time
+}
+
+// RotateStoredKeys publishes a new signing key for env in store, keeping
+// the previous ones for the grace period. It works whether or not an IdP is
+// running: a running one picks the new keys up from the store.
+func RotateStoredKeys(store state.Store, cfg *config.Config, env string, now time.Time) (KeyInfo, error) {
+	e, ok := cfg.Environment(env)
+	if !ok {
+		return KeyInfo{}, fmt.Errorf("unknown environment %q: use one of %v", env, cfg.EnvironmentNames())
+	}
+	sk, err := readStoredKeys(store, env)
+	if err != nil && !errors.Is(err, state.ErrNotFound) {
+		return KeyInfo{}, err
+	}
+	sk = rotate(sk, now, KeyGrace(cfg))
+	nk, err := newStoredKey(e.Alg, now)
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	sk.Keys = append([]storedKey{nk}, sk.Keys...)
+	if err := writeStoredKeys(store, env, sk); err != nil {
+		return KeyInfo{}, err
+	}
+	info := KeyInfo{Env: env, ActiveKID: nk.KID, Alg: nk.Alg}
+	for _, k := range sk.Keys[1:] {
+		info.Retired = append(info.Retired, RetiredKey{KID: k.KID, Until: k.Retired.Add(KeyGrace(cfg))})
+	}
+	return info, nil
+}
+
+// rotate retires the active key and forgets keys whose grace has passed.
+func rotate(sk storedKeys, now time.Time, grace time.Duration) storedKeys {
+	var keep []storedKey
+	for _, k := range sk.Keys {
+		if k.Retired == nil {
+			t := now
+			k.Retired = &t
+		}
+		if now.Before(k.Retired.Add(grace)) {
+			keep = append(keep, k)
+		}
+	}
+	return storedKeys{Keys: keep}
+}
+
+// loadKeys returns env's keys from the store, generating them the first time
+// and rotating when the configured algorithm changed.
+func loadKeys(store state.Store, cfg *config.Config, e *config.Environment, now time.Time) (*keySet, error) {
+	raw, err := store.Get(KeysStoreKey(e.Name))
+	if errors.Is(err, state.ErrNotFound) || err == nil && !activeAlgIs(raw, e.Alg) {
+		if _, err := RotateStoredKeys(store, cfg, e.Name, now); err != nil {
+			return nil, fmt.Errorf("create signing keys of environment %q: %w", e.Name, err)
+		}
+		raw, err = store.Get(KeysStoreKey(e.Name))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read signing keys of environment %q from the %s state store: %w", e.Name, store.Describe(), err)
+	}
+	return parseKeySet(raw)
+}
+
+func activeAlgIs(raw []byte, alg string) bool {
+	var sk storedKeys
+	if json.Unmarshal(raw, &sk) != nil || len(sk.Keys) == 0 {
+		return false
+	}
+	return sk.Keys[0].Retired == nil && sk.Keys[0].Alg == alg
+}
+
+func readStoredKeys(store state.Store, env string) (storedKeys, error) {
+	raw, err := store.Get(KeysStoreKey(env))
+	if err != nil {
+		return storedKeys{}, err
+	}
+	var sk storedKeys
+	if err := json.Unmarshal(raw, &sk); err != nil {
+		return storedKeys{}, fmt.Errorf("signing keys of environment %q in the state store are corrupt (%v): delete %q from the store to start over", env, err, KeysStoreKey(env))
+	}
+	return sk, nil
+}
+
+func writeStoredKeys(store state.Store, env string, sk storedKeys) error {
+	raw, err := json.Marshal(sk)
+	if err != nil {
+		return err
+	}
+	return store.Set(KeysStoreKey(env), raw)
+}
+
+// newStoredKey generates a key. Go's crypto ignores injected randomness
+// for key generation, so keys always come from the system's source.
+func newStoredKey(alg string, now time.Time) (storedKey, error) {
+	var priv crypto.Signer
+	var err error
+	switch alg {
+	case "ES256":
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case "RS256":
+		priv, err = rsa.GenerateKey(rand.Reader, 2048)
+	default:
+		return storedKey{}, fmt.Errorf("signing algorithm %q is not supported: use RS256 or ES256", alg)
+	}
+	if err != nil {
+		return storedKey{}, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return storedKey{}, err
+	}
+	jwk := jose.JSONWebKey{Key: priv.Public()}
+	tp, err := jwk.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return storedKey{}, err
+	}
+	return storedKey{
+		KID:     base64.RawURLEncoding.EncodeToString(tp[:12]),
+		Alg:     alg,
+		PEM:     string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
+		Created: now.UTC(),
+	}, nil
+}
+
+func parseKeySet(raw []byte) (*keySet, error) {
+	var sk storedKeys
+	if err := json.Unmarshal(raw, &sk); err != nil {
+		return nil, fmt.Errorf("signing keys in the state store are corrupt: %w", err)
+	}
+	ks := &keySet{raw: bytes.Clone(raw)}
+	for i, k := range sk.Keys {
+		parsed, err := parseStoredKey(k)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 && k.Retired == nil {
+			ks.active = parsed
+		}
+		ks.all = append(ks.all, parsed)
+	}
+	if ks.active == nil {
+		return nil, errors.New("no active signing key in the state store: run `authdev keys rotate`")
+	}
+	return ks, nil
+}
+
+func parseStoredKey(k storedKey) (*signingKey, error) {
+	block, _ := pem.Decode([]byte(k.PEM))
+	if block == nil {
+		return nil, fmt.Errorf("signing key %q is not PEM: run `authdev keys rotate`", k.KID)
+	}
+	priv, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("signing key %q: %w", k.KID, err)
+	}
+	alg := jose.SignatureAlgorithm(k.Alg)
+	switch priv.(type) {
+	case *rsa.PrivateKey:
+		if alg != jose.RS256 {
+			return nil, fmt.Errorf("signing key %q is RSA but marked %s", k.KID, k.Alg)
+		}
+	case *ecdsa.PrivateKey:
+		if alg != jose.ES256 {
+			return nil, fmt.Errorf("signing key %q is ECDSA but marked %s", k.KID, k.Alg)
+		}
+	default:
+		return nil, fmt.Errorf("signing key %q has an unsupported type %T", k.KID, priv)
+	}
+	signer := priv.(crypto.Signer)
+	sk := &signingKey{
+		kid:    k.KID,
+		alg:    alg,
+		public: jose.JSONWebKey{Key: signer.Public(), KeyID: k.KID, Algorithm: k.Alg, Use: "sig"},
+	}
+	if k.Retired != nil {
+		sk.retired = *k.Retired
+	}
+	key := jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: priv, KeyID: k.KID}}
+	if sk.jwt, err = jose.NewSigner(key, (&jose.SignerOptions{}).WithType("JWT")); err != nil {
+		return nil, err
+	}
+	if sk.atJWT, err = jose.NewSigner(key, (&jose.SignerOptions{}).WithType("at+jwt")); err != nil {
+		return nil, err
+	}
+	return sk, nil
+}
+
+// leftHalfHash is at_hash of OIDC Core §3.1.3.6: both supported algorithms
+// hash with SHA-256.
+func leftHalfHash(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(h[:len(h)/2])
+}

@@ -1,0 +1,361 @@
+package mockidp
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/authdev/authdev/audit"
+	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/internal/state"
+)
+
+// Options are New's inputs besides the configuration. Zero values use the
+// process's: the system clock and crypto/rand.
+type Options struct {
+	// Store holds the signing keys (per environment) and the proxy client's
+	// secret. Keys are generated once and reused at every start.
+	Store state.Store
+	// BaseURL is the public base, e.g. "http://localhost:9400"; the issuer
+	// of env is BaseURL + "/" + env. Default: idp.public_url, else
+	// http://localhost:<port of the listener given to Start, or idp.listen>.
+	BaseURL string
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Rand is the source of codes, tokens and IDs; default crypto/rand.
+	Rand io.Reader
+	// Events receives login, logout and token_refused events; optional.
+	Events func(audit.Event)
+
+	// KeyReload is how often a started server re-reads its signing keys
+	// from the store, so that `authdev keys rotate` in another process takes
+	// effect. Default 2s; negative turns it off.
+	KeyReload time.Duration
+	// DeviceInterval is the polling interval of the device flow (RFC 8628
+	// §3.2); default 5s.
+	DeviceInterval time.Duration
+	// RefreshTTL is the lifetime of refresh tokens; default 24h.
+	RefreshTTL time.Duration
+	// SessionTTL is the lifetime of a browser session at the IdP; default 12h.
+	SessionTTL time.Duration
+}
+
+// Lifetimes and bounds of what the server remembers. Access and ID tokens
+// are self-contained JWTs and never stored.
+const (
+	codeTTL     = 60 * time.Second
+	deviceTTL   = 10 * time.Minute
+	maxCodes    = 20_000
+	maxSessions = 20_000
+	maxRefresh  = 100_000
+	maxDevices  = 5_000
+	maxRevoked  = 100_000
+)
+
+// Server is the mock identity provider.
+type Server struct {
+	cfg     *config.Config
+	store   state.Store
+	now     func() time.Time
+	rand    io.Reader
+	events  func(audit.Event)
+	opts    Options
+	grace   time.Duration
+	ttl     time.Duration
+	clients map[string]*client
+
+	envs     map[string]*envState
+	base     atomic.Pointer[string]
+	basePath string
+	fixed    bool // BaseURL came from Options or idp.public_url
+
+	codes    *ttlStore[*authCode]
+	sessions *ttlStore[*session]
+	refresh  *ttlStore[*refreshRecord]
+	devices  *ttlStore[*deviceGrant]
+	userCode *ttlStore[string]
+	revoked  *ttlStore[struct{}]
+
+	// signing bounds concurrent RSA signatures to the CPUs: beyond that,
+	// requests only queue inside the signer and the p99 latency balloons.
+	signing chan struct{}
+	pages   *template.Template
+	handler http.Handler
+
+	mu      sync.Mutex
+	srv     *http.Server
+	stop    chan struct{}
+	stopped sync.WaitGroup
+}
+
+// envState is one environment as the IdP serves it.
+type envState struct {
+	cfg    *config.Environment
+	flavor string
+	keys   atomic.Pointer[keySet]
+}
+
+// New builds a server for cfg. It reads (or creates, the first time) the
+// signing keys of every environment from opts.Store.
+func New(cfg *config.Config, opts Options) (*Server, error) {
+	if cfg == nil || len(cfg.Environments) == 0 {
+		return nil, errors.New("mockidp: no configuration: load one with config.Load")
+	}
+	if opts.Store == nil {
+		return nil, errors.New("mockidp: Options.Store is nil: pass a state store (state.NewMemory() in tests)")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Reader
+	}
+	if opts.KeyReload == 0 {
+		opts.KeyReload = 2 * time.Second
+	}
+	if opts.DeviceInterval <= 0 {
+		opts.DeviceInterval = 5 * time.Second
+	}
+	if opts.RefreshTTL <= 0 {
+		opts.RefreshTTL = 24 * time.Hour
+	}
+	if opts.SessionTTL <= 0 {
+		opts.SessionTTL = 12 * time.Hour
+	}
+	s := &Server{
+		cfg: cfg, store: opts.Store, now: opts.Now, rand: opts.Rand, events: opts.Events, opts: opts,
+		grace: KeyGrace(cfg), ttl: cfg.IDP.TokenTTL.D(),
+		envs:    map[string]*envState{},
+		signing: make(chan struct{}, runtime.GOMAXPROCS(0)),
+	}
+	if err := s.initBase(); err != nil {
+		return nil, err
+	}
+	secret, err := ProxyClientSecret(opts.Store)
+	if err != nil {
+		return nil, err
+	}
+	s.clients = newClients(cfg, secret)
+	for i := range cfg.Environments {
+		e := &cfg.Environments[i]
+		ks, err := loadKeys(opts.Store, cfg, e, s.now())
+		if err != nil {
+			return nil, err
+		}
+		es := &envState{cfg: e, flavor: e.Flavor}
+		es.keys.Store(ks)
+		s.envs[e.Name] = es
+	}
+	s.codes = newTTLStore[*authCode](s.now, codeTTL, maxCodes)
+	s.sessions = newTTLStore[*session](s.now, opts.SessionTTL, maxSessions)
+	s.refresh = newTTLStore[*refreshRecord](s.now, opts.RefreshTTL, maxRefresh)
+	s.devices = newTTLStore[*deviceGrant](s.now, deviceTTL, maxDevices)
+	s.userCode = newTTLStore[string](s.now, deviceTTL, maxDevices)
+	s.revoked = newTTLStore[struct{}](s.now, s.ttl+time.Minute, maxRevoked)
+	if s.pages, err = parsePages(); err != nil {
+		return nil, err
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// initBase settles the public base URL: Options.BaseURL, idp.public_url, or
+// localhost with idp.listen's port until Start learns the real one.
+func (s *Server) initBase() error {
+	base := s.opts.BaseURL
+	if base == "" {
+		base = s.cfg.IDP.PublicURL
+	}
+	s.fixed = base != ""
+	if base == "" {
+		_, port, err := net.SplitHostPort(s.cfg.IDP.Listen)
+		if err != nil {
+			return fmt.Errorf("idp.listen %q is not host:port: write it like 127.0.0.1:9400", s.cfg.IDP.Listen)
+		}
+		base = "http://localhost:" + port
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("base URL %q is not an absolute http(s) URL: write it like http://localhost:9400", base)
+	}
+	base = strings.TrimRight(base, "/")
+	s.basePath = strings.TrimRight(u.EscapedPath(), "/")
+	s.base.Store(&base)
+	return nil
+}
+
+// Handler serves every environment's endpoints.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Start serves on ln in the background until Close. Unless the base URL was
+// fixed, issuers take the listener's port.
+func (s *Server) Start(ln net.Listener) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		return errors.New("mockidp: server already started")
+	}
+	if !s.fixed {
+		if addr, ok := ln.Addr().(*net.TCPAddr); ok {
+			base := fmt.Sprintf("http://localhost:%d", addr.Port)
+			s.base.Store(&base)
+		}
+	}
+	s.srv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	s.stop = make(chan struct{})
+	s.stopped.Add(1)
+	go func() {
+		defer s.stopped.Done()
+		_ = s.srv.Serve(ln)
+	}()
+	if s.opts.KeyReload > 0 {
+		s.stopped.Add(1)
+		go s.watchKeys(s.opts.KeyReload, s.stop)
+	}
+	return nil
+}
+
+// Close stops a started server, letting requests in flight finish for up
+// to five seconds.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	srv := s.srv
+	if srv == nil {
+		s.mu.Unlock()
+		return nil
+	}
+	close(s.stop)
+	s.srv = nil
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := srv.Shutdown(ctx)
+	if err != nil {
+		err = srv.Close()
+	}
+	s.stopped.Wait()
+	return err
+}
+
+// BaseURL is the public base every issuer starts with.
+func (s *Server) BaseURL() string { return *s.base.Load() }
+
+// Issuer is env's issuer URL.
+func (s *Server) Issuer(env string) string { return s.BaseURL() + "/" + env }
+
+// Config is the configuration the server was built from.
+func (s *Server) Config() *config.Config { return s.cfg }
+
+// ProxyClientSecret is the built-in proxy client's secret.
+func (s *Server) ProxyClientSecret() string { return s.clients[config.ProxyClientID].secret }
+
+// Endpoints are an issuer's URLs, as its discovery document lists them.
+type Endpoints struct {
+	Issuer              string
+	Discovery           string
+	Authorization       string
+	Token               string
+	UserInfo            string
+	JWKS                string
+	Introspection       string
+	Revocation          string
+	EndSession          string
+	DeviceAuthorization string
+	DeviceVerification  string
+}
+
+// Endpoints returns env's URLs.
+func (s *Server) Endpoints(env string) Endpoints { return endpointsOf(s.Issuer(env)) }
+
+func endpointsOf(iss string) Endpoints {
+	return Endpoints{
+		Issuer:              iss,
+		Discovery:           iss + "/.well-known/openid-configuration",
+		Authorization:       iss + "/authorize",
+		Token:               iss + "/token",
+		UserInfo:            iss + "/userinfo",
+		JWKS:                iss + "/jwks.json",
+		Introspection:       iss + "/introspect",
+		Revocation:          iss + "/revoke",
+		EndSession:          iss + "/logout",
+		DeviceAuthorization: iss + "/device_authorization",
+		DeviceVerification:  iss + "/device",
+	}
+}
+
+// RotateKeys publishes a new signing key for env and keeps the previous one
+// in the JWKS for the grace period (token TTL + 5 min).
+func (s *Server) RotateKeys(env string) error {
+	if _, err := RotateStoredKeys(s.store, s.cfg, env, s.now()); err != nil {
+		return err
+	}
+	return s.ReloadKeys()
+}
+
+// ReloadKeys re-reads every environment's keys from the store, taking any
+// rotation done elsewhere (`authdev keys rotate`). A started server does it
+// every Options.KeyReload.
+func (s *Server) ReloadKeys() error {
+	var errs []error
+	for name, es := range s.envs {
+		raw, err := s.store.Get(KeysStoreKey(name))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("reload keys of %q: %w", name, err))
+			continue
+		}
+		if string(raw) == string(es.keys.Load().raw) {
+			continue
+		}
+		ks, err := parseKeySet(raw)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("reload keys of %q: %w", name, err))
+			continue
+		}
+		es.keys.Store(ks)
+		s.emit(audit.Event{Kind: audit.KindNotice, Env: name, Level: "info",
+			Message: fmt.Sprintf("signing key of %s is now %s", name, ks.active.kid)})
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Server) watchKeys(every time.Duration, stop <-chan struct{}) {
+	defer s.stopped.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var lastErr string
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			// A broken store is reported once, not every tick.
+			if err := s.ReloadKeys(); err != nil && err.Error() != lastErr {
+				lastErr = err.Error()
+				s.emit(audit.Event{Kind: audit.KindNotice, Level: "error", Message: err.Error()})
+			} else if err == nil {
+				lastErr = ""
+			}
+		}
+	}
+}
+
+func (s *Server) emit(e audit.Event) {
+	if s.events == nil {
+		return
+	}
+	if e.Time.IsZero() {
+		e.Time = s.now()
+	}
+	s.events(e)
+}

@@ -1,0 +1,322 @@
+package mockidp
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/authdev/authdev/config"
+)
+
+// TokenSet is what a grant returns.
+type TokenSet struct {
+	AccessToken  string    `json:"access_token"`
+	TokenType    string    `json:"token_type"`
+	ExpiresIn    int64     `json:"expires_in"`
+	Scope        string    `json:"scope,omitempty"`
+	IDToken      string    `json:"id_token,omitempty"`
+	RefreshToken string    `json:"refresh_token,omitempty"`
+	Expiry       time.Time `json:"-"`
+	// IssuedTokenType is set by token exchange (RFC 8693 §2.2.1).
+	IssuedTokenType string `json:"issued_token_type,omitempty"`
+}
+
+// MintOptions tune Mint; the zero value asks for what `authdev token` gets.
+type MintOptions struct {
+	// ClientID is the client the tokens are issued to; default authdev-cli.
+	ClientID string
+	// Audience of the access token; default the client's, else the
+	// environment's audience.
+	Audience string
+	// Scopes; default openid profile email.
+	Scopes []string
+	// Nonce goes into the ID token when set.
+	Nonce string
+	// Refresh also issues a refresh token usable at the token endpoint.
+	Refresh bool
+}
+
+// Mint issues tokens for persona in env in-process, with the same claims as
+// the authorization code grant: for tests and the TUI.
+func (s *Server) Mint(persona, env string, o MintOptions) (TokenSet, error) {
+	es, ok := s.envs[env]
+	if !ok {
+		return TokenSet{}, fmt.Errorf("unknown environment %q: use one of %v", env, s.cfg.EnvironmentNames())
+	}
+	if _, ok := s.cfg.Persona(persona); !ok {
+		return TokenSet{}, fmt.Errorf("unknown persona %q: use one of %v", persona, s.cfg.PersonaIDs())
+	}
+	if o.ClientID == "" {
+		o.ClientID = config.CLIClientID
+	}
+	c, ok := s.clients[o.ClientID]
+	if !ok {
+		return TokenSet{}, fmt.Errorf("unknown client %q: register it under idp.clients", o.ClientID)
+	}
+	if o.Scopes == nil {
+		o.Scopes = []string{"openid", "profile", "email"}
+	}
+	req := issueRequest{
+		ep: s.issuers(es)[0], client: c, persona: persona, scopes: o.Scopes,
+		nonce: o.Nonce, authTime: s.now(), refresh: o.Refresh,
+	}
+	if o.Audience != "" {
+		req.audience = []string{o.Audience}
+	}
+	ts, e := s.issue(req)
+	if e != nil {
+		return TokenSet{}, e
+	}
+	return ts, nil
+}
+
+// issueRequest is what every grant settles before tokens are made.
+type issueRequest struct {
+	ep       *issuerEP
+	client   *client
+	persona  string // "" when the client acts for itself
+	scopes   []string
+	audience []string // default: the client's, else the environment's
+	nonce    string
+	authTime time.Time
+	sid      string
+	refresh  bool    // also issue a refresh token
+	family   *family // the refresh family continued; nil starts one
+	actor    map[string]any
+	noID     bool // no ID token even with the openid scope
+}
+
+// family links a refresh token to the ones rotated from it, so reuse of any
+// revokes them all (RFC 9700 §4.14.2).
+type family struct {
+	mu      sync.Mutex
+	revoked bool
+}
+
+func (f *family) revoke() {
+	f.mu.Lock()
+	f.revoked = true
+	f.mu.Unlock()
+}
+
+// refreshRecord is a refresh token's grant, so that refreshing reissues the
+// same identity, scopes and audience.
+type refreshRecord struct {
+	family   *family
+	used     bool // guarded by family.mu
+	clientID string
+	env      string
+	prefix   string
+	persona  string
+	scopes   []string
+	audience []string
+	authTime time.Time
+	sid      string
+}
+
+func (s *Server) issue(req issueRequest) (TokenSet, *Error) {
+	ep, es := req.ep, req.ep.env
+	now := s.now()
+	exp := now.Add(s.ttl)
+	aud := req.audience
+	if len(aud) == 0 {
+		aud = []string{cmpOr(req.client.audience, es.cfg.Audience)}
+	}
+	var id config.Identity
+	if req.persona != "" {
+		var ok bool
+		if id, ok = s.cfg.IdentityIn(req.persona, es.cfg.Name); !ok {
+			return TokenSet{}, oauthErr(ErrInvalidGrant, "persona %q is no longer in the configuration", req.persona)
+		}
+	}
+	jti, err := s.randomString(16)
+	if err != nil {
+		return TokenSet{}, oauthErr(ErrServerError, "read randomness: %v", err)
+	}
+	keys := es.keys.Load()
+	scope := strings.Join(req.scopes, " ")
+
+	at := map[string]any{
+		"iss": ep.issuer(), "aud": audClaim(aud), "exp": exp.Unix(), "iat": now.Unix(), "nbf": now.Unix(),
+		"jti": jti, "client_id": req.client.id,
+	}
+	if scope != "" {
+		at["scope"] = scope
+	}
+	if req.persona != "" {
+		identityClaims(at, es.flavor, es.cfg, id, kindAccess)
+		at["auth_time"] = req.authTime.Unix()
+		if req.sid != "" {
+			at["sid"] = req.sid
+		}
+	} else {
+		at["sub"] = req.client.id
+	}
+	clientFlavorClaims(at, es.flavor, req.client.id, req.scopes)
+	if req.actor != nil {
+		at["act"] = req.actor
+	}
+	ts := TokenSet{TokenType: "Bearer", ExpiresIn: int64(s.ttl / time.Second), Scope: scope, Expiry: exp}
+	if ts.AccessToken, err = s.sign(keys.active, true, at); err != nil {
+		return TokenSet{}, oauthErr(ErrServerError, "sign the access token: %v", err)
+	}
+
+	if req.persona != "" && !req.noID && slices.Contains(req.scopes, "openid") {
+		idt := map[string]any{}
+		identityClaims(idt, es.flavor, es.cfg, id, kindID)
+		idt["iss"] = ep.issuer()
+		idt["aud"] = req.client.id
+		idt["azp"] = req.client.id
+		idt["exp"] = exp.Unix()
+		idt["iat"] = now.Unix()
+		idt["auth_time"] = req.authTime.Unix()
+		idt["at_hash"] = leftHalfHash(ts.AccessToken)
+		if req.nonce != "" {
+			idt["nonce"] = req.nonce
+		}
+		if req.sid != "" {
+			idt["sid"] = req.sid
+		}
+		if ts.IDToken, err = s.sign(keys.active, false, idt); err != nil {
+			return TokenSet{}, oauthErr(ErrServerError, "sign the ID token: %v", err)
+		}
+	}
+
+	if req.refresh && req.client.allows(GrantRefreshToken) {
+		rt, err := s.randomString(32)
+		if err != nil {
+			return TokenSet{}, oauthErr(ErrServerError, "read randomness: %v", err)
+		}
+		fam := req.family
+		if fam == nil {
+			fam = &family{}
+		}
+		s.refresh.Put(rt, &refreshRecord{
+			family: fam, clientID: req.client.id, env: es.cfg.Name, prefix: ep.prefix,
+			persona: req.persona, scopes: req.scopes, audience: req.audience,
+			authTime: req.authTime, sid: req.sid,
+		})
+		ts.RefreshToken = rt
+	}
+	return ts, nil
+}
+
+// sign serialises claims and signs them with k. Concurrent signatures are
+// bounded (see Server.signing).
+func (s *Server) sign(k *signingKey, access bool, claims map[string]any) (string, error) {
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	signer := k.jwt
+	if access {
+		signer = k.atJWT
+	}
+	s.signing <- struct{}{}
+	jws, err := signer.Sign(payload)
+	<-s.signing
+	if err != nil {
+		return "", err
+	}
+	return jws.CompactSerialize()
+}
+
+// audClaim writes a single audience as a string, as most IdPs do.
+func audClaim(aud []string) any {
+	if len(aud) == 1 {
+		return aud[0]
+	}
+	return aud
+}
+
+func (s *Server) randomString(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(s.rand, b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// verified is a token this server issued, checked.
+type verified struct {
+	claims map[string]any
+	access bool // typ at+jwt
+}
+
+var (
+	errNotOurs = errors.New("token was not issued by this environment")
+	errRevoked = errors.New("token was revoked")
+)
+
+// verify checks a JWT against env's published keys and issuers. Expired
+// tokens fail unless allowExpired (id_token_hint may be expired).
+func (ep *issuerEP) verify(raw string, allowExpired bool) (verified, error) {
+	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+	if err != nil {
+		return verified{}, fmt.Errorf("not a signed JWT: %w", err)
+	}
+	if len(tok.Headers) != 1 {
+		return verified{}, errNotOurs
+	}
+	h := tok.Headers[0]
+	var key *signingKey
+	for _, k := range ep.env.keys.Load().published(ep.s.now(), ep.s.grace) {
+		if k.kid == h.KeyID && string(k.alg) == h.Algorithm {
+			key = k
+		}
+	}
+	if key == nil {
+		return verified{}, fmt.Errorf("signed by unknown key %q: %w", h.KeyID, errNotOurs)
+	}
+	var claims map[string]any
+	if err := tok.Claims(key.public.Key, &claims); err != nil {
+		return verified{}, fmt.Errorf("bad signature: %w", err)
+	}
+	iss, _ := claims["iss"].(string)
+	ours := false
+	for _, other := range ep.s.issuers(ep.env) {
+		ours = ours || iss == other.issuer()
+	}
+	if !ours {
+		return verified{}, fmt.Errorf("issuer %q: %w", iss, errNotOurs)
+	}
+	exp, _ := claims["exp"].(float64)
+	if !allowExpired && !ep.s.now().Before(time.Unix(int64(exp), 0)) {
+		return verified{}, errors.New("token expired")
+	}
+	typ, _ := h.ExtraHeaders[jose.HeaderType].(string)
+	return verified{claims: claims, access: strings.EqualFold(typ, "at+jwt")}, nil
+}
+
+// audiences reads the aud claim, a string or a list.
+func audiences(claims map[string]any) []string {
+	switch a := claims["aud"].(type) {
+	case string:
+		return []string{a}
+	case []any:
+		var out []string
+		for _, v := range a {
+			if s, ok := v.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
