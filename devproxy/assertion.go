@@ -1,0 +1,156 @@
+package devproxy
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+)
+
+// Assertion lifetimes: the contract gives the backend 60 s tokens; the proxy
+// reuses one until it has less than assertionMinLife left, so the backend
+// never receives one about to expire and the proxy signs about once every
+// 45 s per session and upstream instead of per request.
+const (
+	AssertionLifetime = 60 * time.Second
+	assertionMinLife  = 15 * time.Second
+)
+
+// AssertionClaims is the payload of X-Authdev-Assertion (DESIGN.md).
+type AssertionClaims struct {
+	Issuer   string   `json:"iss"`
+	Audience string   `json:"aud"`
+	Subject  string   `json:"sub"`
+	Email    string   `json:"email,omitempty"`
+	Name     string   `json:"name,omitempty"`
+	Groups   []string `json:"groups"`
+	Roles    []string `json:"roles"`
+	Env      string   `json:"env"`
+	Persona  string   `json:"persona,omitempty"`
+	IssuedAt int64    `json:"iat"`
+	Expiry   int64    `json:"exp"`
+	ID       string   `json:"jti"`
+}
+
+// NewAssertionKey makes a P-256 key and returns it PKCS#8 PEM encoded, the
+// form kept in the state store.
+func NewAssertionKey(random io.Reader) ([]byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), random)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
+
+// ParseAssertionKey reads a key made by NewAssertionKey.
+func ParseAssertionKey(pemBytes []byte) (*ecdsa.PrivateKey, error) {
+	b, _ := pem.Decode(pemBytes)
+	if b == nil {
+		return nil, errors.New("assertion key: not PEM")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("assertion key: %w", err)
+	}
+	key, ok := k.(*ecdsa.PrivateKey)
+	if !ok || key.Curve != elliptic.P256() {
+		return nil, errors.New("assertion key: want an ECDSA P-256 key")
+	}
+	return key, nil
+}
+
+type assertionSigner struct {
+	issuer string
+	kid    string
+	signer jose.Signer
+	jwks   []byte
+	rand   io.Reader
+}
+
+func newAssertionSigner(key *ecdsa.PrivateKey, issuer string, random io.Reader) (*assertionSigner, error) {
+	if key == nil {
+		return nil, errors.New("no assertion signing key: pass Options.AssertionKey")
+	}
+	pub := jose.JSONWebKey{Key: &key.PublicKey, Algorithm: string(jose.ES256), Use: "sig"}
+	thumb, err := pub.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	pub.KeyID = base64.RawURLEncoding.EncodeToString(thumb)
+	signer, err := jose.NewSigner(
+		jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key, KeyID: pub.KeyID}},
+		(&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		return nil, err
+	}
+	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{pub}})
+	if err != nil {
+		return nil, err
+	}
+	return &assertionSigner{issuer: issuer, kid: pub.KeyID, signer: signer, jwks: jwks, rand: random}, nil
+}
+
+// signedAssertion is a token with the claims it carries, for the audit
+// trail and whoami (which show claims, never the token).
+type signedAssertion struct {
+	token  string
+	claims AssertionClaims
+	reuse  time.Time // sign a new one from then on
+}
+
+func (s *assertionSigner) sign(id *identity, upstream string, now time.Time) (*signedAssertion, error) {
+	jti := make([]byte, 16)
+	if _, err := io.ReadFull(s.rand, jti); err != nil {
+		return nil, err
+	}
+	c := AssertionClaims{
+		Issuer: s.issuer, Audience: upstream, Subject: id.sub, Email: id.email, Name: id.name,
+		Groups: id.groups, Roles: id.roles, Env: id.env, Persona: id.persona,
+		IssuedAt: now.Unix(), Expiry: now.Add(AssertionLifetime).Unix(),
+		ID: base64.RawURLEncoding.EncodeToString(jti),
+	}
+	tok, err := jwt.Signed(s.signer).Claims(c).Serialize()
+	if err != nil {
+		return nil, fmt.Errorf("sign assertion: %w", err)
+	}
+	return &signedAssertion{token: tok, claims: c, reuse: now.Add(AssertionLifetime - assertionMinLife)}, nil
+}
+
+// assertionKey identifies a cached assertion: one per identity (session or
+// bearer token) and upstream, since the audience differs per upstream.
+type assertionKey struct {
+	identity string
+	upstream string
+}
+
+type assertionCache struct {
+	signer *assertionSigner
+	c      *cache[assertionKey, *signedAssertion]
+}
+
+func (a *assertionCache) get(id *identity, upstream string, now time.Time) (*signedAssertion, error) {
+	k := assertionKey{id.key, upstream}
+	if sa, ok := a.c.get(k, now); ok {
+		return sa, nil
+	}
+	sa, err := a.signer.sign(id, upstream, now)
+	if err != nil {
+		return nil, err
+	}
+	a.c.put(k, sa, sa.reuse, now)
+	return sa, nil
+}

@@ -1,0 +1,47 @@
+package devproxy
+
+import (
+	"github.com/authdev/authdev/config"
+)
+
+// ConfigOptions returns the Options that authdev.yaml decides: one
+// environment per configured one, as a client (config.ProxyClientID) of the
+// issuer that issuer names, the upstreams, the timeouts and the personas.
+// The caller adds keys, TLS, the policy engine and the audit trail.
+func ConfigOptions(cfg *config.Config, issuer func(env string) string, clientSecret string) Options {
+	o := Options{
+		SessionTimeout: cfg.Proxy.SessionTimeout.D(),
+		IdleTimeout:    cfg.Proxy.IdleTimeout.D(),
+		PersonaOf: func(env, email string) string {
+			if email == "" {
+				return ""
+			}
+			id, _ := cfg.PersonaByEmail(env, email)
+			return id.Persona
+		},
+	}
+	for _, e := range cfg.Environments {
+		o.Environments = append(o.Environments, Environment{
+			Name: e.Name, Issuer: issuer(e.Name), ClientID: config.ProxyClientID, ClientSecret: clientSecret,
+			Audience: e.Audience, GroupsClaim: config.GroupsClaim(e.Flavor), Roles: e.Roles,
+		})
+	}
+	for _, u := range cfg.Proxy.Upstreams {
+		o.Upstreams = append(o.Upstreams, UpstreamFromConfig(u))
+	}
+	for _, h := range cfg.Proxy.Headers {
+		o.OwnedHeaders = append(o.OwnedHeaders, h.Name)
+	}
+	return o
+}
+
+// UpstreamFromConfig converts an upstream of authdev.yaml (or of an
+// ns.conf, through adc.Settings).
+func UpstreamFromConfig(u config.Upstream) Upstream {
+	out := Upstream{Name: u.Name, Prefix: u.Prefix, Targets: u.Targets, LB: u.LB, API: u.API,
+		Host: u.Host, Timeout: u.Timeout.D()}
+	if m := u.Monitor; m != nil {
+		out.Monitor = &Monitor{Path: m.Path, Interval: m.Interval.D(), Timeout: m.Timeout.D(), Status: m.Status}
+	}
+	return out
+}

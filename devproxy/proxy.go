@@ -1,0 +1,613 @@
+package devproxy
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/authdev/authdev/adc"
+	"github.com/authdev/authdev/audit"
+)
+
+// Paths the proxy answers itself, as the ADC does.
+const (
+	CallbackPath   = "/oauth/login"
+	LogoutPath     = "/cgi/tmlogout"
+	InternalPrefix = "/.authdev/"
+)
+
+// Policy decides each request: responder, authorization and rewrite. The
+// ADC expression engine (*adc.Engine) implements it.
+type Policy interface {
+	Evaluate(req *adc.Request, res *adc.Result)
+	// NeedsBody is how many bytes of the request body policies read; 0
+	// when none looks at it.
+	NeedsBody() int
+	// OwnedHeaders are the headers the policies insert, which the proxy
+	// strips from clients.
+	OwnedHeaders() []string
+}
+
+// Options configure a Proxy.
+type Options struct {
+	// PublicURL is where browsers reach the proxy: the assertion's issuer,
+	// the base of the OIDC callback. Its scheme decides the cookies' Secure.
+	PublicURL string
+	// TLSCertificate, when set, makes Start serve HTTPS (with HTTP/2).
+	TLSCertificate *tls.Certificate
+	// Environments are the issuers; Env (default the first) is active.
+	Environments []Environment
+	Env          string
+	// Persona, when set, makes browser logins silent logins of it.
+	Persona   string
+	Upstreams []Upstream
+	// Policy decides requests; nil allows everything and inserts nothing.
+	Policy Policy
+	// OwnedHeaders are stripped from clients besides the policy's and the
+	// built-in ones (identity defaults, X-Forwarded-*, the assertion).
+	OwnedHeaders []string
+	// SessionTimeout and IdleTimeout end browser sessions; 30 min each by
+	// default, as the ADC's sessTimeout.
+	SessionTimeout time.Duration
+	IdleTimeout    time.Duration
+	// CookieSecret encrypts and authenticates cookies: CookieSecretSize
+	// bytes, kept in the state store so sessions survive restarts.
+	CookieSecret []byte
+	// AssertionKey signs X-Authdev-Assertion (ES256).
+	AssertionKey *ecdsa.PrivateKey
+	// PersonaOf names the persona whose email in env is email ("" when
+	// none), so tokens and sessions are shown as personas.
+	PersonaOf func(env, email string) string
+	// Events receives the audit trail; it must not block.
+	Events func(audit.Event)
+	// Detail adds claims, headers, assertion claims and the policy trace
+	// to request events (the TUI shows them; the log drops them).
+	Detail bool
+	// Control is served, unauthenticated by the proxy, under
+	// /.authdev/control/; it authenticates its callers itself.
+	Control http.Handler
+	// Now and Rand default to the clock and crypto/rand. Rand must be safe
+	// for concurrent use.
+	Now  func() time.Time
+	Rand io.Reader
+	// IdPClient makes discovery, token and JWKS requests.
+	IdPClient *http.Client
+}
+
+// Proxy is the ADC emulation. Build it with New; it is an http.Handler.
+type Proxy struct {
+	publicURL  string
+	secure     bool
+	tlsCert    *tls.Certificate
+	envs       map[string]*envState
+	envOrder   []string
+	upstreams  []*upstream // longest prefix first
+	policy     Policy
+	owned      *headerSet
+	sessionTTL time.Duration
+	idleTTL    time.Duration
+	refresh    time.Duration
+	sealer     *sealer
+	assertions *assertionCache
+	sessions   *cache[string, *sessionEntry]
+	bearers    *cache[string, *identity]
+	revoked    *cache[string, struct{}]
+	personaOf  func(env, email string) string
+	events     func(audit.Event)
+	detail     bool
+	control    http.Handler
+	now        func() time.Time
+	rand       io.Reader
+	idpClient  *http.Client
+	buffers    *bufferPool
+	errorLog   *log.Logger
+	active     atomic.Pointer[Active]
+	results    sync.Pool
+	states     sync.Pool
+
+	srv      *http.Server
+	stop     context.CancelFunc
+	monitors sync.WaitGroup
+}
+
+// Active is the environment whose issuer logs users in, and the persona
+// that browser logins become ("" shows the IdP's picker).
+type Active struct {
+	Persona string
+	Env     string
+}
+
+// New checks opts and returns a proxy; it contacts no IdP (discovery
+// happens at the first login or bearer token).
+func New(opts Options) (*Proxy, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Reader
+	}
+	if opts.IdPClient == nil {
+		opts.IdPClient = idpHTTPClient()
+	}
+	if opts.SessionTimeout <= 0 {
+		opts.SessionTimeout = 30 * time.Minute
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = 30 * time.Minute
+	}
+	pub, err := url.Parse(opts.PublicURL)
+	if err != nil || (pub.Scheme != "http" && pub.Scheme != "https") || pub.Host == "" {
+		return nil, fmt.Errorf("proxy public URL %q is not an absolute http(s) URL", opts.PublicURL)
+	}
+	if len(opts.Environments) == 0 {
+		return nil, errors.New("the proxy needs at least one environment (an issuer)")
+	}
+	p := &Proxy{
+		publicURL:  strings.TrimSuffix(pub.String(), "/"),
+		secure:     pub.Scheme == "https",
+		tlsCert:    opts.TLSCertificate,
+		envs:       map[string]*envState{},
+		policy:     opts.Policy,
+		sessionTTL: opts.SessionTimeout,
+		idleTTL:    opts.IdleTimeout,
+		refresh:    min(opts.IdleTimeout/10, time.Minute),
+		sessions:   newCache[string, *sessionEntry](10000),
+		bearers:    newCache[string, *identity](10000),
+		revoked:    newCache[string, struct{}](100000),
+		personaOf:  opts.PersonaOf,
+		events:     opts.Events,
+		detail:     opts.Detail,
+		control:    opts.Control,
+		now:        opts.Now,
+		rand:       opts.Rand,
+		idpClient:  opts.IdPClient,
+		buffers:    newBufferPool(),
+	}
+	p.errorLog = log.New(noticeWriter{p}, "", 0)
+	if p.personaOf == nil {
+		p.personaOf = func(string, string) string { return "" }
+	}
+	for _, e := range opts.Environments {
+		if e.Name == "" || e.Issuer == "" || e.ClientID == "" {
+			return nil, fmt.Errorf("environment %q needs a name, an issuer and a client ID", e.Name)
+		}
+		if _, dup := p.envs[e.Name]; dup {
+			return nil, fmt.Errorf("environment %q is listed twice", e.Name)
+		}
+		p.envs[e.Name] = newEnvState(e)
+		p.envOrder = append(p.envOrder, e.Name)
+	}
+	act := Active{Persona: opts.Persona, Env: opts.Env}
+	if act.Env == "" {
+		act.Env = p.envOrder[0]
+	}
+	if p.envs[act.Env] == nil {
+		return nil, fmt.Errorf("unknown environment %q: use one of %s", act.Env, strings.Join(p.envOrder, ", "))
+	}
+	p.active.Store(&act)
+	if p.sealer, err = newSealer(opts.CookieSecret, opts.Rand); err != nil {
+		return nil, err
+	}
+	signer, err := newAssertionSigner(opts.AssertionKey, p.publicURL, opts.Rand)
+	if err != nil {
+		return nil, err
+	}
+	p.assertions = &assertionCache{signer: signer, c: newCache[assertionKey, *signedAssertion](20000)}
+	owned := slices.Clone(alwaysOwned)
+	owned = append(owned, opts.OwnedHeaders...)
+	if p.policy != nil {
+		owned = append(owned, p.policy.OwnedHeaders()...)
+	}
+	p.owned = newHeaderSet(owned...)
+	names := map[string]bool{}
+	for _, u := range opts.Upstreams {
+		if names[u.Name] {
+			return nil, fmt.Errorf("upstream %q is listed twice", u.Name)
+		}
+		names[u.Name] = true
+		up, err := newUpstream(u, p)
+		if err != nil {
+			return nil, err
+		}
+		p.upstreams = append(p.upstreams, up)
+	}
+	// Longest prefix first, so the first match is the right one.
+	slices.SortStableFunc(p.upstreams, func(a, b *upstream) int { return len(b.Prefix) - len(a.Prefix) })
+	p.results.New = func() any { return &adc.Result{} }
+	p.states.New = func() any { return &reqState{} }
+	return p, nil
+}
+
+// URL is the proxy's public URL.
+func (p *Proxy) URL() string { return p.publicURL }
+
+// Active returns the active persona and environment.
+func (p *Proxy) Active() Active { return *p.active.Load() }
+
+// SetActive switches the active persona and environment. Browser sessions
+// of another persona or environment log in again, silently, at their next
+// request.
+func (p *Proxy) SetActive(a Active) error {
+	if a.Env == "" {
+		a.Env = p.active.Load().Env
+	}
+	if p.envs[a.Env] == nil {
+		return fmt.Errorf("unknown environment %q: use one of %s", a.Env, strings.Join(p.envOrder, ", "))
+	}
+	old := p.active.Swap(&a)
+	if *old != a {
+		p.emit(audit.Event{Kind: audit.KindNotice, Level: "info", Persona: a.Persona, Env: a.Env,
+			Message: fmt.Sprintf("active persona %s in %s", or(a.Persona, "(picker)"), a.Env)})
+	}
+	return nil
+}
+
+// Environments lists the environment names in order.
+func (p *Proxy) Environments() []string { return slices.Clone(p.envOrder) }
+
+// Upstreams reports the health of every upstream, in configuration order
+// of prefixes (longest first).
+func (p *Proxy) Upstreams() []UpstreamStatus {
+	now := p.now()
+	out := make([]UpstreamStatus, 0, len(p.upstreams))
+	for _, u := range p.upstreams {
+		out = append(out, u.status(now))
+	}
+	return out
+}
+
+// JWKS is the JSON Web Key Set that verifies the proxy's assertions.
+func (p *Proxy) JWKS() []byte { return slices.Clone(p.assertions.signer.jwks) }
+
+// Start serves on ln (HTTPS with HTTP/2 when a certificate was given) and
+// starts the upstream monitors. It returns at once.
+func (p *Proxy) Start(ln net.Listener) {
+	ctx, cancel := context.WithCancel(context.Background())
+	p.stop = cancel
+	for _, u := range p.upstreams {
+		u.monitor(ctx, &p.monitors)
+	}
+	p.srv = &http.Server{
+		Handler:           p,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          p.errorLog,
+	}
+	if p.tlsCert != nil {
+		p.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*p.tlsCert}, MinVersion: tls.VersionTLS12}
+		go p.srv.ServeTLS(ln, "", "")
+		return
+	}
+	go p.srv.Serve(ln)
+}
+
+// Shutdown stops accepting requests, waits for those in flight until ctx
+// ends, and stops the monitors.
+func (p *Proxy) Shutdown(ctx context.Context) error {
+	var err error
+	if p.srv != nil {
+		err = p.srv.Shutdown(ctx)
+	}
+	if p.stop != nil {
+		p.stop()
+	}
+	p.monitors.Wait()
+	for _, u := range p.upstreams {
+		u.transport.CloseIdleConnections()
+	}
+	return err
+}
+
+// reqState is what one proxied request learned, for the audit event. It
+// travels in the request context to the transport and error handler.
+type reqState struct {
+	start     time.Time
+	id        *identity
+	upstream  string
+	target    string
+	status    int
+	message   string
+	decision  string
+	policy    string
+	trace     []audit.PolicyResult
+	stripped  []string
+	injected  map[string]string
+	assertion *signedAssertion
+}
+
+type stateKey struct{}
+
+func stateOf(ctx context.Context) *reqState {
+	st, _ := ctx.Value(stateKey{}).(*reqState)
+	return st
+}
+
+// ServeHTTP answers the proxy's own paths and proxies everything else.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch rp := r.URL.Path; {
+	case strings.HasPrefix(rp, InternalPrefix):
+		p.serveInternal(w, r)
+	case rp == CallbackPath:
+		p.callback(w, r)
+	case rp == LogoutPath:
+		p.logout(w, r)
+	default:
+		p.serveProxied(w, r)
+	}
+}
+
+func (p *Proxy) serveProxied(w http.ResponseWriter, r *http.Request) {
+	// A path with dot segments could reach the backend as a path that
+	// policies never saw ("/x/../admin"): send the client to the clean one.
+	if clean := cleanPath(r.URL.Path); clean != r.URL.Path {
+		u := *r.URL
+		u.Path, u.RawPath = clean, ""
+		http.Redirect(w, r, u.RequestURI(), http.StatusPermanentRedirect)
+		return
+	}
+	st := p.states.Get().(*reqState)
+	*st = reqState{start: p.now()}
+	sw := &statusWriter{ResponseWriter: w}
+	defer func() {
+		p.requestEvent(r, st, sw.status)
+		p.states.Put(st)
+	}()
+
+	up := p.route(r.URL.Path)
+	if up == nil {
+		p.errorPage(sw, r, http.StatusNotFound, "Not found", "No upstream serves "+r.URL.Path+".",
+			"add an upstream whose prefix covers this path to proxy.upstreams")
+		return
+	}
+	st.upstream = up.Name
+	// Headers the proxy owns are gone before anything, policies included,
+	// can read a forged one.
+	st.stripped = p.owned.strip(r.Header)
+	dropOwnedCookies(r.Header)
+
+	id := p.authenticate(sw, r, up, st)
+	if id == nil {
+		return
+	}
+	st.id = id
+
+	res := p.results.Get().(*adc.Result)
+	defer p.results.Put(res)
+	if p.policy != nil {
+		areq := adc.Request{HTTP: r, ClientIP: clientIP(r), User: id.adcUser, Upstream: up.Name}
+		if n := p.policy.NeedsBody(); n > 0 && r.Body != nil && r.Body != http.NoBody {
+			areq.Body = peekBody(r, n)
+		}
+		p.policy.Evaluate(&areq, res)
+		st.policy = res.Policy
+		if p.detail && len(res.Trace) > 0 {
+			st.trace = slices.Clone(res.Trace)
+		}
+		if res.Response != nil {
+			st.decision = "respond"
+			p.respond(sw, r, res.Response)
+			return
+		}
+		if !res.Allowed {
+			st.decision = "deny"
+			detail := "denied by the default authorization action"
+			if res.Policy != "" {
+				detail = fmt.Sprintf("denied by policy %q", res.Policy)
+			}
+			st.message = detail
+			p.errorPage(sw, r, http.StatusForbidden, "Forbidden",
+				fmt.Sprintf("%s (%s in %s) may not %s %s.", id.user, or(id.persona, id.via), id.env, r.Method, r.URL.Path), detail)
+			return
+		}
+		st.decision = "allow"
+		applyHeaderOps(r.Header, res.Headers)
+		if res.URL != "" {
+			rewriteURL(r, res.URL)
+		}
+		if p.detail {
+			st.injected = make(map[string]string, len(res.Headers))
+			for _, op := range res.Headers {
+				if op.Op == "insert" {
+					st.injected[op.Name] = op.Value
+				}
+			}
+		}
+	} else {
+		st.decision = "allow"
+	}
+
+	sa, err := p.assertions.get(id, up.Name, st.start)
+	if err != nil {
+		p.errorPage(sw, r, http.StatusInternalServerError, "Internal error", "The proxy could not sign the identity assertion.", err.Error())
+		return
+	}
+	st.assertion = sa
+	r.Header[AssertionHeader] = []string{sa.token}
+	up.proxy.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+}
+
+// route finds the upstream with the longest prefix that covers path.
+func (p *Proxy) route(path string) *upstream {
+	for _, u := range p.upstreams {
+		if u.matches(path) {
+			return u
+		}
+	}
+	return nil
+}
+
+// rewriteURL applies a rewrite policy's new path and query; the upstream
+// stays the one the original path chose, as on the ADC, where content
+// switching happens before rewrite.
+func rewriteURL(r *http.Request, pathQuery string) {
+	u, err := url.ParseRequestURI(pathQuery)
+	if err != nil {
+		return
+	}
+	r.URL.Path, r.URL.RawPath, r.URL.RawQuery = u.Path, u.RawPath, u.RawQuery
+}
+
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if !strings.Contains(p, "/.") && !strings.Contains(p, "//") {
+		return p
+	}
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c
+}
+
+func clientIP(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+// peekBody reads up to n bytes of the body for policies and puts them back
+// in front of the rest for the upstream.
+func peekBody(r *http.Request, n int) []byte {
+	buf := make([]byte, n)
+	k, _ := io.ReadFull(r.Body, buf)
+	buf = buf[:k]
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(buf), r.Body), r.Body}
+	return buf
+}
+
+// respond sends a responder action's answer.
+func (p *Proxy) respond(w http.ResponseWriter, r *http.Request, resp *adc.Response) {
+	if resp.Drop || resp.Reset {
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			// HTTP/2 streams cannot be hijacked: abort the stream instead.
+			panic(http.ErrAbortHandler)
+		}
+		if tc, ok := conn.(*net.TCPConn); ok && resp.Reset {
+			tc.SetLinger(0)
+		}
+		conn.Close()
+		return
+	}
+	for k, v := range resp.Header {
+		w.Header()[k] = slices.Clone(v)
+	}
+	status := resp.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	w.WriteHeader(status)
+	io.WriteString(w, resp.Body)
+}
+
+// statusWriter remembers the status sent. Unwrap lets ReverseProxy flush
+// and hijack (websockets) through it.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 || w.status == http.StatusSwitchingProtocols {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// bufferPool lends ReverseProxy its copy buffers instead of allocating
+// 32 KiB per request.
+type bufferPool struct{ p sync.Pool }
+
+func newBufferPool() *bufferPool {
+	return &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+}
+
+func (b *bufferPool) Get() []byte  { return *b.p.Get().(*[]byte) }
+func (b *bufferPool) Put(x []byte) { b.p.Put(&x) }
+
+func (p *Proxy) emit(e audit.Event) {
+	if p.events == nil {
+		return
+	}
+	if e.Time.IsZero() {
+		e.Time = p.now()
+	}
+	p.events(e)
+}
+
+func (p *Proxy) notice(level, msg string) {
+	p.emit(audit.Event{Kind: audit.KindNotice, Level: level, Message: msg})
+}
+
+// noticeWriter turns the http.Server's and ReverseProxy's log lines (TLS
+// handshake failures, mostly) into notices.
+type noticeWriter struct{ p *Proxy }
+
+func (n noticeWriter) Write(b []byte) (int, error) {
+	msg := strings.TrimSpace(string(b))
+	if strings.Contains(msg, "TLS handshake error") && strings.Contains(msg, "certificate") {
+		msg += " (does the client trust authdev's CA? run `authdev ca trust`)"
+	}
+	n.p.notice("warn", msg)
+	return len(b), nil
+}
+
+func (p *Proxy) requestEvent(r *http.Request, st *reqState, status int) {
+	if p.events == nil {
+		return
+	}
+	if st.status != 0 {
+		status = st.status
+	}
+	e := audit.Event{
+		Time: st.start, Kind: audit.KindRequest, Method: r.Method, Path: r.URL.Path,
+		Upstream: st.upstream, Target: st.target, Status: status, Latency: p.now().Sub(st.start),
+		Decision: st.decision, Policy: st.policy, Message: st.message, ClientIP: r.RemoteAddr,
+		HeadersStripped: st.stripped, HeadersInjected: st.injected, Trace: st.trace,
+	}
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		e.ClientIP = ap.Addr().Unmap().String()
+	}
+	if id := st.id; id != nil {
+		e.Persona, e.User, e.Env, e.Via = id.persona, id.user, id.env, id.via
+		if p.detail {
+			e.Claims = id.claims
+			if st.assertion != nil {
+				e.Assertion = st.assertion.claims.asMap()
+			}
+		}
+	}
+	p.events(e)
+}
