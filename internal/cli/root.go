@@ -80,6 +80,8 @@ and environment, and RBAC smoke tests for CI — from one binary.`,
 		NewCmdInit(f, nil),
 		NewCmdConfig(f),
 		NewCmdMan(f, nil),
+		NewCmdIdP(f, nil),
+		NewCmdKeys(f),
 	)
 	return root
 }

@@ -1,0 +1,136 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/authdev/authdev/audit"
+	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/internal/state"
+	"github.com/authdev/authdev/mockidp"
+)
+
+// IdPOptions are the inputs of `authdev idp`.
+type IdPOptions struct {
+	IO     *IO
+	Config func() (*config.Config, error)
+	State  func() (state.Store, error)
+	Now    func() time.Time
+
+	Listen      string
+	AllowRemote bool
+
+	// Ready is told the server once it serves; tests use it to find the port.
+	Ready func(*mockidp.Server)
+}
+
+// NewCmdIdP builds `authdev idp`.
+func NewCmdIdP(f *Factory, runF func(context.Context, *IdPOptions) error) *cobra.Command {
+	opts := &IdPOptions{IO: f.IO, Config: f.Config, State: f.State, Now: f.Now}
+	cmd := &cobra.Command{
+		Use:   "idp",
+		Short: "Run the mock OIDC identity provider alone (for CI and other proxies)",
+		Long: `Run the mock OIDC identity provider for the environments of authdev.yaml:
+one issuer per environment at http://localhost:<port>/<env>, with discovery,
+persona-picker login, every OAuth grant, JWKS, introspection and logout.
+
+It logs anyone in, so it binds a loopback address unless --allow-remote.
+Signing keys come from the state store; ` + "`authdev keys rotate`" + ` in another
+terminal takes effect in a running IdP within two seconds.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if runF != nil {
+				return runF(ctx, opts)
+			}
+			return idpRun(ctx, opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Listen, "listen", "", "host:port to listen on (default idp.listen, 127.0.0.1:9400)")
+	cmd.Flags().BoolVar(&opts.AllowRemote, "allow-remote", false, "allow a non-loopback --listen address (anyone who reaches it can log in)")
+	return cmd
+}
+
+func cmdContext(cmd *cobra.Command) context.Context {
+	if ctx := cmd.Context(); ctx != nil {
+		return ctx
+	}
+	return context.Background()
+}
+
+func idpRun(ctx context.Context, opts *IdPOptions) error {
+	cfg, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	addr, what := opts.Listen, "--listen"
+	if addr == "" {
+		addr, what = cfg.IDP.Listen, "idp.listen"
+	}
+	warning, err := checkListen(what, addr, opts.AllowRemote)
+	if err != nil {
+		return err
+	}
+	store, err := opts.State()
+	if err != nil {
+		return err
+	}
+	log := audit.NewLog(opts.IO.ErrOut)
+	srv, err := mockidp.New(cfg, mockidp.Options{Store: store, Now: opts.Now, Events: func(e audit.Event) { _ = log.Write(e) }})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w: stop whatever uses it, or pick another address with --listen", addr, err)
+	}
+	if err := srv.Start(ln); err != nil {
+		ln.Close()
+		return err
+	}
+	defer srv.Close()
+	if warning != "" {
+		fmt.Fprintln(opts.IO.ErrOut, "authdev idp: WARNING: "+warning)
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "authdev idp: listening on http://%s (keys in %s); issuers:\n", ln.Addr(), store.Describe())
+	for _, e := range cfg.Environments {
+		fmt.Fprintf(opts.IO.ErrOut, "  %-10s %s  (%s, %s)\n", e.Name, srv.Issuer(e.Name), e.Flavor, e.Alg)
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "authdev idp: built-in clients %q (secret in the state store) and %q (public, PKCE); Ctrl-C stops\n",
+		config.ProxyClientID, config.CLIClientID)
+	if opts.Ready != nil {
+		opts.Ready(srv)
+	}
+	<-ctx.Done()
+	fmt.Fprintln(opts.IO.ErrOut, "authdev idp: stopping")
+	return nil
+}
+
+// checkListen allows a loopback address, or any address with allowRemote,
+// in which case it returns a warning to print.
+func checkListen(what, addr string, allowRemote bool) (warning string, err error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", usageErrorf("%s %q is not host:port: write it like 127.0.0.1:9400", what, addr)
+	}
+	ip := net.ParseIP(host)
+	if host == "localhost" || ip != nil && ip.IsLoopback() {
+		return "", nil
+	}
+	if !allowRemote {
+		return "", usageErrorf("%s %q is not a loopback address, and a mock IdP logs anyone in: listen on 127.0.0.1, or pass --allow-remote to expose it on purpose", what, addr)
+	}
+	where := addr
+	if host == "" {
+		where = addr + " (every interface)"
+	}
+	return fmt.Sprintf("listening on %s, beyond this machine: anyone who reaches it can log in as any persona", where), nil
+}

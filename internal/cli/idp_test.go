@@ -1,0 +1,147 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestIdPRefusesANonLoopbackAddressWithoutAllowRemote(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:9400", ":9400", "192.0.2.1:9400", "example.com:9400"} {
+		t.Run(addr, func(t *testing.T) {
+			code, stdout, stderr := run(t, nil, "idp", "--listen", addr)
+			if code != ExitUsage || !strings.Contains(stderr, "--allow-remote") || !strings.Contains(stderr, addr) || stdout != "" {
+				t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+			}
+		})
+	}
+}
+
+func TestCheckListenAllowsLoopbackAndWarnsForRemote(t *testing.T) {
+	for _, tc := range []struct {
+		name, addr  string
+		allow       bool
+		wantErr     bool
+		wantWarning string
+	}{
+		{"IPv4 loopback is allowed", "127.0.0.1:9400", false, false, ""},
+		{"another 127/8 address is allowed", "127.0.0.2:9400", false, false, ""},
+		{"IPv6 loopback is allowed", "[::1]:9400", false, false, ""},
+		{"localhost is allowed", "localhost:9400", false, false, ""},
+		{"every interface needs the flag", ":9400", false, true, ""},
+		{"every interface with the flag warns", ":9400", true, false, "every interface"},
+		{"a LAN address with the flag warns", "192.0.2.1:9400", true, false, "anyone who reaches it"},
+		{"no port is a usage error", "127.0.0.1", true, true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			warning, err := checkListen("--listen", tc.addr, tc.allow)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err %v", err)
+			}
+			if err != nil && exitCode(err) != ExitUsage {
+				t.Errorf("exit code %d, want 2", exitCode(err))
+			}
+			if !strings.Contains(warning, tc.wantWarning) || (tc.wantWarning == "") != (warning == "") {
+				t.Errorf("warning %q, want one containing %q", warning, tc.wantWarning)
+			}
+		})
+	}
+}
+
+// syncBuffer is written by the command's goroutine and read by the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func jwksKIDs(t *testing.T, url string) []string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var set struct{ Keys []struct{ Kid string } }
+	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
+		t.Fatal(err)
+	}
+	var kids []string
+	for _, k := range set.Keys {
+		kids = append(kids, k.Kid)
+	}
+	return kids
+}
+
+func TestKeysRotateReachesARunningIdP(t *testing.T) {
+	env := map[string]string{"AUTHDEV_STATE_DIR": t.TempDir()}
+	getenv := func(k string) string { return env[k] }
+	errOut := &syncBuffer{}
+	f := &Factory{IO: &IO{In: &bytes.Buffer{}, Out: &syncBuffer{}, ErrOut: errOut}, Getenv: getenv, Version: "test"}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		root := NewRootCmd(f)
+		root.SetArgs([]string{"--state", "file", "idp", "--listen", "127.0.0.1:0"})
+		done <- root.ExecuteContext(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("authdev idp: %v", err)
+		}
+	})
+
+	issuer := regexp.MustCompile(`dev\s+(http://localhost:\d+/dev)`)
+	var iss string
+	for deadline := time.Now().Add(20 * time.Second); iss == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := issuer.FindStringSubmatch(errOut.String()); m != nil {
+			iss = m[1]
+		}
+	}
+	if iss == "" {
+		t.Fatalf("authdev idp did not announce its issuers:\n%s", errOut.String())
+	}
+	before := jwksKIDs(t, iss+"/jwks.json")
+	if len(before) != 1 {
+		t.Fatalf("JWKS before rotation: %v", before)
+	}
+
+	code, _, stderr := run(t, env, "--state", "file", "keys", "rotate", "--env", "dev")
+	if code != 0 || !strings.Contains(stderr, "dev: new RS256 signing key") || !strings.Contains(stderr, before[0]+" still verifies until") {
+		t.Fatalf("keys rotate: exit %d: %s", code, stderr)
+	}
+	var after []string
+	for deadline := time.Now().Add(10 * time.Second); len(after) < 2 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		after = jwksKIDs(t, iss+"/jwks.json")
+	}
+	if len(after) != 2 || !slices.Contains(after, before[0]) || after[0] == before[0] {
+		t.Fatalf("the running IdP publishes %v after rotation, want a new key first and %s kept", after, before[0])
+	}
+}
+
+func TestKeysRotateRefusesAnUnknownEnvironment(t *testing.T) {
+	env := map[string]string{"AUTHDEV_STATE_DIR": t.TempDir()}
+	code, _, stderr := run(t, env, "--state", "file", "keys", "rotate", "--env", "qa")
+	if code != ExitUsage || !strings.Contains(stderr, `"qa"`) || !strings.Contains(stderr, "dev") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+}
