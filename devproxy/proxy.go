@@ -379,13 +379,13 @@ func (p *Proxy) serveProxied(w http.ResponseWriter, r *http.Request) {
 	// Headers the proxy owns are gone before anything, policies included,
 	// can read a forged one.
 	st.stripped = p.owned.strip(r.Header)
-	dropOwnedCookies(r.Header)
 
 	id := p.authenticate(sw, r, up, st)
 	if id == nil {
 		return
 	}
 	st.id = id
+	dropOwnedCookies(r.Header)
 
 	res := p.results.Get().(*adc.Result)
 	defer p.results.Put(res)
