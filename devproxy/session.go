@@ -46,11 +46,11 @@ func (p *Proxy) expiry(s *session) time.Time {
 type sessionRefusal int
 
 const (
-	sessionOK       sessionRefusal = iota
-	sessionForged                  // not sealed by this proxy
-	sessionExpired                 // past the session or idle timeout
-	sessionLoggedOut               // ended at /cgi/tmlogout
-	sessionSwitched                // another persona or environment is active
+	sessionOK        sessionRefusal = iota
+	sessionForged                   // not sealed by this proxy
+	sessionExpired                  // past the session or idle timeout
+	sessionLoggedOut                // ended at /cgi/tmlogout
+	sessionSwitched                 // another persona or environment is active
 )
 
 // sessionIdentity resolves a session cookie. Decoded cookies are cached, so

@@ -13,7 +13,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
 )
 
 // Upstream is a backend the proxy routes to by longest path prefix.
