@@ -136,6 +136,8 @@ class AssertionVerifier:
                 raise AuthError(401, "invalid_assertion",
                                 f"assertion signed with an unknown key: {e}") from None
             raise AuthError(503, "keys_unavailable", str(e)) from None
+        except jwt.DecodeError as e:
+            raise AuthError(401, "invalid_assertion", f"malformed assertion: {e}") from None
         except jwt.PyJWTError as e:  # an unusable key set
             raise AuthError(503, "keys_unavailable", f"{self.keys.uri}: {e}") from None
         try:
