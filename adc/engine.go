@@ -250,6 +250,9 @@ func (e *Engine) authorize(bs []*binding, c *evalCtx, res *Result) {
 	}
 	res.Allowed = e.defaultAllow
 	for _, b := range e.sessions {
+		if b.who != nil && !b.who(c.req.User) {
+			continue
+		}
 		if e.match(b, c, res) && b.p.sess.defaultAuthz != "" {
 			res.Allowed = b.p.sess.defaultAuthz == "ALLOW"
 			return
@@ -265,6 +268,9 @@ func (e *Engine) rewrite(bs []*binding, c *evalCtx, res *Result) {
 			continue
 		}
 		b.p.rw.apply(c, res)
+		if res.Response != nil {
+			return
+		}
 		i = next(bs, i)
 	}
 }

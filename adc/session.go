@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -208,6 +209,19 @@ func (s *session) compileYAML() {
 	}
 }
 
+// rel names a file relative to the config's folder, as users wrote it.
+func (s *session) rel(file string) string {
+	if r, err := filepath.Rel(s.cfg.Dir, file); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return file
+}
+
+func (s *session) relPos(p config.Pos) string {
+	p.File = s.rel(p.File)
+	return posString(p)
+}
+
 func quote(s string) string { return `"` + s + `"` }
 
 // own records a header the engine inserts, once.
@@ -225,16 +239,17 @@ func (s *session) link() {
 	e := s.e
 	e.defaultAllow = s.cfg.Proxy.DefaultAuthorization != "DENY"
 	e.settings.DefaultAuthorization = s.cfg.Proxy.DefaultAuthorization
-	e.settings.DefaultAuthorizationFrom = "proxy.default_authorization in " + s.cfg.Source
+	e.settings.DefaultAuthorizationFrom = "proxy.default_authorization in " + filepath.Base(s.cfg.Source)
 	e.settings.SessionTimeout = s.cfg.Proxy.SessionTimeout.D()
 	e.needsBody = s.env.needsBody
 	if s.ns == nil {
 		ch := &chains{authz: s.yamlBindings}
 		e.all, e.proxy, e.upstream = ch, ch, map[string]*chains{}
-		return
+	} else {
+		s.ns.link(s)
+		e.needsBody = s.env.needsBody
 	}
-	s.ns.link(s)
-	e.needsBody = s.env.needsBody
+	s.describe()
 }
 
 // sortBindings orders bindings by priority, keeping file order for ties.

@@ -1,0 +1,345 @@
+package adc
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/authdev/authdev/config"
+)
+
+// Info describes what Compile understood, for `authdev adc check` and the
+// TUI: vservers, policies in evaluation order with where they are bound,
+// actions and rate limits.
+type Info struct {
+	File     string // the ns.conf, relative to the config's folder; "" without one
+	Features []string
+	VServers []VServerInfo
+	Policies []BindingInfo
+	Actions  []ActionInfo
+	Limits   []LimitInfo
+	Headers  []ActionInfo // the YAML headers
+}
+
+// VServerInfo is an lb or authentication vserver.
+type VServerInfo struct {
+	Type     string // "lb" or "authentication"
+	Name     string
+	Protocol string
+	Address  string
+	MapsTo   string // "upstream NAME" or "the proxy"
+	Detail   string
+	Pos      config.Pos
+}
+
+// BindingInfo is a policy where it is bound.
+type BindingInfo struct {
+	Kind     string
+	BoundTo  string
+	Priority int
+	Name     string
+	Rule     string
+	Action   string
+	Goto     string
+	Pos      config.Pos
+}
+
+// ActionInfo is an action and what it does.
+type ActionInfo struct {
+	Kind   string
+	Name   string
+	Detail string
+	Pos    config.Pos
+}
+
+// LimitInfo is a limit identifier.
+type LimitInfo struct {
+	Name      string
+	Threshold int64
+	TimeSlice time.Duration
+	Mode      string
+	Selector  string
+	Keys      []string
+	Pos       config.Pos
+}
+
+// Info describes the compiled configuration.
+func (e *Engine) Info() Info { return e.info }
+
+func gotoText(b *binding) string {
+	switch {
+	case b.gotoPrio > 0:
+		return strconv.Itoa(b.gotoPrio)
+	case b.gotoNext:
+		return "NEXT"
+	}
+	return "END"
+}
+
+// describe fills Engine.info once the chains exist.
+func (s *session) describe() {
+	e := s.e
+	info := &e.info
+	for _, h := range s.cfg.Proxy.Headers {
+		info.Headers = append(info.Headers, ActionInfo{Kind: "header", Name: h.Name, Detail: h.Expr.Text, Pos: h.Pos})
+	}
+	add := func(bs []*binding) {
+		for _, b := range bs {
+			info.Policies = append(info.Policies, BindingInfo{Kind: b.p.kind, BoundTo: b.target, Priority: b.priority,
+				Name: b.p.name, Rule: b.p.rule, Action: b.p.action, Goto: gotoText(b), Pos: b.p.pos})
+		}
+	}
+	add(e.all.responder)
+	add(e.all.authz)
+	add(e.sessions)
+	add(e.all.rewrite)
+	n := s.ns
+	if n == nil {
+		return
+	}
+	info.File = s.rel(n.file)
+	info.Features = n.features
+	upstreams := map[string]config.Upstream{}
+	for _, u := range e.settings.Upstreams {
+		upstreams[u.Name] = u
+	}
+	for _, v := range n.vservers {
+		vi := VServerInfo{Type: "lb", Name: v.name, Protocol: v.proto, Address: v.addr, MapsTo: "the proxy", Pos: v.pos}
+		if _, ok := e.upstream[v.name]; ok {
+			vi.MapsTo = "upstream " + v.name
+		}
+		var d []string
+		d = append(d, "lbMethod "+strings.ToUpper(v.lbMethod))
+		if u, ok := upstreams[v.name]; ok {
+			d = append(d, "targets "+strings.Join(u.Targets, ", "))
+			if m := u.Monitor; m != nil {
+				d = append(d, fmt.Sprintf("monitor GET %s every %s expecting %d", m.Path, m.Interval, m.Status))
+			}
+		}
+		if v.authn || v.authnVS != "" {
+			a := "authentication"
+			if v.authnVS != "" {
+				a += " via " + v.authnVS
+			}
+			if v.authnHost != "" {
+				a += " at " + v.authnHost
+			}
+			d = append(d, a)
+		}
+		if v.api {
+			d = append(d, "401 for API clients (-authn401 ON)")
+		}
+		vi.Detail = strings.Join(d, "; ")
+		info.VServers = append(info.VServers, vi)
+	}
+	for _, a := range n.authnVS {
+		detail := "no policies bound"
+		if len(a.policies) > 0 {
+			detail = "policies " + strings.Join(a.policies, ", ")
+		}
+		info.VServers = append(info.VServers, VServerInfo{Type: "authentication", Name: a.name, Protocol: a.proto,
+			Address: a.addr, MapsTo: "the proxy's login", Detail: detail, Pos: a.pos})
+	}
+	for _, ref := range n.actionOrder {
+		var ai ActionInfo
+		switch ref.kind {
+		case KindRewrite:
+			a := n.rwActs[ref.name]
+			ai = ActionInfo{Kind: "rewrite", Name: a.name, Pos: a.pos}
+			switch a.typ {
+			case "insert_http_header":
+				ai.Detail = "insert_http_header " + a.header + " " + a.expr
+			case "delete_http_header":
+				ai.Detail = "delete_http_header " + a.header
+			case "replace":
+				target := map[string]string{"url": "HTTP.REQ.URL", "path": "HTTP.REQ.URL.PATH", "query": "HTTP.REQ.URL.QUERY"}[a.target]
+				if a.target == "header" {
+					target = `HTTP.REQ.HEADER("` + a.header + `")`
+				}
+				ai.Detail = "replace " + target + " " + a.expr
+			default:
+				ai.Detail = "(not emulated)"
+			}
+		case KindResponder:
+			a := n.respActs[ref.name]
+			ai = ActionInfo{Kind: "responder", Name: a.name, Pos: a.pos}
+			switch a.typ {
+			case "respondwith", "redirect":
+				ai.Detail = a.typ + " " + a.expr
+			case "respondwithhtmlpage":
+				ai.Detail = a.typ + " " + a.page
+			default:
+				ai.Detail = "(not emulated)"
+			}
+			if a.status != 0 {
+				ai.Detail += " -responseStatusCode " + strconv.Itoa(a.status)
+			}
+		case KindSession:
+			a := n.sessActs[ref.name]
+			ai = ActionInfo{Kind: "session", Name: a.name, Detail: sessionDetail(a), Pos: a.pos}
+		case "oauth":
+			for _, a := range n.oauth {
+				if a.Name == ref.name {
+					ai = ActionInfo{Kind: "OAuth", Name: a.Name, Detail: oauthDetail(a), Pos: a.Pos}
+				}
+			}
+		}
+		info.Actions = append(info.Actions, ai)
+	}
+	for _, name := range mapKeys(e.limits) {
+		l := e.limits[name]
+		li := LimitInfo{Name: l.name, Threshold: l.threshold, TimeSlice: l.slice, Mode: l.mode, Selector: l.selector, Pos: l.pos}
+		if sel, ok := n.selectors[l.selector]; ok {
+			for _, x := range sel.exprs {
+				li.Keys = append(li.Keys, x.text)
+			}
+		}
+		info.Limits = append(info.Limits, li)
+	}
+}
+
+func sessionDetail(a *sessionAction) string {
+	var d []string
+	if a.timeout > 0 {
+		d = append(d, "sessTimeout "+a.timeout.String())
+	}
+	if a.defaultAuthz != "" {
+		d = append(d, "defaultAuthorizationAction "+a.defaultAuthz)
+	}
+	if len(d) == 0 {
+		return "(nothing authdev emulates)"
+	}
+	return strings.Join(d, "; ")
+}
+
+func oauthDetail(a *OAuthAction) string {
+	var d []string
+	add := func(k, v string) {
+		if v != "" {
+			d = append(d, k+" "+v)
+		}
+	}
+	add("issuer", a.Issuer)
+	add("audience", a.Audience)
+	add("clientID", a.ClientID)
+	add("userNameField", a.UserNameField)
+	add("attributes", strings.Join(a.Attributes, ","))
+	add("jwks", a.CertEndpoint)
+	add("metadata", a.MetadataURL)
+	if a.PKCE {
+		d = append(d, "PKCE")
+	}
+	add("auth", a.TokenEndpointAuthMethod)
+	return strings.Join(d, "; ")
+}
+
+// WriteSummary prints what was understood, as `authdev adc check` shows it.
+func (e *Engine) WriteSummary(w io.Writer) error {
+	ew := &errWriter{w: w}
+	info, st := e.info, e.settings
+	loc := func(p config.Pos) string {
+		if p.Line == 0 {
+			return ""
+		}
+		f := filepath.Base(p.File)
+		return f + ":" + strconv.Itoa(p.Line)
+	}
+	if info.File != "" {
+		ew.printf("adc_config %s", info.File)
+		if st.AAATM {
+			ew.printf(" (sets up AAA-TM)")
+		}
+		ew.printf("\n")
+		if len(info.Features) > 0 {
+			ew.printf("features: %s\n", strings.Join(info.Features, " "))
+		}
+	}
+	if len(info.VServers) > 0 {
+		ew.printf("\nvservers\n")
+		for _, v := range info.VServers {
+			ew.printf("  %s vserver %s %s %s -> %s (%s)\n", v.Type, v.Name, v.Protocol, v.Address, v.MapsTo, loc(v.Pos))
+			if v.Detail != "" {
+				ew.printf("    %s\n", v.Detail)
+			}
+		}
+	}
+	ew.printf("\nsession\n")
+	ew.printf("  default authorization: %s, from %s\n", st.DefaultAuthorization, st.DefaultAuthorizationFrom)
+	ew.printf("  session timeout: %s\n", st.SessionTimeout)
+	if o := st.OAuth; o != nil {
+		ew.printf("  OAuth action in use: %s\n", o.Name)
+	}
+	for _, kind := range []string{KindResponder, KindAuthorization, KindSession, KindRewrite} {
+		var rows []BindingInfo
+		for _, p := range info.Policies {
+			if p.Kind == kind {
+				rows = append(rows, p)
+			}
+		}
+		if len(rows) == 0 {
+			continue
+		}
+		ew.printf("\n%s policies, in evaluation order\n", kind)
+		tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "  BOUND TO\tPRIORITY\tPOLICY\tACTION\tGOTO\tRULE\n")
+		for _, p := range rows {
+			prio := "-"
+			if p.Priority > 0 {
+				prio = strconv.Itoa(p.Priority)
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", p.BoundTo, prio, p.Name, p.Action, p.Goto, p.Rule)
+		}
+		tw.Flush()
+	}
+	if len(info.Headers) > 0 {
+		ew.printf("\nheaders inserted (authdev.yaml)\n")
+		for _, h := range info.Headers {
+			ew.printf("  %s: %s\n", h.Name, h.Detail)
+		}
+	}
+	if len(info.Actions) > 0 {
+		ew.printf("\nactions\n")
+		tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+		for _, a := range info.Actions {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", a.Kind, a.Name, loc(a.Pos), a.Detail)
+		}
+		tw.Flush()
+	}
+	if len(info.Limits) > 0 {
+		ew.printf("\nrate limits\n")
+		for _, l := range info.Limits {
+			per := "for all requests together"
+			if len(l.Keys) > 0 {
+				per = "per " + strings.Join(l.Keys, " + ") + " (selector " + l.Selector + ")"
+			}
+			ew.printf("  %s: %d requests per %s %s, mode %s\n", l.Name, l.Threshold, l.TimeSlice, per, l.Mode)
+		}
+	}
+	if len(e.warnings) > 0 {
+		ew.printf("\nwarnings (%d)\n", len(e.warnings))
+		for _, w := range e.warnings {
+			ew.printf("  %s:%d: %s\n", filepath.Base(w.Pos.File), w.Pos.Line, w.Msg)
+		}
+	}
+	return ew.err
+}
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+func (e *errWriter) printf(format string, args ...any) { fmt.Fprintf(e, format, args...) }

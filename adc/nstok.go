@@ -1,0 +1,182 @@
+package adc
+
+import (
+	"strings"
+
+	"github.com/authdev/authdev/config"
+)
+
+// ntok is one word of an ns.conf command. A quoted word is unescaped; cols
+// keeps the file column of each of its bytes, so that an error inside an
+// expression points at the right character of the line.
+type ntok struct {
+	text   string
+	col    int
+	cols   []int
+	quoted bool
+}
+
+// command is one ns.conf line: a verb and object ("add lb vserver"), then
+// positional words, then -options with their values.
+type command struct {
+	pos  config.Pos
+	key  string // lower-case, such as "add lb vserver"
+	verb []ntok // the words of key, as written
+	args []ntok
+	opts []*option
+	line string
+}
+
+type option struct {
+	name string // lower-case, without the dash
+	tok  ntok
+	vals []ntok
+	used bool
+}
+
+// opt returns the option called name (lower-case), marking it understood.
+func (c *command) opt(name string) *option {
+	for _, o := range c.opts {
+		if o.name == name {
+			o.used = true
+			return o
+		}
+	}
+	return nil
+}
+
+// optVal returns the single value of an option, or "" when absent.
+func (c *command) optVal(name string) (string, *option) {
+	o := c.opt(name)
+	if o == nil || len(o.vals) == 0 {
+		return "", o
+	}
+	return o.vals[0].text, o
+}
+
+// tokenize splits an ns.conf line into words. Quotes group words and \"
+// and \\ are unescaped inside them, as the ADC's CLI does.
+func tokenize(line string) ([]ntok, int, string) {
+	var toks []ntok
+	i := 0
+	for {
+		for i < len(line) && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r') {
+			i++
+		}
+		if i >= len(line) {
+			return toks, 0, ""
+		}
+		start := i
+		var b strings.Builder
+		var cols []int
+		quoted := false
+		for i < len(line) && line[i] != ' ' && line[i] != '\t' && line[i] != '\r' {
+			if line[i] != '"' {
+				b.WriteByte(line[i])
+				cols = append(cols, i+1)
+				i++
+				continue
+			}
+			quoted = true
+			open := i
+			i++
+			for {
+				if i >= len(line) {
+					return nil, open + 1, `quote is not closed: add a closing '"' (write \" for a quote inside it)`
+				}
+				if line[i] == '\\' && i+1 < len(line) && (line[i+1] == '"' || line[i+1] == '\\') {
+					b.WriteByte(line[i+1])
+					cols = append(cols, i+2)
+					i += 2
+					continue
+				}
+				if line[i] == '"' {
+					i++
+					break
+				}
+				b.WriteByte(line[i])
+				cols = append(cols, i+1)
+				i++
+			}
+		}
+		toks = append(toks, ntok{text: b.String(), col: start + 1, cols: cols, quoted: quoted})
+	}
+}
+
+// commandKeys are the objects authdev understands, longest first so that
+// "add lb vserver" wins over a shorter match.
+var commandKeys = []string{
+	"add authentication oauthaction", "add authentication vserver", "add authentication policy",
+	"add authentication policylabel", "bind authentication vserver", "bind authentication policylabel",
+	"add lb vserver", "bind lb vserver", "add lb monitor", "add servicegroup", "bind servicegroup",
+	"add service", "add server", "add authorization policy", "add rewrite action", "add rewrite policy",
+	"bind rewrite global", "add responder action", "add responder policy", "bind responder global",
+	"add stream selector", "add ns limitidentifier", "add tm sessionaction", "add tm sessionpolicy",
+	"set tm sessionparameter", "bind tm global", "add aaa group", "add aaa user", "bind aaa group",
+	"bind aaa user", "enable ns feature",
+}
+
+// parseCommand splits a tokenized line into key, arguments and options.
+func parseCommand(toks []ntok, pos config.Pos, line string) (*command, bool) {
+	c := &command{pos: pos, line: line}
+	words := make([]string, 0, 3)
+	for i := 0; i < len(toks) && i < 4; i++ {
+		words = append(words, strings.ToLower(toks[i].text))
+	}
+	for _, k := range commandKeys {
+		n := strings.Count(k, " ") + 1
+		if n <= len(words) && strings.Join(words[:n], " ") == k {
+			c.key, c.verb = k, toks[:n]
+			toks = toks[n:]
+			break
+		}
+	}
+	if c.key == "" {
+		n := min(len(toks), 3)
+		for i := 0; i < n; i++ {
+			if strings.HasPrefix(toks[i].text, "-") {
+				n = i
+				break
+			}
+		}
+		c.verb = toks[:n]
+		return c, false
+	}
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		if isOption(t) {
+			o := &option{name: strings.ToLower(t.text[1:]), tok: t}
+			for i+1 < len(toks) && !isOption(toks[i+1]) {
+				i++
+				o.vals = append(o.vals, toks[i])
+			}
+			c.opts = append(c.opts, o)
+			continue
+		}
+		if len(c.opts) > 0 {
+			// A word after options belongs to the last option.
+			last := c.opts[len(c.opts)-1]
+			last.vals = append(last.vals, t)
+			continue
+		}
+		c.args = append(c.args, t)
+	}
+	return c, true
+}
+
+func isOption(t ntok) bool {
+	if t.quoted || len(t.text) < 2 || t.text[0] != '-' {
+		return false
+	}
+	c := t.text[1]
+	return isIdentStart(c)
+}
+
+// verbText is the command as written, such as "add lb vserver".
+func (c *command) verbText() string {
+	parts := make([]string, len(c.verb))
+	for i, t := range c.verb {
+		parts[i] = t.text
+	}
+	return strings.Join(parts, " ")
+}
