@@ -1,0 +1,326 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/authdev/authdev/adc"
+	"github.com/authdev/authdev/config"
+)
+
+// NewCmdADC builds `authdev adc` and its subcommands.
+func NewCmdADC(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "adc",
+		Short: "Inspect the NetScaler policies and ns.conf the proxy runs",
+	}
+	cmd.AddCommand(NewCmdADCCheck(f, nil), NewCmdADCExplain(f, nil))
+	return cmd
+}
+
+// ADCCheckOptions are the inputs of `authdev adc check`.
+type ADCCheckOptions struct {
+	IO     *IO
+	Config func() (*config.Config, error)
+}
+
+// NewCmdADCCheck builds `authdev adc check`.
+func NewCmdADCCheck(f *Factory, runF func(*ADCCheckOptions) error) *cobra.Command {
+	opts := &ADCCheckOptions{IO: f.IO, Config: f.Config}
+	return &cobra.Command{
+		Use:   "check",
+		Short: "Print what authdev understood: vservers, policies by binding and priority, actions, warnings",
+		Long: `Compile the policies and headers of authdev.yaml and the ns.conf named by
+proxy.adc_config, and print what was understood: vservers and the upstreams
+they become, policies in evaluation order with where they are bound, actions,
+rate limits, and a warning for every ns.conf command authdev does not emulate.
+
+A policy or command that cannot be parsed is an error with file:line:col
+(exit status 2).`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return adcCheckRun(opts)
+		},
+	}
+}
+
+func adcCheckRun(opts *ADCCheckOptions) error {
+	cfg, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	e, err := adc.Compile(cfg)
+	if err != nil {
+		return err
+	}
+	return e.WriteSummary(opts.IO.Out)
+}
+
+// ADCExplainOptions are the inputs of `authdev adc explain`.
+type ADCExplainOptions struct {
+	IO     *IO
+	Config func() (*config.Config, error)
+
+	Persona  string
+	Env      string
+	Method   string
+	Path     string
+	Headers  []string
+	ClientIP string
+	Body     string
+}
+
+// NewCmdADCExplain builds `authdev adc explain`.
+func NewCmdADCExplain(f *Factory, runF func(*ADCExplainOptions) error) *cobra.Command {
+	opts := &ADCExplainOptions{IO: f.IO, Config: f.Config}
+	cmd := &cobra.Command{
+		Use:   "explain --as PERSONA [--env E] METHOD PATH [-H 'Name: value']",
+		Short: "Show which policies decide a request, without a backend",
+		Long: `Evaluate responder, authorization and rewrite policies against a request made
+as a persona, the way the proxy would, and print every policy considered, its
+result, the final decision and the headers the upstream would receive.
+Nothing is sent anywhere: no IdP, proxy or backend needs to run.`,
+		Example: `  authdev adc explain --as bob GET /admin/users
+  authdev adc explain --as alice --env prod POST /orders -H 'Content-Type: application/json'`,
+		Args: exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Method, opts.Path = args[0], args[1]
+			if runF != nil {
+				return runF(opts)
+			}
+			return adcExplainRun(opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Persona, "as", "", "persona making the request (required)")
+	cmd.Flags().StringVar(&opts.Env, "env", "", "environment (default: the first in the config)")
+	cmd.Flags().StringArrayVarP(&opts.Headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
+	cmd.Flags().StringVar(&opts.ClientIP, "client-ip", "127.0.0.1", "CLIENT.IP.SRC of the request")
+	cmd.Flags().StringVarP(&opts.Body, "data", "d", "", "request body, for policies that read HTTP.REQ.BODY")
+	return cmd
+}
+
+var methodRE = regexp.MustCompile(`^[A-Z]+$`)
+
+func adcExplainRun(opts *ADCExplainOptions) error {
+	if opts.Persona == "" {
+		return usageErrorf("--as is required: name the persona making the request")
+	}
+	if !methodRE.MatchString(opts.Method) {
+		return usageErrorf("method %q must be upper-case letters, such as GET", opts.Method)
+	}
+	target, err := url.ParseRequestURI(opts.Path)
+	if err != nil || !strings.HasPrefix(opts.Path, "/") {
+		return usageErrorf("path %q must start with /, such as /admin/users", opts.Path)
+	}
+	ip, err := netip.ParseAddr(opts.ClientIP)
+	if err != nil {
+		return usageErrorf("--client-ip %q is not an IP address", opts.ClientIP)
+	}
+	cfg, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	e, err := adc.Compile(cfg)
+	if err != nil {
+		return err
+	}
+	envName := opts.Env
+	if envName == "" {
+		envName = cfg.DefaultEnvironment()
+	}
+	env, ok := cfg.Environment(envName)
+	if !ok {
+		return usageErrorf("unknown environment %q: choose one of %s", envName, strings.Join(cfg.EnvironmentNames(), ", "))
+	}
+	id, ok := cfg.IdentityIn(opts.Persona, envName)
+	if !ok {
+		return usageErrorf("unknown persona %q: choose one of %s", opts.Persona, strings.Join(cfg.PersonaIDs(), ", "))
+	}
+
+	r, err := http.NewRequest(opts.Method, "http://localhost"+opts.Path, strings.NewReader(opts.Body))
+	if err != nil {
+		return usageErrorf("request %s %s: %v", opts.Method, opts.Path, err)
+	}
+	r.RequestURI = target.RequestURI()
+	if target.RawQuery != "" || strings.HasSuffix(opts.Path, "?") {
+		r.RequestURI = opts.Path
+	}
+	r.RemoteAddr = netip.AddrPortFrom(ip, 50000).String()
+	for _, h := range opts.Headers {
+		name, value, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(name) == "" {
+			return usageErrorf("header %q must be 'Name: value'", h)
+		}
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if strings.EqualFold(name, "Host") {
+			r.Host = value
+			continue
+		}
+		r.Header.Add(name, value)
+	}
+	settings := e.Settings()
+	user := explainUser(id, env, settings)
+	req := &adc.Request{HTTP: r, ClientIP: ip, User: user, Upstream: routeUpstream(cfg, settings, r.URL.Path)}
+	if n := e.NeedsBody(); n > 0 {
+		req.Body = []byte(opts.Body)
+	}
+	var res adc.Result
+	e.Evaluate(req, &res)
+	return writeExplain(opts.IO.Out, opts, id, user, req, &res, settings)
+}
+
+// explainUser builds AAA.USER as the proxy would from the persona's token:
+// the name from the OAuth action's userNameField (email by default), every
+// claim as an attribute, and the environment's roles.
+func explainUser(id config.Identity, env *config.Environment, s adc.Settings) *adc.User {
+	roles := env.RolesFor(id.Groups)
+	attrs := map[string]any{}
+	for k, v := range id.Claims {
+		attrs[k] = v
+	}
+	attrs["email"] = id.Email
+	attrs["name"] = id.Name
+	attrs["sub"] = id.Persona
+	attrs["groups"] = id.Groups
+	attrs["roles"] = roles
+	name := id.Email
+	if s.OAuth != nil && s.OAuth.UserNameField != "" && s.OAuth.UserNameField != "email" {
+		if v, ok := attrs[s.OAuth.UserNameField].(string); ok && v != "" {
+			name = v
+		}
+	}
+	return &adc.User{Name: name, Groups: id.Groups, Roles: roles, Attributes: attrs}
+}
+
+// routeUpstream picks the upstream by longest prefix, as the proxy does.
+func routeUpstream(cfg *config.Config, s adc.Settings, path string) string {
+	best, bestLen := "", -1
+	seen := map[string]bool{}
+	consider := func(u config.Upstream) {
+		if seen[u.Name] {
+			return
+		}
+		seen[u.Name] = true
+		if strings.HasPrefix(path, u.Prefix) && len(u.Prefix) > bestLen {
+			best, bestLen = u.Name, len(u.Prefix)
+		}
+	}
+	for _, u := range cfg.Proxy.Upstreams {
+		consider(u)
+	}
+	for _, u := range s.Upstreams {
+		consider(u)
+	}
+	return best
+}
+
+func writeExplain(w io.Writer, opts *ADCExplainOptions, id config.Identity, user *adc.User, req *adc.Request, res *adc.Result, s adc.Settings) error {
+	ew := &errorWriter{w: w}
+	ew.printf("%s %s as %s (AAA.USER.NAME %s) in %s\n", opts.Method, opts.Path, id.Persona, user.Name, id.Env)
+	ew.printf("  groups: %s\n  roles:  %s\n", listOrNone(user.Groups), listOrNone(user.Roles))
+	if req.Upstream != "" {
+		ew.printf("  upstream: %s\n", req.Upstream)
+	}
+	ew.printf("\n")
+	if len(res.Trace) == 0 {
+		ew.printf("no policies apply\n")
+	} else {
+		tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "KIND\tPRIORITY\tPOLICY\tRESULT\tACTION\tRULE\n")
+		for _, p := range res.Trace {
+			prio := "-"
+			if p.Priority > 0 {
+				prio = strconv.Itoa(p.Priority)
+			}
+			result := "no match"
+			switch {
+			case p.Error != "":
+				result = "UNDEF: " + p.Error
+			case p.Matched:
+				result = "MATCH"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Kind, prio, p.Name, result, p.Action, p.Rule)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	ew.printf("\ndecision: %s\n", decision(res, s))
+	if res.Response == nil && res.Allowed {
+		if res.URL != "" {
+			ew.printf("rewritten URL: %s\n", res.URL)
+		}
+		if len(res.Headers) > 0 {
+			ew.printf("headers to the upstream:\n")
+			for _, h := range res.Headers {
+				if h.Op == "delete" {
+					ew.printf("  - %s (deleted)\n", h.Name)
+					continue
+				}
+				ew.printf("  %s: %s\n", h.Name, h.Value)
+			}
+		}
+	}
+	return ew.err
+}
+
+func decision(res *adc.Result, s adc.Settings) string {
+	if r := res.Response; r != nil {
+		switch {
+		case r.Drop:
+			return fmt.Sprintf("DROP: the connection is closed without an answer (policy %s)", res.Policy)
+		case r.Reset:
+			return fmt.Sprintf("RESET: the connection is reset (policy %s)", res.Policy)
+		}
+		d := fmt.Sprintf("RESPOND %d %s (policy %s)", r.Status, http.StatusText(r.Status), res.Policy)
+		if loc := r.Header.Get("Location"); loc != "" {
+			d += " -> " + loc
+		}
+		return d
+	}
+	verdict := "DENY (403)"
+	if res.Allowed {
+		verdict = "ALLOW"
+	}
+	if res.Policy != "" {
+		return verdict + " by policy " + res.Policy
+	}
+	return verdict + " by the default authorization action, from " + s.DefaultAuthorizationFrom
+}
+
+func listOrNone(xs []string) string {
+	if len(xs) == 0 {
+		return "(none)"
+	}
+	return strings.Join(xs, ", ")
+}
+
+// errorWriter keeps the first write error, so that a report can be printed
+// line by line and checked once.
+type errorWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errorWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+func (e *errorWriter) printf(format string, args ...any) { fmt.Fprintf(e, format, args...) }

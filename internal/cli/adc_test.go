@@ -1,0 +1,154 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// writeADCConfig writes an authdev.yaml with an ns.conf beside it and
+// returns the config's path.
+func writeADCConfig(t *testing.T, nsconf string) string {
+	t.Helper()
+	dir := t.TempDir()
+	yaml := `personas:
+  alice: {email: alice@example.com, groups: [eng-admins]}
+  bob: {email: bob@example.com, groups: [eng]}
+environments:
+  dev: {roles: {eng-admins: [admin], eng: [reader]}}
+proxy:
+  adc_config: ns.conf
+`
+	if err := os.WriteFile(filepath.Join(dir, "authdev.yaml"), []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ns.conf"), []byte(nsconf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, "authdev.yaml")
+}
+
+const explainNSConf = `enable ns feature LB AAA RESPONDER REWRITE
+add lb vserver app HTTP 10.0.0.1 80
+add authorization policy admins_only "HTTP.REQ.URL.PATH.STARTSWITH(\"/admin\") && AAA.USER.IS_MEMBER_OF(\"admin\")" ALLOW
+add authorization policy readers_get "HTTP.REQ.METHOD.EQ(GET) && AAA.USER.IS_MEMBER_OF(\"reader\") && HTTP.REQ.URL.PATH.STARTSWITH(\"/admin\").NOT" ALLOW
+bind lb vserver app -policyName admins_only -priority 10 -gotoPriorityExpression END -type REQUEST
+bind lb vserver app -policyName readers_get -priority 20 -gotoPriorityExpression END -type REQUEST
+add responder action go_away respondwith "\"HTTP/1.1 418 I'm a teapot\r\n\r\nno\""
+add responder policy teapot "HTTP.REQ.HEADER(\"X-Tea\").EQ(\"earl grey\")" go_away
+bind lb vserver app -policyName teapot -priority 5 -gotoPriorityExpression END -type REQUEST
+add rewrite action ins_user insert_http_header X-ADC-User AAA.USER.NAME
+add rewrite policy ins_user_pol true ins_user
+bind lb vserver app -policyName ins_user_pol -priority 100 -gotoPriorityExpression NEXT -type REQUEST
+add ns ip 10.0.0.2 255.255.255.0
+`
+
+func TestADCExplainNamesEveryPolicyAndTheDecision(t *testing.T) {
+	cfg := writeADCConfig(t, explainNSConf)
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"an admin is allowed the admin area by its policy",
+			[]string{"--as", "alice", "GET", "/admin/users"},
+			[]string{"GET /admin/users as alice (AAA.USER.NAME alice@example.com) in dev", "roles: admin",
+				"authorization 10 admins_only MATCH ALLOW", "decision: ALLOW by policy admins_only",
+				"X-ADC-User: alice@example.com", "X-Remote-Roles: admin"}},
+		{"a reader falls through to the ADC's default DENY",
+			[]string{"--as", "bob", "GET", "/admin/users"},
+			[]string{"admins_only no match ALLOW", "readers_get no match ALLOW",
+				"decision: DENY (403) by the default authorization action, from the ADC's default for AAA-TM (ns.conf sets no -defaultAuthorizationAction)"}},
+		{"a responder answers before authorization",
+			[]string{"--as", "bob", "GET", "/x", "-H", "X-Tea: earl grey"},
+			[]string{"responder 5 teapot MATCH go_away", "decision: RESPOND 418 I'm a teapot (policy teapot)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := run(t, nil, append([]string{"--config", cfg, "adc", "explain"}, tt.args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(squash(stdout), w) {
+					t.Errorf("output lacks %q:\n%s", w, stdout)
+				}
+			}
+		})
+	}
+}
+
+func TestADCExplainRejectsBadUsage(t *testing.T) {
+	cfg := writeADCConfig(t, explainNSConf)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"without a persona", []string{"GET", "/"}, "--as is required"},
+		{"with an unknown persona", []string{"--as", "zed", "GET", "/"}, `unknown persona "zed": choose one of alice, bob`},
+		{"with an unknown environment", []string{"--as", "bob", "--env", "prod", "GET", "/"}, `unknown environment "prod": choose one of dev`},
+		{"with a lower-case method", []string{"--as", "bob", "get", "/"}, `method "get" must be upper-case`},
+		{"with a relative path", []string{"--as", "bob", "GET", "admin"}, `path "admin" must start with /`},
+		{"with a header lacking a colon", []string{"--as", "bob", "GET", "/", "-H", "X-Tea"}, `header "X-Tea" must be 'Name: value'`},
+		{"with one argument", []string{"--as", "bob", "GET"}, "accepts 2 arg(s)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := run(t, nil, append([]string{"--config", cfg, "adc", "explain"}, tt.args...)...)
+			if code != ExitUsage || !strings.Contains(stderr, tt.want) || stdout != "" {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want exit 2 and %q", code, stdout, stderr, tt.want)
+			}
+		})
+	}
+}
+
+func TestADCCheckPrintsBindingsActionsAndWarnings(t *testing.T) {
+	cfg := writeADCConfig(t, explainNSConf)
+	code, stdout, stderr := run(t, nil, "--config", cfg, "adc", "check")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, w := range []string{
+		"adc_config ns.conf (sets up AAA-TM)",
+		"lb vserver app HTTP 10.0.0.1:80 -> the proxy (ns.conf:2)",
+		"lb vserver app 5 teapot go_away END",
+		"lb vserver app 10 admins_only ALLOW END",
+		"lb vserver app 100 ins_user_pol ins_user NEXT true",
+		"rewrite ins_user ns.conf:10 insert_http_header X-ADC-User AAA.USER.NAME",
+		`ns.conf:13: "add ns ip" is not supported by authdev: ignored`,
+	} {
+		if !strings.Contains(squash(stdout), w) {
+			t.Errorf("output lacks %q:\n%s", w, stdout)
+		}
+	}
+}
+
+// squash collapses the runs of spaces that align columns, so that tests
+// do not depend on column widths.
+func squash(s string) string {
+	return regexp.MustCompile(` {2,}`).ReplaceAllString(s, " ")
+}
+
+func TestConfigValidateExitsTwoOnAnNSConfError(t *testing.T) {
+	cfg := writeADCConfig(t, "add authorization policy p1 \"HTTP.REQ.URL.STARTWITH(\\\"/x\\\")\" ALLOW\nadd rewrite policy p2 true no_such_action\n")
+	nsconf := filepath.Join(filepath.Dir(cfg), "ns.conf")
+	for _, args := range [][]string{{"config", "validate"}, {"adc", "check"}} {
+		code, _, stderr := run(t, nil, append([]string{"--config", cfg}, args...)...)
+		if code != ExitUsage {
+			t.Fatalf("%v: exit %d, want 2: %s", args, code, stderr)
+		}
+		for _, w := range []string{
+			nsconf + `:1:43: authorization policy "p1": HTTP.REQ.URL is text, which has no function "STARTWITH"`,
+			"(did you mean STARTSWITH?)",
+			"    add authorization policy p1 \"HTTP.REQ.URL.STARTWITH(\\\"/x\\\")\" ALLOW\n" + strings.Repeat(" ", 4+42) + "^",
+			nsconf + `:2:28: add rewrite policy: no rewrite action "no_such_action"`,
+		} {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("%v: stderr lacks %q:\n%s", args, w, stderr)
+			}
+		}
+	}
+}
