@@ -82,6 +82,7 @@ and environment, and RBAC smoke tests for CI — from one binary.`,
 		NewCmdMan(f, nil),
 		NewCmdIdP(f, nil),
 		NewCmdKeys(f),
+		NewCmdADC(f),
 	)
 	return root
 }
