@@ -42,17 +42,17 @@ type Monitor struct {
 
 // TargetStatus is the health of one target, for the TUI and whoami.
 type TargetStatus struct {
-	URL     string
-	Healthy bool
-	Reason  string // why it is not healthy
-	Active  int64  // requests in flight
+	URL     string `json:"url"`
+	Healthy bool   `json:"healthy"`
+	Reason  string `json:"reason,omitempty"` // why it is not healthy
+	Active  int64  `json:"active"`           // requests in flight
 }
 
 // UpstreamStatus is the health of one upstream.
 type UpstreamStatus struct {
-	Name    string
-	Prefix  string
-	Targets []TargetStatus
+	Name    string         `json:"name"`
+	Prefix  string         `json:"prefix"`
+	Targets []TargetStatus `json:"targets"`
 }
 
 // Healthy reports whether any target may take requests.

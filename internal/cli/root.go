@@ -83,6 +83,10 @@ and environment, and RBAC smoke tests for CI — from one binary.`,
 		NewCmdIdP(f, nil),
 		NewCmdKeys(f),
 		NewCmdADC(f),
+		NewCmdUp(f, nil),
+		NewCmdProxy(f, nil),
+		NewCmdCA(f),
+		NewCmdAs(f, nil),
 	)
 	return root
 }

@@ -1,0 +1,113 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/internal/pki"
+	"github.com/authdev/authdev/internal/stack"
+	"github.com/authdev/authdev/internal/state"
+)
+
+// AsOptions are the inputs of `authdev as`.
+type AsOptions struct {
+	IO     *IO
+	Config func() (*config.Config, error)
+	State  func() (state.Store, error)
+	Now    func() time.Time
+
+	Persona string
+	Env     string
+	// ProxyURL replaces the URL derived from the config (tests).
+	ProxyURL string
+}
+
+// PickerPersona asks `authdev as` to go back to the IdP's persona picker.
+const PickerPersona = "-"
+
+// NewCmdAs builds `authdev as`.
+func NewCmdAs(f *Factory, runF func(context.Context, *AsOptions) error) *cobra.Command {
+	opts := &AsOptions{IO: f.IO, Config: f.Config, State: f.State, Now: f.Now}
+	return opts.bindEnv(&cobra.Command{
+		Use:   "as PERSONA",
+		Short: "Switch the active persona of a running authdev up",
+		Long: `Make PERSONA the active persona of the running ` + "`authdev up`" + ` (and --env the
+active environment). Browser sessions of another persona are re-established
+as PERSONA at their next request, without logging out. "-" goes back to the
+IdP's persona picker.`,
+		Example: `  authdev as bob
+  authdev as alice --env prod`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Persona = args[0]
+			if runF != nil {
+				return runF(cmdContext(cmd), opts)
+			}
+			return asRun(cmdContext(cmd), opts)
+		},
+	})
+}
+
+func (o *AsOptions) bindEnv(cmd *cobra.Command) *cobra.Command {
+	cmd.Flags().StringVar(&o.Env, "env", "", "also switch to this environment")
+	return cmd
+}
+
+func asRun(ctx context.Context, opts *AsOptions) error {
+	cfg, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	persona := opts.Persona
+	if persona == PickerPersona {
+		persona = ""
+	} else if _, ok := cfg.Persona(persona); !ok {
+		return usageErrorf("no persona %q: use one of %s, or - for the picker", persona, strings.Join(cfg.PersonaIDs(), ", "))
+	}
+	if opts.Env != "" {
+		if _, ok := cfg.Environment(opts.Env); !ok {
+			return usageErrorf("--env %q: no such environment: use one of %s", opts.Env, strings.Join(cfg.EnvironmentNames(), ", "))
+		}
+	}
+	store, err := opts.State()
+	if err != nil {
+		return err
+	}
+	token, err := store.Get(stack.ControlTokenKey)
+	if errors.Is(err, state.ErrNotFound) {
+		return fmt.Errorf("no control token in the %s state store: is `authdev up` running with the same --state?", store.Describe())
+	}
+	if err != nil {
+		return err
+	}
+	var roots *x509.CertPool
+	if cfg.Proxy.TLSEnabled() {
+		ca, err := pki.LoadOrCreate(store, opts.Now, rand.Reader)
+		if err != nil {
+			return err
+		}
+		roots = ca.Pool()
+	}
+	url := opts.ProxyURL
+	if url == "" {
+		url = stack.ProxyURL(cfg, cfg.Proxy.Listen)
+	}
+	got, err := stack.Switch(ctx, url, string(token), roots, stack.ActiveState{Persona: persona, Env: opts.Env})
+	if err != nil {
+		return err
+	}
+	who := got.Persona
+	if who == "" {
+		who = "(the IdP's picker)"
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "authdev as: active persona %s in %s; browser sessions switch at their next request\n", who, got.Env)
+	return nil
+}

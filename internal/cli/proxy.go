@@ -1,0 +1,148 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/internal/stack"
+	"github.com/authdev/authdev/internal/state"
+)
+
+// ProxyOptions are the inputs of `authdev proxy`.
+type ProxyOptions struct {
+	IO     *IO
+	Config func() (*config.Config, error)
+	State  func() (state.Store, error)
+	Now    func() time.Time
+
+	Upstream     string
+	Issuer       string
+	ClientID     string
+	ClientSecret string
+	Audience     string
+	Env          string
+	Listen       string
+	AuditLog     string
+	AllowRemote  bool
+
+	// Ready is told the running stack (tests).
+	Ready func(*stack.Stack)
+}
+
+// NewCmdProxy builds `authdev proxy`.
+func NewCmdProxy(f *Factory, runF func(context.Context, *ProxyOptions) error) *cobra.Command {
+	opts := &ProxyOptions{IO: f.IO, Config: f.Config, State: f.State, Now: f.Now}
+	cmd := &cobra.Command{
+		Use:   "proxy",
+		Short: "Run the ADC-emulating proxy alone, in front of any OIDC issuer",
+		Long: `Run the ADC-emulating proxy without the mock IdP: as a relying party of the
+issuers of an ` + "`authdev idp`" + ` started with the same config and state store, or of
+any OIDC issuer (--issuer, e.g. an Okta or Entra developer tenant; register
+<proxy URL>/oauth/login as its redirect URI).
+
+The audit trail goes to stderr as JSON lines (and to --audit-log).`,
+		Example: `  authdev proxy --upstream http://127.0.0.1:8000
+  authdev proxy --issuer https://dev-123.okta.com/oauth2/default --client-id 0oa... \
+    --client-secret "$OKTA_SECRET" --audience api://default --upstream http://127.0.0.1:8000`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if runF != nil {
+				return runF(ctx, opts)
+			}
+			return proxyRun(ctx, opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Upstream, "upstream", "", "backend to proxy to instead of proxy.upstreams: URL (upstream \"app\") or NAME=URL")
+	fl.StringVar(&opts.Issuer, "issuer", "", "OIDC issuer URL (default: the mock IdP's issuers of the config)")
+	fl.StringVar(&opts.ClientID, "client-id", "", "client ID at --issuer")
+	fl.StringVar(&opts.ClientSecret, "client-secret", "", "client secret at --issuer (default $AUTHDEV_CLIENT_SECRET)")
+	fl.StringVar(&opts.Audience, "audience", "", "audience bearer tokens from --issuer must carry (default the client ID)")
+	fl.StringVar(&opts.Env, "env", "", "active environment of the config; with --issuer, the name shown for it")
+	fl.StringVar(&opts.Listen, "listen", "", "host:port (default proxy.listen, 127.0.0.1:8443)")
+	fl.StringVar(&opts.AuditLog, "audit-log", "", "append the audit trail as JSON lines to this file")
+	fl.BoolVar(&opts.AllowRemote, "allow-remote", false, "allow a non-loopback --listen address")
+	return cmd
+}
+
+func proxyRun(ctx context.Context, opts *ProxyOptions) error {
+	cfg, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	listen := opts.Listen
+	what := "--listen"
+	if listen == "" {
+		listen, what = cfg.Proxy.Listen, "proxy.listen"
+	}
+	warning, err := checkListen(what, listen, opts.AllowRemote)
+	if err != nil {
+		return err
+	}
+	var iss *stack.Issuer
+	if opts.Issuer != "" {
+		if opts.ClientID == "" {
+			return usageErrorf("--issuer needs --client-id (and --client-secret for a confidential client)")
+		}
+		secret := opts.ClientSecret
+		if secret == "" {
+			secret = os.Getenv("AUTHDEV_CLIENT_SECRET")
+		}
+		iss = &stack.Issuer{URL: opts.Issuer, ClientID: opts.ClientID, ClientSecret: secret, Audience: opts.Audience, Env: opts.Env}
+	} else if opts.ClientID != "" || opts.ClientSecret != "" {
+		return usageErrorf("--client-id and --client-secret go with --issuer")
+	} else if opts.Env != "" {
+		if _, ok := cfg.Environment(opts.Env); !ok {
+			return usageErrorf("--env %q: no such environment", opts.Env)
+		}
+	}
+	store, err := opts.State()
+	if err != nil {
+		return err
+	}
+	sink, closeLog, err := auditSink(opts.IO.ErrOut, opts.AuditLog, true)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	sopts := stack.Options{Config: cfg, Store: store, Upstream: opts.Upstream, ProxyListen: opts.Listen, Events: sink, Now: opts.Now}
+	if iss == nil {
+		sopts.Env = opts.Env
+	}
+	s, err := stack.Proxy(sopts, iss)
+	if err != nil {
+		return err
+	}
+	if err := s.Start(); err != nil {
+		return err
+	}
+	if warning != "" {
+		fmt.Fprintln(opts.IO.ErrOut, "authdev proxy: WARNING: "+warning)
+	}
+	_, env := s.Active()
+	fmt.Fprintln(opts.IO.ErrOut, "authdev proxy: ready")
+	fmt.Fprintf(opts.IO.ErrOut, "  proxy     %s\n", s.ProxyURL())
+	for _, u := range s.DevProxy().Upstreams() {
+		for _, t := range u.Targets {
+			fmt.Fprintf(opts.IO.ErrOut, "  upstream  %s %s -> %s\n", u.Name, u.Prefix, t.URL)
+		}
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "  env       %s, callback %s/oauth/login\n", env, s.ProxyURL())
+	if opts.Ready != nil {
+		opts.Ready(s)
+	}
+	<-ctx.Done()
+	fmt.Fprintln(opts.IO.ErrOut, "authdev proxy: stopping")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return s.Shutdown(sctx)
+}

@@ -1,0 +1,242 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pkg/browser"
+	"github.com/spf13/cobra"
+
+	"github.com/authdev/authdev/audit"
+	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/internal/stack"
+	"github.com/authdev/authdev/internal/state"
+	"github.com/authdev/authdev/tui"
+)
+
+// UpOptions are the inputs of `authdev up`.
+type UpOptions struct {
+	IO         *IO
+	Config     func() (*config.Config, error)
+	ConfigFile func() string
+	State      func() (state.Store, error)
+	Now        func() time.Time
+
+	Env         string
+	As          string
+	NoTUI       bool
+	Open        bool
+	NoBrowser   bool
+	Upstream    string
+	AuditLog    string
+	AllowRemote bool
+	// ProxyListen and IdPListen replace the config's addresses (tests).
+	ProxyListen string
+	IdPListen   string
+
+	// OpenBrowser opens a URL; RunTUI runs the terminal UI on the stack.
+	OpenBrowser func(url string) error
+	RunTUI      func(ctx context.Context, ios *IO, s tui.Stack) error
+	// Ready is told the running stack (tests).
+	Ready func(*stack.Stack)
+}
+
+// NewCmdUp builds `authdev up`.
+func NewCmdUp(f *Factory, runF func(context.Context, *UpOptions) error) *cobra.Command {
+	opts := &UpOptions{IO: f.IO, Config: f.Config, ConfigFile: f.ConfigFile, State: f.State, Now: f.Now,
+		OpenBrowser: openBrowser(f.IO.ErrOut), RunTUI: runTUI}
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Run the mock IdP and the ADC-emulating proxy (and the demo backend when there is no upstream)",
+		Long: `Run the whole stack: the mock OIDC IdP, the ADC-emulating proxy in front of
+your backend (proxy.upstreams, or --upstream), and without an upstream an
+embedded demo backend that shows who you are.
+
+The proxy serves HTTPS with a certificate of authdev's local CA (run
+` + "`authdev ca trust`" + ` once). --as PERSONA makes browser logins silent logins of
+that persona; ` + "`authdev as PERSONA`" + ` switches it while authdev up runs. Ctrl-C stops.`,
+		Example: `  authdev up --as alice
+  authdev up --no-tui --upstream http://127.0.0.1:8000 --audit-log audit.jsonl`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if runF != nil {
+				return runF(ctx, opts)
+			}
+			return upRun(ctx, opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Env, "env", "", "active environment (default the first in the config)")
+	fl.StringVar(&opts.As, "as", "", "active persona: browser logins become silent logins of it")
+	fl.BoolVar(&opts.NoTUI, "no-tui", false, "no terminal UI: log the audit trail as JSON lines to stderr")
+	fl.BoolVar(&opts.Open, "open", false, "open the proxy URL in the browser")
+	fl.BoolVar(&opts.NoBrowser, "no-browser", false, "never open a browser (wins over --open)")
+	fl.StringVar(&opts.Upstream, "upstream", "", "backend to proxy to instead of proxy.upstreams: URL (upstream \"app\") or NAME=URL")
+	fl.StringVar(&opts.AuditLog, "audit-log", "", "append the audit trail as JSON lines to this file")
+	fl.BoolVar(&opts.AllowRemote, "allow-remote", false, "allow non-loopback listen addresses (anyone who reaches the IdP can log in)")
+	return cmd
+}
+
+// openBrowser opens url with pkg/browser, its chatter sent to stderr so
+// that stdout stays data only.
+func openBrowser(errOut io.Writer) func(string) error {
+	return func(url string) error {
+		browser.Stdout, browser.Stderr = errOut, errOut
+		return browser.OpenURL(url)
+	}
+}
+
+func upRun(ctx context.Context, opts *UpOptions) error {
+	cfg, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	if opts.Env != "" {
+		if _, ok := cfg.Environment(opts.Env); !ok {
+			return usageErrorf("--env %q: no such environment: use one of %s", opts.Env, strings.Join(cfg.EnvironmentNames(), ", "))
+		}
+	}
+	if opts.As != "" {
+		if _, ok := cfg.Persona(opts.As); !ok {
+			return usageErrorf("--as %q: no such persona: use one of %s", opts.As, strings.Join(cfg.PersonaIDs(), ", "))
+		}
+	}
+	var warnings []string
+	for _, l := range []struct{ what, addr, override string }{
+		{"idp.listen", cfg.IDP.Listen, opts.IdPListen}, {"proxy.listen", cfg.Proxy.Listen, opts.ProxyListen},
+	} {
+		addr := l.addr
+		if l.override != "" {
+			addr = l.override
+		}
+		w, err := checkListen(l.what, addr, opts.AllowRemote)
+		if err != nil {
+			return err
+		}
+		if w != "" {
+			warnings = append(warnings, w)
+		}
+	}
+	store, err := opts.State()
+	if err != nil {
+		return err
+	}
+	tuiWanted := !opts.NoTUI && opts.IO.OutIsTerminal
+	sink, closeLog, err := auditSink(opts.IO.ErrOut, opts.AuditLog, !tuiWanted)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	s, err := stack.Up(stack.Options{Config: cfg, ConfigFile: opts.ConfigFile(), Store: store, Env: opts.Env,
+		Persona: opts.As, Upstream: opts.Upstream, ProxyListen: opts.ProxyListen, IdPListen: opts.IdPListen,
+		Events: sink, Detail: tuiWanted, Now: opts.Now})
+	if err != nil {
+		return err
+	}
+	if err := s.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.Shutdown(sctx); err != nil {
+			fmt.Fprintf(opts.IO.ErrOut, "authdev up: shutdown: %v\n", err)
+		}
+		fmt.Fprintln(opts.IO.ErrOut, "authdev up: stopped")
+	}()
+	for _, w := range warnings {
+		fmt.Fprintln(opts.IO.ErrOut, "authdev up: WARNING: "+w)
+	}
+	printUp(opts.IO.ErrOut, s, cfg)
+	if opts.Open && !opts.NoBrowser {
+		if err := opts.OpenBrowser(s.ProxyURL() + "/"); err != nil {
+			fmt.Fprintf(opts.IO.ErrOut, "authdev up: could not open a browser (%v): open %s/ yourself\n", err, s.ProxyURL())
+		}
+	}
+	if opts.Ready != nil {
+		opts.Ready(s)
+	}
+	if tuiWanted {
+		err := opts.RunTUI(ctx, opts.IO, s)
+		if !errors.Is(err, errNoTUI) {
+			return err
+		}
+		fmt.Fprintln(opts.IO.ErrOut, "authdev up: no terminal UI in this build: logging the audit trail to stderr")
+		events, cancel := s.Subscribe()
+		defer cancel()
+		go func(log *audit.Log) {
+			for e := range events {
+				_ = log.Write(e)
+			}
+		}(audit.NewLog(opts.IO.ErrOut))
+	}
+	<-ctx.Done()
+	fmt.Fprintln(opts.IO.ErrOut, "authdev up: stopping")
+	return nil
+}
+
+// auditSink returns where events go besides the TUI: the --audit-log file
+// (appended, 0600: it names users), and stderr when there is no TUI.
+func auditSink(errOut io.Writer, file string, toStderr bool) (func(audit.Event), func(), error) {
+	var logs []*audit.Log
+	closer := func() {}
+	if file != "" {
+		f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--audit-log %s: %w", file, err)
+		}
+		logs = append(logs, audit.NewLog(f))
+		closer = func() { f.Close() }
+	}
+	if toStderr {
+		logs = append(logs, audit.NewLog(errOut))
+	}
+	if len(logs) == 0 {
+		return nil, closer, nil
+	}
+	return func(e audit.Event) {
+		for _, l := range logs {
+			_ = l.Write(e)
+		}
+	}, closer, nil
+}
+
+// printUp tells where everything is, in a fixed shape that scripts and
+// the end-to-end tests read: "  proxy     URL" and so on, on stderr.
+func printUp(w io.Writer, s *stack.Stack, cfg *config.Config) {
+	info := s.Info()
+	persona, env := s.Active()
+	fmt.Fprintln(w, "authdev up: ready")
+	fmt.Fprintf(w, "  proxy     %s\n", info.ProxyURL)
+	if idp := s.IdP(); idp != nil {
+		fmt.Fprintf(w, "  idp       %s\n", idp.Issuer(env))
+	}
+	for _, u := range s.DevProxy().Upstreams() {
+		for _, t := range u.Targets {
+			fmt.Fprintf(w, "  upstream  %s %s -> %s\n", u.Name, u.Prefix, t.URL)
+		}
+	}
+	fmt.Fprintf(w, "  env       %s (of %s)\n", env, strings.Join(cfg.EnvironmentNames(), ", "))
+	if persona != "" {
+		fmt.Fprintf(w, "  persona   %s (switch: authdev as PERSONA)\n", persona)
+	} else {
+		fmt.Fprintf(w, "  persona   (the IdP shows a picker; authdev as PERSONA makes logins silent)\n")
+	}
+	fmt.Fprintf(w, "  whoami    %s/.authdev/whoami\n", info.ProxyURL)
+	if s.CA() != nil {
+		fmt.Fprintf(w, "  tls       certificate from authdev's local CA: run `authdev ca trust` once so browsers accept it\n")
+	}
+	fmt.Fprintf(w, "  state     %s\n", info.StateStore)
+	for _, warn := range s.Warnings() {
+		fmt.Fprintf(w, "authdev up: ns.conf: %s\n", warn)
+	}
+}

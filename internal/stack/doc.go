@@ -1,0 +1,5 @@
+// Package stack composes what `authdev up` runs — the mock IdP, the
+// ADC-emulating proxy and, without an upstream, the demo backend — and what
+// `authdev proxy` runs alone. It implements tui.Stack, and serves and calls
+// the loopback control endpoint of `authdev as`.
+package stack
