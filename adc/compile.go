@@ -940,7 +940,7 @@ func (c *compiler) aaaUser(n *node) (val, bool, error) {
 			if e.req.User == nil {
 				return ""
 			}
-			return joinList(e.req.User.Groups)
+			return e.joinList(e.req.User.Groups)
 		}}, true, c.noArgs(n)
 	case "IS_MEMBER_OF":
 		if err := c.argc(n, 1, "IS_MEMBER_OF(\"admins\")"); err != nil {

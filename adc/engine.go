@@ -75,6 +75,12 @@ type binding struct {
 	// who limits an authorization policy bound to `aaa user|group`.
 	who    func(*User) bool
 	target string // where it is bound, for `adc check`
+	trace  audit.PolicyResult
+}
+
+func newBinding(p *policy, priority int, target string) *binding {
+	return &binding{p: p, priority: priority, target: target, trace: audit.PolicyResult{
+		Name: p.name, Kind: p.kind, Rule: p.rule, Priority: priority, Action: p.action}}
 }
 
 // chains are the policies that apply to one request, in evaluation order.
@@ -154,8 +160,12 @@ func (e *Engine) Evaluate(req *Request, res *Result) {
 	res.Trace = res.Trace[:0]
 	c := &res.ctx
 	c.req, c.eng, c.undef = req, e, ""
-	defer func() { c.req = nil }()
+	e.evaluate(req, c, res)
+	// Do not keep the request alive through a reused Result.
+	c.req = nil
+}
 
+func (e *Engine) evaluate(req *Request, c *evalCtx, res *Result) {
 	ch := e.all
 	if req.Upstream != "" {
 		if u, ok := e.upstream[req.Upstream]; ok {
@@ -184,13 +194,12 @@ func (e *Engine) Evaluate(req *Request, res *Result) {
 func (e *Engine) match(b *binding, c *evalCtx, res *Result) bool {
 	c.undef = ""
 	ok := b.p.fn(c)
-	pr := audit.PolicyResult{Name: b.p.name, Kind: b.p.kind, Rule: b.p.rule, Priority: b.priority, Action: b.p.action}
+	res.Trace = append(res.Trace, b.trace)
 	if c.undef != "" {
-		pr.Error = c.undef
+		res.Trace[len(res.Trace)-1].Error = c.undef
 		ok = false
 	}
-	pr.Matched = ok
-	res.Trace = append(res.Trace, pr)
+	res.Trace[len(res.Trace)-1].Matched = ok
 	return ok
 }
 

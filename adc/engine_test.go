@@ -13,7 +13,7 @@ import (
 
 // loadConfig writes files into a temporary folder and loads authdev.yaml
 // from it, so that positions in errors point into real files.
-func loadConfig(t *testing.T, files map[string]string) *config.Config {
+func loadConfig(t testing.TB, files map[string]string) *config.Config {
 	t.Helper()
 	dir := t.TempDir()
 	for name, text := range files {

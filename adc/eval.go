@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // evalCtx is the state of evaluating one request. It lives inside the
@@ -16,7 +17,46 @@ type evalCtx struct {
 	undef string // the first evaluation error: the policy is UNDEF
 	host  [1]string
 	key   []byte // scratch for rate-limit keys
+	arena []byte // where joined lists are built; see join
 }
+
+// join joins a list with commas for a header value such as
+// AAA.USER.GROUPS. The text is appended to an arena whose written bytes are
+// never changed again (a full arena is replaced, not reused), so the
+// strings stay valid after the Result is reused, and joining costs one
+// allocation per arenaSize bytes instead of one per request.
+func (e *evalCtx) join(n int, item func(int) string) string {
+	size := n - 1
+	for i := 0; i < n; i++ {
+		size += len(item(i))
+	}
+	if n == 0 || size <= 0 {
+		return ""
+	}
+	if size > arenaSize/4 {
+		b := make([]byte, 0, size)
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, item(i)...)
+		}
+		return string(b)
+	}
+	if cap(e.arena)-len(e.arena) < size {
+		e.arena = make([]byte, 0, arenaSize)
+	}
+	start := len(e.arena)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			e.arena = append(e.arena, ',')
+		}
+		e.arena = append(e.arena, item(i)...)
+	}
+	return unsafe.String(&e.arena[start], size)
+}
+
+const arenaSize = 4096
 
 func (e *evalCtx) setUndef(format string, args ...any) {
 	if e.undef == "" {
@@ -197,15 +237,15 @@ func queryValue(q, name string) string {
 	return ""
 }
 
-// joinList joins with commas; one item needs no allocation.
-func joinList(xs []string) string {
+// joinList joins with commas; one item needs no copy.
+func (e *evalCtx) joinList(xs []string) string {
 	switch len(xs) {
 	case 0:
 		return ""
 	case 1:
 		return xs[0]
 	}
-	return strings.Join(xs, ",")
+	return e.join(len(xs), func(i int) string { return xs[i] })
 }
 
 // isMember is AAA.USER.IS_MEMBER_OF: the environment's roles and the IdP's
@@ -233,11 +273,31 @@ func attribute(e *evalCtx, claim string) string {
 	if u == nil {
 		return ""
 	}
-	v, ok := u.Attributes[claim]
-	if !ok {
-		return ""
+	switch v := u.Attributes[claim].(type) {
+	case []string:
+		return e.joinList(v)
+	case []any:
+		if len(v) == 1 {
+			if s, ok := v[0].(string); ok {
+				return s
+			}
+		}
+		if allStrings(v) {
+			return e.join(len(v), func(i int) string { return v[i].(string) })
+		}
+		return claimText(v)
+	default:
+		return claimText(v)
 	}
-	return claimText(v)
+}
+
+func allStrings(v []any) bool {
+	for _, x := range v {
+		if _, ok := x.(string); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func claimText(v any) string {
@@ -247,7 +307,7 @@ func claimText(v any) string {
 	case string:
 		return v
 	case []string:
-		return joinList(v)
+		return strings.Join(v, ",")
 	case []any:
 		parts := make([]string, len(v))
 		for i, x := range v {

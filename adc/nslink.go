@@ -217,7 +217,7 @@ func (n *nsconf) resolveBinds(s *session) (map[string]map[string][]*binding, []*
 			s.warn(b.cmd.pos, b.cmd.verbText(), fmt.Sprintf("%s: -type %s is not emulated: authdev evaluates requests only", b.cmd.verbText(), typ))
 			continue
 		}
-		bd := &binding{p: np.p, priority: b.priority, target: b.target}
+		bd := newBinding(np.p, b.priority, b.target)
 		switch b.gotoExpr {
 		case "NEXT":
 			bd.gotoNext = true

@@ -205,7 +205,7 @@ func (s *session) compileYAML() {
 		}
 		pol := &policy{name: p.Name, kind: KindAuthorization, rule: p.Rule.Text, fn: fn,
 			action: p.Action, allow: p.Action == "ALLOW", pos: p.Rule.Pos}
-		s.yamlBindings = append(s.yamlBindings, &binding{p: pol, target: "authdev.yaml"})
+		s.yamlBindings = append(s.yamlBindings, newBinding(pol, 0, "authdev.yaml"))
 	}
 }
 
