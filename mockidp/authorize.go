@@ -84,7 +84,7 @@ func (ep *issuerEP) authorize(w http.ResponseWriter, r *http.Request) {
 			ep.picker(w, ap, http.StatusBadRequest, fmt.Sprintf("There is no persona %q; choose one below.", id))
 			return
 		}
-		ep.login(w, r, ap, ep.newSession(w, cookie, id, now))
+		ep.login(w, r, ap, ep.newSession(w, ap.client.id, cookie, id, now))
 	case ap.loginHint != "":
 		id, ok := ep.personaForHint(ap.loginHint)
 		switch {
@@ -93,7 +93,7 @@ func (ep *issuerEP) authorize(w http.ResponseWriter, r *http.Request) {
 		case ok:
 			// The hint names who logs in: the silent login of the active
 			// persona, also under prompt=login (authentication is instant).
-			ep.login(w, r, ap, ep.newSession(w, cookie, id, now))
+			ep.login(w, r, ap, ep.newSession(w, ap.client.id, cookie, id, now))
 		case ap.prompt["none"]:
 			ep.redirectError(w, r, ap, oauthErr(ErrLoginRequired, "login_hint %q names no persona", ap.loginHint))
 		default:
@@ -268,7 +268,7 @@ func (ep *issuerEP) session(r *http.Request) *session {
 	return s
 }
 
-func (ep *issuerEP) newSession(w http.ResponseWriter, cookie, persona string, now time.Time) *session {
+func (ep *issuerEP) newSession(w http.ResponseWriter, clientID, cookie, persona string, now time.Time) *session {
 	key, err1 := ep.s.randomString(32)
 	sid, err2 := ep.s.randomString(12)
 	s := &session{persona: persona, authTime: now, sid: sid}
@@ -281,6 +281,6 @@ func (ep *issuerEP) newSession(w http.ResponseWriter, cookie, persona string, no
 	}
 	id, _ := ep.s.cfg.IdentityIn(persona, ep.env.cfg.Name)
 	ep.s.emit(audit.Event{Kind: audit.KindLogin, Env: ep.env.cfg.Name, Persona: persona, User: id.Email,
-		Message: "signed in at the IdP"})
+		Message: "signed in at the IdP for client " + clientID})
 	return s
 }

@@ -7,13 +7,17 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/authdev/authdev/audit"
 	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/mockidp"
 	"github.com/authdev/authdev/mockidp/idptest"
 )
 
@@ -258,5 +262,57 @@ func decodeJSON(t testing.TB, resp *http.Response, v any) {
 	b, _ := io.ReadAll(resp.Body)
 	if err := jsonUnmarshal(b, v); err != nil {
 		t.Fatalf("%s: %v: %s", resp.Request.URL, err, b)
+	}
+}
+
+func TestLoginHintAndMaxAgeDecideBetweenSilentLoginAndThePicker(t *testing.T) {
+	clk := newClock()
+	var events []audit.Event
+	var mu sync.Mutex
+	srv := idptest.NewTestServer(t, testConfig(t), mockidp.Options{Now: clk.Now, Events: func(e audit.Event) {
+		mu.Lock()
+		events = append(events, e)
+		mu.Unlock()
+	}})
+	b := browser(t)
+	oc := oauthConfig(srv, "prod", "webapp", "webapp-secret", "http://127.0.0.1:5555/callback", "openid")
+	// An email works as a hint too, as the persona has it in prod.
+	loc := redirectOf(t, b, http.MethodGet, oc.AuthCodeURL("s", oauth2.SetAuthURLParam("login_hint", "bob@example.com")), nil)
+	if loc.Query().Get("code") == "" {
+		t.Fatalf("email hint: %s", loc)
+	}
+	clk.Advance(2 * time.Minute)
+	// The session is 120 s old: max_age=60 needs a new login, so the picker shows.
+	resp, err := b.Get(oc.AuthCodeURL("s", oauth2.SetAuthURLParam("max_age", "60")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), `name="persona"`) {
+		t.Fatalf("max_age exceeded: %d\n%s", resp.StatusCode, page)
+	}
+	loc = redirectOf(t, b, http.MethodGet, oc.AuthCodeURL("s", oauth2.SetAuthURLParam("max_age", "60"), oauth2.SetAuthURLParam("prompt", "none")), nil)
+	if loc.Query().Get("error") != "login_required" {
+		t.Fatalf("max_age exceeded with prompt=none: %s", loc)
+	}
+	// max_age=300 accepts the session.
+	loc = redirectOf(t, b, http.MethodGet, oc.AuthCodeURL("s", oauth2.SetAuthURLParam("max_age", "300")), nil)
+	if loc.Query().Get("code") == "" {
+		t.Fatalf("max_age within: %s", loc)
+	}
+	// An unknown hint shows the picker with a notice.
+	resp, _ = b.Get(oc.AuthCodeURL("s", oauth2.SetAuthURLParam("login_hint", "mallory")))
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), "mallory") || !strings.Contains(string(page), `role="alert"`) {
+		t.Fatalf("unknown hint page:\n%s", page)
+	}
+	postForm(t, srv.Endpoints("prod").Token, url.Values{"grant_type": {"authorization_code"}, "code": {"bogus"}}, "webapp", "webapp-secret")
+	mu.Lock()
+	defer mu.Unlock()
+	if len(events) != 2 || events[0].Kind != audit.KindLogin || events[0].Persona != "bob" || events[0].Env != "prod" ||
+		events[1].Kind != audit.KindTokenRefused || !strings.Contains(events[1].Message, "invalid_grant") {
+		t.Fatalf("events %+v", events)
 	}
 }

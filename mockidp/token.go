@@ -16,9 +16,12 @@ import (
 // token is the token endpoint: one request parse, one function per grant.
 func (ep *issuerEP) token(w http.ResponseWriter, r *http.Request) {
 	ts, persona, e := ep.tokenGrant(r)
-	if e != nil {
+	// A device polling every few seconds is waiting, not refused.
+	if e != nil && e.Code != ErrAuthorizationPending && e.Code != ErrSlowDown {
 		ep.s.emit(audit.Event{Kind: audit.KindTokenRefused, Env: ep.env.cfg.Name, Persona: persona,
 			Method: r.Method, Path: r.URL.Path, Status: e.Status, Message: e.Error()})
+	}
+	if e != nil {
 		writeError(w, r, e)
 		return
 	}
