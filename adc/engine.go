@@ -1,6 +1,7 @@
 package adc
 
 import (
+	"cmp"
 	"net/http"
 	"slices"
 	"strings"
@@ -125,6 +126,9 @@ func Compile(cfg *config.Config, opts ...Option) (*Engine, error) {
 	s.compileYAML()
 	s.link()
 	if len(s.errs) > 0 {
+		slices.SortStableFunc(s.errs, func(a, b config.Problem) int {
+			return cmp.Or(strings.Compare(a.Pos.File, b.Pos.File), cmp.Compare(a.Pos.Line, b.Pos.Line), cmp.Compare(a.Pos.Col, b.Pos.Col))
+		})
 		return nil, s.errs
 	}
 	return e, nil

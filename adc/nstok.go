@@ -69,20 +69,20 @@ func tokenize(line string) ([]ntok, int, string) {
 		start := i
 		var b strings.Builder
 		var cols []int
-		quoted := false
-		for i < len(line) && line[i] != ' ' && line[i] != '\t' && line[i] != '\r' {
-			if line[i] != '"' {
+		quoted := line[i] == '"'
+		if !quoted {
+			// A quote inside a word is an ordinary character: only a
+			// word that starts with one is quoted.
+			for i < len(line) && line[i] != ' ' && line[i] != '\t' && line[i] != '\r' {
 				b.WriteByte(line[i])
 				cols = append(cols, i+1)
 				i++
-				continue
 			}
-			quoted = true
-			open := i
+		} else {
 			i++
 			for {
 				if i >= len(line) {
-					return nil, open + 1, `quote is not closed: add a closing '"' (write \" for a quote inside it)`
+					return nil, start + 1, `quote is not closed: add a closing '"' (write \" for a quote inside it)`
 				}
 				if line[i] == '\\' && i+1 < len(line) && (line[i+1] == '"' || line[i+1] == '\\') {
 					b.WriteByte(line[i+1])
