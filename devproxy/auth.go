@@ -137,6 +137,8 @@ func describeTokenError(err error, env *envState) string {
 	switch {
 	case errors.As(err, &exp):
 		return "the token expired at " + exp.Expiry.UTC().Format(time.RFC3339)
+	case strings.Contains(msg, "nbf"):
+		return "the token is not valid yet (nbf is in the future)"
 	case strings.Contains(msg, "different provider"):
 		return "the token was issued by another issuer: want " + env.Issuer
 	case strings.Contains(msg, "expected audience"):

@@ -19,6 +19,7 @@ import (
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/devproxy"
 	"github.com/authdev/authdev/mockidp"
+	"github.com/authdev/authdev/internal/state"
 	"github.com/authdev/authdev/mockidp/idptest"
 )
 
@@ -112,7 +113,7 @@ func start(t *testing.T, s setup) *env {
 	cfg := idptest.Config(t, testYAML)
 	clk := &clock{}
 	// One clock for both, so a test can move time for sessions and tokens.
-	idp := idptest.NewTestServer(t, cfg, mockidp.Options{Now: clk.Now})
+	idp := startIdP(t, cfg, clk.Now)
 	e := &env{t: t, cfg: cfg, idp: idp, clock: clk, events: &events{}}
 	eng, err := adc.Compile(cfg)
 	if err != nil {
@@ -152,6 +153,29 @@ func start(t *testing.T, s setup) *env {
 	})
 	e.proxy, e.url = p, opts.PublicURL
 	return e
+}
+
+// startIdP serves the mock IdP's handler from an httptest server on
+// loopback (its own Start/Close are exercised by the mockidp tests).
+func startIdP(t *testing.T, cfg *config.Config, now func() time.Time) *mockidp.Server {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h http.Handler
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	srv.Listener.Close()
+	srv.Listener = ln
+	idp, err := mockidp.New(cfg, mockidp.Options{Store: state.NewMemory(), Now: now, KeyReload: -1,
+		BaseURL: "http://localhost:" + strings.TrimPrefix(ln.Addr().String(), "127.0.0.1:")})
+	if err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
+	h = idp.Handler()
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return idp
 }
 
 // browser is a client with a cookie jar that follows redirects, as a

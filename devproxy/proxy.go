@@ -57,7 +57,8 @@ type Options struct {
 	// Persona, when set, makes browser logins silent logins of it.
 	Persona   string
 	Upstreams []Upstream
-	// Policy decides requests; nil allows everything and inserts nothing.
+	// Policy decides requests; nil allows everything and inserts the
+	// default identity headers (X-Remote-User, -Groups, -Roles).
 	Policy Policy
 	// OwnedHeaders are stripped from clients besides the policy's and the
 	// built-in ones (identity defaults, X-Forwarded-*, the assertion).
@@ -430,6 +431,7 @@ func (p *Proxy) serveProxied(w http.ResponseWriter, r *http.Request) {
 		}
 	} else {
 		st.decision = "allow"
+		defaultHeaders(r.Header, id)
 	}
 
 	sa, err := p.assertions.get(id, up.Name, st.start)
@@ -440,6 +442,14 @@ func (p *Proxy) serveProxied(w http.ResponseWriter, r *http.Request) {
 	st.assertion = sa
 	r.Header[AssertionHeader] = []string{sa.token}
 	up.proxy.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+}
+
+// defaultHeaders are the identity headers of DESIGN.md, for a proxy built
+// without a policy engine.
+func defaultHeaders(h http.Header, id *identity) {
+	h["X-Remote-User"] = []string{cleanHeaderValue(id.user)}
+	h["X-Remote-Groups"] = []string{cleanHeaderValue(strings.Join(id.groups, ","))}
+	h["X-Remote-Roles"] = []string{cleanHeaderValue(strings.Join(id.roles, ","))}
 }
 
 // route finds the upstream with the longest prefix that covers path.
