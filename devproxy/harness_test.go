@@ -18,8 +18,8 @@ import (
 	"github.com/authdev/authdev/audit"
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/devproxy"
-	"github.com/authdev/authdev/mockidp"
 	"github.com/authdev/authdev/internal/state"
+	"github.com/authdev/authdev/mockidp"
 	"github.com/authdev/authdev/mockidp/idptest"
 )
 
