@@ -1,0 +1,216 @@
+package tui
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/authdev/authdev/audit"
+)
+
+// detailContent renders everything the proxy recorded about one request:
+// who, what it decided and why, and what the backend received.
+func (s Styles) detailContent(e audit.Event, w int) string {
+	var b strings.Builder
+	title := strings.TrimSpace(methodText(e) + " " + e.Path)
+	if title == "" {
+		title = string(e.Kind)
+	}
+	b.WriteString(s.Bold.Render(title) + "\n")
+
+	who := personaText(e)
+	if who == "-" {
+		who = "no identity"
+	}
+	if e.User != "" && e.User != who {
+		who += " (" + e.User + ")"
+	}
+	if e.Env != "" {
+		who += " in " + e.Env
+	}
+	via := e.Via
+	if e.ClientIP != "" {
+		via = strings.TrimSpace(via + " from " + e.ClientIP)
+	}
+	upstream := e.Upstream
+	if e.Target != "" {
+		upstream = strings.TrimSpace(upstream + " → " + e.Target)
+	}
+	status := statusText(e)
+	if e.Latency > 0 {
+		status += " in " + latencyText(e.Latency)
+	}
+	dec := decisionText(e)
+	switch decisionKind(e) {
+	case "allow":
+		dec = s.Allow.Render(dec)
+	case "deny":
+		dec = s.Deny.Render(dec)
+	}
+	fields := [][2]string{
+		{"time", e.Time.Format("2006-01-02 15:04:05.000")},
+		{"persona", who},
+		{"via", via},
+		{"upstream", upstream},
+		{"decision", dec},
+		{"status", status},
+		{"message", e.Message},
+	}
+	for _, f := range fields {
+		if f[1] == "" || f[1] == "-" && f[0] != "decision" {
+			continue
+		}
+		b.WriteString(s.kv(f[0], f[1], 10, w) + "\n")
+	}
+
+	b.WriteString("\n" + s.Section.Render("Policies evaluated") + "\n")
+	if len(e.Trace) == 0 {
+		b.WriteString(s.Muted.Render("  none: the default action decided") + "\n")
+	}
+	for _, p := range e.Trace {
+		b.WriteString(s.policyLine(p, w) + "\n")
+	}
+
+	b.WriteString("\n" + s.Section.Render("Headers injected") + "\n")
+	if len(e.HeadersInjected) == 0 {
+		b.WriteString(s.Muted.Render("  none") + "\n")
+	}
+	for _, k := range sortedKeys(e.HeadersInjected) {
+		b.WriteString(s.kv(k+":", e.HeadersInjected[k], 0, w) + "\n")
+	}
+
+	b.WriteString("\n" + s.Section.Render("Headers stripped from the request") + "\n")
+	if len(e.HeadersStripped) == 0 {
+		b.WriteString(s.Muted.Render("  none") + "\n")
+	}
+	for _, h := range e.HeadersStripped {
+		b.WriteString("  " + h + "\n")
+	}
+
+	b.WriteString("\n" + s.Section.Render("Claims") + "\n")
+	b.WriteString(s.claims(e.Claims, w))
+	b.WriteString("\n" + s.Section.Render("Signed assertion (decoded)") + "\n")
+	b.WriteString(s.claims(e.Assertion, w))
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// policyLine shows one policy: a mark for its outcome, its name, kind and
+// action, and the rule on the next line.
+func (s Styles) policyLine(p audit.PolicyResult, w int) string {
+	var mark string
+	switch {
+	case p.Error != "":
+		mark = s.Warn.Render("! error  ")
+	case p.Matched:
+		mark = s.Deny.Render("✓ matched")
+		if strings.EqualFold(p.Action, "allow") {
+			mark = s.Allow.Render("✓ matched")
+		}
+	default:
+		mark = s.Muted.Render("· no match")
+	}
+	head := "  " + mark + " " + s.Bold.Render(p.Name)
+	if p.Kind != "" {
+		head += s.Muted.Render(" (" + p.Kind + ")")
+	}
+	if p.Action != "" {
+		head += " → " + p.Action
+	}
+	if p.Priority != 0 {
+		head += s.Muted.Render(fmt.Sprintf(" priority %d", p.Priority))
+	}
+	lines := []string{head}
+	if p.Rule != "" {
+		lines = append(lines, indent(ansi.Hardwrap(p.Rule, max(10, w-6), true), "      "))
+	}
+	if p.Error != "" {
+		lines = append(lines, indent(ansi.Wrap(s.Warn.Render(p.Error), max(10, w-6), ""), "      "))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// claims lists a claim set sorted by name, with timestamps spelled out.
+func (s Styles) claims(c map[string]any, w int) string {
+	if len(c) == 0 {
+		return s.Muted.Render("  none") + "\n"
+	}
+	keyW := 0
+	for k := range c {
+		keyW = max(keyW, len(k)+1)
+	}
+	keyW = min(keyW, 24)
+	var b strings.Builder
+	for _, k := range sortedKeys(c) {
+		b.WriteString(s.kv(k+":", claimValue(k, c[k]), keyW, w) + "\n")
+	}
+	return b.String()
+}
+
+// kv renders "  key value", wrapping the value under itself.
+func (s Styles) kv(k, v string, keyW, w int) string {
+	keyW = max(keyW, ansi.StringWidth(k))
+	valW := max(10, w-keyW-3)
+	lines := strings.Split(ansi.Wrap(v, valW, " ,/"), "\n")
+	for i := range lines {
+		if i == 0 {
+			lines[i] = "  " + s.Key.Render(pad(k, keyW)) + " " + lines[i]
+		} else {
+			lines[i] = strings.Repeat(" ", keyW+3) + lines[i]
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func claimValue(name string, v any) string {
+	switch name {
+	case "exp", "iat", "nbf", "auth_time":
+		if sec, ok := unixSeconds(v); ok {
+			return fmt.Sprintf("%d (%s)", sec, time.Unix(sec, 0).UTC().Format(time.RFC3339))
+		}
+	}
+	if str, ok := v.(string); ok {
+		return str
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(out)
+}
+
+// unixSeconds reads a NumericDate however the claims were decoded.
+func unixSeconds(v any) (int64, bool) {
+	switch n := v.(type) {
+	case float64:
+		return int64(n), true
+	case int64:
+		return n, true
+	case int:
+		return int64(n), true
+	case json.Number:
+		i, err := n.Int64()
+		return i, err == nil
+	}
+	return 0, false
+}
+
+func indent(s, prefix string) string {
+	lines := strings.Split(s, "\n")
+	for i := range lines {
+		lines[i] = prefix + lines[i]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

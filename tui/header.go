@@ -1,0 +1,90 @@
+package tui
+
+import (
+	"strings"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+// headerLines renders the title with the environment tabs, then the
+// services and their health, flowed over as many lines as the width needs.
+func (s Styles) headerLines(info Info, envs []string, env string, w int) []string {
+	title := s.Title.Render("authdev")
+	where := "demo config"
+	if info.ConfigFile != "" {
+		where = info.ConfigFile
+	}
+	if info.StateStore != "" {
+		where += " · keys in " + info.StateStore
+	}
+	right := s.Muted.Render(where)
+	tabsW := w - ansi.StringWidth(title) - 2
+	tabs := s.tabs(envs, env, tabsW)
+	first := title + "  " + tabs
+	if gap := w - ansi.StringWidth(first) - ansi.StringWidth(right) - 2; gap >= 0 {
+		first += strings.Repeat(" ", gap+2) + right
+	}
+
+	items := []string{
+		s.service("proxy", info.ProxyURL, true, ""),
+		s.service("idp", info.IdPURL, true, ""),
+	}
+	for _, u := range info.Upstreams {
+		items = append(items, s.service(u.Name, u.URL, u.Healthy, u.Reason))
+	}
+	return append([]string{ansi.Truncate(first, w, "…")}, flow(items, "   ", w)...)
+}
+
+// service is "name url ✓" or "name url ✗ reason": the mark carries health
+// without colour.
+func (s Styles) service(name, url string, healthy bool, reason string) string {
+	if url == "" {
+		url = "-"
+	}
+	if healthy {
+		return s.Muted.Render(name) + " " + url + " " + s.Healthy.Render("✓")
+	}
+	mark := "✗ down"
+	if reason != "" {
+		mark = "✗ " + reason
+	}
+	return s.Muted.Render(name) + " " + url + " " + s.Unhealthy.Render(mark)
+}
+
+// tabs renders the environments with the active one bracketed; when they do
+// not fit, tabs far from the active one give way to "…".
+func (s Styles) tabs(envs []string, env string, w int) string {
+	render := func(lo, hi int) string {
+		var parts []string
+		if lo > 0 {
+			parts = append(parts, s.Tab.Render("…"))
+		}
+		for _, e := range envs[lo:hi] {
+			if e == env {
+				parts = append(parts, s.TabActive.Render("["+e+"]"))
+			} else {
+				parts = append(parts, s.Tab.Render(" "+e+" "))
+			}
+		}
+		if hi < len(envs) {
+			parts = append(parts, s.Tab.Render("…"))
+		}
+		return strings.Join(parts, " ")
+	}
+	at := 0
+	for i, e := range envs {
+		if e == env {
+			at = i
+		}
+	}
+	lo, hi := 0, len(envs)
+	for lo < hi-1 && ansi.StringWidth(render(lo, hi)) > w {
+		// Drop the tab farthest from the active one.
+		if at-lo > hi-1-at {
+			lo++
+		} else {
+			hi--
+		}
+	}
+	return render(lo, hi)
+}

@@ -1,0 +1,265 @@
+package tui
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/authdev/authdev/audit"
+)
+
+// maxRequests bounds the history kept on screen; the audit file has the rest.
+const maxRequests = 2000
+
+// entry is an event in the request list, numbered so the selection
+// survives filtering and the oldest entries falling off.
+type entry struct {
+	seq uint64
+	ev  audit.Event
+}
+
+// requestList is the live request pane: newest at the bottom, following the
+// newest until the user scrolls up, filtered by a substring.
+type requestList struct {
+	all     []entry
+	nextSeq uint64
+	filter  string
+	visible []entry // all, filtered
+
+	selSeq uint64 // the selected entry; meaningful when !follow
+	follow bool
+	offset int // first visible row on screen
+	height int // rows available for entries
+}
+
+func newRequestList() requestList { return requestList{follow: true} }
+
+// showsInList reports whether an event belongs in the request pane.
+func showsInList(k audit.Kind) bool {
+	switch k {
+	case audit.KindRequest, audit.KindTokenRefused, audit.KindLogin, audit.KindLogout:
+		return true
+	}
+	return false
+}
+
+func (l *requestList) add(evs ...audit.Event) {
+	for _, e := range evs {
+		l.nextSeq++
+		en := entry{seq: l.nextSeq, ev: e}
+		l.all = append(l.all, en)
+		if l.matches(en.ev) {
+			l.visible = append(l.visible, en)
+		}
+	}
+	if over := len(l.all) - maxRequests; over > 0 {
+		oldest := l.all[over].seq
+		l.all = append([]entry(nil), l.all[over:]...)
+		i := sort.Search(len(l.visible), func(i int) bool { return l.visible[i].seq >= oldest })
+		l.visible = l.visible[i:]
+	}
+	l.settle()
+}
+
+func (l *requestList) setFilter(f string) {
+	l.filter = strings.TrimSpace(f)
+	l.visible = l.visible[:0]
+	for _, en := range l.all {
+		if l.matches(en.ev) {
+			l.visible = append(l.visible, en)
+		}
+	}
+	l.settle()
+}
+
+// matches is a case-insensitive substring match over what a row shows.
+func (l *requestList) matches(e audit.Event) bool {
+	if l.filter == "" {
+		return true
+	}
+	hay := strings.ToLower(strings.Join([]string{e.Persona, e.User, e.Method, e.Path,
+		decisionText(e), strconv.Itoa(e.Status), string(e.Kind), e.Upstream}, " "))
+	return strings.Contains(hay, strings.ToLower(l.filter))
+}
+
+// cursor is the index of the selection in visible (-1 when empty).
+func (l *requestList) cursor() int {
+	if len(l.visible) == 0 {
+		return -1
+	}
+	if l.follow {
+		return len(l.visible) - 1
+	}
+	i := sort.Search(len(l.visible), func(i int) bool { return l.visible[i].seq >= l.selSeq })
+	if i == len(l.visible) {
+		i--
+	}
+	return i
+}
+
+func (l *requestList) selected() (audit.Event, bool) {
+	i := l.cursor()
+	if i < 0 {
+		return audit.Event{}, false
+	}
+	return l.visible[i].ev, true
+}
+
+// moveTo selects row i; selecting the newest row resumes following.
+func (l *requestList) moveTo(i int) {
+	if len(l.visible) == 0 {
+		return
+	}
+	i = max(0, min(i, len(l.visible)-1))
+	l.selSeq = l.visible[i].seq
+	l.follow = i == len(l.visible)-1
+	l.settle()
+}
+
+func (l *requestList) move(delta int) { l.moveTo(l.cursor() + delta) }
+
+func (l *requestList) setHeight(h int) {
+	l.height = max(1, h)
+	l.settle()
+}
+
+// settle keeps the selection on screen.
+func (l *requestList) settle() {
+	c := l.cursor()
+	if l.follow || c < 0 {
+		l.offset = max(0, len(l.visible)-l.height)
+		return
+	}
+	if c < l.offset {
+		l.offset = c
+	}
+	if c >= l.offset+l.height {
+		l.offset = c - l.height + 1
+	}
+	l.offset = max(0, min(l.offset, len(l.visible)-l.height))
+}
+
+// columns are the widths of a request row for a pane width.
+type columns struct{ time, persona, method, path, decision, status, latency int }
+
+func requestColumns(width int, rows []entry) columns {
+	c := columns{time: 8, persona: 7, method: 6, decision: 8, status: 3, latency: 7}
+	for _, en := range rows {
+		c.persona = max(c.persona, len(personaText(en.ev)))
+		c.decision = max(c.decision, len(decisionText(en.ev)))
+	}
+	c.persona = min(c.persona, 12)
+	c.decision = min(c.decision, 24)
+	fixed := c.time + c.persona + c.method + c.decision + c.status + c.latency + 6 // gaps
+	c.path = width - fixed
+	// Narrow screens give up the decision's policy name before the path.
+	if c.path < 12 {
+		give := min(12-c.path, c.decision-8)
+		c.decision -= give
+		c.path += give
+	}
+	c.path = max(c.path, 1)
+	return c
+}
+
+func (s Styles) requestHeader(c columns) string {
+	return s.ColumnHead.Render(strings.Join([]string{
+		pad("TIME", c.time), pad("PERSONA", c.persona), pad("METHOD", c.method),
+		pad("PATH", c.path), pad("DECISION", c.decision), pad("ST", c.status),
+		padLeft("LATENCY", c.latency),
+	}, " "))
+}
+
+// requestRow renders one row; the selected row is drawn in reverse video.
+func (s Styles) requestRow(e audit.Event, c columns, selected bool) string {
+	dec := pad(decisionText(e), c.decision)
+	method := pad(methodText(e), c.method)
+	status := pad(statusText(e), c.status)
+	cells := []string{
+		pad(e.Time.Format("15:04:05"), c.time),
+		pad(personaText(e), c.persona),
+		method,
+		pad(e.Path, c.path),
+		dec,
+		status,
+		padLeft(latencyText(e.Latency), c.latency),
+	}
+	if selected {
+		return s.Selected.Render(strings.Join(cells, " "))
+	}
+	cells[2] = s.Method.Render(method)
+	switch decisionKind(e) {
+	case "allow":
+		cells[4] = s.Allow.Render(dec)
+	case "deny":
+		cells[4] = s.Deny.Render(dec)
+	}
+	if e.Status >= 500 {
+		cells[5] = s.Deny.Render(status)
+	}
+	return strings.Join(cells, " ")
+}
+
+func personaText(e audit.Event) string {
+	switch {
+	case e.Persona != "":
+		return e.Persona
+	case e.User != "":
+		return e.User
+	}
+	return "-"
+}
+
+func methodText(e audit.Event) string {
+	switch e.Kind {
+	case audit.KindLogin:
+		return "LOGIN"
+	case audit.KindLogout:
+		return "LOGOUT"
+	}
+	return e.Method
+}
+
+func statusText(e audit.Event) string {
+	if e.Status == 0 {
+		return "-"
+	}
+	return strconv.Itoa(e.Status)
+}
+
+// decisionKind is allow, deny or "" (no authorization took place).
+func decisionKind(e audit.Event) string {
+	if e.Kind == audit.KindTokenRefused {
+		return "deny"
+	}
+	return e.Decision
+}
+
+// decisionText names the decision and the policy that made it.
+func decisionText(e audit.Event) string {
+	switch {
+	case e.Kind == audit.KindTokenRefused:
+		return "refused"
+	case e.Decision == "":
+		return "-"
+	case e.Policy == "" && e.Decision == "deny":
+		return "deny (default)"
+	case e.Policy == "":
+		return e.Decision
+	}
+	return e.Decision + " " + e.Policy
+}
+
+func latencyText(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "-"
+	case d < time.Millisecond:
+		return fmt.Sprintf("%dµs", d.Microseconds())
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	}
+	return fmt.Sprintf("%.1fs", d.Seconds())
+}
