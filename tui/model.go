@@ -123,13 +123,13 @@ type Model struct {
 	filtering bool
 	filter    textinput.Model
 
-	detail     audit.Event
-	token      tokenState
-	scroll     viewport.Model
-	status     status
-	events     <-chan audit.Event
-	sub        *subscription
-	quitting   bool
+	detail   audit.Event
+	token    tokenState
+	scroll   viewport.Model
+	status   status
+	events   <-chan audit.Event
+	sub      *subscription
+	quitting bool
 }
 
 // New builds the model for stack and reads its current state.
