@@ -1,0 +1,110 @@
+package e2e
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// upstreamName is the name `authdev up --upstream URL` gives the backend,
+// and so the audience of the assertions it receives.
+const upstreamName = "app"
+
+// stack is `authdev up` in front of the FastAPI example.
+type stack struct {
+	dir      string
+	env      []string // the environment every authdev command of the test runs with
+	config   string
+	proxyURL string
+	issuer   string // the active environment's issuer
+	caPEM    []byte
+	caFile   string
+	// client trusts authdev's CA, speaks HTTP/1.1 (so header names go on the
+	// wire exactly as written) and does not follow redirects.
+	client  *http.Client
+	authdev *process
+	backend *process
+	appURL  string
+}
+
+// startStack writes an authdev.yaml (the built-in demo with free ports),
+// starts `authdev up --no-tui --upstream <app> --state file`, then the
+// FastAPI example configured with the proxy URL it printed.
+func startStack(t *testing.T) *stack {
+	t.Helper()
+	dir := t.TempDir()
+	s := &stack{dir: dir}
+	s.env = []string{
+		"HOME=" + filepath.Join(dir, "home"),
+		"XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
+		"AUTHDEV_STATE_DIR=" + filepath.Join(dir, "state"),
+	}
+	demo, err := os.ReadFile("../config/demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	idpPort, proxyPort, appPort := freePort(t), freePort(t), freePort(t)
+	cfg := strings.ReplaceAll(string(demo), "127.0.0.1:9400", "127.0.0.1:"+itoa(idpPort))
+	cfg = strings.ReplaceAll(cfg, "127.0.0.1:8443", "127.0.0.1:"+itoa(proxyPort))
+	s.config = filepath.Join(dir, "authdev.yaml")
+	if err := os.WriteFile(s.config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.appURL = "http://127.0.0.1:" + itoa(appPort)
+
+	s.authdev = startProcess(t, "authdev up", s.env, dir, authdevBin,
+		"up", "--no-tui", "--state", "file", "--config", s.config, "--upstream", s.appURL)
+	// `authdev up` prints "  proxy     URL" and "  idp       ISSUER" once ready.
+	s.authdev.waitOutput(t, regexp.MustCompile(`authdev up: ready`), 60*time.Second)
+	s.proxyURL = s.authdev.waitOutput(t, regexp.MustCompile(`(?m)^\s+proxy\s+(\S+)$`), time.Second)[1]
+	s.issuer = s.authdev.waitOutput(t, regexp.MustCompile(`(?m)^\s+idp\s+(\S+)$`), time.Second)[1]
+	if !strings.Contains(s.proxyURL, ":"+itoa(proxyPort)) || !strings.Contains(s.issuer, ":"+itoa(idpPort)) {
+		t.Fatalf("authdev up serves the proxy at %s and the IdP at %s, not on the configured ports %d and %d", s.proxyURL, s.issuer, proxyPort, idpPort)
+	}
+
+	out, errOut, code := s.authdevCmd(t, "ca", "print")
+	if code != 0 || !strings.Contains(out, "BEGIN CERTIFICATE") {
+		t.Fatalf("authdev ca print: exit %d, stderr %s", code, errOut)
+	}
+	s.caPEM = []byte(out)
+	s.caFile = filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(s.caFile, s.caPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(s.caPEM) {
+		t.Fatalf("authdev ca print wrote no certificate:\n%s", out)
+	}
+	s.client = &http.Client{
+		Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: pool},
+			// A non-nil empty map turns HTTP/2 off.
+			TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{},
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Timeout:       30 * time.Second,
+	}
+	waitHTTP(t, s.authdev, s.client, s.proxyURL+"/.authdev/health", http.StatusOK, 30*time.Second)
+
+	s.backend = startProcess(t, "uvicorn", []string{
+		"AUTHDEV_ISSUER=" + s.proxyURL,
+		"AUTHDEV_AUDIENCE=" + upstreamName,
+		"AUTHDEV_CA_FILE=" + s.caFile,
+	}, "../examples/fastapi", "/usr/bin/python3", "-m", "uvicorn", "app:app",
+		"--host", "127.0.0.1", "--port", itoa(appPort), "--ws", "wsproto")
+	waitHTTP(t, s.backend, http.DefaultClient, s.appURL+"/healthz", http.StatusOK, 30*time.Second)
+	return s
+}
+
+// authdevCmd runs another authdev command against the running stack.
+func (s *stack) authdevCmd(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	argv := append([]string{authdevBin, "--state", "file", "--config", s.config}, args...)
+	return runCmd(t, s.env, argv...)
+}
