@@ -98,7 +98,11 @@ func asRun(ctx context.Context, opts *AsOptions) error {
 	}
 	url := opts.ProxyURL
 	if url == "" {
-		url = stack.ProxyURL(cfg, cfg.Proxy.Listen)
+		if v, err := store.Get(stack.ProxyURLKey); err == nil {
+			url = string(v)
+		} else {
+			url = stack.ProxyURL(cfg, cfg.Proxy.Listen)
+		}
 	}
 	got, err := stack.Switch(ctx, url, string(token), roots, stack.ActiveState{Persona: persona, Env: opts.Env})
 	if err != nil {

@@ -21,6 +21,10 @@ import (
 // finds the proxy, with no extra port or discovery file.
 const ControlPath = "/.authdev/control/active"
 
+// ProxyURLKey is where a running `authdev up` leaves its proxy URL in the
+// state store, so that `authdev as` finds it whatever the listen address.
+const ProxyURLKey = "stack/proxy-url"
+
 // ActiveState is the control endpoint's body, both ways.
 type ActiveState struct {
 	Persona string `json:"persona"`

@@ -92,8 +92,8 @@ type Stack struct {
 
 // Up builds the whole stack of `authdev up`: it listens at once (so the
 // URLs are known) and serves from Start.
-func Up(opts Options) (s *Stack, err error) {
-	s, err = newStack(opts)
+func Up(opts Options) (_ *Stack, err error) {
+	s, err := newStack(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -125,8 +125,8 @@ func Up(opts Options) (s *Stack, err error) {
 // Proxy builds the proxy alone, as `authdev proxy` runs it: in front of
 // iss when given, otherwise of the issuers of an `authdev idp` started with
 // the same configuration and state store.
-func Proxy(opts Options, iss *Issuer) (s *Stack, err error) {
-	s, err = newStack(opts)
+func Proxy(opts Options, iss *Issuer) (_ *Stack, err error) {
+	s, err := newStack(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -281,6 +281,9 @@ func (s *Stack) Start() error {
 	if s.idp != nil {
 		if err := s.idp.Start(s.idpLn); err != nil {
 			return err
+		}
+		if err := s.store.Set(ProxyURLKey, []byte(s.proxy.URL())); err != nil {
+			return fmt.Errorf("record the proxy URL in the %s state store: %w", s.store.Describe(), err)
 		}
 	}
 	if s.demo != nil {
