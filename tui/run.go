@@ -58,7 +58,10 @@ func openBrowser(url string) error {
 func Run(ctx context.Context, stack Stack, opts Options) error {
 	m := New(stack, opts)
 	defer m.Close()
-	popts := []tea.ProgramOption{tea.WithContext(ctx)}
+	// The caller's cancellation quits like q does, rather than killing the
+	// program, so the terminal is restored and the input reader ends
+	// before Run returns.
+	var popts []tea.ProgramOption
 	if opts.Input != nil {
 		popts = append(popts, tea.WithInput(opts.Input))
 	}
@@ -72,15 +75,15 @@ func Run(ctx context.Context, stack Stack, opts Options) error {
 		popts = append(popts, tea.WithWindowSize(opts.Width, opts.Height))
 	}
 	popts = append(popts, opts.ProgramOptions...)
-	_, err := tea.NewProgram(m, popts...).Run()
+	p := tea.NewProgram(m, popts...)
+	stop := context.AfterFunc(ctx, p.Quit)
+	defer stop()
+	_, err := p.Run()
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, tea.ErrInterrupted):
 		// SIGINT while the input is not a terminal: the user meant quit.
-		return nil
-	case errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil:
-		// The caller cancelled; it knows why.
 		return nil
 	}
 	return fmt.Errorf("terminal UI: %w", err)
