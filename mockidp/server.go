@@ -212,12 +212,13 @@ func (s *Server) Start(ln net.Listener) error {
 			s.base.Store(&base)
 		}
 	}
-	s.srv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	s.srv = srv
 	s.stop = make(chan struct{})
 	s.stopped.Add(1)
 	go func() {
 		defer s.stopped.Done()
-		_ = s.srv.Serve(ln)
+		_ = srv.Serve(ln)
 	}()
 	if s.opts.KeyReload > 0 {
 		s.stopped.Add(1)

@@ -3,6 +3,7 @@
 package idptest
 
 import (
+	"fmt"
 	"net"
 	"testing"
 
@@ -13,7 +14,8 @@ import (
 
 // NewTestServer starts a mock IdP for cfg on 127.0.0.1:0 with a memory
 // state store. The issuer of env is srv.Issuer(env). Pass options to inject
-// a clock, randomness or a shared store; BaseURL is left to the listener.
+// a clock, randomness or a shared store; an empty BaseURL becomes
+// http://localhost:<the listener's port>.
 func NewTestServer(t testing.TB, cfg *config.Config, opts ...mockidp.Options) *mockidp.Server {
 	t.Helper()
 	var o mockidp.Options
@@ -23,13 +25,18 @@ func NewTestServer(t testing.TB, cfg *config.Config, opts ...mockidp.Options) *m
 	if o.Store == nil {
 		o.Store = state.NewMemory()
 	}
-	srv, err := mockidp.New(cfg, o)
-	if err != nil {
-		t.Fatalf("idptest: %v", err)
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("idptest: listen on loopback: %v", err)
+	}
+	if o.BaseURL == "" {
+		// The listener's port, even when the config sets idp.public_url.
+		o.BaseURL = fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
+	}
+	srv, err := mockidp.New(cfg, o)
+	if err != nil {
+		ln.Close()
+		t.Fatalf("idptest: %v", err)
 	}
 	if err := srv.Start(ln); err != nil {
 		ln.Close()
