@@ -157,7 +157,8 @@ func TestHTMLPage(t *testing.T) {
 		t.Fatalf("Content-Type = %q", ct)
 	}
 	body := rec.Body.String()
-	for _, want := range []string{`data-persona="alice"`, "assertion verified", "admin area", `href="/cgi/tmlogout"`, "X-Remote-User"} {
+	exp := c.Expiry.Time().UTC().Format("2006-01-02 15:04:05 UTC")
+	for _, want := range []string{`data-persona="alice"`, "assertion verified", "admin area", `href="/cgi/tmlogout"`, "X-Remote-User", exp} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q", want)
 		}

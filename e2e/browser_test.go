@@ -8,6 +8,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/url"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -86,4 +88,22 @@ func location(t *testing.T, ctx context.Context) string {
 		t.Fatal(err)
 	}
 	return loc
+}
+
+// saveScreenshot keeps a picture of the page in $AUTHDEV_E2E_ARTIFACTS, when
+// set, for a person (or CI's artifact store) to look at.
+func saveScreenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("AUTHDEV_E2E_ARTIFACTS")
+	if dir == "" {
+		return
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100 gives PNG, not JPEG
+	if err != nil {
+		t.Errorf("screenshot %s: %v", name, err)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+		t.Errorf("screenshot %s: %v", name, err)
+	}
 }

@@ -33,10 +33,27 @@ type stack struct {
 	appURL  string
 }
 
-// startStack writes an authdev.yaml (the built-in demo with free ports),
-// starts `authdev up --no-tui --upstream <app> --state file`, then the
-// FastAPI example configured with the proxy URL it printed.
+// startStack runs the FastAPI example behind `authdev up --upstream`.
 func startStack(t *testing.T) *stack {
+	t.Helper()
+	appPort := freePort(t)
+	appURL := "http://127.0.0.1:" + itoa(appPort)
+	s := startAuthdev(t, "--upstream", appURL)
+	s.appURL = appURL
+	s.backend = startProcess(t, "uvicorn", []string{
+		"AUTHDEV_ISSUER=" + s.proxyURL,
+		"AUTHDEV_AUDIENCE=" + upstreamName,
+		"AUTHDEV_CA_FILE=" + s.caFile,
+	}, "../examples/fastapi", "/usr/bin/python3", "-m", "uvicorn", "app:app",
+		"--host", "127.0.0.1", "--port", itoa(appPort), "--ws", "wsproto")
+	waitHTTP(t, s.backend, http.DefaultClient, s.appURL+"/healthz", http.StatusOK, 30*time.Second)
+	return s
+}
+
+// startAuthdev writes an authdev.yaml (the built-in demo with free ports)
+// and starts `authdev up --no-tui --state file` with args, in a private
+// HOME and state folder.
+func startAuthdev(t *testing.T, args ...string) *stack {
 	t.Helper()
 	dir := t.TempDir()
 	s := &stack{dir: dir}
@@ -49,17 +66,15 @@ func startStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	idpPort, proxyPort, appPort := freePort(t), freePort(t), freePort(t)
+	idpPort, proxyPort := freePort(t), freePort(t)
 	cfg := strings.ReplaceAll(string(demo), "127.0.0.1:9400", "127.0.0.1:"+itoa(idpPort))
 	cfg = strings.ReplaceAll(cfg, "127.0.0.1:8443", "127.0.0.1:"+itoa(proxyPort))
 	s.config = filepath.Join(dir, "authdev.yaml")
 	if err := os.WriteFile(s.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s.appURL = "http://127.0.0.1:" + itoa(appPort)
-
-	s.authdev = startProcess(t, "authdev up", s.env, dir, authdevBin,
-		"up", "--no-tui", "--state", "file", "--config", s.config, "--upstream", s.appURL)
+	argv := append([]string{authdevBin, "up", "--no-tui", "--state", "file", "--config", s.config}, args...)
+	s.authdev = startProcess(t, "authdev up", s.env, dir, argv...)
 	// `authdev up` prints "  proxy     URL" and "  idp       ISSUER" once ready.
 	s.authdev.waitOutput(t, regexp.MustCompile(`authdev up: ready`), 60*time.Second)
 	s.proxyURL = s.authdev.waitOutput(t, regexp.MustCompile(`(?m)^\s+proxy\s+(\S+)$`), time.Second)[1]
@@ -91,14 +106,6 @@ func startStack(t *testing.T) *stack {
 		Timeout:       30 * time.Second,
 	}
 	waitHTTP(t, s.authdev, s.client, s.proxyURL+"/.authdev/health", http.StatusOK, 30*time.Second)
-
-	s.backend = startProcess(t, "uvicorn", []string{
-		"AUTHDEV_ISSUER=" + s.proxyURL,
-		"AUTHDEV_AUDIENCE=" + upstreamName,
-		"AUTHDEV_CA_FILE=" + s.caFile,
-	}, "../examples/fastapi", "/usr/bin/python3", "-m", "uvicorn", "app:app",
-		"--host", "127.0.0.1", "--port", itoa(appPort), "--ws", "wsproto")
-	waitHTTP(t, s.backend, http.DefaultClient, s.appURL+"/healthz", http.StatusOK, 30*time.Second)
 	return s
 }
 
