@@ -1,6 +1,7 @@
 package adc
 
 import (
+	"cmp"
 	"fmt"
 	"net/url"
 	"os"
@@ -653,6 +654,7 @@ func (s *session) bindGlobal(c *command) {
 	b.typ = strings.ToUpper(b.typ)
 	switch b.typ {
 	case "", "REQ_DEFAULT", "REQ_OVERRIDE":
+		b.target = kind + " global " + cmp.Or(b.typ, "REQ_DEFAULT")
 	case "RES_DEFAULT", "RES_OVERRIDE", "OTHERTCP_REQ_DEFAULT", "OTHERTCP_REQ_OVERRIDE":
 		s.warn(c.pos, c.verbText(), fmt.Sprintf("%s: -type %s is not emulated: authdev evaluates HTTP requests only", c.verbText(), b.typ))
 		return

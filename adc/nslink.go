@@ -41,7 +41,7 @@ func (n *nsconf) link(s *session) {
 			}
 		}
 		ch.responder = slices.Concat(globals[KindResponder+"/override"], sortBindings(resp), globals[KindResponder+"/default"])
-		ch.authz = slices.Concat(sortBindings(append(authz, aaaAuthz...)), s.yamlBindings)
+		ch.authz = slices.Concat(s.yamlBindings, sortBindings(append(authz, aaaAuthz...)))
 		ch.rewrite = slices.Concat(globals[KindRewrite+"/override"], sortBindings(rw), globals[KindRewrite+"/default"])
 		return ch
 	}
