@@ -88,6 +88,12 @@ func (p *Proxy) whoami(w http.ResponseWriter, r *http.Request) {
 				out.Headers[op.Name] = op.Value
 			}
 		}
+	} else {
+		h := http.Header{}
+		defaultHeaders(h, id)
+		for k, v := range h {
+			out.Headers[k] = v[0]
+		}
 	}
 	if up != nil {
 		out.Upstream = up.Name
