@@ -230,6 +230,38 @@ func TestFastAPIBehindAuthdevUp(t *testing.T) {
 			t.Fatalf("FastAPI answered %d to a forged assertion: %s", status, body)
 		}
 	})
+
+	// Last: it changes the active environment for everything after it.
+	t.Run("authdev as switches the browser's persona and environment without a new login", func(t *testing.T) {
+		if _, errOut, code := s.authdevCmd(t, "as", "bob", "--env", "prod"); code != 0 {
+			t.Fatalf("authdev as bob --env prod: exit %d: %s", code, errOut)
+		}
+		if err := chromedp.Do(ctx, chromedp.Navigate(s.proxyURL+"/")); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for !strings.HasPrefix(location(t, ctx), s.proxyURL+"/") || strings.HasPrefix(location(t, ctx), s.proxyURL+"/oauth/") {
+			if time.Now().After(deadline) {
+				t.Fatalf("after authdev as the browser is at %s", location(t, ctx))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		id := pageJSON(t, ctx)["identity"].(map[string]any)
+		// In prod bob is in sg-prod-developers: developer, not admin.
+		if id["persona"] != "bob" || id["env"] != "prod" || !slices.Equal(strList(id["roles"]), []string{"developer"}) {
+			t.Fatalf("after authdev as bob --env prod the backend saw %v", id)
+		}
+		if err := chromedp.Do(ctx, chromedp.Navigate(s.proxyURL+"/admin/users")); err != nil {
+			t.Fatal(err)
+		}
+		body, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(body, "admin-area") {
+			t.Fatalf("bob in prod reached the admin area:\n%s", body)
+		}
+	})
 }
 
 // login goes to the proxy, is sent to the IdP's persona picker, picks
