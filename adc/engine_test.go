@@ -133,3 +133,38 @@ proxy:
 		}
 	}
 }
+
+func TestErrorsInMultiLineRulesPointIntoTheRightLine(t *testing.T) {
+	tests := []struct {
+		name string
+		rule string
+		line int
+		col  int
+	}{
+		{"a literal block", "|\n        HTTP.REQ.URL.PATH.STARTSWITH(\"/a\") &&\n        AAA.USER.IS_MEMBR_OF(\"admin\")", 12, 18},
+		{"a folded plain scalar", "HTTP.REQ.URL.PATH.STARTSWITH(\"/a\") &&\n        AAA.USER.IS_MEMBR_OF(\"admin\")", 11, 18},
+		{"a double-quoted scalar with escapes", `"HTTP.REQ.HEADER(\"X\").EQ(\"y\") && AAA.USER.IS_MEMBR_OF(\"admin\")"`, 10, 59},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := loadConfig(t, map[string]string{"authdev.yaml": personasYAML + `
+proxy:
+  policies:
+    - name: multi
+      rule: ` + tt.rule + `
+      action: DENY
+`})
+			_, err := Compile(cfg)
+			errs, ok := err.(config.Errors)
+			if !ok || len(errs) != 1 {
+				t.Fatalf("want one problem, got %v", err)
+			}
+			if p := errs[0].Pos; p.Line != tt.line || p.Col != tt.col {
+				t.Errorf("problem at %d:%d, want %d:%d\n%v", p.Line, p.Col, tt.line, tt.col, err)
+			}
+			if !strings.Contains(errs[0].Msg, "IS_MEMBR_OF") || !strings.HasSuffix(errs[0].Msg, "^") {
+				t.Errorf("message %q lacks the name or the caret", errs[0].Msg)
+			}
+		})
+	}
+}
