@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"path/filepath"
 	"strings"
 
 	"github.com/charmbracelet/x/ansi"
@@ -10,19 +11,20 @@ import (
 // services and their health, flowed over as many lines as the width needs.
 func (s Styles) headerLines(info Info, envs []string, env string, w int) []string {
 	title := s.Title.Render("authdev")
-	where := "demo config"
+	where := "built-in demo config"
 	if info.ConfigFile != "" {
-		where = info.ConfigFile
+		where = filepath.Base(info.ConfigFile)
 	}
 	if info.StateStore != "" {
 		where += " · keys in " + info.StateStore
 	}
-	right := s.Muted.Render(where)
 	tabsW := w - ansi.StringWidth(title) - 2
 	tabs := s.tabs(envs, env, tabsW)
 	first := title + "  " + tabs
-	if gap := w - ansi.StringWidth(first) - ansi.StringWidth(right) - 2; gap >= 0 {
-		first += strings.Repeat(" ", gap+2) + right
+	// Whatever room the tabs leave goes to where config and keys live.
+	if room := w - ansi.StringWidth(first) - 3; room >= 12 {
+		right := ansi.Truncate(where, room, "…")
+		first += strings.Repeat(" ", w-ansi.StringWidth(first)-ansi.StringWidth(right)) + s.Muted.Render(right)
 	}
 
 	items := []string{

@@ -656,3 +656,49 @@ func TestSubscriptionDeliversEventsUntilClosed(t *testing.T) {
 		t.Errorf("a closed model's tick should end at once, got %#v", tick)
 	}
 }
+
+func TestARefusalAndItsRequestAreOneRow(t *testing.T) {
+	refusal := audit.Event{Time: at(1), Kind: audit.KindTokenRefused, Method: "GET", Path: "/admin/users", ClientIP: "127.0.0.1",
+		Via: "bearer", Message: "token expired"}
+	request := audit.Event{Time: at(1), Kind: audit.KindRequest, Method: "GET", Path: "/admin/users", ClientIP: "127.0.0.1", Status: 401}
+	idpRefusal := audit.Event{Time: at(2), Kind: audit.KindTokenRefused, Method: "POST", Path: "/dev/token", Status: 400,
+		Message: "invalid_grant: the code was used"}
+	other := audit.Event{Time: at(3), Kind: audit.KindRequest, Method: "GET", Path: "/", ClientIP: "127.0.0.1", Status: 200}
+	tests := []struct {
+		name   string
+		events []audit.Event
+		rows   []string // kind and message of each row
+	}{
+		{"the request takes the refusal's place and reason", []audit.Event{refusal, request},
+			[]string{"request token expired"}},
+		{"a refusal with no request of its own stays", []audit.Event{idpRefusal, other},
+			[]string{"token_refused invalid_grant: the code was used", "request "}},
+		{"a request for another path leaves the refusal", []audit.Event{refusal, other},
+			[]string{"token_refused token expired", "request "}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newRequestList()
+			l.setHeight(10)
+			for _, e := range tt.events {
+				l.add(e)
+			}
+			var rows []string
+			for _, en := range l.visible {
+				rows = append(rows, string(en.ev.Kind)+" "+en.ev.Message)
+			}
+			if !slices.Equal(rows, tt.rows) {
+				t.Errorf("rows = %q, want %q", rows, tt.rows)
+			}
+		})
+	}
+}
+
+func TestALoginAtTheIdPSaysWhatHappened(t *testing.T) {
+	m := newTestModel(t, newFakeStack(), 140, 40)
+	drive(t, m, eventsMsg{events: []audit.Event{{Time: at(1), Kind: audit.KindLogin, Persona: "bob", Env: "dev",
+		Message: "signed in at the IdP for client authdev-proxy"}}})
+	if l := line(t, m, "LOGIN"); !strings.Contains(l, "bob") || !strings.Contains(l, "signed in at the IdP") {
+		t.Errorf("login row = %q", l)
+	}
+}

@@ -47,6 +47,9 @@ func showsInList(k audit.Kind) bool {
 
 func (l *requestList) add(evs ...audit.Event) {
 	for _, e := range evs {
+		if e.Kind == audit.KindRequest && l.replaceRefusal(e) {
+			continue
+		}
 		l.nextSeq++
 		en := entry{seq: l.nextSeq, ev: e}
 		l.all = append(l.all, en)
@@ -61,6 +64,41 @@ func (l *requestList) add(evs ...audit.Event) {
 		l.visible = l.visible[i:]
 	}
 	l.settle()
+}
+
+// refusalLookback is how far back a request looks for its own refusal.
+const refusalLookback = 8
+
+// replaceRefusal puts request e in the place of the refusal the proxy
+// reported for it a moment earlier, so one request is one row; the request
+// keeps the refusal's reason. It reports whether it found one.
+func (l *requestList) replaceRefusal(e audit.Event) bool {
+	for i := len(l.all) - 1; i >= 0 && i >= len(l.all)-refusalLookback; i-- {
+		r := l.all[i].ev
+		if r.Kind != audit.KindTokenRefused || r.Method != e.Method || r.Path != e.Path ||
+			r.ClientIP != e.ClientIP || e.Time.Sub(r.Time) > 2*time.Second || r.Time.Sub(e.Time) > 2*time.Second {
+			continue
+		}
+		if e.Message == "" {
+			e.Message = r.Message
+		}
+		if e.Via == "" {
+			e.Via = r.Via
+		}
+		seq := l.all[i].seq
+		l.all[i].ev = e
+		j := sort.Search(len(l.visible), func(j int) bool { return l.visible[j].seq >= seq })
+		switch {
+		case j < len(l.visible) && l.visible[j].seq == seq && l.matches(e):
+			l.visible[j].ev = e
+		case j < len(l.visible) && l.visible[j].seq == seq:
+			l.visible = append(l.visible[:j], l.visible[j+1:]...)
+		case l.matches(e):
+			l.visible = append(l.visible[:j], append([]entry{{seq: seq, ev: e}}, l.visible[j:]...)...)
+		}
+		return true
+	}
+	return false
 }
 
 func (l *requestList) setFilter(f string) {
@@ -181,7 +219,7 @@ func (s Styles) requestRow(e audit.Event, c columns, selected bool) string {
 		pad(e.Time.Format("15:04:05"), c.time),
 		pad(personaText(e), c.persona),
 		method,
-		pad(e.Path, c.path),
+		pad(pathText(e), c.path),
 		dec,
 		status,
 		padLeft(latencyText(e.Latency), c.latency),
@@ -210,6 +248,15 @@ func personaText(e audit.Event) string {
 		return e.User
 	}
 	return "-"
+}
+
+// pathText is the path, or for logins and logouts at the IdP, which have
+// none, what happened.
+func pathText(e audit.Event) string {
+	if e.Path == "" {
+		return e.Message
+	}
+	return e.Path
 }
 
 func methodText(e audit.Event) string {
