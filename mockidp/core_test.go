@@ -2,6 +2,7 @@ package mockidp_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -72,7 +73,7 @@ func TestCodeFlowWithPKCEAndLoginHintYieldsVerifiedTokens(t *testing.T) {
 	}
 
 	// Refresh through x/oauth2: the token source refreshes an expired token.
-	tok.Expiry = tok.Expiry.Add(-24 * 3600e9)
+	tok.Expiry = time.Now().Add(-time.Hour)
 	fresh, err := oc.TokenSource(ctx, tok).Token()
 	if err != nil {
 		t.Fatalf("refresh: %v", err)
@@ -95,10 +96,14 @@ func TestPublicClientCompletesCodeFlowOnAnyLoopbackPort(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			oc := oauthConfig(srv, "gen", tc.client, "", tc.redirect, "openid")
 			v := oauth2.GenerateVerifier()
-			loc := redirectOf(t, browser(t), http.MethodGet, oc.AuthCodeURL("s", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("login_hint", "bob")), nil)
+			loc := redirectOf(t, browser(t), http.MethodGet, oc.AuthCodeURL("s", oauth2.S256ChallengeOption(v),
+				oauth2.SetAuthURLParam("login_hint", "bob"), oauth2.SetAuthURLParam("audience", "reports-api")), nil)
 			tok, err := oc.Exchange(context.Background(), loc.Query().Get("code"), oauth2.VerifierOption(v))
 			if err != nil {
 				t.Fatal(err)
+			}
+			if aud := claimsOf(t, tok.AccessToken)["aud"]; aud != "reports-api" {
+				t.Errorf("access token aud %v, want the requested reports-api", aud)
 			}
 			if _, err := verifier(t, srv, "gen", tc.client, nil).Verify(context.Background(), tok.Extra("id_token").(string)); err != nil {
 				t.Fatal(err)
@@ -186,7 +191,7 @@ func TestClientCredentialsIssuesAccessTokenForTheClient(t *testing.T) {
 
 func TestMintMatchesTheCodeGrantAndVerifies(t *testing.T) {
 	srv := idptest.NewTestServer(t, testConfig(t))
-	ts, err := srv.Mint("alice", "prod", mockidpMint("nonce-x"))
+	ts, err := srv.Mint("alice", "prod", mockidp.MintOptions{Nonce: "nonce-x"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,10 +210,10 @@ func TestMintMatchesTheCodeGrantAndVerifies(t *testing.T) {
 	if claimsOf(t, ts.AccessToken)["aud"] != "api://prod" {
 		t.Errorf("access token aud %v", claimsOf(t, ts.AccessToken)["aud"])
 	}
-	if _, err := srv.Mint("mallory", "prod", mockidpMint("")); err == nil || !strings.Contains(err.Error(), `"mallory"`) {
+	if _, err := srv.Mint("mallory", "prod", mockidp.MintOptions{}); err == nil || !strings.Contains(err.Error(), `"mallory"`) {
 		t.Errorf("unknown persona: %v", err)
 	}
-	if _, err := srv.Mint("alice", "qa", mockidpMint("")); err == nil || !strings.Contains(err.Error(), `"qa"`) {
+	if _, err := srv.Mint("alice", "qa", mockidp.MintOptions{}); err == nil || !strings.Contains(err.Error(), `"qa"`) {
 		t.Errorf("unknown environment: %v", err)
 	}
 }
@@ -260,7 +265,7 @@ func decodeJSON(t testing.TB, resp *http.Response, v any) {
 	t.Helper()
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if err := jsonUnmarshal(b, v); err != nil {
+	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("%s: %v: %s", resp.Request.URL, err, b)
 	}
 }

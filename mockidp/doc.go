@@ -3,6 +3,27 @@
 // and claim flavor per environment.
 //
 // It is an http.Handler with Start/Close, usable from `authdev idp`, inside
-// `authdev up`, and in-process from Go tests (see mockidp/idptest). Time and
-// randomness are injected through Options so tests can move the clock.
+// `authdev up`, and in-process from Go tests (mockidp/idptest starts one on
+// 127.0.0.1:0). Time and randomness are injected through Options so tests
+// can move the clock.
+//
+// Each environment env answers as the issuer BaseURL/env (entra
+// environments also as BaseURL/env/v2.0, the shape of Entra's v2.0 issuer)
+// with these endpoints under it:
+//
+//	/.well-known/openid-configuration   discovery (also oauth-authorization-server)
+//	/authorize                          code flow, persona picker, login_hint, prompt, max_age
+//	/token                              authorization_code, refresh_token, client_credentials,
+//	                                    device_code (RFC 8628), token-exchange (RFC 8693)
+//	/userinfo  /jwks.json  /introspect  /revoke  /logout  /device_authorization  /device
+//
+// Two clients exist without configuration: authdev-proxy (confidential;
+// its secret lives in the state store under ProxyClientSecretKey) and
+// authdev-cli (public, PKCE, any loopback redirect). Signing keys live in
+// the state store under KeysStoreKey(env); a started server re-reads them
+// every Options.KeyReload, which is how `authdev keys rotate` reaches it.
+//
+// Access and ID tokens are self-contained JWTs and never stored; codes,
+// sessions, refresh tokens and device grants live in bounded stores that
+// expire, so memory stays flat however many tokens are issued.
 package mockidp

@@ -198,7 +198,3 @@ func postForm(t testing.TB, u string, form url.Values, user, pass string) (int, 
 	}
 	return resp.StatusCode, m, resp.Header
 }
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
-
-func mockidpMint(nonce string) mockidp.MintOptions { return mockidp.MintOptions{Nonce: nonce} }
