@@ -80,6 +80,19 @@ func pageJSON(t *testing.T, ctx context.Context) map[string]any {
 	return m
 }
 
+// visit navigates to url and returns the page's text.
+func visit(t *testing.T, ctx context.Context, url string) string {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
+		t.Fatal(err)
+	}
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
+}
+
 // location is the browser's current URL.
 func location(t *testing.T, ctx context.Context) string {
 	t.Helper()

@@ -47,14 +47,7 @@ func TestFastAPIBehindAuthdevUp(t *testing.T) {
 	})
 
 	t.Run("the proxy's policy keeps a viewer out of the admin area", func(t *testing.T) {
-		if err := chromedp.Do(ctx, chromedp.Navigate(s.proxyURL+"/admin/users")); err != nil {
-			t.Fatal(err)
-		}
-		body, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(body, "admin-area") {
+		if body := visit(t, ctx, s.proxyURL+"/admin/users"); !strings.Contains(body, "admin-area") {
 			t.Fatalf("the 403 page does not name the policy admin-area:\n%s", body)
 		}
 		if err := chromedp.Do(ctx, chromedp.Navigate(s.proxyURL+"/reports/q3")); err != nil {
@@ -239,26 +232,13 @@ func TestFastAPIBehindAuthdevUp(t *testing.T) {
 		if err := chromedp.Do(ctx, chromedp.Navigate(s.proxyURL+"/")); err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(30 * time.Second)
-		for !strings.HasPrefix(location(t, ctx), s.proxyURL+"/") || strings.HasPrefix(location(t, ctx), s.proxyURL+"/oauth/") {
-			if time.Now().After(deadline) {
-				t.Fatalf("after authdev as the browser is at %s", location(t, ctx))
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		waitAtProxy(t, ctx, s)
 		id := pageJSON(t, ctx)["identity"].(map[string]any)
 		// In prod bob is in sg-prod-developers: developer, not admin.
 		if id["persona"] != "bob" || id["env"] != "prod" || !slices.Equal(strList(id["roles"]), []string{"developer"}) {
 			t.Fatalf("after authdev as bob --env prod the backend saw %v", id)
 		}
-		if err := chromedp.Do(ctx, chromedp.Navigate(s.proxyURL+"/admin/users")); err != nil {
-			t.Fatal(err)
-		}
-		body, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(body, "admin-area") {
+		if body := visit(t, ctx, s.proxyURL+"/admin/users"); !strings.Contains(body, "admin-area") {
 			t.Fatalf("bob in prod reached the admin area:\n%s", body)
 		}
 	})
@@ -281,10 +261,17 @@ func login(t *testing.T, ctx context.Context, s *stack, persona string) {
 	if err := chromedp.Do(ctx, chromedp.Click(button)); err != nil {
 		t.Fatal(err)
 	}
+	waitAtProxy(t, ctx, s)
+}
+
+// waitAtProxy waits until the browser has followed the login redirects
+// back to a page of the proxy's upstream.
+func waitAtProxy(t *testing.T, ctx context.Context, s *stack) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
-	for !strings.HasPrefix(location(t, ctx), s.proxyURL+"/") || strings.HasPrefix(location(t, ctx), s.proxyURL+"/oauth/") {
+	for loc := location(t, ctx); !strings.HasPrefix(loc, s.proxyURL+"/") || strings.HasPrefix(loc, s.proxyURL+"/oauth/"); loc = location(t, ctx) {
 		if time.Now().After(deadline) {
-			t.Fatalf("after picking %s the browser is at %s, not back at the proxy", persona, location(t, ctx))
+			t.Fatalf("the browser is at %s, not back at the proxy", loc)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
