@@ -61,10 +61,17 @@ func (s Styles) detailContent(e audit.Event, w int) string {
 		{"message", e.Message},
 	}
 	for _, f := range fields {
-		if f[1] == "" || f[1] == "-" && f[0] != "decision" {
+		if f[1] == "" || ansi.Strip(f[1]) == "-" {
 			continue
 		}
 		b.WriteString(s.kv(f[0], f[1], 10, w) + "\n")
+	}
+	if e.Kind != audit.KindRequest {
+		// Logins, logouts and refusals pass no policy and reach no backend.
+		if len(e.Claims) > 0 {
+			b.WriteString("\n" + s.Section.Render("Claims") + "\n" + s.claims(e.Claims, w))
+		}
+		return strings.TrimRight(b.String(), "\n")
 	}
 
 	b.WriteString("\n" + s.Section.Render("Policies evaluated") + "\n")

@@ -702,3 +702,15 @@ func TestALoginAtTheIdPSaysWhatHappened(t *testing.T) {
 		t.Errorf("login row = %q", l)
 	}
 }
+
+func TestTheDetailOfALoginShowsNoPolicies(t *testing.T) {
+	m := newTestModel(t, newFakeStack(), 80, 24)
+	drive(t, m, eventsMsg{events: []audit.Event{{Time: at(1), Kind: audit.KindLogin, Persona: "bob", Env: "dev", Via: "session",
+		Path: "/", Message: "groups eng; roles developer", Claims: map[string]any{"email": "bob@example.com"}}}})
+	drive(t, m, keys("tab enter")...)
+	c := ansi.Strip(m.scroll.GetContent())
+	if strings.Contains(c, "Policies") || strings.Contains(c, "Headers") || !strings.Contains(c, "email: bob@example.com") ||
+		!strings.Contains(c, "groups eng; roles developer") {
+		t.Errorf("login detail:\n%s", c)
+	}
+}
