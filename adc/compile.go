@@ -333,7 +333,12 @@ func (c *compiler) call(recv val, n *node) (val, error) {
 		case tyIP:
 			v, err = c.ipCall(recv, n)
 		case tyList:
-			v, err = c.listCall(recv, n)
+			// A list is also its text, as GROUPS is "a,b" to EQ or CONTAINS.
+			if n.name == "GET" || n.name == "COUNT" {
+				v, err = c.listCall(recv, n)
+			} else {
+				v, err = c.textCall(recv, n)
+			}
 		}
 		if err != nil {
 			return val{}, err
@@ -371,7 +376,7 @@ var (
 	numFuncs  = []string{"EQ", "NE", "GT", "LT", "GE", "LE", "TYPECAST_TEXT_T"}
 	ipFuncs   = []string{"IN_SUBNET", "EQ", "NE", "TYPECAST_TEXT_T"}
 	boolFuncs = []string{"NOT"}
-	listFuncs = []string{"GET", "COUNT"}
+	listFuncs = append([]string{"GET", "COUNT"}, textFuncs...)
 )
 
 func (c *compiler) unknownFunc(recv val, n *node, funcs []string) error {
@@ -785,8 +790,8 @@ func (c *compiler) special(recv val, n *node) (val, bool, error) {
 			default:
 				return val{}, true, errAt(a.pos, "%s takes a method, as in %s(GET)", n.raw, n.raw)
 			}
-			ne := n.name == "NE"
-			return val{ty: tyBool, b: func(e *evalCtx) bool { return (reqMethod(e) == m) != ne }}, true, nil
+			ne, fold := n.name == "NE", recv.fold
+			return val{ty: tyBool, b: func(e *evalCtx) bool { return textEqual(reqMethod(e), m, fold) != ne }}, true, nil
 		}
 	case "header":
 		return c.header(recv, n)
@@ -935,8 +940,10 @@ func (c *compiler) aaaUser(n *node) (val, bool, error) {
 			}
 			return e.req.User.Name
 		}}, true, c.noArgs(n)
-	case "GROUPS":
-		return val{ty: tyText, s: func(e *evalCtx) string {
+	case "GROUPS", "EXTERNAL_GROUPS":
+		// The IdP's groups are the ADC's external groups; authdev has no
+		// internal ones, so both are the same list.
+		return val{ty: tyList, sep: ",", s: func(e *evalCtx) string {
 			if e.req.User == nil {
 				return ""
 			}

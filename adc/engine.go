@@ -163,10 +163,10 @@ func (e *Engine) Evaluate(req *Request, res *Result) {
 	res.Headers = res.Headers[:0]
 	res.Trace = res.Trace[:0]
 	c := &res.ctx
-	c.req, c.eng, c.undef = req, e, ""
+	c.req, c.eng, c.undef, c.urlDone = req, e, "", false
 	e.evaluate(req, c, res)
 	// Do not keep the request alive through a reused Result.
-	c.req = nil
+	c.req, c.url, c.path, c.query = nil, "", "", ""
 }
 
 func (e *Engine) evaluate(req *Request, c *evalCtx, res *Result) {

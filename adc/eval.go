@@ -16,8 +16,11 @@ type evalCtx struct {
 	eng   *Engine
 	undef string // the first evaluation error: the policy is UNDEF
 	host  [1]string
-	key   []byte // scratch for rate-limit keys
-	arena []byte // where joined lists are built; see join
+	// url is HTTP.REQ.URL, split once per request: most rules read the path.
+	urlDone          bool
+	url, path, query string
+	key              []byte // scratch for rate-limit keys
+	arena            []byte // where joined lists are built; see join
 }
 
 // join joins a list with commas for a header value such as
@@ -66,7 +69,31 @@ func (e *evalCtx) setUndef(format string, args ...any) {
 
 // reqURL is HTTP.REQ.URL: the path and query as the client sent them.
 func reqURL(e *evalCtx) string {
-	r := e.req.HTTP
+	e.splitURL()
+	return e.url
+}
+
+func reqPath(e *evalCtx) string {
+	e.splitURL()
+	return e.path
+}
+
+func reqQuery(e *evalCtx) string {
+	e.splitURL()
+	return e.query
+}
+
+func (e *evalCtx) splitURL() {
+	if e.urlDone {
+		return
+	}
+	e.urlDone = true
+	e.url = rawURL(e.req)
+	e.path, e.query, _ = strings.Cut(e.url, "?")
+}
+
+func rawURL(req *Request) string {
+	r := req.HTTP
 	if r == nil {
 		return ""
 	}
@@ -84,19 +111,6 @@ func reqURL(e *evalCtx) string {
 		}
 	}
 	return u
-}
-
-func reqPath(e *evalCtx) string {
-	u := reqURL(e)
-	if i := strings.IndexByte(u, '?'); i >= 0 {
-		return u[:i]
-	}
-	return u
-}
-
-func reqQuery(e *evalCtx) string {
-	_, q, _ := strings.Cut(reqURL(e), "?")
-	return q
 }
 
 func reqHost(e *evalCtx) string {
