@@ -154,17 +154,7 @@ func TestFastAPIBehindAuthdevUp(t *testing.T) {
 				if tt.token != "" {
 					req.Header.Set("Authorization", "Bearer "+tt.token)
 				}
-				status, body := do(t, s.client, req)
-				if status != tt.wantStatus {
-					t.Fatalf("status = %d, want %d: %s", status, tt.wantStatus, body)
-				}
-				if tt.wantField == "" {
-					return
-				}
-				var got map[string]any
-				if err := json.Unmarshal(body, &got); err != nil || got[tt.wantField] != tt.wantValue {
-					t.Fatalf("%s = %v, want %q (body %s)", tt.wantField, got[tt.wantField], tt.wantValue, body)
-				}
+				expectJSON(t, s.client, req, tt.wantStatus, tt.wantField, tt.wantValue)
 			})
 		}
 	})
@@ -340,6 +330,23 @@ func strList(v any) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// expectJSON sends req and checks the status and, when field is not "",
+// one field of the JSON answer.
+func expectJSON(t *testing.T, c *http.Client, req *http.Request, wantStatus int, field, want string) {
+	t.Helper()
+	status, body := do(t, c, req)
+	if status != wantStatus {
+		t.Fatalf("%s %s: status = %d, want %d: %s", req.Method, req.URL.Path, status, wantStatus, body)
+	}
+	if field == "" {
+		return
+	}
+	var got map[string]any
+	if err := json.Unmarshal(body, &got); err != nil || got[field] != want {
+		t.Fatalf("%s %s: %s = %v, want %q (body %s)", req.Method, req.URL.Path, field, got[field], want, body)
+	}
 }
 
 func do(t *testing.T, c *http.Client, req *http.Request) (int, []byte) {

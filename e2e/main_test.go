@@ -8,8 +8,9 @@ import (
 	"testing"
 )
 
-// authdevBin is the binary TestMain builds once for every test.
-var authdevBin string
+// The binaries TestMain builds once for every test: authdev, and the Go
+// example backend.
+var authdevBin, goappBin string
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -23,11 +24,14 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	authdevBin = filepath.Join(dir, "authdev")
-	build := exec.Command("go", "build", "-o", authdevBin, "../cmd/authdev")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: building authdev:", err)
-		return 1
+	goappBin = filepath.Join(dir, "goapp")
+	for bin, pkg := range map[string]string{authdevBin: "../cmd/authdev", goappBin: "../examples/goapp"} {
+		build := exec.Command("go", "build", "-o", bin, pkg)
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: building %s: %v\n", pkg, err)
+			return 1
+		}
 	}
 	return m.Run()
 }
