@@ -123,7 +123,7 @@ var properties = map[string][]string{
 	"client":    {"IP"},
 	"client.ip": {"SRC"},
 	"aaa":       {"USER"},
-	"aaa.user":  {"NAME", "GROUPS", "IS_MEMBER_OF(\"group\")", "ATTRIBUTE(\"claim\")"},
+	"aaa.user":  {"NAME", "GROUPS", "EXTERNAL_GROUPS", "IS_MEMBER_OF(\"group\")", "ATTRIBUTE(\"claim\")"},
 	"sys":       {"CHECK_LIMIT(\"limit identifier\")"},
 }
 

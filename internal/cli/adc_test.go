@@ -152,3 +152,58 @@ func TestConfigValidateExitsTwoOnAnNSConfError(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigValidateExitsTwoOnAPolicyExpressionError(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "authdev.yaml")
+	os.WriteFile(p, []byte("personas: {alice: {}}\nproxy:\n  headers:\n    X-User: AAA.USER.NAMES\n  policies:\n    - {name: a, rule: 'HTTP.REQ.URL.EQ(\"/\") ||', action: DENY}\n"), 0o600)
+	code, _, stderr := run(t, nil, "--config", p, "config", "validate")
+	if code != ExitUsage {
+		t.Fatalf("exit %d, want 2: %s", code, stderr)
+	}
+	for _, w := range []string{
+		p + `:4:22: header X-User: AAA.USER has no property "NAMES"`,
+		"        X-User: AAA.USER.NAMES\n" + strings.Repeat(" ", 4+21) + "^",
+		p + `:6:47: policy "a": expression ends too early`,
+	} {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, stderr)
+		}
+	}
+}
+
+func TestADCCheckWorksOnTheBuiltInDemo(t *testing.T) {
+	t.Chdir(t.TempDir())
+	code, stdout, stderr := run(t, nil, "adc", "check")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, w := range []string{
+		"default authorization: ALLOW, from proxy.default_authorization in (built-in demo)",
+		"authdev.yaml - admin-area DENY END HTTP.REQ.URL.PATH.STARTSWITH(\"/admin\") && !AAA.USER.IS_MEMBER_OF(\"admin\")",
+		"X-Remote-Roles: AAA.USER.ATTRIBUTE(\"roles\")",
+	} {
+		if !strings.Contains(squash(stdout), w) {
+			t.Errorf("output lacks %q:\n%s", w, stdout)
+		}
+	}
+	if strings.Contains(stdout, "adc_config") || strings.Contains(stdout, "warnings") {
+		t.Errorf("the demo has no ns.conf, so no adc_config line or warnings:\n%s", stdout)
+	}
+}
+
+func TestADCExplainUsesThePersonasGroupsInTheChosenEnvironment(t *testing.T) {
+	t.Chdir(t.TempDir())
+	tests := []struct {
+		env, decision string
+	}{
+		{"dev", "decision: ALLOW by the default authorization action"},
+		{"prod", "decision: DENY (403) by policy admin-area"},
+	}
+	for _, tt := range tests {
+		code, stdout, stderr := run(t, nil, "adc", "explain", "--as", "bob", "--env", tt.env, "GET", "/admin/users")
+		if code != 0 || !strings.Contains(stdout, tt.decision) {
+			t.Errorf("bob in %s: exit %d, stdout:\n%s\nstderr: %s\nwant %q", tt.env, code, stdout, stderr, tt.decision)
+		}
+	}
+}
