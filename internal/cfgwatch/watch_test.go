@@ -1,0 +1,244 @@
+package cfgwatch
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/authdev/authdev/audit"
+	"github.com/authdev/authdev/config"
+)
+
+const base = `personas:
+  alice: {email: alice@example.com, groups: [eng-admins]}
+  bob: {email: bob@example.com, groups: [eng]}
+environments:
+  dev: {roles: {eng-admins: [admin], eng: [reader]}}
+proxy:
+  tls: false
+  upstreams:
+    - {name: api, targets: ["http://127.0.0.1:8000"]}
+  policies:
+    - name: admin-area
+      rule: HTTP.REQ.URL.PATH.STARTSWITH("/admin") && !AAA.USER.IS_MEMBER_OF("admin")
+      action: DENY
+    - name: no-eve
+      rule: AAA.USER.NAME.EQ("eve@example.com")
+      action: DENY
+`
+
+func load(path string) (*config.Config, error) { return config.Load(path, config.Options{}) }
+
+func mustParse(t *testing.T, yaml string) *config.Config {
+	t.Helper()
+	c, err := config.Parse([]byte(yaml), "authdev.yaml", ".", config.Options{})
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	return c
+}
+
+func TestDiffSaysWhatChanged(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(string) string
+		want string
+	}{
+		{"a comment changes nothing", func(s string) string { return "# hello\n" + s }, ""},
+		{"a persona added", func(s string) string {
+			return strings.Replace(s, "environments:", "  dave: {email: dave@example.com}\nenvironments:", 1)
+		}, "personas +dave"},
+		{"a persona removed", func(s string) string {
+			return strings.Replace(s, "  bob: {email: bob@example.com, groups: [eng]}\n", "", 1)
+		}, "personas -bob"},
+		{"a persona's groups changed", func(s string) string { return strings.Replace(s, "groups: [eng]}", "groups: [eng-admins]}", 1) },
+			"personas ~bob"},
+		{"a role mapping changed", func(s string) string { return strings.Replace(s, "eng: [reader]", "eng: [writer]", 1) },
+			"environments ~dev"},
+		{"a policy rule changed", func(s string) string { return strings.Replace(s, `"/admin"`, `"/root"`, 1) },
+			"policies ~admin-area"},
+		{"policies swapped", func(s string) string {
+			i := strings.Index(s, "    - name: admin-area")
+			j := strings.Index(s, "    - name: no-eve")
+			return s[:i] + s[j:] + s[i:j]
+		}, "policies reordered"},
+		{"the default action changed", func(s string) string {
+			return strings.Replace(s, "  tls: false\n", "  tls: false\n  default_authorization: DENY\n", 1)
+		}, "proxy.default_authorization"},
+		{"several things", func(s string) string {
+			s = strings.Replace(s, "eng: [reader]", "eng: [writer]", 1)
+			return strings.Replace(s, "8000", "8001", 1)
+		}, "environments ~dev; upstreams ~api"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Diff(mustParse(t, base), mustParse(t, tt.edit(base))); got != tt.want {
+				t.Errorf("Diff = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// fixture is a config file, a watcher on it and what it reported.
+type fixture struct {
+	t        *testing.T
+	path     string
+	w        *Watcher
+	notices  []audit.Event
+	applied  []*config.Config
+	applyErr error
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{t: t, path: filepath.Join(t.TempDir(), "authdev.yaml")}
+	f.write(base)
+	cur, err := load(f.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.w, err = New(cur, Options{Path: f.path, Load: load,
+		Apply:  func(c *config.Config) error { f.applied = append(f.applied, c); return f.applyErr },
+		Notify: func(e audit.Event) { f.notices = append(f.notices, e) },
+		Now:    func() time.Time { return time.Date(2025, 5, 1, 12, 0, 0, 0, time.UTC) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *fixture) write(s string) {
+	f.t.Helper()
+	if err := os.WriteFile(f.path, []byte(s), 0o600); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) last() audit.Event {
+	f.t.Helper()
+	if len(f.notices) == 0 {
+		f.t.Fatal("no notice")
+	}
+	return f.notices[len(f.notices)-1]
+}
+
+func TestPollReloadsAChangedFileAndSaysWhatChanged(t *testing.T) {
+	f := newFixture(t)
+	f.w.Poll()
+	if len(f.notices) != 0 || len(f.applied) != 0 {
+		t.Fatalf("an unchanged file should be left alone, got %v", f.notices)
+	}
+	f.write(strings.Replace(base, "environments:", "  dave: {email: dave@example.com}\nenvironments:", 1))
+	f.w.Poll()
+	if n := f.last(); n.Kind != audit.KindNotice || n.Level != "info" || n.Message != "config reloaded: personas +dave" {
+		t.Errorf("notice = %+v", n)
+	}
+	if len(f.applied) != 1 || len(f.applied[0].Personas) != 3 {
+		t.Fatalf("the new config was not applied: %d applications", len(f.applied))
+	}
+	f.w.Poll()
+	if len(f.applied) != 1 {
+		t.Error("the same content should not be applied twice")
+	}
+}
+
+func TestABrokenFileKeepsTheRunningConfigAndSaysWhereOnce(t *testing.T) {
+	f := newFixture(t)
+	f.write(strings.Replace(base, "roles:", "rols:", 1))
+	f.w.Poll()
+	f.w.Poll()
+	if len(f.applied) != 0 {
+		t.Fatal("a broken file must not be applied")
+	}
+	if len(f.notices) != 1 {
+		t.Fatalf("the error should be reported once, got %d notices", len(f.notices))
+	}
+	n := f.last()
+	want := regexp.MustCompile(`^config reload failed, the running config stays: .*authdev\.yaml:5:\d+: .*rols`)
+	if n.Level != "error" || !want.MatchString(n.Message) || strings.Contains(n.Message, "\n") {
+		t.Errorf("notice = %q (level %s), want one line with file:line", n.Message, n.Level)
+	}
+
+	f.write(strings.Replace(base, "eng: [reader]", "eng: [writer]", 1))
+	f.w.Poll()
+	if n := f.last(); n.Level != "info" || n.Message != "config reloaded: environments ~dev" {
+		t.Errorf("after the fix: %q, want the change against the config that ran", n.Message)
+	}
+}
+
+func TestAnApplyErrorKeepsTheRunningConfig(t *testing.T) {
+	f := newFixture(t)
+	f.applyErr = errors.New(`policy "admin-area": unknown function FOO`)
+	f.write(strings.Replace(base, "eng: [reader]", "eng: [writer]", 1))
+	f.w.Poll()
+	if n := f.last(); n.Level != "error" || !strings.Contains(n.Message, `could not be applied, the running config stays: policy "admin-area"`) {
+		t.Errorf("notice = %q", n.Message)
+	}
+	f.applyErr = nil
+	f.write(strings.Replace(base, "eng: [reader]", "eng: [writer, reader]", 1))
+	f.w.Poll()
+	if n := f.last(); n.Message != "config reloaded: environments ~dev" {
+		t.Errorf("notice = %q: the diff should be against the config still running", n.Message)
+	}
+}
+
+func TestAMissingFileIsReportedOnceAndItsReturnReloads(t *testing.T) {
+	f := newFixture(t)
+	if err := os.Remove(f.path); err != nil {
+		t.Fatal(err)
+	}
+	f.w.Poll()
+	f.w.Poll()
+	if len(f.notices) != 1 || f.last().Level != "warn" || !strings.Contains(f.last().Message, "the running config stays") {
+		t.Fatalf("notices = %+v", f.notices)
+	}
+	f.write(strings.Replace(base, "eng: [reader]", "eng: [writer]", 1))
+	f.w.Poll()
+	if n := f.last(); n.Message != "config reloaded: environments ~dev" {
+		t.Errorf("notice = %q", n.Message)
+	}
+}
+
+func TestRunPollsUntilCancelled(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "authdev.yaml")
+	if err := os.WriteFile(path, []byte(base), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cur, err := load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan audit.Event, 4)
+	w, err := New(cur, Options{Path: path, Load: load, Interval: 5 * time.Millisecond,
+		Apply: func(*config.Config) error { return nil }, Notify: func(e audit.Event) { got <- e }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	if err := os.WriteFile(path, []byte("# edited\n"+base), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e := <-got:
+		if e.Message != "config reloaded: nothing that matters changed" {
+			t.Errorf("notice = %q", e.Message)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run never noticed the edit")
+	}
+	cancel()
+	<-done
+}
+
+func TestNewRequiresItsDependencies(t *testing.T) {
+	if _, err := New(nil, Options{Path: "authdev.yaml"}); err == nil {
+		t.Error("New without Load, Apply and Notify should fail")
+	}
+}
