@@ -2,6 +2,11 @@ package adc
 
 import (
 	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/authdev/authdev/config"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -73,6 +78,36 @@ func FuzzEvaluate(f *testing.F) {
 			v.n(c)
 		case tyIP:
 			v.ip(c)
+		}
+	})
+}
+
+func FuzzNSConf(f *testing.F) {
+	seed, err := os.ReadFile(filepath.Join("testdata", "aaatm", "ns.conf"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	lines := strings.Split(string(seed), "\n")
+	for i := 0; i+4 <= len(lines); i += 4 {
+		f.Add(strings.Join(lines[i:i+4], "\n"))
+	}
+	f.Add(string(seed))
+	f.Add("add responder policy 'a b' q{true} NOOP\nbind responder global 'a b' 1 q\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		cfg := &config.Config{Source: "authdev.yaml", Dir: "/cfg"}
+		e := &Engine{now: time.Now, limits: map[string]*limiter{}}
+		s := newSession(cfg, e)
+		s.parseNSConf("/cfg/ns.conf", []byte(text))
+		s.compileYAML()
+		s.link()
+		for _, p := range s.errs {
+			if p.Pos.File == "" || p.Msg == "" {
+				t.Fatalf("problem without a place or message: %+v", p)
+			}
+		}
+		if len(s.errs) == 0 {
+			var res Result
+			e.Evaluate(newRequest("GET", "/orders/1", admin, "X-Debug", "1"), &res)
 		}
 	})
 }

@@ -131,6 +131,11 @@ func (s *session) loadNSConf(path string) {
 		s.errs = append(s.errs, config.Problem{Pos: where, Msg: fmt.Sprintf("proxy.adc_config: cannot read %q: %v: fix the path (it is relative to %s)", path, unwrapPathErr(err), s.cfg.Source)})
 		return
 	}
+	s.parseNSConf(path, data)
+}
+
+// parseNSConf gathers the commands of an ns.conf.
+func (s *session) parseNSConf(path string, data []byte) {
 	n := &nsconf{file: path, servers: map[string]string{}, groups: map[string]*serviceGroup{},
 		services: map[string]*service{}, monitors: map[string]*monitor{},
 		authnPols: map[string]*nsPolicy{}, authzPols: map[string]*nsPolicy{}, rwPols: map[string]*nsPolicy{},
@@ -995,7 +1000,7 @@ func (s *session) addOAuth(c *command) {
 	}
 	s.ns.oauth = append(s.ns.oauth, a)
 	s.ns.actionOrder = append(s.ns.actionOrder, actionRef{"oauth", a.Name})
-	s.finish(c, "authentication", "refreshinterval", "defaultauthenticationgroup", "graphendpoint", "resourceuri",
+	s.finish(c, "kek", "suffix", "authentication", "refreshinterval", "defaultauthenticationgroup", "graphendpoint", "resourceuri",
 		"tenantid", "idtokendecryptendpoint", "requestattribute", "intunedeviceidexpression", "oauthmiscflags", "comment")
 }
 

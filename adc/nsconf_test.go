@@ -458,3 +458,17 @@ func TestAMissingNSConfIsAConfigError(t *testing.T) {
 		t.Fatalf("error %T %v", err, err)
 	}
 }
+
+func TestCLIQuotingWithQAndSingleQuotes(t *testing.T) {
+	e := compileNSConf(t, `
+set tm sessionParameter -defaultAuthorizationAction ALLOW
+add responder action hello respondwith q{"HTTP/1.0 200 OK" + "\r\n\r\n" + "<b>hi " + AAA.USER.NAME + "</b>"}
+add responder policy 'say hello' q|HTTP.REQ.URL.PATH.EQ("/hello") && HTTP.REQ.HEADER("X-A").EQ(q{a b})| hello
+bind responder global 'say hello' 10 END
+`)
+	var res Result
+	e.Evaluate(newRequest("GET", "/hello", admin, "X-A", "a b"), &res)
+	if r := res.Response; r == nil || r.Status != 200 || r.Body != "<b>hi alice@example.com</b>" || res.Policy != "say hello" {
+		t.Fatalf("response %+v policy %q", r, res.Policy)
+	}
+}

@@ -70,6 +70,21 @@ func tokenize(line string) ([]ntok, int, string) {
 		var b strings.Builder
 		var cols []int
 		quoted := line[i] == '"'
+		if end, ok := cliQuote(line, i); ok {
+			// q{...} and '...' quote a word without escapes: the CLI's way
+			// to write an expression full of double quotes.
+			open := i + 1
+			if line[i] == 'q' {
+				open = i + 2
+			}
+			for k := open; k < end; k++ {
+				b.WriteByte(line[k])
+				cols = append(cols, k+1)
+			}
+			toks = append(toks, ntok{text: b.String(), col: start + 1, cols: cols, quoted: true})
+			i = end + 1
+			continue
+		}
 		if !quoted {
 			// A quote inside a word is an ordinary character: only a
 			// word that starts with one is quoted.
@@ -101,6 +116,28 @@ func tokenize(line string) ([]ntok, int, string) {
 		}
 		toks = append(toks, ntok{text: b.String(), col: start + 1, cols: cols, quoted: quoted})
 	}
+}
+
+// cliQuote reports where a q-quoted (q{...}, q|...|) or single-quoted word
+// starting at i ends: at its closing delimiter followed by a space or the
+// end of the line.
+func cliQuote(line string, i int) (int, bool) {
+	var open int
+	var d byte
+	switch {
+	case line[i] == '\'':
+		open, d = i+1, '\''
+	case line[i] == 'q' && i+1 < len(line) && strings.IndexByte(delimiters, line[i+1]) >= 0:
+		open, d = i+2, closer(line[i+1])
+	default:
+		return 0, false
+	}
+	for k := open; k < len(line); k++ {
+		if line[k] == d && (k+1 == len(line) || line[k+1] == ' ' || line[k+1] == '\t' || line[k+1] == '\r') {
+			return k, true
+		}
+	}
+	return 0, false
 }
 
 // commandKeys are the objects authdev understands, longest first so that
