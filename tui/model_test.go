@@ -714,3 +714,24 @@ func TestTheDetailOfALoginShowsNoPolicies(t *testing.T) {
 		t.Errorf("login detail:\n%s", c)
 	}
 }
+
+func TestManyPersonasScrollWithTheCursor(t *testing.T) {
+	f := newFakeStack()
+	var many []Persona
+	for i := range 30 {
+		many = append(many, Persona{ID: fmt.Sprintf("user%02d", i), Email: fmt.Sprintf("user%02d@example.com", i)})
+	}
+	f.personas["dev"] = many
+	f.active = "user00"
+	m := newTestModel(t, f, 80, 24)
+	if strings.Contains(plain(m), "user29") {
+		t.Fatal("30 personas cannot all fit at 80×24")
+	}
+	drive(t, m, keys(strings.Repeat("j ", 25))...)
+	if !strings.Contains(plain(m), "user25@example.com") || strings.Contains(plain(m), "user00@example.com") {
+		t.Errorf("the pane should scroll to the cursor:\n%s", plain(m))
+	}
+	if !strings.Contains(plain(m), "Requests") {
+		t.Error("the persona pane must leave room for the requests")
+	}
+}
