@@ -132,7 +132,7 @@ func (s Styles) policyLine(p audit.PolicyResult, w int) string {
 	}
 	lines := []string{head}
 	if p.Rule != "" {
-		lines = append(lines, indent(ansi.Hardwrap(p.Rule, max(10, w-6), true), "      "))
+		lines = append(lines, indent(ansi.Wrap(p.Rule, max(10, w-6), "&|(,"), "      "))
 	}
 	if p.Error != "" {
 		lines = append(lines, indent(ansi.Wrap(s.Warn.Render(p.Error), max(10, w-6), ""), "      "))
