@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/authdev/authdev/config"
 )
 
 // benchPolicies are 20 policies of the shapes real configs use; none
@@ -90,4 +93,30 @@ func BenchmarkEvaluateParallel(b *testing.B) {
 			e.Evaluate(req, &res)
 		}
 	})
+}
+
+// BenchmarkEvaluateAAATM runs the whole testdata/aaatm ns.conf: four
+// responder policies (one a rate limit), five authorization policies, a
+// session policy and five rewrites, one of which builds a string.
+func BenchmarkEvaluateAAATM(b *testing.B) {
+	cfg, err := config.Load(filepath.Join("testdata", "aaatm", "authdev.yaml"), config.Options{LookupEnv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := Compile(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := benchRequest()
+	req.HTTP.RequestURI = "/catalog/42"
+	req.Upstream = "orders"
+	var res Result
+	e.Evaluate(req, &res)
+	if !res.Allowed || res.Policy != "authz_read" {
+		b.Fatalf("unexpected result: %+v", res)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		e.Evaluate(req, &res)
+	}
 }

@@ -236,11 +236,18 @@ func (c *compiler) binary(n *node) (val, error) {
 			f, g := x.n, y.n
 			return val{ty: tyNum, n: func(e *evalCtx) int64 { return f(e) + g(e) }, what: what}, nil
 		}
-		if x.ty == tyText && y.ty == tyText {
-			f, g := x.s, y.s
-			return val{ty: tyText, s: func(e *evalCtx) string { return f(e) + g(e) }, what: what}, nil
+		if x.ty == tyText || y.ty == tyText {
+			// The string builder turns numbers and addresses into text,
+			// as in "ip=" + CLIENT.IP.SRC.
+			xt, xok := asText(x)
+			yt, yok := asText(y)
+			if !xok || !yok {
+				return val{}, errAt(n.tok.pos, "\"+\" joins texts, numbers and addresses, not %s and %s", x.ty, y.ty)
+			}
+			f, g := xt.s, yt.s
+			return val{ty: tyText, s: func(e *evalCtx) string { return e.concat(f(e), g(e)) }, what: what}, nil
 		}
-		return val{}, errAt(n.tok.pos, "\"+\" joins two texts or adds two numbers, not %s and %s: convert with .TYPECAST_TEXT_T or .TYPECAST_NUM_T", x.ty, y.ty)
+		return val{}, errAt(n.tok.pos, "\"+\" joins texts or adds numbers, not %s and %s", x.ty, y.ty)
 	case tMinus:
 		if x.ty != tyNum || y.ty != tyNum {
 			return val{}, errAt(n.tok.pos, "\"-\" subtracts numbers, not %s and %s", x.ty, y.ty)
@@ -477,7 +484,7 @@ func (c *compiler) numCall(recv val, n *node) (val, error) {
 		if err := c.noArgs(n); err != nil {
 			return val{}, err
 		}
-		return val{ty: tyText, s: func(e *evalCtx) string { return strconv.FormatInt(f(e), 10) }}, nil
+		return val{ty: tyText, s: func(e *evalCtx) string { return e.numText(f(e)) }}, nil
 	case "EQ":
 		op = tEq
 	case "NE":
@@ -510,7 +517,7 @@ func (c *compiler) ipCall(recv val, n *node) (val, error) {
 		if err := c.noArgs(n); err != nil {
 			return val{}, err
 		}
-		return val{ty: tyText, s: func(e *evalCtx) string { return ipText(f(e)) }}, nil
+		return val{ty: tyText, s: func(e *evalCtx) string { return e.ipText(f(e)) }}, nil
 	case "IN_SUBNET":
 		if err := c.argc(n, 1, "IN_SUBNET(10.0.0.0/8)"); err != nil {
 			return val{}, err
@@ -539,13 +546,6 @@ func (c *compiler) ipCall(recv val, n *node) (val, error) {
 		return val{ty: tyBool, b: func(e *evalCtx) bool { return (f(e).Unmap() == addr.Unmap()) != ne }}, nil
 	}
 	return val{}, c.unknownFunc(recv, n, ipFuncs)
-}
-
-func ipText(a netip.Addr) string {
-	if !a.IsValid() {
-		return ""
-	}
-	return a.Unmap().String()
 }
 
 func (c *compiler) listCall(recv val, n *node) (val, error) {
@@ -728,10 +728,10 @@ func asText(v val) (val, bool) {
 		return val{ty: tyText, s: v.s, what: v.what, fold: v.fold, isConst: v.isConst, cs: v.cs}, true
 	case tyNum:
 		f := v.n
-		return val{ty: tyText, s: func(e *evalCtx) string { return strconv.FormatInt(f(e), 10) }, what: v.what}, true
+		return val{ty: tyText, s: func(e *evalCtx) string { return e.numText(f(e)) }, what: v.what}, true
 	case tyIP:
 		f := v.ip
-		return val{ty: tyText, s: func(e *evalCtx) string { return ipText(f(e)) }, what: v.what}, true
+		return val{ty: tyText, s: func(e *evalCtx) string { return e.ipText(f(e)) }, what: v.what}, true
 	}
 	return v, false
 }

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -166,5 +168,30 @@ proxy:
 				t.Errorf("message %q lacks the name or the caret", errs[0].Msg)
 			}
 		})
+	}
+}
+
+func TestHeaderValuesStayIntactWhenTheResultIsReused(t *testing.T) {
+	e := compileYAML(t, `
+proxy:
+  headers:
+    X-Groups: AAA.USER.GROUPS
+    X-Who: '"user=" + AAA.USER.NAME + "; ip=" + CLIENT.IP.SRC + "; n=" + AAA.USER.GROUPS.COUNT'
+`)
+	var res Result
+	first := &User{Name: "first@example.com", Groups: []string{"a", "b", "c"}}
+	e.Evaluate(newRequest("GET", "/", first), &res)
+	kept := slices.Clone(res.Headers)
+	want := []HeaderOp{{"insert", "X-Groups", "a,b,c"}, {"insert", "X-Who", "user=first@example.com; ip=192.0.2.10; n=3"}}
+	if !reflect.DeepEqual(kept, want) {
+		t.Fatalf("headers %+v, want %+v", kept, want)
+	}
+	// Enough requests to fill and replace the arena several times.
+	other := &User{Name: "someone-else@example.com", Groups: []string{"xxxxxxxx", "yyyyyyyy", "zzzzzzzz"}}
+	for i := 0; i < 500; i++ {
+		e.Evaluate(newRequest("GET", "/", other), &res)
+	}
+	if !reflect.DeepEqual(kept, want) {
+		t.Fatalf("the first request's header values changed to %+v", kept)
 	}
 }

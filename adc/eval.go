@@ -23,11 +23,28 @@ type evalCtx struct {
 	arena            []byte // where joined lists are built; see join
 }
 
-// join joins a list with commas for a header value such as
-// AAA.USER.GROUPS. The text is appended to an arena whose written bytes are
-// never changed again (a full arena is replaced, not reused), so the
-// strings stay valid after the Result is reused, and joining costs one
-// allocation per arenaSize bytes instead of one per request.
+// The arena: text the engine builds for a request (joined lists, string
+// builders, numbers and addresses as text) is appended to an arena whose
+// written bytes are never changed again (a full arena is replaced, not
+// reused). The strings stay valid after the Result is reused, and building
+// them costs one allocation per arenaSize bytes instead of one per request.
+
+// reserve makes room for n more bytes, replacing a full arena.
+func (e *evalCtx) reserve(n int) {
+	if cap(e.arena)-len(e.arena) < n {
+		e.arena = make([]byte, 0, max(arenaSize, n))
+	}
+}
+
+// since is the text appended to the arena from start on.
+func (e *evalCtx) since(start int) string {
+	if len(e.arena) == start {
+		return ""
+	}
+	return unsafe.String(&e.arena[start], len(e.arena)-start)
+}
+
+// join joins n items with commas, as AAA.USER.GROUPS.
 func (e *evalCtx) join(n int, item func(int) string) string {
 	size := n - 1
 	for i := 0; i < n; i++ {
@@ -46,9 +63,7 @@ func (e *evalCtx) join(n int, item func(int) string) string {
 		}
 		return string(b)
 	}
-	if cap(e.arena)-len(e.arena) < size {
-		e.arena = make([]byte, 0, arenaSize)
-	}
+	e.reserve(size)
 	start := len(e.arena)
 	for i := 0; i < n; i++ {
 		if i > 0 {
@@ -56,7 +71,40 @@ func (e *evalCtx) join(n int, item func(int) string) string {
 		}
 		e.arena = append(e.arena, item(i)...)
 	}
-	return unsafe.String(&e.arena[start], size)
+	return e.since(start)
+}
+
+// concat is the string builder's "+".
+func (e *evalCtx) concat(a, b string) string {
+	switch n := len(a) + len(b); {
+	case len(a) == 0:
+		return b
+	case len(b) == 0:
+		return a
+	case n > arenaSize/4:
+		return a + b
+	default:
+		e.reserve(n)
+		start := len(e.arena)
+		e.arena = append(append(e.arena, a...), b...)
+		return e.since(start)
+	}
+}
+
+// numText is a number as text.
+func (e *evalCtx) numText(n int64) string {
+	e.reserve(20)
+	start := len(e.arena)
+	e.arena = strconv.AppendInt(e.arena, n, 10)
+	return e.since(start)
+}
+
+// ipText is an address as text, "" for none.
+func (e *evalCtx) ipText(a netip.Addr) string {
+	e.reserve(46)
+	start := len(e.arena)
+	e.arena = appendAddr(e.arena, a)
+	return e.since(start)
 }
 
 const arenaSize = 4096
