@@ -18,7 +18,8 @@ import (
 // for a browser, a 401 for an API client — and returns nil.
 func (p *Proxy) authenticate(w http.ResponseWriter, r *http.Request, up *upstream, st *reqState) *identity {
 	act := p.active.Load()
-	env := p.envs[act.Env]
+	g := p.rt()
+	env := g.env(act.Env)
 	now := st.start
 	if auth := r.Header.Get("Authorization"); auth != "" {
 		if scheme, token, _ := strings.Cut(auth, " "); strings.EqualFold(scheme, "Bearer") {
@@ -120,7 +121,7 @@ func (p *Proxy) bearerIdentity(ctx context.Context, env *envState, token string,
 		return nil, &bearerError{code: "invalid_token", desc: err.Error()}
 	}
 	email, _ := claims["email"].(string)
-	id, err := env.newIdentity(userClaims(claims), p.personaOf(env.Name, email))
+	id, err := env.newIdentity(userClaims(claims), p.rt().personaOf(env.Name, email))
 	if err != nil {
 		return nil, &bearerError{code: "invalid_token", desc: err.Error()}
 	}

@@ -61,7 +61,7 @@ func benchProxy(b *testing.B, backend string) (*Proxy, string) {
 
 func BenchmarkSessionDecode(b *testing.B) {
 	p, cookie := benchProxy(b, "http://127.0.0.1:1")
-	env := p.envs["dev"]
+	env := p.rt().envs["dev"]
 	b.ReportAllocs()
 	for b.Loop() {
 		var s session
@@ -116,7 +116,7 @@ func BenchmarkHeaderStripInject(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		h := tmpl.Clone()
-		p.owned.strip(h)
+		p.rt().owned.strip(h)
 		dropOwnedCookies(h)
 		applyHeaderOps(h, benchOps)
 		h[AssertionHeader] = []string{"token"}
@@ -135,7 +135,7 @@ func BenchmarkHeaderStripSpoofed(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		h := tmpl.Clone()
-		if len(p.owned.strip(h)) != 4 {
+		if len(p.rt().owned.strip(h)) != 4 {
 			b.Fatal("did not strip")
 		}
 	}

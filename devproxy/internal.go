@@ -26,7 +26,7 @@ func (p *Proxy) serveInternal(w http.ResponseWriter, r *http.Request) {
 		p.whoami(w, r)
 	case rest == "login":
 		act := p.active.Load()
-		p.startLogin(w, r, p.envs[act.Env], act, r.URL.Query().Get("return"))
+		p.startLogin(w, r, p.rt().env(act.Env), act, r.URL.Query().Get("return"))
 	case rest == "logged-out":
 		p.page(w, r, http.StatusOK, pageData{Title: "Logged out",
 			Summary: "Your session at the proxy and at the identity provider has ended.",
@@ -66,8 +66,9 @@ type Whoami struct {
 
 func (p *Proxy) whoami(w http.ResponseWriter, r *http.Request) {
 	st := &reqState{start: p.now()}
-	up := p.route("/")
-	p.owned.strip(r.Header)
+	g := p.rt()
+	up := g.route("/")
+	g.owned.strip(r.Header)
 	id := p.authenticate(w, r, up, st)
 	if id == nil {
 		return
@@ -75,13 +76,13 @@ func (p *Proxy) whoami(w http.ResponseWriter, r *http.Request) {
 	out := Whoami{Via: id.via, Env: id.env, Persona: id.persona, User: id.user, Subject: id.sub,
 		Email: id.email, Name: id.name, Groups: id.groups, Roles: id.roles, Claims: id.claims,
 		Expires: id.expires, Headers: map[string]string{}, Allowed: true}
-	if p.policy != nil {
+	if g.policy != nil {
 		var res adc.Result
 		req := adc.Request{HTTP: r, ClientIP: clientIP(r), User: id.adcUser}
 		if up != nil {
 			req.Upstream = up.Name
 		}
-		p.policy.Evaluate(&req, &res)
+		g.policy.Evaluate(&req, &res)
 		out.Allowed, out.Policy = res.Allowed && res.Response == nil, res.Policy
 		for _, op := range res.Headers {
 			if op.Op == "insert" {

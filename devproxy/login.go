@@ -120,7 +120,7 @@ func (p *Proxy) callback(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusUnauthorized, fmt.Sprintf("the identity provider answered %s: %s", e, q.Get("error_description")))
 		return
 	}
-	env := p.envs[ls.Env]
+	env := p.rt().envs[ls.Env]
 	if env == nil {
 		fail(http.StatusBadRequest, fmt.Sprintf("environment %q no longer exists", ls.Env))
 		return
@@ -171,7 +171,7 @@ func (p *Proxy) callback(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	email, _ := claims["email"].(string)
-	persona := p.personaOf(env.Name, email)
+	persona := p.rt().personaOf(env.Name, email)
 	id, err := env.newIdentity(claims, persona)
 	if err != nil {
 		fail(http.StatusUnauthorized, err.Error())
@@ -211,7 +211,8 @@ const LoggedOutPath = InternalPrefix + "logged-out"
 func (p *Proxy) logout(w http.ResponseWriter, r *http.Request) {
 	now := p.now()
 	act := p.active.Load()
-	env := p.envs[act.Env]
+	g := p.rt()
+	env := g.env(act.Env)
 	idToken := ""
 	if c := cookieValue(r, SessionCookie); c != "" {
 		var s session
@@ -219,7 +220,7 @@ func (p *Proxy) logout(w http.ResponseWriter, r *http.Request) {
 			p.revoked.put(s.ID, struct{}{}, time.Unix(s.Created, 0).Add(p.sessionTTL), now)
 			p.sessions.deleteFunc(func(_ string, se *sessionEntry) bool { return se.s.ID == s.ID })
 			p.assertions.c.deleteFunc(func(k assertionKey, _ *signedAssertion) bool { return k.identity == s.ID })
-			if e := p.envs[s.Env]; e != nil {
+			if e := g.envs[s.Env]; e != nil {
 				env = e
 			}
 			idToken = s.IDToken

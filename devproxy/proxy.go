@@ -6,7 +6,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -96,11 +95,8 @@ type Proxy struct {
 	publicURL  string
 	secure     bool
 	tlsCert    *tls.Certificate
-	envs       map[string]*envState
-	envOrder   []string
-	upstreams  []*upstream // longest prefix first
-	policy     Policy
-	owned      *headerSet
+	routing    atomic.Pointer[routing] // what Reload replaces
+	reloadMu   sync.Mutex              // one Start or Reload at a time
 	sessionTTL time.Duration
 	idleTTL    time.Duration
 	refresh    time.Duration
@@ -109,7 +105,6 @@ type Proxy struct {
 	sessions   *cache[string, *sessionEntry]
 	bearers    *cache[string, *identity]
 	revoked    *cache[string, struct{}]
-	personaOf  func(env, email string) string
 	events     func(audit.Event)
 	detail     bool
 	control    http.Handler
@@ -122,9 +117,10 @@ type Proxy struct {
 	results    sync.Pool
 	states     sync.Pool
 
-	srv      *http.Server
-	stop     context.CancelFunc
-	monitors sync.WaitGroup
+	srv        *http.Server
+	stop       context.CancelFunc
+	monitorCtx context.Context // set by Start; Reload starts new monitors under it
+	monitors   sync.WaitGroup
 }
 
 // Active is the environment whose issuer logs users in, and the persona
@@ -156,22 +152,16 @@ func New(opts Options) (*Proxy, error) {
 	if err != nil || (pub.Scheme != "http" && pub.Scheme != "https") || pub.Host == "" {
 		return nil, fmt.Errorf("proxy public URL %q is not an absolute http(s) URL", opts.PublicURL)
 	}
-	if len(opts.Environments) == 0 {
-		return nil, errors.New("the proxy needs at least one environment (an issuer)")
-	}
 	p := &Proxy{
 		publicURL:  strings.TrimSuffix(pub.String(), "/"),
 		secure:     pub.Scheme == "https",
 		tlsCert:    opts.TLSCertificate,
-		envs:       map[string]*envState{},
-		policy:     opts.Policy,
 		sessionTTL: opts.SessionTimeout,
 		idleTTL:    opts.IdleTimeout,
 		refresh:    min(opts.IdleTimeout/10, time.Minute),
 		sessions:   newCache[string, *sessionEntry](10000),
 		bearers:    newCache[string, *identity](10000),
 		revoked:    newCache[string, struct{}](100000),
-		personaOf:  opts.PersonaOf,
 		events:     opts.Events,
 		detail:     opts.Detail,
 		control:    opts.Control,
@@ -181,25 +171,17 @@ func New(opts Options) (*Proxy, error) {
 		buffers:    newBufferPool(),
 	}
 	p.errorLog = log.New(noticeWriter{p}, "", 0)
-	if p.personaOf == nil {
-		p.personaOf = func(string, string) string { return "" }
+	g, err := p.buildRouting(opts, nil)
+	if err != nil {
+		return nil, err
 	}
-	for _, e := range opts.Environments {
-		if e.Name == "" || e.Issuer == "" || e.ClientID == "" {
-			return nil, fmt.Errorf("environment %q needs a name, an issuer and a client ID", e.Name)
-		}
-		if _, dup := p.envs[e.Name]; dup {
-			return nil, fmt.Errorf("environment %q is listed twice", e.Name)
-		}
-		p.envs[e.Name] = newEnvState(e)
-		p.envOrder = append(p.envOrder, e.Name)
-	}
+	p.routing.Store(g)
 	act := Active{Persona: opts.Persona, Env: opts.Env}
 	if act.Env == "" {
-		act.Env = p.envOrder[0]
+		act.Env = g.envOrder[0]
 	}
-	if p.envs[act.Env] == nil {
-		return nil, fmt.Errorf("unknown environment %q: use one of %s", act.Env, strings.Join(p.envOrder, ", "))
+	if g.envs[act.Env] == nil {
+		return nil, fmt.Errorf("unknown environment %q: use one of %s", act.Env, strings.Join(g.envOrder, ", "))
 	}
 	p.active.Store(&act)
 	if p.sealer, err = newSealer(opts.CookieSecret, opts.Rand); err != nil {
@@ -210,26 +192,6 @@ func New(opts Options) (*Proxy, error) {
 		return nil, err
 	}
 	p.assertions = &assertionCache{signer: signer, c: newCache[assertionKey, *signedAssertion](20000)}
-	owned := slices.Clone(alwaysOwned)
-	owned = append(owned, opts.OwnedHeaders...)
-	if p.policy != nil {
-		owned = append(owned, p.policy.OwnedHeaders()...)
-	}
-	p.owned = newHeaderSet(owned...)
-	names := map[string]bool{}
-	for _, u := range opts.Upstreams {
-		if names[u.Name] {
-			return nil, fmt.Errorf("upstream %q is listed twice", u.Name)
-		}
-		names[u.Name] = true
-		up, err := newUpstream(u, p)
-		if err != nil {
-			return nil, err
-		}
-		p.upstreams = append(p.upstreams, up)
-	}
-	// Longest prefix first, so the first match is the right one.
-	slices.SortStableFunc(p.upstreams, func(a, b *upstream) int { return len(b.Prefix) - len(a.Prefix) })
 	p.results.New = func() any { return &adc.Result{} }
 	p.states.New = func() any { return &reqState{} }
 	return p, nil
@@ -248,8 +210,8 @@ func (p *Proxy) SetActive(a Active) error {
 	if a.Env == "" {
 		a.Env = p.active.Load().Env
 	}
-	if p.envs[a.Env] == nil {
-		return fmt.Errorf("unknown environment %q: use one of %s", a.Env, strings.Join(p.envOrder, ", "))
+	if g := p.rt(); g.envs[a.Env] == nil {
+		return fmt.Errorf("unknown environment %q: use one of %s", a.Env, strings.Join(g.envOrder, ", "))
 	}
 	old := p.active.Swap(&a)
 	if *old != a {
@@ -260,14 +222,15 @@ func (p *Proxy) SetActive(a Active) error {
 }
 
 // Environments lists the environment names in order.
-func (p *Proxy) Environments() []string { return slices.Clone(p.envOrder) }
+func (p *Proxy) Environments() []string { return slices.Clone(p.rt().envOrder) }
 
 // Upstreams reports the health of every upstream, in configuration order
 // of prefixes (longest first).
 func (p *Proxy) Upstreams() []UpstreamStatus {
 	now := p.now()
-	out := make([]UpstreamStatus, 0, len(p.upstreams))
-	for _, u := range p.upstreams {
+	ups := p.rt().upstreams
+	out := make([]UpstreamStatus, 0, len(ups))
+	for _, u := range ups {
 		out = append(out, u.status(now))
 	}
 	return out
@@ -280,10 +243,12 @@ func (p *Proxy) JWKS() []byte { return slices.Clone(p.assertions.signer.jwks) }
 // starts the upstream monitors. It returns at once.
 func (p *Proxy) Start(ln net.Listener) {
 	ctx, cancel := context.WithCancel(context.Background())
-	p.stop = cancel
-	for _, u := range p.upstreams {
+	p.reloadMu.Lock()
+	p.stop, p.monitorCtx = cancel, ctx
+	for _, u := range p.rt().upstreams {
 		u.monitor(ctx, &p.monitors)
 	}
+	p.reloadMu.Unlock()
 	p.srv = &http.Server{
 		Handler:           p,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -305,11 +270,13 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	if p.srv != nil {
 		err = p.srv.Shutdown(ctx)
 	}
+	p.reloadMu.Lock()
 	if p.stop != nil {
 		p.stop()
 	}
+	p.reloadMu.Unlock()
 	p.monitors.Wait()
-	for _, u := range p.upstreams {
+	for _, u := range p.rt().upstreams {
 		u.transport.CloseIdleConnections()
 	}
 	return err
@@ -370,7 +337,8 @@ func (p *Proxy) serveProxied(w http.ResponseWriter, r *http.Request) {
 		p.states.Put(st)
 	}()
 
-	up := p.route(r.URL.Path)
+	g := p.rt()
+	up := g.route(r.URL.Path)
 	if up == nil {
 		p.errorPage(sw, r, http.StatusNotFound, "Not found", "No upstream serves "+r.URL.Path+".",
 			"add an upstream whose prefix covers this path to proxy.upstreams")
@@ -379,7 +347,7 @@ func (p *Proxy) serveProxied(w http.ResponseWriter, r *http.Request) {
 	st.upstream = up.Name
 	// Headers the proxy owns are gone before anything, policies included,
 	// can read a forged one.
-	st.stripped = p.owned.strip(r.Header)
+	st.stripped = g.owned.strip(r.Header)
 
 	id := p.authenticate(sw, r, up, st)
 	if id == nil {
@@ -390,12 +358,12 @@ func (p *Proxy) serveProxied(w http.ResponseWriter, r *http.Request) {
 
 	res := p.results.Get().(*adc.Result)
 	defer p.results.Put(res)
-	if p.policy != nil {
+	if g.policy != nil {
 		areq := adc.Request{HTTP: r, ClientIP: clientIP(r), User: id.adcUser, Upstream: up.Name}
-		if n := p.policy.NeedsBody(); n > 0 && r.Body != nil && r.Body != http.NoBody {
+		if n := g.policy.NeedsBody(); n > 0 && r.Body != nil && r.Body != http.NoBody {
 			areq.Body = peekBody(r, n)
 		}
-		p.policy.Evaluate(&areq, res)
+		g.policy.Evaluate(&areq, res)
 		st.policy = res.Policy
 		if p.detail && len(res.Trace) > 0 {
 			st.trace = slices.Clone(res.Trace)
@@ -453,8 +421,8 @@ func defaultHeaders(h http.Header, id *identity) {
 }
 
 // route finds the upstream with the longest prefix that covers path.
-func (p *Proxy) route(path string) *upstream {
-	for _, u := range p.upstreams {
+func (g *routing) route(path string) *upstream {
+	for _, u := range g.upstreams {
 		if u.matches(path) {
 			return u
 		}

@@ -62,7 +62,7 @@ func (p *Proxy) sessionIdentity(w http.ResponseWriter, cookie string, act *Activ
 		if err := p.sealer.open(SessionCookie, cookie, &s); err != nil {
 			return nil, sessionForged
 		}
-		env := p.envs[s.Env]
+		env := p.rt().envs[s.Env]
 		if env == nil {
 			return nil, sessionForged
 		}

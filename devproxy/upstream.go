@@ -98,6 +98,7 @@ type upstream struct {
 	transport *http.Transport
 	proxy     *httputil.ReverseProxy
 	p         *Proxy
+	stop      monitorStop
 }
 
 // ejectFor is how long a target that refused a connection is passed over
@@ -374,6 +375,10 @@ func (u *upstream) monitor(ctx context.Context, wg *sync.WaitGroup) {
 	if m == nil {
 		return
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	u.stop.mu.Lock()
+	u.stop.cancel = cancel
+	u.stop.mu.Unlock()
 	client := &http.Client{Transport: u.transport, Timeout: m.Timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for _, t := range u.targets {
