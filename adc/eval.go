@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unsafe"
+
+	"github.com/authdev/authdev/config"
 )
 
 // evalCtx is the state of evaluating one request. It lives inside the
@@ -452,34 +454,8 @@ func appendAddr(b []byte, a netip.Addr) []byte {
 
 // didYouMean suggests the closest candidate to a likely typo.
 func didYouMean(word string, candidates []string) string {
-	best, bestDist := "", len(word)/3+2
-	for _, c := range candidates {
-		if d := levenshtein(strings.ToUpper(word), strings.ToUpper(c)); d < bestDist {
-			best, bestDist = c, d
-		}
+	if best := config.Suggest(word, candidates); best != "" {
+		return fmt.Sprintf(" (did you mean %s?)", best)
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %s?)", best)
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return ""
 }

@@ -45,9 +45,9 @@ func (e Errors) sorted() Errors {
 	return e
 }
 
-// suggest returns the candidate closest to word when it is close enough to
-// be a likely typo, or "".
-func suggest(word string, candidates []string) string {
+// Suggest returns the candidate closest to word, ignoring case, when it is
+// close enough to be a likely typo, or "".
+func Suggest(word string, candidates []string) string {
 	best, bestDist := "", len(word)/3+2
 	for _, c := range candidates {
 		if d := levenshtein(strings.ToLower(word), strings.ToLower(c)); d < bestDist {
@@ -78,7 +78,7 @@ func levenshtein(a, b string) int {
 }
 
 func didYouMean(word string, candidates []string) string {
-	if s := suggest(word, candidates); s != "" {
+	if s := Suggest(word, candidates); s != "" {
 		return fmt.Sprintf(" (did you mean %q?)", s)
 	}
 	return ""
