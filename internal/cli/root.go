@@ -87,6 +87,8 @@ and environment, and RBAC smoke tests for CI — from one binary.`,
 		NewCmdProxy(f, nil),
 		NewCmdCA(f),
 		NewCmdAs(f, nil),
+		NewCmdToken(f, nil),
+		NewCmdTest(f, nil),
 	)
 	return root
 }

@@ -1,0 +1,326 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/internal/pki"
+	"github.com/authdev/authdev/internal/rbactest"
+	"github.com/authdev/authdev/internal/stack"
+	"github.com/authdev/authdev/internal/state"
+)
+
+// recordInPlace is --record without a file: rewrite the config itself.
+const recordInPlace = "(config)"
+
+// TestOptions are the inputs of `authdev test`.
+type TestOptions struct {
+	IO         *IO
+	Config     func() (*config.Config, error)
+	ConfigFile func() string
+	State      func() (state.Store, error)
+	Now        func() time.Time
+
+	Envs        []string
+	Proxy       string
+	Upstream    string
+	ProxyListen string
+	JUnit       string
+	JSON        bool
+	Record      string
+	Parallel    int
+}
+
+// NewCmdTest builds `authdev test`.
+func NewCmdTest(f *Factory, runF func(context.Context, *TestOptions) error) *cobra.Command {
+	opts := &TestOptions{IO: f.IO, Config: f.Config, ConfigFile: f.ConfigFile, State: f.State, Now: f.Now}
+	cmd := &cobra.Command{
+		Use:   "test",
+		Short: "Run the RBAC checks of authdev.yaml through the proxy, in every environment",
+		Long: `Run the checks of authdev.yaml through the ADC-emulating proxy exactly as a
+client would: as a browser session that picks the persona at the IdP (default),
+or with a bearer token from the IdP (via: bearer). Every check runs in every
+environment it names (all by default); the checks of one environment run in
+parallel.
+
+Without --proxy, authdev test starts the IdP and the proxy in-process, in
+front of proxy.upstreams (or --upstream, or the embedded demo backend when
+there is neither), and stops them at the end: one command in CI. The
+proxy listens on proxy.listen when it fronts a backend, because backends
+check that the identity assertion comes from that URL; with the demo
+backend it takes a free port. --proxy-listen 127.0.0.1:0 picks a free port
+anyway. Nothing is written to the state store: keys and the CA are read
+from it when they exist and made in memory otherwise.
+
+With --proxy URL it drives a running ` + "`authdev up`" + ` instead, switching its
+environment through the control endpoint (same --state), and restores the
+active persona and environment at the end.
+
+Output: a table (check × environment), the outcomes side by side with the
+checks that differ between environments marked, and a summary line.
+Expectations: a status code, allow (the upstream answered 2xx/3xx) or deny
+(401/403 from the proxy or the backend). Exit 0 when every expectation
+holds, 1 when any fails, 2 for bad config or usage.
+
+--record writes the observed outcomes as the checks' expectations: into the
+config file itself (comments and key order kept), or into FILE with
+--record=FILE (the whole config, updated). Review the diff: it is a
+baseline, not a verdict.`,
+		Example: `  authdev test
+  authdev test --env prod --upstream http://127.0.0.1:8000 --junit rbac.xml
+  authdev test --proxy https://127.0.0.1:8443
+  authdev test --record=authdev.baseline.yaml`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if runF != nil {
+				return runF(ctx, opts)
+			}
+			return testRun(ctx, opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringSliceVar(&opts.Envs, "env", nil, "run only in these environments (repeat or comma-separate; default every environment)")
+	fl.StringVar(&opts.Proxy, "proxy", "", "test through this running authdev proxy instead of starting one")
+	fl.StringVar(&opts.Upstream, "upstream", "", "backend to test instead of proxy.upstreams: URL (upstream \"app\") or NAME=URL")
+	fl.StringVar(&opts.ProxyListen, "proxy-listen", "", "address of the in-process proxy (default proxy.listen with a backend, a free port with the demo backend)")
+	fl.StringVar(&opts.JUnit, "junit", "", "also write a JUnit XML report to this file")
+	fl.BoolVar(&opts.JSON, "json", false, "print the results as JSON on stdout instead of the table")
+	fl.StringVar(&opts.Record, "record", "", "write the observed outcomes as expectations: into the config, or into `FILE` with --record=FILE")
+	fl.Lookup("record").NoOptDefVal = recordInPlace
+	fl.IntVar(&opts.Parallel, "parallel", 16, "checks run at once")
+	return cmd
+}
+
+func testRun(ctx context.Context, opts *TestOptions) error {
+	cfg, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	if opts.Parallel < 1 {
+		return usageErrorf("--parallel %d: use 1 or more", opts.Parallel)
+	}
+	if opts.Proxy != "" && (opts.Upstream != "" || opts.ProxyListen != "") {
+		return usageErrorf("--proxy tests a running proxy: --upstream and --proxy-listen apply only to the proxy authdev test starts")
+	}
+	if opts.Upstream != "" {
+		if _, err := stack.ParseUpstreamFlag(opts.Upstream); err != nil {
+			return &UsageError{Err: err}
+		}
+	}
+	if opts.ProxyListen != "" {
+		if _, err := checkListen("--proxy-listen", opts.ProxyListen, false); err != nil {
+			return err
+		}
+	}
+	recordTo := ""
+	switch {
+	case opts.Record == recordInPlace && cfg.IsDemo():
+		return usageErrorf("--record: the built-in demo has no file to write: pass --record=FILE, or run `authdev init` first")
+	case opts.Record == recordInPlace:
+		recordTo = cfg.Source
+	default:
+		recordTo = opts.Record
+	}
+	cases, err := rbactest.Plan(cfg, opts.Envs)
+	if err != nil {
+		var ce config.Errors
+		if errors.As(err, &ce) {
+			return err
+		}
+		return &UsageError{Err: err}
+	}
+	if len(cases) == 0 {
+		return usageErrorf("no checks to run in %s: add some under checks: in %s", envList(cfg, opts.Envs), or(opts.ConfigFile(), config.EmbeddedDemoName))
+	}
+	userStore, err := opts.State()
+	if err != nil {
+		return err
+	}
+	// The run's own secrets stay in memory: a CI job leaves no keys behind
+	// and does not disturb an `authdev up` sharing the store.
+	store := &overlayStore{base: userStore, mem: state.NewMemory()}
+
+	var target rbactest.Target
+	var cleanup func() error
+	if opts.Proxy != "" {
+		remote, err := newRemoteTarget(opts.Proxy, cfg, store, opts.Now)
+		if err != nil {
+			return err
+		}
+		target = remote
+		cleanup = func() error {
+			rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			return remote.Restore(rctx)
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "authdev test: %d checks through %s\n", len(cases), opts.Proxy)
+	} else {
+		listen := opts.ProxyListen
+		if listen == "" && (opts.Upstream != "" || len(cfg.Proxy.Upstreams) > 0 || cfg.Proxy.ADCConfig != "") {
+			listen = cfg.Proxy.Listen
+		}
+		ip, err := rbactest.StartInProcess(rbactest.InProcessOptions{Config: cfg, Store: store, Upstream: opts.Upstream,
+			ProxyListen: listen, Now: opts.Now})
+		if err != nil {
+			return err
+		}
+		target = ip
+		cleanup = ip.Close
+		fmt.Fprintf(opts.IO.ErrOut, "authdev test: %d checks through an in-process proxy at %s (%s)\n",
+			len(cases), ip.URL(), strings.Join(ip.Upstreams(), "; "))
+	}
+	start := opts.Now()
+	results := rbactest.Run(ctx, target, cases, rbactest.Options{Parallel: opts.Parallel, Now: opts.Now})
+	report := rbactest.NewReport(cfg.EnvironmentNames(), results, opts.Now().Sub(start))
+	if err := cleanup(); err != nil {
+		fmt.Fprintf(opts.IO.ErrOut, "authdev test: stopping: %v\n", err)
+	}
+	if ctx.Err() != nil {
+		return errors.New("interrupted")
+	}
+
+	if opts.JSON {
+		if err := report.WriteJSON(opts.IO.Out); err != nil {
+			return err
+		}
+	} else if err := report.WriteText(opts.IO.Out); err != nil {
+		return err
+	}
+	if opts.JUnit != "" {
+		var buf bytes.Buffer
+		if err := report.WriteJUnit(&buf); err != nil {
+			return err
+		}
+		if err := writeFileAtomic(opts.JUnit, buf.Bytes()); err != nil {
+			return fmt.Errorf("--junit %s: %w", opts.JUnit, err)
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "authdev test: JUnit report in %s\n", opts.JUnit)
+	}
+	if recordTo != "" {
+		return recordRun(opts, cfg, report, recordTo)
+	}
+	if !report.OK() {
+		return &SilentError{Code: ExitFailure}
+	}
+	return nil
+}
+
+// recordRun writes the outcomes as expectations into recordTo.
+func recordRun(opts *TestOptions, cfg *config.Config, report rbactest.Report, recordTo string) error {
+	src := config.DemoYAML()
+	if !cfg.IsDemo() {
+		var err error
+		if src, err = os.ReadFile(cfg.Source); err != nil {
+			return fmt.Errorf("--record: reading %s: %w", cfg.Source, err)
+		}
+	}
+	recs := rbactest.Expectations(report.Results)
+	out, err := rbactest.Record(src, recs, report.Envs)
+	if err != nil {
+		return fmt.Errorf("--record: %w", err)
+	}
+	if err := writeFileAtomic(recordTo, out); err != nil {
+		return fmt.Errorf("--record: %w", err)
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "authdev test: recorded %d expectations in %s: review the diff before committing\n", len(recs), recordTo)
+	if s := report.Summary(); s.Errors > 0 {
+		fmt.Fprintf(opts.IO.ErrOut, "authdev test: %d checks could not run; their expectations are unchanged\n", s.Errors)
+		return &SilentError{Code: ExitFailure}
+	}
+	return nil
+}
+
+func envList(cfg *config.Config, envs []string) string {
+	if len(envs) == 0 {
+		envs = cfg.EnvironmentNames()
+	}
+	return strings.Join(envs, ", ")
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// writeFileAtomic replaces path in one step, keeping its mode.
+func writeFileAtomic(path string, data []byte) error {
+	mode := os.FileMode(0o644)
+	if fi, err := os.Stat(path); err == nil {
+		mode = fi.Mode().Perm()
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// newRemoteTarget prepares to drive a running authdev proxy: the control
+// token and the CA come from the state store it shares with this process.
+func newRemoteTarget(proxyURL string, cfg *config.Config, store state.Store, now func() time.Time) (*rbactest.Remote, error) {
+	token, err := store.Get(stack.ControlTokenKey)
+	if err != nil {
+		return nil, fmt.Errorf("--proxy: no control token in the %s state store (%v): run authdev test with the same --state as the `authdev up` it tests", store.Describe(), err)
+	}
+	var roots *x509.CertPool
+	if strings.HasPrefix(proxyURL, "https:") {
+		if _, err := store.Get(pki.StoreKey); err == nil {
+			ca, err := pki.LoadOrCreate(store, now, nil)
+			if err != nil {
+				return nil, err
+			}
+			roots = ca.Pool()
+		}
+	}
+	base, err := stack.IdPBaseURL(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return rbactest.NewRemote(proxyURL, string(token), roots, base), nil
+}
+
+// overlayStore reads through to the user's store and keeps writes in
+// memory.
+type overlayStore struct {
+	base state.Store
+	mem  *state.MemoryStore
+}
+
+func (o *overlayStore) Get(key string) ([]byte, error) {
+	if v, err := o.mem.Get(key); err == nil {
+		return v, nil
+	}
+	return o.base.Get(key)
+}
+
+func (o *overlayStore) Set(key string, value []byte) error { return o.mem.Set(key, value) }
+func (o *overlayStore) Delete(key string) error            { return o.mem.Delete(key) }
+func (o *overlayStore) Describe() string                   { return "memory over " + o.base.Describe() }

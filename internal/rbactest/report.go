@@ -1,0 +1,317 @@
+package rbactest
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Report is a run's results with what the outputs need around them.
+type Report struct {
+	// Envs are the environments that ran, in the config's order.
+	Envs     []string
+	Results  []Result
+	Duration time.Duration
+}
+
+// NewReport orders envs as allEnvs lists them, keeping those that ran.
+func NewReport(allEnvs []string, results []Result, d time.Duration) Report {
+	ran := map[string]bool{}
+	for _, r := range results {
+		ran[r.Env] = true
+	}
+	var envs []string
+	for _, e := range allEnvs {
+		if ran[e] {
+			envs = append(envs, e)
+		}
+	}
+	return Report{Envs: envs, Results: results, Duration: d}
+}
+
+// Summary counts the results.
+type Summary struct {
+	Checks   int     `json:"checks"`
+	Envs     int     `json:"environments"`
+	Run      int     `json:"run"`
+	Passed   int     `json:"passed"`
+	Failed   int     `json:"failed"`
+	Errors   int     `json:"errors"`
+	Differ   int     `json:"differ_between_environments"`
+	Duration float64 `json:"duration_seconds"`
+}
+
+// Summary counts passes, failures (wrong outcome) and errors (could not
+// run).
+func (r Report) Summary() Summary {
+	s := Summary{Envs: len(r.Envs), Run: len(r.Results), Duration: r.Duration.Seconds()}
+	checks := map[int]bool{}
+	for _, res := range r.Results {
+		checks[res.Index] = true
+		switch {
+		case res.Pass:
+			s.Passed++
+		case res.Outcome == OutcomeError:
+			s.Errors++
+		default:
+			s.Failed++
+		}
+	}
+	s.Checks = len(checks)
+	for _, row := range r.matrix() {
+		if row.differs {
+			s.Differ++
+		}
+	}
+	return s
+}
+
+// OK reports whether every expectation held.
+func (r Report) OK() bool { s := r.Summary(); return s.Failed == 0 && s.Errors == 0 }
+
+type matrixRow struct {
+	name     string
+	outcomes map[string]string // env -> outcome
+	differs  bool
+}
+
+// matrix is one row per check: its outcome in every environment it ran in.
+func (r Report) matrix() []matrixRow {
+	var rows []matrixRow
+	at := map[int]int{}
+	for _, res := range r.Results {
+		i, ok := at[res.Index]
+		if !ok {
+			i = len(rows)
+			at[res.Index] = i
+			rows = append(rows, matrixRow{name: res.Name + via(res), outcomes: map[string]string{}})
+		}
+		rows[i].outcomes[res.Env] = res.Outcome
+	}
+	for i := range rows {
+		seen := map[string]bool{}
+		for _, o := range rows[i].outcomes {
+			seen[o] = true
+		}
+		rows[i].differs = len(seen) > 1
+	}
+	return rows
+}
+
+// WriteText writes the table (check × environment), the matrix of outcomes
+// with the checks that differ between environments marked, and the summary
+// line.
+func (r Report) WriteText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CHECK\tENV\t\tEXPECT\tGOT\tSTATUS\tDECIDED BY")
+	for _, res := range r.Results {
+		mark := "✓"
+		if !res.Pass {
+			mark = "✗"
+		}
+		status := "-"
+		if res.Status != 0 {
+			status = strconv.Itoa(res.Status)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", res.Name+via(res), res.Env, mark, res.Expect, res.Outcome, status, decidedBy(res))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	var failed []Result
+	for _, res := range r.Results {
+		if !res.Pass {
+			failed = append(failed, res)
+		}
+	}
+	if len(failed) > 0 {
+		fmt.Fprintln(w, "\nFailures:")
+		for _, res := range failed {
+			where := ""
+			if res.Pos.Line > 0 {
+				where = fmt.Sprintf("%s:%d: ", res.Pos.File, res.Pos.Line)
+			}
+			fmt.Fprintf(w, "  ✗ %s%s in %s: %s\n", where, res.Name+via(res), res.Env, res.Reason)
+		}
+	}
+	if len(r.Envs) > 1 {
+		fmt.Fprintln(w, "\nOutcome by environment (! marks a check whose outcome differs):")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "\tCHECK\t%s\n", strings.Join(upper(r.Envs), "\t"))
+		for _, row := range r.matrix() {
+			mark := " "
+			if row.differs {
+				mark = "!"
+			}
+			cells := make([]string, len(r.Envs))
+			for i, e := range r.Envs {
+				cells[i] = row.outcomes[e]
+				if cells[i] == "" {
+					cells[i] = "·"
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", mark, row.name, strings.Join(cells, "\t"))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	_, err := fmt.Fprintln(w, "\n"+r.SummaryLine())
+	return err
+}
+
+// SummaryLine is the last line of the text report.
+func (r Report) SummaryLine() string {
+	s := r.Summary()
+	verdict := "ok"
+	if s.Failed > 0 || s.Errors > 0 {
+		verdict = "FAILED"
+	}
+	line := fmt.Sprintf("%s: %d checks × %d environments: %d run, %d passed, %d failed", verdict, s.Checks, s.Envs, s.Run, s.Passed, s.Failed)
+	if s.Errors > 0 {
+		line += fmt.Sprintf(", %d could not run", s.Errors)
+	}
+	if s.Envs > 1 {
+		line += fmt.Sprintf("; %d differ between environments", s.Differ)
+	}
+	return line + fmt.Sprintf(" (%s)", r.Duration.Round(time.Millisecond))
+}
+
+func via(res Result) string {
+	if res.Via == "bearer" {
+		return " (bearer)"
+	}
+	return ""
+}
+
+func decidedBy(res Result) string {
+	switch {
+	case res.Policy != "":
+		return "policy " + res.Policy
+	case res.By != "":
+		return res.By
+	}
+	return "-"
+}
+
+func upper(s []string) []string {
+	out := slices.Clone(s)
+	for i := range out {
+		out[i] = strings.ToUpper(out[i])
+	}
+	return out
+}
+
+// JUnit XML, as CI systems read it: one suite per environment, one test
+// case per check in it.
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name     string      `xml:"name,attr"`
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Errors   int         `xml:"errors,attr"`
+	Time     string      `xml:"time,attr"`
+	Cases    []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	ClassName string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	File      string        `xml:"file,attr,omitempty"`
+	Line      int           `xml:"line,attr,omitempty"`
+	Failure   *junitProblem `xml:"failure,omitempty"`
+	Error     *junitProblem `xml:"error,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitProblem struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Text    string `xml:",chardata"`
+}
+
+func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 3, 64) }
+
+// WriteJUnit writes the JUnit XML report.
+func (r Report) WriteJUnit(w io.Writer) error {
+	s := r.Summary()
+	out := junitSuites{Name: "authdev test", Tests: s.Run, Failures: s.Failed, Errors: s.Errors, Time: seconds(r.Duration)}
+	for _, env := range r.Envs {
+		suite := junitSuite{Name: "authdev test " + env}
+		var total time.Duration
+		for _, res := range r.Results {
+			if res.Env != env {
+				continue
+			}
+			total += res.Duration
+			tc := junitCase{Name: res.Name + via(res), ClassName: "authdev." + env, Time: seconds(res.Duration),
+				File: res.Pos.File, Line: res.Pos.Line,
+				SystemOut: fmt.Sprintf("as %s, %s via %s in %s: expect %s, got %s (status %d, decided by %s)",
+					res.Persona, res.Request, res.Via, env, res.Expect, res.Outcome, res.Status, decidedBy(res))}
+			switch {
+			case res.Pass:
+			case res.Outcome == OutcomeError:
+				suite.Errors++
+				tc.Error = &junitProblem{Message: res.Reason, Type: "error", Text: res.Reason}
+			default:
+				suite.Failures++
+				tc.Failure = &junitProblem{Message: fmt.Sprintf("expected %s, got %s", res.Expect, res.Outcome), Type: "mismatch", Text: res.Reason}
+			}
+			suite.Tests++
+			suite.Cases = append(suite.Cases, tc)
+		}
+		suite.Time = seconds(total)
+		out.Suites = append(out.Suites, suite)
+	}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+// WriteJSON writes the summary and every result as one JSON document.
+func (r Report) WriteJSON(w io.Writer) error {
+	type matrixJSON struct {
+		Check    string            `json:"check"`
+		Outcomes map[string]string `json:"outcomes"`
+		Differs  bool              `json:"differs"`
+	}
+	doc := struct {
+		OK      bool         `json:"ok"`
+		Summary Summary      `json:"summary"`
+		Envs    []string     `json:"environments"`
+		Results []Result     `json:"results"`
+		Matrix  []matrixJSON `json:"matrix"`
+	}{OK: r.OK(), Summary: r.Summary(), Envs: r.Envs, Results: r.Results}
+	if doc.Results == nil {
+		doc.Results = []Result{}
+	}
+	for _, row := range r.matrix() {
+		doc.Matrix = append(doc.Matrix, matrixJSON{Check: row.name, Outcomes: row.outcomes, Differs: row.differs})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}
