@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/authdev/authdev/adc"
@@ -71,7 +73,9 @@ type Issuer struct {
 
 // Stack is a running (or ready to run) composition.
 type Stack struct {
-	cfg        *config.Config
+	cfg        atomic.Pointer[config.Config]
+	opts       Options
+	iss        *Issuer // nil: the mock IdP's issuers
 	configFile string
 	store      state.Store
 	secrets    *Secrets
@@ -81,14 +85,26 @@ type Stack struct {
 	now        func() time.Time
 	rand       io.Reader
 
-	idp     *mockidp.Server
-	idpLn   net.Listener
-	proxy   *devproxy.Proxy
-	proxyLn net.Listener
-	demo    *http.Server
-	demoLn  net.Listener
-	warns   []string
+	idp       atomic.Pointer[mockidp.Server] // nil for `authdev proxy`
+	idpLn     net.Listener
+	idpSrv    *http.Server
+	idpBase   string
+	idpStop   chan struct{}
+	idpDone   sync.WaitGroup
+	proxy     *devproxy.Proxy
+	proxyLn   net.Listener
+	publicURL string
+	demo      *http.Server
+	demoLn    net.Listener
+
+	mu             sync.Mutex // one Reload at a time; guards warns
+	warns          []string
+	sessionTimeout time.Duration // as built: Reload cannot change it
 }
+
+// idpKeyReload is how often the stack re-reads the IdP's signing keys from
+// the state store, so that `authdev keys rotate` elsewhere takes effect.
+const idpKeyReload = 2 * time.Second
 
 // Up builds the whole stack of `authdev up`: it listens at once (so the
 // URLs are known) and serves from Start.
@@ -107,24 +123,27 @@ func Up(opts Options) (_ *Stack, err error) {
 	if s.idpLn, err = listen("the IdP", idpAddr, "idp.listen"); err != nil {
 		return nil, err
 	}
-	baseURL := ""
 	if cfg.IDP.PublicURL == "" {
 		// The issuers must be right before the IdP serves: the proxy is
 		// built with them.
-		baseURL = "http://localhost:" + portOf(s.idpLn)
+		s.idpBase = "http://localhost:" + portOf(s.idpLn)
 	}
-	if s.idp, err = mockidp.New(cfg, mockidp.Options{Store: opts.Store, BaseURL: baseURL, Now: s.now, Rand: s.rand, Events: s.publish}); err != nil {
+	idp, err := s.newIdP(cfg)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.buildProxy(opts, nil); err != nil {
+	s.idp.Store(idp)
+	if err := s.buildProxy(); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
 // Proxy builds the proxy alone, as `authdev proxy` runs it: in front of
-// iss when given, otherwise of the issuers of an `authdev idp` started with
-// the same configuration and state store.
+// iss when given (its empty fields taken from the ns.conf's OAuth action),
+// otherwise of the ns.conf OAuth action's issuer when it names one,
+// otherwise of the issuers of an `authdev idp` started with the same
+// configuration and state store.
 func Proxy(opts Options, iss *Issuer) (_ *Stack, err error) {
 	s, err := newStack(opts)
 	if err != nil {
@@ -135,7 +154,8 @@ func Proxy(opts Options, iss *Issuer) (_ *Stack, err error) {
 			s.closeListeners()
 		}
 	}()
-	if err := s.buildProxy(opts, iss); err != nil {
+	s.iss = iss
+	if err := s.buildProxy(); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -151,8 +171,9 @@ func newStack(opts Options) (*Stack, error) {
 	if opts.Rand == nil {
 		opts.Rand = rand.Reader
 	}
-	s := &Stack{cfg: opts.Config, configFile: opts.ConfigFile, store: opts.Store, broker: audit.NewBroker(),
+	s := &Stack{opts: opts, configFile: opts.ConfigFile, store: opts.Store, broker: audit.NewBroker(),
 		events: opts.Events, now: opts.Now, rand: opts.Rand}
+	s.cfg.Store(opts.Config)
 	var err error
 	if s.secrets, err = LoadSecrets(opts.Store, opts.Rand); err != nil {
 		return nil, err
@@ -165,75 +186,45 @@ func newStack(opts Options) (*Stack, error) {
 	return s, nil
 }
 
+// newIdP builds a mock IdP for cfg. Its keys and the proxy's client secret
+// come from the state store, so an IdP built by Reload signs with the same
+// keys as the one it replaces.
+func (s *Stack) newIdP(cfg *config.Config) (*mockidp.Server, error) {
+	return mockidp.New(cfg, mockidp.Options{Store: s.store, BaseURL: s.idpBase, Now: s.now, Rand: s.rand,
+		Events: s.publish, KeyReload: -1})
+}
+
 // buildProxy makes the proxy and, when there is no upstream, the demo
-// backend. iss is nil for the mock IdP's issuers.
-func (s *Stack) buildProxy(opts Options, iss *Issuer) error {
-	cfg := s.cfg
+// backend.
+func (s *Stack) buildProxy() error {
+	cfg := s.cfg.Load()
 	var err error
-	if s.proxyLn, err = listen("the proxy", or(opts.ProxyListen, cfg.Proxy.Listen), "proxy.listen"); err != nil {
+	if s.proxyLn, err = listen("the proxy", or(s.opts.ProxyListen, cfg.Proxy.Listen), "proxy.listen"); err != nil {
 		return err
 	}
-	publicURL := ProxyURL(cfg, s.proxyLn.Addr().String())
-
-	eng, err := adc.Compile(cfg)
+	s.publicURL = ProxyURL(cfg, s.proxyLn.Addr().String())
+	po, warns, err := s.proxyOptions(cfg, s.idp.Load())
 	if err != nil {
 		return err
 	}
-	for _, w := range eng.Warnings() {
-		s.warns = append(s.warns, w.String())
-	}
-	settings := eng.Settings()
-
-	var po devproxy.Options
-	switch {
-	case iss != nil:
-		po = devproxy.ConfigOptions(cfg, func(string) string { return "" }, "")
-		env := or(iss.Env, "external")
-		po.Environments = []devproxy.Environment{{Name: env, Issuer: strings.TrimRight(iss.URL, "/"),
-			ClientID: iss.ClientID, ClientSecret: iss.ClientSecret, Audience: or(iss.Audience, iss.ClientID)}}
-		opts.Env = env
-	case s.idp != nil:
-		po = devproxy.ConfigOptions(cfg, s.idp.Issuer, s.idp.ProxyClientSecret())
-	default:
-		secret, err := mockidp.ProxyClientSecret(s.store)
-		if err != nil {
-			return err
-		}
-		base, err := IdPBaseURL(cfg)
-		if err != nil {
-			return err
-		}
-		po = devproxy.ConfigOptions(cfg, func(env string) string { return base + "/" + env }, secret)
-	}
-	if settings.SessionTimeout > 0 {
-		po.SessionTimeout = settings.SessionTimeout
-	}
-	for _, u := range settings.Upstreams {
-		po.Upstreams = append(po.Upstreams, devproxy.UpstreamFromConfig(u))
-	}
-	if opts.Upstream != "" {
-		u, err := ParseUpstreamFlag(opts.Upstream)
-		if err != nil {
-			return err
-		}
-		po.Upstreams = []devproxy.Upstream{u}
-	}
+	s.warns, s.sessionTimeout = warns, po.SessionTimeout
 	if len(po.Upstreams) == 0 {
-		if s.idp == nil {
+		if s.idp.Load() == nil {
 			return errors.New("no upstream to proxy to: pass --upstream http://127.0.0.1:8000, or add proxy.upstreams to authdev.yaml")
 		}
-		if err := s.buildDemo(publicURL); err != nil {
+		if err := s.buildDemo(s.publicURL); err != nil {
 			return err
 		}
-		po.Upstreams = []devproxy.Upstream{{Name: DemoUpstreamName, Prefix: "/", Targets: []string{"http://" + s.demoLn.Addr().String()}}}
+		po.Upstreams = []devproxy.Upstream{s.demoUpstream()}
 	}
-	po.PublicURL = publicURL
-	po.Env, po.Persona = opts.Env, opts.Persona
-	po.Policy = eng
+	if po.Env == "" {
+		po.Env = s.opts.Env
+	}
+	po.Persona = s.opts.Persona
 	po.CookieSecret = s.secrets.CookieSecret
 	po.AssertionKey = s.secrets.AssertionKey
 	po.Events = s.publish
-	po.Detail = opts.Detail
+	po.Detail = s.opts.Detail
 	po.Now, po.Rand = s.now, s.rand
 	po.Control = &control{s: s, token: s.secrets.ControlToken}
 	if s.ca != nil {
@@ -241,7 +232,7 @@ func (s *Stack) buildProxy(opts Options, iss *Issuer) error {
 		if h, _, err := net.SplitHostPort(s.proxyLn.Addr().String()); err == nil {
 			names = append(names, h)
 		}
-		if u, err := url.Parse(publicURL); err == nil {
+		if u, err := url.Parse(s.publicURL); err == nil {
 			names = append(names, u.Hostname())
 		}
 		leaf, err := s.ca.Issue(append(names, cfg.Proxy.Hostnames...), s.now(), s.rand)
@@ -250,13 +241,184 @@ func (s *Stack) buildProxy(opts Options, iss *Issuer) error {
 		}
 		po.TLSCertificate = &leaf
 	}
-	if opts.Persona != "" {
-		if _, ok := cfg.Persona(opts.Persona); !ok && iss == nil {
-			return fmt.Errorf("unknown persona %q: use one of %s", opts.Persona, strings.Join(cfg.PersonaIDs(), ", "))
+	if s.opts.Persona != "" && s.idp.Load() != nil {
+		if _, ok := cfg.Persona(s.opts.Persona); !ok {
+			return fmt.Errorf("unknown persona %q: use one of %s", s.opts.Persona, strings.Join(cfg.PersonaIDs(), ", "))
 		}
 	}
 	s.proxy, err = devproxy.New(po)
 	return err
+}
+
+// proxyOptions is what cfg decides of the proxy: environments, upstreams,
+// policy engine, owned headers, timeouts and personas; empty Upstreams
+// when the demo backend is needed. idp is the mock IdP, nil for `authdev
+// proxy`. It also returns the ns.conf's warnings.
+func (s *Stack) proxyOptions(cfg *config.Config, idp *mockidp.Server) (devproxy.Options, []string, error) {
+	eng, err := adc.Compile(cfg)
+	if err != nil {
+		return devproxy.Options{}, nil, err
+	}
+	var warns []string
+	for _, w := range eng.Warnings() {
+		warns = append(warns, w.String())
+	}
+	settings := eng.Settings()
+
+	var po devproxy.Options
+	iss, why, err := s.issuer(settings.OAuth)
+	if err != nil {
+		return devproxy.Options{}, nil, err
+	}
+	if why != "" {
+		warns = append(warns, why)
+	}
+	switch {
+	case iss != nil:
+		po = devproxy.ConfigOptions(cfg, func(string) string { return "" }, "")
+		env := or(iss.Env, "external")
+		po.Environments = []devproxy.Environment{{Name: env, Issuer: strings.TrimRight(iss.URL, "/"),
+			ClientID: iss.ClientID, ClientSecret: iss.ClientSecret, Audience: or(iss.Audience, iss.ClientID)}}
+		po.Env = env
+	case idp != nil:
+		po = devproxy.ConfigOptions(cfg, idp.Issuer, idp.ProxyClientSecret())
+	default:
+		secret, err := mockidp.ProxyClientSecret(s.store)
+		if err != nil {
+			return devproxy.Options{}, nil, err
+		}
+		base, err := IdPBaseURL(cfg)
+		if err != nil {
+			return devproxy.Options{}, nil, err
+		}
+		po = devproxy.ConfigOptions(cfg, func(env string) string { return base + "/" + env }, secret)
+	}
+	// The OAuth action's userNameField is how the ADC fills AAA.USER.NAME,
+	// whichever issuer logs the user in.
+	if o := settings.OAuth; o != nil && o.UserNameField != "" {
+		for i := range po.Environments {
+			po.Environments[i].UserNameClaim = o.UserNameField
+		}
+	}
+	if settings.SessionTimeout > 0 {
+		po.SessionTimeout = settings.SessionTimeout
+	}
+	po.Upstreams = MergeUpstreams(po.Upstreams, settings.Upstreams)
+	if s.opts.Upstream != "" {
+		u, err := ParseUpstreamFlag(s.opts.Upstream)
+		if err != nil {
+			return devproxy.Options{}, nil, err
+		}
+		po.Upstreams = []devproxy.Upstream{u}
+	}
+	po.PublicURL = s.publicURL
+	po.Policy = eng
+	return po, warns, nil
+}
+
+// issuer is the external issuer the proxy is a relying party of: the
+// flags of `authdev proxy` (s.iss), with what they leave empty taken from
+// the ns.conf's OAuth action; nil for the mock IdP's issuers. `authdev up`
+// always uses its own IdP: there the OAuth action gives only the user name
+// claim. why, when not "", is a warning about a secret it cannot use.
+func (s *Stack) issuer(o *adc.OAuthAction) (iss *Issuer, why string, err error) {
+	if s.idpLn != nil {
+		return nil, "", nil
+	}
+	merged := Issuer{}
+	if s.iss != nil {
+		merged = *s.iss
+	}
+	fromConf := merged.URL == "" && o != nil
+	if o != nil {
+		merged.URL = or(merged.URL, oauthIssuer(o))
+	}
+	if merged.URL == "" {
+		if merged.ClientID != "" || merged.Audience != "" {
+			return nil, "", errors.New("--client-id and --audience go with --issuer: add --issuer URL, or an OAuth action with -issuer to the ns.conf")
+		}
+		return nil, "", nil
+	}
+	if o != nil {
+		merged.ClientID = or(merged.ClientID, o.ClientID)
+		merged.Audience = or(merged.Audience, o.Audience)
+		if merged.ClientSecret == "" && o.ClientSecret != "" {
+			if o.Encrypted {
+				why = fmt.Sprintf("OAuth action %q (%s): its -clientSecret is encrypted by the ADC and cannot be used: pass --client-secret or set $AUTHDEV_CLIENT_SECRET for browser logins (bearer tokens work without it)", o.Name, filePos(o.Pos))
+			} else {
+				merged.ClientSecret = o.ClientSecret
+			}
+		}
+		if fromConf && merged.Env == "" {
+			merged.Env = o.Name
+		}
+	}
+	if merged.ClientID == "" {
+		return nil, "", fmt.Errorf("--issuer %s needs --client-id (and --client-secret for a confidential client)", merged.URL)
+	}
+	return &merged, why, nil
+}
+
+// filePos is file:line of a config position.
+func filePos(p config.Pos) string {
+	if p.Line == 0 {
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d", p.File, p.Line)
+}
+
+// oauthIssuer is the OAuth action's -issuer, or the issuer its
+// -metadataUrl is the discovery document of.
+func oauthIssuer(o *adc.OAuthAction) string {
+	if o.Issuer != "" {
+		return o.Issuer
+	}
+	if m, ok := strings.CutSuffix(o.MetadataURL, "/.well-known/openid-configuration"); ok {
+		return m
+	}
+	return ""
+}
+
+// MergeUpstreams joins the upstreams of authdev.yaml and of the ns.conf's
+// lb vservers. A vserver maps to the YAML upstream of the same name: what
+// the YAML sets wins (targets, prefix: how it runs on this machine), and
+// the vserver fills in what the YAML leaves out (lb method, monitor,
+// -authn401, host, timeout). Other vservers become upstreams of their own.
+func MergeUpstreams(yaml []devproxy.Upstream, ns []config.Upstream) []devproxy.Upstream {
+	out := slices.Clone(yaml)
+	for _, c := range ns {
+		v := devproxy.UpstreamFromConfig(c)
+		i := slices.IndexFunc(out, func(u devproxy.Upstream) bool { return u.Name == v.Name })
+		if i < 0 {
+			out = append(out, v)
+			continue
+		}
+		u := &out[i]
+		if u.LB == "" {
+			u.LB = v.LB
+		}
+		if u.Monitor == nil {
+			u.Monitor = v.Monitor
+		}
+		u.API = u.API || v.API
+		if u.Host == "" {
+			u.Host = v.Host
+		}
+		if u.Timeout == 0 {
+			u.Timeout = v.Timeout
+		}
+		if len(u.Targets) == 0 {
+			u.Targets = v.Targets
+		}
+		if u.Prefix == "" {
+			u.Prefix = v.Prefix
+		}
+	}
+	return out
+}
+
+func (s *Stack) demoUpstream() devproxy.Upstream {
+	return devproxy.Upstream{Name: DemoUpstreamName, Prefix: "/", Targets: []string{"http://" + s.demoLn.Addr().String()}}
 }
 
 func (s *Stack) buildDemo(proxyURL string) error {
@@ -278,10 +440,20 @@ func (s *Stack) buildDemo(proxyURL string) error {
 
 // Start serves everything.
 func (s *Stack) Start() error {
-	if s.idp != nil {
-		if err := s.idp.Start(s.idpLn); err != nil {
-			return err
-		}
+	if s.idpLn != nil {
+		// The stack serves the IdP itself, through whichever mock IdP is
+		// current, so that Reload can replace it under the same listener.
+		s.idpSrv = &http.Server{ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+			Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				s.idp.Load().Handler().ServeHTTP(w, r)
+			})}
+		s.idpStop = make(chan struct{})
+		s.idpDone.Add(2)
+		go func() {
+			defer s.idpDone.Done()
+			_ = s.idpSrv.Serve(s.idpLn)
+		}()
+		go s.watchIdPKeys()
 		if err := s.store.Set(ProxyURLKey, []byte(s.proxy.URL())); err != nil {
 			return fmt.Errorf("record the proxy URL in the %s state store: %w", s.store.Describe(), err)
 		}
@@ -290,10 +462,33 @@ func (s *Stack) Start() error {
 		go s.demo.Serve(s.demoLn)
 	}
 	s.proxy.Start(s.proxyLn)
-	for _, w := range s.warns {
+	for _, w := range s.Warnings() {
 		s.publish(audit.Event{Kind: audit.KindNotice, Level: "warn", Message: w})
 	}
 	return nil
+}
+
+// watchIdPKeys takes key rotations done by another process (`authdev keys
+// rotate`), as a started mockidp.Server does; a broken store is reported
+// once, not at every tick.
+func (s *Stack) watchIdPKeys() {
+	defer s.idpDone.Done()
+	t := time.NewTicker(idpKeyReload)
+	defer t.Stop()
+	var lastErr string
+	for {
+		select {
+		case <-s.idpStop:
+			return
+		case <-t.C:
+			if err := s.idp.Load().ReloadKeys(); err != nil && err.Error() != lastErr {
+				lastErr = err.Error()
+				s.publish(audit.Event{Kind: audit.KindNotice, Level: "error", Message: err.Error()})
+			} else if err == nil {
+				lastErr = ""
+			}
+		}
+	}
 }
 
 // Shutdown stops the proxy first (no new requests reach the others), then
@@ -303,8 +498,13 @@ func (s *Stack) Shutdown(ctx context.Context) error {
 	if s.demo != nil {
 		err = errors.Join(err, s.demo.Shutdown(ctx))
 	}
-	if s.idp != nil {
-		err = errors.Join(err, s.idp.Close())
+	if s.idpSrv != nil {
+		close(s.idpStop)
+		if e := s.idpSrv.Shutdown(ctx); e != nil {
+			err = errors.Join(err, s.idpSrv.Close())
+		}
+		s.idpDone.Wait()
+		s.idpSrv = nil
 	}
 	return err
 }
@@ -318,17 +518,28 @@ func (s *Stack) closeListeners() {
 }
 
 func (s *Stack) publish(e audit.Event) {
+	if e.Time.IsZero() {
+		e.Time = s.now()
+	}
 	s.broker.Publish(e)
 	if s.events != nil {
 		s.events(e)
 	}
 }
 
+// Notify publishes e to the TUI and the audit log, as the stack's own
+// notices are (cfgwatch reports through it).
+func (s *Stack) Notify(e audit.Event) { s.publish(e) }
+
+// Config is the configuration running now.
+func (s *Stack) Config() *config.Config { return s.cfg.Load() }
+
 // ProxyURL is the proxy's public URL.
 func (s *Stack) ProxyURL() string { return s.proxy.URL() }
 
-// IdP is the mock IdP, nil for `authdev proxy`.
-func (s *Stack) IdP() *mockidp.Server { return s.idp }
+// IdP is the mock IdP, nil for `authdev proxy`. After a Reload it is the
+// new one.
+func (s *Stack) IdP() *mockidp.Server { return s.idp.Load() }
 
 // DevProxy is the proxy.
 func (s *Stack) DevProxy() *devproxy.Proxy { return s.proxy }
@@ -336,8 +547,13 @@ func (s *Stack) DevProxy() *devproxy.Proxy { return s.proxy }
 // CA is the local CA, nil when the proxy serves plain HTTP.
 func (s *Stack) CA() *pki.CA { return s.ca }
 
-// Warnings are the ns.conf commands the policy engine did not take.
-func (s *Stack) Warnings() []string { return slices.Clone(s.warns) }
+// Warnings are the ns.conf commands the policy engine did not take, and
+// settings of the OAuth action the proxy cannot use.
+func (s *Stack) Warnings() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.warns)
+}
 
 // ProxyURL is the URL browsers use for a proxy of cfg listening on addr:
 // proxy.public_url, or the listen address (localhost for a wildcard one).

@@ -14,8 +14,8 @@ import (
 // Info implements tui.Stack.
 func (s *Stack) Info() tui.Info {
 	info := tui.Info{ProxyURL: s.proxy.URL(), StateStore: s.store.Describe(), ConfigFile: s.configFile}
-	if s.idp != nil {
-		info.IdPURL = s.idp.BaseURL()
+	if idp := s.IdP(); idp != nil {
+		info.IdPURL = idp.BaseURL()
 	}
 	for _, u := range s.proxy.Upstreams() {
 		for _, t := range u.Targets {
@@ -34,13 +34,14 @@ func (s *Stack) Environments() []string { return s.proxy.Environments() }
 
 // Personas implements tui.Stack.
 func (s *Stack) Personas(env string) []tui.Persona {
-	e, ok := s.cfg.Environment(env)
+	cfg := s.cfg.Load()
+	e, ok := cfg.Environment(env)
 	if !ok {
 		return nil
 	}
 	var out []tui.Persona
-	for _, p := range s.cfg.Personas {
-		id, _ := s.cfg.IdentityIn(p.ID, env)
+	for _, p := range cfg.Personas {
+		id, _ := cfg.IdentityIn(p.ID, env)
 		out = append(out, tui.Persona{ID: p.ID, Name: id.Name, Email: id.Email, Groups: id.Groups, Roles: e.RolesFor(id.Groups)})
 	}
 	return out
@@ -63,9 +64,9 @@ func (s *Stack) SetEnvironment(env string) error {
 }
 
 func (s *Stack) switchTo(persona, env string) error {
-	if persona != "" && s.idp != nil {
-		if _, ok := s.cfg.Persona(persona); !ok {
-			return fmt.Errorf("unknown persona %q: use one of %s", persona, strings.Join(s.cfg.PersonaIDs(), ", "))
+	if cfg := s.cfg.Load(); persona != "" && s.IdP() != nil {
+		if _, ok := cfg.Persona(persona); !ok {
+			return fmt.Errorf("unknown persona %q: use one of %s", persona, strings.Join(cfg.PersonaIDs(), ", "))
 		}
 	}
 	return s.proxy.SetActive(devproxy.Active{Persona: persona, Env: env})
@@ -73,10 +74,11 @@ func (s *Stack) switchTo(persona, env string) error {
 
 // RotateKeys implements tui.Stack.
 func (s *Stack) RotateKeys(env string) error {
-	if s.idp == nil {
+	idp := s.IdP()
+	if idp == nil {
 		return errors.New("this proxy runs without the mock IdP: rotate keys where the IdP runs (`authdev keys rotate`)")
 	}
-	if err := s.idp.RotateKeys(env); err != nil {
+	if err := idp.RotateKeys(env); err != nil {
 		return err
 	}
 	s.publish(audit.Event{Kind: audit.KindNotice, Level: "info", Env: env, Message: "signing keys of " + env + " rotated"})
@@ -86,10 +88,11 @@ func (s *Stack) RotateKeys(env string) error {
 // Token implements tui.Stack: an access token the proxy accepts as a
 // bearer token (the environment's audience).
 func (s *Stack) Token(persona, env string) (string, error) {
-	if s.idp == nil {
+	idp := s.IdP()
+	if idp == nil {
 		return "", errors.New("this proxy runs without the mock IdP: get tokens with `authdev token`")
 	}
-	ts, err := s.idp.Mint(persona, env, mockidp.MintOptions{})
+	ts, err := idp.Mint(persona, env, mockidp.MintOptions{})
 	if err != nil {
 		return "", err
 	}
