@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -100,8 +101,11 @@ func CodeAt(ctx context.Context, ep oauth2.Endpoint, r Request) (Tokens, error) 
 	resp.Body.Close()
 	loc := resp.Header.Get("Location")
 	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, r.RedirectURI) {
-		return Tokens{}, fmt.Errorf("the IdP did not log %q in silently (answered %s%s): is %q a persona of this config, and %q a client that may use the code flow?",
-			r.Persona, resp.Status, pageHint(body), r.Persona, r.ClientID)
+		if hint := pageHint(body); hint != "" && resp.StatusCode >= 400 {
+			return Tokens{}, fmt.Errorf("the IdP refused to log %q in for client %q (%s): %s", r.Persona, r.ClientID, resp.Status, hint)
+		}
+		return Tokens{}, fmt.Errorf("the IdP did not log %q in silently (answered %s): is %q a persona of this config, and %q a client that may use the code flow?",
+			r.Persona, resp.Status, r.Persona, r.ClientID)
 	}
 	u, err := url.Parse(loc)
 	if err != nil {
@@ -124,17 +128,18 @@ func CodeAt(ctx context.Context, ep oauth2.Endpoint, r Request) (Tokens, error) 
 	return out, nil
 }
 
-// pageHint pulls the first line of text out of an IdP error page.
+// pageHint pulls the message out of an IdP page.
 func pageHint(body []byte) string {
-	s := string(body)
-	if i := strings.Index(s, "<p>"); i >= 0 {
-		s = s[i+3:]
-		if j := strings.Index(s, "<"); j >= 0 {
-			return ": " + strings.TrimSpace(html.UnescapeString(s[:j]))
-		}
+	if m := paraRE.FindSubmatch(body); m != nil {
+		return strings.TrimSpace(html.UnescapeString(tagRE.ReplaceAllString(string(m[1]), "")))
 	}
 	return ""
 }
+
+var (
+	paraRE = regexp.MustCompile(`(?s)<p[^>]*>(.*?)</p>`)
+	tagRE  = regexp.MustCompile(`<[^>]+>`)
+)
 
 func orDefault(c *http.Client) *http.Client {
 	if c == nil {
