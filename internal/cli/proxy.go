@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -47,6 +48,11 @@ issuers of an ` + "`authdev idp`" + ` started with the same config and state sto
 any OIDC issuer (--issuer, e.g. an Okta or Entra developer tenant; register
 <proxy URL>/oauth/login as its redirect URI).
 
+With an ns.conf (proxy.adc_config), its OAuth action's -issuer (or
+-metadataUrl), -clientID, -clientSecret, -audience and -userNameField set the
+relying party where flags do not; an ADC-encrypted secret cannot be used:
+pass --client-secret or $AUTHDEV_CLIENT_SECRET.
+
 The audit trail goes to stderr as JSON lines (and to --audit-log).`,
 		Example: `  authdev proxy --upstream http://127.0.0.1:8000
   authdev proxy --issuer https://dev-123.okta.com/oauth2/default --client-id 0oa... \
@@ -88,21 +94,31 @@ func proxyRun(ctx context.Context, opts *ProxyOptions) error {
 	if err != nil {
 		return err
 	}
+	// With an ns.conf, its OAuth action may give the issuer, client and
+	// audience (the stack merges them under the flags); without one the
+	// flags must say all.
+	adcConfig := cfg.Proxy.ADCConfig != ""
+	secret := opts.ClientSecret
+	if secret == "" {
+		secret = os.Getenv("AUTHDEV_CLIENT_SECRET")
+	}
 	var iss *stack.Issuer
-	if opts.Issuer != "" {
-		if opts.ClientID == "" {
+	switch {
+	case opts.Issuer != "" || opts.ClientID != "" || opts.ClientSecret != "" || opts.Audience != "":
+		if !adcConfig && opts.Issuer == "" {
+			return usageErrorf("--client-id, --client-secret and --audience go with --issuer (or with an OAuth action in the ns.conf of proxy.adc_config)")
+		}
+		if !adcConfig && opts.ClientID == "" {
 			return usageErrorf("--issuer needs --client-id (and --client-secret for a confidential client)")
 		}
-		secret := opts.ClientSecret
-		if secret == "" {
-			secret = os.Getenv("AUTHDEV_CLIENT_SECRET")
-		}
 		iss = &stack.Issuer{URL: opts.Issuer, ClientID: opts.ClientID, ClientSecret: secret, Audience: opts.Audience, Env: opts.Env}
-	} else if opts.ClientID != "" || opts.ClientSecret != "" {
-		return usageErrorf("--client-id and --client-secret go with --issuer")
-	} else if opts.Env != "" {
+	case adcConfig:
+		// $AUTHDEV_CLIENT_SECRET for the OAuth action's client, whose
+		// secret in an ns.conf is usually ADC-encrypted.
+		iss = &stack.Issuer{ClientSecret: secret, Env: opts.Env}
+	case opts.Env != "":
 		if _, ok := cfg.Environment(opts.Env); !ok {
-			return usageErrorf("--env %q: no such environment", opts.Env)
+			return usageErrorf("--env %q: no such environment: use one of %s", opts.Env, strings.Join(cfg.EnvironmentNames(), ", "))
 		}
 	}
 	store, err := opts.State()
@@ -114,10 +130,7 @@ func proxyRun(ctx context.Context, opts *ProxyOptions) error {
 		return err
 	}
 	defer closeLog()
-	sopts := stack.Options{Config: cfg, Store: store, Upstream: opts.Upstream, ProxyListen: opts.Listen, Events: sink, Now: opts.Now}
-	if iss == nil {
-		sopts.Env = opts.Env
-	}
+	sopts := stack.Options{Config: cfg, Store: store, Env: opts.Env, Upstream: opts.Upstream, ProxyListen: opts.Listen, Events: sink, Now: opts.Now}
 	s, err := stack.Proxy(sopts, iss)
 	if err != nil {
 		return err
@@ -137,6 +150,9 @@ func proxyRun(ctx context.Context, opts *ProxyOptions) error {
 		}
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "  env       %s, callback %s/oauth/login\n", env, s.ProxyURL())
+	for _, w := range s.Warnings() {
+		fmt.Fprintf(opts.IO.ErrOut, "authdev proxy: ns.conf: %s\n", w)
+	}
 	if opts.Ready != nil {
 		opts.Ready(s)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/authdev/authdev/audit"
 	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/internal/cfgwatch"
 	"github.com/authdev/authdev/internal/stack"
 	"github.com/authdev/authdev/internal/state"
 	"github.com/authdev/authdev/tui"
@@ -28,6 +30,10 @@ type UpOptions struct {
 	ConfigFile func() string
 	State      func() (state.Store, error)
 	Now        func() time.Time
+	// LoadConfig reads the config file again when it changes; Getenv finds
+	// the default audit log's folder.
+	LoadConfig func(path string) (*config.Config, error)
+	Getenv     func(string) string
 
 	Env         string
 	As          string
@@ -40,6 +46,9 @@ type UpOptions struct {
 	// ProxyListen and IdPListen replace the config's addresses (tests).
 	ProxyListen string
 	IdPListen   string
+	// WatchInterval is how often the config file is looked at; default
+	// one second.
+	WatchInterval time.Duration
 
 	// OpenBrowser opens a URL; RunTUI runs the terminal UI on the stack.
 	OpenBrowser func(url string) error
@@ -51,7 +60,10 @@ type UpOptions struct {
 // NewCmdUp builds `authdev up`.
 func NewCmdUp(f *Factory, runF func(context.Context, *UpOptions) error) *cobra.Command {
 	opts := &UpOptions{IO: f.IO, Config: f.Config, ConfigFile: f.ConfigFile, State: f.State, Now: f.Now,
-		OpenBrowser: openBrowser(f.IO.ErrOut), RunTUI: runTUI}
+		OpenBrowser: openBrowser(f.IO.ErrOut), RunTUI: runTUI, Getenv: f.Getenv,
+		LoadConfig: func(path string) (*config.Config, error) {
+			return config.Load(path, config.Options{LookupEnv: func(k string) (string, bool) { v := f.Getenv(k); return v, v != "" }})
+		}}
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Run the mock IdP and the ADC-emulating proxy (and the demo backend when there is no upstream)",
@@ -61,7 +73,15 @@ embedded demo backend that shows who you are.
 
 The proxy serves HTTPS with a certificate of authdev's local CA (run
 ` + "`authdev ca trust`" + ` once). --as PERSONA makes browser logins silent logins of
-that persona; ` + "`authdev as PERSONA`" + ` switches it while authdev up runs. Ctrl-C stops.`,
+that persona; ` + "`authdev as PERSONA`" + ` switches it while authdev up runs. Ctrl-C stops.
+
+Edits to authdev.yaml (and its ns.conf) apply while authdev up runs: personas,
+roles, policies, headers and upstreams at once; listen addresses, TLS and
+timeouts after a restart. A file that does not load leaves the running
+config alone and the error, with file:line, shows in the TUI and the log.
+
+While the terminal UI runs, the audit trail goes to --audit-log, by default
+$XDG_STATE_HOME/authdev/audit.log (~/.local/state/authdev/audit.log).`,
 		Example: `  authdev up --as alice
   authdev up --no-tui --upstream http://127.0.0.1:8000 --audit-log audit.jsonl`,
 		Args: noArgs,
@@ -81,7 +101,7 @@ that persona; ` + "`authdev as PERSONA`" + ` switches it while authdev up runs. 
 	fl.BoolVar(&opts.Open, "open", false, "open the proxy URL in the browser")
 	fl.BoolVar(&opts.NoBrowser, "no-browser", false, "never open a browser (wins over --open)")
 	fl.StringVar(&opts.Upstream, "upstream", "", "backend to proxy to instead of proxy.upstreams: URL (upstream \"app\") or NAME=URL")
-	fl.StringVar(&opts.AuditLog, "audit-log", "", "append the audit trail as JSON lines to this file")
+	fl.StringVar(&opts.AuditLog, "audit-log", "", "append the audit trail as JSON lines to this file (default with the TUI: $XDG_STATE_HOME/authdev/audit.log)")
 	fl.BoolVar(&opts.AllowRemote, "allow-remote", false, "allow non-loopback listen addresses (anyone who reaches the IdP can log in)")
 	return cmd
 }
@@ -131,7 +151,14 @@ func upRun(ctx context.Context, opts *UpOptions) error {
 		return err
 	}
 	tuiWanted := !opts.NoTUI && opts.IO.OutIsTerminal
-	sink, closeLog, err := auditSink(opts.IO.ErrOut, opts.AuditLog, !tuiWanted)
+	auditFile := opts.AuditLog
+	if tuiWanted && auditFile == "" {
+		// The TUI owns the screen: the trail goes to a file instead.
+		if auditFile, err = defaultAuditLog(opts.Getenv); err != nil {
+			return err
+		}
+	}
+	sink, closeLog, err := auditSink(opts.IO.ErrOut, auditFile, !tuiWanted)
 	if err != nil {
 		return err
 	}
@@ -156,7 +183,15 @@ func upRun(ctx context.Context, opts *UpOptions) error {
 	for _, w := range warnings {
 		fmt.Fprintln(opts.IO.ErrOut, "authdev up: WARNING: "+w)
 	}
-	printUp(opts.IO.ErrOut, s, cfg)
+	configFile := opts.ConfigFile()
+	if configFile != "" {
+		stopWatch, err := watchConfig(ctx, opts, s, cfg, configFile)
+		if err != nil {
+			return err
+		}
+		defer stopWatch()
+	}
+	printUp(opts.IO.ErrOut, s, cfg, configFile, auditFile)
 	if opts.Open && !opts.NoBrowser {
 		if err := opts.OpenBrowser(s.ProxyURL() + "/"); err != nil {
 			fmt.Fprintf(opts.IO.ErrOut, "authdev up: could not open a browser (%v): open %s/ yourself\n", err, s.ProxyURL())
@@ -182,6 +217,50 @@ func upRun(ctx context.Context, opts *UpOptions) error {
 	<-ctx.Done()
 	fmt.Fprintln(opts.IO.ErrOut, "authdev up: stopping")
 	return nil
+}
+
+// watchConfig applies edits of the config file to s until ctx ends or the
+// returned stop is called. The built-in demo has no file to watch.
+func watchConfig(ctx context.Context, opts *UpOptions, s *stack.Stack, cfg *config.Config, file string) (stop func(), err error) {
+	w, err := cfgwatch.New(cfg, cfgwatch.Options{Path: file, Load: opts.LoadConfig, Apply: s.Reload, Notify: s.Notify,
+		Interval: opts.WatchInterval, Now: opts.Now})
+	if err != nil {
+		return nil, err
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.Run(wctx)
+	}()
+	return func() { cancel(); <-done }, nil
+}
+
+// defaultAuditLog is the audit log of `authdev up` with the TUI and no
+// --audit-log: audit.log in $AUTHDEV_STATE_DIR when set (everything of one
+// isolated authdev together), else in $XDG_STATE_HOME/authdev, else in
+// ~/.local/state/authdev (the XDG default). The folder is made 0700: the
+// log names users.
+func defaultAuditLog(getenv func(string) string) (string, error) {
+	dir := getenv("AUTHDEV_STATE_DIR")
+	if dir == "" {
+		base := getenv("XDG_STATE_HOME")
+		if base == "" {
+			home := getenv("HOME")
+			if home == "" {
+				var err error
+				if home, err = os.UserHomeDir(); err != nil {
+					return "", fmt.Errorf("cannot find a folder for the audit log: pass --audit-log FILE or set XDG_STATE_HOME: %w", err)
+				}
+			}
+			base = filepath.Join(home, ".local", "state")
+		}
+		dir = filepath.Join(base, "authdev")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("create the audit log folder %s: %w: pass --audit-log FILE", dir, err)
+	}
+	return filepath.Join(dir, "audit.log"), nil
 }
 
 // auditSink returns where events go besides the TUI: the --audit-log file
@@ -212,7 +291,7 @@ func auditSink(errOut io.Writer, file string, toStderr bool) (func(audit.Event),
 
 // printUp tells where everything is, in a fixed shape that scripts and
 // the end-to-end tests read: "  proxy     URL" and so on, on stderr.
-func printUp(w io.Writer, s *stack.Stack, cfg *config.Config) {
+func printUp(w io.Writer, s *stack.Stack, cfg *config.Config, configFile, auditFile string) {
 	info := s.Info()
 	persona, env := s.Active()
 	fmt.Fprintln(w, "authdev up: ready")
@@ -236,6 +315,12 @@ func printUp(w io.Writer, s *stack.Stack, cfg *config.Config) {
 		fmt.Fprintf(w, "  tls       certificate from authdev's local CA: run `authdev ca trust` once so browsers accept it\n")
 	}
 	fmt.Fprintf(w, "  state     %s\n", info.StateStore)
+	if configFile != "" {
+		fmt.Fprintf(w, "  config    %s (edits apply while authdev up runs)\n", configFile)
+	}
+	if auditFile != "" {
+		fmt.Fprintf(w, "  audit     %s\n", auditFile)
+	}
 	for _, warn := range s.Warnings() {
 		fmt.Fprintf(w, "authdev up: ns.conf: %s\n", warn)
 	}
