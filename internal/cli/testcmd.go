@@ -106,6 +106,9 @@ baseline, not a verdict.`,
 }
 
 func testRun(ctx context.Context, opts *TestOptions) error {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	cfg, err := opts.Config()
 	if err != nil {
 		return err

@@ -1,0 +1,194 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/internal/stack"
+	"github.com/authdev/authdev/internal/state"
+)
+
+// demoWithChecks is the built-in demo with its checks replaced, written to
+// a file in a fresh folder; env points the state store into that folder.
+func demoWithChecks(t *testing.T, checks string) (path string, env map[string]string) {
+	t.Helper()
+	dir := t.TempDir()
+	src := string(config.DemoYAML())
+	if checks != "" {
+		src = src[:strings.Index(src, "checks:")] + "checks:\n" + checks
+	}
+	path = filepath.Join(dir, "authdev.yaml")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, map[string]string{"AUTHDEV_STATE_DIR": filepath.Join(dir, "state")}
+}
+
+type junitDoc struct {
+	Tests    int `xml:"tests,attr"`
+	Failures int `xml:"failures,attr"`
+	Errors   int `xml:"errors,attr"`
+	Suites   []struct {
+		Name  string `xml:"name,attr"`
+		Cases []struct {
+			Name    string `xml:"name,attr"`
+			Failure *struct {
+				Message string `xml:"message,attr"`
+				Text    string `xml:",chardata"`
+			} `xml:"failure"`
+		} `xml:"testcase"`
+	} `xml:"testsuite"`
+}
+
+func readJUnit(t *testing.T, path string) junitDoc {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc junitDoc
+	if err := xml.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("%s is not well-formed: %v\n%s", path, err, b)
+	}
+	return doc
+}
+
+func TestTestRunsTheDemoChecksAndExitsZero(t *testing.T) {
+	path, env := demoWithChecks(t, "")
+	junit := filepath.Join(filepath.Dir(path), "rbac.xml")
+	code, stdout, stderr := run(t, env, "--state", "file", "--config", path, "test", "--junit", junit)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"policy admin-area", "!  bob GET /admin/users", "ok: 9 checks × 3 environments: 27 run, 27 passed, 0 failed; 1 differ between environments"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	if doc := readJUnit(t, junit); doc.Tests != 27 || doc.Failures != 0 || doc.Errors != 0 || len(doc.Suites) != 3 {
+		t.Fatalf("JUnit counts %+v", doc)
+	}
+	if entries, _ := os.ReadDir(env["AUTHDEV_STATE_DIR"]); len(entries) > 0 {
+		t.Errorf("authdev test wrote %d entries into the state store", len(entries))
+	}
+}
+
+func TestTestExitsOneWithTheReasonWhenAnExpectationFails(t *testing.T) {
+	path, env := demoWithChecks(t, "  - {as: bob, request: GET /admin/users, expect: allow}\n  - {as: carol, request: GET /reports/q3, expect: allow, via: bearer}\n")
+	junit := filepath.Join(filepath.Dir(path), "rbac.xml")
+	code, stdout, _ := run(t, env, "--state", "file", "--config", path, "test", "--junit", junit, "--json")
+	if code != ExitFailure {
+		t.Fatalf("exit %d, want 1\n%s", code, stdout)
+	}
+	var doc struct {
+		OK      bool
+		Summary struct{ Run, Passed, Failed int }
+		Results []struct{ Env, Outcome, Policy, Reason string }
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatalf("--json: %v\n%s", err, stdout)
+	}
+	if doc.OK || doc.Summary.Run != 6 || doc.Summary.Passed != 4 || doc.Summary.Failed != 2 {
+		t.Fatalf("summary %+v ok %v", doc.Summary, doc.OK)
+	}
+	j := readJUnit(t, junit)
+	if j.Tests != 6 || j.Failures != 2 {
+		t.Fatalf("JUnit counts %+v", j)
+	}
+	f := j.Suites[1].Cases[0].Failure
+	if j.Suites[1].Name != "authdev test staging" || f == nil || f.Message != "expected allow, got deny" || !strings.Contains(f.Text, `denied by policy "admin-area"`) {
+		t.Fatalf("the staging failure: %+v", f)
+	}
+}
+
+func TestTestRefusesBadUsageAndConfigWithExitTwo(t *testing.T) {
+	path, env := demoWithChecks(t, "")
+	noExpect, _ := demoWithChecks(t, "  - {as: bob, request: GET /, expect: {dev: allow}, envs: [dev, prod]}\n")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"an unknown environment", []string{"--config", path, "test", "--env", "qa"}, `--env "qa": no such environment`},
+		{"a check without an expectation where it runs", []string{"--config", noExpect, "test"}, `its expect map has no "prod"`},
+		{"--record on the built-in demo", []string{"test", "--record"}, "--record=FILE"},
+		{"--proxy with --upstream", []string{"--config", path, "test", "--proxy", "https://127.0.0.1:1", "--upstream", "http://127.0.0.1:2"}, "--proxy tests a running proxy"},
+		{"a bad --upstream", []string{"--config", path, "test", "--upstream", "localhost:8000"}, "is not an http(s) URL"},
+		{"a remote --proxy-listen", []string{"--config", path, "test", "--proxy-listen", "0.0.0.0:0"}, "not a loopback address"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := run(t, env, append([]string{"--state", "file"}, tc.args...)...)
+			if code != ExitUsage || !strings.Contains(stderr, tc.want) || stdout != "" {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want 2 and %q", code, stdout, stderr, tc.want)
+			}
+		})
+	}
+}
+
+func TestRecordWritesTheOutcomesIntoTheConfig(t *testing.T) {
+	path, env := demoWithChecks(t, "  # reviewed by security\n  - {as: bob, request: GET /admin/users, expect: deny}\n  - {as: eve, request: GET /, expect: 403, envs: [prod]}\n")
+	other := filepath.Join(filepath.Dir(path), "baseline.yaml")
+	before, _ := os.ReadFile(path)
+	if code, _, stderr := run(t, env, "--state", "file", "--config", path, "test", "--record="+other); code != 0 || !strings.Contains(stderr, "recorded 2 expectations in "+other) {
+		t.Fatalf("--record=FILE: exit %d: %s", code, stderr)
+	}
+	if after, _ := os.ReadFile(path); string(after) != string(before) {
+		t.Fatal("--record=FILE changed the config itself")
+	}
+	if code, _, stderr := run(t, env, "--state", "file", "--config", path, "test", "--record"); code != 0 {
+		t.Fatalf("--record: exit %d: %s", code, stderr)
+	}
+	got, _ := os.ReadFile(path)
+	base, _ := os.ReadFile(other)
+	if string(got) != string(base) {
+		t.Errorf("--record and --record=FILE wrote different configs:\n%s\n---\n%s", got, base)
+	}
+	for _, want := range []string{"# reviewed by security", "expect: {dev: allow, staging: deny, prod: deny}", "{as: eve, request: GET /, expect: allow, envs: [prod]}", "# Three tenants"} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("recorded config lacks %q:\n%s", want, got)
+		}
+	}
+	if code, stdout, _ := run(t, env, "--state", "file", "--config", path, "test"); code != 0 {
+		t.Fatalf("the recorded baseline does not pass: exit %d\n%s", code, stdout)
+	}
+}
+
+func TestTestDrivesARunningProxyAndRestoresIt(t *testing.T) {
+	path, env := demoWithChecks(t, "")
+	cfg, err := config.Load(path, config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := stack.Up(stack.Options{Config: cfg, Store: state.NewFile(env["AUTHDEV_STATE_DIR"]), Persona: "eve", Env: "prod",
+		ProxyListen: "127.0.0.1:0", IdPListen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	// The IdP of the running stack serves at its own port, which the
+	// config's idp.listen must name for bearer tokens.
+	cfgText, _ := os.ReadFile(path)
+	port := s.IdP().BaseURL()[strings.LastIndex(s.IdP().BaseURL(), ":")+1:]
+	os.WriteFile(path, []byte(strings.Replace(string(cfgText), "127.0.0.1:9400", "127.0.0.1:"+port, 1)), 0o644)
+
+	code, stdout, stderr := run(t, env, "--state", "file", "--config", path, "test", "--proxy", s.ProxyURL())
+	if code != 0 || !strings.Contains(stdout, "27 passed") {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if p, e := s.Active(); p != "eve" || e != "prod" {
+		t.Fatalf("active %q in %q after the run, want eve in prod", p, e)
+	}
+	other := map[string]string{"AUTHDEV_STATE_DIR": t.TempDir()}
+	if code, _, stderr := run(t, other, "--state", "file", "--config", path, "test", "--proxy", s.ProxyURL()); code != ExitFailure || !strings.Contains(stderr, "same --state") {
+		t.Fatalf("another state store: exit %d, stderr %q", code, stderr)
+	}
+}
