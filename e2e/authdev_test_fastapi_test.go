@@ -1,0 +1,186 @@
+package e2e
+
+import (
+	"encoding/xml"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rbacJUnit is what CI systems read from `authdev test --junit`.
+type rbacJUnit struct {
+	Tests    int `xml:"tests,attr"`
+	Failures int `xml:"failures,attr"`
+	Errors   int `xml:"errors,attr"`
+	Suites   []struct {
+		Name     string `xml:"name,attr"`
+		Tests    int    `xml:"tests,attr"`
+		Failures int    `xml:"failures,attr"`
+		Cases    []struct {
+			Name      string `xml:"name,attr"`
+			ClassName string `xml:"classname,attr"`
+			Failure   *struct {
+				Message string `xml:"message,attr"`
+				Text    string `xml:",chardata"`
+			} `xml:"failure"`
+		} `xml:"testcase"`
+	} `xml:"testsuite"`
+}
+
+// ciRun is the CI recipe of docs/ci.md: the CA printed first, the FastAPI
+// example started against the proxy URL that `authdev test` will serve,
+// then `authdev test` alone, which starts and stops the IdP and the proxy.
+type ciRun struct {
+	dir, config string
+	env         []string
+	appURL      string
+}
+
+func startCIBackend(t *testing.T, checks string) *ciRun {
+	t.Helper()
+	dir := t.TempDir()
+	r := &ciRun{dir: dir, env: []string{
+		"HOME=" + filepath.Join(dir, "home"),
+		"XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
+		"AUTHDEV_STATE_DIR=" + filepath.Join(dir, "state"),
+	}}
+	demo, err := os.ReadFile("../config/demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxyPort := freePort(t)
+	cfg := strings.ReplaceAll(string(demo), "127.0.0.1:9400", "127.0.0.1:"+itoa(freePort(t)))
+	cfg = strings.ReplaceAll(cfg, "127.0.0.1:8443", "127.0.0.1:"+itoa(proxyPort))
+	if checks != "" {
+		cfg = cfg[:strings.Index(cfg, "checks:")] + "checks:\n" + checks
+	}
+	r.config = filepath.Join(dir, "authdev.yaml")
+	if err := os.WriteFile(r.config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	caPEM, stderr, code := runCmd(t, r.env, authdevBin, "--state", "file", "--config", r.config, "ca", "print")
+	if code != 0 {
+		t.Fatalf("authdev ca print: exit %d: %s", code, stderr)
+	}
+	caFile := filepath.Join(dir, "ca.pem")
+	os.WriteFile(caFile, []byte(caPEM), 0o600)
+	appPort := freePort(t)
+	r.appURL = "http://127.0.0.1:" + itoa(appPort)
+	backend := startProcess(t, "uvicorn", []string{
+		"AUTHDEV_ISSUER=https://127.0.0.1:" + itoa(proxyPort),
+		"AUTHDEV_AUDIENCE=" + upstreamName,
+		"AUTHDEV_CA_FILE=" + caFile,
+	}, "../examples/fastapi", "/usr/bin/python3", "-m", "uvicorn", "app:app",
+		"--host", "127.0.0.1", "--port", itoa(appPort))
+	waitHTTP(t, backend, http.DefaultClient, r.appURL+"/healthz", http.StatusOK, 30*time.Second)
+	return r
+}
+
+func (r *ciRun) test(t *testing.T, args ...string) (stdout, stderr string, code int, junit rbacJUnit) {
+	t.Helper()
+	report := filepath.Join(r.dir, "rbac.xml")
+	argv := append([]string{authdevBin, "--state", "file", "--config", r.config, "test", "--upstream", r.appURL, "--junit", report}, args...)
+	stdout, stderr, code = runCmd(t, r.env, argv...)
+	b, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatalf("no JUnit report (exit %d): %v\n%s", code, err, stderr)
+	}
+	if err := xml.Unmarshal(b, &junit); err != nil {
+		t.Fatalf("the JUnit report is not well-formed XML: %v\n%s", err, b)
+	}
+	return stdout, stderr, code, junit
+}
+
+func TestAuthdevTestPassesTheDemoChecksAgainstFastAPI(t *testing.T) {
+	r := startCIBackend(t, "")
+	stdout, stderr, code, junit := r.test(t)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !regexp.MustCompile(`(?m)^ok: 9 checks × 3 environments: 27 run, 27 passed, 0 failed; 1 differ between environments \(`).MatchString(stdout) {
+		t.Errorf("no passing summary line:\n%s", stdout)
+	}
+	// Allowed requests reached FastAPI, which verified the proxy's
+	// assertion; refused ones name the proxy's policy.
+	for _, want := range []string{"allow  200     backend", "deny   403     policy admin-area", "deny   403     policy reports-readers", "!  bob GET /admin/users"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("the report lacks %q:\n%s", want, stdout)
+		}
+	}
+	if junit.Tests != 27 || junit.Failures != 0 || junit.Errors != 0 || len(junit.Suites) != 3 {
+		t.Fatalf("JUnit: %d tests, %d failures, %d errors, %d suites; want 27, 0, 0, 3", junit.Tests, junit.Failures, junit.Errors, len(junit.Suites))
+	}
+	for i, env := range []string{"dev", "staging", "prod"} {
+		s := junit.Suites[i]
+		if s.Name != "authdev test "+env || s.Tests != 9 || len(s.Cases) != 9 || s.Cases[0].ClassName != "authdev."+env {
+			t.Errorf("suite %d: %q with %d tests, want %q with 9", i, s.Name, s.Tests, "authdev test "+env)
+		}
+	}
+}
+
+func TestAuthdevTestFailsOnAWrongExpectationAgainstFastAPI(t *testing.T) {
+	r := startCIBackend(t, `  - {as: alice, request: GET /admin/users, expect: allow}
+  - {name: carol may administer dev, as: carol, request: GET /admin/users, expect: allow, envs: [dev]}
+  - {name: bob's token reads the admin area in prod, as: bob, request: GET /admin/users, expect: 200, envs: [prod], via: bearer}
+`)
+	stdout, stderr, code, junit := r.test(t)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "FAILED: 3 checks × 3 environments: 5 run, 3 passed, 2 failed") {
+		t.Errorf("no failing summary line:\n%s", stdout)
+	}
+	if junit.Tests != 5 || junit.Failures != 2 || junit.Errors != 0 {
+		t.Fatalf("JUnit: %d tests, %d failures, %d errors; want 5, 2, 0", junit.Tests, junit.Failures, junit.Errors)
+	}
+	failures := map[string]string{}
+	for _, s := range junit.Suites {
+		for _, c := range s.Cases {
+			if c.Failure != nil {
+				failures[s.Name+": "+c.Name] = c.Failure.Message + " | " + c.Failure.Text
+			}
+		}
+	}
+	for name, want := range map[string]string{
+		"authdev test dev: carol may administer dev":                          `expected allow, got deny | expected allow, got deny (403) from the proxy: denied by policy "admin-area"`,
+		"authdev test prod: bob's token reads the admin area in prod (bearer)": `expected 200, got deny | expected 200, got deny (403) from the proxy: denied by policy "admin-area"`,
+	} {
+		if got := failures[name]; got != want {
+			t.Errorf("failure of %q = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// TestAuthdevTestAndTokenAgainstARunningAuthdevUp drives the `authdev up`
+// a developer has open: authdev test switches its environments and puts
+// the active one back; authdev token's token passes the proxy to FastAPI.
+func TestAuthdevTestAndTokenAgainstARunningAuthdevUp(t *testing.T) {
+	s := startStack(t)
+	stdout, stderr, code := s.authdevCmd(t, "test", "--proxy", s.proxyURL, "--env", "dev,prod")
+	if code != 0 || !strings.Contains(stdout, "ok: 9 checks × 2 environments: 18 run, 18 passed") {
+		t.Fatalf("authdev test --proxy: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	req, _ := http.NewRequest(http.MethodGet, s.proxyURL+"/.authdev/health", nil)
+	if status, body := do(t, s.client, req); status != 200 || !strings.Contains(string(body), `"env": "dev"`) {
+		t.Fatalf("after the run the proxy is not back in dev: %d %s", status, body)
+	}
+	for _, tc := range []struct {
+		persona, env string
+		want         int
+	}{{"alice", "dev", 200}, {"carol", "dev", 403}} {
+		tok, stderr, code := s.authdevCmd(t, "token", "--as", tc.persona, "--env", tc.env)
+		if code != 0 || stderr != "" {
+			t.Fatalf("authdev token --as %s: exit %d: %s", tc.persona, code, stderr)
+		}
+		req, _ := http.NewRequest(http.MethodGet, s.proxyURL+"/admin/users", nil)
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(tok))
+		req.Header.Set("Accept", "application/json")
+		if status, body := do(t, s.client, req); status != tc.want {
+			t.Errorf("%s's token at /admin/users: %d %s, want %d", tc.persona, status, body, tc.want)
+		}
+	}
+}
