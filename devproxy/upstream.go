@@ -38,6 +38,10 @@ type Monitor struct {
 	Interval time.Duration
 	Timeout  time.Duration
 	Status   int
+	// Retries is how many probes in a row must fail before a target is
+	// taken out: 3 by default, as the ADC's monitors (one slow answer does
+	// not take a backend down). One good probe brings it back.
+	Retries int
 }
 
 // TargetStatus is the health of one target, for the TUI and whoami.
@@ -72,6 +76,7 @@ type target struct {
 	// down is set by the active monitor; ejectedUntil (unix ns) by a failed
 	// connection (passive ejection).
 	down         atomic.Bool
+	fails        atomic.Int32 // failed probes in a row
 	ejectedUntil atomic.Int64
 	mu           sync.Mutex
 	reason       string
@@ -100,6 +105,9 @@ type upstream struct {
 	p         *Proxy
 	stop      monitorStop
 }
+
+// DefaultMonitorRetries is the ADC's default -retries of an lb monitor.
+const DefaultMonitorRetries = 3
 
 // ejectFor is how long a target that refused a connection is passed over
 // while others are available.
@@ -149,6 +157,9 @@ func newUpstream(u Upstream, p *Proxy) (*upstream, error) {
 		}
 		if m.Status == 0 {
 			m.Status = http.StatusOK
+		}
+		if m.Retries <= 0 {
+			m.Retries = DefaultMonitorRetries
 		}
 	}
 	// DefaultTransport keeps two idle connections per host: under load most
@@ -421,6 +432,7 @@ func (u *upstream) probe(ctx context.Context, client *http.Client, t *target) {
 		}
 	}
 	if reason == "" {
+		t.fails.Store(0)
 		t.ejectedUntil.Store(0)
 		if t.down.Swap(false) {
 			t.setReason("")
@@ -428,9 +440,12 @@ func (u *upstream) probe(ctx context.Context, client *http.Client, t *target) {
 		}
 		return
 	}
+	if int(t.fails.Add(1)) < m.Retries && !t.down.Load() {
+		return
+	}
 	t.setReason(reason)
 	if !t.down.Swap(true) {
-		u.p.notice("warn", fmt.Sprintf("upstream %q target %s is down: %s", u.Name, t.url, reason))
+		u.p.notice("warn", fmt.Sprintf("upstream %q target %s is down after %d failed probes: %s", u.Name, t.url, m.Retries, reason))
 	}
 }
 
