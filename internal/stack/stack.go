@@ -133,6 +133,9 @@ func Up(opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.idp.Store(idp)
+	// IdPs that Reload builds keep these issuers, whatever idp.public_url
+	// says by then: the proxy's sessions and the backends know them.
+	s.idpBase = idp.BaseURL()
 	if err := s.buildProxy(); err != nil {
 		return nil, err
 	}
