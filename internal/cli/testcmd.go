@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -296,7 +297,7 @@ func newRemoteTarget(proxyURL string, cfg *config.Config, store state.Store, now
 	var roots *x509.CertPool
 	if strings.HasPrefix(proxyURL, "https:") {
 		if _, err := store.Get(pki.StoreKey); err == nil {
-			ca, err := pki.LoadOrCreate(store, now, nil)
+			ca, err := pki.LoadOrCreate(store, now, rand.Reader)
 			if err != nil {
 				return nil, err
 			}

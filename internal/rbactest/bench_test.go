@@ -1,0 +1,42 @@
+package rbactest
+
+import (
+	"testing"
+
+	"github.com/authdev/authdev/internal/state"
+)
+
+// BenchmarkStackStartup is what `authdev test` spends before its first
+// check and after its last: the IdP and the proxy (with the demo backend)
+// listening, and stopped. "warm" has the keys and the CA in the store, as
+// on a laptop or a CI cache; "cold" generates them (three RSA keys, a CA).
+func BenchmarkStackStartup(b *testing.B) {
+	cfg := demo(b)
+	warm := state.NewMemory()
+	ip, err := StartInProcess(InProcessOptions{Config: cfg, Store: warm})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ip.Close()
+	for _, bc := range []struct {
+		name  string
+		store func() state.Store
+	}{
+		{"warm", func() state.Store { return warm }},
+		{"cold", func() state.Store { return state.NewMemory() }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				ip, err := StartInProcess(InProcessOptions{Config: cfg, Store: bc.store()})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				if err := ip.Close(); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}
