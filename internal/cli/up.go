@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -219,21 +220,42 @@ func upRun(ctx context.Context, opts *UpOptions) error {
 	return nil
 }
 
-// watchConfig applies edits of the config file to s until ctx ends or the
-// returned stop is called. The built-in demo has no file to watch.
+// watchConfig applies edits of the config file, and of the ns.conf it
+// names, to s until ctx ends or the returned stop is called. The built-in
+// demo has no file to watch. The ns.conf watched is the one named at start.
 func watchConfig(ctx context.Context, opts *UpOptions, s *stack.Stack, cfg *config.Config, file string) (stop func(), err error) {
-	w, err := cfgwatch.New(cfg, cfgwatch.Options{Path: file, Load: opts.LoadConfig, Apply: s.Reload, Notify: s.Notify,
-		Interval: opts.WatchInterval, Now: opts.Now})
-	if err != nil {
-		return nil, err
+	watchers := []cfgwatch.Options{{Path: file, Load: opts.LoadConfig, Apply: s.Reload, Notify: s.Notify}}
+	if cfg.Proxy.ADCConfig != "" {
+		nsconf := cfg.Resolve(cfg.Proxy.ADCConfig)
+		watchers = append(watchers, cfgwatch.Options{Path: nsconf,
+			// An edited ns.conf reloads the whole config, which loads it.
+			Load:  func(string) (*config.Config, error) { return opts.LoadConfig(file) },
+			Apply: s.Reload,
+			Notify: func(e audit.Event) {
+				// authdev.yaml did not change, so its diff says nothing.
+				if e.Level == "info" {
+					e.Message = "ns.conf reloaded: " + nsconf
+				}
+				s.Notify(e)
+			}})
 	}
 	wctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		w.Run(wctx)
-	}()
-	return func() { cancel(); <-done }, nil
+	var wg sync.WaitGroup
+	for _, wo := range watchers {
+		wo.Interval, wo.Now = opts.WatchInterval, opts.Now
+		w, err := cfgwatch.New(cfg, wo)
+		if err != nil {
+			cancel()
+			wg.Wait()
+			return nil, err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.Run(wctx)
+		}()
+	}
+	return func() { cancel(); wg.Wait() }, nil
 }
 
 // defaultAuditLog is the audit log of `authdev up` with the TUI and no

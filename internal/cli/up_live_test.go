@@ -16,17 +16,28 @@ import (
 	"github.com/authdev/authdev/tui"
 )
 
-func TestUpWithTheTUIWatchesTheConfigAndLogsToTheDefaultAuditFile(t *testing.T) {
+// live is `authdev up` with a stand-in TUI on a config in a temp folder.
+type live struct {
+	s                      *stack.Stack
+	dir, cfgPath, stateDir string
+	errOut                 *syncBuffer
+	client                 *http.Client
+}
+
+// startLive runs `authdev up --upstream <echo>` on yaml (and other files
+// in the same folder) with a terminal, so the TUI stand-in runs.
+func startLive(t *testing.T, yaml string, files map[string]string) *live {
+	t.Helper()
 	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "authdev.yaml")
-	yaml := strings.Replace(upConfig, "proxy: {listen: 127.0.0.1:0}", "proxy:\n  listen: 127.0.0.1:0\n  policies:\n    - name: no-reports\n      rule: HTTP.REQ.URL.PATH.STARTSWITH(\"/nothing\")\n      action: DENY", 1)
-	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
+	l := &live{dir: dir, cfgPath: filepath.Join(dir, "authdev.yaml"), stateDir: filepath.Join(dir, "state"), errOut: &syncBuffer{}}
+	files["authdev.yaml"] = yaml
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
-	stateDir := filepath.Join(dir, "state")
-	env := map[string]string{"AUTHDEV_STATE_DIR": stateDir, "AUTHDEV_CONFIG": cfgPath}
-	errOut := &syncBuffer{}
-	f := &Factory{IO: &IO{In: &bytes.Buffer{}, Out: &syncBuffer{}, ErrOut: errOut, OutIsTerminal: true},
+	env := map[string]string{"AUTHDEV_STATE_DIR": l.stateDir, "AUTHDEV_CONFIG": l.cfgPath}
+	f := &Factory{IO: &IO{In: &bytes.Buffer{}, Out: &syncBuffer{}, ErrOut: l.errOut, OutIsTerminal: true},
 		Getenv: func(k string) string { return env[k] }, Now: time.Now, Version: "test", StateBackend: "file"}
 	ready := make(chan *stack.Stack, 1)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -44,53 +55,65 @@ func TestUpWithTheTUIWatchesTheConfigAndLogsToTheDefaultAuditFile(t *testing.T) 
 	})
 	cmd.SetArgs([]string{"--upstream", backend})
 	go func() { done <- cmd.ExecuteContext(ctx) }()
-	var s *stack.Stack
 	select {
-	case s = <-ready:
+	case l.s = <-ready:
 	case err := <-done:
-		t.Fatalf("authdev up ended: %v\n%s", err, errOut)
+		t.Fatalf("authdev up ended: %v\n%s", err, l.errOut)
 	case <-time.After(20 * time.Second):
-		t.Fatalf("the TUI never started:\n%s", errOut)
+		t.Fatalf("the TUI never started:\n%s", l.errOut)
 	}
-	defer func() {
+	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("authdev up: %v", err)
 		}
-	}()
+	})
+	l.client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: l.s.CA().Pool()}}, Timeout: 10 * time.Second}
+	return l
+}
 
+// get sends GET path as bob with a bearer token.
+func (l *live) get(t *testing.T, path string) int {
+	t.Helper()
+	tok, err := l.s.Token("bob", "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, l.s.ProxyURL()+path, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := l.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// waitForAudit waits until the audit log matches re.
+func (l *live) waitForAudit(t *testing.T, what string, re *regexp.Regexp) {
+	t.Helper()
+	path := filepath.Join(l.stateDir, "audit.log")
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if b, _ := os.ReadFile(path); re.Match(b) {
+			return
+		}
+	}
+	b, _ := os.ReadFile(path)
+	t.Fatalf("the audit log has no %s:\n%s", what, b)
+}
+
+func TestUpWithTheTUIWatchesTheConfigAndLogsToTheDefaultAuditFile(t *testing.T) {
+	yaml := strings.Replace(upConfig, "proxy: {listen: 127.0.0.1:0}", "proxy:\n  listen: 127.0.0.1:0\n  policies:\n    - name: no-reports\n      rule: HTTP.REQ.URL.PATH.STARTSWITH(\"/nothing\")\n      action: DENY", 1)
+	l := startLive(t, yaml, map[string]string{})
+	cfgPath, stateDir, errOut := l.cfgPath, l.stateDir, l.errOut
 	auditPath := filepath.Join(stateDir, "audit.log")
 	if !strings.Contains(errOut.String(), "  audit     "+auditPath+"\n") || !strings.Contains(errOut.String(), "  config    "+cfgPath) {
 		t.Errorf("the banner does not name the audit log %s and the watched config:\n%s", auditPath, errOut)
 	}
-	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.CA().Pool()}}, Timeout: 10 * time.Second}
-	get := func(path string) int {
-		t.Helper()
-		tok, err := s.Token("bob", "dev")
-		if err != nil {
-			t.Fatal(err)
-		}
-		req, _ := http.NewRequest(http.MethodGet, s.ProxyURL()+path, nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	get := func(path string) int { t.Helper(); return l.get(t, path) }
+	waitFor := func(what string, re *regexp.Regexp) { t.Helper(); l.waitForAudit(t, what, re) }
 	if code := get("/reports/q3"); code != http.StatusOK {
 		t.Fatalf("before the edit: %d", code)
-	}
-	waitFor := func(what string, re *regexp.Regexp) {
-		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-			if b, _ := os.ReadFile(auditPath); re.Match(b) {
-				return
-			}
-		}
-		b, _ := os.ReadFile(auditPath)
-		t.Fatalf("the audit log has no %s:\n%s", what, b)
 	}
 	waitFor("request line", regexp.MustCompile(`"kind":"request".*"/reports/q3"`))
 
@@ -161,5 +184,33 @@ func TestProxyRefusesRelyingPartyFlagsWithoutAnIssuer(t *testing.T) {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
 		})
+	}
+}
+
+func TestUpAppliesAnEditedNSConf(t *testing.T) {
+	const nsconf = `add lb vserver app HTTP 10.0.0.1 80
+add authorization policy deny_x "HTTP.REQ.URL.PATH.STARTSWITH(\"/nothing\")" DENY
+bind lb vserver app -policyName deny_x -priority 10 -gotoPriorityExpression END -type REQUEST
+set tm sessionParameter -defaultAuthorizationAction ALLOW
+`
+	yaml := strings.Replace(upConfig, "proxy: {listen: 127.0.0.1:0}", "proxy: {listen: 127.0.0.1:0, adc_config: ns.conf}", 1)
+	l := startLive(t, yaml, map[string]string{"ns.conf": nsconf})
+	if code := l.get(t, "/reports"); code != http.StatusOK {
+		t.Fatalf("before the edit: %d", code)
+	}
+	if err := os.WriteFile(filepath.Join(l.dir, "ns.conf"), []byte(strings.Replace(nsconf, `/nothing`, `/reports`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l.waitForAudit(t, "ns.conf reload notice", regexp.MustCompile(`"ns.conf reloaded: `+regexp.QuoteMeta(filepath.Join(l.dir, "ns.conf"))+`"`))
+	if code := l.get(t, "/reports"); code != http.StatusForbidden {
+		t.Fatalf("the edited ns.conf does not apply: %d", code)
+	}
+	// A command it cannot parse (line 2) keeps the running policies.
+	if err := os.WriteFile(filepath.Join(l.dir, "ns.conf"), []byte(strings.Replace(nsconf, `deny_x "HTTP`, `deny_x "HTTP(`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l.waitForAudit(t, "ns.conf error with file:line", regexp.MustCompile(`running config stays: .*ns\.conf:2`))
+	if code := l.get(t, "/reports"); code != http.StatusForbidden {
+		t.Fatalf("a broken ns.conf changed the running policy: %d", code)
 	}
 }
