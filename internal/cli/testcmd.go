@@ -179,6 +179,10 @@ func testRun(ctx context.Context, opts *TestOptions) error {
 		}
 		ip, err := rbactest.StartInProcess(rbactest.InProcessOptions{Config: cfg, Store: store, Upstream: opts.Upstream,
 			ProxyListen: listen, Now: opts.Now})
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("%w\n  (is `authdev up` running? test through it with --proxy %s, or take a free port with --proxy-listen 127.0.0.1:0 if the backend does not check the assertion's issuer)",
+				err, stack.ProxyURL(cfg, listen))
+		}
 		if err != nil {
 			return err
 		}

@@ -217,6 +217,7 @@ func TestClassifyReadsWhoDecided(t *testing.T) {
 		{"a redirect to the IdP is a lost session", "text/html", "", "http://localhost:1/dev/authorize?x", 302, "302", "proxy", ""},
 		{"the proxy's 404 is a status", "text/html", `<pre>no upstream</pre><footer>authdev ADC-emulating proxy</footer>`, "", 404, "404", "proxy", ""},
 		{"a backend's 500 is a status", "text/plain", "boom", "", 500, "500", "backend", ""},
+		{"the proxy's 502 means the check did not run", "text/html", `<pre>dial tcp: refused</pre><footer>authdev ADC-emulating proxy</footer>`, "", 502, OutcomeError, "proxy", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
@@ -341,5 +342,29 @@ checks:
 	}
 	if cfg.Checks[0].Expect.For("prod") != "deny" || cfg.Checks[1].Expect.For("qa") != "allow" {
 		t.Fatalf("recorded expectations %+v", cfg.Checks)
+	}
+}
+
+func TestJudgeComparesOutcomesAndStatuses(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		in              Result
+		pass            bool
+		outcome, reason string
+	}{
+		{"allow holds for an allowed answer", Result{Expect: "allow", Outcome: "allow", Status: 302}, true, "allow", ""},
+		{"deny does not hold for an allowed answer", Result{Expect: "deny", Outcome: "allow", Status: 200, By: "backend"}, false, "allow", "expected deny, got allow (200) from the backend"},
+		{"a status holds for that status", Result{Expect: "403", Outcome: "deny", Status: 403}, true, "deny", ""},
+		{"an expected 502 holds though the check did not reach the backend", Result{Expect: "502", Outcome: OutcomeError, Status: 502}, true, "502", ""},
+		{"a check that did not run fails with its reason", Result{Expect: "allow", Outcome: OutcomeError, Reason: "logging in: refused"}, false, OutcomeError, "expected allow, but the check could not run: logging in: refused"},
+		{"a backend the proxy cannot reach is named", Result{Expect: "allow", Outcome: OutcomeError, Status: 502, By: "proxy", Reason: "dial tcp: refused"}, false, OutcomeError, "expected allow, but the check could not run (502 from the proxy): dial tcp: refused"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.in
+			judge(&r)
+			if r.Pass != tc.pass || r.Outcome != tc.outcome || r.Reason != tc.reason {
+				t.Fatalf("pass %v outcome %q reason %q; want %v %q %q", r.Pass, r.Outcome, r.Reason, tc.pass, tc.outcome, tc.reason)
+			}
+		})
 	}
 }

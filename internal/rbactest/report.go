@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/authdev/authdev/config"
 )
 
 // Report is a run's results with what the outputs need around them.
@@ -173,7 +175,7 @@ func (r Report) SummaryLine() string {
 	if s.Failed > 0 || s.Errors > 0 {
 		verdict = "FAILED"
 	}
-	line := fmt.Sprintf("%s: %d checks × %d environments: %d run, %d passed, %d failed", verdict, s.Checks, s.Envs, s.Run, s.Passed, s.Failed)
+	line := fmt.Sprintf("%s: %s × %s: %d run, %d passed, %d failed", verdict, plural(s.Checks, "check"), plural(s.Envs, "environment"), s.Run, s.Passed, s.Failed)
 	if s.Errors > 0 {
 		line += fmt.Sprintf(", %d could not run", s.Errors)
 	}
@@ -181,6 +183,13 @@ func (r Report) SummaryLine() string {
 		line += fmt.Sprintf("; %d differ between environments", s.Differ)
 	}
 	return line + fmt.Sprintf(" (%s)", r.Duration.Round(time.Millisecond))
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func via(res Result) string {
@@ -246,6 +255,14 @@ type junitProblem struct {
 	Text    string `xml:",chardata"`
 }
 
+// sourceFile is the check's file, "" for the built-in demo.
+func sourceFile(p config.Pos) string {
+	if p.File == config.EmbeddedDemoName {
+		return ""
+	}
+	return p.File
+}
+
 func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 3, 64) }
 
 // WriteJUnit writes the JUnit XML report.
@@ -261,7 +278,7 @@ func (r Report) WriteJUnit(w io.Writer) error {
 			}
 			total += res.Duration
 			tc := junitCase{Name: res.Name + via(res), ClassName: "authdev." + env, Time: seconds(res.Duration),
-				File: res.Pos.File, Line: res.Pos.Line,
+				File: sourceFile(res.Pos), Line: res.Pos.Line,
 				SystemOut: fmt.Sprintf("as %s, %s via %s in %s: expect %s, got %s (status %d, decided by %s)",
 					res.Persona, res.Request, res.Via, env, res.Expect, res.Outcome, res.Status, decidedBy(res))}
 			switch {

@@ -239,6 +239,11 @@ func classify(res *Result, resp *http.Response, page []byte) {
 		if fromProxy {
 			res.By = "proxy"
 			res.Reason = proxyDetail(page)
+			if resp.StatusCode >= 502 && resp.StatusCode <= 504 {
+				// The proxy could not reach the backend (or the IdP): the
+				// check did not run, which is not an outcome to record.
+				res.Outcome = OutcomeError
+			}
 		}
 	}
 }
@@ -249,10 +254,21 @@ func judge(res *Result) {
 	case OutcomeAllow, OutcomeDeny:
 		res.Pass = res.Outcome == res.Expect
 	default:
-		res.Pass = strconv.Itoa(res.Status) == res.Expect && res.Outcome != OutcomeError
+		res.Pass = res.Status != 0 && strconv.Itoa(res.Status) == res.Expect
+		if res.Pass && res.Outcome == OutcomeError {
+			res.Outcome = res.Expect
+		}
 	}
 	if res.Pass {
 		res.Reason = ""
+		return
+	}
+	if res.Outcome == OutcomeError {
+		why := "expected " + res.Expect + ", but the check could not run"
+		if res.Status != 0 {
+			why += fmt.Sprintf(" (%d from the %s)", res.Status, res.By)
+		}
+		res.Reason = why + ": " + res.Reason
 		return
 	}
 	got := res.Outcome
