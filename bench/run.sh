@@ -26,11 +26,13 @@ done
 
 say "building authdev and the benchmark servers"
 src=$root
+fromhead=false
 ver=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
 if ! CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$ver" -o "$cache/bin/authdev" ./cmd/authdev 2>"$cache/build.log"; then
   # The working tree is shared and may be mid-edit: measure the last commit.
   say "the working tree does not build ($(head -1 "$cache/build.log")); building the last commit instead"
   src=$cache/head
+  fromhead=true
   rm -rf "$cache/head" && mkdir -p "$cache/head" && git archive HEAD | tar -x -C "$cache/head" || exit 1
   (cd "$cache/head" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$(git -C "$root" rev-parse --short HEAD)" \
     -o "$cache/bin/authdev" ./cmd/authdev) || exit 1
@@ -69,4 +71,4 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || say "nginx missing (apt
 
 say "running: $rounds rounds of $duration per scenario"
 PATH=$PATH:/usr/sbin exec "$cache/bin/harness" -authdev "$cache/bin/authdev" -bin "$cache/bin" \
-  -oauth2-proxy "$o2p" -mock-server "$ms" -src "$src" -rounds "$rounds" -duration "$duration" -out bench/RESULTS.md
+  -oauth2-proxy "$o2p" -mock-server "$ms" -src "$src" -from-head="$fromhead" -rounds "$rounds" -duration "$duration" -out bench/RESULTS.md

@@ -37,6 +37,7 @@ type harness struct {
 	goBench                                              string
 	loadBefore, loadAfter                                string
 	started                                              time.Time
+	fromHead                                             bool
 }
 
 func main() {
@@ -50,6 +51,7 @@ func main() {
 	flag.StringVar(&h.mockServer, "mock-server", "", "oauth2-mock-server's CLI .mjs (empty: reported missing)")
 	flag.StringVar(&h.fastapiDir, "fastapi", "examples/fastapi", "the FastAPI example")
 	flag.StringVar(&h.src, "src", ".", "the source tree authdev was built from (the Go benchmarks run there)")
+	flag.BoolVar(&h.fromHead, "from-head", false, "authdev was built from the last commit because the working tree did not build")
 	flag.IntVar(&h.rounds, "rounds", 3, "rounds of alternation")
 	flag.DurationVar(&h.dur, "duration", 4*time.Second, "length of one wrk run")
 	flag.Parse()

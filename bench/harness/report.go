@@ -149,7 +149,7 @@ func (h *harness) report() string {
 	}
 	w("| FastAPI | %s, uvicorn one worker, /usr/bin/python3 |\n", version("/usr/bin/python3", "-c", "import fastapi,uvicorn;print('fastapi',fastapi.__version__,'uvicorn',uvicorn.__version__)"))
 
-	if h.src != "." {
+	if h.fromHead {
 		w("\nThe working tree did not build when this ran (other engineers were mid-edit), so authdev and the Go benchmarks are those of the last commit, `%s`.\n", version("git", "rev-parse", "--short", "HEAD"))
 	}
 	w("\nauthdev proxy writes one audit line (JSON) per request to stderr, which the harness sends to a file; there is no switch to turn it off, and the figures include it. oauth2-proxy ran with its request, auth and standard logging off.\n")
