@@ -30,6 +30,11 @@ type Options struct {
 	Interval time.Duration
 	// Now stamps the notices; default time.Now.
 	Now func() time.Time
+	// Settle is how long a changed file must stay the same before it is
+	// loaded; default 50ms. Editors and os.WriteFile truncate before they
+	// write, and a reload of the half-written file would report a problem
+	// the user never made.
+	Settle time.Duration
 }
 
 // Watcher reloads one config file when its content changes. Polling the
@@ -52,6 +57,9 @@ func New(current *config.Config, opts Options) (*Watcher, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Settle <= 0 {
+		opts.Settle = 50 * time.Millisecond
 	}
 	w := &Watcher{opts: opts, current: current}
 	if data, err := os.ReadFile(opts.Path); err == nil {
@@ -92,6 +100,10 @@ func (w *Watcher) Poll() {
 	sum := sha256.Sum256(data)
 	if bytes.Equal(sum[:], w.seen[:]) {
 		return
+	}
+	time.Sleep(w.opts.Settle)
+	if again, err := os.ReadFile(w.opts.Path); err != nil || !bytes.Equal(again, data) {
+		return // still being written: look again at the next poll
 	}
 	w.seen = sum
 	next, err := w.opts.Load(w.opts.Path)

@@ -242,3 +242,45 @@ func TestNewRequiresItsDependencies(t *testing.T) {
 		t.Error("New without Load, Apply and Notify should fail")
 	}
 }
+
+func TestAFileStillBeingWrittenIsNotLoaded(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/authdev.yaml"
+	if err := os.WriteFile(path, []byte("personas: {alice: {}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	current, err := config.Load(path, config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var loads int
+	var notices []string
+	w, err := New(current, Options{
+		Path:   path,
+		Load:   func(p string) (*config.Config, error) { loads++; return config.Load(p, config.Options{}) },
+		Apply:  func(*config.Config) error { return nil },
+		Notify: func(e audit.Event) { notices = append(notices, e.Message) },
+		Settle: 100 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A writer that truncates, then writes the new content while the
+	// watcher settles: the empty file in between must not be loaded.
+	os.WriteFile(path, nil, 0o644)
+	done := make(chan struct{})
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		os.WriteFile(path, []byte("personas: {bob: {}}\n"), 0o644)
+		close(done)
+	}()
+	w.Poll()
+	<-done
+	if loads != 0 || len(notices) != 0 {
+		t.Fatalf("the half-written file was loaded: %d loads, notices %q", loads, notices)
+	}
+	w.Poll()
+	if loads != 1 || len(notices) != 1 || !strings.Contains(notices[0], "config reloaded") {
+		t.Fatalf("the finished file: %d loads, notices %q", loads, notices)
+	}
+}
