@@ -76,7 +76,8 @@ Expectations: a status code, allow (the upstream answered 2xx/3xx) or deny
 holds, 1 when any fails, 2 for bad config or usage.
 
 --record writes the observed outcomes as the checks' expectations: into the
-config file itself (comments and key order kept), or into FILE with
+config file itself (only the expect: values change; comments and layout
+stay), or into FILE with
 --record=FILE (the whole config, updated). Review the diff: it is a
 baseline, not a verdict.`,
 		Example: `  authdev test

@@ -368,3 +368,50 @@ func TestJudgeComparesOutcomesAndStatuses(t *testing.T) {
 		})
 	}
 }
+
+func TestRecordChangesOnlyTheExpectValuesInTheText(t *testing.T) {
+	src := `# my checks
+personas: {bob: {}, "zoë": {}}
+
+environments: {dev: {}, prod: {}}
+
+checks:
+    # four spaces, blank lines and a block map, as people write them
+    - {as: bob, request: GET /admin, expect: "allow"}   # a guess
+
+    - as: zoë
+      request: GET /é
+      expect:
+        dev: deny
+        prod: deny
+      # trailing comment
+    - {as: bob, request: GET /x, expect: 404}
+`
+	want := `# my checks
+personas: {bob: {}, "zoë": {}}
+
+environments: {dev: {}, prod: {}}
+
+checks:
+    # four spaces, blank lines and a block map, as people write them
+    - {as: bob, request: GET /admin, expect: {dev: allow, prod: deny}}   # a guess
+
+    - as: zoë
+      request: GET /é
+      expect: {dev: allow, prod: deny}
+      # trailing comment
+    - {as: bob, request: GET /x, expect: allow}
+`
+	recs := Expectations([]Result{
+		{Index: 0, Env: "dev", Outcome: "allow"}, {Index: 0, Env: "prod", Outcome: "deny"},
+		{Index: 1, Env: "dev", Outcome: "allow"}, {Index: 1, Env: "prod", Outcome: "deny"},
+		{Index: 2, Env: "dev", Outcome: "allow"}, {Index: 2, Env: "prod", Outcome: "allow"},
+	})
+	out, err := Record([]byte(src), recs, []string{"dev", "prod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != want {
+		t.Fatalf("recorded:\n%s\nwant:\n%s", out, want)
+	}
+}

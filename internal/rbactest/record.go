@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -58,12 +60,27 @@ func Expectations(results []Result) []Recorded {
 }
 
 // Record rewrites the expect: of the recorded checks in the authdev.yaml
-// text src and returns the new text. It edits the YAML node tree, so
-// comments and the order of keys stay; yaml.v3 re-indents the file with
-// two spaces. A check whose recorded expectation is one value in every
-// environment while it had a map keeps the map's environments only when
-// the check lists no envs: (the map is what chose where it runs).
+// text src and returns the new text. Only the expect values change: each
+// is replaced in the text where it stands, so comments, blank lines and
+// layout stay as written. When a value cannot be located exactly, the
+// whole file is re-encoded from its YAML node tree instead, which keeps
+// comments and key order but re-indents with two spaces. A check whose
+// recorded expectation is one value in every environment while it had a
+// map keeps the map's environments only when the check lists no envs:
+// (the map is what chose where it runs).
 func Record(src []byte, recs []Recorded, envOrder []string) ([]byte, error) {
+	tree, err := recordTree(src, recs, envOrder)
+	if err != nil {
+		return nil, err
+	}
+	if out, ok := recordText(src, tree, recs); ok {
+		return out, nil
+	}
+	return tree, nil
+}
+
+// recordTree edits the node tree and encodes it again.
+func recordTree(src []byte, recs []Recorded, envOrder []string) ([]byte, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
 		return nil, fmt.Errorf("reading the config to record into: %w", err)
@@ -159,4 +176,168 @@ func setMapValue(m *yaml.Node, key string, v *yaml.Node) {
 		}
 	}
 	m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}, v)
+}
+
+// recordText splices the expect values that recordTree computed into the
+// original text. It reports false when a value's extent is not certain or
+// the result does not decode to the same expectations as tree.
+func recordText(src, tree []byte, recs []Recorded) ([]byte, bool) {
+	oldChecks, ok1 := checkNodes(src)
+	newChecks, ok2 := checkNodes(tree)
+	if !ok1 || !ok2 || len(oldChecks) != len(newChecks) {
+		return nil, false
+	}
+	lines := lineStarts(src)
+	type edit struct {
+		from, to int
+		text     string
+	}
+	var edits []edit
+	for _, rec := range recs {
+		oldCh, newCh := oldChecks[rec.Index], newChecks[rec.Index]
+		k, v := mapKeyValue(oldCh, "expect")
+		nv := mapValue(newCh, "expect")
+		if k == nil || nv == nil {
+			return nil, false
+		}
+		from, to, ok := valueExtent(src, lines, k, v)
+		if !ok {
+			return nil, false
+		}
+		edits = append(edits, edit{from, to, " " + flowText(nv)})
+	}
+	// Apply from the end of the file so earlier offsets stay valid.
+	slices.SortFunc(edits, func(a, b edit) int { return b.from - a.from })
+	out := slices.Clone(src)
+	for i, e := range edits {
+		if i > 0 && e.to > edits[i-1].from {
+			return nil, false
+		}
+		out = append(out[:e.from], append([]byte(e.text), out[e.to:]...)...)
+	}
+	// The spliced text must say what the tree says.
+	got, ok1 := checkNodes(out)
+	if !ok1 || len(got) != len(newChecks) {
+		return nil, false
+	}
+	for _, rec := range recs {
+		if flowText(mapValue(got[rec.Index], "expect")) != flowText(mapValue(newChecks[rec.Index], "expect")) {
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+func checkNodes(src []byte) ([]*yaml.Node, bool) {
+	var doc yaml.Node
+	if yaml.Unmarshal(src, &doc) != nil || len(doc.Content) == 0 {
+		return nil, false
+	}
+	checks := mapValue(doc.Content[0], "checks")
+	if checks == nil || checks.Kind != yaml.SequenceNode {
+		return nil, false
+	}
+	return checks.Content, true
+}
+
+func mapKeyValue(m *yaml.Node, key string) (k, v *yaml.Node) {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i], m.Content[i+1]
+		}
+	}
+	return nil, nil
+}
+
+// valueExtent is the byte range from just after "expect:" to the end of
+// its value (a scalar, a flow mapping, or a block mapping of one-line
+// entries).
+func valueExtent(src []byte, lines []int, k, v *yaml.Node) (from, to int, ok bool) {
+	kStart, ok := offset(src, lines, k.Line, k.Column)
+	if !ok || !bytes.HasPrefix(src[kStart:], []byte(k.Value)) {
+		return 0, 0, false
+	}
+	colon := kStart + len(k.Value)
+	for colon < len(src) && src[colon] == ' ' {
+		colon++
+	}
+	if colon >= len(src) || src[colon] != ':' {
+		return 0, 0, false
+	}
+	from = colon + 1
+	start, ok := offset(src, lines, v.Line, v.Column)
+	if !ok {
+		return 0, 0, false
+	}
+	switch {
+	case v.Kind == yaml.ScalarNode && v.Style == 0:
+		to = start + len(v.Value)
+		ok = to <= len(src) && string(src[start:to]) == v.Value
+	case v.Kind == yaml.ScalarNode && (v.Style == yaml.DoubleQuotedStyle || v.Style == yaml.SingleQuotedStyle):
+		q := src[start]
+		end := bytes.IndexByte(src[start+1:], q)
+		to = start + 1 + end + 1
+		ok = end >= 0 && string(src[start+1:to-1]) == v.Value
+	case v.Kind == yaml.MappingNode && v.Style == yaml.FlowStyle:
+		end := bytes.IndexByte(src[start:], '}')
+		to = start + end + 1
+		ok = end >= 0 && !bytes.ContainsAny(src[start:to], "\n\"'#[")
+	case v.Kind == yaml.MappingNode && len(v.Content) > 0:
+		// Block mapping: it ends with the line of its last value.
+		last := v.Content[len(v.Content)-1]
+		if last.Kind != yaml.ScalarNode || last.Line < 1 || last.Line > len(lines) {
+			return 0, 0, false
+		}
+		to = len(src)
+		if last.Line < len(lines) {
+			to = lines[last.Line] - 1
+		}
+		ok = !bytes.Contains(src[from:to], []byte("#"))
+	default:
+		ok = false
+	}
+	return from, to, ok
+}
+
+func lineStarts(src []byte) []int {
+	starts := []int{0}
+	for i, c := range src {
+		if c == '\n' {
+			starts = append(starts, i+1)
+		}
+	}
+	return starts
+}
+
+// offset turns yaml.v3's line and column (1-based, in characters) into a
+// byte offset.
+func offset(src []byte, lines []int, line, col int) (int, bool) {
+	if line < 1 || line > len(lines) || col < 1 {
+		return 0, false
+	}
+	i := lines[line-1]
+	for c := 1; c < col; c++ {
+		if i >= len(src) || src[i] == '\n' {
+			return 0, false
+		}
+		_, size := utf8.DecodeRune(src[i:])
+		i += size
+	}
+	return i, true
+}
+
+// flowText writes an expectation in flow style: allow, 403 or
+// {dev: allow, prod: deny}.
+func flowText(n *yaml.Node) string {
+	if n == nil {
+		return ""
+	}
+	if n.Kind == yaml.ScalarNode {
+		return n.Value
+	}
+	parts := make([]string, 0, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		parts = append(parts, n.Content[i].Value+": "+n.Content[i+1].Value)
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
 }
