@@ -415,7 +415,7 @@ func (s *session) addMonitor(c *command) {
 	}
 	name, typ := c.args[0].text, strings.ToUpper(c.args[1].text)
 	m := &monitor{name: name, typ: typ, pos: c.pos,
-		mon: config.Monitor{Path: "/", Interval: config.Duration(5 * time.Second), Timeout: config.Duration(2 * time.Second), Status: 200}}
+		mon: config.Monitor{Path: "/", Interval: config.Duration(5 * time.Second), Timeout: config.Duration(2 * time.Second), Status: 200, Retries: 3}}
 	switch typ {
 	case "HTTP":
 		if v, o := c.optVal("httprequest"); o != nil {
@@ -463,8 +463,16 @@ func (s *session) addMonitor(c *command) {
 	if d, ok := s.duration(c, "resptimeout", "units4", time.Second); ok && d > 0 {
 		m.mon.Timeout = config.Duration(d)
 	}
+	if o := c.opt("retries"); o != nil && len(o.vals) > 0 {
+		n, err := strconv.Atoi(o.vals[0].text)
+		if err != nil || n < 1 || n > 127 {
+			s.failTok(c, o.vals[0], "-retries %q is not a count from 1 to 127", o.vals[0].text)
+			return
+		}
+		m.mon.Retries = n
+	}
 	s.ns.monitors[name] = m
-	s.finish(c, "retries", "lrtm", "downtime", "units1", "units2", "secure", "customheaders", "destport", "successretries", "failureretries", "alertretries", "deviation", "comment")
+	s.finish(c, "lrtm", "downtime", "units1", "units2", "secure", "customheaders", "destport", "successretries", "failureretries", "alertretries", "deviation", "comment")
 }
 
 // duration reads a number option with an optional unit option (SEC, MSEC,

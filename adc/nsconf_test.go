@@ -243,7 +243,7 @@ add server web1 192.0.2.10
 add serviceGroup sg HTTP
 bind serviceGroup sg web1 8080
 bind serviceGroup sg 192.0.2.11 8081
-add lb monitor mon HTTP -respCode 204 -httpRequest "GET /ready" -interval 2000 -units3 MSEC -resptimeout 1
+add lb monitor mon HTTP -respCode 204 -httpRequest "GET /ready" -interval 2000 -units3 MSEC -resptimeout 1 -retries 5
 bind serviceGroup sg -monitorName mon
 add service tls_svc 2001:db8::1 SSL 443
 add lb vserver app HTTP 10.0.0.1 80 -lbMethod ROUNDROBIN -authn401 ON -authnVsName aaa
@@ -260,7 +260,7 @@ set tm sessionParameter -sessTimeout 45 -defaultAuthorizationAction ALLOW
 	s := e.Settings()
 	wantUpstreams := []config.Upstream{
 		{Name: "app", Prefix: "/", Targets: []string{"http://192.0.2.10:8080", "http://192.0.2.11:8081"}, LB: "roundrobin", API: true,
-			Monitor: &config.Monitor{Path: "/ready", Interval: config.Duration(2 * time.Second), Timeout: config.Duration(time.Second), Status: 204},
+			Monitor: &config.Monitor{Path: "/ready", Interval: config.Duration(2 * time.Second), Timeout: config.Duration(time.Second), Status: 204, Retries: 5},
 			Timeout: config.Duration(30 * time.Second)},
 		{Name: "secure", Prefix: "/", Targets: []string{"https://[2001:db8::1]:443"}, LB: "leastconnection", Timeout: config.Duration(30 * time.Second)},
 	}

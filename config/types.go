@@ -113,6 +113,7 @@ type Monitor struct {
 	Interval Duration `yaml:"interval" jsonschema:"default=5s"`
 	Timeout  Duration `yaml:"timeout" jsonschema:"default=2s"`
 	Status   int      `yaml:"status" jsonschema:"default=200"`
+	Retries  int      `yaml:"retries" jsonschema:"default=3,description=Failed probes in a row before a target is taken out"`
 }
 
 // Header is one configured rewrite: insert_http_header Name Expr.

@@ -88,6 +88,9 @@ func (c *Config) applyDefaults() {
 			if m.Status == 0 {
 				m.Status = 200
 			}
+			if m.Retries == 0 {
+				m.Retries = 3
+			}
 		}
 	}
 	for k := range px.Policies {

@@ -41,7 +41,7 @@ func UpstreamFromConfig(u config.Upstream) Upstream {
 	out := Upstream{Name: u.Name, Prefix: u.Prefix, Targets: u.Targets, LB: u.LB, API: u.API,
 		Host: u.Host, Timeout: u.Timeout.D()}
 	if m := u.Monitor; m != nil {
-		out.Monitor = &Monitor{Path: m.Path, Interval: m.Interval.D(), Timeout: m.Timeout.D(), Status: m.Status}
+		out.Monitor = &Monitor{Path: m.Path, Interval: m.Interval.D(), Timeout: m.Timeout.D(), Status: m.Status, Retries: m.Retries}
 	}
 	return out
 }
