@@ -394,11 +394,15 @@ func (r *runner) login(ctx context.Context, c Case) (*http.Client, error) {
 	return nil, fmt.Errorf("logging %s in: too many redirects", c.Persona)
 }
 
-var paraRE = regexp.MustCompile(`(?s)<p[^>]*>(.*?)</p>`)
+var (
+	paraRE = regexp.MustCompile(`(?s)<p[^>]*>(.*?)</p>`)
+	tagRE  = regexp.MustCompile(`<[^>]+>`)
+)
 
+// firstParagraph is the message of an IdP page (its first <p>).
 func firstParagraph(page []byte) string {
 	if m := paraRE.FindSubmatch(page); m != nil {
-		return regexp.MustCompile(`<[^>]+>`).ReplaceAllString(string(m[1]), "")
+		return tagRE.ReplaceAllString(string(m[1]), "")
 	}
 	return ""
 }
