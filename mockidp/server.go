@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/authdev/authdev/audit"
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/internal/state"
@@ -147,14 +149,24 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.clients = newClients(cfg, secret)
+	// Environments load (and on first start generate) their keys in
+	// parallel: three RSA-2048 keys one after another cost most of a cold
+	// start.
+	sets := make([]*keySet, len(cfg.Environments))
+	var g errgroup.Group
+	for i := range cfg.Environments {
+		g.Go(func() (err error) {
+			sets[i], err = loadKeys(opts.Store, cfg, &cfg.Environments[i], s.now())
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
 	for i := range cfg.Environments {
 		e := &cfg.Environments[i]
-		ks, err := loadKeys(opts.Store, cfg, e, s.now())
-		if err != nil {
-			return nil, err
-		}
 		es := &envState{cfg: e, flavor: e.Flavor}
-		es.keys.Store(ks)
+		es.keys.Store(sets[i])
 		s.envs[e.Name] = es
 	}
 	s.codes = newTTLStore[*authCode](s.now, codeTTL, maxCodes)
