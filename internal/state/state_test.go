@@ -124,7 +124,7 @@ func TestKeyringRoundTrip(t *testing.T) {
 		if os.Getenv("AUTHDEV_REQUIRE_KEYRING") != "" {
 			t.Fatal("AUTHDEV_REQUIRE_KEYRING is set but there is no D-Bus session")
 		}
-		t.Skip("no D-Bus session; make test-keyring runs this against gnome-keyring")
+		t.Skip("no D-Bus session; `make keyring` (part of make test) runs this against gnome-keyring")
 	}
 	files := t.TempDir()
 	s, err := Open(BackendKeyring, Options{Dir: files, Service: "authdev-test"})
