@@ -93,6 +93,11 @@ func (p *Proxy) sessionIdentity(w http.ResponseWriter, cookie string, act *Activ
 			p.setSessionCookie(w, v)
 			fresh := &sessionEntry{id: se.id, s: s, expires: p.expiry(&s)}
 			p.sessions.put(v, fresh, fresh.expires, now)
+			// The old value slides too: a client that keeps sending it (a
+			// script, a load tool, requests already in flight) would
+			// otherwise cost a seal, a Set-Cookie and a cache entry at
+			// every request until it takes the new one.
+			p.sessions.put(cookie, fresh, fresh.expires, now)
 		}
 	}
 	return se, sessionOK
