@@ -39,6 +39,11 @@ if ! CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$ver" -o "
 fi
 go build -o "$cache/bin/" ./bench/backend ./bench/bareproxy ./bench/signer ./bench/harness || exit 1
 
+# oauth2-proxy/mockoidc: its own module in bench/peers/mockoidc.
+mockoidc=$cache/bin/mockoidc
+(cd bench/peers/mockoidc && go build -o "$mockoidc" .) 2>"$cache/mockoidc-build.log" ||
+  { say "bench/peers/mockoidc does not build (see $cache/mockoidc-build.log); going on without it"; mockoidc=""; }
+
 # oauth2-proxy v7.15.6: go install (takes minutes the first time).
 o2p=""
 if [ -x "$cache/bin/oauth2-proxy" ]; then
@@ -71,4 +76,4 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || say "nginx missing (apt
 
 say "running: $rounds rounds of $duration per scenario"
 PATH=$PATH:/usr/sbin exec "$cache/bin/harness" -authdev "$cache/bin/authdev" -bin "$cache/bin" \
-  -oauth2-proxy "$o2p" -mock-server "$ms" -src "$src" -from-head="$fromhead" -rounds "$rounds" -duration "$duration" -out bench/RESULTS.md
+  -oauth2-proxy "$o2p" -mock-server "$ms" -mockoidc "$mockoidc" -src "$src" -from-head="$fromhead" -rounds "$rounds" -duration "$duration" -out bench/RESULTS.md

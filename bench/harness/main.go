@@ -38,6 +38,7 @@ type harness struct {
 	loadBefore, loadAfter                                string
 	started                                              time.Time
 	fromHead                                             bool
+	mockoidc                                             string
 }
 
 func main() {
@@ -48,6 +49,7 @@ func main() {
 	flag.StringVar(&h.authdev, "authdev", "", "authdev binary")
 	flag.StringVar(&h.bin, "bin", "", "folder with the built backend, bareproxy and signer")
 	flag.StringVar(&h.o2p, "oauth2-proxy", "", "oauth2-proxy v7.15.6 binary (empty: reported missing)")
+	flag.StringVar(&h.mockoidc, "mockoidc", "", "bench/peers/mockoidc binary (empty: reported missing)")
 	flag.StringVar(&h.mockServer, "mock-server", "", "oauth2-mock-server's CLI .mjs (empty: reported missing)")
 	flag.StringVar(&h.fastapiDir, "fastapi", "examples/fastapi", "the FastAPI example")
 	flag.StringVar(&h.src, "src", ".", "the source tree authdev was built from (the Go benchmarks run there)")
@@ -273,6 +275,23 @@ wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 		}
 		h.add("mock-server-discovery", "discovery", "oauth2-mock-server discovery", c32(msURL+"/.well-known/openid-configuration"))
 		h.add("mock-server-jwks", "jwks", "oauth2-mock-server JWKS", c32(msURL+"/jwks"))
+	}
+
+	if h.mockoidc == "" {
+		h.miss("oauth2-proxy/mockoidc: not built (bench/peers/mockoidc)")
+	} else {
+		port := freePort()
+		mp, err := h.ps.start("mockoidc", nil, h.mockoidc, "--listen", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			return err
+		}
+		if _, err := mp.wait(reListen, 20*time.Second); err != nil {
+			h.miss("mockoidc: %v", err)
+		} else {
+			base := fmt.Sprintf("http://127.0.0.1:%d/oidc", port)
+			h.add("mockoidc-discovery", "discovery", "oauth2-proxy/mockoidc discovery", c32(base+"/.well-known/openid-configuration"))
+			h.add("mockoidc-jwks", "jwks", "oauth2-proxy/mockoidc JWKS", c32(base+"/.well-known/jwks.json"))
+		}
 	}
 
 	// The alternation.

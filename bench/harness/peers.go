@@ -169,6 +169,13 @@ func (h *harness) measureStartup(cfg string) error {
 			return fmt.Sprintf("http://127.0.0.1:%d/.well-known/openid-configuration", port)
 		}, nil})
 	}
+	if h.mockoidc != "" {
+		subjects = append(subjects, subject{"mockoidc", func(port int) []string {
+			return []string{h.mockoidc, "--listen", fmt.Sprintf("127.0.0.1:%d", port)}
+		}, func(port int) string {
+			return fmt.Sprintf("http://127.0.0.1:%d/oidc/.well-known/openid-configuration", port)
+		}, nil})
+	}
 	for i := 0; i < trials; i++ {
 		for _, s := range subjects {
 			port := freePort()
