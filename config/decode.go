@@ -78,7 +78,11 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value) {
 			d.errs.add(d.pos(n), "%v", err)
 			return
 		}
-		v.Set(reflect.ValueOf(d.expandAny(n, out)))
+		if out = d.expandAny(n, out); out == nil {
+			v.Set(reflect.Zero(v.Type())) // a null value
+			return
+		}
+		v.Set(reflect.ValueOf(out))
 	case reflect.String:
 		if s, ok := d.scalar(n, "a string", "!!str", "!!int", "!!float"); ok {
 			v.SetString(d.expand(n, s))
