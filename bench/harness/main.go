@@ -303,6 +303,14 @@ wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 				h.logf("round %d %-22s FAILED: %v", r, s.name, err)
 				continue
 			}
+			// wrk counts 3xx as success: make sure the credentials still
+			// pass (a redirect to the login would be a cheap, wrong figure).
+			if l := h.loads[s.name]; len(l.headers) > 0 {
+				if err := check(l.url, l.headers[0]); err != nil {
+					s.failures = append(s.failures, "after the run: "+err.Error())
+					smp.bad++
+				}
+			}
 			s.samples = append(s.samples, smp)
 			if strings.HasPrefix(s.name, "idp-es256") || strings.HasPrefix(s.name, "idp-rs256") {
 				h.tokensIssued += smp.requests
