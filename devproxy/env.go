@@ -54,6 +54,7 @@ type provider struct {
 	idTokens   *oidc.IDTokenVerifier
 	bearer     *oidc.IDTokenVerifier
 	endSession string
+	authorize  hostProbe // is the authorization endpoint up?
 	userInfo   func(ctx context.Context, ts oauth2.TokenSource) (*oidc.UserInfo, error)
 }
 

@@ -94,6 +94,8 @@ type env struct {
 	t      *testing.T
 	cfg    *config.Config
 	idp    *mockidp.Server
+	// stopIdP takes the IdP off the network, as a crashed one.
+	stopIdP func()
 	proxy  *devproxy.Proxy
 	url    string
 	clock  *clock
@@ -113,8 +115,8 @@ func start(t *testing.T, s setup) *env {
 	cfg := idptest.Config(t, testYAML)
 	clk := &clock{}
 	// One clock for both, so a test can move time for sessions and tokens.
-	idp := startIdP(t, cfg, clk.Now)
-	e := &env{t: t, cfg: cfg, idp: idp, clock: clk, events: &events{}}
+	idp, stopIdP := startIdP(t, cfg, clk.Now)
+	e := &env{t: t, cfg: cfg, idp: idp, stopIdP: stopIdP, clock: clk, events: &events{}}
 	eng, err := adc.Compile(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +159,7 @@ func start(t *testing.T, s setup) *env {
 
 // startIdP serves the mock IdP's handler from an httptest server on
 // loopback (its own Start/Close are exercised by the mockidp tests).
-func startIdP(t *testing.T, cfg *config.Config, now func() time.Time) *mockidp.Server {
+func startIdP(t *testing.T, cfg *config.Config, now func() time.Time) (*mockidp.Server, func()) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -175,7 +177,7 @@ func startIdP(t *testing.T, cfg *config.Config, now func() time.Time) *mockidp.S
 	h = idp.Handler()
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return idp
+	return idp, srv.Close
 }
 
 // browser is a client with a cookie jar that follows redirects, as a

@@ -37,8 +37,12 @@ func loginCookieName(state string) string { return loginCookiePrefix + state[:12
 // PKCE, state and nonce; a silent login when a persona is active.
 func (p *Proxy) startLogin(w http.ResponseWriter, r *http.Request, env *envState, act *Active, returnTo string) {
 	prov, err := env.provider(p)
+	if err == nil {
+		err = prov.authorize.check(p.now(), prov.oauth.Endpoint.AuthURL)
+	}
 	if err != nil {
-		p.errorPage(w, r, http.StatusBadGateway, "Bad gateway", "The identity provider did not answer.", err.Error())
+		p.errorPage(w, r, http.StatusBadGateway, "Bad gateway", "The identity provider did not answer.",
+			err.Error()+": start it (`authdev up` or `authdev idp`) and reload this page")
 		return
 	}
 	var ls loginState

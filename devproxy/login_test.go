@@ -409,3 +409,25 @@ func TestCallbackWithoutMatchingStateIsRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestANewLoginWhileTheIdPIsDownGetsAPageNamingIt(t *testing.T) {
+	backend := echoBackend(t, "api")
+	e := start(t, setup{persona: "alice", upstreams: upstreamTo(backend.URL)})
+	// A first login makes the proxy discover and remember the IdP.
+	if resp := get(t, newBrowser(t).Client, e.url+"/"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("first login: %d", resp.StatusCode)
+	}
+	e.stopIdP()
+	e.clock.Advance(time.Minute) // past any cached probe
+
+	resp := get(t, noFollow(nil), e.url+"/", "Accept", "text/html")
+	text := body(resp)
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("status %d (Location %q), want 502: the browser must not be sent to a dead IdP", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	idpHost := strings.TrimPrefix(e.idp.Issuer("dev"), "http://")
+	idpHost = idpHost[:strings.Index(idpHost, "/")]
+	if !strings.Contains(text, "cannot reach the identity provider at "+idpHost) || !strings.Contains(text, "authdev up") {
+		t.Fatalf("the page does not name the IdP and how to start it:\n%s", text)
+	}
+}
