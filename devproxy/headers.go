@@ -119,19 +119,8 @@ func dropOwnedCookies(h http.Header) {
 			keep = append(keep, v)
 			continue
 		}
-		var b strings.Builder
-		for part := range strings.SplitSeq(v, ";") {
-			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
-			if isOwnedCookie(name) {
-				continue
-			}
-			if b.Len() > 0 {
-				b.WriteString("; ")
-			}
-			b.WriteString(strings.TrimSpace(part))
-		}
-		if b.Len() > 0 {
-			keep = append(keep, b.String())
+		if v = withoutOwnedCookies(v); v != "" {
+			keep = append(keep, v)
 		}
 	}
 	if len(keep) == 0 {
@@ -139,6 +128,47 @@ func dropOwnedCookies(h http.Header) {
 		return
 	}
 	h["Cookie"] = keep
+}
+
+// withoutOwnedCookies is one Cookie header without the proxy's cookies: the
+// other parts, trimmed, joined by "; ". When one part is left (a browser's
+// usual "theme=dark; NSC_TMAS=…") it is a substring of v and costs no
+// allocation; otherwise the result is built once.
+func withoutOwnedCookies(v string) string {
+	var (
+		b         strings.Builder
+		first     string // the output while it is a single part of v
+		composite bool   // the output is in b
+		size      = len(v) + 16
+	)
+	for {
+		part, rest, more := strings.Cut(v, ";")
+		part = strings.TrimSpace(part)
+		if name, _, _ := strings.Cut(part, "="); !isOwnedCookie(name) {
+			switch {
+			case composite:
+				b.WriteString("; ")
+				b.WriteString(part)
+			case first == "":
+				// Nothing written yet: no separator, as before.
+				first = part
+			default:
+				composite = true
+				b.Grow(size)
+				b.WriteString(first)
+				b.WriteString("; ")
+				b.WriteString(part)
+			}
+		}
+		if !more {
+			break
+		}
+		v = rest
+	}
+	if composite {
+		return b.String()
+	}
+	return first
 }
 
 func isOwnedCookie(name string) bool {
@@ -172,11 +202,23 @@ func sameFold(s, lower string) bool {
 // applyHeaderOps performs the engine's rewrites on the upstream request,
 // in order. Deletes match names the way stripping does.
 func applyHeaderOps(h http.Header, ops []adc.HeaderOp) {
-	for _, op := range ops {
+	var vals []string
+	for i, op := range ops {
 		switch op.Op {
 		case "insert":
 			k := textproto.CanonicalMIMEHeaderKey(op.Name)
-			h[k] = append(h[k], cleanHeaderValue(op.Value))
+			v := cleanHeaderValue(op.Value)
+			if old := h[k]; len(old) > 0 {
+				h[k] = append(old, v)
+				continue
+			}
+			// One backing array for every new header, rather than one
+			// each; capacity 1 per header, so that an append copies.
+			if len(vals) == 0 {
+				vals = make([]string, len(ops)-i)
+			}
+			vals[0] = v
+			h[k], vals = vals[:1:1], vals[1:]
 		case "delete":
 			norm := normaliseHeader(op.Name)
 			for k := range h {
