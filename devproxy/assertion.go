@@ -110,6 +110,10 @@ type signedAssertion struct {
 	token  string
 	claims AssertionClaims
 	reuse  time.Time // sign a new one from then on
+	// header is []string{token}, made once and shared by every request
+	// that carries this assertion (http.Header values are only read or
+	// replaced; the capacity of 1 makes an append copy).
+	header []string
 }
 
 func (s *assertionSigner) sign(id *identity, upstream string, now time.Time) (*signedAssertion, error) {
@@ -127,7 +131,7 @@ func (s *assertionSigner) sign(id *identity, upstream string, now time.Time) (*s
 	if err != nil {
 		return nil, fmt.Errorf("sign assertion: %w", err)
 	}
-	return &signedAssertion{token: tok, claims: c, reuse: now.Add(AssertionLifetime - assertionMinLife)}, nil
+	return &signedAssertion{token: tok, claims: c, reuse: now.Add(AssertionLifetime - assertionMinLife), header: []string{tok}}, nil
 }
 
 // assertionKey identifies a cached assertion: one per identity (session or

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/authdev/authdev/adc"
 	"github.com/authdev/authdev/audit"
@@ -297,6 +298,12 @@ type reqState struct {
 	stripped  []string
 	injected  map[string]string
 	assertion *signedAssertion
+
+	// Per-request objects that live exactly as long as the request, kept
+	// here so that a pooled reqState saves their allocations.
+	sw   statusWriter
+	areq adc.Request
+	body trackedBody
 }
 
 type stateKey struct{}
@@ -331,9 +338,11 @@ func (p *Proxy) serveProxied(w http.ResponseWriter, r *http.Request) {
 	}
 	st := p.states.Get().(*reqState)
 	*st = reqState{start: p.now()}
-	sw := &statusWriter{ResponseWriter: w}
+	st.sw.ResponseWriter = w
+	sw := &st.sw
 	defer func() {
 		p.requestEvent(r, st, sw.status)
+		*st = reqState{} // keep no request alive in the pool
 		p.states.Put(st)
 	}()
 
@@ -359,11 +368,12 @@ func (p *Proxy) serveProxied(w http.ResponseWriter, r *http.Request) {
 	res := p.results.Get().(*adc.Result)
 	defer p.results.Put(res)
 	if g.policy != nil {
-		areq := adc.Request{HTTP: r, ClientIP: clientIP(r), User: id.adcUser, Upstream: up.Name}
+		areq := &st.areq
+		*areq = adc.Request{HTTP: r, ClientIP: clientIP(r), User: id.adcUser, Upstream: up.Name}
 		if n := g.policy.NeedsBody(); n > 0 && r.Body != nil && r.Body != http.NoBody {
 			areq.Body = peekBody(r, n)
 		}
-		g.policy.Evaluate(&areq, res)
+		g.policy.Evaluate(areq, res)
 		st.policy = res.Policy
 		if p.detail && len(res.Trace) > 0 {
 			st.trace = slices.Clone(res.Trace)
@@ -408,7 +418,7 @@ func (p *Proxy) serveProxied(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.assertion = sa
-	r.Header[AssertionHeader] = []string{sa.token}
+	r.Header[AssertionHeader] = sa.header
 	up.proxy.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
 }
 
@@ -453,6 +463,21 @@ func cleanPath(p string) string {
 		c += "/"
 	}
 	return c
+}
+
+// remoteIP is the address of a RemoteAddr ("ip:port") as the audit trail
+// shows it, or RemoteAddr itself when it is not one. An IPv4 address is
+// the text before the port as it stands (netip accepts only the canonical
+// dotted quad), which saves formatting it again at every request.
+func remoteIP(remote string) string {
+	ap, err := netip.ParseAddrPort(remote)
+	if err != nil {
+		return remote
+	}
+	if a := ap.Addr(); a.Is4() {
+		return remote[:strings.LastIndexByte(remote, ':')]
+	}
+	return ap.Addr().Unmap().String()
 }
 
 func clientIP(r *http.Request) netip.Addr {
@@ -525,15 +550,24 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // bufferPool lends ReverseProxy its copy buffers instead of allocating
-// 32 KiB per request.
+// 32 KiB per request. The pool holds a pointer to each buffer's first byte:
+// a pointer goes into an interface without an allocation, where a slice
+// (or a new *[]byte at every Put) would cost one per request.
 type bufferPool struct{ p sync.Pool }
 
+const bufferSize = 32 << 10
+
 func newBufferPool() *bufferPool {
-	return &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+	return &bufferPool{p: sync.Pool{New: func() any { return unsafe.SliceData(make([]byte, bufferSize)) }}}
 }
 
-func (b *bufferPool) Get() []byte  { return *b.p.Get().(*[]byte) }
-func (b *bufferPool) Put(x []byte) { b.p.Put(&x) }
+func (b *bufferPool) Get() []byte { return unsafe.Slice(b.p.Get().(*byte), bufferSize) }
+
+func (b *bufferPool) Put(x []byte) {
+	if cap(x) >= bufferSize {
+		b.p.Put(unsafe.SliceData(x))
+	}
+}
 
 func (p *Proxy) emit(e audit.Event) {
 	if p.events == nil {
@@ -572,11 +606,8 @@ func (p *Proxy) requestEvent(r *http.Request, st *reqState, status int) {
 	e := audit.Event{
 		Time: st.start, Kind: audit.KindRequest, Method: r.Method, Path: r.URL.Path,
 		Upstream: st.upstream, Target: st.target, Status: status, Latency: p.now().Sub(st.start),
-		Decision: st.decision, Policy: st.policy, Message: st.message, ClientIP: r.RemoteAddr,
+		Decision: st.decision, Policy: st.policy, Message: st.message, ClientIP: remoteIP(r.RemoteAddr),
 		HeadersStripped: st.stripped, HeadersInjected: st.injected, Trace: st.trace,
-	}
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		e.ClientIP = ap.Addr().Unmap().String()
 	}
 	if id := st.id; id != nil {
 		e.Persona, e.User, e.Env, e.Via = id.persona, id.user, id.env, id.via

@@ -72,6 +72,7 @@ func (s UpstreamStatus) Healthy() bool {
 // target is one server of an upstream.
 type target struct {
 	url    *url.URL
+	str    string // url.String(), for every request's audit event
 	active atomic.Int64
 	// down is set by the active monitor; ejectedUntil (unix ns) by a failed
 	// connection (passive ejection).
@@ -143,7 +144,7 @@ func newUpstream(u Upstream, p *Proxy) (*upstream, error) {
 			return nil, fmt.Errorf("upstream %q target %q is not an absolute http(s) URL: write it like http://127.0.0.1:8000", u.Name, raw)
 		}
 		tu.Path = strings.TrimSuffix(tu.Path, "/")
-		up.targets = append(up.targets, &target{url: tu})
+		up.targets = append(up.targets, &target{url: tu, str: tu.String()})
 	}
 	if m := u.Monitor; m != nil {
 		if m.Path == "" {
@@ -291,7 +292,7 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 		if st != nil {
-			st.target = t.url.String()
+			st.target = t.str
 		}
 		t.active.Add(1)
 		resp, err := u.transport.RoundTrip(req)
@@ -309,7 +310,7 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 			t.setReason("")
 			u.p.notice("info", fmt.Sprintf("upstream %q target %s answers again", u.Name, t.url))
 		}
-		resp.Body = trackBody(resp.Body, t)
+		resp.Body = trackBody(resp.Body, t, st)
 		return resp, nil
 	}
 }
@@ -351,21 +352,30 @@ func errorsUnwrapAll(err error) error {
 // trackBody counts the request as active until its response body is
 // closed, which for a stream or a websocket is when it ends. A websocket's
 // body must stay an io.ReadWriteCloser for ReverseProxy to splice it.
-func trackBody(b io.ReadCloser, t *target) io.ReadCloser {
+// Other bodies are wrapped in the request's pooled state when there is
+// one: ReverseProxy closes the body before its ServeHTTP returns, and the
+// state goes back to the pool only after that.
+func trackBody(b io.ReadCloser, t *target, st *reqState) io.ReadCloser {
 	if rwc, ok := b.(io.ReadWriteCloser); ok {
 		return &trackedRWC{ReadWriteCloser: rwc, t: t}
+	}
+	if st != nil {
+		st.body = trackedBody{ReadCloser: b, t: t}
+		return &st.body
 	}
 	return &trackedBody{ReadCloser: b, t: t}
 }
 
 type trackedBody struct {
 	io.ReadCloser
-	t    *target
-	once sync.Once
+	t      *target
+	closed atomic.Bool
 }
 
 func (b *trackedBody) Close() error {
-	b.once.Do(func() { b.t.active.Add(-1) })
+	if b.closed.CompareAndSwap(false, true) {
+		b.t.active.Add(-1)
+	}
 	return b.ReadCloser.Close()
 }
 
