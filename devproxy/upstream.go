@@ -179,7 +179,12 @@ func newUpstream(u Upstream, p *Proxy) (*upstream, error) {
 	up.proxy = &httputil.ReverseProxy{
 		Rewrite:       up.rewrite,
 		Transport:     up,
-		FlushInterval: -1,
+		// 0, not -1: ReverseProxy flushes server-sent events and bodies of
+		// unknown length (chunked streams) at every write anyway, and -1
+		// would also flush every response with a Content-Length from a
+		// timer goroutine, headers apart from the body: two writes, a
+		// goroutine and a timer per request.
+		FlushInterval: 0,
 		BufferPool:    p.buffers,
 		ErrorHandler:  up.proxyError,
 		ErrorLog:      p.errorLog,
