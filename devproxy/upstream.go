@@ -177,8 +177,8 @@ func newUpstream(u Upstream, p *Proxy) (*upstream, error) {
 		ForceAttemptHTTP2:     true,
 	}
 	up.proxy = &httputil.ReverseProxy{
-		Rewrite:       up.rewrite,
-		Transport:     up,
+		Rewrite:   up.rewrite,
+		Transport: up,
 		// 0, not -1: ReverseProxy flushes server-sent events and bodies of
 		// unknown length (chunked streams) at every write anyway, and -1
 		// would also flush every response with a Content-Length from a
