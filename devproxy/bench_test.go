@@ -198,15 +198,15 @@ func BenchmarkProxyAuthenticated(b *testing.B) {
 }
 
 // BenchmarkBareReverseProxy is httputil.ReverseProxy with a tuned
-// transport and pooled buffers: the baseline the issue compares against.
+// transport and pooled buffers: the baseline the issue compares against,
+// configured as bench/bareproxy is (the default FlushInterval).
 func BenchmarkBareReverseProxy(b *testing.B) {
 	backend := minimalBackend(b)
 	target, _ := url.Parse(backend.URL)
 	rp := &httputil.ReverseProxy{
-		Rewrite:       func(pr *httputil.ProxyRequest) { pr.SetURL(target); pr.SetXForwarded() },
-		Transport:     &http.Transport{MaxIdleConnsPerHost: 256, DisableCompression: true},
-		FlushInterval: -1,
-		BufferPool:    newBufferPool(),
+		Rewrite:    func(pr *httputil.ProxyRequest) { pr.SetURL(target); pr.SetXForwarded() },
+		Transport:  &http.Transport{MaxIdleConnsPerHost: 256, DisableCompression: true},
+		BufferPool: newBufferPool(),
 	}
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
