@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -181,6 +183,26 @@ func minimalBackend(b *testing.B) *httptest.Server {
 func BenchmarkProxyAuthenticated(b *testing.B) {
 	backend := minimalBackend(b)
 	p, cookie := benchProxy(b, backend.URL)
+	benchAuthenticated(b, p, cookie)
+}
+
+// BenchmarkProxyAuthenticatedAuditFile is the same request with the audit
+// trail written as `authdev proxy` writes it: one JSON line per request to
+// a file (its stderr, under make bench).
+func BenchmarkProxyAuthenticatedAuditFile(b *testing.B) {
+	backend := minimalBackend(b)
+	p, cookie := benchProxy(b, backend.URL)
+	f, err := os.Create(filepath.Join(b.TempDir(), "audit.log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { f.Close() })
+	log := audit.NewLog(f)
+	p.events = func(e audit.Event) { _ = log.Write(e) }
+	benchAuthenticated(b, p, cookie)
+}
+
+func benchAuthenticated(b *testing.B, p *Proxy, cookie string) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:8443/reports/q3", nil)
