@@ -91,15 +91,15 @@ func (e *events) of(kind audit.Kind) []audit.Event {
 
 // env is a running mock IdP and proxy.
 type env struct {
-	t      *testing.T
-	cfg    *config.Config
-	idp    *mockidp.Server
+	t   *testing.T
+	cfg *config.Config
+	idp *mockidp.Server
 	// stopIdP takes the IdP off the network, as a crashed one.
 	stopIdP func()
-	proxy  *devproxy.Proxy
-	url    string
-	clock  *clock
-	events *events
+	proxy   *devproxy.Proxy
+	url     string
+	clock   *clock
+	events  *events
 }
 
 type setup struct {
