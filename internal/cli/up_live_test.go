@@ -117,7 +117,7 @@ func TestUpWithTheTUIWatchesTheConfigAndLogsToTheDefaultAuditFile(t *testing.T) 
 	}
 	waitFor("request line", regexp.MustCompile(`"kind":"request".*"/reports/q3"`))
 
-	if err := os.WriteFile(cfgPath, []byte(strings.Replace(yaml, `"/nothing"`, `"/reports"`, 1)), 0o600); err != nil {
+	if err := saveAsEditorsDo(cfgPath, []byte(strings.Replace(yaml, `"/nothing"`, `"/reports"`, 1))); err != nil {
 		t.Fatal(err)
 	}
 	waitFor("reload notice", regexp.MustCompile(`config reloaded: policies ~no-reports`))
@@ -125,7 +125,7 @@ func TestUpWithTheTUIWatchesTheConfigAndLogsToTheDefaultAuditFile(t *testing.T) 
 		t.Fatalf("the edited policy does not apply: %d", code)
 	}
 	// The rule is on line 13 of the file; the broken one keeps the old.
-	if err := os.WriteFile(cfgPath, []byte(strings.Replace(yaml, `"/nothing")`, `"/nothing"`, 1)), 0o600); err != nil {
+	if err := saveAsEditorsDo(cfgPath, []byte(strings.Replace(yaml, `"/nothing")`, `"/nothing"`, 1))); err != nil {
 		t.Fatal(err)
 	}
 	waitFor("reload error with file:line", regexp.MustCompile(`running config stays: .*authdev\.yaml:13:`))
@@ -198,7 +198,7 @@ set tm sessionParameter -defaultAuthorizationAction ALLOW
 	if code := l.get(t, "/reports"); code != http.StatusOK {
 		t.Fatalf("before the edit: %d", code)
 	}
-	if err := os.WriteFile(filepath.Join(l.dir, "ns.conf"), []byte(strings.Replace(nsconf, `/nothing`, `/reports`, 1)), 0o600); err != nil {
+	if err := saveAsEditorsDo(filepath.Join(l.dir, "ns.conf"), []byte(strings.Replace(nsconf, `/nothing`, `/reports`, 1))); err != nil {
 		t.Fatal(err)
 	}
 	l.waitForAudit(t, "ns.conf reload notice", regexp.MustCompile(`"ns.conf reloaded: `+regexp.QuoteMeta(filepath.Join(l.dir, "ns.conf"))+`"`))
@@ -206,11 +206,23 @@ set tm sessionParameter -defaultAuthorizationAction ALLOW
 		t.Fatalf("the edited ns.conf does not apply: %d", code)
 	}
 	// A command it cannot parse (line 2) keeps the running policies.
-	if err := os.WriteFile(filepath.Join(l.dir, "ns.conf"), []byte(strings.Replace(nsconf, `deny_x "HTTP`, `deny_x "HTTP(`, 1)), 0o600); err != nil {
+	if err := saveAsEditorsDo(filepath.Join(l.dir, "ns.conf"), []byte(strings.Replace(nsconf, `deny_x "HTTP`, `deny_x "HTTP(`, 1))); err != nil {
 		t.Fatal(err)
 	}
 	l.waitForAudit(t, "ns.conf error with file:line", regexp.MustCompile(`running config stays: .*ns\.conf:2`))
 	if code := l.get(t, "/reports"); code != http.StatusForbidden {
 		t.Fatalf("a broken ns.conf changed the running policy: %d", code)
 	}
+}
+
+// saveAsEditorsDo replaces a file by renaming a finished temporary file over
+// it, as most editors save: these tests are about what a finished edit
+// does, and a polling watcher cannot tell a truncated file from an empty
+// one (cfgwatch settles such writes; its own test covers that).
+func saveAsEditorsDo(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
