@@ -48,10 +48,12 @@ IdP's persona picker.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Persona = args[0]
+			ctx, stop := interruptible(cmd)
+			defer stop()
 			if runF != nil {
-				return runF(cmdContext(cmd), opts)
+				return runF(ctx, opts)
 			}
-			return asRun(cmdContext(cmd), opts)
+			return asRun(ctx, opts)
 		},
 	})
 }

@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -46,7 +43,7 @@ Signing keys come from the state store; ` + "`authdev keys rotate`" + ` in anoth
 terminal takes effect in a running IdP within two seconds.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := interruptible(cmd)
 			defer stop()
 			if runF != nil {
 				return runF(ctx, opts)
@@ -57,13 +54,6 @@ terminal takes effect in a running IdP within two seconds.`,
 	cmd.Flags().StringVar(&opts.Listen, "listen", "", "host:port to listen on (default idp.listen, 127.0.0.1:9400)")
 	cmd.Flags().BoolVar(&opts.AllowRemote, "allow-remote", false, "allow a non-loopback --listen address (anyone who reaches it can log in)")
 	return cmd
-}
-
-func cmdContext(cmd *cobra.Command) context.Context {
-	if ctx := cmd.Context(); ctx != nil {
-		return ctx
-	}
-	return context.Background()
 }
 
 func idpRun(ctx context.Context, opts *IdPOptions) error {

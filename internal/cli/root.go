@@ -1,10 +1,14 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/signal"
 	"runtime/debug"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -121,4 +125,14 @@ func noArgs(cmd *cobra.Command, args []string) error {
 		return &UsageError{Err: err}
 	}
 	return nil
+}
+
+// interruptible is the context of a long-running command: it ends on
+// Ctrl-C or SIGTERM, so servers shut down cleanly.
+func interruptible(cmd *cobra.Command) (context.Context, context.CancelFunc) {
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 }

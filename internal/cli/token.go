@@ -62,10 +62,12 @@ scripts; --json prints the access, ID and refresh tokens with their expiry;
   authdev token --as carol --aud reports-api --json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := interruptible(cmd)
+			defer stop()
 			if runF != nil {
-				return runF(cmdContext(cmd), opts)
+				return runF(ctx, opts)
 			}
-			return tokenRun(cmdContext(cmd), opts)
+			return tokenRun(ctx, opts)
 		},
 	}
 	fl := cmd.Flags()

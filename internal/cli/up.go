@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/pkg/browser"
@@ -87,7 +85,7 @@ $XDG_STATE_HOME/authdev/audit.log (~/.local/state/authdev/audit.log).`,
   authdev up --no-tui --upstream http://127.0.0.1:8000 --audit-log audit.jsonl`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signal.NotifyContext(cmdContext(cmd), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := interruptible(cmd)
 			defer stop()
 			if runF != nil {
 				return runF(ctx, opts)
