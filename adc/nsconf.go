@@ -897,15 +897,25 @@ func (s *session) addLimit(c *command) {
 	s.finish(c, "trapsintimeslice", "maxbandwidth")
 }
 
+// minutes reads option opt, a whole number of minutes no less than least;
+// ok is false when it is absent or wrong (then reported).
+func (s *session) minutes(c *command, opt string, least int) (d time.Duration, ok bool) {
+	v, o := c.optVal(opt)
+	if o == nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < least {
+		s.failTok(c, o.tok, "-%s %q must be a number of minutes", o.tok.text[1:], v)
+		return 0, false
+	}
+	return time.Duration(n) * time.Minute, true
+}
+
 func (s *session) sessionOptions(c *command, name string) *sessionAction {
 	a := &sessionAction{name: name, pos: c.pos}
-	if v, o := c.optVal("sesstimeout"); o != nil {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			s.failTok(c, o.tok, "-sessTimeout %q must be a number of minutes", v)
-		} else {
-			a.timeout = time.Duration(n) * time.Minute
-		}
+	if d, ok := s.minutes(c, "sesstimeout", 1); ok {
+		a.timeout = d
 	}
 	if v, o := c.optVal("defaultauthorizationaction"); o != nil {
 		switch strings.ToUpper(v) {
@@ -961,13 +971,8 @@ func (s *session) addOAuth(c *command) {
 			s.failTok(c, o.tok, "-Attributes lists %d names; the ADC keeps at most 16", len(a.Attributes))
 		}
 	}
-	if v, o := c.optVal("skewtime"); o != nil {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			s.failTok(c, o.tok, "-skewTime %q must be a number of minutes", v)
-		} else {
-			a.SkewTime = time.Duration(n) * time.Minute
-		}
+	if d, ok := s.minutes(c, "skewtime", 0); ok {
+		a.SkewTime = d
 	}
 	if v, o := c.optVal("granttype"); o != nil {
 		a.GrantType = strings.ToUpper(v)
