@@ -2,9 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/x509"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -12,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/authdev/authdev/config"
-	"github.com/authdev/authdev/internal/pki"
 	"github.com/authdev/authdev/internal/stack"
 	"github.com/authdev/authdev/internal/state"
 )
@@ -83,20 +79,9 @@ func asRun(ctx context.Context, opts *AsOptions) error {
 	if err != nil {
 		return err
 	}
-	token, err := store.Get(stack.ControlTokenKey)
-	if errors.Is(err, state.ErrNotFound) {
-		return fmt.Errorf("no control token in the %s state store: is `authdev up` running with the same --state?", store.Describe())
-	}
+	token, roots, err := stack.ControlCredentials(store)
 	if err != nil {
 		return err
-	}
-	var roots *x509.CertPool
-	if cfg.Proxy.TLSEnabled() {
-		ca, err := pki.LoadOrCreate(store, opts.Now, rand.Reader)
-		if err != nil {
-			return err
-		}
-		roots = ca.Pool()
 	}
 	url := opts.ProxyURL
 	if url == "" {
@@ -106,7 +91,7 @@ func asRun(ctx context.Context, opts *AsOptions) error {
 			url = stack.ProxyURL(cfg, cfg.Proxy.Listen)
 		}
 	}
-	got, err := stack.Switch(ctx, url, string(token), roots, stack.ActiveState{Persona: persona, Env: opts.Env})
+	got, err := stack.Switch(ctx, url, token, roots, stack.ActiveState{Persona: persona, Env: opts.Env})
 	if err != nil {
 		return err
 	}

@@ -3,8 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -16,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/authdev/authdev/config"
-	"github.com/authdev/authdev/internal/pki"
 	"github.com/authdev/authdev/internal/rbactest"
 	"github.com/authdev/authdev/internal/stack"
 	"github.com/authdev/authdev/internal/state"
@@ -161,7 +158,7 @@ func testRun(ctx context.Context, opts *TestOptions) error {
 	var target rbactest.Target
 	var cleanup func() error
 	if opts.Proxy != "" {
-		remote, err := newRemoteTarget(opts.Proxy, cfg, store, opts.Now)
+		remote, err := newRemoteTarget(opts.Proxy, cfg, store)
 		if err != nil {
 			return err
 		}
@@ -293,26 +290,16 @@ func writeFileAtomic(path string, data []byte) error {
 
 // newRemoteTarget prepares to drive a running authdev proxy: the control
 // token and the CA come from the state store it shares with this process.
-func newRemoteTarget(proxyURL string, cfg *config.Config, store state.Store, now func() time.Time) (*rbactest.Remote, error) {
-	token, err := store.Get(stack.ControlTokenKey)
+func newRemoteTarget(proxyURL string, cfg *config.Config, store state.Store) (*rbactest.Remote, error) {
+	token, roots, err := stack.ControlCredentials(store)
 	if err != nil {
-		return nil, fmt.Errorf("--proxy: no control token in the %s state store (%v): run authdev test with the same --state as the `authdev up` it tests", store.Describe(), err)
-	}
-	var roots *x509.CertPool
-	if strings.HasPrefix(proxyURL, "https:") {
-		if _, err := store.Get(pki.StoreKey); err == nil {
-			ca, err := pki.LoadOrCreate(store, now, rand.Reader)
-			if err != nil {
-				return nil, err
-			}
-			roots = ca.Pool()
-		}
+		return nil, fmt.Errorf("--proxy: %w", err)
 	}
 	base, err := stack.IdPBaseURL(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return rbactest.NewRemote(proxyURL, string(token), roots, base), nil
+	return rbactest.NewRemote(proxyURL, token, roots, base), nil
 }
 
 // overlayStore reads through to the user's store and keeps writes in

@@ -65,6 +65,16 @@ func LoadOrCreate(store state.Store, now func() time.Time, random io.Reader) (*C
 	return ca, nil
 }
 
+// Load returns the CA from store, or state.ErrNotFound when it has none.
+// Clients of a running stack use it: they must trust its CA, not make one.
+func Load(store state.Store) (*CA, error) {
+	raw, err := store.Get(StoreKey)
+	if err != nil {
+		return nil, err
+	}
+	return parseCA(raw)
+}
+
 func newCA(now time.Time, random io.Reader) ([]byte, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), random)
 	if err != nil {

@@ -14,6 +14,9 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/authdev/authdev/internal/pki"
+	"github.com/authdev/authdev/internal/state"
 )
 
 // ControlPath is the control endpoint of a running `authdev up`, under the
@@ -24,6 +27,28 @@ const ControlPath = "/.authdev/control/active"
 // ProxyURLKey is where a running `authdev up` leaves its proxy URL in the
 // state store, so that `authdev as` finds it whatever the listen address.
 const ProxyURLKey = "stack/proxy-url"
+
+// ControlCredentials reads what a client of a running stack's control
+// endpoint needs from the state store they share: the control token and,
+// when the stack made one, the CA its proxy certificate chains to (nil
+// otherwise). It creates nothing.
+func ControlCredentials(store state.Store) (token string, roots *x509.CertPool, err error) {
+	raw, err := store.Get(ControlTokenKey)
+	if errors.Is(err, state.ErrNotFound) {
+		return "", nil, fmt.Errorf("no control token in the %s state store: is `authdev up` running with the same --state?", store.Describe())
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	ca, err := pki.Load(store)
+	switch {
+	case errors.Is(err, state.ErrNotFound):
+		return string(raw), nil, nil
+	case err != nil:
+		return "", nil, fmt.Errorf("the local CA in the %s state store is unreadable: %w", store.Describe(), err)
+	}
+	return string(raw), ca.Pool(), nil
+}
 
 // ActiveState is the control endpoint's body, both ways.
 type ActiveState struct {
