@@ -621,6 +621,10 @@ func (s *session) priority(c *command, b *nsBind) bool {
 	}
 	b.priority = n
 	if g, o := c.optVal("gotopriorityexpression"); o != nil {
+		if len(o.vals) == 0 {
+			s.failTok(c, o.tok, "-gotoPriorityExpression needs a value: NEXT, END, USE_INVOCATION_RESULT or a priority number")
+			return false
+		}
 		b.gotoExpr = strings.ToUpper(g)
 		if !validGoto(b.gotoExpr) {
 			s.failTok(c, o.vals[0], "-gotoPriorityExpression %q: use NEXT, END, USE_INVOCATION_RESULT or a priority number", g)

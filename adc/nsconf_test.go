@@ -341,6 +341,8 @@ func TestNSConfErrorsPointAtTheWord(t *testing.T) {
 			`ns.conf:3:33: bind lb vserver: -priority "high" must be a number`},
 		{"a bad goto", "add lb vserver v HTTP\nadd authorization policy p true ALLOW\nbind lb vserver v -policyName p -priority 1 -gotoPriorityExpression LATER\n",
 			`ns.conf:3:69: bind lb vserver: -gotoPriorityExpression "LATER": use NEXT, END`},
+		{"a goto without a value", "add lb vserver v HTTP\nadd authorization policy p true ALLOW\nbind lb vserver v -policyName p -priority 1 -gotoPriorityExpression\n",
+			`ns.conf:3:45: bind lb vserver: -gotoPriorityExpression needs a value`},
 		{"an unknown limit in a rule", `add responder policy p "SYS.CHECK_LIMIT(\"lim\")" DROP` + "\n",
 			`ns.conf:1:42: responder policy "p": no limit identifier "lim"`},
 		{"a limit with an unknown selector", "add ns limitIdentifier lim -selectorName nosel\n", `ns.conf:1:1: add ns limitIdentifier lim: no stream selector "nosel"`},
