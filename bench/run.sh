@@ -5,6 +5,7 @@
 # peer on loopback, takes medians and writes bench/RESULTS.md.
 #
 #   ROUNDS=3 DURATION=4s ./bench/run.sh
+#   ONLY='bare-rp|authdev-cookie' ./bench/run.sh   # a quick A/B: medians, no report
 #
 # Tools: wrk and nginx-light (apt-get install wrk nginx-light), node + npm,
 # /usr/bin/python3 with python3-fastapi and uvicorn, Go. Everything it
@@ -76,4 +77,4 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || say "nginx missing (apt
 
 say "running: $rounds rounds of $duration per scenario"
 PATH=$PATH:/usr/sbin exec "$cache/bin/harness" -authdev "$cache/bin/authdev" -bin "$cache/bin" \
-  -oauth2-proxy "$o2p" -mock-server "$ms" -mockoidc "$mockoidc" -src "$src" -from-head="$fromhead" -rounds "$rounds" -duration "$duration" -out bench/RESULTS.md
+  -oauth2-proxy "$o2p" -mock-server "$ms" -mockoidc "$mockoidc" -src "$src" -from-head="$fromhead" -rounds "$rounds" -duration "$duration" -only "${ONLY:-}" -out bench/RESULTS.md

@@ -278,7 +278,7 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	p.reloadMu.Unlock()
 	p.monitors.Wait()
 	for _, u := range p.rt().upstreams {
-		u.transport.CloseIdleConnections()
+		u.closeIdle(true)
 	}
 	return err
 }

@@ -127,7 +127,7 @@ func (p *Proxy) Reload(opts Options) error {
 	for _, u := range old.upstreams {
 		if !slices.Contains(g.upstreams, u) {
 			u.stopMonitor()
-			u.transport.CloseIdleConnections()
+			u.closeIdle(true)
 		}
 	}
 	// Cached identities hold roles and user names derived with the old

@@ -72,7 +72,8 @@ func (s UpstreamStatus) Healthy() bool {
 // target is one server of an upstream.
 type target struct {
 	url    *url.URL
-	str    string // url.String(), for every request's audit event
+	str    string    // url.String(), for every request's audit event
+	conns  *connPool // bodyless requests to a plain-HTTP target; nil for https
 	active atomic.Int64
 	// down is set by the active monitor; ejectedUntil (unix ns) by a failed
 	// connection (passive ejection).
@@ -165,12 +166,18 @@ func newUpstream(u Upstream, p *Proxy) (*upstream, error) {
 	}
 	// DefaultTransport keeps two idle connections per host: under load most
 	// requests would open a new one. Compression stays the backend's.
+	dial := (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	for _, t := range up.targets {
+		if t.url.Scheme == "http" {
+			t.conns = newConnPool(hostPort(t.url), u.Timeout, dial)
+		}
+	}
 	up.transport = &http.Transport{
 		Proxy:                 nil,
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           dial,
 		MaxIdleConns:          0,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConnsPerHost:   maxIdlePerTarget,
+		IdleConnTimeout:       idleConnTimeout,
 		ResponseHeaderTimeout: u.Timeout,
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true,
@@ -190,6 +197,29 @@ func newUpstream(u Upstream, p *Proxy) (*upstream, error) {
 		ErrorLog:      p.errorLog,
 	}
 	return up, nil
+}
+
+// hostPort is the address of a target URL, with the scheme's port when it
+// names none.
+func hostPort(u *url.URL) string {
+	if port := u.Port(); port != "" {
+		return u.Host
+	}
+	if u.Scheme == "https" {
+		return net.JoinHostPort(u.Hostname(), "443")
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
+}
+
+// closeIdle closes the idle connections to every target; with final, also
+// those still in use once they come back.
+func (u *upstream) closeIdle(final bool) {
+	u.transport.CloseIdleConnections()
+	for _, t := range u.targets {
+		if t.conns != nil {
+			t.conns.closeIdle(final)
+		}
+	}
 }
 
 // matches reports whether path is under the upstream's prefix: "/api"
@@ -300,7 +330,12 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 			st.target = t.str
 		}
 		t.active.Add(1)
-		resp, err := u.transport.RoundTrip(req)
+		var resp *http.Response
+		if t.conns != nil && t.conns.takes(req) {
+			resp, err = t.conns.roundTrip(req)
+		} else {
+			resp, err = u.transport.RoundTrip(req)
+		}
 		if err != nil {
 			t.active.Add(-1)
 			if isConnectError(err) {

@@ -39,6 +39,7 @@ type harness struct {
 	started                                              time.Time
 	fromHead                                             bool
 	mockoidc                                             string
+	only                                                 *regexp.Regexp // a quick A/B of some scenarios; no report
 }
 
 func main() {
@@ -56,7 +57,16 @@ func main() {
 	flag.BoolVar(&h.fromHead, "from-head", false, "authdev was built from the last commit because the working tree did not build")
 	flag.IntVar(&h.rounds, "rounds", 3, "rounds of alternation")
 	flag.DurationVar(&h.dur, "duration", 4*time.Second, "length of one wrk run")
+	only := flag.String("only", "", "run only the scenarios whose name matches this regexp, print their medians and write no report")
 	flag.Parse()
+	if *only != "" {
+		re, err := regexp.Compile(*only)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: -only:", err)
+			os.Exit(2)
+		}
+		h.only = re
+	}
 	if h.work == "" {
 		h.work, _ = os.MkdirTemp("", "authdev-bench-")
 		defer os.RemoveAll(h.work)
@@ -74,6 +84,10 @@ func main() {
 	}
 	h.loadAfter = loadavg()
 	h.ps.stopAll()
+	if h.only != nil {
+		h.printMedians()
+		return
+	}
 	report := h.report()
 	if err := os.WriteFile(*out, []byte(report), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -168,8 +182,10 @@ func (h *harness) run() error {
 	issuerRS := fmt.Sprintf("http://localhost:%d/rs", idpPort)
 
 	// Start-up figures first, while the machine is quiet and the keys exist.
-	if err := h.measureStartup(cfg); err != nil {
-		return err
+	if h.only == nil {
+		if err := h.measureStartup(cfg); err != nil {
+			return err
+		}
 	}
 
 	px, err := h.authdevProc("authdev proxy", "--config", cfg, "proxy")
@@ -297,6 +313,9 @@ wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 	// The alternation.
 	for r := 1; r <= h.rounds; r++ {
 		for _, s := range h.order {
+			if h.only != nil && !h.only.MatchString(s.name) {
+				continue
+			}
 			smp, err := runWrk(h.loads[s.name])
 			if err != nil {
 				s.failures = append(s.failures, err.Error())
@@ -319,6 +338,9 @@ wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 		}
 	}
 	h.rss["authdev proxy after load"] = rssKB(px.cmd.Process.Pid)
+	if h.only != nil {
+		return nil
+	}
 
 	// Memory of the IdP after 500k tokens.
 	if err := h.tokensTo(500_000, post(issuer+"/token")); err != nil {
@@ -376,4 +398,13 @@ func loadavg() string {
 		return "?"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+// printMedians is the whole output of a run with -only.
+func (h *harness) printMedians() {
+	for _, s := range h.order {
+		if len(s.samples) > 0 {
+			fmt.Printf("%-22s %9.0f req/s  p50 %-9s p99 %-9s runs %s\n", s.name, s.rps(), s.p50(), s.p99(), s.all())
+		}
+	}
 }

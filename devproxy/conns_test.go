@@ -1,0 +1,238 @@
+package devproxy_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httptrace"
+	"net/textproto"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/authdev/authdev/audit"
+)
+
+// countingBackend counts the connections and requests it takes.
+type countingBackend struct {
+	*httptest.Server
+	conns, requests atomic.Int32
+}
+
+func newCountingBackend(t *testing.T, idle time.Duration, h http.HandlerFunc) *countingBackend {
+	b := &countingBackend{}
+	b.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b.requests.Add(1)
+		h(w, r)
+	}))
+	b.Config.IdleTimeout = idle
+	b.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			b.conns.Add(1)
+		}
+	}
+	b.Start()
+	t.Cleanup(b.Close)
+	return b
+}
+
+func ok(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok "+r.Method) }
+
+func send(t *testing.T, method, url string, hdr []string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	return resp.StatusCode, body(resp)
+}
+
+func TestPlainRequestsShareOneKeptAliveBackendConnection(t *testing.T) {
+	b := newCountingBackend(t, 0, ok)
+	e := start(t, setup{upstreams: upstreamTo(b.URL)})
+	auth := e.bearer("alice")
+	for range 20 {
+		if code, text := send(t, http.MethodGet, e.url+"/x", auth); code != 200 || text != "ok GET" {
+			t.Fatalf("%d %q", code, text)
+		}
+	}
+	if n := b.conns.Load(); n != 1 {
+		t.Fatalf("20 sequential requests took %d backend connections, want 1", n)
+	}
+}
+
+// A backend closes idle connections quickly (uvicorn's keep-alive is 5 s;
+// a restarted backend closes them all). The next request still works, and
+// is answered once.
+func TestARequestAfterTheBackendClosedTheIdleConnectionStillWorks(t *testing.T) {
+	for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
+		t.Run(method, func(t *testing.T) {
+			b := newCountingBackend(t, 20*time.Millisecond, ok)
+			e := start(t, setup{upstreams: upstreamTo(b.URL)})
+			auth := e.bearer("alice")
+			for i := range 3 {
+				if code, text := send(t, method, e.url+"/x", auth); code != 200 || text != "ok "+method {
+					t.Fatalf("request %d: %d %q", i, code, text)
+				}
+				time.Sleep(100 * time.Millisecond) // the backend closes the connection meanwhile
+			}
+			if n := b.requests.Load(); n != 3 {
+				t.Fatalf("the backend answered %d requests, want 3 (none twice)", n)
+			}
+			if n := b.conns.Load(); n != 3 {
+				t.Fatalf("%d backend connections, want 3: one per request, each closed while idle", n)
+			}
+		})
+	}
+}
+
+func TestAClientThatGoesAwayAbortsTheBackendRequest(t *testing.T) {
+	aborted := make(chan struct{})
+	b := newCountingBackend(t, 0, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+			close(aborted)
+		case <-time.After(10 * time.Second):
+		}
+	})
+	e := start(t, setup{upstreams: upstreamTo(b.URL)})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.url+"/wait", nil)
+	auth := e.bearer("alice")
+	req.Header.Set(auth[0], auth[1])
+	if _, err := http.DefaultClient.Do(req); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the client's deadline", err)
+	}
+	select {
+	case <-aborted:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the backend request went on after the client left")
+	}
+	waitFor(t, "a 499 request event", func() bool {
+		for _, ev := range e.events.of(audit.KindRequest) {
+			if ev.Path == "/wait" && ev.Status == 499 {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func TestEarlyHintsReachTheClient(t *testing.T) {
+	b := newCountingBackend(t, 0, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</app.css>; rel=preload; as=style")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Del("Link")
+		io.WriteString(w, "page")
+	})
+	e := start(t, setup{upstreams: upstreamTo(b.URL)})
+	var mu sync.Mutex
+	var hints []string
+	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+		mu.Lock()
+		defer mu.Unlock()
+		hints = append(hints, h.Get("Link"))
+		return nil
+	}}
+	req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), http.MethodGet, e.url+"/", nil)
+	auth := e.bearer("alice")
+	req.Header.Set(auth[0], auth[1])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := body(resp); resp.StatusCode != 200 || text != "page" {
+		t.Fatalf("%d %q", resp.StatusCode, text)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(hints) != 1 || !strings.Contains(hints[0], "app.css") {
+		t.Fatalf("early hints seen by the client: %q", hints)
+	}
+}
+
+// A backend that dies in the middle of an answer: the client sees the
+// answer cut short, the connection is not reused, the next request works.
+func TestAnAnswerCutShortIsNotReused(t *testing.T) {
+	var n atomic.Int32
+	b := newCountingBackend(t, 0, func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			c, buf, _ := http.NewResponseController(w).Hijack()
+			buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+			buf.Flush()
+			c.Close()
+			return
+		}
+		io.WriteString(w, "whole")
+	})
+	e := start(t, setup{upstreams: upstreamTo(b.URL)})
+	auth := e.bearer("alice")
+	req, _ := http.NewRequest(http.MethodGet, e.url+"/", nil)
+	req.Header.Set(auth[0], auth[1])
+	// The proxy aborts the client's connection: whether the client saw the
+	// status line first depends on buffering, never a whole answer.
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil {
+			t.Fatalf("a cut answer read as whole: %q", got)
+		}
+	}
+	if code, text := send(t, http.MethodGet, e.url+"/", auth); code != 200 || text != "whole" {
+		t.Fatalf("the request after: %d %q", code, text)
+	}
+	if c := b.conns.Load(); c != 2 {
+		t.Fatalf("%d backend connections, want 2", c)
+	}
+}
+
+// Two answers in one read: the second was never asked for, so the
+// connection is not trusted again.
+func TestAConnectionWithUnaskedBytesIsNotReused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					if _, err := http.ReadRequest(br); err != nil {
+						return
+					}
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nextra")
+				}
+			}()
+		}
+	}()
+	e := start(t, setup{upstreams: upstreamTo("http://" + ln.Addr().String())})
+	auth := e.bearer("alice")
+	for range 2 {
+		if code, text := send(t, http.MethodGet, e.url+"/", auth); code != 200 || text != "ok" {
+			t.Fatalf("%d %q", code, text)
+		}
+	}
+	if n := conns.Load(); n != 2 {
+		t.Fatalf("%d connections, want 2: one answer too many makes a connection unusable", n)
+	}
+}
