@@ -230,7 +230,8 @@ func (h *harness) run() error {
 	if _, err := bare.wait(reListen, 10*time.Second); err != nil {
 		return err
 	}
-	h.add("bare-rp", "proxy", "httputil.ReverseProxy, MaxIdleConnsPerHost 1024, pooled 32 KiB buffer → backend", c32(fmt.Sprintf("http://127.0.0.1:%d%s", barePort, path)))
+	bareURL := fmt.Sprintf("http://127.0.0.1:%d%s", barePort, path)
+	h.add("bare-rp", "proxy", "httputil.ReverseProxy, MaxIdleConnsPerHost 1024, pooled 32 KiB buffer → backend", c32(bareURL))
 	// oauth2-proxy with authdev's IdP for its login.
 	if h.o2p == "" {
 		h.miss("oauth2-proxy v7.15.6: not installed (go install github.com/oauth2-proxy/oauth2-proxy/v7@v7.15.6)")
@@ -245,6 +246,7 @@ func (h *harness) run() error {
 		return load{conns: 1, duration: h.dur, url: url, headers: headers}
 	}
 	h.add("direct-c1", "latency", "wrk -c1 → Go backend", c1(backend+path))
+	h.add("bare-rp-c1", "latency", "wrk -c1 → bare ReverseProxy → Go backend (what any Go proxy adds)", c1(bareURL))
 	h.add("authdev-cookie-c1", "latency", "wrk -c1 → authdev proxy (cookie) → Go backend", c1(proxyURL+path, "Cookie: "+cookie))
 
 	// FastAPI, one uvicorn worker, behind a second authdev proxy.
