@@ -63,25 +63,31 @@ func (p *connPool) takes(req *http.Request) bool {
 
 // roundTrip sends req on an idle connection, or a new one. A reused
 // connection the backend closed meanwhile fails before any answer arrives;
-// the request is then sent again on a new connection when it is
-// replayable, as http.Transport does.
+// a replayable request is then sent again, as http.Transport does, on a
+// new connection: the other idle ones may be as stale (a restarted
+// backend closed them all). A request that cannot be sent again checks
+// its connection first.
 func (p *connPool) roundTrip(req *http.Request) (*http.Response, error) {
 	replay := replayable(req)
-	for {
-		c, reused, err := p.get(req.Context(), !replay)
-		if err != nil {
-			return nil, err
-		}
-		resp, err := p.send(c, req)
-		if err == nil {
-			return resp, nil
-		}
-		c.Close()
-		if reused && replay && nothingReceived(err) && req.Context().Err() == nil {
-			continue
-		}
+	c, reused, err := p.get(req.Context(), !replay)
+	if err != nil {
 		return nil, err
 	}
+	resp, err := p.send(c, req)
+	if err == nil {
+		return resp, nil
+	}
+	c.Close()
+	if !reused || !replay || !nothingReceived(err) || req.Context().Err() != nil {
+		return nil, err
+	}
+	if c, err = p.dialConn(req.Context()); err != nil {
+		return nil, err
+	}
+	if resp, err = p.send(c, req); err != nil {
+		c.Close()
+	}
+	return resp, err
 }
 
 func (p *connPool) send(c *backendConn, req *http.Request) (*http.Response, error) {
@@ -174,11 +180,16 @@ func (p *connPool) get(ctx context.Context, check bool) (c *backendConn, reused 
 		p.mu.Lock()
 	}
 	p.mu.Unlock()
+	c, err = p.dialConn(ctx)
+	return c, false, err
+}
+
+func (p *connPool) dialConn(ctx context.Context) (*backendConn, error) {
 	nc, err := p.dial(ctx, "tcp", p.addr)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	return &backendConn{Conn: nc, br: bufio.NewReaderSize(nc, 4096), bw: bufio.NewWriterSize(nc, 4096)}, false, nil
+	return &backendConn{Conn: nc, br: bufio.NewReaderSize(nc, 4096), bw: bufio.NewWriterSize(nc, 4096)}, nil
 }
 
 func (p *connPool) put(c *backendConn) {

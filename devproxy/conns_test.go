@@ -236,3 +236,55 @@ func TestAConnectionWithUnaskedBytesIsNotReused(t *testing.T) {
 		t.Fatalf("%d connections, want 2: one answer too many makes a connection unusable", n)
 	}
 }
+
+// A restarted backend closed every kept-alive connection at once: the next
+// request still works, on one new connection.
+func TestAfterABackendRestartOneNewConnectionServes(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	release := make(chan struct{})
+	var arrived sync.WaitGroup
+	arrived.Add(4)
+	first := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hold" {
+			arrived.Done()
+			<-release
+		}
+		io.WriteString(w, "first")
+	})}
+	go first.Serve(ln)
+	e := start(t, setup{upstreams: upstreamTo("http://" + addr)})
+	auth := e.bearer("alice")
+	// Four requests at once leave four idle connections behind.
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() { send(t, http.MethodGet, e.url+"/hold", auth) })
+	}
+	arrived.Wait()
+	close(release)
+	wg.Wait()
+	first.Close()
+
+	ln2, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("restart on %s: %v", addr, err)
+	}
+	var conns atomic.Int32
+	second := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "second") }),
+		ConnState: func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				conns.Add(1)
+			}
+		}}
+	go second.Serve(ln2)
+	defer second.Close()
+	if code, text := send(t, http.MethodGet, e.url+"/", auth); code != 200 || text != "second" {
+		t.Fatalf("after the restart: %d %q", code, text)
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("the restarted backend took %d connections for one request, want 1", n)
+	}
+}
