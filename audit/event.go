@@ -35,8 +35,11 @@ type Event struct {
 	Policy   string        `json:"policy,omitempty"`   // the deciding policy; "" = the default action
 	Via      string        `json:"via,omitempty"`      // session | bearer
 	ClientIP string        `json:"client_ip,omitempty"`
-	Message  string        `json:"message,omitempty"` // reason of a refusal, text of a notice
-	Level    string        `json:"level,omitempty"`   // info | warn | error, for notices
+	// RequestID is the client's X-Request-Id, to find a request of a test
+	// run or of the backend's log in the audit trail.
+	RequestID string `json:"request_id,omitempty"`
+	Message   string `json:"message,omitempty"` // reason of a refusal, text of a notice
+	Level     string `json:"level,omitempty"`   // info | warn | error, for notices
 
 	// Detail, for the TUI and whoami; omitted from the log line when empty.
 	Claims          map[string]any    `json:"claims,omitempty"`

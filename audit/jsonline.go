@@ -34,6 +34,7 @@ func appendLogLine(b []byte, e *Event) []byte {
 	b = appendStringField(b, "policy", e.Policy)
 	b = appendStringField(b, "via", e.Via)
 	b = appendStringField(b, "client_ip", e.ClientIP)
+	b = appendStringField(b, "request_id", e.RequestID)
 	b = appendStringField(b, "message", e.Message)
 	b = appendStringField(b, "level", e.Level)
 	if len(e.HeadersStripped) > 0 {

@@ -157,3 +157,24 @@ func TestTheAuditLogHoldsNoTokensOrCookies(t *testing.T) {
 		}
 	}
 }
+
+func TestTheClientsRequestIDIsInTheEventAndReachesTheBackend(t *testing.T) {
+	e := start(t, setup{upstreams: upstreamTo(echoBackend(t, "api").URL)})
+	auth := e.bearer("alice")
+	s := readSeen(t, get(t, http.DefaultClient, e.url+"/with-id", append(auth, devproxy.RequestIDHeader, "check-7-dev")...))
+	if got := s.header(devproxy.RequestIDHeader); len(got) != 1 || got[0] != "check-7-dev" {
+		t.Fatalf("the backend got X-Request-Id %q", got)
+	}
+	long := strings.Repeat("x", 129)
+	readSeen(t, get(t, http.DefaultClient, e.url+"/long-id", append(auth, devproxy.RequestIDHeader, long)...))
+	ids := map[string]string{}
+	for _, ev := range e.events.of(audit.KindRequest) {
+		ids[ev.Path] = ev.RequestID
+	}
+	if ids["/with-id"] != "check-7-dev" {
+		t.Errorf("the event's request ID = %q", ids["/with-id"])
+	}
+	if ids["/long-id"] != "" {
+		t.Errorf("an over-long request ID reached the audit trail: %.20q...", ids["/long-id"])
+	}
+}

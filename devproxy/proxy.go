@@ -465,6 +465,19 @@ func cleanPath(p string) string {
 	return c
 }
 
+// RequestIDHeader is the client's name for a request, which its audit
+// event carries. The proxy forwards it as it came.
+const RequestIDHeader = "X-Request-Id"
+
+// requestID is the X-Request-Id of the request, when it is a sensible one.
+func requestID(h http.Header) string {
+	v := h[RequestIDHeader]
+	if len(v) != 1 || len(v[0]) > 128 {
+		return ""
+	}
+	return v[0]
+}
+
 // remoteIP is the address of a RemoteAddr ("ip:port") as the audit trail
 // shows it, or RemoteAddr itself when it is not one. An IPv4 address is
 // the text before the port as it stands (netip accepts only the canonical
@@ -607,7 +620,7 @@ func (p *Proxy) requestEvent(r *http.Request, st *reqState, status int) {
 		Time: st.start, Kind: audit.KindRequest, Method: r.Method, Path: r.URL.Path,
 		Upstream: st.upstream, Target: st.target, Status: status, Latency: p.now().Sub(st.start),
 		Decision: st.decision, Policy: st.policy, Message: st.message, ClientIP: remoteIP(r.RemoteAddr),
-		HeadersStripped: st.stripped, HeadersInjected: st.injected, Trace: st.trace,
+		RequestID: requestID(r.Header), HeadersStripped: st.stripped, HeadersInjected: st.injected, Trace: st.trace,
 	}
 	if id := st.id; id != nil {
 		e.Persona, e.User, e.Env, e.Via = id.persona, id.user, id.env, id.via

@@ -105,8 +105,8 @@ func TestAuthdevTestPassesTheDemoChecksAgainstFastAPI(t *testing.T) {
 		t.Errorf("no passing summary line:\n%s", stdout)
 	}
 	// Allowed requests reached FastAPI, which verified the proxy's
-	// assertion; refused ones name the proxy's policy.
-	for _, want := range []string{"allow  200     backend", "deny   403     policy admin-area", "deny   403     policy reports-readers", "!  bob GET /admin/users"} {
+	// assertion; every row names the proxy's deciding policy.
+	for _, want := range []string{"allow  200     policy (default)", "deny   403     policy admin-area", "deny   403     policy reports-readers", "!  bob GET /admin/users"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("the report lacks %q:\n%s", want, stdout)
 		}

@@ -144,11 +144,11 @@ func TestWrongExpectationsFailWithTheReason(t *testing.T) {
 		key, outcome, policy, reason string
 		pass                         bool
 	}{
-		{"bob is an admin everywhere/dev", "allow", "", "", true},
+		{"bob is an admin everywhere/dev", "allow", DefaultPolicy, "", true},
 		{"bob is an admin everywhere/prod", "deny", "admin-area", `expected allow, got deny (403) from the proxy: denied by policy "admin-area"`, false},
 		{"carol GET /admin/users (bearer)/dev", "deny", "admin-area", `expected 200, got deny (403)`, false},
-		{"eve GET /nowhere/dev", "allow", "", "", true},
-		{"alice DELETE /admin/users/dev", "allow", "", "expected deny, got allow (", false},
+		{"eve GET /nowhere/dev", "allow", DefaultPolicy, "", true},
+		{"alice DELETE /admin/users/dev", "allow", DefaultPolicy, "expected deny, got allow (200) from the backend, let through by the proxy's default authorization action", false},
 	} {
 		r, ok := got[tc.key]
 		if !ok {
@@ -413,5 +413,45 @@ checks:
 	}
 	if string(out) != want {
 		t.Fatalf("recorded:\n%s\nwant:\n%s", out, want)
+	}
+}
+
+func TestAnAllowedRequestNamesThePolicyThatLetItThrough(t *testing.T) {
+	src := string(config.DemoYAML())
+	src = strings.Replace(src, "  default_authorization: ALLOW\n  policies:\n", `  default_authorization: DENY
+  policies:
+    - name: everyone-reads
+      rule: HTTP.REQ.METHOD.EQ(GET) && !HTTP.REQ.URL.PATH.STARTSWITH("/admin")
+      action: ALLOW
+`, 1)
+	cfg := parse(t, src[:strings.Index(src, "checks:")]+`checks:
+  - {name: reads, as: eve, request: GET /reports/q3, expect: allow, envs: [dev]}
+  - {name: own id, as: eve, request: GET /, headers: {X-Request-Id: mine}, expect: allow, envs: [dev]}
+  - {name: writes, as: alice, request: POST /reports/q3, expect: deny, envs: [dev]}
+`)
+	ip := startDemo(t, cfg)
+	cases, err := Plan(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Result{}
+	for _, r := range Run(context.Background(), ip, cases, Options{Parallel: 4}) {
+		got[r.Name] = r
+	}
+	if r := got["reads"]; r.Outcome != OutcomeAllow || r.Policy != "everyone-reads" || !r.Pass {
+		t.Errorf("reads: %+v", r)
+	}
+	// A check with its own X-Request-Id keeps it, and so has no policy.
+	if r := got["own id"]; r.Outcome != OutcomeAllow || r.Policy != "" || !r.Pass {
+		t.Errorf("own id: %+v", r)
+	}
+	if r := got["writes"]; r.Outcome != OutcomeDeny || r.Policy != DefaultPolicy || !r.Pass {
+		t.Errorf("writes: %+v", r)
+	}
+	rep := NewReport(cfg.EnvironmentNames(), Run(context.Background(), ip, cases[:1], Options{}), 0)
+	var table strings.Builder
+	rep.WriteText(&table)
+	if !strings.Contains(table.String(), "policy everyone-reads") {
+		t.Errorf("the table does not name the allowing policy:\n%s", table.String())
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/devproxy"
 	"github.com/authdev/authdev/internal/oidcgrant"
 )
 
@@ -33,6 +34,16 @@ type Target interface {
 	Use(ctx context.Context, env string) error
 	// Issuer is env's issuer, for bearer tokens.
 	Issuer(env string) string
+}
+
+// PolicySource is a Target that also knows which policy decided a request
+// it proxied, from the audit event carrying the request's X-Request-Id. An
+// allowed request shows no policy to the client; a denied one names it on
+// the proxy's page.
+type PolicySource interface {
+	// DecidingPolicy is the policy that decided the request with ID ("" for
+	// the default action), and false when no such request was seen.
+	DecidingPolicy(ctx context.Context, id string) (string, bool)
 }
 
 // Options tune Run.
@@ -197,6 +208,15 @@ func (r *runner) run(ctx context.Context, c Case) Result {
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
+	// The request's ID finds its audit event, unless the check sends its
+	// own.
+	policies, _ := r.t.(PolicySource)
+	requestID := fmt.Sprintf("%s%s-%d", testRequestIDPrefix, c.Env, c.Index)
+	if policies != nil && req.Header.Get(devproxy.RequestIDHeader) == "" {
+		req.Header.Set(devproxy.RequestIDHeader, requestID)
+	} else {
+		policies = nil
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return r.failed(c, fmt.Errorf("%s %s: %w", c.Method, c.Path, err), r.now().Sub(start))
@@ -206,6 +226,14 @@ func (r *runner) run(ctx context.Context, c Case) Result {
 	res := r.base(c)
 	res.Duration = r.now().Sub(start)
 	classify(&res, resp, page)
+	if policies != nil && res.Outcome == OutcomeAllow {
+		if p, ok := policies.DecidingPolicy(ctx, requestID); ok {
+			if p == "" {
+				p = DefaultPolicy
+			}
+			res.Policy = p
+		}
+	}
 	judge(&res)
 	return res
 }
@@ -277,6 +305,10 @@ func judge(res *Result) {
 	}
 	why := fmt.Sprintf("expected %s, got %s", res.Expect, got)
 	switch {
+	case res.Policy == DefaultPolicy && res.Outcome == OutcomeAllow:
+		why += " from the " + res.By + ", let through by the proxy's default authorization action"
+	case res.Policy != "" && res.Outcome == OutcomeAllow:
+		why += " from the " + res.By + ", let through by policy " + strconv.Quote(res.Policy)
 	case res.Policy != "":
 		why += " from the proxy: denied by policy " + strconv.Quote(res.Policy)
 	case res.By != "":

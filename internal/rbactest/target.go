@@ -10,8 +10,10 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/authdev/authdev/audit"
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/devproxy"
 	"github.com/authdev/authdev/internal/stack"
@@ -48,6 +50,64 @@ type InProcessOptions struct {
 type InProcess struct {
 	s         *stack.Stack
 	transport *http.Transport
+	decisions decisions
+}
+
+// decisions are the deciding policies of the run's requests, by request
+// ID, as the proxy's audit events report them.
+type decisions struct {
+	mu sync.Mutex
+	m  map[string]chan string
+}
+
+// testRequestIDPrefix marks the requests of a run.
+const testRequestIDPrefix = "authdev-test-"
+
+func (d *decisions) slot(id string) chan string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.m == nil {
+		d.m = map[string]chan string{}
+	}
+	c, ok := d.m[id]
+	if !ok {
+		c = make(chan string, 1)
+		d.m[id] = c
+	}
+	return c
+}
+
+func (d *decisions) record(e audit.Event) {
+	if e.Kind != audit.KindRequest || !strings.HasPrefix(e.RequestID, testRequestIDPrefix) {
+		return
+	}
+	select {
+	case d.slot(e.RequestID) <- e.Policy:
+	default:
+	}
+}
+
+// decisionWait bounds the wait for an event: the proxy records it before
+// its handler returns, so it is there by the time a whole answer is read.
+const decisionWait = 2 * time.Second
+
+// DecidingPolicy implements PolicySource.
+func (p *InProcess) DecidingPolicy(ctx context.Context, id string) (string, bool) {
+	c := p.decisions.slot(id)
+	defer func() {
+		p.decisions.mu.Lock()
+		delete(p.decisions.m, id)
+		p.decisions.mu.Unlock()
+	}()
+	t := time.NewTimer(decisionWait)
+	defer t.Stop()
+	select {
+	case policy := <-c:
+		return policy, true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return "", false
 }
 
 // StartInProcess starts the IdP (on a free loopback port) and the proxy.
@@ -56,8 +116,9 @@ func StartInProcess(o InProcessOptions) (*InProcess, error) {
 	if listen == "" {
 		listen = "127.0.0.1:0"
 	}
+	ip := &InProcess{}
 	s, err := stack.Up(stack.Options{Config: o.Config, Store: o.Store, Upstream: o.Upstream,
-		ProxyListen: listen, IdPListen: "127.0.0.1:0", Now: o.Now})
+		ProxyListen: listen, IdPListen: "127.0.0.1:0", Now: o.Now, Events: ip.decisions.record})
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +132,8 @@ func StartInProcess(o InProcessOptions) (*InProcess, error) {
 	if ca := s.CA(); ca != nil {
 		roots = ca.Pool()
 	}
-	return &InProcess{s: s, transport: newTransport(roots)}, nil
+	ip.s, ip.transport = s, newTransport(roots)
+	return ip, nil
 }
 
 // URL implements Target.
