@@ -3,37 +3,50 @@ package audit
 import (
 	"io"
 	"sync"
+	"time"
 )
 
 // Log writes events as JSON lines, one per event, without the TUI-only
 // detail (claims, headers injected, assertion, trace).
 //
-// The proxy writes a line for every request, so the log batches: a call
-// that finds another call writing leaves its line in the pending buffer and
-// returns; the writing call writes whatever piled up before it returns. At
-// a trickle every line is one write at once; under load one write carries
-// many lines, instead of a write system call per request under a lock. No
-// line waits on a timer, and once every Write has returned every line has
-// been handed to w, so closing w after the server's handlers have finished
-// loses nothing.
+// The proxy writes a line for every request, and a write system call per
+// line would cost each request more than everything else the proxy does
+// for it. So the log batches: a line that comes after a quiet spell is
+// written at once; lines that follow within BatchWindow wait for the
+// window's end and go out together in one write, as do the lines that
+// pile up while another call writes. Flush and Close write what waits.
 type Log struct {
-	w       io.Writer
-	mu      sync.Mutex
-	pending []byte // whole lines not yet handed to w
-	spare   []byte // the buffer last handed to w, reused for pending
-	writing bool   // a call is inside the write loop
+	w io.Writer
+
+	mu        sync.Mutex
+	pending   []byte      // whole lines not yet handed to w
+	spare     []byte      // the buffer last handed to w, reused for pending
+	writing   bool        // a call is inside the write loop
+	timer     *time.Timer // armed while lines wait for the window's end
+	lastWrite time.Time
+	err       error      // a failed write no caller has been told of yet
+	drained   *sync.Cond // signalled when a write loop ends
 }
 
-// NewLog returns a Log writing to w.
-func NewLog(w io.Writer) *Log { return &Log{w: w} }
+// BatchWindow is the longest a line waits before it is written.
+const BatchWindow = 20 * time.Millisecond
 
-var lineBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+// flushAt is how much may wait before the call that adds to it writes.
+const flushAt = 32 << 10
 
 // maxSpare bounds the buffer kept between bursts.
 const maxSpare = 64 << 10
 
-// Write records e. Its error is that of the write it made, if it made one;
-// a line left for another call's write is reported there.
+// NewLog returns a Log writing to w.
+func NewLog(w io.Writer) *Log {
+	l := &Log{w: w}
+	l.drained = sync.NewCond(&l.mu)
+	return l
+}
+
+var lineBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// Write records e. Its error is that of the write it made, if it made one.
 func (l *Log) Write(e Event) error {
 	bp := lineBuffers.Get().(*[]byte)
 	line := appendLogLine((*bp)[:0], &e)
@@ -42,10 +55,37 @@ func (l *Log) Write(e Event) error {
 	l.pending = append(l.pending, line...)
 	*bp = line
 	lineBuffers.Put(bp)
-	if l.writing {
+	full := len(l.pending) >= flushAt
+	switch {
+	case l.writing, l.timer != nil && !full:
+		// The call writing, or the timer, takes the line.
+		l.mu.Unlock()
+		return nil
+	case !full && time.Since(l.lastWrite) < BatchWindow:
+		l.timer = time.AfterFunc(BatchWindow, l.flushWindow)
 		l.mu.Unlock()
 		return nil
 	}
+	err := l.drainLocked()
+	l.mu.Unlock()
+	return err
+}
+
+// flushWindow ends a batch window.
+func (l *Log) flushWindow() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.timer = nil
+	if !l.writing {
+		if err := l.drainLocked(); err != nil && l.err == nil {
+			l.err = err
+		}
+	}
+}
+
+// drainLocked writes until nothing waits. l.mu is held on entry and exit,
+// not during the writes.
+func (l *Log) drainLocked() error {
 	l.writing = true
 	var err error
 	for len(l.pending) > 0 {
@@ -63,7 +103,35 @@ func (l *Log) Write(e Event) error {
 			l.spare = nil
 		}
 	}
+	l.lastWrite = time.Now()
 	l.writing = false
-	l.mu.Unlock()
+	l.drained.Broadcast()
 	return err
+}
+
+// Flush writes every line recorded so far, and reports a write that failed
+// since the last report.
+func (l *Log) Flush() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for l.writing {
+		l.drained.Wait()
+	}
+	err := l.drainLocked()
+	if err == nil {
+		err = l.err
+	}
+	l.err = nil
+	return err
+}
+
+// Close flushes the log. It does not close the writer.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if l.timer != nil {
+		l.timer.Stop()
+		l.timer = nil
+	}
+	l.mu.Unlock()
+	return l.Flush()
 }

@@ -134,6 +134,7 @@ func TestTheAuditLogHoldsNoTokensOrCookies(t *testing.T) {
 	for _, ev := range e.events.all() {
 		log.Write(ev)
 	}
+	log.Flush()
 	u, _ := url.Parse(e.url)
 	secrets := []string{strings.TrimPrefix(auth[1], "Bearer "), s.header(devproxy.AssertionHeader)[0], "not.a.token"}
 	for _, ck := range b.Jar.Cookies(u) {

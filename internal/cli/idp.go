@@ -74,6 +74,7 @@ func idpRun(ctx context.Context, opts *IdPOptions) error {
 		return err
 	}
 	log := audit.NewLog(opts.IO.ErrOut)
+	defer log.Close()
 	srv, err := mockidp.New(cfg, mockidp.Options{Store: store, Now: opts.Now, Events: func(e audit.Event) { _ = log.Write(e) }})
 	if err != nil {
 		return err

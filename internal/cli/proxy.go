@@ -51,7 +51,8 @@ With an ns.conf (proxy.adc_config), its OAuth action's -issuer (or
 relying party where flags do not; an ADC-encrypted secret cannot be used:
 pass --client-secret or $AUTHDEV_CLIENT_SECRET.
 
-The audit trail goes to stderr as JSON lines (and to --audit-log).`,
+The audit trail goes to stderr as JSON lines (and to --audit-log); the lines
+of a burst of requests are written together, at most 20 ms late.`,
 		Example: `  authdev proxy --upstream http://127.0.0.1:8000
   authdev proxy --issuer https://dev-123.okta.com/oauth2/default --client-id 0oa... \
     --client-secret "$OKTA_SECRET" --audience api://default --upstream http://127.0.0.1:8000`,

@@ -206,12 +206,19 @@ func upRun(ctx context.Context, opts *UpOptions) error {
 		}
 		fmt.Fprintln(opts.IO.ErrOut, "authdev up: no terminal UI in this build: logging the audit trail to stderr")
 		events, cancel := s.Subscribe()
-		defer cancel()
-		go func(log *audit.Log) {
+		log := audit.NewLog(opts.IO.ErrOut)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
 			for e := range events {
 				_ = log.Write(e)
 			}
-		}(audit.NewLog(opts.IO.ErrOut))
+		}()
+		defer func() {
+			cancel()
+			<-done
+			log.Close()
+		}()
 	}
 	<-ctx.Done()
 	fmt.Fprintln(opts.IO.ErrOut, "authdev up: stopping")
@@ -301,6 +308,13 @@ func auditSink(errOut io.Writer, file string, toStderr bool) (func(audit.Event),
 	}
 	if len(logs) == 0 {
 		return nil, closer, nil
+	}
+	closeFile := closer
+	closer = func() {
+		for _, l := range logs {
+			_ = l.Close()
+		}
+		closeFile()
 	}
 	return func(e audit.Event) {
 		for _, l := range logs {
