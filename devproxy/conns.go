@@ -98,7 +98,7 @@ func (p *connPool) send(c *backendConn, req *http.Request) (*http.Response, erro
 	resp, err := p.exchange(c, req)
 	if err != nil {
 		stop()
-		return nil, p.ctxErr(ctx, err)
+		return nil, ctxErr(ctx, err)
 	}
 	resp.Body = &pooledBody{ReadCloser: resp.Body, c: c, pool: p, resp: resp, stop: stop, done: resp.Body == http.NoBody}
 	return resp, nil
@@ -151,7 +151,7 @@ func (p *connPool) exchange(c *backendConn, req *http.Request) (*http.Response, 
 
 // ctxErr reports a failure caused by the client's going away as the
 // context's error, which the error handler maps to 499.
-func (p *connPool) ctxErr(ctx context.Context, err error) error {
+func ctxErr(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
