@@ -16,7 +16,6 @@ import jwt
 import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from jwt.algorithms import ECAlgorithm
 
 
 def new_key() -> ec.EllipticCurvePrivateKey:
@@ -25,6 +24,14 @@ def new_key() -> ec.EllipticCurvePrivateKey:
 
 def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def public_jwk(key: ec.EllipticCurvePrivateKey) -> Dict[str, str]:
+    """The JWK of a P-256 public key with 32-byte coordinates, as RFC 7518
+    wants and authdev's proxy publishes. (PyJWT 2.6's to_jwk drops leading
+    zero bytes, which its own from_jwk then refuses: one key in 64.)"""
+    n = key.public_key().public_numbers()
+    return {"kty": "EC", "crv": "P-256", "x": b64(n.x.to_bytes(32, "big")), "y": b64(n.y.to_bytes(32, "big"))}
 
 
 def b64json(obj: Any) -> str:
@@ -48,8 +55,7 @@ class FakeProxy:
                     self.send_error(404)
                     return
                 proxy.fetches += 1
-                jwk = json.loads(ECAlgorithm.to_jwk(proxy.key.public_key()))
-                jwk.update(kid=proxy.kid, alg="ES256", use="sig")
+                jwk = dict(public_jwk(proxy.key), kid=proxy.kid, alg="ES256", use="sig")
                 body = json.dumps({"keys": [jwk]}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")

@@ -13,11 +13,12 @@ import urllib.request
 
 import wsproto
 import wsproto.events
+from jwt.algorithms import ECAlgorithm
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import app as example  # noqa: E402
-from tests.helpers import AppServer, FakeProxy, new_key  # noqa: E402
+from tests.helpers import AppServer, FakeProxy, new_key, public_jwk  # noqa: E402
 
 
 def get(url, headers=()):
@@ -162,7 +163,11 @@ class RouteTests(Fixture):
     def test_events_stream_before_they_end(self):
         req = urllib.request.Request(self.server.url + "/events?count=3&interval=1",
                                      headers={"X-Authdev-Assertion": self.proxy.assertion("bob")})
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        try:
+            resp = urllib.request.urlopen(req, timeout=10)
+        except urllib.error.HTTPError as e:
+            self.fail(f"/events: {e.code} {e.read()!r}")
+        with resp:
             self.assertEqual(resp.headers["Content-Type"].split(";")[0], "text/event-stream")
             first = b""
             while not first.endswith(b"\n\n"):
@@ -231,6 +236,19 @@ class SettingsTests(unittest.TestCase):
     def test_bad_leeway_says_what_to_give(self):
         with self.assertRaisesRegex(ValueError, "AUTHDEV_LEEWAY"):
             example.Settings.from_env({"AUTHDEV_LEEWAY": "ten"})
+
+class HelperTests(unittest.TestCase):
+    def test_public_jwk_keeps_leading_zero_bytes(self):
+        # One key in 64 has a coordinate under 2**248; the fake proxy's
+        # JWKS must still be one PyJWT (and the app) accepts.
+        while True:
+            key = new_key()
+            n = key.public_key().public_numbers()
+            if n.x < 2**248 or n.y < 2**248:
+                break
+        parsed = ECAlgorithm.from_jwk(json.dumps(public_jwk(key)))
+        self.assertEqual(parsed.public_numbers(), n)
+
 
 if __name__ == "__main__":
     unittest.main()
