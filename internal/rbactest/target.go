@@ -88,8 +88,10 @@ func (d *decisions) record(e audit.Event) {
 }
 
 // decisionWait bounds the wait for an event: the proxy records it before
-// its handler returns, so it is there by the time a whole answer is read.
-const decisionWait = 2 * time.Second
+// its handler returns, so it is there by the time a whole answer is read;
+// an answer with no event (one of the proxy's own pages or redirects)
+// waits this long for nothing.
+const decisionWait = 200 * time.Millisecond
 
 // DecidingPolicy implements PolicySource.
 func (p *InProcess) DecidingPolicy(ctx context.Context, id string) (string, bool) {
