@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -269,6 +270,14 @@ func (h *harness) runGoBench() {
 		"./devproxy", "./adc", "./mockidp")
 	cmd.Dir = h.src
 	out, err := cmd.CombinedOutput()
+	// The figures of `authdev test` (#7): its in-process stack and a run of
+	// 200 checks in 3 environments against the FastAPI example.
+	cmd7 := exec.Command("go", "test", "-run", "^$", "-benchmem", "-benchtime", "5x", "-count", "1",
+		"-bench", "StackStartup|Run200ChecksX3Envs", "./internal/rbactest", "./e2e")
+	cmd7.Dir = h.src
+	out7, err7 := cmd7.CombinedOutput()
+	out = append(out, out7...)
+	err = errors.Join(err, err7)
 	var keep []string
 	for _, l := range strings.Split(string(out), "\n") {
 		if strings.HasPrefix(l, "Benchmark") || strings.HasPrefix(l, "ok") || strings.HasPrefix(l, "FAIL") || strings.HasPrefix(l, "pkg:") || strings.HasPrefix(l, "cpu:") {
