@@ -199,14 +199,10 @@ func newUpstream(u Upstream, p *Proxy) (*upstream, error) {
 	return up, nil
 }
 
-// hostPort is the address of a target URL, with the scheme's port when it
-// names none.
+// hostPort is a plain-HTTP target's address: port 80 unless it names one.
 func hostPort(u *url.URL) string {
-	if port := u.Port(); port != "" {
+	if u.Port() != "" {
 		return u.Host
-	}
-	if u.Scheme == "https" {
-		return net.JoinHostPort(u.Hostname(), "443")
 	}
 	return net.JoinHostPort(u.Hostname(), "80")
 }
