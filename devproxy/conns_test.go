@@ -288,3 +288,60 @@ func TestAfterABackendRestartOneNewConnectionServes(t *testing.T) {
 		t.Fatalf("the restarted backend took %d connections for one request, want 1", n)
 	}
 }
+
+// Hop-by-hop headers (RFC 9110 7.6.1), those the Connection header names
+// included, stop at the proxy in both directions; trailers pass, and a
+// client's "TE: trailers" reaches the backend.
+func TestHopByHopHeadersStopAtTheProxyAndTrailersPass(t *testing.T) {
+	var seen http.Header
+	var mu sync.Mutex
+	b := newCountingBackend(t, 0, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = r.Header.Clone()
+		mu.Unlock()
+		w.Header().Set("Connection", "X-Resp-Hop")
+		w.Header().Set("X-Resp-Hop", "1")
+		w.Header().Set("Proxy-Authenticate", "Basic")
+		w.Header().Set("Trailer", "X-Checksum")
+		w.Header().Set("X-End-To-End", "kept")
+		io.WriteString(w, "body")
+		w.(http.Flusher).Flush() // chunked, so that trailers can follow
+		w.Header().Set("X-Checksum", "abc")
+	})
+	e := start(t, setup{upstreams: upstreamTo(b.URL)})
+	auth := e.bearer("alice")
+	c, err := net.Dial("tcp", strings.TrimPrefix(e.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET /hop HTTP/1.1\r\nHost: app.test\r\n"+auth[0]+": "+auth[1]+"\r\n"+
+		"Connection: keep-alive, X-Hop\r\nX-Hop: secret\r\nKeep-Alive: timeout=5\r\n"+
+		"Proxy-Authorization: Basic c2VjcmV0\r\nTE: trailers\r\nX-End-To-End: kept\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := io.ReadAll(resp.Body)
+	if err != nil || string(text) != "body" || resp.StatusCode != 200 {
+		t.Fatalf("%d %q %v", resp.StatusCode, text, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, h := range []string{"X-Hop", "Keep-Alive", "Proxy-Authorization"} {
+		if v := seen.Get(h); v != "" {
+			t.Errorf("the backend got the hop-by-hop %s: %q", h, v)
+		}
+	}
+	if seen.Get("Te") != "trailers" || seen.Get("X-End-To-End") != "kept" {
+		t.Errorf("the backend got TE %q and X-End-To-End %q", seen.Get("Te"), seen.Get("X-End-To-End"))
+	}
+	for _, h := range []string{"X-Resp-Hop", "Proxy-Authenticate"} {
+		if v := resp.Header.Get(h); v != "" {
+			t.Errorf("the client got the hop-by-hop %s: %q", h, v)
+		}
+	}
+	if resp.Header.Get("X-End-To-End") != "kept" || resp.Trailer.Get("X-Checksum") != "abc" {
+		t.Errorf("end-to-end header %q, trailer %q", resp.Header.Get("X-End-To-End"), resp.Trailer.Get("X-Checksum"))
+	}
+}
