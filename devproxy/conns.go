@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"net/textproto"
 	"sync"
 	"syscall"
@@ -67,13 +66,13 @@ func (p *connPool) takes(req *http.Request) bool {
 // new connection: the other idle ones may be as stale (a restarted
 // backend closed them all). A request that cannot be sent again checks
 // its connection first.
-func (p *connPool) roundTrip(req *http.Request) (*http.Response, error) {
+func (p *connPool) roundTrip(req *http.Request, got1xx func(int, textproto.MIMEHeader) error) (*http.Response, error) {
 	replay := replayable(req)
 	c, reused, err := p.get(req.Context(), !replay)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := p.send(c, req)
+	resp, err := p.send(c, req, got1xx)
 	if err == nil {
 		return resp, nil
 	}
@@ -84,18 +83,18 @@ func (p *connPool) roundTrip(req *http.Request) (*http.Response, error) {
 	if c, err = p.dialConn(req.Context()); err != nil {
 		return nil, err
 	}
-	if resp, err = p.send(c, req); err != nil {
+	if resp, err = p.send(c, req, got1xx); err != nil {
 		c.Close()
 	}
 	return resp, err
 }
 
-func (p *connPool) send(c *backendConn, req *http.Request) (*http.Response, error) {
+func (p *connPool) send(c *backendConn, req *http.Request, got1xx func(int, textproto.MIMEHeader) error) (*http.Response, error) {
 	ctx := req.Context()
 	// A client that goes away aborts the wait and the body, as with
 	// http.Transport; until the body is closed.
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
-	resp, err := p.exchange(c, req)
+	resp, err := p.exchange(c, req, got1xx)
 	if err != nil {
 		stop()
 		return nil, ctxErr(ctx, err)
@@ -105,7 +104,7 @@ func (p *connPool) send(c *backendConn, req *http.Request) (*http.Response, erro
 }
 
 // exchange writes req on c and reads the answer's header.
-func (p *connPool) exchange(c *backendConn, req *http.Request) (*http.Response, error) {
+func (p *connPool) exchange(c *backendConn, req *http.Request, got1xx func(int, textproto.MIMEHeader) error) (*http.Response, error) {
 	if err := req.Write(c.bw); err != nil {
 		return nil, err
 	}
@@ -123,20 +122,19 @@ func (p *connPool) exchange(c *backendConn, req *http.Request) (*http.Response, 
 		}
 		return nil, &nothingReceivedError{err}
 	}
-	trace := httptrace.ContextClientTrace(req.Context())
 	for informational := 0; ; informational++ {
 		resp, err := http.ReadResponse(c.br, req)
 		if err != nil {
 			return nil, err
 		}
-		// 1xx answers other than 101 come before the real one; ReverseProxy
-		// forwards them through its trace, as http.Transport would.
+		// 1xx answers other than 101 come before the real one; got1xx
+		// forwards them, as http.Transport's trace does for ReverseProxy.
 		if resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
 			if informational == 5 {
 				return nil, errors.New("too many 1xx informational responses")
 			}
-			if trace != nil && trace.Got1xxResponse != nil {
-				if err := trace.Got1xxResponse(resp.StatusCode, textproto.MIMEHeader(resp.Header)); err != nil {
+			if got1xx != nil {
+				if err := got1xx(resp.StatusCode, textproto.MIMEHeader(resp.Header)); err != nil {
 					return nil, err
 				}
 			}

@@ -160,6 +160,11 @@ func TestEarlyHintsReachTheClient(t *testing.T) {
 	if len(hints) != 1 || !strings.Contains(hints[0], "app.css") {
 		t.Fatalf("early hints seen by the client: %q", hints)
 	}
+	// The audit trail records the final status, not the hint's.
+	waitFor(t, "the request event", func() bool { return len(e.events.of(audit.KindRequest)) > 0 })
+	if ev := e.events.of(audit.KindRequest)[0]; ev.Status != http.StatusOK {
+		t.Fatalf("the event's status is %d, want 200", ev.Status)
+	}
 }
 
 // A backend that dies in the middle of an answer: the client sees the

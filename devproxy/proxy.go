@@ -419,6 +419,10 @@ func (p *Proxy) serveProxied(w http.ResponseWriter, r *http.Request) {
 	}
 	st.assertion = sa
 	r.Header[AssertionHeader] = sa.header
+	if up.direct(r) {
+		up.forward(sw, r, st)
+		return
+	}
 	up.proxy.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
 }
 
@@ -547,7 +551,9 @@ type statusWriter struct {
 }
 
 func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 || w.status == http.StatusSwitchingProtocols {
+	// An informational answer (103 Early Hints) comes before the final
+	// one; 101 is the last an upgrade sends, unless an error follows it.
+	if w.status < 200 {
 		w.status = code
 	}
 	w.ResponseWriter.WriteHeader(code)

@@ -7,7 +7,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/http/httputil"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"sync"
@@ -104,6 +106,7 @@ type upstream struct {
 	rr        atomic.Uint64
 	transport *http.Transport
 	proxy     *httputil.ReverseProxy
+	plainHTTP bool // every target is plain HTTP: see direct
 	p         *Proxy
 	stop      monitorStop
 }
@@ -167,9 +170,12 @@ func newUpstream(u Upstream, p *Proxy) (*upstream, error) {
 	// DefaultTransport keeps two idle connections per host: under load most
 	// requests would open a new one. Compression stays the backend's.
 	dial := (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	up.plainHTTP = true
 	for _, t := range up.targets {
 		if t.url.Scheme == "http" {
 			t.conns = newConnPool(hostPort(t.url), u.Timeout, dial)
+		} else {
+			up.plainHTTP = false
 		}
 	}
 	up.transport = &http.Transport{
@@ -303,7 +309,16 @@ func contains(ts []*target, t *target) bool {
 // RoundTrip sends the request to a target, moving on to the next one when
 // a connection is refused and the request has no body to replay.
 func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
-	st := stateOf(req.Context())
+	var got1xx func(int, textproto.MIMEHeader) error
+	if trace := httptrace.ContextClientTrace(req.Context()); trace != nil {
+		got1xx = trace.Got1xxResponse
+	}
+	return u.roundTrip(req, stateOf(req.Context()), got1xx)
+}
+
+// roundTrip is RoundTrip for the request of st; got1xx, when not nil,
+// takes the informational answers before the final one.
+func (u *upstream) roundTrip(req *http.Request, st *reqState, got1xx func(int, textproto.MIMEHeader) error) (*http.Response, error) {
 	path, rawPath := req.URL.Path, req.URL.RawPath
 	var tried []*target
 	for {
@@ -328,7 +343,7 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.active.Add(1)
 		var resp *http.Response
 		if t.conns != nil && t.conns.takes(req) {
-			resp, err = t.conns.roundTrip(req)
+			resp, err = t.conns.roundTrip(req, got1xx)
 		} else {
 			resp, err = u.transport.RoundTrip(req)
 		}
@@ -512,7 +527,11 @@ func (u *upstream) status(now time.Time) UpstreamStatus {
 // 503 when no target may be used, 504 when the target took too long, 502
 // otherwise. A client that went away gets nothing.
 func (u *upstream) proxyError(w http.ResponseWriter, r *http.Request, err error) {
-	st := stateOf(r.Context())
+	u.fail(w, r, stateOf(r.Context()), err)
+}
+
+// fail is proxyError for the request of st.
+func (u *upstream) fail(w http.ResponseWriter, r *http.Request, st *reqState, err error) {
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		if st != nil {
 			st.status = 499

@@ -53,6 +53,33 @@ func TestServerSentEventsArriveBeforeTheStreamEnds(t *testing.T) {
 	// held the stream open.
 }
 
+// An EventSource opens when the header arrives: the proxy must not hold it
+// until the first event.
+func TestAnEventStreamsHeaderArrivesBeforeItsFirstEvent(t *testing.T) {
+	release := make(chan struct{})
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		fmt.Fprint(w, "data: late\n\n")
+	}))
+	defer backend.Close()
+	defer close(release)
+	e := start(t, setup{upstreams: upstreamTo(backend.URL)})
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp := get(t, client, e.url+"/events", e.bearer("alice")...)
+	defer resp.Body.Close()
+	// get returned with the header while the backend still holds the first
+	// event back.
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("%d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
+
 func TestWebSocketsEchoThroughTheProxy(t *testing.T) {
 	var sawAssertion bool
 	var mu sync.Mutex
