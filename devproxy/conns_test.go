@@ -200,6 +200,14 @@ func TestAnAnswerCutShortIsNotReused(t *testing.T) {
 	if c := b.conns.Load(); c != 2 {
 		t.Fatalf("%d backend connections, want 2", c)
 	}
+	waitFor(t, "the cut answer's event", func() bool {
+		for _, ev := range e.events.of(audit.KindRequest) {
+			if strings.Contains(ev.Message, "cut short") {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // Two answers in one read: the second was never asked for, so the

@@ -101,6 +101,7 @@ func (u *upstream) forward(w http.ResponseWriter, r *http.Request, st *reqState)
 	resp.Body.Close()
 	if err != nil {
 		// As ReverseProxy: the client must not take a cut answer for whole.
+		st.message = "the answer was cut short: " + err.Error()
 		panic(http.ErrAbortHandler)
 	}
 	if len(resp.Trailer) > 0 {
