@@ -4,7 +4,7 @@
 # bench/harness, which alternates the same wrk load across authdev and every
 # peer on loopback, takes medians and writes bench/RESULTS.md.
 #
-#   ROUNDS=3 DURATION=4s ./bench/run.sh
+#   ROUNDS=5 DURATION=4s ./bench/run.sh
 #   ONLY='bare-rp|authdev-cookie' ./bench/run.sh   # a quick A/B: medians, no report
 #
 # Tools: wrk and nginx-light (apt-get install wrk nginx-light), node + npm,
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 cache=$root/bench/.cache
 mkdir -p "$cache/bin"
-rounds=${ROUNDS:-3}
+rounds=${ROUNDS:-5}
 duration=${DURATION:-4s}
 missing=()
 

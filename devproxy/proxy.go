@@ -568,10 +568,10 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// bufferPool lends ReverseProxy its copy buffers instead of allocating
-// 32 KiB per request. The pool holds a pointer to each buffer's first byte:
-// a pointer goes into an interface without an allocation, where a slice
-// (or a new *[]byte at every Put) would cost one per request.
+// bufferPool lends ReverseProxy and forward their copy buffers instead of
+// allocating 32 KiB per request. The pool holds a pointer to each buffer's
+// first byte: a pointer goes into an interface without an allocation,
+// where a slice (or a new *[]byte at every Put) would cost one per request.
 type bufferPool struct{ p sync.Pool }
 
 const bufferSize = 32 << 10
