@@ -84,7 +84,7 @@ func TestARequestAfterTheBackendClosedTheIdleConnectionStillWorks(t *testing.T) 
 				if code, text := send(t, method, e.url+"/x", auth); code != 200 || text != "ok "+method {
 					t.Fatalf("request %d: %d %q", i, code, text)
 				}
-				time.Sleep(100 * time.Millisecond) // the backend closes the connection meanwhile
+				time.Sleep(250 * time.Millisecond) // the backend (idle timeout 20 ms) closes the connection meanwhile
 			}
 			if n := b.requests.Load(); n != 3 {
 				t.Fatalf("the backend answered %d requests, want 3 (none twice)", n)
