@@ -67,24 +67,9 @@ func FuzzLogLine(f *testing.F) {
 	})
 }
 
-// slowWriter records each Write call, taking long enough that concurrent
-// callers pile up behind it.
-type slowWriter struct {
-	mu     sync.Mutex
-	buf    bytes.Buffer
-	writes int
-}
-
-func (w *slowWriter) Write(p []byte) (int, error) {
-	time.Sleep(200 * time.Microsecond)
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.writes++
-	return w.buf.Write(p)
-}
-
 func TestLogUnderConcurrencyWritesEveryLineOnceAndWholeInFewerWrites(t *testing.T) {
-	w := &slowWriter{}
+	// Each write takes long enough for concurrent callers to pile up.
+	w := &countingWriter{delay: 200 * time.Microsecond}
 	l := NewLog(w)
 	const writers, each = 8, 200
 	var wg sync.WaitGroup
@@ -101,8 +86,9 @@ func TestLogUnderConcurrencyWritesEveryLineOnceAndWholeInFewerWrites(t *testing.
 	if err := l.Flush(); err != nil {
 		t.Fatal(err)
 	}
+	text, writes := w.state()
 	seen := map[string]bool{}
-	sc := bufio.NewScanner(bytes.NewReader(w.buf.Bytes()))
+	sc := bufio.NewScanner(strings.NewReader(text))
 	for sc.Scan() {
 		var e Event
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
@@ -116,8 +102,8 @@ func TestLogUnderConcurrencyWritesEveryLineOnceAndWholeInFewerWrites(t *testing.
 	if len(seen) != writers*each {
 		t.Fatalf("%d lines written, want %d", len(seen), writers*each)
 	}
-	if w.writes >= writers*each {
-		t.Fatalf("%d writes for %d lines: concurrent lines were not batched", w.writes, writers*each)
+	if writes >= writers*each {
+		t.Fatalf("%d writes for %d lines: concurrent lines were not batched", writes, writers*each)
 	}
 }
 
@@ -146,14 +132,17 @@ func TestLogReportsTheWriteError(t *testing.T) {
 	}
 }
 
-// countingWriter counts its writes.
+// countingWriter records what it is given and counts its writes, each
+// taking delay.
 type countingWriter struct {
+	delay  time.Duration
 	mu     sync.Mutex
 	buf    bytes.Buffer
 	writes int
 }
 
 func (w *countingWriter) Write(p []byte) (int, error) {
+	time.Sleep(w.delay)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.writes++

@@ -54,9 +54,9 @@ func newConnPool(addr string, timeout time.Duration, dial func(ctx context.Conte
 	return &connPool{addr: addr, timeout: timeout, dial: dial}
 }
 
-// takes reports whether the pool can carry req: no body to stream while
+// pooled reports whether the pool can carry req: no body to stream while
 // the answer may already come, and no protocol upgrade.
-func (p *connPool) takes(req *http.Request) bool {
+func pooled(req *http.Request) bool {
 	return (req.Body == nil || req.Body == http.NoBody) && req.Header["Upgrade"] == nil
 }
 

@@ -10,10 +10,10 @@ import (
 )
 
 // direct reports whether r takes the direct path of forward rather than
-// ReverseProxy: a bodyless request, asking for no protocol upgrade, to an
-// upstream whose targets are all plain HTTP (the connection pool's case).
+// ReverseProxy: a request the connection pool carries, to an upstream whose
+// targets are all plain HTTP (so that every one has a pool).
 func (u *upstream) direct(r *http.Request) bool {
-	return u.plainHTTP && (r.Body == nil || r.Body == http.NoBody) && r.Header["Upgrade"] == nil
+	return u.plainHTTP && pooled(r)
 }
 
 // forward does for a direct request what ReverseProxy does with the

@@ -342,7 +342,7 @@ func (u *upstream) roundTrip(req *http.Request, st *reqState, got1xx func(int, t
 		}
 		t.active.Add(1)
 		var resp *http.Response
-		if t.conns != nil && t.conns.takes(req) {
+		if t.conns != nil && pooled(req) {
 			resp, err = t.conns.roundTrip(req, got1xx)
 		} else {
 			resp, err = u.transport.RoundTrip(req)

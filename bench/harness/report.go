@@ -2,10 +2,11 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"runtime"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -221,12 +222,7 @@ func (h *harness) report() string {
 
 	w("\n## Start-up and memory\n\nStart-up is exec to the first 200 of the URL named, polled every millisecond; median of the runs listed.\n")
 	w("RSS is VmRSS from /proc 1.5 s after the first start (idle), or after the load named.\n\n| what | median | runs |\n|---|---|---|\n")
-	names := make([]string, 0, len(h.startup))
-	for k := range h.startup {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(h.startup)) {
 		var rs []string
 		for _, d := range h.startup[k] {
 			rs = append(rs, ms(d))
@@ -246,12 +242,7 @@ func (h *harness) report() string {
 		}
 	}
 	w("\n| process | RSS |\n|---|---|\n")
-	rn := make([]string, 0, len(h.rss))
-	for k := range h.rss {
-		rn = append(rn, k)
-	}
-	sort.Strings(rn)
-	for _, k := range rn {
+	for _, k := range slices.Sorted(maps.Keys(h.rss)) {
 		w("| %s | %s |\n", k, mb(h.rss[k]))
 	}
 	for _, peer := range []string{"oauth2-mock-server", "mockoidc"} {

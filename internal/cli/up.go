@@ -294,27 +294,27 @@ func defaultAuditLog(getenv func(string) string) (string, error) {
 // (appended, 0600: it names users), and stderr when there is no TUI.
 func auditSink(errOut io.Writer, file string, toStderr bool) (func(audit.Event), func(), error) {
 	var logs []*audit.Log
-	closer := func() {}
+	var f *os.File
 	if file != "" {
-		f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-		if err != nil {
+		var err error
+		if f, err = os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
 			return nil, nil, fmt.Errorf("--audit-log %s: %w", file, err)
 		}
 		logs = append(logs, audit.NewLog(f))
-		closer = func() { f.Close() }
 	}
 	if toStderr {
 		logs = append(logs, audit.NewLog(errOut))
 	}
-	if len(logs) == 0 {
-		return nil, closer, nil
-	}
-	closeFile := closer
-	closer = func() {
+	closer := func() {
 		for _, l := range logs {
 			_ = l.Close()
 		}
-		closeFile()
+		if f != nil {
+			f.Close()
+		}
+	}
+	if len(logs) == 0 {
+		return nil, closer, nil
 	}
 	return func(e audit.Event) {
 		for _, l := range logs {
