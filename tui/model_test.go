@@ -55,11 +55,14 @@ func TestPersonaPaneShowsPersonasInConfigOrderWithRolesAndTheActiveOneMarked(t *
 
 func TestHeaderShowsURLsHealthAndEnvironmentTabs(t *testing.T) {
 	f := newFakeStack()
-	f.info.Upstreams = append(f.info.Upstreams, Service{Name: "legacy", URL: "http://127.0.0.1:9000", Reason: "connection refused"})
+	f.info.Upstreams = append(f.info.Upstreams,
+		Service{Name: "legacy", URL: "http://127.0.0.1:9000", Health: HealthDown, Reason: "connection refused"},
+		Service{Name: "new", URL: "http://127.0.0.1:9001"})
 	m := newTestModel(t, f, 140, 40)
 	header, _, _ := strings.Cut(plain(m), "Personas in")
 	for _, want := range []string{"[dev]", "staging", "prod", "proxy https://127.0.0.1:8443 ✓", "idp http://localhost:9400 ✓",
-		"api http://127.0.0.1:8000 ✓", "legacy http://127.0.0.1:9000 ✗ connection refused", "authdev.yaml", "keyring"} {
+		"api http://127.0.0.1:8000 ✓", "legacy http://127.0.0.1:9000 ✗ connection refused",
+		"new http://127.0.0.1:9001 ? unknown", "authdev.yaml", "keyring"} {
 		if !strings.Contains(header, want) {
 			t.Errorf("header lacks %q:\n%s", want, header)
 		}
@@ -577,7 +580,7 @@ func TestTickRereadsHealth(t *testing.T) {
 	f := newFakeStack()
 	m := newTestModel(t, f, 140, 40)
 	f.mu.Lock()
-	f.info.Upstreams = []Service{{Name: "api", URL: "http://127.0.0.1:8000", Reason: "connection refused"}}
+	f.info.Upstreams = []Service{{Name: "api", URL: "http://127.0.0.1:8000", Health: HealthDown, Reason: "connection refused"}}
 	f.mu.Unlock()
 	if _, cmd := m.Update(tickMsg{}); cmd == nil {
 		t.Error("a tick should schedule the next one")

@@ -47,7 +47,7 @@ func startLive(t *testing.T, yaml string, files map[string]string) *live {
 		o.WatchInterval = 10 * time.Millisecond
 		// The TUI stand-in holds the screen until authdev up stops.
 		o.RunTUI = func(ctx context.Context, _ *IO, s tui.Stack) error {
-			ready <- s.(*stack.Stack)
+			ready <- s.(tuiStack).Stack
 			<-ctx.Done()
 			return nil
 		}
