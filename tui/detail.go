@@ -3,6 +3,7 @@ package tui
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/authdev/authdev/audit"
+	"github.com/authdev/authdev/identity"
 )
 
 // detailContent renders everything the proxy recorded about one request:
@@ -75,20 +77,19 @@ func (s Styles) detailContent(e audit.Event, w int) string {
 	}
 
 	b.WriteString("\n" + s.Section.Render("Policies evaluated") + "\n")
-	if len(e.Trace) == 0 {
+	switch {
+	case len(e.Trace) > 0:
+		for _, p := range e.Trace {
+			b.WriteString(s.policyLine(p, w) + "\n")
+		}
+	case e.Decision == "":
+		b.WriteString(s.Muted.Render("  none: the request was refused before any policy ran") + "\n")
+	default:
 		b.WriteString(s.Muted.Render("  none: the default action decided") + "\n")
-	}
-	for _, p := range e.Trace {
-		b.WriteString(s.policyLine(p, w) + "\n")
 	}
 
 	b.WriteString("\n" + s.Section.Render("Headers injected") + "\n")
-	if len(e.HeadersInjected) == 0 {
-		b.WriteString(s.Muted.Render("  none") + "\n")
-	}
-	for _, k := range sortedKeys(e.HeadersInjected) {
-		b.WriteString(s.kv(k+":", e.HeadersInjected[k], 0, w) + "\n")
-	}
+	b.WriteString(s.injected(e, w))
 
 	b.WriteString("\n" + s.Section.Render("Headers stripped from the request") + "\n")
 	if len(e.HeadersStripped) == 0 {
@@ -103,6 +104,26 @@ func (s Styles) detailContent(e audit.Event, w int) string {
 	b.WriteString("\n" + s.Section.Render("Signed assertion (decoded)") + "\n")
 	b.WriteString(s.claims(e.Assertion, w))
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// injected lists the headers the backend received from the proxy; the
+// assertion is among them, decoded further down.
+func (s Styles) injected(e audit.Event, w int) string {
+	headers := maps.Clone(e.HeadersInjected)
+	if len(e.Assertion) > 0 {
+		if headers == nil {
+			headers = map[string]string{}
+		}
+		headers[identity.Header] = "signed " + identity.Algorithm + " JWT (decoded below)"
+	}
+	if len(headers) == 0 {
+		return s.Muted.Render("  none") + "\n"
+	}
+	var b strings.Builder
+	for _, k := range sortedKeys(headers) {
+		b.WriteString(s.kv(k+":", headers[k], 0, w) + "\n")
+	}
+	return b.String()
 }
 
 // policyLine shows one policy: a mark for its outcome, its name, kind and

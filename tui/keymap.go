@@ -58,11 +58,6 @@ type helpKeys struct {
 func (h helpKeys) ShortHelp() []key.Binding  { return h.short }
 func (h helpKeys) FullHelp() [][]key.Binding { return h.full }
 
-// mainHelp is the footer of the main screen.
-func (k KeyMap) mainHelp() helpKeys {
-	return helpKeys{short: []key.Binding{k.Enter, k.Tab, k.NextEnv, k.Token, k.Filter, k.Help, k.Quit}}
-}
-
 // fullHelp is the help screen: every key, grouped by what it acts on.
 func (k KeyMap) fullHelp() helpKeys {
 	return helpKeys{full: [][]key.Binding{
