@@ -29,7 +29,7 @@ func everyFieldEvent(s string) Event {
 	return Event{
 		Time: time.Date(2026, 11, 27, 9, 1, 2, 345678900, time.FixedZone("CET", 3600)), Kind: Kind(s),
 		Persona: s, User: s, Env: s, Method: s, Path: s, Upstream: s, Target: s, Status: 403,
-		Latency: 1234567 * time.Nanosecond, Decision: s, Policy: s, Via: s, ClientIP: s, RequestID: s, Message: s, Level: s,
+		Latency: 1234567 * time.Nanosecond, Decision: Decision(s), Policy: s, Via: s, ClientIP: s, RequestID: s, Message: s, Level: s,
 		HeadersStripped: []string{s, "X-Remote-User"},
 		Claims:          map[string]any{"a": 1}, HeadersInjected: map[string]string{"b": "c"},
 		Assertion: map[string]any{"d": 2}, Trace: []PolicyResult{{Name: "p"}},

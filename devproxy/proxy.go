@@ -291,7 +291,7 @@ type reqState struct {
 	target    string
 	status    int
 	message   string
-	decision  string
+	decision  audit.Decision
 	policy    string
 	trace     []audit.PolicyResult
 	stripped  []string
@@ -378,12 +378,12 @@ func (p *Proxy) serveProxied(w http.ResponseWriter, r *http.Request) {
 			st.trace = slices.Clone(res.Trace)
 		}
 		if res.Response != nil {
-			st.decision = "respond"
+			st.decision = audit.DecisionRespond
 			p.respond(sw, r, res.Response)
 			return
 		}
 		if !res.Allowed {
-			st.decision = "deny"
+			st.decision = audit.DecisionDeny
 			detail := "denied by the default authorization action"
 			if res.Policy != "" {
 				detail = fmt.Sprintf("denied by policy %q", res.Policy)
@@ -393,7 +393,7 @@ func (p *Proxy) serveProxied(w http.ResponseWriter, r *http.Request) {
 				fmt.Sprintf("%s (%s in %s) may not %s %s.", id.user, or(id.persona, id.via), id.env, r.Method, r.URL.Path), detail)
 			return
 		}
-		st.decision = "allow"
+		st.decision = audit.DecisionAllow
 		applyHeaderOps(r.Header, res.Headers)
 		if res.URL != "" {
 			rewriteURL(r, res.URL)
@@ -407,7 +407,7 @@ func (p *Proxy) serveProxied(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	} else {
-		st.decision = "allow"
+		st.decision = audit.DecisionAllow
 		defaultHeaders(r.Header, id)
 	}
 

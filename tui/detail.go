@@ -75,9 +75,9 @@ func (s Styles) detailFields(e audit.Event) [][2]string {
 	}
 	dec := decisionText(e)
 	switch decisionKind(e) {
-	case "allow":
+	case audit.DecisionAllow:
 		dec = s.Allow.Render(dec)
-	case "deny":
+	case audit.DecisionDeny:
 		dec = s.Deny.Render(dec)
 	}
 	return [][2]string{

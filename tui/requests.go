@@ -282,9 +282,9 @@ func (s Styles) requestRow(e audit.Event, c columns, selected bool) string {
 	}
 	cells[2] = s.Method.Render(method)
 	switch decisionKind(e) {
-	case "allow":
+	case audit.DecisionAllow:
 		cells[4] = s.Allow.Render(dec)
-	case "deny":
+	case audit.DecisionDeny:
 		cells[4] = s.Deny.Render(dec)
 	}
 	if e.Status >= 500 {
@@ -329,10 +329,11 @@ func statusText(e audit.Event) string {
 	return strconv.Itoa(e.Status)
 }
 
-// decisionKind is allow, deny or "" (no authorization took place).
-func decisionKind(e audit.Event) string {
+// decisionKind is the decision a row is coloured by: a refused token
+// counts as denied.
+func decisionKind(e audit.Event) audit.Decision {
 	if e.Kind == audit.KindTokenRefused {
-		return "deny"
+		return audit.DecisionDeny
 	}
 	return e.Decision
 }
@@ -344,12 +345,12 @@ func decisionText(e audit.Event) string {
 		return "refused"
 	case e.Decision == "":
 		return "-"
-	case e.Policy == "" && e.Decision == "deny":
+	case e.Policy == "" && e.Decision == audit.DecisionDeny:
 		return "deny (default)"
 	case e.Policy == "":
-		return e.Decision
+		return string(e.Decision)
 	}
-	return e.Decision + " " + e.Policy
+	return string(e.Decision) + " " + e.Policy
 }
 
 func latencyText(d time.Duration) string {
