@@ -10,13 +10,13 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/authdev/authdev/audit"
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/devproxy"
 	"github.com/authdev/authdev/internal/cfgwatch"
 	"github.com/authdev/authdev/internal/state"
+	"github.com/authdev/authdev/internal/testkit"
 )
 
 const reloadYAML = `personas:
@@ -45,10 +45,6 @@ type watched struct {
 	backend string
 }
 
-func loadFile(path string) (*config.Config, error) {
-	return config.Load(path, config.Options{LookupEnv: func(string) (string, bool) { return "", false }})
-}
-
 func startWatched(t *testing.T) *watched {
 	t.Helper()
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -57,7 +53,7 @@ func startWatched(t *testing.T) *watched {
 	t.Cleanup(backend.Close)
 	w := &watched{t: t, path: filepath.Join(t.TempDir(), "authdev.yaml"), backend: backend.URL}
 	w.write(reloadYAML)
-	cfg, err := loadFile(w.path)
+	cfg, err := testkit.LoadFile(w.path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +61,7 @@ func startWatched(t *testing.T) *watched {
 	var cancel func()
 	w.events, cancel = w.s.Subscribe()
 	t.Cleanup(cancel)
-	w.w, err = cfgwatch.New(cfg, cfgwatch.Options{Path: w.path, Load: loadFile, Apply: w.s.Reload, Notify: w.s.Notify})
+	w.w, err = cfgwatch.New(cfg, cfgwatch.Options{Path: w.path, Load: testkit.LoadFile, Apply: w.s.Reload, Notify: w.s.Notify})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,22 +92,32 @@ func (w *watched) notice(re string) audit.Event {
 	w.t.Helper()
 	want := regexp.MustCompile(re)
 	var seen []string
-	for deadline := time.After(5 * time.Second); ; {
-		select {
-		case e := <-w.events:
-			if e.Kind == audit.KindNotice {
+	var found audit.Event
+	held := testkit.Eventually(func() bool {
+		for {
+			select {
+			case e := <-w.events:
+				if e.Kind != audit.KindNotice {
+					continue
+				}
 				if want.MatchString(e.Message) {
-					return e
+					found = e
+					return true
 				}
 				seen = append(seen, e.Message)
+			default:
+				return false
 			}
-		case <-deadline:
-			w.t.Fatalf("no notice matches %q; saw %q", re, seen)
 		}
+	})
+	if !held {
+		w.t.Fatalf("no notice matches %q; saw %q", re, seen)
 	}
+	return found
 }
 
 func TestAChangedPolicyAppliesToTheRunningStackAndABrokenFileKeepsIt(t *testing.T) {
+	t.Parallel()
 	w := startWatched(t)
 	if code, _ := w.as("bob", "/reports"); code != http.StatusOK {
 		t.Fatalf("before the change bob gets /reports: %d", code)
@@ -142,6 +148,7 @@ func TestAChangedPolicyAppliesToTheRunningStackAndABrokenFileKeepsIt(t *testing.
 }
 
 func TestPersonasRolesAndUpstreamsChangeLive(t *testing.T) {
+	t.Parallel()
 	w := startWatched(t)
 	before, err := w.s.Token("bob", "dev")
 	if err != nil {
@@ -175,6 +182,7 @@ func TestPersonasRolesAndUpstreamsChangeLive(t *testing.T) {
 }
 
 func TestSettingsThatNeedARestartAreNamedAndTheRestApplies(t *testing.T) {
+	t.Parallel()
 	w := startWatched(t)
 	if err := w.s.Activate("bob"); err != nil {
 		t.Fatal(err)
@@ -195,6 +203,7 @@ func TestSettingsThatNeedARestartAreNamedAndTheRestApplies(t *testing.T) {
 }
 
 func TestReloadRefusesAConfigThatLeavesNoUpstream(t *testing.T) {
+	t.Parallel()
 	w := startWatched(t)
 	cfg, err := config.Parse([]byte(strings.Replace(reloadYAML, "  upstreams:\n    - {name: api, targets: [\"BACKEND\"]}\n", "", 1)),
 		"authdev.yaml", ".", config.Options{})
@@ -210,8 +219,9 @@ func TestReloadRefusesAConfigThatLeavesNoUpstream(t *testing.T) {
 }
 
 func TestTheDemoBackendStaysAcrossAReload(t *testing.T) {
+	t.Parallel()
 	s := startUp(t, Options{})
-	cfg := demoConfig(t)
+	cfg := testkit.DemoConfig(t)
 	cfg.Personas = cfg.Personas[:2]
 	if err := s.Reload(cfg); err != nil {
 		t.Fatal(err)
@@ -225,6 +235,7 @@ func TestTheDemoBackendStaysAcrossAReload(t *testing.T) {
 }
 
 func TestMergeUpstreamsMapsAVserverOntoTheUpstreamOfTheSameName(t *testing.T) {
+	t.Parallel()
 	mon := &config.Monitor{Path: "/healthz"}
 	yaml := []devproxy.Upstream{
 		{Name: "orders", Prefix: "/orders", Targets: []string{"http://127.0.0.1:9001"}},
@@ -259,6 +270,7 @@ func TestMergeUpstreamsMapsAVserverOntoTheUpstreamOfTheSameName(t *testing.T) {
 }
 
 func TestProxyAloneTakesTheRelyingPartyFromTheNSConfOAuthAction(t *testing.T) {
+	t.Parallel()
 	up := startUp(t, Options{})
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]string{"user": r.Header.Get("X-Remote-User")})
@@ -270,12 +282,8 @@ add authentication OAuthAction mock_idp -metadataUrl "` + up.IdP().Issuer("dev")
 set tm sessionParameter -defaultAuthorizationAction ALLOW
 `
 	yaml := "personas:\n  alice: {email: alice@example.com}\nenvironments:\n  dev: {}\nproxy:\n  tls: false\n  adc_config: ns.conf\n"
-	for name, body := range map[string]string{"ns.conf": nsconf, "authdev.yaml": yaml} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg, err := loadFile(filepath.Join(dir, "authdev.yaml"))
+	testkit.WriteFiles(t, dir, map[string]string{"ns.conf": nsconf, "authdev.yaml": yaml})
+	cfg, err := testkit.LoadFile(filepath.Join(dir, "authdev.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +329,8 @@ set tm sessionParameter -defaultAuthorizationAction ALLOW
 }
 
 func TestProxyAloneWithTheRealisticAAATMConfig(t *testing.T) {
-	cfg, err := loadFile(filepath.Join("..", "..", "adc", "testdata", "aaatm", "authdev.yaml"))
+	t.Parallel()
+	cfg, err := testkit.LoadFile(filepath.Join("..", "..", "adc", "testdata", "aaatm", "authdev.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

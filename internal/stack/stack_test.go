@@ -17,20 +17,13 @@ import (
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/demoapp"
 	"github.com/authdev/authdev/internal/state"
+	"github.com/authdev/authdev/internal/testkit"
 )
-
-func demoConfig(t *testing.T) *config.Config {
-	cfg, err := config.Load("", config.Options{LookupEnv: func(string) (string, bool) { return "", false }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
-}
 
 func startUp(t *testing.T, opts Options) *Stack {
 	t.Helper()
 	if opts.Config == nil {
-		opts.Config = demoConfig(t)
+		opts.Config = testkit.DemoConfig(t)
 	}
 	if opts.Store == nil {
 		opts.Store = state.NewMemory()
@@ -78,6 +71,7 @@ func getJSON(t *testing.T, c *http.Client, url string, hdr http.Header, v any) i
 }
 
 func TestUpServesTheDemoBackendBehindTLSWithAVerifiedAssertion(t *testing.T) {
+	t.Parallel()
 	s := startUp(t, Options{Persona: "carol"})
 	if !strings.HasPrefix(s.ProxyURL(), "https://127.0.0.1:") {
 		t.Fatalf("proxy URL %s", s.ProxyURL())
@@ -101,6 +95,7 @@ func TestUpServesTheDemoBackendBehindTLSWithAVerifiedAssertion(t *testing.T) {
 }
 
 func TestSwitchingPersonaAndEnvironmentAndMintingTokens(t *testing.T) {
+	t.Parallel()
 	s := startUp(t, Options{Env: "staging"})
 	events, cancel := s.Subscribe()
 	defer cancel()
@@ -137,17 +132,20 @@ func TestSwitchingPersonaAndEnvironmentAndMintingTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen := map[audit.Kind]bool{}
-	for deadline := time.After(5 * time.Second); !seen[audit.KindNotice] || !seen[audit.KindRequest]; {
-		select {
-		case e := <-events:
-			seen[e.Kind] = true
-		case <-deadline:
-			t.Fatalf("events seen %v", seen)
+	testkit.WaitFor(t, "a notice and a request event", func() bool {
+		for {
+			select {
+			case e := <-events:
+				seen[e.Kind] = true
+			default:
+				return seen[audit.KindNotice] && seen[audit.KindRequest]
+			}
 		}
-	}
+	})
 }
 
 func TestAuthdevAsSwitchesThroughTheControlEndpoint(t *testing.T) {
+	t.Parallel()
 	store := state.NewMemory()
 	s := startUp(t, Options{Store: store, Persona: "alice"})
 	token, _ := store.Get(ControlTokenKey)
@@ -187,12 +185,13 @@ func TestAuthdevAsSwitchesThroughTheControlEndpoint(t *testing.T) {
 }
 
 func TestProxyAloneInFrontOfAnotherIssuer(t *testing.T) {
+	t.Parallel()
 	up := startUp(t, Options{})
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]string{"user": r.Header.Get("X-Remote-User")})
 	}))
 	defer backend.Close()
-	cfg := demoConfig(t)
+	cfg := testkit.DemoConfig(t)
 	f := false
 	cfg.Proxy.TLS = &f
 	s, err := Proxy(Options{Config: cfg, Store: state.NewMemory(), Upstream: "api=" + backend.URL, ProxyListen: "127.0.0.1:0"},
@@ -216,13 +215,15 @@ func TestProxyAloneInFrontOfAnotherIssuer(t *testing.T) {
 }
 
 func TestProxyAloneNeedsAnUpstream(t *testing.T) {
-	_, err := Proxy(Options{Config: demoConfig(t), Store: state.NewMemory(), ProxyListen: "127.0.0.1:0"}, nil)
+	t.Parallel()
+	_, err := Proxy(Options{Config: testkit.DemoConfig(t), Store: state.NewMemory(), ProxyListen: "127.0.0.1:0"}, nil)
 	if err == nil || !strings.Contains(err.Error(), "--upstream") {
 		t.Fatalf("err %v", err)
 	}
 }
 
 func TestSecretsAreCreatedOnceAndAnUnreadableStoreIsAnError(t *testing.T) {
+	t.Parallel()
 	store := state.NewMemory()
 	a, err := LoadSecrets(store, rand.Reader)
 	if err != nil {
@@ -249,6 +250,7 @@ type lockedStore struct{ *state.MemoryStore }
 func (lockedStore) Get(string) ([]byte, error) { return nil, errors.New("keyring locked") }
 
 func TestParseUpstreamFlag(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ in, name, target, err string }{
 		{"http://127.0.0.1:8000", "app", "http://127.0.0.1:8000", ""},
 		{"http://127.0.0.1:8000/", "app", "http://127.0.0.1:8000", ""},
