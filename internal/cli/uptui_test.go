@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/internal/stack"
 	"github.com/authdev/authdev/internal/state"
+	"github.com/authdev/authdev/internal/testkit"
 	"github.com/authdev/authdev/tui"
 )
 
@@ -19,11 +19,7 @@ import (
 // not "".
 func startDemo(t *testing.T, env, upstream string) tuiStack {
 	t.Helper()
-	cfg, err := config.Load("", config.Options{LookupEnv: func(string) (string, bool) { return "", false }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := stack.Up(stack.Options{Config: cfg, Store: state.NewMemory(), Env: env, Upstream: upstream,
+	s, err := stack.Up(stack.Options{Config: testkit.DemoConfig(t), Store: state.NewMemory(), Env: env, Upstream: upstream,
 		ProxyListen: "127.0.0.1:0", IdPListen: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
@@ -42,17 +38,16 @@ func startDemo(t *testing.T, env, upstream string) tuiStack {
 // upstreamHealth waits until the proxy knows the first upstream's health.
 func upstreamHealth(t *testing.T, s tuiStack) tui.Service {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var u tui.Service
+	testkit.Eventually(func() bool {
 		info := s.Info()
 		if len(info.Upstreams) != 1 {
 			t.Fatalf("upstreams %+v", info.Upstreams)
 		}
-		if u := info.Upstreams[0]; u.Health != tui.HealthUnknown || time.Now().After(deadline) {
-			return u
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		u = info.Upstreams[0]
+		return u.Health != tui.HealthUnknown
+	})
+	return u
 }
 
 func TestTheTUIAdapterShowsTheStacksServicesAndPersonas(t *testing.T) {
