@@ -10,10 +10,11 @@ import (
 	"os/exec"
 	"regexp"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/authdev/authdev/internal/testkit"
 )
 
 // process is a child program started by a test; its output is kept and
@@ -21,26 +22,9 @@ import (
 type process struct {
 	name string
 	cmd  *exec.Cmd
-	out  syncBuffer
+	out  testkit.Buffer
 	done chan struct{}
 	err  error
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // startProcess runs argv with env (added to a minimal environment) in dir.

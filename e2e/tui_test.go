@@ -109,6 +109,7 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 // Down + Enter makes bob the active persona, the next browser login reaches
 // the backend as bob, and q ends authdev up with status 0.
 func TestTUISwitchesPersonaInFrontOfFastAPI(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	env := []string{
 		"HOME=" + filepath.Join(dir, "home"),
