@@ -26,7 +26,7 @@ const (
 	assertionMinLife  = 15 * time.Second
 )
 
-// AssertionClaims is the payload of X-Authdev-Assertion (DESIGN.md).
+// AssertionClaims is the payload of X-Authdev-Assertion.
 type AssertionClaims struct {
 	Issuer   string   `json:"iss"`
 	Audience string   `json:"aud"`

@@ -425,7 +425,7 @@ func (p *Proxy) serveProxied(w http.ResponseWriter, r *http.Request) {
 	up.proxy.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
 }
 
-// defaultHeaders are the identity headers of DESIGN.md, for a proxy built
+// defaultHeaders are the default identity headers, for a proxy built
 // without a policy engine.
 func defaultHeaders(h http.Header, id *identity) {
 	h["X-Remote-User"] = []string{cleanHeaderValue(id.user)}

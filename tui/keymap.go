@@ -25,7 +25,7 @@ type KeyMap struct {
 	Quit     key.Binding
 }
 
-// DefaultKeyMap is the key contract of issue 6 plus paging keys.
+// DefaultKeyMap is every key of the TUI, paging keys included.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
 		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
