@@ -44,9 +44,9 @@ func mb(kb int) string          { return fmt.Sprintf("%.1f MB", float64(kb)/1024
 
 type target struct {
 	part, what, measured string
-	met                   bool
-	known                 bool
-	by                    string
+	met                  bool
+	known                bool
+	by                   string
 }
 
 func (h *harness) rate(name string) float64 {
