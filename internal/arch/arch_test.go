@@ -25,11 +25,18 @@ type pkg struct {
 // rule forbids from (a package, or a tree with "/...") to reach to.
 type rule struct {
 	from, to string
-	// direct rules look at the package's own imports, test files included;
-	// the others at everything it links.
-	direct bool
-	why    string
+	reach    reach
+	why      string
 }
+
+// reach is what of a package a rule looks at.
+type reach int
+
+const (
+	linked   reach = iota // everything it links
+	imported              // its own imports, test files included
+	shipped               // its own imports, test files excluded
+)
 
 var rules = []rule{
 	{from: "mockidp/...", to: "devproxy/...", why: "the IdP and the proxy meet only in internal/stack"},
@@ -41,14 +48,16 @@ var rules = []rule{
 	{from: "internal/rbactest/...", to: "tui/...", why: "`authdev test` does not link the TUI"},
 	{from: "adc/...", to: "audit/...", why: "adc reports in its own types; audit converts them"},
 	{from: "adc/...", to: "devproxy/...", why: "the policy engine knows nothing of the proxy that runs it"},
-	{from: "*", to: "github.com/spf13/cobra/...", direct: true, why: "commands live in internal/cli"},
-	{from: "*", to: "internal/cli/...", direct: true, why: "cmd/authdev is the only entry to the commands"},
+	{from: "*", to: "github.com/spf13/cobra/...", reach: imported, why: "commands live in internal/cli"},
+	{from: "*", to: "internal/cli/...", reach: imported, why: "cmd/authdev is the only entry to the commands"},
+	{from: "*", to: "internal/testkit/...", reach: shipped, why: "test helpers never reach the binary"},
 }
 
-// allowed are the packages a direct rule of from "*" lets through.
+// allowed are the packages a rule of from "*" lets through.
 var allowed = map[string][]string{
 	"github.com/spf13/cobra/...": {"internal/cli/..."},
 	"internal/cli/...":           {"cmd/authdev", "internal/cli/..."},
+	"internal/testkit/...":       {"internal/testkit/..."},
 }
 
 // matches reports whether path is pattern: a module-relative name or a
@@ -76,8 +85,11 @@ func violations(pkgs []pkg) []string {
 				continue
 			}
 			reach, how := p.Deps, "depends on"
-			if r.direct {
+			switch r.reach {
+			case imported:
 				reach, how = slices.Concat(p.Imports, p.TestImports, p.XTestImports), "imports"
+			case shipped:
+				reach, how = p.Imports, "imports outside its tests"
 			}
 			for _, d := range reach {
 				if matches(r.to, d) {
@@ -134,6 +146,8 @@ func TestAForbiddenImportIsReported(t *testing.T) {
 		{ImportPath: module + "internal/stack", XTestImports: []string{module + "internal/cli"}},
 		{ImportPath: module + "cmd/authdev", Imports: []string{module + "internal/cli"}},
 		{ImportPath: module + "internal/rbactest", Deps: []string{module + "internal/stack", module + "tui"}},
+		{ImportPath: module + "internal/stack", TestImports: []string{module + "internal/testkit"}},
+		{ImportPath: module + "audit", Imports: []string{module + "internal/testkit"}},
 	}
 	got := violations(graph)
 	want := []string{
@@ -144,6 +158,7 @@ func TestAForbiddenImportIsReported(t *testing.T) {
 		module + "config imports github.com/spf13/cobra",
 		module + "internal/stack imports " + module + "internal/cli",
 		module + "internal/rbactest depends on " + module + "tui",
+		module + "audit imports outside its tests " + module + "internal/testkit",
 	}
 	if len(got) != len(want) {
 		t.Errorf("%d violations, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
