@@ -51,13 +51,17 @@ var rules = []rule{
 	{from: "*", to: "github.com/spf13/cobra/...", reach: imported, why: "commands live in internal/cli"},
 	{from: "*", to: "internal/cli/...", reach: imported, why: "cmd/authdev is the only entry to the commands"},
 	{from: "*", to: "internal/testkit/...", reach: shipped, why: "test helpers never reach the binary"},
+	{from: "*", to: "internal/stack/stacktest", reach: shipped, why: "test helpers never reach the binary"},
+	{from: "*", to: "mockidp/idptest", reach: shipped, why: "test helpers never reach the binary"},
 }
 
 // allowed are the packages a rule of from "*" lets through.
 var allowed = map[string][]string{
 	"github.com/spf13/cobra/...": {"internal/cli/..."},
 	"internal/cli/...":           {"cmd/authdev", "internal/cli/..."},
-	"internal/testkit/...":       {"internal/testkit/..."},
+	"internal/testkit/...":       {"internal/testkit/...", "internal/stack/stacktest"},
+	"internal/stack/stacktest":   {"internal/stack/stacktest"},
+	"mockidp/idptest":            {"mockidp/idptest"},
 }
 
 // matches reports whether path is pattern: a module-relative name or a

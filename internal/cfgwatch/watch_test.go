@@ -15,20 +15,8 @@ import (
 	"github.com/authdev/authdev/internal/testkit"
 )
 
-const base = `personas:
-  alice: {email: alice@example.com, groups: [eng-admins]}
-  bob: {email: bob@example.com, groups: [eng]}
-environments:
-  dev: {roles: {eng-admins: [admin], eng: [reader]}}
-proxy:
-  tls: false
-  upstreams:
-    - {name: api, targets: ["http://127.0.0.1:8000"]}
-  policies:
-    - name: admin-area
-      rule: HTTP.REQ.URL.PATH.STARTSWITH("/admin") && !AAA.USER.IS_MEMBER_OF("admin")
-      action: DENY
-    - name: no-eve
+// base is testkit.RolesYAML with a second policy.
+var base = strings.Replace(testkit.RolesYAML, "BACKEND", "http://127.0.0.1:8000", 1) + `    - name: no-eve
       rule: AAA.USER.NAME.EQ("eve@example.com")
       action: DENY
 `

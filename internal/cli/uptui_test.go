@@ -1,16 +1,14 @@
 package cli
 
 import (
-	"context"
 	"crypto/tls"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/authdev/authdev/internal/stack"
-	"github.com/authdev/authdev/internal/state"
+	"github.com/authdev/authdev/internal/stack/stacktest"
 	"github.com/authdev/authdev/internal/testkit"
 	"github.com/authdev/authdev/tui"
 )
@@ -19,20 +17,7 @@ import (
 // not "".
 func startDemo(t *testing.T, env, upstream string) tuiStack {
 	t.Helper()
-	s, err := stack.Up(stack.Options{Config: testkit.DemoConfig(t), Store: state.NewMemory(), Env: env, Upstream: upstream,
-		ProxyListen: "127.0.0.1:0", IdPListen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.Shutdown(ctx)
-	})
-	return tuiStack{s}
+	return tuiStack{stacktest.Start(t, stack.Options{Env: env, Upstream: upstream})}
 }
 
 // upstreamHealth waits until the proxy knows the first upstream's health.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/internal/stack"
+	"github.com/authdev/authdev/internal/stack/stacktest"
 	"github.com/authdev/authdev/internal/state"
 	"github.com/authdev/authdev/internal/testkit"
 )
@@ -151,15 +152,7 @@ func TestARunningProxyIsSwitchedPerEnvironmentAndRestored(t *testing.T) {
 	t.Parallel()
 	cfg := testkit.DemoConfig(t)
 	store := state.NewMemory()
-	s, err := stack.Up(stack.Options{Config: cfg, Store: store, Persona: "alice", Env: "staging",
-		ProxyListen: "127.0.0.1:0", IdPListen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	s := stacktest.Start(t, stack.Options{Config: cfg, Store: store, Persona: "alice", Env: "staging"})
 	secrets, err := stack.LoadSecrets(store, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -19,21 +19,6 @@ import (
 	"github.com/authdev/authdev/internal/testkit"
 )
 
-const reloadYAML = `personas:
-  alice: {email: alice@example.com, groups: [eng-admins]}
-  bob: {email: bob@example.com, groups: [eng]}
-environments:
-  dev: {roles: {eng-admins: [admin], eng: [reader]}}
-proxy:
-  tls: false
-  upstreams:
-    - {name: api, targets: ["BACKEND"]}
-  policies:
-    - name: admin-area
-      rule: HTTP.REQ.URL.PATH.STARTSWITH("/admin") && !AAA.USER.IS_MEMBER_OF("admin")
-      action: DENY
-`
-
 // watched is a stack of `authdev up` on a temp authdev.yaml, with the
 // config watcher `authdev up` runs on it.
 type watched struct {
@@ -52,7 +37,7 @@ func startWatched(t *testing.T) *watched {
 	}))
 	t.Cleanup(backend.Close)
 	w := &watched{t: t, path: filepath.Join(t.TempDir(), "authdev.yaml"), backend: backend.URL}
-	w.write(reloadYAML)
+	w.write(testkit.RolesYAML)
 	cfg, err := testkit.LoadFile(w.path)
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +107,7 @@ func TestAChangedPolicyAppliesToTheRunningStackAndABrokenFileKeepsIt(t *testing.
 	if code, _ := w.as("bob", "/reports"); code != http.StatusOK {
 		t.Fatalf("before the change bob gets /reports: %d", code)
 	}
-	w.write(strings.Replace(reloadYAML, `STARTSWITH("/admin")`, `STARTSWITH("/reports")`, 1))
+	w.write(strings.Replace(testkit.RolesYAML, `STARTSWITH("/admin")`, `STARTSWITH("/reports")`, 1))
 	w.w.Poll()
 	w.notice(`^config reloaded: policies ~admin-area$`)
 	if code, _ := w.as("bob", "/reports"); code != http.StatusForbidden {
@@ -133,7 +118,7 @@ func TestAChangedPolicyAppliesToTheRunningStackAndABrokenFileKeepsIt(t *testing.
 	}
 
 	// Line 12 is the rule: an expression that does not compile.
-	w.write(strings.Replace(reloadYAML, `STARTSWITH("/admin")`, `STARTSWITH("/admin"`, 1))
+	w.write(strings.Replace(testkit.RolesYAML, `STARTSWITH("/admin")`, `STARTSWITH("/admin"`, 1))
 	w.w.Poll()
 	n := w.notice(`running config stays`)
 	if n.Level != "error" || !strings.Contains(n.Message, "authdev.yaml:12:") {
@@ -158,7 +143,7 @@ func TestPersonasRolesAndUpstreamsChangeLive(t *testing.T) {
 		json.NewEncoder(rw).Encode(map[string]string{"user": "from the new upstream"})
 	}))
 	defer other.Close()
-	next := strings.Replace(reloadYAML, "eng: [reader]", "eng: [writer]", 1)
+	next := strings.Replace(testkit.RolesYAML, "eng: [reader]", "eng: [writer]", 1)
 	next = strings.Replace(next, "environments:", "  dave: {email: dave@example.com, groups: [eng]}\nenvironments:", 1)
 	next = strings.Replace(next, `    - {name: api, targets: ["BACKEND"]}`,
 		`    - {name: api, targets: ["BACKEND"]}`+"\n"+`    - {name: other, prefix: /other, targets: ["`+other.URL+`"]}`, 1)
@@ -187,7 +172,7 @@ func TestSettingsThatNeedARestartAreNamedAndTheRestApplies(t *testing.T) {
 	if err := w.s.Activate("bob"); err != nil {
 		t.Fatal(err)
 	}
-	next := strings.Replace(reloadYAML, "  tls: false\n", "  tls: false\n  hostnames: [app.test]\n  idle_timeout: 5m\n", 1)
+	next := strings.Replace(testkit.RolesYAML, "  tls: false\n", "  tls: false\n  hostnames: [app.test]\n  idle_timeout: 5m\n", 1)
 	next = strings.Replace(next, "  bob: {email: bob@example.com, groups: [eng]}\n", "", 1)
 	w.write(next)
 	w.w.Poll()
@@ -205,7 +190,7 @@ func TestSettingsThatNeedARestartAreNamedAndTheRestApplies(t *testing.T) {
 func TestReloadRefusesAConfigThatLeavesNoUpstream(t *testing.T) {
 	t.Parallel()
 	w := startWatched(t)
-	cfg, err := config.Parse([]byte(strings.Replace(reloadYAML, "  upstreams:\n    - {name: api, targets: [\"BACKEND\"]}\n", "", 1)),
+	cfg, err := config.Parse([]byte(strings.Replace(testkit.RolesYAML, "  upstreams:\n    - {name: api, targets: [\"BACKEND\"]}\n", "", 1)),
 		"authdev.yaml", ".", config.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -54,3 +54,22 @@ func WriteFiles(t testing.TB, dir string, files map[string]string) string {
 	}
 	return dir
 }
+
+// RolesYAML is a small authdev.yaml to edit in tests: alice an admin and
+// bob a reader in one environment, a plain-HTTP proxy with upstream "api"
+// at the placeholder BACKEND, and a policy that keeps all but admins out
+// of /admin.
+const RolesYAML = `personas:
+  alice: {email: alice@example.com, groups: [eng-admins]}
+  bob: {email: bob@example.com, groups: [eng]}
+environments:
+  dev: {roles: {eng-admins: [admin], eng: [reader]}}
+proxy:
+  tls: false
+  upstreams:
+    - {name: api, targets: ["BACKEND"]}
+  policies:
+    - name: admin-area
+      rule: HTTP.REQ.URL.PATH.STARTSWITH("/admin") && !AAA.USER.IS_MEMBER_OF("admin")
+      action: DENY
+`
