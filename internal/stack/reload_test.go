@@ -272,12 +272,7 @@ set tm sessionParameter -defaultAuthorizationAction ALLOW
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := Proxy(Options{Config: cfg, Store: state.NewMemory(), Upstream: "api=" + backend.URL, ProxyListen: "127.0.0.1:0"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
-	defer s.Shutdown(t.Context())
+	s := startProxy(t, Options{Config: cfg, Upstream: "api=" + backend.URL}, nil)
 	if _, env := s.Active(); env != "mock_idp" {
 		t.Errorf("the environment is %q, want the OAuth action's name", env)
 	}
@@ -301,13 +296,7 @@ set tm sessionParameter -defaultAuthorizationAction ALLOW
 	}
 
 	// Flags win over the OAuth action: an audience the token lacks is refused.
-	s2, err := Proxy(Options{Config: cfg, Store: state.NewMemory(), Upstream: "api=" + backend.URL, ProxyListen: "127.0.0.1:0"},
-		&Issuer{Audience: "api://other"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s2.Start()
-	defer s2.Shutdown(t.Context())
+	s2 := startProxy(t, Options{Config: cfg, Upstream: "api=" + backend.URL}, &Issuer{Audience: "api://other"})
 	if code := getJSON(t, http.DefaultClient, s2.ProxyURL()+"/x", http.Header{"Authorization": {"Bearer " + tok}}, nil); code != http.StatusUnauthorized {
 		t.Fatalf("--audience did not override the OAuth action's: %d", code)
 	}

@@ -44,6 +44,22 @@ func startUp(t *testing.T, opts Options) *Stack {
 	return s
 }
 
+// startProxy runs Proxy(opts, iss), as `authdev proxy` does, on a free
+// port with a memory store; it stops when the test ends.
+func startProxy(t *testing.T, opts Options, iss *Issuer) *Stack {
+	t.Helper()
+	opts.Store, opts.ProxyListen = state.NewMemory(), "127.0.0.1:0"
+	s, err := Proxy(opts, iss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	return s
+}
+
 func (s *Stack) client(t *testing.T) *http.Client {
 	jar, _ := cookiejar.New(nil)
 	tr := &http.Transport{}
@@ -194,13 +210,8 @@ func TestProxyAloneInFrontOfAnotherIssuer(t *testing.T) {
 	cfg := testkit.DemoConfig(t)
 	f := false
 	cfg.Proxy.TLS = &f
-	s, err := Proxy(Options{Config: cfg, Store: state.NewMemory(), Upstream: "api=" + backend.URL, ProxyListen: "127.0.0.1:0"},
+	s := startProxy(t, Options{Config: cfg, Upstream: "api=" + backend.URL},
 		&Issuer{URL: up.IdP().Issuer("dev"), ClientID: config.ProxyClientID, ClientSecret: up.IdP().ProxyClientSecret(), Audience: "authdev", Env: "okta-dev"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
-	defer s.Shutdown(context.Background())
 	if !strings.HasPrefix(s.ProxyURL(), "http://127.0.0.1:") {
 		t.Fatalf("proxy URL %s", s.ProxyURL())
 	}
