@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/authdev/authdev/internal/testkit"
 )
@@ -94,7 +95,7 @@ func TestKeysRotateReachesARunningIdP(t *testing.T) {
 
 	issuer := regexp.MustCompile(`dev\s+(http://localhost:\d+/dev)`)
 	var iss string
-	if !testkit.Eventually(func() bool {
+	if !testkit.Eventually(20*time.Second, func() bool {
 		if m := issuer.FindStringSubmatch(errOut.String()); m != nil {
 			iss = m[1]
 		}
@@ -112,7 +113,7 @@ func TestKeysRotateReachesARunningIdP(t *testing.T) {
 		t.Fatalf("keys rotate: exit %d: %s", code, stderr)
 	}
 	var after []string
-	testkit.Eventually(func() bool { after = jwksKIDs(t, iss+"/jwks.json"); return len(after) >= 2 })
+	testkit.Eventually(testkit.WaitTimeout, func() bool { after = jwksKIDs(t, iss+"/jwks.json"); return len(after) >= 2 })
 	if len(after) != 2 || !slices.Contains(after, before[0]) || after[0] == before[0] {
 		t.Fatalf("the running IdP publishes %v after rotation, want a new key first and %s kept", after, before[0])
 	}

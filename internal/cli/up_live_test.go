@@ -94,7 +94,7 @@ func (l *live) get(t *testing.T, path string) int {
 func (l *live) waitForAudit(t *testing.T, what string, re *regexp.Regexp) {
 	t.Helper()
 	path := filepath.Join(l.stateDir, "audit.log")
-	if testkit.Eventually(func() bool { b, _ := os.ReadFile(path); return re.Match(b) }) {
+	if testkit.Eventually(testkit.WaitTimeout, func() bool { b, _ := os.ReadFile(path); return re.Match(b) }) {
 		return
 	}
 	b, _ := os.ReadFile(path)

@@ -59,7 +59,7 @@ func startUp(t *testing.T, args ...string) (proxyURL string, env map[string]stri
 	re := regexp.MustCompile(`(?m)^  proxy     (https://127\.0\.0\.1:\d+)$`)
 	var m []string
 	ended := false
-	testkit.Eventually(func() bool {
+	testkit.Eventually(20*time.Second, func() bool {
 		select {
 		case err := <-done:
 			done <- err

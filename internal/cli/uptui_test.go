@@ -24,7 +24,7 @@ func startDemo(t *testing.T, env, upstream string) tuiStack {
 func upstreamHealth(t *testing.T, s tuiStack) tui.Service {
 	t.Helper()
 	var u tui.Service
-	testkit.Eventually(func() bool {
+	testkit.Eventually(testkit.WaitTimeout, func() bool {
 		info := s.Info()
 		if len(info.Upstreams) != 1 {
 			t.Fatalf("upstreams %+v", info.Upstreams)

@@ -78,7 +78,7 @@ func (w *watched) notice(re string) audit.Event {
 	want := regexp.MustCompile(re)
 	var seen []string
 	var found audit.Event
-	held := testkit.Eventually(func() bool {
+	held := testkit.Eventually(testkit.WaitTimeout, func() bool {
 		for {
 			select {
 			case e := <-w.events:
