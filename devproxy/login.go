@@ -1,10 +1,13 @@
 package devproxy
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -24,6 +27,9 @@ type loginState struct {
 	Return   string `json:"r"`
 	Env      string `json:"e"`
 	Expires  int64  `json:"x"`
+	// Redirect is the redirect_uri of this login, which the code exchange
+	// must repeat.
+	Redirect string `json:"c"`
 }
 
 // loginTimeout is how long a user may take at the IdP.
@@ -57,6 +63,7 @@ func (p *Proxy) startLogin(w http.ResponseWriter, r *http.Request, env *envState
 		return
 	}
 	ls.Return, ls.Env = safeReturn(returnTo), env.Name
+	ls.Redirect = p.origin(r) + CallbackPath
 	ls.Expires = p.now().Add(loginTimeout).Unix()
 	sealed, err := p.sealer.seal(loginCookiePrefix, &ls)
 	if err != nil {
@@ -65,7 +72,8 @@ func (p *Proxy) startLogin(w http.ResponseWriter, r *http.Request, env *envState
 	}
 	http.SetCookie(w, &http.Cookie{Name: loginCookieName(ls.State), Value: sealed, Path: CallbackPath,
 		MaxAge: int(loginTimeout / time.Second), HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
-	opts := []oauth2.AuthCodeOption{oidc.Nonce(ls.Nonce), oauth2.S256ChallengeOption(ls.Verifier)}
+	opts := []oauth2.AuthCodeOption{oidc.Nonce(ls.Nonce), oauth2.S256ChallengeOption(ls.Verifier),
+		oauth2.SetAuthURLParam("redirect_uri", ls.Redirect)}
 	if act.Persona != "" {
 		// prompt=login replaces whatever session the IdP holds for this
 		// browser with the active persona: that is the hot switch.
@@ -73,6 +81,39 @@ func (p *Proxy) startLogin(w http.ResponseWriter, r *http.Request, env *envState
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, prov.oauth.AuthCodeURL(ls.State, opts...), http.StatusFound)
+}
+
+// origin is where the browser that sent r reaches the proxy, for the URLs
+// the IdP sends it back to: the request's own host when it is the public
+// URL's or a loopback name (localhost, 127.0.0.1, [::1]), so that the
+// cookies set there come back; the public URL for any other host, which the
+// IdP would not accept anyway.
+func (p *Proxy) origin(r *http.Request) string {
+	if strings.EqualFold(r.Host, p.publicHost) {
+		return p.publicURL
+	}
+	if !isLoopbackHost(r.Host) {
+		return p.publicURL
+	}
+	if r.TLS != nil {
+		return "https://" + r.Host
+	}
+	return "http://" + r.Host
+}
+
+// isLoopbackHost reports whether a Host header names this machine's
+// loopback: localhost or a loopback address, with or without a port.
+func isLoopbackHost(host string) bool {
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	h = strings.TrimSuffix(strings.Trim(h, "[]"), ".")
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && ip.Zone() == "" && ip.IsLoopback()
 }
 
 // safeReturn keeps a return URL only when it is a path on this proxy: no
@@ -136,7 +177,8 @@ func (p *Proxy) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(oidc.ClientContext(r.Context(), p.idpClient), 15*time.Second)
 	defer cancel()
-	tok, err := prov.oauth.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(ls.Verifier))
+	tok, err := prov.oauth.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(ls.Verifier),
+		oauth2.SetAuthURLParam("redirect_uri", cmp.Or(ls.Redirect, prov.oauth.RedirectURL)))
 	if err != nil {
 		fail(http.StatusBadGateway, "the code exchange at the token endpoint failed: "+err.Error())
 		return
@@ -236,7 +278,7 @@ func (p *Proxy) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	p.clearCookie(w, SessionCookie, "/")
 	w.Header().Set("Cache-Control", "no-store")
-	back := p.publicURL + LoggedOutPath
+	back := p.origin(r) + LoggedOutPath
 	prov, err := env.provider(p)
 	if err != nil || prov.endSession == "" {
 		http.Redirect(w, r, LoggedOutPath, http.StatusFound)

@@ -94,6 +94,7 @@ type Options struct {
 // Proxy is the ADC emulation. Build it with New; it is an http.Handler.
 type Proxy struct {
 	publicURL  string
+	publicHost string // the public URL's host[:port], as a Host header names it
 	secure     bool
 	tlsCert    *tls.Certificate
 	routing    atomic.Pointer[routing] // what Reload replaces
@@ -155,6 +156,7 @@ func New(opts Options) (*Proxy, error) {
 	}
 	p := &Proxy{
 		publicURL:  strings.TrimSuffix(pub.String(), "/"),
+		publicHost: pub.Host,
 		secure:     pub.Scheme == "https",
 		tlsCert:    opts.TLSCertificate,
 		sessionTTL: opts.SessionTimeout,
