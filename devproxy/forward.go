@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/textproto"
+	"slices"
 	"strings"
 )
 
@@ -156,6 +157,51 @@ func removeHopByHop(h http.Header) {
 	for _, name := range hopHeaders {
 		delete(h, name)
 	}
+}
+
+// dropConnectionNamed removes the headers the client's Connection header
+// names (RFC 9110 §7.6.1) and leaves in it only the hop-by-hop names, which
+// the forwarding steps handle. It runs before the proxy strips and injects:
+// the removal that ReverseProxy and forward do would otherwise take away
+// the identity headers and assertion the proxy has just added.
+func dropConnectionNamed(h http.Header) {
+	values := h["Connection"]
+	if !slices.ContainsFunc(values, namesEndToEnd) {
+		return
+	}
+	var keep []string
+	for _, v := range values {
+		for name := range strings.SplitSeq(v, ",") {
+			switch name = textproto.TrimString(name); {
+			case name == "":
+			case isHopByHop(name):
+				keep = append(keep, name)
+			default:
+				deleteHeader(h, normaliseHeader(name))
+			}
+		}
+	}
+	if len(keep) == 0 {
+		delete(h, "Connection")
+		return
+	}
+	h["Connection"] = []string{strings.Join(keep, ", ")}
+}
+
+// namesEndToEnd reports whether a Connection value names a header that is
+// not hop-by-hop, which only a client asking for its removal sends.
+func namesEndToEnd(v string) bool {
+	for name := range strings.SplitSeq(v, ",") {
+		if name = textproto.TrimString(name); name != "" && !isHopByHop(name) {
+			return true
+		}
+	}
+	return false
+}
+
+func isHopByHop(name string) bool {
+	return strings.EqualFold(name, "close") ||
+		slices.ContainsFunc(hopHeaders, func(h string) bool { return strings.EqualFold(h, name) })
 }
 
 // hasToken reports whether the comma-separated values hold token, in any

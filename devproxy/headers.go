@@ -220,12 +220,16 @@ func applyHeaderOps(h http.Header, ops []adc.HeaderOp) {
 			vals[0] = v
 			h[k], vals = vals[:1:1], vals[1:]
 		case "delete":
-			norm := normaliseHeader(op.Name)
-			for k := range h {
-				if len(k) == len(norm) && sameHeaderName(norm, k) {
-					delete(h, k)
-				}
-			}
+			deleteHeader(h, normaliseHeader(op.Name))
+		}
+	}
+}
+
+// deleteHeader deletes every header of h whose name, normalised, is norm.
+func deleteHeader(h http.Header, norm string) {
+	for k := range h {
+		if len(k) == len(norm) && sameHeaderName(norm, k) {
+			delete(h, k)
 		}
 	}
 }

@@ -356,6 +356,7 @@ func (p *Proxy) serveProxied(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.upstream = up.Name
+	dropConnectionNamed(r.Header)
 	// Headers the proxy owns are gone before anything, policies included,
 	// can read a forged one.
 	st.stripped = g.owned.strip(r.Header)
