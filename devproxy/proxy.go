@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -330,12 +329,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Proxy) serveProxied(w http.ResponseWriter, r *http.Request) {
-	// A path with dot segments could reach the backend as a path that
-	// policies never saw ("/x/../admin"): send the client to the clean one.
-	if clean := cleanPath(r.URL.Path); clean != r.URL.Path {
-		u := *r.URL
-		u.Path, u.RawPath = clean, ""
-		http.Redirect(w, r, u.RequestURI(), http.StatusPermanentRedirect)
+	if redirectToCanonical(w, r) {
 		return
 	}
 	st := p.states.Get().(*reqState)
@@ -456,20 +450,6 @@ func rewriteURL(r *http.Request, pathQuery string) {
 		return
 	}
 	r.URL.Path, r.URL.RawPath, r.URL.RawQuery = u.Path, u.RawPath, u.RawQuery
-}
-
-func cleanPath(p string) string {
-	if p == "" {
-		return "/"
-	}
-	if !strings.Contains(p, "/.") && !strings.Contains(p, "//") {
-		return p
-	}
-	c := path.Clean(p)
-	if strings.HasSuffix(p, "/") && c != "/" {
-		c += "/"
-	}
-	return c
 }
 
 // RequestIDHeader is the client's name for a request, which its audit
