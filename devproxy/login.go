@@ -263,7 +263,9 @@ func (p *Proxy) logout(w http.ResponseWriter, r *http.Request) {
 	if c := cookieValue(r, SessionCookie); c != "" {
 		var s session
 		if p.sealer.open(SessionCookie, c, &s) == nil {
-			p.revoked.put(s.ID, struct{}{}, time.Unix(s.Created, 0).Add(p.sessionTTL), now)
+			if err := p.revoke(s.ID, time.Unix(s.Created, 0).Add(p.sessionTTL)); err != nil {
+				p.notice("warn", "the logout of session "+s.ID[:6]+"… holds only until a restart: "+err.Error())
+			}
 			p.sessions.deleteFunc(func(_ string, se *sessionEntry) bool { return se.s.ID == s.ID })
 			p.assertions.c.deleteFunc(func(k assertionKey, _ *signedAssertion) bool { return k.identity == s.ID })
 			if e := g.envs[s.Env]; e != nil {

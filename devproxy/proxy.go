@@ -22,6 +22,7 @@ import (
 
 	"github.com/authdev/authdev/adc"
 	"github.com/authdev/authdev/audit"
+	"github.com/authdev/authdev/internal/state"
 )
 
 // Paths the proxy answers itself, as the ADC does.
@@ -88,6 +89,9 @@ type Options struct {
 	Rand io.Reader
 	// IdPClient makes discovery, token and JWKS requests.
 	IdPClient *http.Client
+	// State keeps the sessions ended by logout across restarts (under
+	// RevokedSessionsKey); nil keeps them in memory only.
+	State state.Store
 }
 
 // Proxy is the ADC emulation. Build it with New; it is an http.Handler.
@@ -106,6 +110,8 @@ type Proxy struct {
 	sessions   *cache[string, *sessionEntry]
 	bearers    *cache[string, *identity]
 	revoked    *cache[string, struct{}]
+	store      state.Store
+	revokeMu   sync.Mutex // one read-modify-write of the stored revocations at a time
 	events     func(audit.Event)
 	detail     bool
 	control    http.Handler
@@ -164,6 +170,7 @@ func New(opts Options) (*Proxy, error) {
 		sessions:   newCache[string, *sessionEntry](10000),
 		bearers:    newCache[string, *identity](10000),
 		revoked:    newCache[string, struct{}](100000),
+		store:      opts.State,
 		events:     opts.Events,
 		detail:     opts.Detail,
 		control:    opts.Control,
@@ -173,6 +180,9 @@ func New(opts Options) (*Proxy, error) {
 		buffers:    newBufferPool(),
 	}
 	p.errorLog = log.New(noticeWriter{p}, "", 0)
+	if err := p.loadRevocations(); err != nil {
+		return nil, err
+	}
 	g, err := p.buildRouting(opts, nil)
 	if err != nil {
 		return nil, err

@@ -226,6 +226,7 @@ func (s *Stack) buildProxy() error {
 	po.Persona = s.opts.Persona
 	po.CookieSecret = s.secrets.CookieSecret
 	po.AssertionKey = s.secrets.AssertionKey
+	po.State = s.store
 	po.Events = s.publish
 	po.Detail = s.opts.Detail
 	po.Now, po.Rand = s.now, s.rand
