@@ -63,6 +63,9 @@ type Options struct {
 	// OwnedHeaders are stripped from clients besides the policy's and the
 	// built-in ones (identity defaults, X-Forwarded-*, the assertion).
 	OwnedHeaders []string
+	// RequestTimeout bounds the time a client takes to send a request body,
+	// as the ADC's HTTP profile -reqTimeout does; 30 s by default.
+	RequestTimeout time.Duration
 	// SessionTimeout and IdleTimeout end browser sessions; 30 min each by
 	// default, as the ADC's sessTimeout.
 	SessionTimeout time.Duration
@@ -103,6 +106,7 @@ type Proxy struct {
 	routing    atomic.Pointer[routing] // what Reload replaces
 	reloadMu   sync.Mutex              // one Start or Reload at a time
 	sessionTTL time.Duration
+	reqTimeout time.Duration
 	idleTTL    time.Duration
 	refresh    time.Duration
 	sealer     *sealer
@@ -149,6 +153,9 @@ func New(opts Options) (*Proxy, error) {
 	if opts.IdPClient == nil {
 		opts.IdPClient = idpHTTPClient()
 	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = DefaultRequestTimeout
+	}
 	if opts.SessionTimeout <= 0 {
 		opts.SessionTimeout = 30 * time.Minute
 	}
@@ -165,6 +172,7 @@ func New(opts Options) (*Proxy, error) {
 		secure:     pub.Scheme == "https",
 		tlsCert:    opts.TLSCertificate,
 		sessionTTL: opts.SessionTimeout,
+		reqTimeout: opts.RequestTimeout,
 		idleTTL:    opts.IdleTimeout,
 		refresh:    min(opts.IdleTimeout/10, time.Minute),
 		sessions:   newCache[string, *sessionEntry](10000),
@@ -312,9 +320,10 @@ type reqState struct {
 
 	// Per-request objects that live exactly as long as the request, kept
 	// here so that a pooled reqState saves their allocations.
-	sw   statusWriter
-	areq adc.Request
-	body trackedBody
+	sw      statusWriter
+	areq    adc.Request
+	body    trackedBody
+	reqBody deadlineBody
 }
 
 type stateKey struct{}
@@ -360,6 +369,9 @@ func (p *Proxy) serveProxied(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.upstream = up.Name
+	if r.Body != nil && r.Body != http.NoBody {
+		p.limitBody(sw, r, st)
+	}
 	dropConnectionNamed(r.Header)
 	// Headers the proxy owns are gone before anything, policies included,
 	// can read a forged one.

@@ -313,7 +313,17 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 	if trace := httptrace.ContextClientTrace(req.Context()); trace != nil {
 		got1xx = trace.Got1xxResponse
 	}
-	return u.roundTrip(req, stateOf(req.Context()), got1xx)
+	st := stateOf(req.Context())
+	resp, err := u.roundTrip(req, st, got1xx)
+	if st != nil && st.reqBody.timedOut.Load() {
+		// The backend answered a body cut short: that answer is not the
+		// request's; fail names the client's timeout instead.
+		if resp != nil {
+			resp.Body.Close()
+		}
+		return nil, errBodyTimeout
+	}
+	return resp, err
 }
 
 // roundTrip is RoundTrip for the request of st; got1xx, when not nil,
@@ -542,6 +552,11 @@ func (u *upstream) fail(w http.ResponseWriter, r *http.Request, st *reqState, er
 	status, title := http.StatusBadGateway, "Bad gateway"
 	var nt *errNoTarget
 	switch {
+	case errors.Is(err, errBodyTimeout):
+		msg := fmt.Sprintf("the request body did not arrive within %s", u.p.reqTimeout)
+		st.message = msg
+		u.p.errorPage(w, r, http.StatusRequestTimeout, "Request timeout", "The request took too long to send.", msg)
+		return
 	case errors.As(err, &nt):
 		status, title = http.StatusServiceUnavailable, "Service unavailable"
 	case isTimeout(err):
