@@ -2,6 +2,8 @@ package devproxy
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -105,6 +107,9 @@ func (p *Proxy) bearerIdentity(ctx context.Context, env *envState, token string,
 	if id, ok := p.bearers.get(token, now); ok && id.env == env.Name {
 		return id, nil
 	}
+	if iss := unverifiedIssuer(token); iss != "" && iss != env.Issuer {
+		return nil, &bearerError{code: "invalid_token", desc: p.rt().wrongIssuer(iss, env)}
+	}
 	prov, err := env.provider(p)
 	if err != nil {
 		return nil, &bearerError{code: "invalid_token", desc: err.Error(), unavailable: true}
@@ -128,6 +133,40 @@ func (p *Proxy) bearerIdentity(ctx context.Context, env *envState, token string,
 	id.key, id.via, id.expires = token, "bearer", t.Expiry
 	p.bearers.put(token, id, t.Expiry.Add(ClockSkew), now)
 	return id, nil
+}
+
+// unverifiedIssuer is the iss claim of a JWT, read without verifying
+// anything: a token from another environment's issuer is told so before its
+// signature is checked against keys that never signed it.
+func unverifiedIssuer(token string) string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		Issuer string `json:"iss"`
+	}
+	if json.Unmarshal(payload, &c) != nil {
+		return ""
+	}
+	return c.Issuer
+}
+
+// wrongIssuer says which issuer made a token that env does not accept, and
+// how to get one it does.
+func (g *routing) wrongIssuer(iss string, env *envState) string {
+	msg := fmt.Sprintf("the token was issued by %s, this proxy is in %s (%s)", iss, env.Name, env.Issuer)
+	for _, name := range g.envOrder {
+		if g.envs[name].Issuer == iss {
+			return msg + fmt.Sprintf(": switch the proxy with `authdev as PERSONA --env %s`, or get a token for %s with `authdev token --as PERSONA --env %s`",
+				name, env.Name, env.Name)
+		}
+	}
+	return msg + ": get a token from " + env.Issuer
 }
 
 // describeTokenError turns go-oidc's errors into what the client should
