@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/authdev/authdev/identity"
 )
 
 // Values the schema allows.
@@ -65,9 +67,9 @@ func (c *Config) applyDefaults() {
 	px.DefaultAuthorization = strings.ToUpper(or(px.DefaultAuthorization, "ALLOW"))
 	if len(px.Headers) == 0 {
 		px.Headers = Headers{
-			{Name: "X-Remote-User", Expr: Expr{Text: "AAA.USER.NAME"}},
-			{Name: "X-Remote-Groups", Expr: Expr{Text: "AAA.USER.GROUPS"}},
-			{Name: "X-Remote-Roles", Expr: Expr{Text: `AAA.USER.ATTRIBUTE("roles")`}},
+			{Name: identity.HeaderUser, Expr: Expr{Text: "AAA.USER.NAME"}},
+			{Name: identity.HeaderGroups, Expr: Expr{Text: "AAA.USER.GROUPS"}},
+			{Name: identity.HeaderRoles, Expr: Expr{Text: `AAA.USER.ATTRIBUTE("roles")`}},
 		}
 	}
 	for k := range px.Upstreams {

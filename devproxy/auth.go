@@ -18,7 +18,7 @@ import (
 // authenticate establishes who sent r: a bearer token, or the session
 // cookie. When there is neither it answers itself — a redirect to the IdP
 // for a browser, a 401 for an API client — and returns nil.
-func (p *Proxy) authenticate(w http.ResponseWriter, r *http.Request, up *upstream, st *reqState) *identity {
+func (p *Proxy) authenticate(w http.ResponseWriter, r *http.Request, up *upstream, st *reqState) *caller {
 	act := p.active.Load()
 	g := p.rt()
 	env := g.env(act.Env)
@@ -100,7 +100,7 @@ func (e *bearerError) Error() string { return e.desc }
 // (refetched when the token names an unknown key), an asymmetric
 // algorithm, issuer, audience, exp and nbf. Verified tokens are cached
 // until they expire.
-func (p *Proxy) bearerIdentity(ctx context.Context, env *envState, token string, now time.Time) (*identity, error) {
+func (p *Proxy) bearerIdentity(ctx context.Context, env *envState, token string, now time.Time) (*caller, error) {
 	if token == "" {
 		return nil, &bearerError{code: "invalid_request", desc: "empty bearer token"}
 	}
@@ -126,7 +126,7 @@ func (p *Proxy) bearerIdentity(ctx context.Context, env *envState, token string,
 		return nil, &bearerError{code: "invalid_token", desc: err.Error()}
 	}
 	email, _ := claims["email"].(string)
-	id, err := env.newIdentity(userClaims(claims), p.rt().personaOf(env.Name, email))
+	id, err := env.newCaller(userClaims(claims), p.rt().personaOf(env.Name, email))
 	if err != nil {
 		return nil, &bearerError{code: "invalid_token", desc: err.Error()}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/authdev/authdev/adc"
 	"github.com/authdev/authdev/audit"
 	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/identity"
 )
 
 const benchYAML = `
@@ -70,7 +71,7 @@ func BenchmarkSessionDecode(b *testing.B) {
 		if err := p.sealer.open(SessionCookie, cookie, &s); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := env.newIdentity(s.Claims, s.Persona); err != nil {
+		if _, err := env.newCaller(s.Claims, s.Persona); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -121,7 +122,7 @@ func BenchmarkHeaderStripInject(b *testing.B) {
 		p.rt().owned.strip(h)
 		dropOwnedCookies(h)
 		applyHeaderOps(h, benchOps)
-		h[AssertionHeader] = []string{"token"}
+		h[identity.Header] = []string{"token"}
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authdev/authdev/devproxy"
+	"github.com/authdev/authdev/identity"
 )
 
 // A client's Connection header names headers for the next hop to drop. The
@@ -49,7 +49,7 @@ func TestConnectionHeaderCannotRemoveTheHeadersTheProxyInjects(t *testing.T) {
 				t.Errorf("backend saw %s = %q, want the proxy's %q", name, got, v)
 			}
 		}
-		if got := s.header(devproxy.AssertionHeader); len(got) != 1 || got[0] == "" {
+		if got := s.header(identity.Header); len(got) != 1 || got[0] == "" {
 			t.Errorf("backend saw assertions %q, want the proxy's one", got)
 		}
 		if got := s.header("X-Client-Hop"); len(got) != 0 {

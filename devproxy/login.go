@@ -218,7 +218,7 @@ func (p *Proxy) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	email, _ := claims["email"].(string)
 	persona := p.rt().personaOf(env.Name, email)
-	id, err := env.newIdentity(claims, persona)
+	id, err := env.newCaller(claims, persona)
 	if err != nil {
 		fail(http.StatusUnauthorized, err.Error())
 		return
@@ -267,7 +267,7 @@ func (p *Proxy) logout(w http.ResponseWriter, r *http.Request) {
 				p.notice("warn", "the logout of session "+s.ID[:6]+"… holds only until a restart: "+err.Error())
 			}
 			p.sessions.deleteFunc(func(_ string, se *sessionEntry) bool { return se.s.ID == s.ID })
-			p.assertions.c.deleteFunc(func(k assertionKey, _ *signedAssertion) bool { return k.identity == s.ID })
+			p.assertions.c.deleteFunc(func(k assertionKey, _ *signedAssertion) bool { return k.caller == s.ID })
 			if e := g.envs[s.Env]; e != nil {
 				env = e
 			}

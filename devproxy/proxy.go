@@ -22,6 +22,7 @@ import (
 
 	"github.com/authdev/authdev/adc"
 	"github.com/authdev/authdev/audit"
+	"github.com/authdev/authdev/identity"
 	"github.com/authdev/authdev/internal/state"
 )
 
@@ -112,7 +113,7 @@ type Proxy struct {
 	sealer     *sealer
 	assertions *assertionCache
 	sessions   *cache[string, *sessionEntry]
-	bearers    *cache[string, *identity]
+	bearers    *cache[string, *caller]
 	revoked    *cache[string, struct{}]
 	store      state.Store
 	revokeMu   sync.Mutex // one read-modify-write of the stored revocations at a time
@@ -176,7 +177,7 @@ func New(opts Options) (*Proxy, error) {
 		idleTTL:    opts.IdleTimeout,
 		refresh:    min(opts.IdleTimeout/10, time.Minute),
 		sessions:   newCache[string, *sessionEntry](10000),
-		bearers:    newCache[string, *identity](10000),
+		bearers:    newCache[string, *caller](10000),
 		revoked:    newCache[string, struct{}](100000),
 		store:      opts.State,
 		events:     opts.Events,
@@ -306,7 +307,7 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 // travels in the request context to the transport and error handler.
 type reqState struct {
 	start     time.Time
-	id        *identity
+	id        *caller
 	upstream  string
 	target    string
 	status    int
@@ -437,7 +438,7 @@ func (p *Proxy) serveProxied(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.assertion = sa
-	r.Header[AssertionHeader] = sa.header
+	r.Header[identity.Header] = sa.header
 	if up.direct(r) {
 		up.forward(sw, r, st)
 		return
@@ -445,12 +446,12 @@ func (p *Proxy) serveProxied(w http.ResponseWriter, r *http.Request) {
 	up.proxy.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
 }
 
-// defaultHeaders are the identity headers of DESIGN.md, for a proxy built
+// defaultHeaders are the default identity headers, for a proxy built
 // without a policy engine.
-func defaultHeaders(h http.Header, id *identity) {
-	h["X-Remote-User"] = []string{cleanHeaderValue(id.user)}
-	h["X-Remote-Groups"] = []string{cleanHeaderValue(strings.Join(id.groups, ","))}
-	h["X-Remote-Roles"] = []string{cleanHeaderValue(strings.Join(id.roles, ","))}
+func defaultHeaders(h http.Header, id *caller) {
+	h[identity.HeaderUser] = []string{cleanHeaderValue(id.user)}
+	h[identity.HeaderGroups] = []string{cleanHeaderValue(strings.Join(id.groups, ","))}
+	h[identity.HeaderRoles] = []string{cleanHeaderValue(strings.Join(id.roles, ","))}
 }
 
 // route finds the upstream with the longest prefix that covers path.
@@ -638,7 +639,7 @@ func (p *Proxy) requestEvent(r *http.Request, st *reqState, status int) {
 		if p.detail {
 			e.Claims = id.claims
 			if st.assertion != nil {
-				e.Assertion = st.assertion.claims.asMap()
+				e.Assertion = assertionMap(&st.assertion.claims)
 			}
 		}
 	}
