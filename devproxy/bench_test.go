@@ -45,7 +45,11 @@ func benchProxy(b *testing.B, backend string) (*Proxy, string) {
 	rand.Read(secret)
 	keyPEM, _ := NewAssertionKey(rand.Reader)
 	key, _ := ParseAssertionKey(keyPEM)
-	opts := ConfigOptions(cfg, func(env string) string { return "http://127.0.0.1:1/" + env }, "s")
+	opts := Options{Environments: []Environment{{Name: "dev", Issuer: "http://127.0.0.1:1/dev", ClientID: config.ProxyClientID,
+		ClientSecret: "s", Audience: cfg.Environments[0].Audience, Roles: cfg.Environments[0].Roles}}}
+	for _, h := range cfg.Proxy.Headers {
+		opts.OwnedHeaders = append(opts.OwnedHeaders, h.Name)
+	}
 	opts.PublicURL, opts.Policy, opts.CookieSecret, opts.AssertionKey = "http://127.0.0.1:8443", eng, secret, key
 	opts.Upstreams = []Upstream{{Name: "api", Prefix: "/", Targets: []string{backend}}}
 	opts.Events = func(audit.Event) {}

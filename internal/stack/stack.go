@@ -279,13 +279,13 @@ func (s *Stack) proxyOptions(cfg *config.Config, idp *mockidp.Server) (devproxy.
 	}
 	switch {
 	case iss != nil:
-		po = devproxy.ConfigOptions(cfg, func(string) string { return "" }, "")
+		po = ConfigOptions(cfg, func(string) string { return "" }, "")
 		env := or(iss.Env, "external")
 		po.Environments = []devproxy.Environment{{Name: env, Issuer: strings.TrimRight(iss.URL, "/"),
 			ClientID: iss.ClientID, ClientSecret: iss.ClientSecret, Audience: or(iss.Audience, iss.ClientID)}}
 		po.Env = env
 	case idp != nil:
-		po = devproxy.ConfigOptions(cfg, idp.Issuer, idp.ProxyClientSecret())
+		po = ConfigOptions(cfg, idp.Issuer, idp.ProxyClientSecret())
 	default:
 		secret, err := mockidp.ProxyClientSecret(s.store)
 		if err != nil {
@@ -295,7 +295,7 @@ func (s *Stack) proxyOptions(cfg *config.Config, idp *mockidp.Server) (devproxy.
 		if err != nil {
 			return devproxy.Options{}, nil, err
 		}
-		po = devproxy.ConfigOptions(cfg, func(env string) string { return base + "/" + env }, secret)
+		po = ConfigOptions(cfg, func(env string) string { return base + "/" + env }, secret)
 	}
 	// The OAuth action's userNameField is how the ADC fills AAA.USER.NAME,
 	// whichever issuer logs the user in.
@@ -391,7 +391,7 @@ func oauthIssuer(o *adc.OAuthAction) string {
 func MergeUpstreams(yaml []devproxy.Upstream, ns []config.Upstream) []devproxy.Upstream {
 	out := slices.Clone(yaml)
 	for _, c := range ns {
-		v := devproxy.UpstreamFromConfig(c)
+		v := UpstreamFromConfig(c)
 		i := slices.IndexFunc(out, func(u devproxy.Upstream) bool { return u.Name == v.Name })
 		if i < 0 {
 			out = append(out, v)
