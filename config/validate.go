@@ -76,24 +76,8 @@ func (c *Config) applyDefaults() {
 		u := &px.Upstreams[k]
 		u.Prefix = or(u.Prefix, "/")
 		u.LB = strings.ToLower(or(u.LB, "leastconnection"))
-		if u.Timeout == 0 {
-			u.Timeout = Duration(30 * time.Second)
-		}
-		if m := u.Monitor; m != nil {
-			m.Path = or(m.Path, "/healthz")
-			if m.Interval == 0 {
-				m.Interval = Duration(5 * time.Second)
-			}
-			if m.Timeout == 0 {
-				m.Timeout = Duration(2 * time.Second)
-			}
-			if m.Status == 0 {
-				m.Status = 200
-			}
-			if m.Retries == 0 {
-				m.Retries = 3
-			}
-		}
+		// The upstream's timeout and monitor defaults are the proxy's own,
+		// applied where they take effect (devproxy).
 	}
 	for k := range px.Policies {
 		px.Policies[k].Action = strings.ToUpper(px.Policies[k].Action)
@@ -222,7 +206,7 @@ func (c *Config) validate(errs *Errors) {
 			checkURL(errs, at(u.Pos), fmt.Sprintf("upstream %q target", u.Name), t)
 		}
 		oneOf(of(&u.LB), fmt.Sprintf("upstream %q lb", u.Name), u.LB, LBMethods)
-		if m := u.Monitor; m != nil && (m.Status < 100 || m.Status > 599) {
+		if m := u.Monitor; m != nil && m.Status != 0 && (m.Status < 100 || m.Status > 599) {
 			errs.add(at(u.Pos), "upstream %q monitor status %d is not an HTTP status", u.Name, m.Status)
 		}
 	}

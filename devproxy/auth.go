@@ -1,6 +1,7 @@
 package devproxy
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -51,7 +52,7 @@ func (p *Proxy) authenticate(w http.ResponseWriter, r *http.Request, up *upstrea
 		st.message = "no session"
 		desc := "log in through a browser, or send Authorization: Bearer <token from " + env.Issuer + ">"
 		if refusal == sessionSwitched {
-			desc = fmt.Sprintf("the active persona is now %s in %s: reload the page to log in again", or(act.Persona, "(any)"), act.Env)
+			desc = fmt.Sprintf("the active persona is now %s in %s: reload the page to log in again", cmp.Or(act.Persona, "(any)"), act.Env)
 		} else if refusal != sessionOK {
 			desc = refusalText[refusal]
 		}
@@ -61,7 +62,7 @@ func (p *Proxy) authenticate(w http.ResponseWriter, r *http.Request, up *upstrea
 	if stale != nil {
 		p.emit(audit.Event{Kind: audit.KindNotice, Level: "info", Persona: act.Persona, Env: act.Env,
 			User: stale.id.user, Message: fmt.Sprintf("session of %s re-established as %s in %s",
-				or(stale.id.persona, stale.id.user), or(act.Persona, "(picker)"), act.Env)})
+				cmp.Or(stale.id.persona, stale.id.user), cmp.Or(act.Persona, "(picker)"), act.Env)})
 	}
 	st.message = "login required"
 	p.startLogin(w, r, env, act, r.URL.RequestURI())

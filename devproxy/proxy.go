@@ -2,6 +2,7 @@ package devproxy
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
@@ -237,7 +238,7 @@ func (p *Proxy) SetActive(a Active) error {
 	old := p.active.Swap(&a)
 	if *old != a {
 		p.emit(audit.Event{Kind: audit.KindNotice, Level: "info", Persona: a.Persona, Env: a.Env,
-			Message: fmt.Sprintf("active persona %s in %s", or(a.Persona, "(picker)"), a.Env)})
+			Message: fmt.Sprintf("active persona %s in %s", cmp.Or(a.Persona, "(picker)"), a.Env)})
 	}
 	return nil
 }
@@ -411,7 +412,7 @@ func (p *Proxy) serveProxied(w http.ResponseWriter, r *http.Request) {
 			}
 			st.message = detail
 			p.errorPage(sw, r, http.StatusForbidden, "Forbidden",
-				fmt.Sprintf("%s (%s in %s) may not %s %s.", id.user, or(id.persona, id.via), id.env, r.Method, r.URL.Path), detail)
+				fmt.Sprintf("%s (%s in %s) may not %s %s.", id.user, cmp.Or(id.persona, id.via), id.env, r.Method, r.URL.Path), detail)
 			return
 		}
 		st.decision = "allow"

@@ -1,6 +1,7 @@
 package devproxy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -111,8 +112,17 @@ type upstream struct {
 	stop      monitorStop
 }
 
-// DefaultMonitorRetries is the ADC's default -retries of an lb monitor.
-const DefaultMonitorRetries = 3
+// The defaults of an upstream and its monitor: the one place authdev sets
+// them (config leaves them unset). The monitor's are the ADC's own for an
+// lb monitor (-interval 5, -resptimeout 2, -retries 3).
+const (
+	defaultUpstreamTimeout = 30 * time.Second
+	defaultMonitorPath     = "/healthz"
+	defaultMonitorInterval = 5 * time.Second
+	defaultMonitorTimeout  = 2 * time.Second
+	defaultMonitorStatus   = http.StatusOK
+	defaultMonitorRetries  = 3
+)
 
 // ejectFor is how long a target that refused a connection is passed over
 // while others are available.
@@ -122,9 +132,7 @@ func newUpstream(u Upstream, p *Proxy) (*upstream, error) {
 	if u.Name == "" {
 		return nil, errors.New("upstream without a name")
 	}
-	if u.Prefix == "" {
-		u.Prefix = "/"
-	}
+	u.Prefix = cmp.Or(u.Prefix, "/")
 	if !strings.HasPrefix(u.Prefix, "/") {
 		return nil, fmt.Errorf("upstream %q prefix %q must start with /", u.Name, u.Prefix)
 	}
@@ -135,8 +143,8 @@ func newUpstream(u Upstream, p *Proxy) (*upstream, error) {
 	default:
 		return nil, fmt.Errorf("upstream %q lb %q: use roundrobin or leastconnection", u.Name, u.LB)
 	}
-	if u.Timeout == 0 {
-		u.Timeout = 30 * time.Second
+	if u.Timeout <= 0 {
+		u.Timeout = defaultUpstreamTimeout
 	}
 	if len(u.Targets) == 0 {
 		return nil, fmt.Errorf("upstream %q has no targets", u.Name)
@@ -151,20 +159,16 @@ func newUpstream(u Upstream, p *Proxy) (*upstream, error) {
 		up.targets = append(up.targets, &target{url: tu, str: tu.String()})
 	}
 	if m := u.Monitor; m != nil {
-		if m.Path == "" {
-			m.Path = "/healthz"
-		}
+		m.Path = cmp.Or(m.Path, defaultMonitorPath)
+		m.Status = cmp.Or(m.Status, defaultMonitorStatus)
 		if m.Interval <= 0 {
-			m.Interval = 5 * time.Second
+			m.Interval = defaultMonitorInterval
 		}
 		if m.Timeout <= 0 {
-			m.Timeout = 2 * time.Second
-		}
-		if m.Status == 0 {
-			m.Status = http.StatusOK
+			m.Timeout = defaultMonitorTimeout
 		}
 		if m.Retries <= 0 {
-			m.Retries = DefaultMonitorRetries
+			m.Retries = defaultMonitorRetries
 		}
 	}
 	// DefaultTransport keeps two idle connections per host: under load most
@@ -290,7 +294,7 @@ func (u *upstream) pick(now time.Time, skip []*target) (*target, error) {
 	if best == nil {
 		e := &errNoTarget{upstream: u.Name}
 		for _, t := range u.targets {
-			e.reasons = append(e.reasons, t.url.String()+": "+or(t.getReason(), "failed"))
+			e.reasons = append(e.reasons, t.url.String()+": "+cmp.Or(t.getReason(), "failed"))
 		}
 		return nil, e
 	}
@@ -572,11 +576,4 @@ func (u *upstream) fail(w http.ResponseWriter, r *http.Request, st *reqState, er
 func isTimeout(err error) bool {
 	var ne net.Error
 	return (errors.As(err, &ne) && ne.Timeout()) || strings.Contains(err.Error(), "timeout awaiting response headers")
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

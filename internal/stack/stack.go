@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -119,7 +120,7 @@ func Up(opts Options) (_ *Stack, err error) {
 		}
 	}()
 	cfg := opts.Config
-	idpAddr := or(opts.IdPListen, cfg.IDP.Listen)
+	idpAddr := cmp.Or(opts.IdPListen, cfg.IDP.Listen)
 	if s.idpLn, err = listen("the IdP", idpAddr, "idp.listen"); err != nil {
 		return nil, err
 	}
@@ -202,7 +203,7 @@ func (s *Stack) newIdP(cfg *config.Config) (*mockidp.Server, error) {
 func (s *Stack) buildProxy() error {
 	cfg := s.cfg.Load()
 	var err error
-	if s.proxyLn, err = listen("the proxy", or(s.opts.ProxyListen, cfg.Proxy.Listen), "proxy.listen"); err != nil {
+	if s.proxyLn, err = listen("the proxy", cmp.Or(s.opts.ProxyListen, cfg.Proxy.Listen), "proxy.listen"); err != nil {
 		return err
 	}
 	s.publicURL = ProxyURL(cfg, s.proxyLn.Addr().String())
@@ -280,9 +281,9 @@ func (s *Stack) proxyOptions(cfg *config.Config, idp *mockidp.Server) (devproxy.
 	switch {
 	case iss != nil:
 		po = ConfigOptions(cfg, func(string) string { return "" }, "")
-		env := or(iss.Env, "external")
+		env := cmp.Or(iss.Env, "external")
 		po.Environments = []devproxy.Environment{{Name: env, Issuer: strings.TrimRight(iss.URL, "/"),
-			ClientID: iss.ClientID, ClientSecret: iss.ClientSecret, Audience: or(iss.Audience, iss.ClientID)}}
+			ClientID: iss.ClientID, ClientSecret: iss.ClientSecret, Audience: cmp.Or(iss.Audience, iss.ClientID)}}
 		po.Env = env
 	case idp != nil:
 		po = ConfigOptions(cfg, idp.Issuer, idp.ProxyClientSecret())
@@ -335,7 +336,7 @@ func (s *Stack) issuer(o *adc.OAuthAction) (iss *Issuer, why string, err error) 
 	}
 	fromConf := merged.URL == "" && o != nil
 	if o != nil {
-		merged.URL = or(merged.URL, oauthIssuer(o))
+		merged.URL = cmp.Or(merged.URL, oauthIssuer(o))
 	}
 	if merged.URL == "" {
 		if merged.ClientID != "" || merged.Audience != "" {
@@ -344,8 +345,8 @@ func (s *Stack) issuer(o *adc.OAuthAction) (iss *Issuer, why string, err error) 
 		return nil, "", nil
 	}
 	if o != nil {
-		merged.ClientID = or(merged.ClientID, o.ClientID)
-		merged.Audience = or(merged.Audience, o.Audience)
+		merged.ClientID = cmp.Or(merged.ClientID, o.ClientID)
+		merged.Audience = cmp.Or(merged.Audience, o.Audience)
 		if merged.ClientSecret == "" && o.ClientSecret != "" {
 			if o.Encrypted {
 				why = fmt.Sprintf("OAuth action %q (%s): its -clientSecret is encrypted by the ADC and cannot be used: pass --client-secret or set $AUTHDEV_CLIENT_SECRET for browser logins (bearer tokens work without it)", o.Name, filePos(o.Pos))
@@ -616,13 +617,6 @@ func listen(what, addr, key string) (net.Listener, error) {
 func portOf(ln net.Listener) string {
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	return port
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 var _ tui.Stack = (*Stack)(nil)
