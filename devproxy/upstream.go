@@ -124,6 +124,20 @@ const (
 	defaultMonitorRetries  = 3
 )
 
+func (m *Monitor) setDefaults() {
+	m.Path = cmp.Or(m.Path, defaultMonitorPath)
+	m.Status = cmp.Or(m.Status, defaultMonitorStatus)
+	if m.Interval <= 0 {
+		m.Interval = defaultMonitorInterval
+	}
+	if m.Timeout <= 0 {
+		m.Timeout = defaultMonitorTimeout
+	}
+	if m.Retries <= 0 {
+		m.Retries = defaultMonitorRetries
+	}
+}
+
 // ejectFor is how long a target that refused a connection is passed over
 // while others are available.
 const ejectFor = 5 * time.Second
@@ -158,18 +172,8 @@ func newUpstream(u Upstream, p *Proxy) (*upstream, error) {
 		tu.Path = strings.TrimSuffix(tu.Path, "/")
 		up.targets = append(up.targets, &target{url: tu, str: tu.String()})
 	}
-	if m := u.Monitor; m != nil {
-		m.Path = cmp.Or(m.Path, defaultMonitorPath)
-		m.Status = cmp.Or(m.Status, defaultMonitorStatus)
-		if m.Interval <= 0 {
-			m.Interval = defaultMonitorInterval
-		}
-		if m.Timeout <= 0 {
-			m.Timeout = defaultMonitorTimeout
-		}
-		if m.Retries <= 0 {
-			m.Retries = defaultMonitorRetries
-		}
+	if u.Monitor != nil {
+		u.Monitor.setDefaults()
 	}
 	// DefaultTransport keeps two idle connections per host: under load most
 	// requests would open a new one. Compression stays the backend's.
