@@ -112,7 +112,17 @@ func (s *assertionSigner) sign(c *caller, upstream string, now time.Time) (*sign
 		IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(identity.Lifetime)),
 		ID: base64.RawURLEncoding.EncodeToString(jti),
 	}
-	tok, err := jwt.Signed(s.signer).Claims(claims).Serialize()
+	// Signed directly rather than through jwt.Signed, whose builder turns
+	// the claims into a map and back to JSON.
+	payload, err := json.Marshal(&claims)
+	if err != nil {
+		return nil, fmt.Errorf("sign assertion: %w", err)
+	}
+	obj, err := s.signer.Sign(payload)
+	if err != nil {
+		return nil, fmt.Errorf("sign assertion: %w", err)
+	}
+	tok, err := obj.CompactSerialize()
 	if err != nil {
 		return nil, fmt.Errorf("sign assertion: %w", err)
 	}
