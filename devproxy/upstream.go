@@ -1,6 +1,7 @@
 package devproxy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -115,8 +116,31 @@ type upstream struct {
 	stop      monitorStop
 }
 
-// DefaultMonitorRetries is the ADC's default -retries of an lb monitor.
-const DefaultMonitorRetries = 3
+// The defaults of an upstream and its monitor: the one place authdev sets
+// them (config leaves them unset). The monitor's are the ADC's own for an
+// lb monitor (-interval 5, -resptimeout 2, -retries 3).
+const (
+	defaultUpstreamTimeout = 30 * time.Second
+	defaultMonitorPath     = "/healthz"
+	defaultMonitorInterval = 5 * time.Second
+	defaultMonitorTimeout  = 2 * time.Second
+	defaultMonitorStatus   = http.StatusOK
+	defaultMonitorRetries  = 3
+)
+
+func (m *Monitor) setDefaults() {
+	m.Path = cmp.Or(m.Path, defaultMonitorPath)
+	m.Status = cmp.Or(m.Status, defaultMonitorStatus)
+	if m.Interval <= 0 {
+		m.Interval = defaultMonitorInterval
+	}
+	if m.Timeout <= 0 {
+		m.Timeout = defaultMonitorTimeout
+	}
+	if m.Retries <= 0 {
+		m.Retries = defaultMonitorRetries
+	}
+}
 
 // ejectFor is how long a target that refused a connection is passed over
 // while others are available.
@@ -126,9 +150,7 @@ func newUpstream(u Upstream, p *Proxy) (*upstream, error) {
 	if u.Name == "" {
 		return nil, errors.New("upstream without a name")
 	}
-	if u.Prefix == "" {
-		u.Prefix = "/"
-	}
+	u.Prefix = cmp.Or(u.Prefix, "/")
 	if !strings.HasPrefix(u.Prefix, "/") {
 		return nil, fmt.Errorf("upstream %q prefix %q must start with /", u.Name, u.Prefix)
 	}
@@ -139,8 +161,8 @@ func newUpstream(u Upstream, p *Proxy) (*upstream, error) {
 	default:
 		return nil, fmt.Errorf("upstream %q lb %q: use roundrobin or leastconnection", u.Name, u.LB)
 	}
-	if u.Timeout == 0 {
-		u.Timeout = 30 * time.Second
+	if u.Timeout <= 0 {
+		u.Timeout = defaultUpstreamTimeout
 	}
 	if len(u.Targets) == 0 {
 		return nil, fmt.Errorf("upstream %q has no targets", u.Name)
@@ -154,22 +176,8 @@ func newUpstream(u Upstream, p *Proxy) (*upstream, error) {
 		tu.Path = strings.TrimSuffix(tu.Path, "/")
 		up.targets = append(up.targets, &target{url: tu, str: tu.String()})
 	}
-	if m := u.Monitor; m != nil {
-		if m.Path == "" {
-			m.Path = "/healthz"
-		}
-		if m.Interval <= 0 {
-			m.Interval = 5 * time.Second
-		}
-		if m.Timeout <= 0 {
-			m.Timeout = 2 * time.Second
-		}
-		if m.Status == 0 {
-			m.Status = http.StatusOK
-		}
-		if m.Retries <= 0 {
-			m.Retries = DefaultMonitorRetries
-		}
+	if u.Monitor != nil {
+		u.Monitor.setDefaults()
 	}
 	// DefaultTransport keeps two idle connections per host: under load most
 	// requests would open a new one. Compression stays the backend's.
@@ -294,7 +302,7 @@ func (u *upstream) pick(now time.Time, skip []*target) (*target, error) {
 	if best == nil {
 		e := &errNoTarget{upstream: u.Name}
 		for _, t := range u.targets {
-			e.reasons = append(e.reasons, t.url.String()+": "+or(t.getReason(), "failed"))
+			e.reasons = append(e.reasons, t.url.String()+": "+cmp.Or(t.getReason(), "failed"))
 		}
 		return nil, e
 	}
@@ -317,7 +325,17 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 	if trace := httptrace.ContextClientTrace(req.Context()); trace != nil {
 		got1xx = trace.Got1xxResponse
 	}
-	return u.roundTrip(req, stateOf(req.Context()), got1xx)
+	st := stateOf(req.Context())
+	resp, err := u.roundTrip(req, st, got1xx)
+	if st != nil && st.reqBody.timedOut.Load() {
+		// The backend answered a body cut short: that answer is not the
+		// request's; fail names the client's timeout instead.
+		if resp != nil {
+			resp.Body.Close()
+		}
+		return nil, errBodyTimeout
+	}
+	return resp, err
 }
 
 // roundTrip is RoundTrip for the request of st; got1xx, when not nil,
@@ -559,6 +577,11 @@ func (u *upstream) fail(w http.ResponseWriter, r *http.Request, st *reqState, er
 	status, title := http.StatusBadGateway, "Bad gateway"
 	var nt *errNoTarget
 	switch {
+	case errors.Is(err, errBodyTimeout):
+		msg := fmt.Sprintf("the request body did not arrive within %s", u.p.reqTimeout)
+		st.message = msg
+		u.p.errorPage(w, r, http.StatusRequestTimeout, "Request timeout", "The request took too long to send.", msg)
+		return
 	case errors.As(err, &nt):
 		status, title = http.StatusServiceUnavailable, "Service unavailable"
 	case isTimeout(err):
@@ -574,11 +597,4 @@ func (u *upstream) fail(w http.ResponseWriter, r *http.Request, st *reqState, er
 func isTimeout(err error) bool {
 	var ne net.Error
 	return (errors.As(err, &ne) && ne.Timeout()) || strings.Contains(err.Error(), "timeout awaiting response headers")
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
