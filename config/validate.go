@@ -26,7 +26,7 @@ var (
 	ReservedClientIDs = []string{ProxyClientID, CLIClientID}
 )
 
-// The built-in clients of the IdP (DESIGN.md: they need no configuration).
+// The built-in clients of the IdP: they need no configuration.
 const (
 	ProxyClientID = "authdev-proxy"
 	CLIClientID   = "authdev-cli"

@@ -249,11 +249,10 @@ func (p *Proxy) Environments() []string { return slices.Clone(p.rt().envOrder) }
 // Upstreams reports the health of every upstream, in configuration order
 // of prefixes (longest first).
 func (p *Proxy) Upstreams() []UpstreamStatus {
-	now := p.now()
 	ups := p.rt().upstreams
 	out := make([]UpstreamStatus, 0, len(ups))
 	for _, u := range ups {
-		out = append(out, u.status(now))
+		out = append(out, u.status())
 	}
 	return out
 }
@@ -313,7 +312,7 @@ type reqState struct {
 	target    string
 	status    int
 	message   string
-	decision  string
+	decision  audit.Decision
 	policy    string
 	trace     []audit.PolicyResult
 	stripped  []string

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/authdev/authdev/adc"
+	"github.com/authdev/authdev/audit"
 	"github.com/authdev/authdev/identity"
 )
 
@@ -66,7 +67,7 @@ func (p *Proxy) admit(w http.ResponseWriter, r *http.Request, g *routing, st *re
 // goes on to the upstream.
 func (p *Proxy) decide(w http.ResponseWriter, r *http.Request, g *routing, up *upstream, st *reqState, res *adc.Result) bool {
 	if g.policy == nil {
-		st.decision = "allow"
+		st.decision = audit.DecisionAllow
 		return true
 	}
 	areq := &st.areq
@@ -81,20 +82,20 @@ func (p *Proxy) decide(w http.ResponseWriter, r *http.Request, g *routing, up *u
 	}
 	switch {
 	case res.Response != nil:
-		st.decision = "respond"
+		st.decision = audit.DecisionRespond
 		p.respond(w, r, res.Response)
 		return false
 	case !res.Allowed:
 		p.deny(w, r, st)
 		return false
 	}
-	st.decision = "allow"
+	st.decision = audit.DecisionAllow
 	return true
 }
 
 // deny answers 403 naming the policy that denied, or the default action.
 func (p *Proxy) deny(w http.ResponseWriter, r *http.Request, st *reqState) {
-	st.decision = "deny"
+	st.decision = audit.DecisionDeny
 	st.message = "denied by the default authorization action"
 	if st.policy != "" {
 		st.message = fmt.Sprintf("denied by policy %q", st.policy)

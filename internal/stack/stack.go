@@ -25,7 +25,6 @@ import (
 	"github.com/authdev/authdev/internal/pki"
 	"github.com/authdev/authdev/internal/state"
 	"github.com/authdev/authdev/mockidp"
-	"github.com/authdev/authdev/tui"
 )
 
 // Upstream names the proxy gives backends it was not configured with.
@@ -423,7 +422,10 @@ func MergeUpstreams(yaml []devproxy.Upstream, ns []config.Upstream) []devproxy.U
 }
 
 func (s *Stack) demoUpstream() devproxy.Upstream {
-	return devproxy.Upstream{Name: DemoUpstreamName, Prefix: "/", Targets: []string{"http://" + s.demoLn.Addr().String()}}
+	// Monitored like a configured backend, so its health is known from the
+	// start.
+	return devproxy.Upstream{Name: DemoUpstreamName, Prefix: "/", Targets: []string{"http://" + s.demoLn.Addr().String()},
+		Monitor: &devproxy.Monitor{Path: "/healthz"}}
 }
 
 func (s *Stack) buildDemo(proxyURL string) error {
@@ -619,4 +621,3 @@ func portOf(ln net.Listener) string {
 	return port
 }
 
-var _ tui.Stack = (*Stack)(nil)
