@@ -39,19 +39,19 @@ type (
 // and what the following ".FUNCTION" may be.
 type val struct {
 	ty   typ
-	b    boolFn
-	s    textFn
-	n    numFn
-	ip   ipFn
+	pred boolFn
+	text textFn
+	num  numFn
+	addr ipFn
 	kind string // the object for special properties: "url", "header", "aaa.user", ...
 	what string // how it was written, for messages
 	fold bool   // SET_TEXT_MODE(IGNORECASE) is in force
 	sep  string // the separator of a list
 
-	isConst bool
-	cs      string
-	cn      int64
-	cb      bool
+	isConst   bool
+	strConst  string
+	numConst  int64
+	boolConst bool
 
 	hdr string // the canonical header name of HTTP.REQ.HEADER(...)
 }
@@ -62,6 +62,27 @@ type env struct {
 	limits     map[string]*limiter
 	oauthAttrs []string
 	needsBody  int
+	patsets    map[string]*patset
+	stringMaps map[string]map[string]string
+	named      map[string]*namedExpr // by upper-case name: names are case-blind
+}
+
+func newEnv(limits map[string]*limiter) *env {
+	return &env{limits: limits, patsets: map[string]*patset{}, stringMaps: map[string]map[string]string{}, named: map[string]*namedExpr{}}
+}
+
+// namedValue compiles a named expression once.
+func (e *env) namedValue(ne *namedExpr) (val, error) {
+	if ne.done {
+		return ne.v, ne.err
+	}
+	if ne.busy {
+		return val{}, errAt(0, "policy expression %q refers to itself", ne.name)
+	}
+	ne.busy = true
+	ne.v, ne.err = compileValue(ne.src, e)
+	ne.busy, ne.done = false, true
+	return ne.v, ne.err
 }
 
 type compiler struct {
@@ -78,7 +99,7 @@ func compileBool(src string, e *env) (boolFn, error) {
 	if v.ty != tyBool {
 		return nil, errAt(0, "a rule must be true or false, but %s is %s: compare it, e.g. %s.EQ(\"...\")", v.what, v.ty, v.what)
 	}
-	return v.b, nil
+	return v.pred, nil
 }
 
 // compileText compiles a string expression: a header value, a rewrite or a
@@ -92,7 +113,7 @@ func compileText(src string, e *env) (textFn, error) {
 	if !ok {
 		return nil, errAt(0, "expected a text expression, but %s is %s", v.what, v.ty)
 	}
-	return t.s, nil
+	return t.text, nil
 }
 
 func compileValue(src string, e *env) (val, error) {
@@ -128,15 +149,15 @@ var properties = map[string][]string{
 }
 
 func constText(s string) val {
-	return val{ty: tyText, s: func(*evalCtx) string { return s }, isConst: true, cs: s, what: strconv.Quote(s)}
+	return val{ty: tyText, text: func(*evalCtx) string { return s }, isConst: true, strConst: s, what: strconv.Quote(s)}
 }
 
 func constNum(n int64) val {
-	return val{ty: tyNum, n: func(*evalCtx) int64 { return n }, isConst: true, cn: n, what: strconv.FormatInt(n, 10)}
+	return val{ty: tyNum, num: func(*evalCtx) int64 { return n }, isConst: true, numConst: n, what: strconv.FormatInt(n, 10)}
 }
 
 func constBool(b bool) val {
-	return val{ty: tyBool, b: func(*evalCtx) bool { return b }, isConst: true, cb: b, what: strconv.FormatBool(b)}
+	return val{ty: tyBool, pred: func(*evalCtx) bool { return b }, isConst: true, boolConst: b, what: strconv.FormatBool(b)}
 }
 
 func (c *compiler) compile(n *node) (val, error) {
@@ -175,7 +196,7 @@ func (c *compiler) literal(n *node) (val, error) {
 		return constNum(v), nil
 	case tRaw:
 		if a, err := netip.ParseAddr(t.val); err == nil {
-			return val{ty: tyIP, ip: func(*evalCtx) netip.Addr { return a }, what: t.val}, nil
+			return val{ty: tyIP, addr: func(*evalCtx) netip.Addr { return a }, what: t.val}, nil
 		}
 		return val{}, errAt(n.pos, "a subnet such as %s can only be the argument of IN_SUBNET", t.val)
 	}
@@ -191,14 +212,14 @@ func (c *compiler) unary(n *node) (val, error) {
 		if x.ty != tyBool {
 			return val{}, c.typeErr(n.x, x, tyBool, "after \"!\"")
 		}
-		f := x.b
-		return val{ty: tyBool, b: func(e *evalCtx) bool { return !f(e) }, what: "!" + x.what}, nil
+		f := x.pred
+		return val{ty: tyBool, pred: func(e *evalCtx) bool { return !f(e) }, what: "!" + x.what}, nil
 	}
 	if x.ty != tyNum {
 		return val{}, c.typeErr(n.x, x, tyNum, "after \"-\"")
 	}
-	f := x.n
-	return val{ty: tyNum, n: func(e *evalCtx) int64 { return -f(e) }, what: "-" + x.what}, nil
+	f := x.num
+	return val{ty: tyNum, num: func(e *evalCtx) int64 { return -f(e) }, what: "-" + x.what}, nil
 }
 
 func (c *compiler) typeErr(n *node, v val, want typ, where string) error {
@@ -226,15 +247,15 @@ func (c *compiler) binary(n *node) (val, error) {
 		if y.ty != tyBool {
 			return val{}, c.typeErr(n.y, y, tyBool, "on the right of "+n.tok.raw)
 		}
-		f, g := x.b, y.b
+		f, g := x.pred, y.pred
 		if n.op == tAnd {
-			return val{ty: tyBool, b: func(e *evalCtx) bool { return f(e) && g(e) }, what: what}, nil
+			return val{ty: tyBool, pred: func(e *evalCtx) bool { return f(e) && g(e) }, what: what}, nil
 		}
-		return val{ty: tyBool, b: func(e *evalCtx) bool { return f(e) || g(e) }, what: what}, nil
+		return val{ty: tyBool, pred: func(e *evalCtx) bool { return f(e) || g(e) }, what: what}, nil
 	case tPlus:
 		if x.ty == tyNum && y.ty == tyNum {
-			f, g := x.n, y.n
-			return val{ty: tyNum, n: func(e *evalCtx) int64 { return f(e) + g(e) }, what: what}, nil
+			f, g := x.num, y.num
+			return val{ty: tyNum, num: func(e *evalCtx) int64 { return f(e) + g(e) }, what: what}, nil
 		}
 		if x.ty == tyText || y.ty == tyText {
 			// The string builder turns numbers and addresses into text,
@@ -244,27 +265,27 @@ func (c *compiler) binary(n *node) (val, error) {
 			if !xok || !yok {
 				return val{}, errAt(n.tok.pos, "\"+\" joins texts, numbers and addresses, not %s and %s", x.ty, y.ty)
 			}
-			f, g := xt.s, yt.s
-			return val{ty: tyText, s: func(e *evalCtx) string { return e.concat(f(e), g(e)) }, what: what}, nil
+			f, g := xt.text, yt.text
+			return val{ty: tyText, text: func(e *evalCtx) string { return e.concat(f(e), g(e)) }, what: what}, nil
 		}
 		return val{}, errAt(n.tok.pos, "\"+\" joins texts or adds numbers, not %s and %s", x.ty, y.ty)
 	case tMinus:
 		if x.ty != tyNum || y.ty != tyNum {
 			return val{}, errAt(n.tok.pos, "\"-\" subtracts numbers, not %s and %s", x.ty, y.ty)
 		}
-		f, g := x.n, y.n
-		return val{ty: tyNum, n: func(e *evalCtx) int64 { return f(e) - g(e) }, what: what}, nil
+		f, g := x.num, y.num
+		return val{ty: tyNum, num: func(e *evalCtx) int64 { return f(e) - g(e) }, what: what}, nil
 	}
 	// Comparisons.
 	switch {
 	case x.ty == tyNum && y.ty == tyNum:
-		return val{ty: tyBool, b: numCompare(n.op, x.n, y.n), what: what}, nil
+		return val{ty: tyBool, pred: numCompare(n.op, x.num, y.num), what: what}, nil
 	case x.ty == tyText && y.ty == tyText && (n.op == tEq || n.op == tNe):
-		f, g, fold, ne := x.s, y.s, x.fold, n.op == tNe
-		return val{ty: tyBool, b: func(e *evalCtx) bool { return textEqual(f(e), g(e), fold) != ne }, what: what}, nil
+		f, g, fold, ne := x.text, y.text, x.fold, n.op == tNe
+		return val{ty: tyBool, pred: func(e *evalCtx) bool { return textEqual(f(e), g(e), fold) != ne }, what: what}, nil
 	case x.ty == tyIP && y.ty == tyIP && (n.op == tEq || n.op == tNe):
-		f, g, ne := x.ip, y.ip, n.op == tNe
-		return val{ty: tyBool, b: func(e *evalCtx) bool { return (f(e) == g(e)) != ne }, what: what}, nil
+		f, g, ne := x.addr, y.addr, n.op == tNe
+		return val{ty: tyBool, pred: func(e *evalCtx) bool { return (f(e) == g(e)) != ne }, what: what}, nil
 	}
 	return val{}, errAt(n.tok.pos, "cannot compare %s with %s using %s", x.ty, y.ty, n.tok.raw)
 }
@@ -472,19 +493,19 @@ func (c *compiler) boolCall(recv val, n *node) (val, error) {
 	if err := c.noArgs(n); err != nil {
 		return val{}, err
 	}
-	f := recv.b
-	return val{ty: tyBool, b: func(e *evalCtx) bool { return !f(e) }}, nil
+	f := recv.pred
+	return val{ty: tyBool, pred: func(e *evalCtx) bool { return !f(e) }}, nil
 }
 
 func (c *compiler) numCall(recv val, n *node) (val, error) {
-	f := recv.n
+	f := recv.num
 	var op tokKind
 	switch n.name {
 	case "TYPECAST_TEXT_T":
 		if err := c.noArgs(n); err != nil {
 			return val{}, err
 		}
-		return val{ty: tyText, s: func(e *evalCtx) string { return e.numText(f(e)) }}, nil
+		return val{ty: tyText, text: func(e *evalCtx) string { return e.numText(f(e)) }}, nil
 	case "EQ":
 		op = tEq
 	case "NE":
@@ -507,17 +528,17 @@ func (c *compiler) numCall(recv val, n *node) (val, error) {
 	if err != nil {
 		return val{}, err
 	}
-	return val{ty: tyBool, b: numCompare(op, f, a.n)}, nil
+	return val{ty: tyBool, pred: numCompare(op, f, a.num)}, nil
 }
 
 func (c *compiler) ipCall(recv val, n *node) (val, error) {
-	f := recv.ip
+	f := recv.addr
 	switch n.name {
 	case "TYPECAST_TEXT_T":
 		if err := c.noArgs(n); err != nil {
 			return val{}, err
 		}
-		return val{ty: tyText, s: func(e *evalCtx) string { return e.ipText(f(e)) }}, nil
+		return val{ty: tyText, text: func(e *evalCtx) string { return e.ipText(f(e)) }}, nil
 	case "IN_SUBNET":
 		if err := c.argc(n, 1, "IN_SUBNET(10.0.0.0/8)"); err != nil {
 			return val{}, err
@@ -532,7 +553,7 @@ func (c *compiler) ipCall(recv val, n *node) (val, error) {
 			return val{}, errAt(a.pos, "%q is not a subnet: write it as address/bits, as in 10.0.0.0/8", s)
 		}
 		p = p.Masked()
-		return val{ty: tyBool, b: func(e *evalCtx) bool { return p.Contains(f(e).Unmap()) }}, nil
+		return val{ty: tyBool, pred: func(e *evalCtx) bool { return p.Contains(f(e).Unmap()) }}, nil
 	case "EQ", "NE":
 		if err := c.argc(n, 1, n.raw+"(10.0.0.1)"); err != nil {
 			return val{}, err
@@ -543,13 +564,13 @@ func (c *compiler) ipCall(recv val, n *node) (val, error) {
 			return val{}, errAt(a.pos, "%s takes an IP address, as in %s(10.0.0.1)", n.raw, n.raw)
 		}
 		ne := n.name == "NE"
-		return val{ty: tyBool, b: func(e *evalCtx) bool { return (f(e).Unmap() == addr.Unmap()) != ne }}, nil
+		return val{ty: tyBool, pred: func(e *evalCtx) bool { return (f(e).Unmap() == addr.Unmap()) != ne }}, nil
 	}
 	return val{}, c.unknownFunc(recv, n, ipFuncs)
 }
 
 func (c *compiler) listCall(recv val, n *node) (val, error) {
-	f, sep := recv.s, recv.sep
+	f, sep := recv.text, recv.sep
 	switch n.name {
 	case "GET":
 		if err := c.argc(n, 1, "GET(0)"); err != nil {
@@ -559,13 +580,13 @@ func (c *compiler) listCall(recv val, n *node) (val, error) {
 		if err != nil {
 			return val{}, err
 		}
-		g := a.n
-		return val{ty: tyText, fold: recv.fold, s: func(e *evalCtx) string { return listGet(f(e), sep, g(e)) }}, nil
+		g := a.num
+		return val{ty: tyText, fold: recv.fold, text: func(e *evalCtx) string { return listGet(f(e), sep, g(e)) }}, nil
 	case "COUNT":
 		if err := c.noArgs(n); err != nil {
 			return val{}, err
 		}
-		return val{ty: tyNum, n: func(e *evalCtx) int64 { return listCount(f(e), sep) }}, nil
+		return val{ty: tyNum, num: func(e *evalCtx) int64 { return listCount(f(e), sep) }}, nil
 	}
 	return val{}, c.unknownFunc(recv, n, listFuncs)
 }
@@ -593,7 +614,7 @@ func listCount(s, sep string) int64 {
 }
 
 func (c *compiler) textCall(recv val, n *node) (val, error) {
-	f, fold := recv.s, recv.fold
+	f, fold := recv.text, recv.fold
 	switch n.name {
 	case "SET_TEXT_MODE":
 		mode, err := c.keywordArg(n, "IGNORECASE", "NOIGNORECASE")
@@ -611,7 +632,7 @@ func (c *compiler) textCall(recv val, n *node) (val, error) {
 		if n.name == "TO_UPPER" {
 			conv = strings.ToUpper
 		}
-		return val{ty: tyText, fold: fold, s: func(e *evalCtx) string { return conv(f(e)) }}, nil
+		return val{ty: tyText, fold: fold, text: func(e *evalCtx) string { return conv(f(e)) }}, nil
 	case "TYPECAST_TEXT_T":
 		v := recv
 		return v, c.noArgs(n)
@@ -619,12 +640,12 @@ func (c *compiler) textCall(recv val, n *node) (val, error) {
 		if err := c.noArgs(n); err != nil {
 			return val{}, err
 		}
-		return val{ty: tyNum, n: func(e *evalCtx) int64 { return int64(len(f(e))) }}, nil
+		return val{ty: tyNum, num: func(e *evalCtx) int64 { return int64(len(f(e))) }}, nil
 	case "TYPECAST_NUM_T":
 		if err := c.noArgs(n); err != nil {
 			return val{}, err
 		}
-		return val{ty: tyNum, n: func(e *evalCtx) int64 {
+		return val{ty: tyNum, num: func(e *evalCtx) int64 {
 			s := f(e)
 			v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 			if err != nil {
@@ -640,10 +661,10 @@ func (c *compiler) textCall(recv val, n *node) (val, error) {
 		if err != nil {
 			return val{}, err
 		}
-		if !a.isConst || a.cs == "" {
+		if !a.isConst || a.strConst == "" {
 			return val{}, errAt(n.args[0].pos, "TYPECAST_LIST_T takes a fixed separator, as in TYPECAST_LIST_T(',')")
 		}
-		return val{ty: tyList, s: f, sep: a.cs, fold: fold}, nil
+		return val{ty: tyList, text: f, sep: a.strConst, fold: fold}, nil
 	case "REGEX_MATCH":
 		if err := c.argc(n, 1, "REGEX_MATCH(re#^/api/v[0-9]+/#)"); err != nil {
 			return val{}, err
@@ -660,7 +681,7 @@ func (c *compiler) textCall(recv val, n *node) (val, error) {
 		if err != nil {
 			return val{}, errAt(a.pos, "bad regular expression %s: %v", a.tok.raw, regexMsg(err))
 		}
-		return val{ty: tyBool, b: func(e *evalCtx) bool { return re.MatchString(f(e)) }}, nil
+		return val{ty: tyBool, pred: func(e *evalCtx) bool { return re.MatchString(f(e)) }}, nil
 	case "EQ", "NE", "CONTAINS", "STARTSWITH", "ENDSWITH", "AFTER_STR", "BEFORE_STR":
 	default:
 		return val{}, c.unknownFunc(recv, n, textFuncs)
@@ -672,25 +693,25 @@ func (c *compiler) textCall(recv val, n *node) (val, error) {
 	if err != nil {
 		return val{}, err
 	}
-	g := a.s
+	g := a.text
 	if a.isConst {
-		return c.textOpConst(n.name, f, a.cs, fold), nil
+		return c.textOpConst(n.name, f, a.strConst, fold), nil
 	}
 	switch n.name {
 	case "EQ":
-		return val{ty: tyBool, b: func(e *evalCtx) bool { return textEqual(f(e), g(e), fold) }}, nil
+		return val{ty: tyBool, pred: func(e *evalCtx) bool { return textEqual(f(e), g(e), fold) }}, nil
 	case "NE":
-		return val{ty: tyBool, b: func(e *evalCtx) bool { return !textEqual(f(e), g(e), fold) }}, nil
+		return val{ty: tyBool, pred: func(e *evalCtx) bool { return !textEqual(f(e), g(e), fold) }}, nil
 	case "CONTAINS":
-		return val{ty: tyBool, b: func(e *evalCtx) bool { return textIndex(f(e), g(e), fold) >= 0 }}, nil
+		return val{ty: tyBool, pred: func(e *evalCtx) bool { return textIndex(f(e), g(e), fold) >= 0 }}, nil
 	case "STARTSWITH":
-		return val{ty: tyBool, b: func(e *evalCtx) bool { return hasPrefix(f(e), g(e), fold) }}, nil
+		return val{ty: tyBool, pred: func(e *evalCtx) bool { return hasPrefix(f(e), g(e), fold) }}, nil
 	case "ENDSWITH":
-		return val{ty: tyBool, b: func(e *evalCtx) bool { return hasSuffix(f(e), g(e), fold) }}, nil
+		return val{ty: tyBool, pred: func(e *evalCtx) bool { return hasSuffix(f(e), g(e), fold) }}, nil
 	case "AFTER_STR":
-		return val{ty: tyText, fold: fold, s: func(e *evalCtx) string { return afterStr(f(e), g(e), fold) }}, nil
+		return val{ty: tyText, fold: fold, text: func(e *evalCtx) string { return afterStr(f(e), g(e), fold) }}, nil
 	}
-	return val{ty: tyText, fold: fold, s: func(e *evalCtx) string { return beforeStr(f(e), g(e), fold) }}, nil
+	return val{ty: tyText, fold: fold, text: func(e *evalCtx) string { return beforeStr(f(e), g(e), fold) }}, nil
 }
 
 // textOpConst is textCall with a literal argument: the common case, and one
@@ -698,19 +719,19 @@ func (c *compiler) textCall(recv val, n *node) (val, error) {
 func (c *compiler) textOpConst(name string, f textFn, s string, fold bool) val {
 	switch name {
 	case "EQ":
-		return val{ty: tyBool, b: func(e *evalCtx) bool { return textEqual(f(e), s, fold) }}
+		return val{ty: tyBool, pred: func(e *evalCtx) bool { return textEqual(f(e), s, fold) }}
 	case "NE":
-		return val{ty: tyBool, b: func(e *evalCtx) bool { return !textEqual(f(e), s, fold) }}
+		return val{ty: tyBool, pred: func(e *evalCtx) bool { return !textEqual(f(e), s, fold) }}
 	case "CONTAINS":
-		return val{ty: tyBool, b: func(e *evalCtx) bool { return textIndex(f(e), s, fold) >= 0 }}
+		return val{ty: tyBool, pred: func(e *evalCtx) bool { return textIndex(f(e), s, fold) >= 0 }}
 	case "STARTSWITH":
-		return val{ty: tyBool, b: func(e *evalCtx) bool { return hasPrefix(f(e), s, fold) }}
+		return val{ty: tyBool, pred: func(e *evalCtx) bool { return hasPrefix(f(e), s, fold) }}
 	case "ENDSWITH":
-		return val{ty: tyBool, b: func(e *evalCtx) bool { return hasSuffix(f(e), s, fold) }}
+		return val{ty: tyBool, pred: func(e *evalCtx) bool { return hasSuffix(f(e), s, fold) }}
 	case "AFTER_STR":
-		return val{ty: tyText, fold: fold, s: func(e *evalCtx) string { return afterStr(f(e), s, fold) }}
+		return val{ty: tyText, fold: fold, text: func(e *evalCtx) string { return afterStr(f(e), s, fold) }}
 	}
-	return val{ty: tyText, fold: fold, s: func(e *evalCtx) string { return beforeStr(f(e), s, fold) }}
+	return val{ty: tyText, fold: fold, text: func(e *evalCtx) string { return beforeStr(f(e), s, fold) }}
 }
 
 func regexMsg(err error) string {
@@ -725,13 +746,13 @@ func regexMsg(err error) string {
 func asText(v val) (val, bool) {
 	switch v.ty {
 	case tyText, tyList:
-		return val{ty: tyText, s: v.s, what: v.what, fold: v.fold, isConst: v.isConst, cs: v.cs}, true
+		return val{ty: tyText, text: v.text, what: v.what, fold: v.fold, isConst: v.isConst, strConst: v.strConst}, true
 	case tyNum:
-		f := v.n
-		return val{ty: tyText, s: func(e *evalCtx) string { return e.numText(f(e)) }, what: v.what}, true
+		f := v.num
+		return val{ty: tyText, text: func(e *evalCtx) string { return e.numText(f(e)) }, what: v.what}, true
 	case tyIP:
-		f := v.ip
-		return val{ty: tyText, s: func(e *evalCtx) string { return e.ipText(f(e)) }, what: v.what}, true
+		f := v.addr
+		return val{ty: tyText, text: func(e *evalCtx) string { return e.ipText(f(e)) }, what: v.what}, true
 	}
 	return v, false
 }
@@ -752,9 +773,9 @@ func (c *compiler) special(recv val, n *node) (val, bool, error) {
 	case "url":
 		switch n.name {
 		case "PATH":
-			return val{ty: tyText, kind: "path", s: reqPath}, true, c.noArgs(n)
+			return val{ty: tyText, kind: "path", text: reqPath}, true, c.noArgs(n)
 		case "QUERY":
-			return val{ty: tyText, kind: "query", s: reqQuery}, true, c.noArgs(n)
+			return val{ty: tyText, kind: "query", text: reqQuery}, true, c.noArgs(n)
 		}
 	case "query":
 		if n.name == "VALUE" {
@@ -765,15 +786,15 @@ func (c *compiler) special(recv val, n *node) (val, bool, error) {
 			if err != nil {
 				return val{}, true, err
 			}
-			g := a.s
-			return val{ty: tyText, s: func(e *evalCtx) string { return queryValue(reqQuery(e), g(e)) }}, true, nil
+			g := a.text
+			return val{ty: tyText, text: func(e *evalCtx) string { return queryValue(reqQuery(e), g(e)) }}, true, nil
 		}
 	case "hostname":
 		switch n.name {
 		case "SERVER":
-			return val{ty: tyText, s: func(e *evalCtx) string { h, _ := splitHostPort(reqHost(e)); return h }}, true, c.noArgs(n)
+			return val{ty: tyText, text: func(e *evalCtx) string { h, _ := splitHostPort(reqHost(e)); return h }}, true, c.noArgs(n)
 		case "PORT":
-			return val{ty: tyNum, n: reqPort}, true, c.noArgs(n)
+			return val{ty: tyNum, num: reqPort}, true, c.noArgs(n)
 		}
 	case "method":
 		if n.name == "EQ" || n.name == "NE" {
@@ -791,7 +812,7 @@ func (c *compiler) special(recv val, n *node) (val, bool, error) {
 				return val{}, true, errAt(a.pos, "%s takes a method, as in %s(GET)", n.raw, n.raw)
 			}
 			ne, fold := n.name == "NE", recv.fold
-			return val{ty: tyBool, b: func(e *evalCtx) bool { return textEqual(reqMethod(e), m, fold) != ne }}, true, nil
+			return val{ty: tyBool, pred: func(e *evalCtx) bool { return textEqual(reqMethod(e), m, fold) != ne }}, true, nil
 		}
 	case "header":
 		return c.header(recv, n)
@@ -803,7 +824,7 @@ func (c *compiler) special(recv val, n *node) (val, bool, error) {
 		}
 	case "client.ip":
 		if n.name == "SRC" {
-			return val{ty: tyIP, ip: func(e *evalCtx) netip.Addr { return e.req.ClientIP }}, true, c.noArgs(n)
+			return val{ty: tyIP, addr: func(e *evalCtx) netip.Addr { return e.req.ClientIP }}, true, c.noArgs(n)
 		}
 	case "aaa":
 		if n.name == "USER" {
@@ -820,13 +841,13 @@ func (c *compiler) special(recv val, n *node) (val, bool, error) {
 func (c *compiler) httpReq(n *node) (val, bool, error) {
 	switch n.name {
 	case "URL":
-		return val{ty: tyText, kind: "url", s: reqURL}, true, c.noArgs(n)
+		return val{ty: tyText, kind: "url", text: reqURL}, true, c.noArgs(n)
 	case "HOSTNAME":
-		return val{ty: tyText, kind: "hostname", s: reqHost}, true, c.noArgs(n)
+		return val{ty: tyText, kind: "hostname", text: reqHost}, true, c.noArgs(n)
 	case "METHOD":
-		return val{ty: tyText, kind: "method", s: reqMethod}, true, c.noArgs(n)
+		return val{ty: tyText, kind: "method", text: reqMethod}, true, c.noArgs(n)
 	case "CONTENT_LENGTH":
-		return val{ty: tyNum, n: func(e *evalCtx) int64 {
+		return val{ty: tyNum, num: func(e *evalCtx) int64 {
 			if e.req.HTTP == nil {
 				return 0
 			}
@@ -840,13 +861,13 @@ func (c *compiler) httpReq(n *node) (val, bool, error) {
 		if err != nil {
 			return val{}, true, err
 		}
-		if !a.isConst || a.cs == "" {
+		if !a.isConst || a.strConst == "" {
 			return val{}, true, errAt(n.args[0].pos, "HEADER takes a header name in quotes, as in HEADER(\"Accept\")")
 		}
-		name := http.CanonicalHeaderKey(a.cs)
-		return val{ty: tyText, kind: "header", hdr: name, s: func(e *evalCtx) string { return lastHeader(e, name) }}, true, nil
+		name := http.CanonicalHeaderKey(a.strConst)
+		return val{ty: tyText, kind: "header", hdr: name, text: func(e *evalCtx) string { return lastHeader(e, name) }}, true, nil
 	case "COOKIE":
-		return val{ty: tyText, kind: "cookie", s: func(e *evalCtx) string { return lastHeader(e, "Cookie") }}, true, c.noArgs(n)
+		return val{ty: tyText, kind: "cookie", text: func(e *evalCtx) string { return lastHeader(e, "Cookie") }}, true, c.noArgs(n)
 	case "BODY":
 		if err := c.argc(n, 1, "BODY(1024)"); err != nil {
 			return val{}, true, err
@@ -855,12 +876,12 @@ func (c *compiler) httpReq(n *node) (val, bool, error) {
 		if err != nil {
 			return val{}, true, err
 		}
-		if !a.isConst || a.cn <= 0 {
+		if !a.isConst || a.numConst <= 0 {
 			return val{}, true, errAt(n.args[0].pos, "BODY takes a fixed positive length, as in BODY(1024)")
 		}
-		size := int(a.cn)
+		size := int(a.numConst)
 		c.env.needsBody = max(c.env.needsBody, size)
-		return val{ty: tyText, s: func(e *evalCtx) string {
+		return val{ty: tyText, text: func(e *evalCtx) string {
 			b := e.req.Body
 			if len(b) > size {
 				b = b[:size]
@@ -877,9 +898,9 @@ func (c *compiler) header(recv val, n *node) (val, bool, error) {
 	name := recv.hdr
 	switch n.name {
 	case "EXISTS":
-		return val{ty: tyBool, b: func(e *evalCtx) bool { return len(headerValues(e, name)) > 0 }}, true, c.noArgs(n)
+		return val{ty: tyBool, pred: func(e *evalCtx) bool { return len(headerValues(e, name)) > 0 }}, true, c.noArgs(n)
 	case "COUNT":
-		return val{ty: tyNum, n: func(e *evalCtx) int64 { return int64(len(headerValues(e, name))) }}, true, c.noArgs(n)
+		return val{ty: tyNum, num: func(e *evalCtx) int64 { return int64(len(headerValues(e, name))) }}, true, c.noArgs(n)
 	case "INSTANCE":
 		if err := c.argc(n, 1, "INSTANCE(0)"); err != nil {
 			return val{}, true, err
@@ -888,8 +909,8 @@ func (c *compiler) header(recv val, n *node) (val, bool, error) {
 		if err != nil {
 			return val{}, true, err
 		}
-		g := a.n
-		return val{ty: tyText, kind: "header", hdr: name, s: func(e *evalCtx) string {
+		g := a.num
+		return val{ty: tyText, kind: "header", hdr: name, text: func(e *evalCtx) string {
 			vs, i := headerValues(e, name), g(e)
 			if i < 0 || i >= int64(len(vs)) {
 				return ""
@@ -904,8 +925,8 @@ func (c *compiler) header(recv val, n *node) (val, bool, error) {
 		if err != nil {
 			return val{}, true, err
 		}
-		g := a.n
-		return val{ty: tyText, s: func(e *evalCtx) string { return headerValue(headerValues(e, name), g(e)) }}, true, nil
+		g := a.num
+		return val{ty: tyText, text: func(e *evalCtx) string { return headerValue(headerValues(e, name), g(e)) }}, true, nil
 	}
 	return val{}, false, nil
 }
@@ -920,13 +941,13 @@ func (c *compiler) cookie(n *node) (val, bool, error) {
 		if err != nil {
 			return val{}, true, err
 		}
-		g := a.s
+		g := a.text
 		if n.name == "EXISTS" {
-			return val{ty: tyBool, b: func(e *evalCtx) bool { _, ok := cookieValue(e, g(e)); return ok }}, true, nil
+			return val{ty: tyBool, pred: func(e *evalCtx) bool { _, ok := cookieValue(e, g(e)); return ok }}, true, nil
 		}
-		return val{ty: tyText, s: func(e *evalCtx) string { v, _ := cookieValue(e, g(e)); return v }}, true, nil
+		return val{ty: tyText, text: func(e *evalCtx) string { v, _ := cookieValue(e, g(e)); return v }}, true, nil
 	case "COUNT":
-		return val{ty: tyNum, n: cookieCount}, true, c.noArgs(n)
+		return val{ty: tyNum, num: cookieCount}, true, c.noArgs(n)
 	}
 	return val{}, false, nil
 }
@@ -934,7 +955,7 @@ func (c *compiler) cookie(n *node) (val, bool, error) {
 func (c *compiler) aaaUser(n *node) (val, bool, error) {
 	switch n.name {
 	case "NAME":
-		return val{ty: tyText, s: func(e *evalCtx) string {
+		return val{ty: tyText, text: func(e *evalCtx) string {
 			if e.req.User == nil {
 				return ""
 			}
@@ -943,7 +964,7 @@ func (c *compiler) aaaUser(n *node) (val, bool, error) {
 	case "GROUPS", "EXTERNAL_GROUPS":
 		// The IdP's groups are the ADC's external groups; authdev has no
 		// internal ones, so both are the same list.
-		return val{ty: tyList, sep: ",", s: func(e *evalCtx) string {
+		return val{ty: tyList, sep: ",", text: func(e *evalCtx) string {
 			if e.req.User == nil {
 				return ""
 			}
@@ -957,8 +978,8 @@ func (c *compiler) aaaUser(n *node) (val, bool, error) {
 		if err != nil {
 			return val{}, true, err
 		}
-		g := a.s
-		return val{ty: tyBool, b: func(e *evalCtx) bool { return isMember(e.req.User, g(e)) }}, true, nil
+		g := a.text
+		return val{ty: tyBool, pred: func(e *evalCtx) bool { return isMember(e.req.User, g(e)) }}, true, nil
 	case "ATTRIBUTE":
 		if err := c.argc(n, 1, "ATTRIBUTE(\"department\")"); err != nil {
 			return val{}, true, err
@@ -970,20 +991,20 @@ func (c *compiler) aaaUser(n *node) (val, bool, error) {
 		var claim string
 		switch {
 		case a.ty == tyText && a.isConst:
-			claim = a.cs
+			claim = a.strConst
 		case a.ty == tyNum && a.isConst:
 			// ATTRIBUTE(n) is the n-th name in the OAuth action's -Attributes.
-			if a.cn < 1 || a.cn > 16 {
+			if a.numConst < 1 || a.numConst > 16 {
 				return val{}, true, errAt(n.args[0].pos, "ATTRIBUTE takes a claim name or a number from 1 to 16")
 			}
-			if int(a.cn) > len(c.env.oauthAttrs) {
-				return val{}, true, errAt(n.args[0].pos, "ATTRIBUTE(%d) needs at least %d names in the OAuth action's -Attributes; it lists %d", a.cn, a.cn, len(c.env.oauthAttrs))
+			if int(a.numConst) > len(c.env.oauthAttrs) {
+				return val{}, true, errAt(n.args[0].pos, "ATTRIBUTE(%d) needs at least %d names in the OAuth action's -Attributes; it lists %d", a.numConst, a.numConst, len(c.env.oauthAttrs))
 			}
-			claim = c.env.oauthAttrs[a.cn-1]
+			claim = c.env.oauthAttrs[a.numConst-1]
 		default:
 			return val{}, true, errAt(n.args[0].pos, "ATTRIBUTE takes a claim name in quotes, as in ATTRIBUTE(\"department\")")
 		}
-		return val{ty: tyText, s: func(e *evalCtx) string { return attribute(e, claim) }}, true, nil
+		return val{ty: tyText, text: func(e *evalCtx) string { return attribute(e, claim) }}, true, nil
 	}
 	return val{}, true, c.unknownFunc(val{ty: tyNS, what: "AAA.USER"}, n, properties["aaa.user"])
 }
@@ -1002,14 +1023,14 @@ func (c *compiler) sys(n *node) (val, bool, error) {
 	if !a.isConst {
 		return val{}, true, errAt(n.args[0].pos, "CHECK_LIMIT takes a limit identifier's name in quotes")
 	}
-	l, ok := c.env.limits[a.cs]
+	l, ok := c.env.limits[a.strConst]
 	if !ok {
 		names := make([]string, 0, len(c.env.limits))
 		for _, l := range c.env.limits {
 			names = append(names, l.name)
 		}
 		slices.Sort(names)
-		return val{}, true, errAt(n.args[0].pos, "no limit identifier %q: add `add ns limitIdentifier %s -threshold 10 -timeSlice 1000 -selectorName SEL` to ns.conf%s", a.cs, a.cs, didYouMean(a.cs, names))
+		return val{}, true, errAt(n.args[0].pos, "no limit identifier %q: add `add ns limitIdentifier %s -threshold 10 -timeSlice 1000 -selectorName SEL` to ns.conf%s", a.strConst, a.strConst, didYouMean(a.strConst, names))
 	}
-	return val{ty: tyBool, b: l.check}, true, nil
+	return val{ty: tyBool, pred: l.check}, true, nil
 }

@@ -111,6 +111,13 @@ func (e *evalCtx) ipText(a netip.Addr) string {
 
 const arenaSize = 4096
 
+// undefMsg makes the policy UNDEF with a fixed message.
+func (e *evalCtx) undefMsg(msg string) {
+	if e.undef == "" {
+		e.undef = msg
+	}
+}
+
 func (e *evalCtx) setUndef(format string, args ...any) {
 	if e.undef == "" {
 		e.undef = fmt.Sprintf(format, args...)

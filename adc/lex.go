@@ -59,12 +59,20 @@ const maxExprLen = 1499
 type exprError struct {
 	off int
 	msg string
+	// notEmulated: the expression is valid NetScaler, but uses a function
+	// authdev does not emulate. The appliance would load it.
+	notEmulated bool
 }
 
 func (e *exprError) Error() string { return e.msg }
 
 func errAt(off int, format string, args ...any) *exprError {
 	return &exprError{off: off, msg: fmt.Sprintf(format, args...)}
+}
+
+// notEmulatedAt reports a NetScaler function authdev does not emulate.
+func notEmulatedAt(off int, what string) *exprError {
+	return &exprError{off: off, msg: what + " is not emulated", notEmulated: true}
 }
 
 // lexer produces tokens on demand, so that the parser can read an argument
