@@ -285,7 +285,7 @@ func (c *compiler) binary(n *node) (val, error) {
 		return val{ty: tyBool, pred: func(e *evalCtx) bool { return textEqual(f(e), g(e), fold) != ne }, what: what}, nil
 	case x.ty == tyIP && y.ty == tyIP && (n.op == tEq || n.op == tNe):
 		f, g, ne := x.addr, y.addr, n.op == tNe
-		return val{ty: tyBool, pred: func(e *evalCtx) bool { return (f(e) == g(e)) != ne }, what: what}, nil
+		return val{ty: tyBool, pred: func(e *evalCtx) bool { return (f(e).Unmap() == g(e).Unmap()) != ne }, what: what}, nil
 	}
 	return val{}, errAt(n.tok.pos, "cannot compare %s with %s using %s", x.ty, y.ty, n.tok.raw)
 }

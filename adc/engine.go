@@ -118,9 +118,9 @@ const (
 
 func (e Effect) String() string {
 	if e == EffectDecision {
-		return "not emulated, can change a decision"
+		return "NOT EMULATED, able to change a decision"
 	}
-	return "understood, not emulated"
+	return "understood, not emulated (no effect on HTTP decisions)"
 }
 
 // Warning is an ns.conf line authdev does not (fully) emulate: it is

@@ -137,6 +137,21 @@ func (l *lexer) rawArg() (token, bool) {
 	return token{kind: tRaw, pos: start, end: i, val: text, raw: text}, true
 }
 
+// addrAt reads a bare IPv4 address starting at start, where the lexer saw
+// a number, and moves past it.
+func (l *lexer) addrAt(start int) (token, bool) {
+	i := start
+	for i < len(l.src) && strings.IndexByte("0123456789.", l.src[i]) >= 0 {
+		i++
+	}
+	text := l.src[start:i]
+	if strings.Count(text, ".") != 3 || !looksLikeAddr(text) {
+		return token{}, false
+	}
+	l.off = i
+	return token{kind: tRaw, pos: start, end: i, val: text, raw: text}, true
+}
+
 func (l *lexer) next() (token, error) {
 	l.skipSpace()
 	start := l.off

@@ -17,6 +17,7 @@ import (
 type csVServer struct {
 	name, proto, addr string
 	defaultLB         backendRef // -lbvserver; name "" when none
+	binds             []*command // -policyName binds, resolved at link
 	switches          []*csSwitchBind
 	pos               config.Pos
 }
@@ -152,12 +153,27 @@ func (s *session) bindCSVServer(c *command) {
 		s.finish(c)
 		return
 	}
-	name, _ := c.optVal("policyname")
-	p, ok := s.ns.csPols[name]
-	if !ok {
-		s.bindPolicy(c, "cs vserver "+cs.name, cs.name, "vserver", vserverKinds)
-		return
+	// Which kind of policy it binds is known once the whole file is read:
+	// files put together by hand bind before they add.
+	cs.binds = append(cs.binds, c)
+}
+
+// resolveCSBinds sorts the policy binds of cs vservers into switches and
+// the responder, authorization and rewrite policies evaluated there.
+func (n *nsconf) resolveCSBinds(s *session) {
+	for _, cs := range n.cs {
+		for _, c := range cs.binds {
+			name, _ := c.optVal("policyname")
+			if p, ok := n.csPols[name]; ok {
+				s.bindSwitch(cs, p, c)
+			} else {
+				s.bindPolicy(c, "cs vserver "+cs.name, cs.name, "vserver", vserverKinds)
+			}
+		}
 	}
+}
+
+func (s *session) bindSwitch(cs *csVServer, p *csPolicy, c *command) {
 	b := &csSwitchBind{pol: p, cmd: c}
 	if t, o := c.optVal("targetlbvserver"); o != nil && t != "" {
 		b.target = backendRef{name: t, cmd: c, tok: o.vals[0]}

@@ -19,6 +19,7 @@ func (n *nsconf) link(s *session) {
 	n.compileSelectors(s)
 	n.compileActions(s)
 	n.compilePolicies(s)
+	n.resolveCSBinds(s)
 	binds := n.resolveBinds(s)
 	n.checkFeatures(s)
 
@@ -343,6 +344,12 @@ func (n *nsconf) findPolicy(s *session, b *nsBind) *nsPolicy {
 	case 1:
 		return found[0]
 	case 0:
+		for _, k := range []string{KindSession, kindAuthentication, KindAuthorization, KindResponder, KindRewrite} {
+			if _, ok := n.policiesOf(k)[name]; ok {
+				s.warn(b.cmd.pos, b.cmd.verbText(), EffectNone, fmt.Sprintf("%s: a %s policy bound here is not evaluated by authdev", b.cmd.verbText(), k))
+				return nil
+			}
+		}
 		if f, ok := n.foreign[name]; ok || isBuiltinPolicy(name) {
 			if !ok {
 				f = foreignPolicy{family: "built-in", effect: EffectNone}
@@ -410,6 +417,7 @@ func (n *nsconf) settings(s *session) {
 	e := s.e
 	st := &e.settings
 	st.AAATM = n.aaaTM
+	st.Authn = n.backends
 	if n.aaaTM {
 		st.DefaultAuthorization = "DENY"
 		st.DefaultAuthorizationFrom = "the ADC's default for AAA-TM (" + s.rel(n.file) + " sets no -defaultAuthorizationAction)"

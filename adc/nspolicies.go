@@ -82,11 +82,23 @@ func (s *session) priority(c *command, b *nsBind) bool {
 		}
 		b.gotoExpr = strings.ToUpper(g)
 		if !validGoto(b.gotoExpr) {
+			if strings.Contains(b.gotoExpr, "NEXT") || isNumExpr(g, s.env) {
+				s.warn(c.pos, c.verbText(), EffectDecision, fmt.Sprintf("%s: -gotoPriorityExpression %q is not emulated: evaluation ends after this policy, as with END", c.verbText(), g))
+				b.gotoExpr = "END"
+				return true
+			}
 			s.failTok(c, o.vals[0], "-gotoPriorityExpression %q: use NEXT, END, USE_INVOCATION_RESULT or a priority number", g)
 			return false
 		}
 	}
 	return true
+}
+
+// isNumExpr reports a valid numeric expression, which the ADC accepts as
+// a goto priority.
+func isNumExpr(src string, e *env) bool {
+	v, err := compileValue(src, e)
+	return err == nil && v.ty == tyNum
 }
 
 func validGoto(g string) bool {

@@ -236,7 +236,13 @@ func (p *parser) parseCall(recv *node) (*node, error) {
 func (p *parser) parsePrimary() (*node, error) {
 	t := p.tok
 	switch t.kind {
-	case tString, tRegex, tNumber, tChar:
+	case tNumber:
+		if raw, ok := p.lx.addrAt(t.pos); ok {
+			// An address compared with ==, as in CLIENT.IP.SRC == 10.1.2.3.
+			return &node{kind: nLit, pos: raw.pos, tok: raw}, p.advance()
+		}
+		return &node{kind: nLit, pos: t.pos, tok: t}, p.advance()
+	case tString, tRegex, tChar:
 		return &node{kind: nLit, pos: t.pos, tok: t}, p.advance()
 	case tIdent:
 		return p.parseCall(nil)

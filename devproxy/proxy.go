@@ -295,6 +295,7 @@ type reqState struct {
 	decision  string
 	policy    string
 	trace     []audit.PolicyResult
+	messages  []audit.PolicyMessage
 	stripped  []string
 	injected  map[string]string
 	assertion *signedAssertion
@@ -376,8 +377,9 @@ func (p *Proxy) serveProxied(w http.ResponseWriter, r *http.Request) {
 		g.policy.Evaluate(areq, res)
 		st.policy = res.Policy
 		if p.detail && len(res.Trace) > 0 {
-			st.trace = slices.Clone(res.Trace)
+			st.trace = audit.PolicyResults(res.Trace)
 		}
+		st.messages = audit.PolicyMessages(res.Messages)
 		if res.Response != nil {
 			st.decision = "respond"
 			p.respond(sw, r, res.Response)
@@ -626,7 +628,7 @@ func (p *Proxy) requestEvent(r *http.Request, st *reqState, status int) {
 		Time: st.start, Kind: audit.KindRequest, Method: r.Method, Path: r.URL.Path,
 		Upstream: st.upstream, Target: st.target, Status: status, Latency: p.now().Sub(st.start),
 		Decision: st.decision, Policy: st.policy, Message: st.message, ClientIP: remoteIP(r.RemoteAddr),
-		RequestID: requestID(r.Header), HeadersStripped: st.stripped, HeadersInjected: st.injected, Trace: st.trace,
+		RequestID: requestID(r.Header), HeadersStripped: st.stripped, HeadersInjected: st.injected, Trace: st.trace, Messages: st.messages,
 	}
 	if id := st.id; id != nil {
 		e.Persona, e.User, e.Env, e.Via = id.persona, id.user, id.env, id.via
