@@ -137,6 +137,30 @@ func (l *lexer) rawArg() (token, bool) {
 	return token{kind: tRaw, pos: start, end: i, val: text, raw: text}, true
 }
 
+// timeArgs reads the date arguments of SYS.TIME's functions, each of them
+// GMT or LOCAL then words, up to the closing ")".
+func (l *lexer) timeArgs() ([]token, bool) {
+	l.skipSpace()
+	rest := strings.ToUpper(l.src[l.off:])
+	if !strings.HasPrefix(rest, "GMT ") && !strings.HasPrefix(rest, "LOCAL ") {
+		return nil, false
+	}
+	end := strings.IndexByte(l.src[l.off:], ')')
+	if end < 0 {
+		return nil, false
+	}
+	var toks []token
+	start := l.off
+	for _, part := range strings.Split(l.src[start:start+end], ",") {
+		lead := len(part) - len(strings.TrimLeft(part, " \t"))
+		text := strings.TrimSpace(part)
+		toks = append(toks, token{kind: tRaw, pos: start + lead, end: start + lead + len(text), val: text, raw: text})
+		start += len(part) + 1
+	}
+	l.off += end
+	return toks, true
+}
+
 // addrAt reads a bare IPv4 address starting at start, where the lexer saw
 // a number, and moves past it.
 func (l *lexer) addrAt(start int) (token, bool) {

@@ -103,7 +103,7 @@ func (n *nsconf) compileNamed(s *session) {
 func (n *nsconf) compileSelectors(s *session) {
 	// A selector may not use SYS.CHECK_LIMIT: counting while computing the
 	// key would recurse.
-	selEnv := newEnv(map[string]*limiter{})
+	selEnv := newEnv(map[string]*limiter{}, s.e.now)
 	selEnv.oauthAttrs, selEnv.patsets, selEnv.stringMaps, selEnv.named = s.env.oauthAttrs, s.env.patsets, s.env.stringMaps, s.env.named
 	keys := map[string][]keyFn{}
 	for name, sel := range n.selectors {

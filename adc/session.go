@@ -26,7 +26,7 @@ type session struct {
 }
 
 func newSession(cfg *config.Config, e *Engine) *session {
-	return &session{cfg: cfg, e: e, env: newEnv(e.limits), files: map[string][]string{}}
+	return &session{cfg: cfg, e: e, env: newEnv(e.limits, e.now), files: map[string][]string{}}
 }
 
 // exprSrc is an expression and how to find its characters in the file.

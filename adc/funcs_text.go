@@ -1,0 +1,428 @@
+package adc
+
+import (
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// The functions of values: text, lists, numbers, addresses, booleans.
+
+func textFuncs() map[string]funcSpec {
+	return map[string]funcSpec{
+		"SET_TEXT_MODE":          setTextMode,
+		"TO_LOWER":               caseConv(strings.ToLower),
+		"TO_UPPER":               caseConv(strings.ToUpper),
+		"TYPECAST_TEXT_T":        func(c *compiler, recv val, n *node) (val, error) { return recv, c.noArgs(n) },
+		"LENGTH":                 textLength,
+		"TYPECAST_NUM_T":         typecastNum,
+		"TYPECAST_LIST_T":        typecastList,
+		"REGEX_MATCH":            regexMatch,
+		"REGEX_SELECT":           regexSelect,
+		"EQ":                     textOp(textEqual, nil),
+		"NE":                     textOp(func(a, b string, fold bool) bool { return !textEqual(a, b, fold) }, nil),
+		"CONTAINS":               textOp(func(a, b string, fold bool) bool { return textIndex(a, b, fold) >= 0 }, nil),
+		"STARTSWITH":             textOp(hasPrefix, nil),
+		"ENDSWITH":               textOp(hasSuffix, nil),
+		"AFTER_STR":              textOp(nil, afterStr),
+		"BEFORE_STR":             textOp(nil, beforeStr),
+		"CONTAINS_ANY":           patsetOp(func(s, p string, fold bool) bool { return textIndex(s, p, fold) >= 0 }),
+		"STARTSWITH_ANY":         patsetOp(hasPrefix),
+		"ENDSWITH_ANY":           patsetOp(hasSuffix),
+		"EQUALS_ANY":             equalsAny,
+		"MAP_STRING":             mapString,
+		"IS_STRINGMAP_KEY":       isStringMapKey,
+		"HTTP_URL_SAFE":          httpURLSafe,
+		"DECODE_USING_TEXT_MODE": decodeUsingTextMode,
+	}
+}
+
+// setTextMode is SET_TEXT_MODE(IGNORECASE|NOIGNORECASE|URLENCODED|
+// NOURLENCODED|PLUSASSPACE|NOPLUSASSPACE): it changes how the following
+// operations read the text.
+func setTextMode(c *compiler, recv val, n *node) (val, error) {
+	mode, err := c.keywordArg(n, "IGNORECASE", "NOIGNORECASE", "URLENCODED", "NOURLENCODED", "PLUSASSPACE", "NOPLUSASSPACE")
+	if err != nil {
+		return val{}, err
+	}
+	v := recv
+	switch mode {
+	case "IGNORECASE", "NOIGNORECASE":
+		v.fold = mode == "IGNORECASE"
+	case "URLENCODED":
+		v.decode |= decodeURL
+	case "NOURLENCODED":
+		v.decode &^= decodeURL
+	case "PLUSASSPACE":
+		v.decode |= decodePlus
+	case "NOPLUSASSPACE":
+		v.decode &^= decodePlus
+	}
+	return v, nil
+}
+
+func caseConv(conv func(string) string) funcSpec {
+	return func(c *compiler, recv val, n *node) (val, error) {
+		f := recv.text
+		return val{ty: tyText, fold: recv.fold, text: func(e *evalCtx) string { return conv(f(e)) }}, c.noArgs(n)
+	}
+}
+
+func textLength(c *compiler, recv val, n *node) (val, error) {
+	f := recv.text
+	return val{ty: tyNum, num: func(e *evalCtx) int64 { return int64(len(f(e))) }}, c.noArgs(n)
+}
+
+func typecastNum(c *compiler, recv val, n *node) (val, error) {
+	f := recv.text
+	return val{ty: tyNum, num: func(e *evalCtx) int64 {
+		s := f(e)
+		v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil {
+			e.setUndef("TYPECAST_NUM_T: %q is not a number", s)
+		}
+		return v
+	}}, c.noArgs(n)
+}
+
+func typecastList(c *compiler, recv val, n *node) (val, error) {
+	if err := c.argc(n, 1, "TYPECAST_LIST_T(',')"); err != nil {
+		return val{}, err
+	}
+	a, err := c.textArg(n, 0)
+	if err != nil {
+		return val{}, err
+	}
+	if !a.isConst || a.strConst == "" {
+		return val{}, errAt(n.args[0].pos, "TYPECAST_LIST_T takes a fixed separator, as in TYPECAST_LIST_T(',')")
+	}
+	return val{ty: tyList, text: recv.text, sep: a.strConst, fold: recv.fold}, nil
+}
+
+// regexArg compiles the re#...# argument of REGEX_MATCH and REGEX_SELECT.
+func (c *compiler) regexArg(n *node, fold bool) (*regexp.Regexp, error) {
+	if err := c.argc(n, 1, n.raw+"(re#^/api/v[0-9]+/#)"); err != nil {
+		return nil, err
+	}
+	a := n.args[0]
+	if a.kind != nLit || a.tok.kind != tRegex {
+		return nil, errAt(a.pos, "%s takes a regular expression written re#...#, as in %s(re#^/api/#)", n.raw, n.raw)
+	}
+	pat := a.tok.val
+	if fold {
+		pat = "(?i)" + pat
+	}
+	re, err := regexp.Compile(pat)
+	if err != nil {
+		return nil, errAt(a.pos, "bad regular expression %s: %v", a.tok.raw, regexMsg(err))
+	}
+	return re, nil
+}
+
+func regexMatch(c *compiler, recv val, n *node) (val, error) {
+	re, err := c.regexArg(n, recv.fold)
+	if err != nil {
+		return val{}, err
+	}
+	f := recv.text
+	return val{ty: tyBool, pred: func(e *evalCtx) bool { return re.MatchString(f(e)) }}, nil
+}
+
+// regexSelect is REGEX_SELECT(re#...#): the first match, "" for none.
+func regexSelect(c *compiler, recv val, n *node) (val, error) {
+	re, err := c.regexArg(n, recv.fold)
+	if err != nil {
+		return val{}, err
+	}
+	f := recv.text
+	return val{ty: tyText, fold: recv.fold, text: func(e *evalCtx) string {
+		s := f(e)
+		if loc := re.FindStringIndex(s); loc != nil {
+			return s[loc[0]:loc[1]]
+		}
+		return ""
+	}}, nil
+}
+
+// textOp builds EQ, CONTAINS, AFTER_STR and the like: test gives a
+// boolean, cut a text. A literal argument, the usual case, saves a call.
+func textOp(test func(s, arg string, fold bool) bool, cut func(s, arg string, fold bool) string) funcSpec {
+	return func(c *compiler, recv val, n *node) (val, error) {
+		if err := c.argc(n, 1, n.raw+"(\"text\")"); err != nil {
+			return val{}, err
+		}
+		a, err := c.textArg(n, 0)
+		if err != nil {
+			return val{}, err
+		}
+		f, g, fold := recv.text, a.text, recv.fold
+		if a.isConst {
+			lit := a.strConst
+			if test != nil {
+				return val{ty: tyBool, pred: func(e *evalCtx) bool { return test(f(e), lit, fold) }}, nil
+			}
+			return val{ty: tyText, fold: fold, text: func(e *evalCtx) string { return cut(f(e), lit, fold) }}, nil
+		}
+		if test != nil {
+			return val{ty: tyBool, pred: func(e *evalCtx) bool { return test(f(e), g(e), fold) }}, nil
+		}
+		return val{ty: tyText, fold: fold, text: func(e *evalCtx) string { return cut(f(e), g(e), fold) }}, nil
+	}
+}
+
+// namedArg reads the quoted name of a patset or string map.
+func (c *compiler) namedArg(n *node, what string) (string, error) {
+	if err := c.argc(n, 1, n.raw+"(\"name\")"); err != nil {
+		return "", err
+	}
+	a, err := c.textArg(n, 0)
+	if err != nil {
+		return "", err
+	}
+	if !a.isConst {
+		return "", errAt(n.args[0].pos, "%s takes the name of a %s in quotes", n.raw, what)
+	}
+	return a.strConst, nil
+}
+
+func (c *compiler) patsetArg(n *node) (*patset, error) {
+	name, err := c.namedArg(n, "pattern set")
+	if err != nil {
+		return nil, err
+	}
+	ps, ok := c.env.patsets[name]
+	if !ok {
+		return nil, errAt(n.args[0].pos, "no pattern set %q: add `add policy patset %s` and bind its strings%s", name, name, didYouMean(name, mapKeys(c.env.patsets)))
+	}
+	return ps, nil
+}
+
+// patsetOp is CONTAINS_ANY and the like: true when the test holds for any
+// string of the pattern set.
+func patsetOp(test func(s, p string, fold bool) bool) funcSpec {
+	return func(c *compiler, recv val, n *node) (val, error) {
+		ps, err := c.patsetArg(n)
+		if err != nil {
+			return val{}, err
+		}
+		f, fold := recv.text, recv.fold
+		return val{ty: tyBool, pred: func(e *evalCtx) bool {
+			s := f(e)
+			for _, p := range ps.values {
+				if test(s, p, fold) {
+					return true
+				}
+			}
+			return false
+		}}, nil
+	}
+}
+
+// equalsAny is EQUALS_ANY: a map lookup, unless the text is case-blind.
+func equalsAny(c *compiler, recv val, n *node) (val, error) {
+	ps, err := c.patsetArg(n)
+	if err != nil {
+		return val{}, err
+	}
+	f := recv.text
+	if recv.fold {
+		return patsetOp(textEqual)(c, recv, n)
+	}
+	return val{ty: tyBool, pred: func(e *evalCtx) bool { _, ok := ps.set[f(e)]; return ok }}, nil
+}
+
+func (c *compiler) stringMapArg(n *node) (map[string]string, error) {
+	name, err := c.namedArg(n, "string map")
+	if err != nil {
+		return nil, err
+	}
+	m, ok := c.env.stringMaps[name]
+	if !ok {
+		return nil, errAt(n.args[0].pos, "no string map %q: add `add policy stringmap %s` and bind its keys%s", name, name, didYouMean(name, mapKeys(c.env.stringMaps)))
+	}
+	return m, nil
+}
+
+// mapString is MAP_STRING("map"): the value bound to the text as a key,
+// UNDEF when there is none, as on the ADC.
+func mapString(c *compiler, recv val, n *node) (val, error) {
+	m, err := c.stringMapArg(n)
+	if err != nil {
+		return val{}, err
+	}
+	f := recv.text
+	return val{ty: tyText, text: func(e *evalCtx) string {
+		v, ok := m[f(e)]
+		if !ok {
+			e.undefMsg("MAP_STRING: no key for the text in the string map")
+		}
+		return v
+	}}, nil
+}
+
+func isStringMapKey(c *compiler, recv val, n *node) (val, error) {
+	m, err := c.stringMapArg(n)
+	if err != nil {
+		return val{}, err
+	}
+	f := recv.text
+	return val{ty: tyBool, pred: func(e *evalCtx) bool { _, ok := m[f(e)]; return ok }}, nil
+}
+
+// httpURLSafe is HTTP_URL_SAFE: characters that may not appear in a URL
+// are percent-encoded.
+func httpURLSafe(c *compiler, recv val, n *node) (val, error) {
+	f := recv.text
+	return val{ty: tyText, text: func(e *evalCtx) string { return e.urlSafe(f(e)) }}, c.noArgs(n)
+}
+
+// decodeMode is what DECODE_USING_TEXT_MODE undoes.
+type decodeMode uint8
+
+const (
+	decodeURL  decodeMode = 1 << iota // %XX
+	decodePlus                        // + as a space
+)
+
+func decodeUsingTextMode(c *compiler, recv val, n *node) (val, error) {
+	f, mode := recv.text, recv.decode
+	return val{ty: tyText, fold: recv.fold, text: func(e *evalCtx) string { return e.decodeText(f(e), mode) }}, c.noArgs(n)
+}
+
+func listFuncs() map[string]funcSpec {
+	return map[string]funcSpec{
+		"GET":                   listIndex(listGet),
+		"GET_REVERSE":           listIndex(listGetReverse),
+		"COUNT":                 listCountSpec,
+		"IGNORE_EMPTY_ELEMENTS": ignoreEmpty,
+	}
+}
+
+func listIndex(get func(s, sep string, i int64, skipEmpty bool) string) funcSpec {
+	return func(c *compiler, recv val, n *node) (val, error) {
+		if err := c.argc(n, 1, n.raw+"(0)"); err != nil {
+			return val{}, err
+		}
+		a, err := c.numArg(n, 0)
+		if err != nil {
+			return val{}, err
+		}
+		f, sep, g, skip := recv.text, recv.sep, a.num, recv.skipEmpty
+		return val{ty: tyText, fold: recv.fold, text: func(e *evalCtx) string { return get(f(e), sep, g(e), skip) }}, nil
+	}
+}
+
+func listCountSpec(c *compiler, recv val, n *node) (val, error) {
+	f, sep, skip := recv.text, recv.sep, recv.skipEmpty
+	return val{ty: tyNum, num: func(e *evalCtx) int64 { return listCount(f(e), sep, skip) }}, c.noArgs(n)
+}
+
+func ignoreEmpty(c *compiler, recv val, n *node) (val, error) {
+	v := recv
+	v.skipEmpty = true
+	return v, c.noArgs(n)
+}
+
+func numFuncs() map[string]funcSpec {
+	return map[string]funcSpec{
+		"EQ":              numOp(tEq),
+		"NE":              numOp(tNe),
+		"GT":              numOp(tGt),
+		"LT":              numOp(tLt),
+		"GE":              numOp(tGe),
+		"LE":              numOp(tLe),
+		"BETWEEN":         numBetween,
+		"TYPECAST_TEXT_T": numText,
+	}
+}
+
+func numOp(op tokKind) funcSpec {
+	return func(c *compiler, recv val, n *node) (val, error) {
+		if err := c.argc(n, 1, n.raw+"(10)"); err != nil {
+			return val{}, err
+		}
+		a, err := c.numArg(n, 0)
+		if err != nil {
+			return val{}, err
+		}
+		return val{ty: tyBool, pred: numCompare(op, recv.num, a.num)}, nil
+	}
+}
+
+// numBetween is BETWEEN(low, high), both included.
+func numBetween(c *compiler, recv val, n *node) (val, error) {
+	if err := c.argc(n, 2, n.raw+"(10, 20)"); err != nil {
+		return val{}, err
+	}
+	lo, err := c.numArg(n, 0)
+	if err != nil {
+		return val{}, err
+	}
+	hi, err := c.numArg(n, 1)
+	if err != nil {
+		return val{}, err
+	}
+	f, l, h := recv.num, lo.num, hi.num
+	return val{ty: tyBool, pred: func(e *evalCtx) bool { x := f(e); return x >= l(e) && x <= h(e) }}, nil
+}
+
+func numText(c *compiler, recv val, n *node) (val, error) {
+	f := recv.num
+	return val{ty: tyText, text: func(e *evalCtx) string { return e.numText(f(e)) }}, c.noArgs(n)
+}
+
+func ipFuncs() map[string]funcSpec {
+	return map[string]funcSpec{
+		"IN_SUBNET":       inSubnet,
+		"EQ":              ipEqual(false),
+		"NE":              ipEqual(true),
+		"TYPECAST_TEXT_T": ipText,
+	}
+}
+
+func ipText(c *compiler, recv val, n *node) (val, error) {
+	f := recv.addr
+	return val{ty: tyText, text: func(e *evalCtx) string { return e.ipText(f(e)) }}, c.noArgs(n)
+}
+
+func inSubnet(c *compiler, recv val, n *node) (val, error) {
+	if err := c.argc(n, 1, "IN_SUBNET(10.0.0.0/8)"); err != nil {
+		return val{}, err
+	}
+	a := n.args[0]
+	if a.kind != nLit || (a.tok.kind != tRaw && a.tok.kind != tString) {
+		return val{}, errAt(a.pos, "IN_SUBNET takes a subnet written as address/bits, as in IN_SUBNET(10.0.0.0/8)")
+	}
+	p, err := netip.ParsePrefix(a.tok.val)
+	if err != nil {
+		return val{}, errAt(a.pos, "%q is not a subnet: write it as address/bits, as in 10.0.0.0/8", a.tok.val)
+	}
+	p = p.Masked()
+	f := recv.addr
+	return val{ty: tyBool, pred: func(e *evalCtx) bool { return p.Contains(f(e).Unmap()) }}, nil
+}
+
+func ipEqual(ne bool) funcSpec {
+	return func(c *compiler, recv val, n *node) (val, error) {
+		if err := c.argc(n, 1, n.raw+"(10.0.0.1)"); err != nil {
+			return val{}, err
+		}
+		a := n.args[0]
+		addr, err := netip.ParseAddr(a.tok.val)
+		if a.kind != nLit || (a.tok.kind != tRaw && a.tok.kind != tString) || err != nil {
+			return val{}, errAt(a.pos, "%s takes an IP address, as in %s(10.0.0.1)", n.raw, n.raw)
+		}
+		f := recv.addr
+		return val{ty: tyBool, pred: func(e *evalCtx) bool { return (f(e).Unmap() == addr.Unmap()) != ne }}, nil
+	}
+}
+
+func boolFuncs() map[string]funcSpec {
+	return map[string]funcSpec{
+		"NOT": func(c *compiler, recv val, n *node) (val, error) {
+			f := recv.pred
+			return val{ty: tyBool, pred: func(e *evalCtx) bool { return !f(e) }}, c.noArgs(n)
+		},
+	}
+}
