@@ -114,6 +114,12 @@ func compileText(src string, e *env) (textFn, error) {
 	if err != nil {
 		return nil, err
 	}
+	if v.ty == tyBool {
+		// The appliance writes a boolean as its text, as in an
+		// insert_http_header of HEADER("x").CONTAINS("y").
+		f := v.pred
+		return func(e *evalCtx) string { return strconv.FormatBool(f(e)) }, nil
+	}
 	t, ok := asText(v)
 	if !ok {
 		return nil, errAt(0, "expected a text expression, but %s is %s", v.what, v.ty)

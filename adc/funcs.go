@@ -170,7 +170,7 @@ var notEmulatedNames = setOf("RES", "SSL", "TCP", "UDP", "ETHER", "VLAN", "INTER
 	"CONTENT_TYPE", "XML", "HTML", "HOURS", "RECAPTCHA", "CERT", "CIPHER", "IS_CLIENT_HELLO", "SERVERNAME",
 	"CLIENT_HELLO", "CLIENTHELLO", "SNI", "SRC_PORT", "DSTPORT", "SRCPORT", "PORT", "MSS", "RTT", "IS_SACKED",
 	"ROUTE", "VARIABLE", "IS_ANY", "TO_HTML", "PLUS", "COMPONENT", "SPLIT", "CONCAT", "CACHE", "AUTH_STRENGTH",
-	"DOMAIN_NAME", "USER_NAME", "PASSWORD", "ATTRIBUTES", "IS_VALID_JWT")
+	"DOMAIN_NAME", "USER_NAME", "PASSWORD", "ATTRIBUTES", "IS_VALID_JWT", "CLIENT_CERT", "ISSUER", "SUBJECT")
 
 func setOf(names ...string) map[string]bool {
 	m := make(map[string]bool, len(names))

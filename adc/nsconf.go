@@ -173,8 +173,8 @@ func (s *session) finish(c *command, silent ...string) {
 	var ignored []string
 	effect := EffectNone
 	for _, o := range c.opts {
-		if o.used || slices.Contains(silent, o.name) {
-			continue
+		if o.used || o.name == "devno" || slices.Contains(silent, o.name) {
+			continue // -devno numbers objects inside the appliance
 		}
 		ignored = append(ignored, o.tok.text)
 		if slices.Contains(decisionOptions, o.name) {
@@ -243,6 +243,7 @@ var nsCommands = map[string]func(*session, *command){
 	"bind responder global":    (*session).bindGlobal,
 	"add stream selector":      (*session).addSelector,
 	"add ns limitidentifier":   (*session).addLimit,
+	"add ns limitselector":     (*session).addSelector,
 	"add policy patset":        (*session).addPatset,
 	"bind policy patset":       (*session).bindPatset,
 	"add policy stringmap":     (*session).addStringMap,
@@ -403,32 +404,49 @@ var families = map[string]family{
 	"ns":                  {EffectNone, "appliance settings"},
 }
 
-// unknownCommand classifies a command authdev does not read. Changing or
-// disabling an object authdev emulates may change a decision; the rest
-// depends on what the command configures.
+// cliVerbs are the verbs of the NetScaler CLI: a line that starts with
+// anything else is refused by the appliance.
+var cliVerbs = setOf("add", "set", "unset", "bind", "unbind", "enable", "disable", "rm", "link", "unlink", "create",
+	"update", "apply", "import", "clear", "rename", "save", "show", "stat", "sync", "force", "reset", "kill", "send",
+	"install", "shell", "join", "expire", "flush", "start", "stop", "renumber", "check", "convert", "push", "batch")
+
+// unknownCommand classifies a command authdev does not read: by what it
+// configures and, for a change to an object authdev emulates, as able to
+// change a decision.
 func (s *session) unknownCommand(c *command) {
 	verb, object, _ := strings.Cut(c.key, " ")
-	f := family{EffectDecision, "authdev does not know this command"}
-	switch {
-	case verb == "rm" || verb == "unbind" || verb == "disable" || verb == "unset" ||
-		(verb == "set" && s.reads(object)):
-		f = family{EffectDecision, "it changes an object authdev emulates, and the change is not emulated"}
-	default:
-		best := -1
-		for prefix, fam := range families {
-			if (object == prefix || strings.HasPrefix(object, prefix+" ")) && len(prefix) > best {
-				f, best = fam, len(prefix)
-			}
+	if !cliVerbs[verb] {
+		s.fail(config.Pos{File: c.pos.File, Line: c.pos.Line, Col: c.pos.Col}, fmt.Sprintf("%q is not an ns.conf command: a line starts with add, set, bind, enable... (the appliance refuses it); remove it or make it a # comment", c.verbText()))
+		return
+	}
+	f, explicit := familyOf(object)
+	if !explicit || f.effect != EffectNone {
+		if verb == "rm" || verb == "unbind" || verb == "disable" || ((verb == "set" || verb == "unset") && s.reads(object)) {
+			f = family{EffectDecision, "it changes an object authdev emulates, and the change is not emulated"}
 		}
 	}
 	s.noteForeignPolicy(c, object, f.effect)
 	s.warn(c.pos, c.verbText(), f.effect, fmt.Sprintf("%q is not emulated: %s", c.verbText(), f.why))
 }
 
-// reads reports whether authdev loads some command on this object.
+// familyOf finds what authdev knows of an object by its longest known
+// prefix; explicit is false for an object it does not know at all.
+func familyOf(object string) (f family, explicit bool) {
+	f = family{EffectDecision, "authdev does not know this command"}
+	best := -1
+	for prefix, fam := range families {
+		if (object == prefix || strings.HasPrefix(object, prefix+" ")) && len(prefix) > best {
+			f, best = fam, len(prefix)
+		}
+	}
+	return f, best >= 0
+}
+
+// reads reports whether authdev loads some command on this object (or
+// the object a command names, as in "set lb vserver v1").
 func (s *session) reads(object string) bool {
 	for key := range nsCommands {
-		if _, o, _ := strings.Cut(key, " "); o == object {
+		if _, o, _ := strings.Cut(key, " "); object == o || strings.HasPrefix(object, o+" ") {
 			return true
 		}
 	}

@@ -78,7 +78,7 @@ func (s *session) addServiceGroup(c *command) {
 // serviceTuning are connection-tuning options that change nothing a
 // developer can observe through authdev.
 var serviceTuning = []string{"maxclient", "maxreq", "cip", "cipheader", "usip", "useproxyport", "sp", "rtspsessionidremap",
-	"clttimeout", "svrtimeout", "cka", "tcpb", "cmp", "state", "downstateflush", "comment", "td", "healthmonitor", "appflowlog", "monthreshold"}
+	"clttimeout", "svrtimeout", "cka", "tcpb", "cmp", "state", "downstateflush", "comment", "td", "healthmonitor", "appflowlog", "monthreshold", "gslb"}
 
 func (s *session) bindServiceGroup(c *command) {
 	if !s.needArgs(c, 1, "bind serviceGroup NAME SERVER PORT, or bind serviceGroup NAME -monitorName MONITOR") {

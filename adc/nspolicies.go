@@ -324,17 +324,28 @@ func (s *session) addResponderAction(c *command) {
 	s.finish(c, "comment", "bypasssafetycheck", "headers")
 }
 
+// addSelector is `add stream selector NAME EXPRESSION...`, and the older
+// `add ns limitSelector NAME -rule EXPRESSION...`, which keys a limit the
+// same way.
 func (s *session) addSelector(c *command) {
-	if !s.needArgs(c, 2, "add stream selector NAME EXPRESSION...") {
+	if !s.needArgs(c, 1, c.verbText()+" NAME EXPRESSION...") {
 		return
 	}
 	name := c.args[0].text
 	sel := &selector{name: name, pos: c.pos}
-	for _, t := range c.args[1:] {
+	exprs := c.args[1:]
+	if o := c.opt("rule"); o != nil {
+		exprs = o.vals
+	}
+	if len(exprs) == 0 {
+		s.failCmd(c, "expected an expression to key the limit by, such as CLIENT.IP.SRC")
+		return
+	}
+	for _, t := range exprs {
 		sel.exprs = append(sel.exprs, s.tokExpr(c, t))
 	}
 	if len(sel.exprs) > 5 {
-		s.failTok(c, c.args[6], "a stream selector has at most 5 expressions")
+		s.failTok(c, exprs[5], "a stream selector has at most 5 expressions")
 		return
 	}
 	s.ns.selectors[name] = sel
