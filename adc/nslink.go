@@ -467,7 +467,7 @@ func (n *nsconf) settings(s *session) {
 		st.Upstreams = append(st.Upstreams, u)
 		withBackends = append(withBackends, v.name)
 	}
-	if len(withBackends) > 1 {
+	if len(withBackends) > 1 && len(n.cs) == 0 {
 		s.warn(config.Pos{File: n.file}, "add lb vserver", EffectDecision, fmt.Sprintf("lb vservers %s all become upstreams with prefix /: give each its prefix under proxy.upstreams with the same name", strings.Join(withBackends, ", ")))
 	}
 }
@@ -505,15 +505,20 @@ func (n *nsconf) backend(s *session, b backendRef) ([]string, *monitor, bool) {
 		s.failTok(b.cmd, b.tok, "no serviceGroup or service %q: add it with `add serviceGroup %s HTTP`", b.name, b.name)
 		return nil, nil, false
 	}
+	var chosen *monitor
 	for _, ref := range monNames {
 		m := n.monitor(ref.name)
-		if m == nil {
+		switch {
+		case m == nil:
 			s.failTok(ref.cmd, ref.tok, "no lb monitor %q: add it with `add lb monitor %s HTTP -respCode 200 -httpRequest \"GET /healthz\"`", ref.name, ref.name)
-			continue
+		case m.mon.Path == "" && m.builtin:
+			s.warn(ref.cmd.pos, ref.cmd.verbText(), EffectNone, fmt.Sprintf("monitor %q is a %s monitor: not emulated, authdev runs HTTP monitors only", m.name, m.typ))
+		case m.mon.Path != "" && chosen == nil:
+			chosen = m
 		}
-		if m.mon.Path != "" {
-			return targets, m, true
-		}
+	}
+	if chosen != nil {
+		return targets, chosen, true
 	}
 	return targets, nil, true
 }

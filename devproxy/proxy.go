@@ -397,6 +397,9 @@ func (p *Proxy) serveProxied(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		st.decision = "allow"
+		if t := g.named(res.Target); t != nil {
+			up, st.upstream = t, t.Name // the lb vserver the ns.conf's content switching picked
+		}
 		applyHeaderOps(r.Header, res.Headers)
 		if res.URL != "" {
 			rewriteURL(r, res.URL)
@@ -434,6 +437,16 @@ func defaultHeaders(h http.Header, id *identity) {
 	h["X-Remote-User"] = []string{cleanHeaderValue(id.user)}
 	h["X-Remote-Groups"] = []string{cleanHeaderValue(strings.Join(id.groups, ","))}
 	h["X-Remote-Roles"] = []string{cleanHeaderValue(strings.Join(id.roles, ","))}
+}
+
+// named finds the upstream called name; nil for "" or none.
+func (g *routing) named(name string) *upstream {
+	for _, u := range g.upstreams {
+		if name != "" && u.Name == name {
+			return u
+		}
+	}
+	return nil
 }
 
 // route finds the upstream with the longest prefix that covers path.
