@@ -134,7 +134,7 @@ func TestADCCheckPrintsBindingsActionsAndWarnings(t *testing.T) {
 
 func TestADCCheckStrictFailsOnDecisionChangingLines(t *testing.T) {
 	harmless := explainNSConf
-	risky := explainNSConf + "add appfw profile guard -startURLAction block\n"
+	risky := explainNSConf + "add appfw policy guard true APPFW_BLOCK\n"
 	for _, tt := range []struct {
 		name   string
 		nsconf string
@@ -151,7 +151,7 @@ func TestADCCheckStrictFailsOnDecisionChangingLines(t *testing.T) {
 			if code != tt.code {
 				t.Fatalf("exit %d, want %d: %s", code, tt.code, stderr)
 			}
-			if tt.nsconf == risky && !strings.Contains(stdout, "NOT EMULATED, able to change a decision (1)\n  ns.conf:14: \"add appfw profile\" is not emulated") {
+			if tt.nsconf == risky && !strings.Contains(stdout, "NOT EMULATED, able to change a decision (1)\n  ns.conf:14: \"add appfw policy\" is not emulated") {
 				t.Errorf("the appfw line is not listed first:\n%s", stdout)
 			}
 			if tt.code != 0 && !strings.Contains(stderr, "--strict: 1 line able to change a decision is not emulated") {
