@@ -134,9 +134,11 @@ func (e *evalCtx) urlSafe(s string) string {
 	return e.since(start)
 }
 
-// urlSafeByte: RFC 3986's unreserved and reserved characters, and "%".
+// urlSafeByte: the characters NetScaler's HTTP_URL_SAFE keeps, letters
+// and digits and * & @ : $ . = ! - ( ) + ; ' / ~ _; every other byte is
+// percent-encoded.
 func urlSafeByte(b byte) bool {
-	return b > ' ' && b < 0x7f && strings.IndexByte("\"<>\\^`{|}", b) < 0
+	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || strings.IndexByte("*&@:$.=!-()+;'/~_", b) >= 0
 }
 
 // decodeText undoes percent-encoding (decodeURL) and "+" for a space

@@ -315,7 +315,7 @@ func TestCompileErrorsSayWhatAndWhere(t *testing.T) {
 		{"REGEX_MATCH with a string", `HTTP.REQ.URL.REGEX_MATCH("a")`, 25, "REGEX_MATCH takes a regular expression written re#...#"},
 		{"an unclosed q-string", `HTTP.REQ.URL.EQ(q{abc)`, 16, "q{ is not closed: add \"}\""},
 		{"a bad subnet", `CLIENT.IP.SRC.IN_SUBNET("10.0.0.0/33")`, 24, `"10.0.0.0/33" is not a subnet`},
-		{"a bad text mode", `HTTP.REQ.URL.SET_TEXT_MODE(UPPER)`, 27, "SET_TEXT_MODE takes one of IGNORECASE, NOIGNORECASE, URLENCODED, NOURLENCODED, PLUSASSPACE, NOPLUSASSPACE, not UPPER"},
+		{"a bad text mode", `HTTP.REQ.URL.SET_TEXT_MODE(UPPER)`, 27, "SET_TEXT_MODE takes one of IGNORECASE, NOIGNORECASE, URLENCODED, NOURLENCODED, PLUSASSPACE, NOPLUSASSPACE, PLUS_AS_SPACE, NO_PLUS_AS_SPACE, not UPPER"},
 		{"an unknown limit", `SYS.CHECK_LIMIT("nope")`, 16, `no limit identifier "nope"`},
 		{"HTTP.RES", `HTTP.RES.STATUS.EQ(200)`, 5, "HTTP.RES is not emulated"},
 		{"ATTRIBUTE beyond the OAuth attributes", `AAA.USER.ATTRIBUTE(3).EQ("x")`, 19, "ATTRIBUTE(3) needs at least 3 names"},

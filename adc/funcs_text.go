@@ -39,10 +39,11 @@ func textFuncs() map[string]funcSpec {
 }
 
 // setTextMode is SET_TEXT_MODE(IGNORECASE|NOIGNORECASE|URLENCODED|
-// NOURLENCODED|PLUSASSPACE|NOPLUSASSPACE): it changes how the following
-// operations read the text.
+// NOURLENCODED|PLUSASSPACE|NOPLUSASSPACE), also spelled PLUS_AS_SPACE: it
+// changes how the following operations read the text.
 func setTextMode(c *compiler, recv val, n *node) (val, error) {
-	mode, err := c.keywordArg(n, "IGNORECASE", "NOIGNORECASE", "URLENCODED", "NOURLENCODED", "PLUSASSPACE", "NOPLUSASSPACE")
+	mode, err := c.keywordArg(n, "IGNORECASE", "NOIGNORECASE", "URLENCODED", "NOURLENCODED", "PLUSASSPACE", "NOPLUSASSPACE",
+		"PLUS_AS_SPACE", "NO_PLUS_AS_SPACE")
 	if err != nil {
 		return val{}, err
 	}
@@ -54,9 +55,9 @@ func setTextMode(c *compiler, recv val, n *node) (val, error) {
 		v.decode |= decodeURL
 	case "NOURLENCODED":
 		v.decode &^= decodeURL
-	case "PLUSASSPACE":
+	case "PLUSASSPACE", "PLUS_AS_SPACE":
 		v.decode |= decodePlus
-	case "NOPLUSASSPACE":
+	case "NOPLUSASSPACE", "NO_PLUS_AS_SPACE":
 		v.decode &^= decodePlus
 	}
 	return v, nil
