@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // The functions of values: text, lists, numbers, addresses, booleans.
@@ -27,7 +28,7 @@ func textFuncs() map[string]funcSpec {
 		"ENDSWITH":               textOp(hasSuffix, nil),
 		"AFTER_STR":              textOp(nil, afterStr),
 		"BEFORE_STR":             textOp(nil, beforeStr),
-		"CONTAINS_ANY":           patsetOp(func(s, p string, fold bool) bool { return textIndex(s, p, fold) >= 0 }),
+		"CONTAINS_ANY":           containsAny,
 		"STARTSWITH_ANY":         patsetOp(hasPrefix),
 		"ENDSWITH_ANY":           patsetOp(hasSuffix),
 		"EQUALS_ANY":             equalsAny,
@@ -199,8 +200,8 @@ func (c *compiler) patsetArg(n *node) (*patset, error) {
 	return ps, nil
 }
 
-// patsetOp is CONTAINS_ANY and the like: true when the test holds for any
-// string of the pattern set.
+// patsetOp is STARTSWITH_ANY, ENDSWITH_ANY and the like: true when the
+// test holds for any string of the pattern set.
 func patsetOp(test func(s, p string, fold bool) bool) funcSpec {
 	return func(c *compiler, recv val, n *node) (val, error) {
 		ps, err := c.patsetArg(n)
@@ -218,6 +219,67 @@ func patsetOp(test func(s, p string, fold bool) bool) funcSpec {
 			return false
 		}}, nil
 	}
+}
+
+// containsAny is CONTAINS_ANY: the pattern set is indexed by the first two
+// bytes of each string, so that a thousand strings cost a map lookup per
+// byte of the text rather than a thousand searches.
+func containsAny(c *compiler, recv val, n *node) (val, error) {
+	ps, err := c.patsetArg(n)
+	if err != nil {
+		return val{}, err
+	}
+	f, x := recv.text, newPatIndex(ps.values, recv.fold)
+	return val{ty: tyBool, pred: func(e *evalCtx) bool { return x.contains(f(e)) }}, nil
+}
+
+type patIndex struct {
+	fold   bool
+	short  []string            // strings the index cannot key: shorter than 2 bytes, or not ASCII when case-blind
+	byPair map[uint16][]string // the others, by their first two bytes (lower-cased when case-blind)
+}
+
+func newPatIndex(values []string, fold bool) *patIndex {
+	x := &patIndex{fold: fold, byPair: map[uint16][]string{}}
+	for _, p := range values {
+		if len(p) < 2 || (fold && (p[0] >= utf8.RuneSelf || p[1] >= utf8.RuneSelf)) {
+			x.short = append(x.short, p)
+			continue
+		}
+		k := x.pair(p[0], p[1])
+		x.byPair[k] = append(x.byPair[k], p)
+	}
+	return x
+}
+
+func (x *patIndex) pair(a, b byte) uint16 {
+	if x.fold {
+		a, b = lowerASCII(a), lowerASCII(b)
+	}
+	return uint16(a)<<8 | uint16(b)
+}
+
+func lowerASCII(b byte) byte {
+	if b >= 'A' && b <= 'Z' {
+		return b + 'a' - 'A'
+	}
+	return b
+}
+
+func (x *patIndex) contains(s string) bool {
+	for _, p := range x.short {
+		if textIndex(s, p, x.fold) >= 0 {
+			return true
+		}
+	}
+	for i := 0; i+1 < len(s); i++ {
+		for _, p := range x.byPair[x.pair(s[i], s[i+1])] {
+			if hasPrefix(s[i:], p, x.fold) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // equalsAny is EQUALS_ANY: a map lookup, unless the text is case-blind.
