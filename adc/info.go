@@ -87,33 +87,56 @@ func (s *session) describe() {
 	for _, h := range s.cfg.Proxy.Headers {
 		info.Headers = append(info.Headers, ActionInfo{Kind: "header", Name: h.Name, Detail: h.Expr.Text, Pos: h.Pos})
 	}
-	add := func(bs []*binding) {
+	for _, bs := range [][]*binding{e.all.responder, e.all.authz, e.sessions, e.all.rewrite} {
 		for _, b := range bs {
 			info.Policies = append(info.Policies, BindingInfo{Kind: b.p.kind, BoundTo: b.target, Priority: b.priority,
 				Name: b.p.name, Rule: b.p.rule, Action: b.p.action, Goto: gotoText(b), Pos: b.p.pos})
 		}
 	}
-	add(e.all.responder)
-	add(e.all.authz)
-	add(e.sessions)
-	add(e.all.rewrite)
 	n := s.ns
 	if n == nil {
 		return
 	}
 	info.File = s.rel(n.file)
 	info.Features = n.features
+	s.describeVServers(info)
+	s.describeCS(info)
+	for _, a := range n.authnVS {
+		detail := "no policies bound"
+		if len(a.policies) > 0 {
+			detail = "policies " + strings.Join(a.policies, ", ")
+		}
+		info.VServers = append(info.VServers, VServerInfo{Type: "authentication", Name: a.name, Protocol: a.proto,
+			Address: a.addr, MapsTo: "the proxy's login", Detail: detail, Pos: a.pos})
+	}
+	for _, ref := range n.actionOrder {
+		info.Actions = append(info.Actions, n.actionInfo(ref))
+	}
+	for _, name := range mapKeys(e.limits) {
+		l := e.limits[name]
+		li := LimitInfo{Name: l.name, Threshold: l.threshold, TimeSlice: l.slice, Mode: l.mode, Selector: l.selector, Pos: l.pos}
+		if sel, ok := n.selectors[l.selector]; ok {
+			for _, x := range sel.exprs {
+				li.Keys = append(li.Keys, x.text)
+			}
+		}
+		info.Limits = append(info.Limits, li)
+	}
+}
+
+// describeVServers adds the lb vservers and what they become.
+func (s *session) describeVServers(info *Info) {
+	e := s.e
 	upstreams := map[string]config.Upstream{}
 	for _, u := range e.settings.Upstreams {
 		upstreams[u.Name] = u
 	}
-	for _, v := range n.vservers {
+	for _, v := range s.ns.vservers {
 		vi := VServerInfo{Type: "lb", Name: v.name, Protocol: v.proto, Address: v.addr, MapsTo: "the proxy", Pos: v.pos}
 		if _, ok := e.upstream[v.name]; ok {
 			vi.MapsTo = "upstream " + v.name
 		}
-		var d []string
-		d = append(d, "lbMethod "+strings.ToUpper(v.lbMethod))
+		d := []string{"lbMethod " + strings.ToUpper(v.lbMethod)}
 		if u, ok := upstreams[v.name]; ok {
 			d = append(d, "targets "+strings.Join(u.Targets, ", "))
 			if m := u.Monitor; m != nil {
@@ -136,71 +159,60 @@ func (s *session) describe() {
 		vi.Detail = strings.Join(d, "; ")
 		info.VServers = append(info.VServers, vi)
 	}
-	s.describeCS(info)
-	for _, a := range n.authnVS {
-		detail := "no policies bound"
-		if len(a.policies) > 0 {
-			detail = "policies " + strings.Join(a.policies, ", ")
-		}
-		info.VServers = append(info.VServers, VServerInfo{Type: "authentication", Name: a.name, Protocol: a.proto,
-			Address: a.addr, MapsTo: "the proxy's login", Detail: detail, Pos: a.pos})
+}
+
+// actionInfo describes one action of the ns.conf.
+func (n *nsconf) actionInfo(ref actionRef) ActionInfo {
+	switch ref.kind {
+	case KindRewrite:
+		a := n.rwActs[ref.name]
+		return ActionInfo{Kind: "rewrite", Name: a.name, Pos: a.pos, Detail: rewriteDetail(a)}
+	case KindResponder:
+		a := n.respActs[ref.name]
+		return ActionInfo{Kind: "responder", Name: a.name, Pos: a.pos, Detail: responderDetail(a)}
+	case KindSession:
+		a := n.sessActs[ref.name]
+		return ActionInfo{Kind: "session", Name: a.name, Detail: sessionDetail(a), Pos: a.pos}
+	case kindAudit:
+		a := n.msgActs[ref.name]
+		return ActionInfo{Kind: "audit message", Name: a.name, Detail: a.level + " " + a.expr, Pos: a.pos}
 	}
-	for _, ref := range n.actionOrder {
-		var ai ActionInfo
-		switch ref.kind {
-		case KindRewrite:
-			a := n.rwActs[ref.name]
-			ai = ActionInfo{Kind: "rewrite", Name: a.name, Pos: a.pos}
-			switch a.typ {
-			case "insert_http_header":
-				ai.Detail = "insert_http_header " + a.header + " " + a.expr
-			case "delete_http_header":
-				ai.Detail = "delete_http_header " + a.header
-			case "replace":
-				target := map[string]string{"url": "HTTP.REQ.URL", "path": "HTTP.REQ.URL.PATH", "query": "HTTP.REQ.URL.QUERY"}[a.target]
-				if a.target == "header" {
-					target = `HTTP.REQ.HEADER("` + a.header + `")`
-				}
-				ai.Detail = "replace " + target + " " + a.expr
-			default:
-				ai.Detail = "(not emulated)"
-			}
-		case KindResponder:
-			a := n.respActs[ref.name]
-			ai = ActionInfo{Kind: "responder", Name: a.name, Pos: a.pos}
-			switch a.typ {
-			case "respondwith", "redirect":
-				ai.Detail = a.typ + " " + a.expr
-			case "respondwithhtmlpage":
-				ai.Detail = a.typ + " " + a.page
-			default:
-				ai.Detail = "(not emulated)"
-			}
-			if a.status != 0 {
-				ai.Detail += " -responseStatusCode " + strconv.Itoa(a.status)
-			}
-		case KindSession:
-			a := n.sessActs[ref.name]
-			ai = ActionInfo{Kind: "session", Name: a.name, Detail: sessionDetail(a), Pos: a.pos}
-		case "oauth":
-			for _, a := range n.oauth {
-				if a.Name == ref.name {
-					ai = ActionInfo{Kind: "OAuth", Name: a.Name, Detail: oauthDetail(a), Pos: a.Pos}
-				}
-			}
+	for _, a := range n.oauth {
+		if a.Name == ref.name {
+			return ActionInfo{Kind: "OAuth", Name: a.Name, Detail: oauthDetail(a), Pos: a.Pos}
 		}
-		info.Actions = append(info.Actions, ai)
 	}
-	for _, name := range mapKeys(e.limits) {
-		l := e.limits[name]
-		li := LimitInfo{Name: l.name, Threshold: l.threshold, TimeSlice: l.slice, Mode: l.mode, Selector: l.selector, Pos: l.pos}
-		if sel, ok := n.selectors[l.selector]; ok {
-			for _, x := range sel.exprs {
-				li.Keys = append(li.Keys, x.text)
-			}
+	return ActionInfo{}
+}
+
+func rewriteDetail(a *rewriteAction) string {
+	switch a.typ {
+	case "insert_http_header":
+		return "insert_http_header " + a.header + " " + a.expr
+	case "delete_http_header":
+		return "delete_http_header " + a.header
+	case "replace":
+		target := map[string]string{"url": "HTTP.REQ.URL", "path": "HTTP.REQ.URL.PATH", "query": "HTTP.REQ.URL.QUERY"}[a.target]
+		if a.target == "header" {
+			target = `HTTP.REQ.HEADER("` + a.header + `")`
 		}
-		info.Limits = append(info.Limits, li)
+		return "replace " + target + " " + a.expr
 	}
+	return "(not emulated)"
+}
+
+func responderDetail(a *responderAction) string {
+	d := "(not emulated)"
+	switch a.typ {
+	case "respondwith", "redirect":
+		d = a.typ + " " + a.expr
+	case "respondwithhtmlpage":
+		d = a.typ + " " + a.page
+	}
+	if a.status != 0 {
+		d += " -responseStatusCode " + strconv.Itoa(a.status)
+	}
+	return d
 }
 
 func sessionDetail(a *sessionAction) string {

@@ -77,28 +77,10 @@ func (s *session) addOAuth(c *command) {
 	}
 	a := &OAuthAction{Name: c.args[0].text, UserNameField: "email", PKCE: true, GrantType: "CODE",
 		TokenEndpointAuthMethod: "client_secret_post", SkewTime: 5 * time.Minute, Pos: c.pos}
-	str := func(opt string, into *string, isURL bool) {
-		if v, o := c.optVal(opt); o != nil {
-			if isURL {
-				if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-					s.failTok(c, o.tok, "-%s %q is not an absolute http(s) URL", o.tok.text[1:], v)
-					return
-				}
-			}
-			*into = v
-		}
-	}
-	str("authorizationendpoint", &a.AuthorizationEndpoint, true)
-	str("tokenendpoint", &a.TokenEndpoint, true)
-	str("certendpoint", &a.CertEndpoint, true)
-	str("userinfourl", &a.UserInfoURL, true)
-	str("introspecturl", &a.IntrospectURL, true)
-	str("metadataurl", &a.MetadataURL, true)
-	str("clientid", &a.ClientID, false)
-	str("clientsecret", &a.ClientSecret, false)
-	str("issuer", &a.Issuer, false)
-	str("audience", &a.Audience, false)
-	str("usernamefield", &a.UserNameField, false)
+	s.urlOpts(c, map[string]*string{"authorizationendpoint": &a.AuthorizationEndpoint, "tokenendpoint": &a.TokenEndpoint,
+		"certendpoint": &a.CertEndpoint, "userinfourl": &a.UserInfoURL, "introspecturl": &a.IntrospectURL, "metadataurl": &a.MetadataURL})
+	strOpts(c, map[string]*string{"clientid": &a.ClientID, "clientsecret": &a.ClientSecret, "issuer": &a.Issuer,
+		"audience": &a.Audience, "usernamefield": &a.UserNameField})
 	a.Encrypted = c.opt("encrypted") != nil
 	c.opt("encryptmethod")
 	if v, o := c.optVal("attributes"); o != nil {
@@ -155,6 +137,24 @@ func (s *session) addOAuth(c *command) {
 	s.ns.actionOrder = append(s.ns.actionOrder, actionRef{"oauth", a.Name})
 	s.finish(c, "kek", "suffix", "authentication", "refreshinterval", "defaultauthenticationgroup", "graphendpoint", "resourceuri",
 		"tenantid", "idtokendecryptendpoint", "requestattribute", "intunedeviceidexpression", "oauthmiscflags", "comment")
+}
+
+// urlOpts copies options that must be absolute http(s) URLs, reporting
+// those that are not, in the order they were written.
+func (s *session) urlOpts(c *command, into map[string]*string) {
+	for _, o := range c.opts {
+		dst, ok := into[o.name]
+		if !ok || len(o.vals) == 0 {
+			continue
+		}
+		o.used = true
+		v := o.vals[0].text
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			s.failTok(c, o.tok, "-%s %q is not an absolute http(s) URL", o.tok.text[1:], v)
+			continue
+		}
+		*dst = v
+	}
 }
 
 // chooseOAuth picks the OAuth action in use: the one an authentication
