@@ -365,6 +365,23 @@ func (c *compiler) textArg(n *node, i int) (val, error) {
 	return v, nil
 }
 
+// constTextArg reads the one argument of n, a text that must be written as
+// a literal and not empty; need says what it is, as in "a header name in
+// quotes, as in HEADER(\"Accept\")".
+func (c *compiler) constTextArg(n *node, usage, need string) (string, error) {
+	if err := c.argc(n, 1, usage); err != nil {
+		return "", err
+	}
+	a, err := c.textArg(n, 0)
+	if err != nil {
+		return "", err
+	}
+	if !a.isConst || a.strConst == "" {
+		return "", errAt(n.args[0].pos, "%s takes %s", n.raw, need)
+	}
+	return a.strConst, nil
+}
+
 // numArg compiles an integer argument.
 func (c *compiler) numArg(n *node, i int) (val, error) {
 	a := n.args[i]

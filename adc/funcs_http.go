@@ -71,17 +71,11 @@ func hostname(c *compiler, recv val, n *node) (val, error) {
 }
 
 func header(c *compiler, recv val, n *node) (val, error) {
-	if err := c.argc(n, 1, "HEADER(\"Accept\")"); err != nil {
-		return val{}, err
-	}
-	a, err := c.textArg(n, 0)
+	lit, err := c.constTextArg(n, "HEADER(\"Accept\")", "a header name in quotes, as in HEADER(\"Accept\")")
 	if err != nil {
 		return val{}, err
 	}
-	if !a.isConst || a.strConst == "" {
-		return val{}, errAt(n.args[0].pos, "HEADER takes a header name in quotes, as in HEADER(\"Accept\")")
-	}
-	name := http.CanonicalHeaderKey(a.strConst)
+	name := http.CanonicalHeaderKey(lit)
 	return val{ty: tyText, kind: "header", hdr: name, text: func(e *evalCtx) string { return lastHeader(e, name) }}, nil
 }
 

@@ -83,19 +83,13 @@ func sysProps() map[string]funcSpec {
 }
 
 func checkLimit(c *compiler, recv val, n *node) (val, error) {
-	if err := c.argc(n, 1, "CHECK_LIMIT(\"api_limit\")"); err != nil {
-		return val{}, err
-	}
-	a, err := c.textArg(n, 0)
+	name, err := c.constTextArg(n, "CHECK_LIMIT(\"api_limit\")", "a limit identifier's name in quotes")
 	if err != nil {
 		return val{}, err
 	}
-	if !a.isConst {
-		return val{}, errAt(n.args[0].pos, "CHECK_LIMIT takes a limit identifier's name in quotes")
-	}
-	l, ok := c.env.limits[a.strConst]
+	l, ok := c.env.limits[name]
 	if !ok {
-		return val{}, errAt(n.args[0].pos, "no limit identifier %q: add `add ns limitIdentifier %s -threshold 10 -timeSlice 1000 -selectorName SEL` to ns.conf%s", a.strConst, a.strConst, didYouMean(a.strConst, mapKeys(c.env.limits)))
+		return val{}, errAt(n.args[0].pos, "no limit identifier %q: add `add ns limitIdentifier %s -threshold 10 -timeSlice 1000 -selectorName SEL` to ns.conf%s", name, name, didYouMean(name, mapKeys(c.env.limits)))
 	}
 	return val{ty: tyBool, pred: l.check}, nil
 }

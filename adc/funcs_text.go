@@ -89,17 +89,11 @@ func typecastNum(c *compiler, recv val, n *node) (val, error) {
 }
 
 func typecastList(c *compiler, recv val, n *node) (val, error) {
-	if err := c.argc(n, 1, "TYPECAST_LIST_T(',')"); err != nil {
-		return val{}, err
-	}
-	a, err := c.textArg(n, 0)
+	sep, err := c.constTextArg(n, "TYPECAST_LIST_T(',')", "a fixed separator, as in TYPECAST_LIST_T(',')")
 	if err != nil {
 		return val{}, err
 	}
-	if !a.isConst || a.strConst == "" {
-		return val{}, errAt(n.args[0].pos, "TYPECAST_LIST_T takes a fixed separator, as in TYPECAST_LIST_T(',')")
-	}
-	return val{ty: tyList, text: recv.text, sep: a.strConst, fold: recv.fold}, nil
+	return val{ty: tyList, text: recv.text, sep: sep, fold: recv.fold}, nil
 }
 
 // regexArg compiles the re#...# argument of REGEX_MATCH and REGEX_SELECT.
@@ -175,17 +169,7 @@ func textOp(test func(s, arg string, fold bool) bool, cut func(s, arg string, fo
 
 // namedArg reads the quoted name of a patset or string map.
 func (c *compiler) namedArg(n *node, what string) (string, error) {
-	if err := c.argc(n, 1, n.raw+"(\"name\")"); err != nil {
-		return "", err
-	}
-	a, err := c.textArg(n, 0)
-	if err != nil {
-		return "", err
-	}
-	if !a.isConst {
-		return "", errAt(n.args[0].pos, "%s takes the name of a %s in quotes", n.raw, what)
-	}
-	return a.strConst, nil
+	return c.constTextArg(n, n.raw+"(\"name\")", "the name of a "+what+" in quotes")
 }
 
 func (c *compiler) patsetArg(n *node) (*patset, error) {

@@ -29,12 +29,20 @@ func (s *session) addLDAPAction(c *command) {
 		"sectype": &a.SecType, "ldapbase": &a.Base, "ldapbinddn": &a.BindDN, "ldaploginname": &a.LoginName,
 		"searchfilter": &a.SearchFilter, "groupattrname": &a.GroupAttribute, "subattributename": &a.SubAttribute,
 		"ssonameattribute": &a.SSONameAttribute})
-	if a.ServerIP == "" && a.ServerName == "" {
-		s.failCmd(c, "ldapAction %q needs -serverIP or -serverName", a.Name)
-		return
+	if s.needServer(c, "ldapAction", a.Name, a.ServerIP+a.ServerName) {
+		s.ns.backends.LDAP = append(s.ns.backends.LDAP, a)
+	}
+}
+
+// needServer checks that an LDAP or RADIUS action names its server; the
+// other options are kept as written.
+func (s *session) needServer(c *command, what, name, server string) bool {
+	if server == "" {
+		s.failCmd(c, "%s %q needs -serverIP or -serverName", what, name)
+		return false
 	}
 	c.useAll()
-	s.ns.backends.LDAP = append(s.ns.backends.LDAP, a)
+	return true
 }
 
 func (s *session) addRADIUSAction(c *command) {
@@ -44,12 +52,9 @@ func (s *session) addRADIUSAction(c *command) {
 	}
 	a := RADIUSAction{Name: c.args[0].text, Port: "1812", Pos: c.pos}
 	strOpts(c, map[string]*string{"serverip": &a.ServerIP, "servername": &a.ServerName, "serverport": &a.Port})
-	if a.ServerIP == "" && a.ServerName == "" {
-		s.failCmd(c, "radiusAction %q needs -serverIP or -serverName", a.Name)
-		return
+	if s.needServer(c, "radiusAction", a.Name, a.ServerIP+a.ServerName) {
+		s.ns.backends.RADIUS = append(s.ns.backends.RADIUS, a)
 	}
-	c.useAll()
-	s.ns.backends.RADIUS = append(s.ns.backends.RADIUS, a)
 }
 
 func (s *session) addSAMLAction(c *command) {

@@ -416,57 +416,58 @@ type namedExpr struct {
 }
 
 func (s *session) addPatset(c *command) {
-	if !s.needArgs(c, 1, "add policy patset NAME") {
-		return
+	if s.needArgs(c, 1, "add policy patset NAME") {
+		define(s, c, s.env.patsets, "patset", &patset{name: c.args[0].text, set: map[string]struct{}{}})
 	}
-	name := c.args[0].text
-	if _, dup := s.env.patsets[name]; dup {
-		s.failTok(c, c.args[0], "patset %q is defined twice", name)
-		return
-	}
-	s.env.patsets[name] = &patset{name: name, set: map[string]struct{}{}}
-	s.finish(c, "comment")
 }
 
 func (s *session) bindPatset(c *command) {
 	if !s.needArgs(c, 2, "bind policy patset NAME STRING [-index N]") {
 		return
 	}
-	ps, ok := s.env.patsets[c.args[0].text]
-	if !ok {
-		s.failTok(c, c.args[0], "no patset %q: add it first with `add policy patset %s`", c.args[0].text, c.args[0].text)
-		return
+	if ps, ok := defined(s, c, s.env.patsets, "patset", "add policy patset"); ok {
+		v := c.args[1].text
+		ps.values = append(ps.values, v)
+		ps.set[v] = struct{}{}
+		s.finish(c, "index", "charset", "comment", "feature")
 	}
-	v := c.args[1].text
-	ps.values = append(ps.values, v)
-	ps.set[v] = struct{}{}
-	s.finish(c, "index", "charset", "comment", "feature")
 }
 
 func (s *session) addStringMap(c *command) {
-	if !s.needArgs(c, 1, "add policy stringmap NAME") {
-		return
+	if s.needArgs(c, 1, "add policy stringmap NAME") {
+		define(s, c, s.env.stringMaps, "string map", map[string]string{})
 	}
-	name := c.args[0].text
-	if _, dup := s.env.stringMaps[name]; dup {
-		s.failTok(c, c.args[0], "string map %q is defined twice", name)
-		return
-	}
-	s.env.stringMaps[name] = map[string]string{}
-	s.finish(c, "comment")
 }
 
 func (s *session) bindStringMap(c *command) {
 	if !s.needArgs(c, 3, "bind policy stringmap NAME KEY VALUE") {
 		return
 	}
-	m, ok := s.env.stringMaps[c.args[0].text]
-	if !ok {
-		s.failTok(c, c.args[0], "no string map %q: add it first with `add policy stringmap %s`", c.args[0].text, c.args[0].text)
+	if m, ok := defined(s, c, s.env.stringMaps, "string map", "add policy stringmap"); ok {
+		m[c.args[1].text] = c.args[2].text
+		s.finish(c, "comment")
+	}
+}
+
+// define puts v under the command's NAME, refusing a name defined twice.
+func define[V any](s *session, c *command, m map[string]V, what string, v V) {
+	name := c.args[0].text
+	if _, dup := m[name]; dup {
+		s.failTok(c, c.args[0], "%s %q is defined twice", what, name)
 		return
 	}
-	m[c.args[1].text] = c.args[2].text
+	m[name] = v
 	s.finish(c, "comment")
+}
+
+// defined finds what a bind names; false (and reported) when the file
+// never adds it.
+func defined[V any](s *session, c *command, m map[string]V, what, add string) (V, bool) {
+	v, ok := m[c.args[0].text]
+	if !ok {
+		s.failTok(c, c.args[0], "no %s %q: add it first with `%s %s`", what, c.args[0].text, add, c.args[0].text)
+	}
+	return v, ok
 }
 
 func (s *session) addNamedExpr(c *command) {
