@@ -369,10 +369,7 @@ func (c *compiler) textArg(n *node, i int) (val, error) {
 // a literal and not empty; need says what it is, as in "a header name in
 // quotes, as in HEADER(\"Accept\")".
 func (c *compiler) constTextArg(n *node, usage, need string) (string, error) {
-	if err := c.argc(n, 1, usage); err != nil {
-		return "", err
-	}
-	a, err := c.textArg(n, 0)
+	a, err := c.oneTextArg(n, usage)
 	if err != nil {
 		return "", err
 	}
@@ -380,6 +377,22 @@ func (c *compiler) constTextArg(n *node, usage, need string) (string, error) {
 		return "", errAt(n.args[0].pos, "%s takes %s", n.raw, need)
 	}
 	return a.strConst, nil
+}
+
+// oneTextArg compiles the one text argument of n.
+func (c *compiler) oneTextArg(n *node, usage string) (val, error) {
+	if err := c.argc(n, 1, usage); err != nil {
+		return val{}, err
+	}
+	return c.textArg(n, 0)
+}
+
+// oneNumArg compiles the one numeric argument of n.
+func (c *compiler) oneNumArg(n *node, usage string) (val, error) {
+	if err := c.argc(n, 1, usage); err != nil {
+		return val{}, err
+	}
+	return c.numArg(n, 0)
 }
 
 // numArg compiles an integer argument.

@@ -80,10 +80,7 @@ func header(c *compiler, recv val, n *node) (val, error) {
 }
 
 func body(c *compiler, recv val, n *node) (val, error) {
-	if err := c.argc(n, 1, "BODY(1024)"); err != nil {
-		return val{}, err
-	}
-	a, err := c.numArg(n, 0)
+	a, err := c.oneNumArg(n, "BODY(1024)")
 	if err != nil {
 		return val{}, err
 	}
@@ -146,10 +143,7 @@ func queryProps() map[string]funcSpec {
 // queryValueSpec is QUERY.VALUE("name"); SET_TEXT_MODE(IGNORECASE) on the
 // query makes the name case-blind too.
 func queryValueSpec(c *compiler, recv val, n *node) (val, error) {
-	if err := c.argc(n, 1, "VALUE(\"name\")"); err != nil {
-		return val{}, err
-	}
-	a, err := c.textArg(n, 0)
+	a, err := c.oneTextArg(n, "VALUE(\"name\")")
 	if err != nil {
 		return val{}, err
 	}
@@ -226,10 +220,7 @@ func headerProps() map[string]funcSpec {
 // text.
 func headerInstance(kind string) funcSpec {
 	return func(c *compiler, recv val, n *node) (val, error) {
-		if err := c.argc(n, 1, n.raw+"(0)"); err != nil {
-			return val{}, err
-		}
-		a, err := c.numArg(n, 0)
+		a, err := c.oneNumArg(n, n.raw+"(0)")
 		if err != nil {
 			return val{}, err
 		}
@@ -304,10 +295,7 @@ func cookieProps() map[string]funcSpec {
 
 func cookieByName(exists bool) funcSpec {
 	return func(c *compiler, recv val, n *node) (val, error) {
-		if err := c.argc(n, 1, n.raw+"(\"name\")"); err != nil {
-			return val{}, err
-		}
-		a, err := c.textArg(n, 0)
+		a, err := c.oneTextArg(n, n.raw+"(\"name\")")
 		if err != nil {
 			return val{}, err
 		}

@@ -37,10 +37,7 @@ func userGroups(c *compiler, recv val, n *node) (val, error) {
 }
 
 func isMemberOf(c *compiler, recv val, n *node) (val, error) {
-	if err := c.argc(n, 1, "IS_MEMBER_OF(\"admins\")"); err != nil {
-		return val{}, err
-	}
-	a, err := c.textArg(n, 0)
+	a, err := c.oneTextArg(n, "IS_MEMBER_OF(\"admins\")")
 	if err != nil {
 		return val{}, err
 	}

@@ -145,10 +145,7 @@ func regexSelect(c *compiler, recv val, n *node) (val, error) {
 // boolean, cut a text. A literal argument, the usual case, saves a call.
 func textOp(test func(s, arg string, fold bool) bool, cut func(s, arg string, fold bool) string) funcSpec {
 	return func(c *compiler, recv val, n *node) (val, error) {
-		if err := c.argc(n, 1, n.raw+"(\"text\")"); err != nil {
-			return val{}, err
-		}
-		a, err := c.textArg(n, 0)
+		a, err := c.oneTextArg(n, n.raw+"(\"text\")")
 		if err != nil {
 			return val{}, err
 		}
@@ -348,10 +345,7 @@ func listFuncs() map[string]funcSpec {
 
 func listIndex(get func(s, sep string, i int64, skipEmpty bool) string) funcSpec {
 	return func(c *compiler, recv val, n *node) (val, error) {
-		if err := c.argc(n, 1, n.raw+"(0)"); err != nil {
-			return val{}, err
-		}
-		a, err := c.numArg(n, 0)
+		a, err := c.oneNumArg(n, n.raw+"(0)")
 		if err != nil {
 			return val{}, err
 		}
@@ -386,10 +380,7 @@ func numFuncs() map[string]funcSpec {
 
 func numOp(op tokKind) funcSpec {
 	return func(c *compiler, recv val, n *node) (val, error) {
-		if err := c.argc(n, 1, n.raw+"(10)"); err != nil {
-			return val{}, err
-		}
-		a, err := c.numArg(n, 0)
+		a, err := c.oneNumArg(n, n.raw+"(10)")
 		if err != nil {
 			return val{}, err
 		}

@@ -48,8 +48,7 @@ func (s *session) addCSVServer(c *command) {
 		return
 	}
 	name, proto := c.args[0].text, strings.ToUpper(c.args[1].text)
-	if proto != "HTTP" && proto != "SSL" {
-		s.skip(c, "cs vserver", name, proto)
+	if !s.proxied(c, "cs vserver", name, proto) {
 		return
 	}
 	if s.csVServer(name) != nil {

@@ -67,8 +67,7 @@ func (s *session) addServiceGroup(c *command) {
 		return
 	}
 	name, proto := c.args[0].text, strings.ToUpper(c.args[1].text)
-	if proto != "HTTP" && proto != "SSL" {
-		s.skip(c, "serviceGroup", name, proto)
+	if !s.proxied(c, "serviceGroup", name, proto) {
 		return
 	}
 	s.ns.groups[name] = &serviceGroup{name: name, proto: proto, pos: c.pos}
@@ -119,8 +118,7 @@ func (s *session) addService(c *command) {
 		return
 	}
 	proto := strings.ToUpper(c.args[2].text)
-	if proto != "HTTP" && proto != "SSL" {
-		s.skip(c, "service", c.args[0].text, proto)
+	if !s.proxied(c, "service", c.args[0].text, proto) {
 		return
 	}
 	if _, err := strconv.Atoi(c.args[3].text); err != nil {
@@ -229,8 +227,7 @@ func (s *session) addVServer(c *command) {
 		return
 	}
 	name, proto := c.args[0].text, strings.ToUpper(c.args[1].text)
-	if proto != "HTTP" && proto != "SSL" {
-		s.skip(c, "lb vserver", name, proto)
+	if !s.proxied(c, "lb vserver", name, proto) {
 		return
 	}
 	for _, v := range s.ns.vservers {
@@ -319,11 +316,16 @@ func (s *session) addServer(c *command) {
 	s.finish(c, "comment", "state", "td", "translationip", "translationmask")
 }
 
-// skip records an object of a protocol authdev does not proxy.
-func (s *session) skip(c *command, what, name, proto string) {
+// proxied reports an object of a protocol authdev proxies (HTTP, SSL);
+// any other is recorded as skipped, and said so.
+func (s *session) proxied(c *command, what, name, proto string) bool {
+	if proto == "HTTP" || proto == "SSL" {
+		return true
+	}
 	s.ns.skipped[name] = what + " " + proto
 	c.useAll()
 	s.warn(c.pos, c.verbText(), EffectNone, fmt.Sprintf("%s %q: protocol %s is not emulated: authdev proxies HTTP and SSL only", what, name, proto))
+	return false
 }
 
 // skipped reports, as understood and not emulated, a command about an
