@@ -315,6 +315,7 @@ type reqState struct {
 	decision  audit.Decision
 	policy    string
 	trace     []audit.PolicyResult
+	messages  []audit.PolicyMessage
 	stripped  []string
 	injected  map[string]string
 	assertion *signedAssertion
@@ -354,6 +355,16 @@ func defaultHeaders(h http.Header, id *caller) {
 	h[identity.HeaderUser] = []string{cleanHeaderValue(id.user)}
 	h[identity.HeaderGroups] = []string{cleanHeaderValue(strings.Join(id.groups, ","))}
 	h[identity.HeaderRoles] = []string{cleanHeaderValue(strings.Join(id.roles, ","))}
+}
+
+// named finds the upstream called name; nil for "" or none.
+func (g *routing) named(name string) *upstream {
+	for _, u := range g.upstreams {
+		if name != "" && u.Name == name {
+			return u
+		}
+	}
+	return nil
 }
 
 // route finds the upstream with the longest prefix that covers path.
@@ -534,7 +545,7 @@ func (p *Proxy) requestEvent(r *http.Request, st *reqState, status int) {
 		Time: st.start, Kind: audit.KindRequest, Method: r.Method, Path: r.URL.Path,
 		Upstream: st.upstream, Target: st.target, Status: status, Latency: p.now().Sub(st.start),
 		Decision: st.decision, Policy: st.policy, Message: st.message, ClientIP: remoteIP(r.RemoteAddr),
-		RequestID: requestID(r.Header), HeadersStripped: st.stripped, HeadersInjected: st.injected, Trace: st.trace,
+		RequestID: requestID(r.Header), HeadersStripped: st.stripped, HeadersInjected: st.injected, Trace: st.trace, Messages: st.messages,
 	}
 	if id := st.id; id != nil {
 		e.Persona, e.User, e.Env, e.Via = id.persona, id.user, id.env, id.via
