@@ -2,6 +2,7 @@ package devproxy
 
 import (
 	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/internal/flavor"
 )
 
 // ConfigOptions returns the Options that authdev.yaml decides: one
@@ -21,9 +22,10 @@ func ConfigOptions(cfg *config.Config, issuer func(env string) string, clientSec
 		},
 	}
 	for _, e := range cfg.Environments {
+		spec := flavor.Of(e.Flavor)
 		o.Environments = append(o.Environments, Environment{
 			Name: e.Name, Issuer: issuer(e.Name), ClientID: config.ProxyClientID, ClientSecret: clientSecret,
-			Audience: e.Audience, GroupsClaim: config.GroupsClaim(e.Flavor), Roles: e.Roles,
+			Audience: e.Audience, GroupsClaim: spec.GroupsClaim, UserNameClaim: spec.UserNameClaim, Roles: spec.ProxyRoles(&e),
 		})
 	}
 	for _, u := range cfg.Proxy.Upstreams {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/authdev/authdev/audit"
+	"github.com/authdev/authdev/config"
 )
 
 // authzParams is a validated authorization request.
@@ -153,7 +154,7 @@ func (ep *issuerEP) parseAuthorize(v url.Values) (ap *authzParams, pageErr strin
 		return ap, "", oauthErr(ErrUnsupportedResponseType, "response_type %q is not supported: use code", v.Get("response_type"))
 	case v.Has("response_mode") && v.Get("response_mode") != "query":
 		return ap, "", oauthErr(ErrInvalidRequest, "response_mode %q is not supported: use query", v.Get("response_mode"))
-	case !c.allows(GrantAuthorizationCode):
+	case !c.allows(config.GrantAuthorizationCode):
 		return ap, "", oauthErr(ErrUnauthorizedClient, "client %q may not use the authorization code flow", c.id)
 	}
 	ap.challenge = v.Get("code_challenge")
@@ -169,8 +170,8 @@ func (ep *issuerEP) parseAuthorize(v url.Values) (ap *authzParams, pageErr strin
 		return ap, "", oauthErr(ErrInvalidRequest, "code_challenge is not 43 to 128 URL-safe characters")
 	}
 	for _, p := range strings.Fields(v.Get("prompt")) {
-		if !slices.Contains([]string{"none", "login", "consent", "select_account"}, p) {
-			return ap, "", oauthErr(ErrInvalidRequest, "prompt %q is not one of none, login, consent, select_account", p)
+		if !slices.Contains(promptValues, p) {
+			return ap, "", oauthErr(ErrInvalidRequest, "prompt %q is not one of %s", p, strings.Join(promptValues, ", "))
 		}
 		ap.prompt[p] = true
 	}

@@ -51,8 +51,9 @@ personas:
   bob: {name: Bob Builder, email: bob@example.com, groups: [eng]}
 environments:
   dev:
-    flavor: okta
+    flavor: generic
     roles: {eng-admins: [admin], eng: [reader]}
+  okta: {flavor: okta, roles: {eng-admins: [admin]}}
   prod:
     flavor: entra
     alg: ES256
@@ -64,6 +65,7 @@ environments:
   cog: {flavor: cognito}
   a0: {flavor: auth0, roles: {eng-admins: [admin]}}
   gen: {flavor: generic, roles: {eng: [reader]}}
+  es: {flavor: generic, alg: ES256, audience: api://es}
 `
 
 func testConfig(t testing.TB) *config.Config { return idptest.Config(t, testYAML) }

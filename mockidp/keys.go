@@ -47,8 +47,8 @@ type signingKey struct {
 	alg     jose.SignatureAlgorithm
 	public  jose.JSONWebKey
 	retired time.Time // zero for the active key
-	jwt     jose.Signer
-	atJWT   jose.Signer
+	// signers by the typ header they write: "JWT", "at+jwt" and none.
+	signers map[string]jose.Signer
 }
 
 // keySet is one environment's keys as loaded: immutable, replaced whole on
@@ -265,11 +265,15 @@ func parseStoredKey(k storedKey) (*signingKey, error) {
 		sk.retired = *k.Retired
 	}
 	key := jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: priv, KeyID: k.KID}}
-	if sk.jwt, err = jose.NewSigner(key, (&jose.SignerOptions{}).WithType("JWT")); err != nil {
-		return nil, err
-	}
-	if sk.atJWT, err = jose.NewSigner(key, (&jose.SignerOptions{}).WithType("at+jwt")); err != nil {
-		return nil, err
+	sk.signers = map[string]jose.Signer{}
+	for _, typ := range []string{"JWT", "at+jwt", ""} {
+		opts := &jose.SignerOptions{}
+		if typ != "" {
+			opts = opts.WithType(jose.ContentType(typ))
+		}
+		if sk.signers[typ], err = jose.NewSigner(key, opts); err != nil {
+			return nil, err
+		}
 	}
 	return sk, nil
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/authdev/authdev/audit"
 	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/internal/flavor"
 	"github.com/authdev/authdev/internal/state"
 )
 
@@ -104,7 +105,9 @@ type Server struct {
 // envState is one environment as the IdP serves it.
 type envState struct {
 	cfg    *config.Environment
-	flavor string
+	flavor *flavor.Spec
+	layout flavor.Layout
+	ep     *issuerEP
 	keys   atomic.Pointer[keySet]
 }
 
@@ -165,7 +168,9 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	}
 	for i := range cfg.Environments {
 		e := &cfg.Environments[i]
-		es := &envState{cfg: e, flavor: e.Flavor}
+		spec := flavor.Of(e.Flavor)
+		es := &envState{cfg: e, flavor: spec, layout: spec.Layout(e)}
+		es.ep = &issuerEP{s: s, env: es, prefix: es.layout.Issuer}
 		es.keys.Store(sets[i])
 		s.envs[e.Name] = es
 	}
@@ -264,8 +269,14 @@ func (s *Server) Close() error {
 // BaseURL is the public base every issuer starts with.
 func (s *Server) BaseURL() string { return *s.base.Load() }
 
-// Issuer is env's issuer URL.
-func (s *Server) Issuer(env string) string { return s.BaseURL() + "/" + env }
+// Issuer is env's issuer URL, shaped by its flavor: BaseURL/env for the
+// generic flavor, BaseURL/env/oauth2/default for okta, and so on.
+func (s *Server) Issuer(env string) string {
+	if es, ok := s.envs[env]; ok {
+		return es.ep.issuer()
+	}
+	return s.BaseURL() + "/" + env
+}
 
 // Config is the configuration the server was built from.
 func (s *Server) Config() *config.Config { return s.cfg }
@@ -289,21 +300,26 @@ type Endpoints struct {
 }
 
 // Endpoints returns env's URLs.
-func (s *Server) Endpoints(env string) Endpoints { return endpointsOf(s.Issuer(env)) }
+func (s *Server) Endpoints(env string) Endpoints {
+	if es, ok := s.envs[env]; ok {
+		return es.ep.endpoints()
+	}
+	return Endpoints{}
+}
 
-func endpointsOf(iss string) Endpoints {
+func endpointsOf(base string, l flavor.Layout) Endpoints {
 	return Endpoints{
-		Issuer:              iss,
-		Discovery:           iss + "/.well-known/openid-configuration",
-		Authorization:       iss + "/authorize",
-		Token:               iss + "/token",
-		UserInfo:            iss + "/userinfo",
-		JWKS:                iss + "/jwks.json",
-		Introspection:       iss + "/introspect",
-		Revocation:          iss + "/revoke",
-		EndSession:          iss + "/logout",
-		DeviceAuthorization: iss + "/device_authorization",
-		DeviceVerification:  iss + "/device",
+		Issuer:              base + l.Issuer,
+		Discovery:           base + strings.TrimSuffix(l.Issuer, "/") + wellKnownOIDC,
+		Authorization:       base + l.Authorization,
+		Token:               base + l.Token,
+		UserInfo:            base + l.UserInfo,
+		JWKS:                base + l.JWKS,
+		Introspection:       base + l.Introspection,
+		Revocation:          base + l.Revocation,
+		EndSession:          base + l.EndSession,
+		DeviceAuthorization: base + l.DeviceAuthorization,
+		DeviceVerification:  base + l.DeviceVerification,
 	}
 }
 
