@@ -145,8 +145,8 @@ var protected = map[string]bool{
 // through rename (a namespace or prefix some providers require).
 func personaClaims(c map[string]any, u config.Identity, rename func(string) string) {
 	for k, v := range u.Claims {
-		if k = rename(k); !protected[k] {
-			c[k] = v
+		if name := rename(k); !protected[k] && !protected[name] {
+			c[name] = v
 		}
 	}
 }

@@ -11,7 +11,7 @@ var generic = Spec{
 	GroupsClaim:     "groups",
 	GroupValue:      sameGroup,
 	AccessTokenType: func(*config.Environment) string { return "at+jwt" },
-	ClaimsSupported: []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "jti",
+	ClaimsSupported: []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "jti", "azp",
 		"client_id", "scope", "email", "email_verified", "name", "preferred_username", "groups", "roles"},
 	Shape: func(t *Token) {
 		if !t.userKind() {

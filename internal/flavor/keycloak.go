@@ -20,7 +20,7 @@ var keycloak = Spec{
 	GroupsClaim:     "groups",
 	GroupValue:      sameGroup,
 	AccessTokenType: func(*config.Environment) string { return "JWT" },
-	ClaimsSupported: []string{"aud", "sub", "iss", "auth_time", "name", "given_name", "family_name", "preferred_username",
+	ClaimsSupported: []string{"aud", "sub", "iss", "iat", "exp", "nonce", "at_hash", "auth_time", "name", "given_name", "family_name", "preferred_username",
 		"email", "acr", "azp", "typ", "sid", "scope", "email_verified", "realm_access", "resource_access", "groups"},
 	Shape: keycloakShape,
 }
