@@ -3,6 +3,7 @@ package mockidp
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"html/template"
@@ -21,6 +22,7 @@ import (
 	"github.com/authdev/authdev/audit"
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/internal/flavor"
+	"github.com/authdev/authdev/internal/pki"
 	"github.com/authdev/authdev/internal/state"
 )
 
@@ -40,6 +42,10 @@ type Options struct {
 	Rand io.Reader
 	// Events receives login, logout and token_refused events; optional.
 	Events func(audit.Event)
+	// TLS, when set, makes Start serve HTTPS and default issuers
+	// https://localhost:<port>/...; TLSConfig builds it from authdev's
+	// local CA for idp.tls.
+	TLS *tls.Config
 
 	// KeyReload is how often a started server re-reads its signing keys
 	// from the store, so that `authdev keys rotate` in another process takes
@@ -200,7 +206,7 @@ func (s *Server) initBase() error {
 		if err != nil {
 			return fmt.Errorf("idp.listen %q is not host:port: write it like 127.0.0.1:9400", s.cfg.IDP.Listen)
 		}
-		base = "http://localhost:" + port
+		base = s.scheme() + "://localhost:" + port
 	}
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -210,6 +216,24 @@ func (s *Server) initBase() error {
 	s.basePath = strings.TrimRight(u.EscapedPath(), "/")
 	s.base.Store(&base)
 	return nil
+}
+
+func (s *Server) scheme() string {
+	if s.opts.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// TLSConfig is the server side of idp.tls: a certificate from authdev's
+// local CA for localhost, 127.0.0.1 and ::1, so clients that trust the CA
+// (`authdev ca print`) verify every loopback name.
+func TLSConfig(ca *pki.CA, now time.Time, random io.Reader) (*tls.Config, error) {
+	leaf, err := ca.Issue(nil, now, random)
+	if err != nil {
+		return nil, fmt.Errorf("issue the IdP's certificate from the local CA: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{leaf}, MinVersion: tls.VersionTLS12}, nil
 }
 
 // Handler serves every environment's endpoints.
@@ -225,9 +249,12 @@ func (s *Server) Start(ln net.Listener) error {
 	}
 	if !s.fixed {
 		if addr, ok := ln.Addr().(*net.TCPAddr); ok {
-			base := fmt.Sprintf("http://localhost:%d", addr.Port)
+			base := fmt.Sprintf("%s://localhost:%d", s.scheme(), addr.Port)
 			s.base.Store(&base)
 		}
+	}
+	if s.opts.TLS != nil {
+		ln = tls.NewListener(ln, s.opts.TLS)
 	}
 	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	s.srv = srv
@@ -276,6 +303,12 @@ func (s *Server) Issuer(env string) string {
 		return es.ep.issuer()
 	}
 	return s.BaseURL() + "/" + env
+}
+
+// IssuerOf is the issuer of env for an IdP serving at base, for callers
+// that reach a running IdP without building one.
+func IssuerOf(base string, env *config.Environment) string {
+	return strings.TrimRight(base, "/") + flavor.Of(env.Flavor).Layout(env).Issuer
 }
 
 // Config is the configuration the server was built from.

@@ -110,7 +110,7 @@ func TestKeysRotateReachesARunningIdP(t *testing.T) {
 		}
 	})
 
-	issuer := regexp.MustCompile(`dev\s+(http://localhost:\d+/dev)`)
+	issuer := regexp.MustCompile(`dev\s+(http://localhost:\d+/dev\S*)`)
 	var iss string
 	for deadline := time.Now().Add(20 * time.Second); iss == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if m := issuer.FindStringSubmatch(errOut.String()); m != nil {
@@ -120,7 +120,19 @@ func TestKeysRotateReachesARunningIdP(t *testing.T) {
 	if iss == "" {
 		t.Fatalf("authdev idp did not announce its issuers:\n%s", errOut.String())
 	}
-	before := jwksKIDs(t, iss+"/jwks.json")
+	var disc struct {
+		JWKS string `json:"jwks_uri"`
+	}
+	resp, err := http.Get(iss + "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&disc)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := jwksKIDs(t, disc.JWKS)
 	if len(before) != 1 {
 		t.Fatalf("JWKS before rotation: %v", before)
 	}
@@ -131,7 +143,7 @@ func TestKeysRotateReachesARunningIdP(t *testing.T) {
 	}
 	var after []string
 	for deadline := time.Now().Add(10 * time.Second); len(after) < 2 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		after = jwksKIDs(t, iss+"/jwks.json")
+		after = jwksKIDs(t, disc.JWKS)
 	}
 	if len(after) != 2 || !slices.Contains(after, before[0]) || after[0] == before[0] {
 		t.Fatalf("the running IdP publishes %v after rotation, want a new key first and %s kept", after, before[0])

@@ -133,7 +133,8 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 	if err != nil {
 		return err
 	}
-	req.Issuer = base + "/" + env
+	e, _ := cfg.Environment(env)
+	req.Issuer = mockidp.IssuerOf(base, e)
 	client := opts.HTTPClient
 	if client == nil {
 		client = &http.Client{Timeout: 15 * time.Second}

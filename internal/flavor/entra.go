@@ -85,6 +85,8 @@ func entraShape(t *Token) {
 		drop(c, "client_id", "scope", "auth_time", "sid")
 		c["azp"] = t.ClientID
 		c["scp"] = strings.Join(t.Scopes, " ")
+		// The email optional claim, which apps behind a proxy turn on.
+		c["email"] = t.User.Email
 	case IDToken:
 		drop(c, "azp")
 		c["email"] = t.User.Email

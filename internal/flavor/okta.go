@@ -58,6 +58,8 @@ func oktaShape(t *Token) {
 		}
 		c["uid"] = c["sub"]
 		c["sub"] = t.User.Email
+		// A custom claim, as groups is: the proxy names the user by it.
+		c["email"] = t.User.Email
 	case IDToken:
 		drop(c, "azp")
 		c["ver"] = 1

@@ -294,7 +294,10 @@ func (s *Stack) proxyOptions(cfg *config.Config, idp *mockidp.Server) (devproxy.
 		if err != nil {
 			return devproxy.Options{}, nil, err
 		}
-		po = devproxy.ConfigOptions(cfg, func(env string) string { return base + "/" + env }, secret)
+		po = devproxy.ConfigOptions(cfg, func(env string) string {
+			e, _ := cfg.Environment(env)
+			return mockidp.IssuerOf(base, e)
+		}, secret)
 	}
 	// The OAuth action's userNameField is how the ADC fills AAA.USER.NAME,
 	// whichever issuer logs the user in.
