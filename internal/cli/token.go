@@ -137,7 +137,13 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 	req.Issuer = mockidp.IssuerOf(base, e)
 	client := opts.HTTPClient
 	if client == nil {
-		client = &http.Client{Timeout: 15 * time.Second}
+		store, err := opts.State()
+		if err != nil {
+			return err
+		}
+		if client, err = stack.IdPHTTPClient(cfg, store); err != nil {
+			return err
+		}
 	}
 	running, err := idpRunning(ctx, client, req.Issuer)
 	if err != nil {

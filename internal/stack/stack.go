@@ -126,7 +126,14 @@ func Up(opts Options) (_ *Stack, err error) {
 	if cfg.IDP.PublicURL == "" {
 		// The issuers must be right before the IdP serves: the proxy is
 		// built with them.
-		s.idpBase = "http://localhost:" + portOf(s.idpLn)
+		s.idpBase = idpScheme(cfg) + "://localhost:" + portOf(s.idpLn)
+	}
+	if cfg.IDP.TLS {
+		tc, err := mockidp.TLSConfig(s.ca, s.now(), s.rand)
+		if err != nil {
+			return nil, err
+		}
+		s.idpLn = tls.NewListener(s.idpLn, tc)
 	}
 	idp, err := s.newIdP(cfg)
 	if err != nil {
@@ -181,7 +188,7 @@ func newStack(opts Options) (*Stack, error) {
 	if s.secrets, err = LoadSecrets(opts.Store, opts.Rand); err != nil {
 		return nil, err
 	}
-	if opts.Config.Proxy.TLSEnabled() {
+	if opts.Config.Proxy.TLSEnabled() || opts.Config.IDP.TLS {
 		if s.ca, err = pki.LoadOrCreate(opts.Store, opts.Now, opts.Rand); err != nil {
 			return nil, err
 		}
@@ -230,6 +237,11 @@ func (s *Stack) buildProxy() error {
 	po.Detail = s.opts.Detail
 	po.Now, po.Rand = s.now, s.rand
 	po.Control = &control{s: s, token: s.secrets.ControlToken}
+	if s.iss == nil {
+		if po.IdPClient, err = IdPHTTPClient(cfg, s.store); err != nil {
+			return err
+		}
+	}
 	if s.ca != nil {
 		var names []string
 		if h, _, err := net.SplitHostPort(s.proxyLn.Addr().String()); err == nil {
@@ -582,7 +594,7 @@ func ProxyURL(cfg *config.Config, addr string) string {
 }
 
 // IdPBaseURL is where `authdev idp` serves for cfg: idp.public_url, or
-// http://localhost:<port of idp.listen>.
+// http(s)://localhost:<port of idp.listen>.
 func IdPBaseURL(cfg *config.Config) (string, error) {
 	if cfg.IDP.PublicURL != "" {
 		return strings.TrimRight(cfg.IDP.PublicURL, "/"), nil
@@ -591,7 +603,30 @@ func IdPBaseURL(cfg *config.Config) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("idp.listen %q is not host:port", cfg.IDP.Listen)
 	}
-	return "http://localhost:" + port, nil
+	return idpScheme(cfg) + "://localhost:" + port, nil
+}
+
+// IdPHTTPClient talks to the mock IdP of cfg: under idp.tls it trusts
+// authdev's local CA from store, which issued the IdP's certificate.
+func IdPHTTPClient(cfg *config.Config, store state.Store) (*http.Client, error) {
+	client := &http.Client{Timeout: 15 * time.Second}
+	if !cfg.IDP.TLS {
+		return client, nil
+	}
+	ca, err := pki.LoadOrCreate(store, time.Now, rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12}}
+	return client, nil
+}
+
+// idpScheme is https under idp.tls.
+func idpScheme(cfg *config.Config) string {
+	if cfg.IDP.TLS {
+		return "https"
+	}
+	return "http"
 }
 
 // ParseUpstreamFlag reads --upstream: "URL" or "NAME=URL".
