@@ -39,7 +39,7 @@ func TestTLSIssuerServesHTTPSFromTheLocalCA(t *testing.T) {
 	if !strings.HasPrefix(iss, "https://localhost:") || !strings.HasSuffix(iss, "/dev") {
 		t.Fatalf("issuer %s, want https://localhost:<port>/dev", iss)
 	}
-	trusting := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}}}
+	trusting := idpClient(ca)
 	if _, err := http.Get(srv.Endpoints("dev").Discovery); err == nil {
 		t.Error("a client that does not trust the local CA got through")
 	}
@@ -72,4 +72,10 @@ func TestTLSIssuerServesHTTPSFromTheLocalCA(t *testing.T) {
 			t.Errorf("the IdP's certificate does not name %s: %v", host, err)
 		}
 	}
+}
+
+// idpClient trusts authdev's local CA, as a client configured with
+// `authdev ca print` does.
+func idpClient(ca *pki.CA) *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}}}
 }
