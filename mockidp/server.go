@@ -305,10 +305,15 @@ func (s *Server) Issuer(env string) string {
 	return s.BaseURL() + "/" + env
 }
 
-// IssuerOf is the issuer of env for an IdP serving at base, for callers
-// that reach a running IdP without building one.
-func IssuerOf(base string, env *config.Environment) string {
-	return strings.TrimRight(base, "/") + flavor.Of(env.Flavor).Layout(env).Issuer
+// IssuerOf is the issuer of environment env of cfg for an IdP serving at
+// base, for callers that reach a running IdP without building one.
+func IssuerOf(base string, cfg *config.Config, env string) string {
+	base = strings.TrimRight(base, "/")
+	e, ok := cfg.Environment(env)
+	if !ok {
+		return base + "/" + env
+	}
+	return base + flavor.Of(e.Flavor).Layout(e).Issuer
 }
 
 // Config is the configuration the server was built from.
@@ -393,6 +398,15 @@ func (s *Server) ReloadKeys() error {
 
 func (s *Server) watchKeys(every time.Duration, stop <-chan struct{}) {
 	defer s.stopped.Done()
+	WatchKeys(every, stop, s.ReloadKeys, func(err error) {
+		s.emit(audit.Event{Kind: audit.KindNotice, Level: "error", Message: err.Error()})
+	})
+}
+
+// WatchKeys calls reload every interval until stop is closed, which is how
+// a running IdP takes `authdev keys rotate` done by another process. A
+// failure is reported once, not at every tick, until reload works again.
+func WatchKeys(every time.Duration, stop <-chan struct{}, reload func() error, report func(error)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	var lastErr string
@@ -401,12 +415,13 @@ func (s *Server) watchKeys(every time.Duration, stop <-chan struct{}) {
 		case <-stop:
 			return
 		case <-t.C:
-			// A broken store is reported once, not every tick.
-			if err := s.ReloadKeys(); err != nil && err.Error() != lastErr {
-				lastErr = err.Error()
-				s.emit(audit.Event{Kind: audit.KindNotice, Level: "error", Message: err.Error()})
-			} else if err == nil {
+			err := reload()
+			switch {
+			case err == nil:
 				lastErr = ""
+			case err.Error() != lastErr:
+				lastErr = err.Error()
+				report(err)
 			}
 		}
 	}

@@ -300,10 +300,7 @@ func newRemoteTarget(proxyURL string, cfg *config.Config, store state.Store) (*r
 	if err != nil {
 		return nil, err
 	}
-	return rbactest.NewRemote(proxyURL, token, roots, func(env string) string {
-		e, _ := cfg.Environment(env)
-		return mockidp.IssuerOf(base, e)
-	}), nil
+	return rbactest.NewRemote(proxyURL, token, roots, func(env string) string { return mockidp.IssuerOf(base, cfg, env) }), nil
 }
 
 // overlayStore reads through to the user's store and keeps writes in

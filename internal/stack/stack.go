@@ -306,10 +306,7 @@ func (s *Stack) proxyOptions(cfg *config.Config, idp *mockidp.Server) (devproxy.
 		if err != nil {
 			return devproxy.Options{}, nil, err
 		}
-		po = devproxy.ConfigOptions(cfg, func(env string) string {
-			e, _ := cfg.Environment(env)
-			return mockidp.IssuerOf(base, e)
-		}, secret)
+		po = devproxy.ConfigOptions(cfg, func(env string) string { return mockidp.IssuerOf(base, cfg, env) }, secret)
 	}
 	// The OAuth action's userNameField is how the ADC fills AAA.USER.NAME,
 	// whichever issuer logs the user in.
@@ -487,26 +484,12 @@ func (s *Stack) Start() error {
 }
 
 // watchIdPKeys takes key rotations done by another process (`authdev keys
-// rotate`), as a started mockidp.Server does; a broken store is reported
-// once, not at every tick.
+// rotate`) into whichever mock IdP is current.
 func (s *Stack) watchIdPKeys() {
 	defer s.idpDone.Done()
-	t := time.NewTicker(idpKeyReload)
-	defer t.Stop()
-	var lastErr string
-	for {
-		select {
-		case <-s.idpStop:
-			return
-		case <-t.C:
-			if err := s.idp.Load().ReloadKeys(); err != nil && err.Error() != lastErr {
-				lastErr = err.Error()
-				s.publish(audit.Event{Kind: audit.KindNotice, Level: "error", Message: err.Error()})
-			} else if err == nil {
-				lastErr = ""
-			}
-		}
-	}
+	mockidp.WatchKeys(idpKeyReload, s.idpStop, func() error { return s.idp.Load().ReloadKeys() }, func(err error) {
+		s.publish(audit.Event{Kind: audit.KindNotice, Level: "error", Message: err.Error()})
+	})
 }
 
 // Shutdown stops the proxy first (no new requests reach the others), then
