@@ -27,8 +27,8 @@ var entra = Spec{
 	Shape: entraShape,
 }
 
-// EntraTenant is env's tenant GUID: configured, or derived from its name.
-func EntraTenant(env *config.Environment) string {
+// entraTenant is env's tenant GUID: configured, or derived from its name.
+func entraTenant(env *config.Environment) string {
 	if env.Entra != nil && env.Entra.TenantID != "" {
 		return env.Entra.TenantID
 	}
@@ -36,7 +36,7 @@ func EntraTenant(env *config.Environment) string {
 }
 
 func entraLayout(env *config.Environment) Layout {
-	tenant := "/" + env.Name + "/" + EntraTenant(env)
+	tenant := "/" + env.Name + "/" + entraTenant(env)
 	oauth := tenant + "/oauth2/v2.0"
 	return Layout{
 		Issuer: tenant + "/v2.0", Authorization: oauth + "/authorize", Token: oauth + "/token",
@@ -61,7 +61,7 @@ func entraGroup(env *config.Environment, group string) string {
 
 func entraShape(t *Token) {
 	c := t.Claims
-	c["tid"] = EntraTenant(t.Env)
+	c["tid"] = entraTenant(t.Env)
 	switch t.Kind {
 	case UserInfo:
 		// Graph's userinfo: sub and the basic profile, nothing else.
@@ -100,7 +100,11 @@ func entraShape(t *Token) {
 		c["roles"] = roles
 	}
 	if len(t.User.Groups) > 0 {
-		c["groups"] = mapGroups(t.Env, t.User.Groups, entraGroup)
+		groups := make([]string, len(t.User.Groups))
+		for i, g := range t.User.Groups {
+			groups[i] = entraGroup(t.Env, g)
+		}
+		c["groups"] = groups
 	}
 	personaClaims(c, t.User, asIs)
 }

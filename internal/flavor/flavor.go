@@ -95,19 +95,6 @@ func Of(f config.Flavor) *Spec {
 	return &generic
 }
 
-// Groups are the persona's groups as the flavor's groups claim lists them.
-func (s *Spec) Groups(env *config.Environment, groups []string) []string {
-	return mapGroups(env, groups, s.GroupValue)
-}
-
-func mapGroups(env *config.Environment, groups []string, value func(*config.Environment, string) string) []string {
-	out := make([]string, len(groups))
-	for i, g := range groups {
-		out[i] = value(env, g)
-	}
-	return out
-}
-
 // ProxyRoles is env's group-to-roles mapping keyed as the groups claim
 // names groups, for the proxy that maps what it reads in tokens.
 func (s *Spec) ProxyRoles(env *config.Environment) map[string][]string {
@@ -166,9 +153,6 @@ func drop(c map[string]any, names ...string) {
 		delete(c, n)
 	}
 }
-
-// userKind reports whether t is about a persona.
-func (t *Token) userKind() bool { return t.Kind != ClientAccess }
 
 // hash is the stable digest every derived identifier starts from.
 func hash(parts ...string) []byte {

@@ -14,7 +14,7 @@ var generic = Spec{
 	ClaimsSupported: []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "jti", "azp",
 		"client_id", "scope", "email", "email_verified", "name", "preferred_username", "groups", "roles"},
 	Shape: func(t *Token) {
-		if !t.userKind() {
+		if t.Kind == ClientAccess {
 			return
 		}
 		c := t.Claims

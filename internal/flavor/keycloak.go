@@ -25,8 +25,8 @@ var keycloak = Spec{
 	Shape: keycloakShape,
 }
 
-// KeycloakRealm is env's realm: configured, or the environment's name.
-func KeycloakRealm(env *config.Environment) string {
+// keycloakRealm is env's realm: configured, or the environment's name.
+func keycloakRealm(env *config.Environment) string {
 	if env.Keycloak != nil && env.Keycloak.Realm != "" {
 		return env.Keycloak.Realm
 	}
@@ -34,7 +34,7 @@ func KeycloakRealm(env *config.Environment) string {
 }
 
 func keycloakLayout(env *config.Environment) Layout {
-	iss := "/" + env.Name + "/realms/" + KeycloakRealm(env)
+	iss := "/" + env.Name + "/realms/" + keycloakRealm(env)
 	oidc := iss + "/protocol/openid-connect"
 	return Layout{
 		Issuer: iss, Authorization: oidc + "/auth", Token: oidc + "/token", UserInfo: oidc + "/userinfo",
@@ -75,7 +75,7 @@ func keycloakShape(t *Token) {
 
 // keycloakDefaultRoles adds the roles every user of a realm has.
 func keycloakDefaultRoles(env *config.Environment, roles []string) []string {
-	return withDefaults(roles, "offline_access", "uma_authorization", "default-roles-"+KeycloakRealm(env))
+	return withDefaults(roles, "offline_access", "uma_authorization", "default-roles-"+keycloakRealm(env))
 }
 
 // keycloakClientRoles is resource_access: the client roles the
