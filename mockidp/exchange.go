@@ -1,7 +1,6 @@
 package mockidp
 
 import (
-	"cmp"
 	"slices"
 	"strings"
 	"time"
@@ -106,17 +105,8 @@ func (s *Server) knownAudience(es *envState, a string) bool {
 // scopesOf reads the scopes of an access token, wherever and however its
 // flavor writes them: scope (a string), or scp (a string or a list).
 func scopesOf(claims map[string]any) []string {
-	switch v := cmp.Or(claims["scope"], claims["scp"]).(type) {
-	case string:
-		return strings.Fields(v)
-	case []any:
-		var out []string
-		for _, s := range v {
-			if s, ok := s.(string); ok {
-				out = append(out, s)
-			}
-		}
-		return out
+	if v, ok := claims["scope"]; ok {
+		return stringList(v, strings.Fields)
 	}
-	return nil
+	return stringList(claims["scp"], strings.Fields)
 }

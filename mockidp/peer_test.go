@@ -3,23 +3,18 @@ package mockidp_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/authdev/authdev/internal/flavor"
-	"github.com/authdev/authdev/internal/pki"
-	"github.com/authdev/authdev/internal/state"
 	"github.com/authdev/authdev/mockidp"
-	"github.com/authdev/authdev/mockidp/idptest"
 )
 
 // peerDir holds the npm peers' package.json and lock; `npm ci` there
@@ -51,16 +46,7 @@ func requireNodePeer(t *testing.T, pkg string) string {
 // https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-tokens-verifying-a-jwt.html
 func TestAWSJWTVerifyAcceptsCognitoFlavoredTokens(t *testing.T) {
 	node := requireNodePeer(t, "aws-jwt-verify")
-	store := state.NewMemory()
-	ca, err := pki.LoadOrCreate(store, time.Now, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc, err := mockidp.TLSConfig(ca, time.Now(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := idptest.NewTestServer(t, testConfig(t), mockidp.Options{Store: store, TLS: tc})
+	srv, ca, _ := tlsServer(t)
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(caFile, ca.CertPEM(), 0o600); err != nil {
 		t.Fatal(err)

@@ -23,18 +23,7 @@ import (
 // go-oidc trusting that CA discovers, fetches keys and verifies over TLS
 // on every loopback name.
 func TestTLSIssuerServesHTTPSFromTheLocalCA(t *testing.T) {
-	store := state.NewMemory()
-	ca, err := pki.LoadOrCreate(store, time.Now, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc, err := mockidp.TLSConfig(ca, time.Now(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := testConfig(t)
-	cfg.IDP.TLS = true
-	srv := idptest.NewTestServer(t, cfg, mockidp.Options{Store: store, TLS: tc})
+	srv, ca, tc := tlsServer(t)
 	iss := srv.Issuer("dev")
 	if !strings.HasPrefix(iss, "https://localhost:") || !strings.HasSuffix(iss, "/dev") {
 		t.Fatalf("issuer %s, want https://localhost:<port>/dev", iss)
@@ -78,4 +67,22 @@ func TestTLSIssuerServesHTTPSFromTheLocalCA(t *testing.T) {
 // `authdev ca print` does.
 func idpClient(ca *pki.CA) *http.Client {
 	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}}}
+}
+
+// tlsServer starts the test configuration's IdP under idp.tls, with its
+// certificate from a new local CA.
+func tlsServer(t *testing.T) (*mockidp.Server, *pki.CA, *tls.Config) {
+	t.Helper()
+	store := state.NewMemory()
+	ca, err := pki.LoadOrCreate(store, time.Now, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, err := mockidp.TLSConfig(ca, time.Now(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t)
+	cfg.IDP.TLS = true
+	return idptest.NewTestServer(t, cfg, mockidp.Options{Store: store, TLS: tc}), ca, tc
 }

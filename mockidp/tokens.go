@@ -315,13 +315,19 @@ func (ep *issuerEP) verify(raw string, allowExpired bool) (verified, error) {
 
 // audiences reads the aud claim, a string or a list.
 func audiences(claims map[string]any) []string {
-	switch a := claims["aud"].(type) {
+	return stringList(claims["aud"], func(s string) []string { return []string{s} })
+}
+
+// stringList reads a claim that is one string (split into its items) or a
+// list of strings.
+func stringList(v any, split func(string) []string) []string {
+	switch v := v.(type) {
 	case string:
-		return []string{a}
+		return split(v)
 	case []any:
 		var out []string
-		for _, v := range a {
-			if s, ok := v.(string); ok {
+		for _, item := range v {
+			if s, ok := item.(string); ok {
 				out = append(out, s)
 			}
 		}
