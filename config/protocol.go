@@ -75,7 +75,7 @@ func validateFlavorSettings(errs *Errors, pos Pos, e *Environment) {
 		FlavorCognito: e.Cognito != nil, FlavorAuth0: e.Auth0 != nil}
 	for _, f := range Flavors {
 		if set[f] && f != e.Flavor {
-			errs.add(pos, "environment %q has a %s block but its flavor is %s: remove the block or set `flavor: %s`", e.Name, f, e.Flavor, f)
+			errs.add(pos, "environment %q sets %s settings but its flavor is %s: remove the %s block or set `flavor: %s`", e.Name, f, e.Flavor, f, f)
 		}
 	}
 	if s := e.Entra; s != nil && s.TenantID != "" && !tenantIDRE.MatchString(s.TenantID) {
