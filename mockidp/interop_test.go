@@ -35,13 +35,14 @@ func getJSON(t testing.TB, u string) map[string]any {
 // wellKnownURLs are the places RFC 8414 §3.1 (path inserted after the host)
 // and OpenID Connect Discovery §4 (appended) derive from an issuer.
 func wellKnownURLs(issuer string) []string {
-	u, _ := url.Parse(strings.TrimSuffix(issuer, "/"))
+	u, _ := url.Parse(issuer)
 	host := u.Scheme + "://" + u.Host
+	trimmed := strings.TrimSuffix(u.Path, "/")
 	return []string{
 		host + "/.well-known/oauth-authorization-server" + u.Path,
 		host + "/.well-known/openid-configuration" + u.Path,
-		host + u.Path + "/.well-known/openid-configuration",
-		host + u.Path + "/.well-known/oauth-authorization-server",
+		host + trimmed + "/.well-known/openid-configuration",
+		host + trimmed + "/.well-known/oauth-authorization-server",
 	}
 }
 

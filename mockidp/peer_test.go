@@ -14,6 +14,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/authdev/authdev/internal/flavor"
+	"github.com/authdev/authdev/internal/pki"
 	"github.com/authdev/authdev/mockidp"
 )
 
@@ -47,10 +48,6 @@ func requireNodePeer(t *testing.T, pkg string) string {
 func TestAWSJWTVerifyAcceptsCognitoFlavoredTokens(t *testing.T) {
 	node := requireNodePeer(t, "aws-jwt-verify")
 	srv, ca, _ := tlsServer(t)
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, ca.CertPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	ts, err := srv.Mint("alice", "cog", mockidp.MintOptions{ClientID: "webapp"})
 	if err != nil {
 		t.Fatal(err)
@@ -73,24 +70,12 @@ func TestAWSJWTVerifyAcceptsCognitoFlavoredTokens(t *testing.T) {
 		"clientId": "webapp", "serviceClientId": "ci", "groups": []string{"eng-admins"},
 		"access": ts.AccessToken, "id": ts.IDToken, "client": ct.AccessToken, "jwks": jwks,
 	})
-	cmd := exec.Command(node, "cognito.mjs")
-	cmd.Dir = peerDir
-	cmd.Env = append(os.Environ(), "NODE_EXTRA_CA_CERTS="+caFile)
-	cmd.Stdin = bytes.NewReader(job)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node cognito.mjs: %v\n%s", err, stderr.String())
-	}
 	var res map[string]struct {
 		OK    bool
 		Value any
 		Error string
 	}
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
+	runNodePeer(t, node, "cognito.mjs", ca, job, &res)
 	for name, want := range map[string]any{"access": "alice", "id": "alice", "client_credentials": "ci"} {
 		if r := res[name]; !r.OK || r.Value != want {
 			t.Errorf("%s token: %+v, want accepted for %v", name, r, want)
@@ -104,5 +89,57 @@ func TestAWSJWTVerifyAcceptsCognitoFlavoredTokens(t *testing.T) {
 	// Not reproduced: the host. CognitoJwtVerifier insists on AWS's issuer.
 	if r := res["cognito_verifier"]; r.OK || !strings.Contains(r.Error, "issuer not configured") {
 		t.Errorf("CognitoJwtVerifier: %+v, want the issuer on AWS's host refused", r)
+	}
+}
+
+// runNodePeer runs script in the peer folder with job on stdin, trusting
+// authdev's CA, and decodes what it prints into res.
+func runNodePeer(t *testing.T, node, script string, ca *pki.CA, job []byte, res any) {
+	t.Helper()
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, ca.CertPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, script)
+	cmd.Dir = peerDir
+	cmd.Env = append(os.Environ(), "NODE_EXTRA_CA_CERTS="+caFile)
+	cmd.Stdin = bytes.NewReader(job)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node %s: %v\n%s", script, err, stderr.String())
+	}
+	if err := json.Unmarshal(out, res); err != nil {
+		t.Fatalf("node %s: %v: %s", script, err, out)
+	}
+}
+
+// openid-client (panva) discovers every flavor's issuer over https with
+// the local CA, by RFC 8414's path-inserted metadata as an OAuth-only
+// client and by OpenID Connect Discovery, and gets and introspects a
+// client_credentials token from what it found.
+// https://github.com/panva/openid-client/blob/v6.x/docs/functions/discovery.md
+func TestOpenIDClientDiscoversEveryIssuerOverTLS(t *testing.T) {
+	node := requireNodePeer(t, "openid-client")
+	srv, ca, _ := tlsServer(t)
+	var issuers []string
+	for _, env := range []string{"dev", "okta", "prod", "kc", "cog", "a0"} {
+		issuers = append(issuers, srv.Issuer(env))
+	}
+	job, _ := json.Marshal(map[string]any{"issuers": issuers, "clientId": "ci", "clientSecret": "ci-secret"})
+	var res map[string]struct {
+		OK     bool
+		Issuer string
+		Active bool
+		Error  string
+	}
+	runNodePeer(t, node, "openid.mjs", ca, job, &res)
+	for _, iss := range issuers {
+		for _, alg := range []string{"oauth2", "oidc"} {
+			if r := res[alg+" "+iss]; !r.OK || r.Issuer != iss || !r.Active {
+				t.Errorf("openid-client %s discovery of %s: %+v", alg, iss, r)
+			}
+		}
 	}
 }

@@ -67,6 +67,11 @@ func (ep *issuerEP) routes() []route {
 			route{p + wellKnownOIDC, disc}, route{p + wellKnownOAuth, disc},
 			route{wellKnownOIDC + p, disc}, route{wellKnownOAuth + p, disc})
 	}
+	if issPath != l.Issuer {
+		// An issuer with a trailing slash (auth0) keeps it after insertion;
+		// {$} matches that path alone, not what is under it.
+		rs = append(rs, route{wellKnownOIDC + l.Issuer + "{$}", disc}, route{wellKnownOAuth + l.Issuer + "{$}", disc})
+	}
 	rs = append(rs,
 		route{l.JWKS, cors(http.HandlerFunc(ep.jwks))},
 		route{l.Token, cors(http.HandlerFunc(ep.token))},
