@@ -219,3 +219,21 @@ func TestDiscoveryListsExactlyWhatTheHandlersAccept(t *testing.T) {
 		t.Errorf("userinfo_signing_alg_values_supported = %v, but userinfo is not signed", v)
 	}
 }
+
+// Auth0's logout endpoint takes returnTo and client_id, the URL checked
+// against the application's allowed logout URLs.
+// https://auth0.com/docs/api/authentication/logout/auth-0-logout
+func TestAuth0LogoutReturnsToTheClientsURL(t *testing.T) {
+	srv := idptest.NewTestServer(t, testConfig(t))
+	v2 := strings.TrimSuffix(srv.Issuer("a0"), "/") + "/v2/logout"
+	for target, want := range map[string]int{"http://localhost:5173/callback": http.StatusFound, "https://evil.example/": http.StatusBadRequest} {
+		resp, err := browser(t).Get(v2 + "?" + url.Values{"client_id": {"spa"}, "returnTo": {target}}.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want || (want == http.StatusFound && resp.Header.Get("Location") != target) {
+			t.Errorf("returnTo %s: %d %q, want %d", target, resp.StatusCode, resp.Header.Get("Location"), want)
+		}
+	}
+}
