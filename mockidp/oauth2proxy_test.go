@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authdev/authdev/internal/flavor"
 	"github.com/authdev/authdev/mockidp/idptest"
 )
 
@@ -32,13 +33,17 @@ environments:
     flavor: keycloak
     roles: {eng-admins: [admin], eng: [reader]}
     keycloak: {realm: platform, client_roles: {orders-api: {eng-admins: [orders-admin]}}}
+  prod: {flavor: entra, roles: {eng-admins: [admin]}}
 `
 
 // oauth2-proxy's keycloak-oidc provider reads realm_access and
 // resource_access from the access token: with
 // --allowed-role=orders-api:orders-admin it lets alice in and keeps bob out.
 // https://oauth2-proxy.github.io/oauth2-proxy/configuration/providers/keycloak_oidc
-func TestOAuth2ProxyKeycloakOIDCChecksClientRoles(t *testing.T) {
+// Its entra-id provider checks the v2.0 tenant issuer and the groups claim,
+// which holds object IDs: --allowed-group takes the group's GUID.
+// https://oauth2-proxy.github.io/oauth2-proxy/configuration/providers/ms_entra_id
+func TestOAuth2ProxyProvidersAdmitByTheFlavorsRolesAndGroups(t *testing.T) {
 	bin, err := exec.LookPath("oauth2-proxy")
 	if err != nil {
 		msg := "oauth2-proxy is not on PATH: go install github.com/oauth2-proxy/oauth2-proxy/v7@v7.15.6 (.ci/run does)"
@@ -48,13 +53,35 @@ func TestOAuth2ProxyKeycloakOIDCChecksClientRoles(t *testing.T) {
 		t.Skip(msg)
 	}
 	srv := idptest.NewTestServer(t, idptest.Config(t, oauth2ProxyYAML))
+	for _, tc := range []struct {
+		name, env string
+		args      []string
+	}{
+		{"keycloak-oidc with a client role", "kc", []string{"--provider=keycloak-oidc", "--allowed-role=orders-api:orders-admin"}},
+		{"entra-id with a group object ID", "prod", []string{"--provider=entra-id", "--allowed-group=" + flavor.UUID("group", "prod", "eng-admins")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			proxy, log := startOAuth2Proxy(t, bin, srv.Issuer(tc.env), tc.args...)
+			for persona, want := range map[string]int{"alice": http.StatusOK, "bob": http.StatusForbidden} {
+				if got := loginThrough(t, proxy, persona); got != want {
+					t.Errorf("%s through oauth2-proxy: %d, want %d\n%s", persona, got, want, log.String())
+				}
+			}
+		})
+	}
+}
+
+// startOAuth2Proxy runs oauth2-proxy in front of a static page, logging in
+// at issuer as the client oauth2-proxy, until the test ends.
+func startOAuth2Proxy(t *testing.T, bin, issuer string, args ...string) (string, fmt.Stringer) {
+	t.Helper()
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "--provider=keycloak-oidc", "--oidc-issuer-url="+srv.Issuer("kc"),
-		"--client-id=oauth2-proxy", "--client-secret=o2p-secret", "--redirect-url=http://"+addr+"/oauth2/callback",
-		"--allowed-role=orders-api:orders-admin", "--email-domain=*", "--upstream=static://200",
-		"--http-address="+addr, "--cookie-secret=0123456789abcdef0123456789abcdef", "--cookie-secure=false",
-		"--skip-provider-button", "--request-logging=false", "--auth-logging=false", "--standard-logging=false")
+	cmd := exec.CommandContext(ctx, bin, append([]string{"--oidc-issuer-url=" + issuer,
+		"--client-id=oauth2-proxy", "--client-secret=o2p-secret", "--redirect-url=http://" + addr + "/oauth2/callback",
+		"--email-domain=*", "--upstream=static://200",
+		"--http-address=" + addr, "--cookie-secret=0123456789abcdef0123456789abcdef", "--cookie-secure=false",
+		"--skip-provider-button", "--request-logging=false", "--auth-logging=false", "--standard-logging=false"}, args...)...)
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -62,12 +89,7 @@ func TestOAuth2ProxyKeycloakOIDCChecksClientRoles(t *testing.T) {
 	}
 	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
 	waitHTTP(t, "http://"+addr+"/ping", out)
-
-	for persona, want := range map[string]int{"alice": http.StatusOK, "bob": http.StatusForbidden} {
-		if got := loginThrough(t, "http://"+addr, persona); got != want {
-			t.Errorf("%s through oauth2-proxy: %d, want %d\n%s", persona, got, want, out.String())
-		}
-	}
+	return "http://" + addr, out
 }
 
 // loginThrough logs persona in at the IdP's picker behind oauth2-proxy
