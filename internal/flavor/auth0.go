@@ -19,7 +19,6 @@ const Auth0Namespace = "https://authdev.dev/"
 // tokens are for <client>@clients with gty client-credentials. The RFC 9068
 // profile (typ at+jwt, client_id, jti) is an option.
 var auth0 = Spec{
-	Name:   config.FlavorAuth0,
 	Layout: auth0Layout,
 	Subject: func(env *config.Environment, persona string) string {
 		return "auth0|" + hex.EncodeToString(hash("sub", env.Name, persona)[:12])

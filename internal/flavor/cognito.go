@@ -14,7 +14,6 @@ import (
 // cognito:username. Custom attributes are prefixed custom:. Cognito sends
 // no typ header.
 var cognito = Spec{
-	Name:            config.FlavorCognito,
 	Layout:          cognitoLayout,
 	Subject:         func(env *config.Environment, persona string) string { return UUID("sub", env.Name, persona) },
 	GroupsClaim:     "cognito:groups",

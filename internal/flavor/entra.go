@@ -14,7 +14,6 @@ import (
 // groups are object IDs unless the environment asks for names. Userinfo
 // has only the basic profile, as Microsoft Graph's does.
 var entra = Spec{
-	Name:    config.FlavorEntra,
 	Layout:  entraLayout,
 	Subject: entraSubject,
 	// Groups arrive as object IDs; the proxy maps them with ProxyRoles.

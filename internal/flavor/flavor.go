@@ -53,7 +53,6 @@ type Layout struct {
 
 // Spec is one flavor.
 type Spec struct {
-	Name config.Flavor
 	// Layout places env's issuer and endpoints.
 	Layout func(env *config.Environment) Layout
 	// Subject is the stable sub of persona in env: derived, not stored, so

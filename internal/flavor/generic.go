@@ -5,7 +5,6 @@ import "github.com/authdev/authdev/config"
 // generic is authdev's own shape: RFC 9068 access tokens (typ at+jwt) with
 // the persona's groups and mapped roles in every token.
 var generic = Spec{
-	Name:            config.FlavorGeneric,
 	Layout:          func(env *config.Environment) Layout { return flatLayout("/" + env.Name) },
 	Subject:         func(env *config.Environment, persona string) string { return UUID("sub", env.Name, persona) },
 	GroupsClaim:     "groups",

@@ -14,7 +14,6 @@ import (
 // the client roles the environment maps and the account client's; service
 // accounts are users named service-account-<client>.
 var keycloak = Spec{
-	Name:            config.FlavorKeycloak,
 	Layout:          keycloakLayout,
 	Subject:         func(env *config.Environment, persona string) string { return UUID("sub", env.Name, persona) },
 	GroupsClaim:     "groups",

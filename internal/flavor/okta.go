@@ -13,7 +13,6 @@ import (
 // cid, scopes as a list (scp); ID tokens carry ver, an "ID." jti, amr and
 // idp. Neither sends a typ header.
 var okta = Spec{
-	Name:    config.FlavorOkta,
 	Layout:  oktaLayout,
 	Subject: oktaUserID,
 	// A groups claim is the usual addition to an Okta authorization server.
