@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"net/url"
@@ -15,13 +16,10 @@ import (
 
 // Values the schema allows.
 var (
-	Flavors    = []string{"okta", "entra", "keycloak", "cognito", "auth0", "generic"}
-	Algs       = []string{"RS256", "ES256"}
-	LBMethods  = []string{"roundrobin", "leastconnection"}
-	Actions    = []string{"ALLOW", "DENY"}
-	CheckVias  = []string{"session", "bearer"}
-	GrantTypes = []string{"authorization_code", "refresh_token", "client_credentials",
-		"urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:token-exchange"}
+	Algs      = []string{"RS256", "ES256"}
+	LBMethods = []string{"roundrobin", "leastconnection"}
+	Actions   = []string{"ALLOW", "DENY"}
+	CheckVias = []string{"session", "bearer"}
 	// ReservedClientIDs are the IdP's built-in clients.
 	ReservedClientIDs = []string{ProxyClientID, CLIClientID}
 )
@@ -35,7 +33,7 @@ const (
 func (c *Config) applyDefaults() {
 	i := &c.IDP
 	i.Listen = or(i.Listen, "127.0.0.1:9400")
-	i.Flavor = or(i.Flavor, "generic")
+	i.Flavor = cmp.Or(i.Flavor, FlavorGeneric)
 	i.Alg = or(i.Alg, "RS256")
 	if i.TokenTTL == 0 {
 		i.TokenTTL = Duration(5 * time.Minute)
@@ -45,7 +43,7 @@ func (c *Config) applyDefaults() {
 	}
 	for k := range c.Environments {
 		e := &c.Environments[k]
-		e.Flavor = or(e.Flavor, i.Flavor)
+		e.Flavor = cmp.Or(e.Flavor, i.Flavor)
 		e.Alg = or(e.Alg, i.Alg)
 		e.Audience = or(e.Audience, "authdev")
 	}
@@ -131,7 +129,7 @@ func (c *Config) validate(errs *Errors) {
 	}
 
 	checkListen("idp.listen", &c.IDP.Listen)
-	oneOf(of(&c.IDP.Flavor), "idp.flavor", c.IDP.Flavor, Flavors)
+	oneOf(of(&c.IDP.Flavor), "idp.flavor", string(c.IDP.Flavor), names(Flavors))
 	oneOf(of(&c.IDP.Alg), "idp.alg", c.IDP.Alg, Algs)
 	if c.IDP.PublicURL != "" {
 		checkURL(errs, of(&c.IDP.PublicURL), "idp.public_url", c.IDP.PublicURL)
@@ -151,7 +149,7 @@ func (c *Config) validate(errs *Errors) {
 			checkURL(errs, at(cl.Pos), fmt.Sprintf("client %q redirect URI", cl.ID), u)
 		}
 		for _, g := range cl.Grants {
-			oneOf(cl.Pos, fmt.Sprintf("client %q grant", cl.ID), g, GrantTypes)
+			oneOf(cl.Pos, fmt.Sprintf("client %q grant", cl.ID), string(g), names(GrantTypes))
 		}
 	}
 
@@ -162,7 +160,8 @@ func (c *Config) validate(errs *Errors) {
 		if !nameRE.MatchString(e.Name) {
 			errs.add(at(e.Pos), "environment name %q must be letters, digits, '.', '_' or '-' (it becomes the issuer path)", e.Name)
 		}
-		oneOf(of(&e.Flavor), fmt.Sprintf("environment %q flavor", e.Name), e.Flavor, Flavors)
+		oneOf(of(&e.Flavor), fmt.Sprintf("environment %q flavor", e.Name), string(e.Flavor), names(Flavors))
+		validateFlavorSettings(errs, at(e.Pos), e)
 		oneOf(of(&e.Alg), fmt.Sprintf("environment %q alg", e.Name), e.Alg, Algs)
 	}
 	envNames := c.EnvironmentNames()

@@ -331,6 +331,9 @@ func printUp(w io.Writer, s *stack.Stack, cfg *config.Config, configFile, auditF
 	fmt.Fprintf(w, "  proxy     %s\n", s.ProxyURL())
 	if idp := s.IdP(); idp != nil {
 		fmt.Fprintf(w, "  idp       %s\n", idp.Issuer(env))
+		for _, e := range cfg.Environments {
+			fmt.Fprintf(w, "  issuer    %-10s %s  (%s)\n", e.Name, idp.Issuer(e.Name), e.Flavor)
+		}
 	}
 	for _, u := range s.DevProxy().Upstreams() {
 		for _, t := range u.Targets {

@@ -157,7 +157,7 @@ func TestARunningProxyIsSwitchedPerEnvironmentAndRestored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	remote := NewRemote(s.ProxyURL(), secrets.ControlToken, s.CA().Pool(), s.IdP().BaseURL())
+	remote := NewRemote(s.ProxyURL(), secrets.ControlToken, s.CA().Pool(), s.IdP().Issuer)
 	cases, err := Plan(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -175,7 +175,7 @@ func TestARunningProxyIsSwitchedPerEnvironmentAndRestored(t *testing.T) {
 	if p, e := s.Active(); p != "alice" || e != "staging" {
 		t.Fatalf("after the run the proxy has %q in %q active, want alice in staging back", p, e)
 	}
-	bad := NewRemote(s.ProxyURL(), "wrong-token", s.CA().Pool(), s.IdP().BaseURL())
+	bad := NewRemote(s.ProxyURL(), "wrong-token", s.CA().Pool(), s.IdP().Issuer)
 	res := Run(context.Background(), bad, cases[:1], Options{})
 	if res[0].Outcome != OutcomeError || !strings.Contains(res[0].Reason, "control token") {
 		t.Fatalf("a wrong control token: %+v", res[0])
