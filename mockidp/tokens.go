@@ -53,7 +53,7 @@ func (s *Server) Mint(persona, env string, o MintOptions) (TokenSet, error) {
 		return TokenSet{}, fmt.Errorf("unknown environment %q: use one of %v", env, s.cfg.EnvironmentNames())
 	}
 	if _, ok := s.cfg.Persona(persona); !ok {
-		return TokenSet{}, fmt.Errorf("unknown persona %q: use one of %v", persona, s.cfg.PersonaIDs())
+		return TokenSet{}, s.cfg.UnknownPersona(persona)
 	}
 	if o.ClientID == "" {
 		o.ClientID = config.CLIClientID

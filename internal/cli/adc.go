@@ -146,7 +146,7 @@ func adcExplainRun(opts *ADCExplainOptions) error {
 	}
 	id, ok := cfg.IdentityIn(opts.Persona, envName)
 	if !ok {
-		return usageErrorf("unknown persona %q: choose one of %s", opts.Persona, strings.Join(cfg.PersonaIDs(), ", "))
+		return &UsageError{Err: cfg.UnknownPersona(opts.Persona)}
 	}
 
 	r, err := http.NewRequest(opts.Method, "http://localhost"+opts.Path, strings.NewReader(opts.Body))

@@ -68,7 +68,7 @@ func asRun(ctx context.Context, opts *AsOptions) error {
 	if persona == PickerPersona {
 		persona = ""
 	} else if _, ok := cfg.Persona(persona); !ok {
-		return usageErrorf("no persona %q: use one of %s, or - for the picker", persona, strings.Join(cfg.PersonaIDs(), ", "))
+		return &UsageError{Err: cfg.UnknownPersona(persona)}
 	}
 	if opts.Env != "" {
 		if _, ok := cfg.Environment(opts.Env); !ok {

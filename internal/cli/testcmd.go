@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -145,7 +146,7 @@ func testRun(ctx context.Context, opts *TestOptions) error {
 		return &UsageError{Err: err}
 	}
 	if len(cases) == 0 {
-		return usageErrorf("no checks to run in %s: add some under checks: in %s", envList(cfg, opts.Envs), or(opts.ConfigFile(), config.EmbeddedDemoName))
+		return usageErrorf("no checks to run in %s: add some under checks: in %s", envList(cfg, opts.Envs), cmp.Or(opts.ConfigFile(), config.EmbeddedDemoName))
 	}
 	userStore, err := opts.State()
 	if err != nil {
@@ -254,13 +255,6 @@ func envList(cfg *config.Config, envs []string) string {
 		envs = cfg.EnvironmentNames()
 	}
 	return strings.Join(envs, ", ")
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // writeFileAtomic replaces path in one step, keeping its mode.

@@ -94,7 +94,7 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 		return usageErrorf("--as is required: name a persona, one of %s", strings.Join(cfg.PersonaIDs(), ", "))
 	}
 	if _, ok := cfg.Persona(opts.As); !ok {
-		return usageErrorf("--as %q: no such persona: use one of %s", opts.As, strings.Join(cfg.PersonaIDs(), ", "))
+		return &UsageError{Err: cfg.UnknownPersona(opts.As)}
 	}
 	env := opts.Env
 	if env == "" {

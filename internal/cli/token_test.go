@@ -183,7 +183,7 @@ func TestTokenErrorsGoToStderrWithAnExitCode(t *testing.T) {
 		want string
 	}{
 		{"no --as", []string{"token"}, ExitUsage, "--as is required"},
-		{"an unknown persona", []string{"token", "--as", "mallory"}, ExitUsage, `--as "mallory": no such persona: use one of alice, bob, carol, eve`},
+		{"an unknown persona", []string{"token", "--as", "mallory"}, ExitUsage, `unknown persona "mallory": use one of alice, bob, carol, eve`},
 		{"an unknown environment", []string{"token", "--as", "bob", "--env", "qa"}, ExitUsage, `--env "qa": no such environment`},
 		{"an unknown client", []string{"token", "--as", "bob", "--client", "nope"}, ExitUsage, `--client "nope": no such client`},
 		{"a client without the code flow", []string{"token", "--as", "bob", "--client", "ci"}, ExitUsage, "authorization_code"},

@@ -61,7 +61,7 @@ func NewCmdUp(f *Factory, runF func(context.Context, *UpOptions) error) *cobra.C
 	opts := &UpOptions{IO: f.IO, Config: f.Config, ConfigFile: f.ConfigFile, State: f.State, Now: f.Now,
 		OpenBrowser: openBrowser(f.IO.ErrOut), RunTUI: runTUI, Getenv: f.Getenv,
 		LoadConfig: func(path string) (*config.Config, error) {
-			return config.Load(path, config.Options{LookupEnv: func(k string) (string, bool) { v := f.Getenv(k); return v, v != "" }})
+			return config.Load(path, f.LoadOptions())
 		}}
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -126,7 +126,7 @@ func upRun(ctx context.Context, opts *UpOptions) error {
 	}
 	if opts.As != "" {
 		if _, ok := cfg.Persona(opts.As); !ok {
-			return usageErrorf("--as %q: no such persona: use one of %s", opts.As, strings.Join(cfg.PersonaIDs(), ", "))
+			return &UsageError{Err: cfg.UnknownPersona(opts.As)}
 		}
 	}
 	var warnings []string

@@ -117,7 +117,7 @@ func TestUpRefusesBadFlags(t *testing.T) {
 		want string
 	}{
 		{"an unknown environment", []string{"--env", "qa"}, `--env "qa"`},
-		{"an unknown persona", []string{"--as", "mallory"}, `--as "mallory"`},
+		{"an unknown persona", []string{"--as", "mallory"}, `unknown persona "mallory"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			env := map[string]string{"AUTHDEV_STATE_DIR": t.TempDir()}

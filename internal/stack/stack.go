@@ -246,7 +246,7 @@ func (s *Stack) buildProxy() error {
 	}
 	if s.opts.Persona != "" && s.idp.Load() != nil {
 		if _, ok := cfg.Persona(s.opts.Persona); !ok {
-			return fmt.Errorf("unknown persona %q: use one of %s", s.opts.Persona, strings.Join(cfg.PersonaIDs(), ", "))
+			return cfg.UnknownPersona(s.opts.Persona)
 		}
 	}
 	s.proxy, err = devproxy.New(po)
