@@ -146,8 +146,8 @@ func TestAuthdevTestFailsOnAWrongExpectationAgainstFastAPI(t *testing.T) {
 		}
 	}
 	for name, want := range map[string]string{
-		"authdev test dev: carol may administer dev":                           `expected allow, got deny | expected allow, got deny (403) from the proxy: denied by policy "admin-area"`,
-		"authdev test prod: bob's token reads the admin area in prod (bearer)": `expected 200, got deny | expected 200, got deny (403) from the proxy: denied by policy "admin-area"`,
+		"authdev test dev: carol may administer dev":                           `expected allow, got deny (403) | expected allow, got deny (403) from the proxy: denied by policy "admin-area"`,
+		"authdev test prod: bob's token reads the admin area in prod (bearer)": `expected 200, got deny (403) | expected 200, got deny (403) from the proxy: denied by policy "admin-area"`,
 	} {
 		if got := failures[name]; got != want {
 			t.Errorf("failure of %q = %q, want %q", name, got, want)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -83,14 +84,7 @@ func asRun(ctx context.Context, opts *AsOptions) error {
 	if err != nil {
 		return err
 	}
-	url := opts.ProxyURL
-	if url == "" {
-		if v, err := store.Get(stack.ProxyURLKey); err == nil {
-			url = string(v)
-		} else {
-			url = stack.ProxyURL(cfg, cfg.Proxy.Listen)
-		}
-	}
+	url := cmp.Or(opts.ProxyURL, controlURL(cfg, store))
 	got, err := stack.Switch(ctx, url, token, roots, stack.ActiveState{Persona: persona, Env: opts.Env})
 	if err != nil {
 		return err

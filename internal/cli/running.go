@@ -27,10 +27,7 @@ func findRunningUp(ctx context.Context, cfg *config.Config, store state.Store) (
 	if err != nil {
 		return runningUp{}, false
 	}
-	url := stack.ProxyURL(cfg, cfg.Proxy.Listen)
-	if v, err := store.Get(stack.ProxyURLKey); err == nil {
-		url = string(v)
-	}
+	url := controlURL(cfg, store)
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	active, err := stack.Active(ctx, url, token, roots)
@@ -38,4 +35,13 @@ func findRunningUp(ctx context.Context, cfg *config.Config, store state.Store) (
 		return runningUp{}, false
 	}
 	return runningUp{ProxyURL: url, Active: active}, true
+}
+
+// controlURL is where the `authdev up` sharing store serves its control
+// endpoint: the proxy URL it noted in the store, or proxy.listen's.
+func controlURL(cfg *config.Config, store state.Store) string {
+	if v, err := store.Get(stack.ProxyURLKey); err == nil {
+		return string(v)
+	}
+	return stack.ProxyURL(cfg, cfg.Proxy.Listen)
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/internal/stack"
 	"github.com/authdev/authdev/internal/state"
 	"github.com/authdev/authdev/mockidp"
 )
@@ -160,8 +162,8 @@ func TestTokenFromTheRunningIdP(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := run(t, env, append([]string{"--state", "file", "--config", path, "token"}, tc.args...)...)
-			if code != 0 || stderr != "" {
-				t.Fatalf("exit %d, stderr %q", code, stderr)
+			if code != 0 || strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "authdev token: ") || !strings.Contains(stderr, " in prod (--env), issuer "+iss+"\n") {
+				t.Fatalf("exit %d, stderr %q; want one line naming the environment", code, stderr)
 			}
 			tc.check(t, stdout)
 		})
@@ -206,4 +208,47 @@ func mustRead(t *testing.T, p string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+func TestTokenIsForTheEnvironmentOfTheRunningUp(t *testing.T) {
+	path, env, ln := tokenConfig(t)
+	idpAddr := ln.Addr().String()
+	ln.Close()
+	cfg, err := config.Load(path, config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := state.NewFile(env["AUTHDEV_STATE_DIR"])
+	s, err := stack.Up(stack.Options{Config: cfg, Store: store, ProxyListen: "127.0.0.1:0", IdPListen: idpAddr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	// What README's persona switch does, then a token with no --env.
+	if code, _, stderr := run(t, env, "--state", "file", "--config", path, "as", "bob", "--env", "prod"); code != 0 {
+		t.Fatalf("authdev as: exit %d: %s", code, stderr)
+	}
+	code, stdout, stderr := run(t, env, "--state", "file", "--config", path, "token", "--as", "carol")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	verify(t, s.IdP().Issuer("prod"), "authdev", strings.TrimSpace(stdout))
+	want := "authdev token: carol in prod (the active environment of authdev up at " + s.ProxyURL() + ")"
+	if !strings.Contains(stderr, want) {
+		t.Errorf("stderr %q lacks %q", stderr, want)
+	}
+	// The proxy of that up takes the token.
+	req, _ := http.NewRequest(http.MethodGet, s.ProxyURL()+"/", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(stdout))
+	resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.CA().Pool()}}}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("the running proxy answered %s to the token", resp.Status)
+	}
 }

@@ -274,7 +274,7 @@ func TestJUnitHasACasePerCheckAndEnvironmentWithFailuresAndErrors(t *testing.T) 
 		t.Fatalf("tests %d failures %d errors %d suites %d", doc.Tests, doc.Failures, doc.Errors, len(doc.Suites))
 	}
 	f := doc.Suites[1].Cases[0].Failure
-	if f == nil || f.Message != "expected allow, got deny" || !strings.Contains(f.Text, `policy "admin-area"`) {
+	if f == nil || f.Message != "expected allow, got deny (403)" || !strings.Contains(f.Text, `policy "admin-area"`) {
 		t.Fatalf("the prod failure is %+v", f)
 	}
 	if doc.Suites[0].Cases[1].Error == nil {
