@@ -11,10 +11,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
+	"github.com/authdev/authdev/audit"
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/internal/stack"
 	"github.com/authdev/authdev/internal/state"
@@ -250,5 +252,37 @@ func TestTokenIsForTheEnvironmentOfTheRunningUp(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("the running proxy answered %s to the token", resp.Status)
+	}
+}
+
+func TestTheLoginOfATokenNamesItsEnvironmentInTheAuditTrail(t *testing.T) {
+	path, env, ln := tokenConfig(t)
+	cfg, err := config.Load(path, config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var logins []string
+	srv, err := mockidp.New(cfg, mockidp.Options{Store: state.NewMemory(), Events: func(e audit.Event) {
+		if e.Kind == audit.KindLogin {
+			mu.Lock()
+			logins = append(logins, e.Message)
+			mu.Unlock()
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(ln); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	if code, _, stderr := run(t, env, "--state", "file", "--config", path, "token", "--as", "bob", "--env", "prod"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(logins) != 1 || logins[0] != "signed in at the prod IdP for client authdev-cli" {
+		t.Fatalf("login events %q; want one naming prod", logins)
 	}
 }
