@@ -42,7 +42,8 @@ as PERSONA at their next request, without logging out. "-" goes back to the
 IdP's persona picker.`,
 		Example: `  authdev as bob
   authdev as alice --env prod`,
-		Args: exactArgs(1),
+		Args:              exactArgs(1),
+		ValidArgsFunction: onlyFirstArg(completeFrom(f, personaNames, cobra.CompletionWithDesc(PickerPersona, "the IdP's picker"))),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Persona = args[0]
 			ctx, stop := interruptible(cmd)

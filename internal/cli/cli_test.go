@@ -177,3 +177,39 @@ func TestAnUnknownPersonaIsWordedOneWayEverywhere(t *testing.T) {
 		}
 	}
 }
+
+func TestCompletionKnowsThePersonasEnvironmentsAndClientsOfTheConfig(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "team.yaml")
+	os.WriteFile(p, []byte(`idp:
+  clients: [{id: spa, redirect_uris: ["http://localhost:5173/cb"]}]
+personas: {alice: {name: Alice Admin}, albert: {}, bob: {}}
+environments: {dev: {}, prod: {flavor: entra}}
+`), 0o644)
+	for _, tt := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"token", "--as", "al"}, []string{"alice\tAlice Admin", "albert\tAlbert"}},
+		{[]string{"token", "--env", ""}, []string{"dev\tgeneric", "prod\tentra"}},
+		{[]string{"token", "--client", ""}, []string{"authdev-cli\tbuilt in", "spa"}},
+		{[]string{"up", "--as", "b"}, []string{"bob\tBob"}},
+		{[]string{"test", "--env", "p"}, []string{"prod\tentra"}},
+		{[]string{"as", ""}, []string{"alice\tAlice Admin", "albert\tAlbert", "bob\tBob", "-\tthe IdP's picker"}},
+		{[]string{"as", "bob", "--env", "d"}, []string{"dev\tgeneric"}},
+		{[]string{"as", "bob", ""}, nil},
+	} {
+		code, stdout, stderr := run(t, map[string]string{"AUTHDEV_CONFIG": p}, append([]string{"__complete"}, tt.args...)...)
+		lines := strings.Split(strings.TrimSpace(stdout), "\n")
+		got, directive := lines[:len(lines)-1], lines[len(lines)-1]
+		if code != 0 || directive != ":4" || strings.Join(got, "|") != strings.Join(tt.want, "|") {
+			t.Errorf("authdev __complete %s: exit %d, %q %s, want %q :4 (stderr %q)", strings.Join(tt.args, " "), code, got, directive, tt.want, stderr)
+		}
+	}
+}
+
+func TestCompletionRefusesAShellItHasNoScriptFor(t *testing.T) {
+	code, stdout, stderr := run(t, nil, "completion", "tcsh")
+	if code != ExitUsage || stdout != "" || !strings.Contains(stderr, `no completion script for "tcsh": use one of bash, zsh, fish, powershell`) {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
