@@ -97,3 +97,10 @@ func (c *Config) UnknownPersona(id string) error {
 	}
 	return fmt.Errorf("unknown persona %q%s: use one of %s", id, didYouMean(id, ids), strings.Join(ids, ", "))
 }
+
+// UnknownEnvironment is the one way authdev words an environment name the
+// config does not define, as UnknownPersona is for personas.
+func (c *Config) UnknownEnvironment(name string) error {
+	names := c.EnvironmentNames()
+	return fmt.Errorf("unknown environment %q%s: use one of %s", name, didYouMean(name, names), strings.Join(names, ", "))
+}

@@ -142,7 +142,7 @@ func adcExplainRun(opts *ADCExplainOptions) error {
 	}
 	env, ok := cfg.Environment(envName)
 	if !ok {
-		return usageErrorf("unknown environment %q: choose one of %s", envName, strings.Join(cfg.EnvironmentNames(), ", "))
+		return &UsageError{Err: cfg.UnknownEnvironment(envName)}
 	}
 	id, ok := cfg.IdentityIn(opts.Persona, envName)
 	if !ok {

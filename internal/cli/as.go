@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -74,7 +73,7 @@ func asRun(ctx context.Context, opts *AsOptions) error {
 	}
 	if opts.Env != "" {
 		if _, ok := cfg.Environment(opts.Env); !ok {
-			return usageErrorf("--env %q: no such environment: use one of %s", opts.Env, strings.Join(cfg.EnvironmentNames(), ", "))
+			return &UsageError{Err: cfg.UnknownEnvironment(opts.Env)}
 		}
 	}
 	store, err := opts.State()

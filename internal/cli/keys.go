@@ -60,7 +60,7 @@ func keysRotateRun(opts *KeysRotateOptions) error {
 	envs := cfg.EnvironmentNames()
 	if opts.Env != "" {
 		if !slices.Contains(envs, opts.Env) {
-			return usageErrorf("--env %q is not an environment of %s: use one of %v", opts.Env, cfg.Source, envs)
+			return &UsageError{Err: cfg.UnknownEnvironment(opts.Env)}
 		}
 		envs = []string{opts.Env}
 	}

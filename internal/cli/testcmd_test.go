@@ -122,7 +122,7 @@ func TestTestRefusesBadUsageAndConfigWithExitTwo(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"an unknown environment", []string{"--config", path, "test", "--env", "qa"}, `--env "qa": no such environment`},
+		{"an unknown environment", []string{"--config", path, "test", "--env", "qa"}, `unknown environment "qa": use one of`},
 		{"a check without an expectation where it runs", []string{"--config", noExpect, "test"}, `its expect map has no "prod"`},
 		{"--record on the built-in demo", []string{"test", "--record"}, "--record=FILE"},
 		{"--proxy with --upstream", []string{"--config", path, "test", "--proxy", "https://127.0.0.1:1", "--upstream", "http://127.0.0.1:2"}, "--proxy tests a running proxy"},

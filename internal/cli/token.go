@@ -126,7 +126,7 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 func tokenEnv(ctx context.Context, opts *TokenOptions, cfg *config.Config) (env, why string, err error) {
 	if opts.Env != "" {
 		if _, ok := cfg.Environment(opts.Env); !ok {
-			return "", "", usageErrorf("--env %q: no such environment: use one of %s", opts.Env, strings.Join(cfg.EnvironmentNames(), ", "))
+			return "", "", &UsageError{Err: cfg.UnknownEnvironment(opts.Env)}
 		}
 		return opts.Env, "--env", nil
 	}

@@ -188,7 +188,7 @@ func TestTokenErrorsGoToStderrWithAnExitCode(t *testing.T) {
 	}{
 		{"no --as", []string{"token"}, ExitUsage, "--as is required"},
 		{"an unknown persona", []string{"token", "--as", "mallory"}, ExitUsage, `unknown persona "mallory": use one of alice, bob, carol, eve`},
-		{"an unknown environment", []string{"token", "--as", "bob", "--env", "qa"}, ExitUsage, `--env "qa": no such environment`},
+		{"an unknown environment", []string{"token", "--as", "bob", "--env", "qa"}, ExitUsage, `unknown environment "qa": use one of`},
 		{"an unknown client", []string{"token", "--as", "bob", "--client", "nope"}, ExitUsage, `--client "nope": no such client`},
 		{"a client without the code flow", []string{"token", "--as", "bob", "--client", "ci"}, ExitUsage, "authorization_code"},
 		{"something else on idp.listen", []string{"--config", otherPath, "token", "--as", "bob"}, ExitFailure, "not this config's IdP"},

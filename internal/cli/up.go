@@ -187,7 +187,7 @@ func upRun(ctx context.Context, opts *UpOptions) error {
 func checkUpFlags(opts *UpOptions, cfg *config.Config) ([]string, error) {
 	if opts.Env != "" {
 		if _, ok := cfg.Environment(opts.Env); !ok {
-			return nil, usageErrorf("--env %q: no such environment: use one of %s", opts.Env, strings.Join(cfg.EnvironmentNames(), ", "))
+			return nil, &UsageError{Err: cfg.UnknownEnvironment(opts.Env)}
 		}
 	}
 	if opts.As != "" {

@@ -116,7 +116,7 @@ func TestUpRefusesBadFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"an unknown environment", []string{"--env", "qa"}, `--env "qa"`},
+		{"an unknown environment", []string{"--env", "qa"}, `unknown environment "qa"`},
 		{"an unknown persona", []string{"--as", "mallory"}, `unknown persona "mallory"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

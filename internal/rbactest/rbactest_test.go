@@ -70,7 +70,7 @@ func TestPlanChoosesEnvironmentsPerCheck(t *testing.T) {
 		{name: "every environment by default, envs: and expect maps narrow it, a map missing a listed env is a problem",
 			wantErr: `check "eve POST /d" runs in "prod" but its expect map has no "prod"`},
 		{name: "--env keeps only that environment", envs: []string{"staging"}, want: []string{"0:staging", "2:staging"}},
-		{name: "an unknown --env is refused", envs: []string{"qa"}, wantErr: `--env "qa": no such environment`},
+		{name: "an unknown --env is refused", envs: []string{"qa"}, wantErr: `unknown environment "qa": use one of`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cases, err := Plan(cfg, tc.envs)
