@@ -173,8 +173,8 @@ func TestAuthdevTestAndTokenAgainstARunningAuthdevUp(t *testing.T) {
 		want         int
 	}{{"alice", "dev", 200}, {"carol", "dev", 403}} {
 		tok, stderr, code := s.authdevCmd(t, "token", "--as", tc.persona, "--env", tc.env)
-		if code != 0 || stderr != "" {
-			t.Fatalf("authdev token --as %s: exit %d: %s", tc.persona, code, stderr)
+		if code != 0 || stderr != "authdev token: "+tc.persona+" in "+tc.env+" (--env), issuer "+strings.Replace(s.issuer, "/dev", "/"+tc.env, 1)+"\n" {
+			t.Fatalf("authdev token --as %s: exit %d: %q", tc.persona, code, stderr)
 		}
 		req, _ := http.NewRequest(http.MethodGet, s.proxyURL+"/admin/users", nil)
 		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(tok))

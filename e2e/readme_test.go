@@ -9,31 +9,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
-
-// readmeBlock is a ```sh block of README.md and the line it starts on.
-type readmeBlock struct {
-	line int
-	text string
-}
-
-var shFenceRE = regexp.MustCompile("(?ms)^```sh\n(.*?)^```")
-
-func readmeShellBlocks(t *testing.T) []readmeBlock {
-	t.Helper()
-	b, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var blocks []readmeBlock
-	for _, m := range shFenceRE.FindAllSubmatchIndex(b, -1) {
-		blocks = append(blocks, readmeBlock{line: 1 + bytes.Count(b[:m[0]], []byte("\n")), text: string(b[m[2]:m[3]])})
-	}
-	return blocks
-}
 
 // readmeShell runs README blocks as a newcomer's shell does, from the
 // repository's root, with what the test must supply: a private HOME and
@@ -92,60 +70,11 @@ func (sh *readmeShell) script(text string) string {
 	return "set -euo pipefail\n" + sh.replacer.Replace(text)
 }
 
-// groupProcess is a README block run in the background in its own process
-// group, so that what it starts with & stops with it.
-type groupProcess struct {
-	name string
-	cmd  *exec.Cmd
-	out  syncBuffer
-	done chan struct{}
-}
-
-func (sh *readmeShell) start(t *testing.T, name, text string) *groupProcess {
+// start runs a block in the background, as a process group that stops
+// with the test.
+func (sh *readmeShell) start(t *testing.T, name, text string) *process {
 	t.Helper()
-	p := &groupProcess{name: name, done: make(chan struct{})}
-	p.cmd = exec.Command("bash", "-c", sh.script(text))
-	p.cmd.Dir, p.cmd.Env = "..", sh.env
-	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	go func() { p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		p.stop()
-		if t.Failed() {
-			t.Logf("--- output of %s ---\n%s", name, p.out.String())
-		}
-	})
-	return p
-}
-
-// stop is Ctrl-C for the whole group, then SIGKILL for what lingers.
-func (p *groupProcess) stop() {
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGINT)
-	select {
-	case <-p.done:
-	case <-time.After(15 * time.Second):
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		<-p.done
-	}
-	// uvicorn started with & may outlive the shell: end the group.
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-}
-
-func (p *groupProcess) waitFor(t *testing.T, what string, timeout time.Duration) {
-	t.Helper()
-	for deadline := time.Now().Add(timeout); !strings.Contains(p.out.String(), what); time.Sleep(50 * time.Millisecond) {
-		select {
-		case <-p.done:
-			t.Fatalf("%s ended before printing %q:\n%s", p.name, what, p.out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not print %q within %s:\n%s", p.name, what, timeout, p.out.String())
-		}
-	}
+	return startProcess(t, name, sh.env, "..", "bash", "-c", sh.script(text))
 }
 
 // run runs a block to its end.
@@ -183,7 +112,7 @@ func TestTheREADMEWorksAsWritten(t *testing.T) {
 	}
 	sh := newReadmeShell(t)
 	driven := map[string]bool{}
-	for _, b := range readmeShellBlocks(t) {
+	for _, b := range fencedBlocks(t, "../README.md", "sh") {
 		first := strings.TrimSpace(strings.SplitN(b.text, "#", 2)[0])
 		switch {
 		case strings.HasPrefix(b.text, "go run ./cmd/authdev up"):
@@ -219,13 +148,13 @@ func TestTheREADMEWorksAsWritten(t *testing.T) {
 
 // readmeGoRunUp runs the first line, `go run ./cmd/authdev up`, until it is
 // ready; the second, `make test`, is the suite running this test.
-func readmeGoRunUp(t *testing.T, sh *readmeShell, b readmeBlock) {
+func readmeGoRunUp(t *testing.T, sh *readmeShell, b fencedBlock) {
 	lines := strings.Split(strings.TrimSpace(b.text), "\n")
 	if len(lines) != 2 || !strings.HasPrefix(lines[1], "make test") {
 		t.Fatalf("README.md:%d: expected `go run ./cmd/authdev up` and `make test`, got:\n%s", b.line, b.text)
 	}
 	up := sh.start(t, "go run ./cmd/authdev up", lines[0])
-	up.waitFor(t, "authdev up: ready", 3*time.Minute)
+	up.waitOutput(t, regexp.MustCompile("authdev up: ready"), 3*time.Minute)
 	for _, want := range []string{"  proxy     " + sh.proxyURL, "  upstream  demo", "no TUI"} {
 		if !strings.Contains(up.out.String(), want) {
 			t.Errorf("go run ./cmd/authdev up printed no %q:\n%s", want, up.out.String())
@@ -233,22 +162,22 @@ func readmeGoRunUp(t *testing.T, sh *readmeShell, b readmeBlock) {
 	}
 	up.stop()
 	if !strings.Contains(up.out.String(), "authdev up: stopped") {
-		t.Errorf("Ctrl-C did not stop authdev up cleanly:\n%s", up.out.String())
+		t.Errorf("SIGTERM did not stop authdev up cleanly:\n%s", up.out.String())
 	}
 }
 
 // readmeQuickStart runs the quick start in the background until authdev up
 // is ready and the app answers; it stays up for the next blocks.
-func readmeQuickStart(t *testing.T, sh *readmeShell, b readmeBlock) {
+func readmeQuickStart(t *testing.T, sh *readmeShell, b fencedBlock) {
 	p := sh.start(t, "the quick start", b.text)
-	p.waitFor(t, "authdev up: ready", 3*time.Minute)
-	p.waitFor(t, "upstream  app / -> "+sh.appURL, time.Second)
-	p.waitFor(t, "Uvicorn running", time.Minute)
+	p.waitOutput(t, regexp.MustCompile("authdev up: ready"), 3*time.Minute)
+	p.waitOutput(t, regexp.MustCompile(regexp.QuoteMeta("upstream  app / -> "+sh.appURL)), time.Second)
+	p.waitOutput(t, regexp.MustCompile("Uvicorn running"), time.Minute)
 }
 
 // readmeSwitch runs `authdev as bob --env prod`, curl with carol's token,
 // and `authdev test` against the quick start's app.
-func readmeSwitch(t *testing.T, sh *readmeShell, b readmeBlock) {
+func readmeSwitch(t *testing.T, sh *readmeShell, b fencedBlock) {
 	stdout, stderr, code := sh.run(t, b.text)
 	if code != 0 {
 		t.Fatalf("README.md:%d: exit %d\n%s\n%s", b.line, code, stdout, stderr)
