@@ -184,3 +184,37 @@ func TestAuthdevTestAndTokenAgainstARunningAuthdevUp(t *testing.T) {
 		}
 	}
 }
+
+// TestInitThenTestAgainstTheFastAPIExample is a newcomer's first config:
+// `authdev init`, the FastAPI example with its defaults (audience "app"),
+// then `authdev test`. Only the fixed ports of the written file are moved
+// to free ones.
+func TestInitThenTestAgainstTheFastAPIExample(t *testing.T) {
+	dir := t.TempDir()
+	env := []string{"HOME=" + filepath.Join(dir, "home"), "AUTHDEV_STATE_DIR=" + filepath.Join(dir, "state")}
+	config := filepath.Join(dir, "authdev.yaml")
+	if _, stderr, code := runCmd(t, env, authdevBin, "--config", config, "init"); code != 0 {
+		t.Fatalf("authdev init: exit %d: %s", code, stderr)
+	}
+	written, _ := os.ReadFile(config)
+	proxyAddr, appAddr := "127.0.0.1:"+itoa(freePort(t)), "127.0.0.1:"+itoa(freePort(t))
+	moved := strings.NewReplacer("127.0.0.1:8443", proxyAddr, "127.0.0.1:8000", appAddr,
+		"127.0.0.1:9400", "127.0.0.1:"+itoa(freePort(t))).Replace(string(written))
+	if moved == string(written) {
+		t.Fatal("authdev init no longer writes the default ports this test moves")
+	}
+	os.WriteFile(config, []byte(moved), 0o600)
+	caPEM, stderr, code := runCmd(t, env, authdevBin, "--config", config, "ca", "print")
+	if code != 0 {
+		t.Fatalf("authdev ca print: exit %d: %s", code, stderr)
+	}
+	caFile := filepath.Join(dir, "ca.pem")
+	os.WriteFile(caFile, []byte(caPEM), 0o600)
+	backend := startProcess(t, "uvicorn", []string{"AUTHDEV_ISSUER=https://" + proxyAddr, "AUTHDEV_CA_FILE=" + caFile},
+		"../examples/fastapi", "/usr/bin/python3", "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", appAddr[strings.LastIndex(appAddr, ":")+1:])
+	waitHTTP(t, backend, http.DefaultClient, "http://"+appAddr+"/healthz", http.StatusOK, 30*time.Second)
+	stdout, stderr, code := runCmd(t, env, authdevBin, "--config", config, "test")
+	if code != 0 || !strings.Contains(stdout, "ok: 2 checks × 2 environments: 4 run, 4 passed") {
+		t.Fatalf("authdev test: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}
