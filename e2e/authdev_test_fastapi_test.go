@@ -217,4 +217,11 @@ func TestInitThenTestAgainstTheFastAPIExample(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "ok: 2 checks × 2 environments: 4 run, 4 passed") {
 		t.Fatalf("authdev test: exit %d\n%s\n%s", code, stdout, stderr)
 	}
+	// Under another upstream name the assertion's audience is wrong: the
+	// report says what FastAPI answered.
+	stdout, stderr, code = runCmd(t, env, authdevBin, "--config", config, "test", "--upstream", "api=http://"+appAddr, "--env", "dev")
+	said := regexp.MustCompile(`alice GET /admin/users\s+dev\s+✗\s+allow\s+deny\s+401\s+backend\s+assertion audience is not 'app': set AUTHDEV_AUDIENCE`)
+	if code != 1 || !strings.Contains(stdout, "BACKEND SAID") || !said.MatchString(stdout) {
+		t.Fatalf("authdev test --upstream api=…: exit %d; want 1 and FastAPI's reason in the table\n%s\n%s", code, stdout, stderr)
+	}
 }

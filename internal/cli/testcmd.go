@@ -127,7 +127,10 @@ func testRun(ctx context.Context, opts *TestOptions) error {
 		return err
 	}
 	// The run's own secrets stay in memory: a CI job leaves no keys behind
-	// and does not disturb an `authdev up` sharing the store.
+	// and does not disturb an `authdev up` sharing the store. The one
+	// exception is the proxy's assertion key, kept once made: backends
+	// cache the proxy's JWKS by URL, and a key made afresh by each run
+	// would be unknown to them on the next.
 	store := &overlayStore{base: userStore, mem: state.NewMemory()}
 	var remote *rbactest.Remote
 	envs := opts.Envs
@@ -364,8 +367,8 @@ func newRemoteTarget(proxyURL string, cfg *config.Config, store state.Store) (*r
 	return rbactest.NewRemote(proxyURL, token, roots, base), nil
 }
 
-// overlayStore reads through to the user's store and keeps writes in
-// memory.
+// overlayStore reads through to the user's store and keeps writes, but for
+// the proxy's assertion key, in memory.
 type overlayStore struct {
 	base state.Store
 	mem  *state.MemoryStore
@@ -378,6 +381,12 @@ func (o *overlayStore) Get(key string) ([]byte, error) {
 	return o.base.Get(key)
 }
 
-func (o *overlayStore) Set(key string, value []byte) error { return o.mem.Set(key, value) }
-func (o *overlayStore) Delete(key string) error            { return o.mem.Delete(key) }
-func (o *overlayStore) Describe() string                   { return "memory over " + o.base.Describe() }
+func (o *overlayStore) Set(key string, value []byte) error {
+	if key == stack.AssertionKeyKey {
+		return o.base.Set(key, value)
+	}
+	return o.mem.Set(key, value)
+}
+
+func (o *overlayStore) Delete(key string) error { return o.mem.Delete(key) }
+func (o *overlayStore) Describe() string        { return "memory over " + o.base.Describe() }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/authdev/authdev/config"
@@ -283,5 +285,28 @@ func TestTestTakesAFreePortWhenProxyListenIsTaken(t *testing.T) {
 	}
 	if !strings.Contains(stderr, held.Addr().String()+" is taken") {
 		t.Errorf("stderr does not say that proxy.listen was taken:\n%s", stderr)
+	}
+}
+
+func TestTestRunsSignAssertionsWithTheSameKey(t *testing.T) {
+	var mu sync.Mutex
+	kids := map[string]bool{}
+	url := backend(t, func(w http.ResponseWriter, r *http.Request) {
+		parts := strings.Split(r.Header.Get(identity.Header), ".")
+		raw, _ := base64.RawURLEncoding.DecodeString(parts[0])
+		var h struct{ Kid string }
+		json.Unmarshal(raw, &h)
+		mu.Lock()
+		kids[h.Kid] = true
+		mu.Unlock()
+	})
+	path, env := demoWithChecks(t, "  - {as: alice, request: GET /, expect: allow, envs: [dev]}\n")
+	for range 2 {
+		if code, stdout, stderr := run(t, env, "--state", "file", "--config", path, "test", "--upstream", url, "--proxy-listen", "127.0.0.1:0"); code != 0 {
+			t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+		}
+	}
+	if len(kids) != 1 {
+		t.Fatalf("two runs signed with keys %v; a backend that cached the first run's JWKS refuses the second's", kids)
 	}
 }
