@@ -128,10 +128,13 @@ func testRun(ctx context.Context, opts *TestOptions) error {
 	}
 	// The run's own secrets stay in memory: a CI job leaves no keys behind
 	// and does not disturb an `authdev up` sharing the store. The one
-	// exception is the proxy's assertion key, kept once made: backends
-	// cache the proxy's JWKS by URL, and a key made afresh by each run
-	// would be unknown to them on the next.
+	// exception, in front of a backend, is the proxy's assertion key, kept
+	// once made: backends cache the proxy's JWKS by URL, and a key made
+	// afresh by each run would be unknown to them on the next.
 	store := &overlayStore{base: userStore, mem: state.NewMemory()}
+	if frontsBackend(opts, cfg) {
+		store.keep = stack.AssertionKeyKey
+	}
 	var remote *rbactest.Remote
 	envs := opts.Envs
 	if opts.Proxy != "" {
@@ -258,8 +261,7 @@ func testTarget(opts *TestOptions, cfg *config.Config, store state.Store, remote
 // state store that up shares, so that the backend still accepts them.
 func startInProcess(opts *TestOptions, cfg *config.Config, store state.Store) (*rbactest.InProcess, error) {
 	o := rbactest.InProcessOptions{Config: cfg, Store: store, Upstream: opts.Upstream, ProxyListen: opts.ProxyListen, Now: opts.Now}
-	fronting := opts.Upstream != "" || len(cfg.Proxy.Upstreams) > 0 || cfg.Proxy.ADCConfig != ""
-	if o.ProxyListen != "" || !fronting {
+	if o.ProxyListen != "" || !frontsBackend(opts, cfg) {
 		return rbactest.StartInProcess(o)
 	}
 	o.ProxyListen = cfg.Proxy.Listen
@@ -271,6 +273,12 @@ func startInProcess(opts *TestOptions, cfg *config.Config, store state.Store) (*
 	fmt.Fprintf(opts.IO.ErrOut, "authdev test: %s is taken (by authdev up?): the proxy takes a free port and signs assertions as %s\n",
 		cfg.Proxy.Listen, o.AssertionIssuer)
 	return rbactest.StartInProcess(o)
+}
+
+// frontsBackend reports whether the run's proxy forwards to the user's
+// backend rather than to the embedded demo.
+func frontsBackend(opts *TestOptions, cfg *config.Config) bool {
+	return opts.Upstream != "" || len(cfg.Proxy.Upstreams) > 0 || cfg.Proxy.ADCConfig != ""
 }
 
 // writeReports prints the report (table or --json) and writes --junit.
@@ -367,11 +375,12 @@ func newRemoteTarget(proxyURL string, cfg *config.Config, store state.Store) (*r
 	return rbactest.NewRemote(proxyURL, token, roots, base), nil
 }
 
-// overlayStore reads through to the user's store and keeps writes, but for
-// the proxy's assertion key, in memory.
+// overlayStore reads through to the user's store and keeps writes in
+// memory, but for the key named keep.
 type overlayStore struct {
 	base state.Store
 	mem  *state.MemoryStore
+	keep string
 }
 
 func (o *overlayStore) Get(key string) ([]byte, error) {
@@ -382,7 +391,7 @@ func (o *overlayStore) Get(key string) ([]byte, error) {
 }
 
 func (o *overlayStore) Set(key string, value []byte) error {
-	if key == stack.AssertionKeyKey {
+	if key == o.keep {
 		return o.base.Set(key, value)
 	}
 	return o.mem.Set(key, value)

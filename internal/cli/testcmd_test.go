@@ -309,4 +309,7 @@ func TestTestRunsSignAssertionsWithTheSameKey(t *testing.T) {
 	if len(kids) != 1 {
 		t.Fatalf("two runs signed with keys %v; a backend that cached the first run's JWKS refuses the second's", kids)
 	}
+	if _, err := state.NewFile(env["AUTHDEV_STATE_DIR"]).Get(stack.AssertionKeyKey); err != nil {
+		t.Fatalf("the assertion key is not in the state store: %v", err)
+	}
 }
