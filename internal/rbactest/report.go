@@ -2,7 +2,6 @@ package rbactest
 
 import (
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/internal/junit"
 )
 
 // Report is a run's results with what the outputs need around them.
@@ -219,41 +219,12 @@ func upper(s []string) []string {
 
 // JUnit XML, as CI systems read it: one suite per environment, one test
 // case per check in it.
-type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Errors   int          `xml:"errors,attr"`
-	Time     string       `xml:"time,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Errors   int         `xml:"errors,attr"`
-	Time     string      `xml:"time,attr"`
-	Cases    []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	ClassName string        `xml:"classname,attr"`
-	Time      string        `xml:"time,attr"`
-	File      string        `xml:"file,attr,omitempty"`
-	Line      int           `xml:"line,attr,omitempty"`
-	Failure   *junitProblem `xml:"failure,omitempty"`
-	Error     *junitProblem `xml:"error,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
-}
-
-type junitProblem struct {
-	Message string `xml:"message,attr"`
-	Type    string `xml:"type,attr"`
-	Text    string `xml:",chardata"`
-}
+type (
+	junitSuites  = junit.Suites
+	junitSuite   = junit.Suite
+	junitCase    = junit.Case
+	junitProblem = junit.Problem
+)
 
 // sourceFile is the check's file, "" for the built-in demo.
 func sourceFile(p config.Pos) string {
@@ -263,7 +234,7 @@ func sourceFile(p config.Pos) string {
 	return p.File
 }
 
-func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 3, 64) }
+var seconds = junit.Seconds
 
 // WriteJUnit writes the JUnit XML report.
 func (r Report) WriteJUnit(w io.Writer) error {
@@ -296,16 +267,7 @@ func (r Report) WriteJUnit(w io.Writer) error {
 		suite.Time = seconds(total)
 		out.Suites = append(out.Suites, suite)
 	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(out); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return junit.Write(w, out)
 }
 
 // WriteJSON writes the summary and every result as one JSON document.
