@@ -13,15 +13,33 @@ import (
 
 // Values the schema allows.
 var (
-	Flavors    = []string{"okta", "entra", "keycloak", "cognito", "auth0", "generic"}
-	Algs       = []string{"RS256", "ES256"}
-	LBMethods  = []string{"roundrobin", "leastconnection"}
-	Actions    = []string{"ALLOW", "DENY"}
-	CheckVias  = []string{"session", "bearer"}
-	GrantTypes = []string{"authorization_code", "refresh_token", "client_credentials",
+	Flavors   = []string{"okta", "entra", "keycloak", "cognito", "auth0", "generic"}
+	Algs      = []string{"RS256", "ES256"}
+	LBMethods = []string{"roundrobin", "leastconnection"}
+	Actions   = []string{"ALLOW", "DENY"}
+	CheckVias = []string{"session", "bearer"}
+	// CheckDrills are the failure drills a check may run under.
+	CheckDrills = []string{DrillExpiredSession, DrillRotatedKeys, DrillIdPDown}
+	// CoverageModes are the values of checks_coverage.
+	CoverageModes = []string{CoverageReport, CoverageRequired}
+	GrantTypes    = []string{"authorization_code", "refresh_token", "client_credentials",
 		"urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:token-exchange"}
 	// ReservedClientIDs are the IdP's built-in clients.
 	ReservedClientIDs = []string{ProxyClientID, CLIClientID}
+)
+
+// Failure drills a check may name: the sessions expire after its login,
+// the IdP's keys rotate, or the IdP is unreachable while it runs.
+const (
+	DrillExpiredSession = "expired-session"
+	DrillRotatedKeys    = "rotated-keys"
+	DrillIdPDown        = "idp-down"
+)
+
+// checks_coverage: report uncovered routes, or fail on them.
+const (
+	CoverageReport   = "report"
+	CoverageRequired = "required"
 )
 
 // The built-in clients of the IdP (DESIGN.md: they need no configuration).
@@ -63,6 +81,7 @@ func (c *Config) applyDefaults() {
 		px.IdleTimeout = Duration(30 * time.Minute)
 	}
 	px.DefaultAuthorization = strings.ToUpper(or(px.DefaultAuthorization, "ALLOW"))
+	c.ChecksCoverage = or(c.ChecksCoverage, CoverageReport)
 	if len(px.Headers) == 0 {
 		px.Headers = Headers{
 			{Name: "X-Remote-User", Expr: Expr{Text: "AAA.USER.NAME"}},
@@ -147,6 +166,7 @@ func (c *Config) validate(errs *Errors) {
 	checkListen("idp.listen", &c.IDP.Listen)
 	oneOf(of(&c.IDP.Flavor), "idp.flavor", c.IDP.Flavor, Flavors)
 	oneOf(of(&c.IDP.Alg), "idp.alg", c.IDP.Alg, Algs)
+	oneOf(of(&c.ChecksCoverage), "checks_coverage", c.ChecksCoverage, CoverageModes)
 	if c.IDP.PublicURL != "" {
 		checkURL(errs, of(&c.IDP.PublicURL), "idp.public_url", c.IDP.PublicURL)
 	}
@@ -265,6 +285,12 @@ func (c *Config) validate(errs *Errors) {
 			}
 		}
 		oneOf(of(&ch.Via), fmt.Sprintf("check %q via", ch.Name), ch.Via, CheckVias)
+		if ch.Drill != "" {
+			oneOf(of(&ch.Drill), fmt.Sprintf("check %q drill", ch.Name), ch.Drill, CheckDrills)
+		}
+		if ch.Drill == DrillExpiredSession && ch.Via == "bearer" {
+			errs.add(of(&ch.Drill), "check %q: drill expired-session expires browser sessions, and the check goes via bearer: drop via: bearer, or use drill: rotated-keys", ch.Name)
+		}
 	}
 }
 
