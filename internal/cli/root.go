@@ -93,6 +93,7 @@ and environment, and RBAC smoke tests for CI — from one binary.`,
 		NewCmdAs(f, nil),
 		NewCmdToken(f, nil),
 		NewCmdTest(f, nil),
+		NewCmdVerifyBackend(f, nil),
 	)
 	return root
 }
