@@ -24,11 +24,12 @@ type Suite struct {
 	Tests    int    `xml:"tests,attr"`
 	Failures int    `xml:"failures,attr"`
 	Errors   int    `xml:"errors,attr"`
+	Skipped  int    `xml:"skipped,attr"`
 	Time     string `xml:"time,attr"`
 	Cases    []Case `xml:"testcase"`
 }
 
-// Case is one test: passed when it has neither Failure nor Error.
+// Case is one test: passed when it has no Failure, Error or Skipped.
 type Case struct {
 	Name      string   `xml:"name,attr"`
 	ClassName string   `xml:"classname,attr"`
@@ -37,6 +38,7 @@ type Case struct {
 	Line      int      `xml:"line,attr,omitempty"`
 	Failure   *Problem `xml:"failure,omitempty"`
 	Error     *Problem `xml:"error,omitempty"`
+	Skipped   *Problem `xml:"skipped,omitempty"`
 	SystemOut string   `xml:"system-out,omitempty"`
 }
 
@@ -55,6 +57,8 @@ func (s *Suite) Add(c Case) {
 		s.Errors++
 	case c.Failure != nil:
 		s.Failures++
+	case c.Skipped != nil:
+		s.Skipped++
 	}
 	s.Cases = append(s.Cases, c)
 }

@@ -20,6 +20,8 @@ type Report struct {
 	Envs     []string
 	Results  []Result
 	Duration time.Duration
+	// Coverage is nil when no OpenAPI document was read.
+	Coverage *Coverage
 }
 
 // NewReport orders envs as allEnvs lists them, keeping those that ran.
@@ -75,7 +77,10 @@ func (r Report) Summary() Summary {
 }
 
 // OK reports whether every expectation held.
-func (r Report) OK() bool { s := r.Summary(); return s.Failed == 0 && s.Errors == 0 }
+func (r Report) OK() bool {
+	s := r.Summary()
+	return s.Failed == 0 && s.Errors == 0 && r.Coverage.OK()
+}
 
 type matrixRow struct {
 	name     string
@@ -164,6 +169,11 @@ func (r Report) WriteText(w io.Writer) error {
 			return err
 		}
 	}
+	if r.Coverage != nil {
+		if err := r.Coverage.writeText(w); err != nil {
+			return err
+		}
+	}
 	_, err := fmt.Fprintln(w, "\n"+r.SummaryLine())
 	return err
 }
@@ -172,7 +182,7 @@ func (r Report) WriteText(w io.Writer) error {
 func (r Report) SummaryLine() string {
 	s := r.Summary()
 	verdict := "ok"
-	if s.Failed > 0 || s.Errors > 0 {
+	if !r.OK() {
 		verdict = "FAILED"
 	}
 	line := fmt.Sprintf("%s: %s × %s: %d run, %d passed, %d failed", verdict, plural(s.Checks, "check"), plural(s.Envs, "environment"), s.Run, s.Passed, s.Failed)
@@ -267,6 +277,9 @@ func (r Report) WriteJUnit(w io.Writer) error {
 		suite.Time = seconds(total)
 		out.Suites = append(out.Suites, suite)
 	}
+	if r.Coverage != nil {
+		out.Suites = append(out.Suites, r.Coverage.junitSuites()...)
+	}
 	return junit.Write(w, out)
 }
 
@@ -278,12 +291,13 @@ func (r Report) WriteJSON(w io.Writer) error {
 		Differs  bool              `json:"differs"`
 	}
 	doc := struct {
-		OK      bool         `json:"ok"`
-		Summary Summary      `json:"summary"`
-		Envs    []string     `json:"environments"`
-		Results []Result     `json:"results"`
-		Matrix  []matrixJSON `json:"matrix"`
-	}{OK: r.OK(), Summary: r.Summary(), Envs: r.Envs, Results: r.Results}
+		OK       bool         `json:"ok"`
+		Summary  Summary      `json:"summary"`
+		Envs     []string     `json:"environments"`
+		Results  []Result     `json:"results"`
+		Matrix   []matrixJSON `json:"matrix"`
+		Coverage *Coverage    `json:"coverage,omitempty"`
+	}{OK: r.OK(), Summary: r.Summary(), Envs: r.Envs, Results: r.Results, Coverage: r.Coverage}
 	if doc.Results == nil {
 		doc.Results = []Result{}
 	}
