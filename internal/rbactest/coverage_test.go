@@ -9,6 +9,7 @@ import (
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/internal/junit/junittest"
 	"github.com/authdev/authdev/internal/openapi"
+	"github.com/authdev/authdev/internal/testkit"
 )
 
 func reportRoutes(t *testing.T) []openapi.Route {
@@ -78,7 +79,7 @@ proxy:
       rule: HTTP.REQ.URL.PATH.STARTSWITH("/reports") && !AAA.USER.IS_MEMBER_OF("admin")
       action: DENY
 `
-	cfg := parse(t, src)
+	cfg := testkit.Config(t, src)
 	cases, err := Plan(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
