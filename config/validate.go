@@ -17,7 +17,11 @@ var (
 	Algs       = []string{"RS256", "ES256"}
 	LBMethods  = []string{"roundrobin", "leastconnection"}
 	Actions    = []string{"ALLOW", "DENY"}
-	CheckVias  = []string{"session", "bearer"}
+	CheckVias  = []string{"session", "bearer", "saml"}
+	// Logins are the ways the proxy logs browsers in (proxy.login).
+	Logins = []string{LoginOIDC, LoginSAML}
+	// SAMLNameIDFormats are the nameid_format values of a service provider.
+	SAMLNameIDFormats = []string{"email", "persistent", "transient", "unspecified"}
 	GrantTypes = []string{"authorization_code", "refresh_token", "client_credentials",
 		"urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:token-exchange"}
 	// ReservedClientIDs are the IdP's built-in clients.
@@ -28,6 +32,20 @@ var (
 const (
 	ProxyClientID = "authdev-proxy"
 	CLIClientID   = "authdev-cli"
+)
+
+// Browser logins of the proxy.
+const (
+	LoginOIDC = "oidc"
+	LoginSAML = "saml"
+)
+
+// The proxy as the IdP's built-in SAML service provider: its entity id, and
+// its assertion consumer service path (the ADC's, on any loopback name or
+// proxy.public_url).
+const (
+	ProxySAMLEntityID = "urn:authdev:proxy"
+	SAMLACSPath       = "/cgi/samlauth"
 )
 
 func (c *Config) applyDefaults() {
@@ -63,6 +81,12 @@ func (c *Config) applyDefaults() {
 		px.IdleTimeout = Duration(30 * time.Minute)
 	}
 	px.DefaultAuthorization = strings.ToUpper(or(px.DefaultAuthorization, "ALLOW"))
+	px.Login = strings.ToLower(or(px.Login, LoginOIDC))
+	for k := range c.Environments {
+		e := &c.Environments[k]
+		e.Login = strings.ToLower(or(e.Login, px.Login))
+	}
+	c.IDP.SAML.applyDefaults(c)
 	if len(px.Headers) == 0 {
 		px.Headers = Headers{
 			{Name: "X-Remote-User", Expr: Expr{Text: "AAA.USER.NAME"}},
@@ -178,7 +202,9 @@ func (c *Config) validate(errs *Errors) {
 		}
 		oneOf(of(&e.Flavor), fmt.Sprintf("environment %q flavor", e.Name), e.Flavor, Flavors)
 		oneOf(of(&e.Alg), fmt.Sprintf("environment %q alg", e.Name), e.Alg, Algs)
+		oneOf(of(&e.Login), fmt.Sprintf("environment %q login", e.Name), e.Login, Logins)
 	}
+	c.IDP.SAML.validate(errs, at, oneOf)
 	envNames := c.EnvironmentNames()
 
 	if len(c.Personas) == 0 {
@@ -201,6 +227,7 @@ func (c *Config) validate(errs *Errors) {
 		checkURL(errs, of(&px.PublicURL), "proxy.public_url", px.PublicURL)
 	}
 	oneOf(of(&px.DefaultAuthorization), "proxy.default_authorization", px.DefaultAuthorization, Actions)
+	oneOf(of(&px.Login), "proxy.login", px.Login, Logins)
 	upstreams := map[string]bool{}
 	for i := range px.Upstreams {
 		u := &px.Upstreams[i]

@@ -1,0 +1,86 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// IsURL reports whether a metadata reference is an http(s) URL rather than
+// a file.
+func (sp *SAMLServiceProvider) IsURL() bool {
+	return strings.HasPrefix(sp.Metadata, "http://") || strings.HasPrefix(sp.Metadata, "https://")
+}
+
+// ACS lists the assertion consumer services written in the file, the
+// default first.
+func (sp *SAMLServiceProvider) ACS() []string {
+	out := slices.Clone(sp.ACSURLs)
+	if sp.ACSURL != "" && !slices.Contains(out, sp.ACSURL) {
+		out = append([]string{sp.ACSURL}, out...)
+	}
+	return out
+}
+
+// Signs reports whether responses (response) or assertions (!response)
+// to the SP are signed.
+func (sp *SAMLServiceProvider) Signs(response bool) bool {
+	if response {
+		return sp.SignResponse == nil || *sp.SignResponse
+	}
+	return sp.SignAssertion == nil || *sp.SignAssertion
+}
+
+func (s *SAMLIdP) applyDefaults(c *Config) {
+	for k := range s.ServiceProviders {
+		sp := &s.ServiceProviders[k]
+		sp.NameIDFormat = strings.ToLower(or(sp.NameIDFormat, "email"))
+		if !sp.IsURL() {
+			sp.Metadata = c.Resolve(sp.Metadata)
+		}
+		sp.Certificate = c.Resolve(sp.Certificate)
+	}
+}
+
+func (s *SAMLIdP) validate(errs *Errors, at func(Pos) Pos, oneOf func(Pos, string, string, []string)) {
+	seen := map[string]bool{}
+	for i := range s.ServiceProviders {
+		sp := &s.ServiceProviders[i]
+		name := sp.EntityID
+		if name == "" {
+			name = fmt.Sprintf("#%d", i+1)
+		}
+		what := fmt.Sprintf("saml service provider %q", name)
+		switch {
+		case sp.EntityID == "" && sp.Metadata == "":
+			errs.add(at(sp.Pos), "%s has neither entity_id nor metadata: add `entity_id: https://app.example.com/saml/metadata`", what)
+		case sp.EntityID == ProxySAMLEntityID:
+			errs.add(at(sp.Pos), "%s: entity id %q is the built-in proxy: choose another", what, sp.EntityID)
+		case sp.EntityID != "" && seen[sp.EntityID]:
+			errs.add(at(sp.Pos), "%s is listed twice", what)
+		}
+		seen[sp.EntityID] = true
+		if len(sp.ACS()) == 0 && sp.Metadata == "" {
+			errs.add(at(sp.Pos), "%s has no acs_url: add the URL its assertion consumer service answers at, or metadata", what)
+		}
+		for _, u := range sp.ACS() {
+			checkURL(errs, at(sp.Pos), what+" acs_url", u)
+		}
+		if sp.IsURL() {
+			if _, err := url.Parse(sp.Metadata); err != nil {
+				errs.add(at(sp.Pos), "%s metadata %q is not a URL: %v", what, sp.Metadata, err)
+			}
+		}
+		oneOf(at(sp.Pos), what+" nameid_format", sp.NameIDFormat, SAMLNameIDFormats)
+		if !sp.Signs(true) && !sp.Signs(false) {
+			errs.add(at(sp.Pos), "%s signs neither responses nor assertions: set sign_response or sign_assertion to true", what)
+		}
+		if sp.EncryptAssertion && !sp.Signs(false) {
+			errs.add(at(sp.Pos), "%s encrypts an unsigned assertion: set sign_assertion: true (the signature goes inside the encryption)", what)
+		}
+		if sp.EncryptAssertion && sp.Certificate == "" && sp.Metadata == "" {
+			errs.add(at(sp.Pos), "%s has encrypt_assertion but no certificate: add `certificate: sp.crt` (PEM) or metadata", what)
+		}
+	}
+}
