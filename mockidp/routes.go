@@ -43,6 +43,12 @@ func (s *Server) routes() http.Handler {
 			mux.HandleFunc(p+"/device_authorization", ep.deviceAuthorization)
 			mux.HandleFunc(p+"/device", ep.deviceVerification)
 		}
+		ep := s.issuers(s.envs[e.Name])[0]
+		p := s.basePath + ep.prefix
+		mux.HandleFunc(p+samlMetadataPath, ep.samlMetadata)
+		mux.HandleFunc(p+samlSSOPath, ep.samlSSO)
+		mux.HandleFunc(p+samlSLOPath, ep.samlSLO)
+		mux.HandleFunc(p+samlIDPInitiatedPath, ep.samlIDPInitiated)
 	}
 	mux.HandleFunc(s.basePath+"/healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
