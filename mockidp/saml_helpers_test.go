@@ -252,3 +252,8 @@ func location(t testing.TB, resp *http.Response) string {
 	}
 	return u.String()
 }
+
+var signatureRE = regexp.MustCompile(`<ds:Signature[ >]`)
+
+// signatures counts the XML signatures in a document.
+func signatures(x string) int { return len(signatureRE.FindAllString(x, -1)) }

@@ -161,3 +161,118 @@ func TestSAMLPickerWorksWithoutJavaScriptForBothBindings(t *testing.T) {
 		}
 	})
 }
+
+func TestSAMLRefusesUnregisteredSPsAndForeignACSWithAPageNeverAnAssertion(t *testing.T) {
+	srv := idptest.NewTestServer(t, idptest.Config(t, samlYAML))
+	cases := []struct{ name, entityID, acs, want string }{
+		{"unknown SP", "https://evil.example.com", "https://evil.example.com/acs", "idp.saml.service_providers"},
+		{"foreign ACS", "https://app.example.com/saml", "https://evil.example.com/acs", "acs_urls"},
+		{"proxy ACS off loopback", "urn:authdev:proxy", "https://evil.example.com/cgi/samlauth", "acs_urls"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sp := testSP(t, srv, "dev", c.entityID, c.acs)
+			_, u := redirectLogin(t, sp, "", "alice")
+			p := get(t, browser(t), u)
+			if p.status != http.StatusBadRequest || !strings.Contains(p.body, c.want) || strings.Contains(p.body, "SAMLResponse") {
+				t.Fatalf("want a 400 error page naming %q and no SAMLResponse, got %d:\n%s", c.want, p.status, p.body)
+			}
+		})
+	}
+}
+
+func TestSAMLServiceProviderSettingsShapeTheResponse(t *testing.T) {
+	srv := idptest.NewTestServer(t, idptest.Config(t, samlYAML))
+	login := func(t *testing.T, entityID, acs string) (samlForm, *saml.Assertion) {
+		sp := testSP(t, srv, "dev", entityID, acs)
+		id, u := redirectLogin(t, sp, "", "alice")
+		f := parseSAMLForm(t, get(t, browser(t), u))
+		a, err := f.consume(t, sp, id)
+		if err != nil {
+			t.Fatalf("SP refused: %v", errDetail(err))
+		}
+		return f, a
+	}
+	t.Run("persistent NameID, unsigned response, renamed and dropped attributes", func(t *testing.T) {
+		f, a := login(t, "https://persistent.example.com", "https://persistent.example.com/acs")
+		if a.Subject.NameID.Format != string(saml.PersistentNameIDFormat) || strings.Contains(a.Subject.NameID.Value, "@") {
+			t.Errorf("NameID %q (%s), want an opaque persistent id", a.Subject.NameID.Value, a.Subject.NameID.Format)
+		}
+		_, a2 := login(t, "https://persistent.example.com", "https://persistent.example.com/acs")
+		if a2.Subject.NameID.Value != a.Subject.NameID.Value {
+			t.Errorf("persistent NameID changed between logins: %q, %q", a.Subject.NameID.Value, a2.Subject.NameID.Value)
+		}
+		x := string(f.responseXML(t))
+		if signatures(x) != 1 {
+			t.Errorf("want one signature (the assertion's) with sign_response: false:\n%s", x)
+		}
+		got := attrs(a)
+		if !slices.Equal(got["memberOf"], []string{"eng-admins", "eng"}) || got["groups"] != nil || got["department"] != nil {
+			t.Errorf("attributes %v: want groups renamed memberOf and department dropped", got)
+		}
+	})
+	t.Run("transient NameID, signed response around an unsigned assertion", func(t *testing.T) {
+		f, a := login(t, "https://transient.example.com", "https://transient.example.com/acs")
+		_, a2 := login(t, "https://transient.example.com", "https://transient.example.com/acs")
+		if a.Subject.NameID.Format != string(saml.TransientNameIDFormat) || a.Subject.NameID.Value == a2.Subject.NameID.Value {
+			t.Errorf("NameIDs %q, %q (%s): want a fresh transient id per session", a.Subject.NameID.Value, a2.Subject.NameID.Value, a.Subject.NameID.Format)
+		}
+		if a.Signature != nil || signatures(string(f.responseXML(t))) != 1 {
+			t.Errorf("want only the response signed with sign_assertion: false:\n%s", f.responseXML(t))
+		}
+	})
+}
+
+func TestSAMLEncryptsAssertionsToTheSPsCertificate(t *testing.T) {
+	key, cert := spKey(t)
+	cfg := idptest.Config(t, `
+idp:
+  saml:
+    service_providers:
+      - {entity_id: https://enc.example.com, acs_url: https://enc.example.com/acs, encrypt_assertion: true, certificate: `+writeCert(t, cert)+`}
+personas: {alice: {email: alice@example.com}}
+`)
+	srv := idptest.NewTestServer(t, cfg)
+	sp := testSP(t, srv, "dev", "https://enc.example.com", "https://enc.example.com/acs")
+	sp.Key, sp.Certificate = key, cert
+	id, u := redirectLogin(t, sp, "", "alice")
+	f := parseSAMLForm(t, get(t, browser(t), u))
+	if x := string(f.responseXML(t)); !strings.Contains(x, "EncryptedAssertion") || strings.Contains(x, "alice@example.com") {
+		t.Fatalf("the assertion travels in the clear:\n%s", x)
+	}
+	a, err := f.consume(t, sp, id)
+	if err != nil || a.Subject.NameID.Value != "alice@example.com" {
+		t.Fatalf("the SP could not decrypt: %v", errDetail(err))
+	}
+}
+
+func TestSAMLIdPInitiatedLogin(t *testing.T) {
+	srv := idptest.NewTestServer(t, idptest.Config(t, samlYAML))
+	sp := testSP(t, srv, "dev", "https://app.example.com/saml", "https://app.example.com/saml/acs")
+	sp.AllowIDPInitiated = true
+	u := srv.SAMLEndpoints("dev").IDPInitiated + "?sp=" + "https://app.example.com/saml" + "&RelayState=%2Fhome"
+	c := browser(t)
+	if p := get(t, c, u); p.status != http.StatusOK || !strings.Contains(p.body, `value="alice"`) {
+		t.Fatalf("want the picker first, got %d:\n%s", p.status, p.body)
+	}
+	f := parseSAMLForm(t, readAll(t, mustPost(t, c, u, map[string][]string{"persona": {"alice"}})))
+	if f.Action != "https://app.example.com/saml/acs" || f.RelayState != "/home" {
+		t.Errorf("form to %q RelayState %q, want the default ACS and /home", f.Action, f.RelayState)
+	}
+	a, err := f.consume(t, sp)
+	if err != nil || a.Subject.NameID.Value != "alice@example.com" {
+		t.Fatalf("IdP-initiated response refused: %v", errDetail(err))
+	}
+	if p := get(t, c, srv.SAMLEndpoints("dev").IDPInitiated+"?sp=https://unknown.example.com"); p.status != http.StatusNotFound {
+		t.Errorf("IdP-initiated login to an unknown SP answered %d, want 404", p.status)
+	}
+}
+
+func mustPost(t testing.TB, c *http.Client, u string, form map[string][]string) *http.Response {
+	t.Helper()
+	resp, err := c.PostForm(u, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}

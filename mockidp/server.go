@@ -314,9 +314,13 @@ func endpointsOf(iss string) Endpoints {
 }
 
 // RotateKeys publishes a new signing key for env and keeps the previous one
-// in the JWKS for the grace period (token TTL + 5 min).
+// in the JWKS for the grace period (token TTL + 5 min); the SAML key and
+// certificate rotate alike.
 func (s *Server) RotateKeys(env string) error {
 	if _, err := RotateStoredKeys(s.store, s.cfg, env, s.now()); err != nil {
+		return err
+	}
+	if _, err := RotateStoredSAMLKeys(s.store, s.cfg, env, s.now()); err != nil {
 		return err
 	}
 	return s.ReloadKeys()
