@@ -1,6 +1,7 @@
 package mockidp
 
 import (
+	"bytes"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -133,18 +134,42 @@ func (ep *issuerEP) samlSSO(w http.ResponseWriter, r *http.Request) {
 		ep.samlErrorPage(w, http.StatusBadRequest, err)
 		return
 	}
-	var peek struct {
-		ACS string `xml:"AssertionConsumerServiceURL,attr"`
+	peek, err := peekAuthnRequest(probe.RequestBuffer)
+	if err != nil {
+		ep.samlErrorPage(w, http.StatusBadRequest, err)
+		return
 	}
-	// Only the ACS URL is read here, for the built-in SP; the library
-	// parses and validates the whole request below.
-	_ = xml.Unmarshal(probe.RequestBuffer, &peek)
 	idp, err := ep.identityProvider(peek.ACS)
 	if err != nil {
 		ep.samlErrorPage(w, http.StatusInternalServerError, err)
 		return
 	}
 	idp.ServeSSO(w, r)
+}
+
+// authnRequestPeek is what the SSO service reads of an AuthnRequest before
+// the library parses and validates the whole of it.
+type authnRequestPeek struct {
+	ACS     string `xml:"AssertionConsumerServiceURL,attr"`
+	Binding string `xml:"ProtocolBinding,attr"`
+}
+
+// peekAuthnRequest refuses what no SAML message may carry, a DTD (SAML
+// bindings §3.4.4, and the door to entity expansion), and response bindings
+// other than HTTP-POST; and reads the ACS URL, which the built-in proxy SP
+// needs before the library looks the SP up.
+func peekAuthnRequest(raw []byte) (authnRequestPeek, error) {
+	var p authnRequestPeek
+	if bytes.Contains(bytes.ToUpper(raw), []byte("<!DOCTYPE")) || bytes.Contains(bytes.ToUpper(raw), []byte("<!ENTITY")) {
+		return p, fmt.Errorf("%w: the AuthnRequest carries a DTD, which SAML messages may not", saml.ErrMalformedMessage)
+	}
+	if err := xml.Unmarshal(raw, &p); err != nil {
+		return p, fmt.Errorf("%w: the SAMLRequest is not XML: %v", saml.ErrMalformedMessage, err)
+	}
+	if p.Binding != "" && p.Binding != saml.HTTPPostBinding {
+		return p, fmt.Errorf("%w: ProtocolBinding %q: this IdP answers with the HTTP-POST binding (%s) only", saml.ErrUnsupported, p.Binding, saml.HTTPPostBinding)
+	}
+	return p, nil
 }
 
 // samlChoose turns the picker's POST for an HTTP-Redirect request back
@@ -242,6 +267,8 @@ func (ep *issuerEP) samlErrorPage(w http.ResponseWriter, status int, err error) 
 		hint = " The AssertionConsumerServiceURL must be one of the service provider's acs_urls in authdev.yaml."
 	case errors.Is(err, saml.ErrMalformedMessage), errors.Is(err, saml.ErrMissingElement):
 		hint = " The SAMLRequest must be a SAML 2.0 AuthnRequest: deflated and base64-encoded for HTTP-Redirect, base64-encoded for HTTP-POST."
+	case errors.Is(err, saml.ErrUnsupported):
+		hint = " Ask for the HTTP-POST binding, or leave ProtocolBinding out."
 	case errors.Is(err, saml.ErrExpired), errors.Is(err, saml.ErrNotYetValid):
 		hint = " Check the service provider's clock, and start the login again."
 	}
