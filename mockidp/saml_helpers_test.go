@@ -257,3 +257,7 @@ var signatureRE = regexp.MustCompile(`<ds:Signature[ >]`)
 
 // signatures counts the XML signatures in a document.
 func signatures(x string) int { return len(signatureRE.FindAllString(x, -1)) }
+
+func base64Decode(s string) ([]byte, error) {
+	return base64.StdEncoding.DecodeString(strings.Join(strings.Fields(s), ""))
+}
