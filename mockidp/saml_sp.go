@@ -167,6 +167,7 @@ func (r *samlSPs) metadata(ctx context.Context, sp *samlSP) (*saml.EntityDescrip
 	out := spDescriptor(ed.EntityID, acs, keys)
 	if sso != nil {
 		out.SPSSODescriptors[0].AttributeConsumingServices = sso.AttributeConsumingServices
+		out.SPSSODescriptors[0].SingleLogoutServices = sso.SingleLogoutServices
 	}
 	sp.meta, sp.fetched = out, r.now()
 	return out, nil
@@ -204,12 +205,28 @@ func readBounded(rd io.Reader) ([]byte, error) {
 	return raw, err
 }
 
-// spKeys are the key descriptors assertions may be encrypted to: the
-// configured certificate, else the metadata's. crewjam/saml encrypts to
-// any encryption key it finds, so none is kept unless encrypt_assertion.
+// spKeys are the SP's key descriptors: its signing keys from metadata
+// (for signed AuthnRequests and LogoutRequests), and the key assertions are
+// encrypted to when encrypt_assertion, from the configured certificate or
+// the metadata. crewjam/saml encrypts to any encryption key it finds, so
+// none is kept otherwise.
 func spKeys(c config.SAMLServiceProvider, sso *saml.SPSSODescriptor) ([]saml.KeyDescriptor, error) {
+	var signing []saml.KeyDescriptor
+	var encryption *saml.KeyDescriptor
+	if sso != nil {
+		for _, k := range sso.KeyDescriptors {
+			if k.Use == "encryption" || k.Use == "" {
+				if encryption == nil {
+					encryption = &saml.KeyDescriptor{Use: "encryption", KeyInfo: k.KeyInfo, EncryptionMethods: k.EncryptionMethods}
+				}
+			}
+			if k.Use == "signing" || k.Use == "" {
+				signing = append(signing, saml.KeyDescriptor{Use: "signing", KeyInfo: k.KeyInfo})
+			}
+		}
+	}
 	if !c.EncryptAssertion {
-		return nil, nil
+		return signing, nil
 	}
 	if c.Certificate != "" {
 		raw, err := os.ReadFile(c.Certificate)
@@ -220,17 +237,13 @@ func spKeys(c config.SAMLServiceProvider, sso *saml.SPSSODescriptor) ([]saml.Key
 		if block == nil || block.Type != "CERTIFICATE" {
 			return nil, fmt.Errorf("%s: certificate %q of service provider %q is not a PEM certificate", where(c), c.Certificate, c.EntityID)
 		}
-		return []saml.KeyDescriptor{{Use: "encryption", KeyInfo: saml.KeyInfo{X509Data: saml.X509Data{
-			X509Certificates: []saml.X509Certificate{{Data: base64.StdEncoding.EncodeToString(block.Bytes)}}}}}}, nil
+		encryption = &saml.KeyDescriptor{Use: "encryption", KeyInfo: saml.KeyInfo{X509Data: saml.X509Data{
+			X509Certificates: []saml.X509Certificate{{Data: base64.StdEncoding.EncodeToString(block.Bytes)}}}}}
 	}
-	if sso != nil {
-		for _, k := range sso.KeyDescriptors {
-			if k.Use == "encryption" || k.Use == "" {
-				return []saml.KeyDescriptor{k}, nil
-			}
-		}
+	if encryption == nil {
+		return nil, fmt.Errorf("%s: service provider %q has encrypt_assertion but neither a certificate nor an encryption key in its metadata", where(c), c.EntityID)
 	}
-	return nil, fmt.Errorf("%s: service provider %q has encrypt_assertion but neither a certificate nor an encryption key in its metadata", where(c), c.EntityID)
+	return append(signing, *encryption), nil
 }
 
 // spDescriptor is the metadata of an SP that receives HTTP-POST responses

@@ -1,14 +1,21 @@
 package mockidp_test
 
 import (
+	"encoding/xml"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/crewjam/saml"
+	"github.com/crewjam/saml/samlsp"
 
+	"github.com/authdev/authdev/audit"
+	"github.com/authdev/authdev/mockidp"
 	"github.com/authdev/authdev/mockidp/idptest"
 )
 
@@ -275,4 +282,91 @@ func mustPost(t testing.TB, c *http.Client, u string, form map[string][]string) 
 		t.Fatal(err)
 	}
 	return resp
+}
+
+// The metadata is what SPs import: saml-metadata-2.0-os §2.4.3.
+func TestSAMLMetadataDescribesTheIdP(t *testing.T) {
+	srv := idptest.NewTestServer(t, idptest.Config(t, samlYAML))
+	ep := srv.SAMLEndpoints("dev")
+	p := get(t, browser(t), ep.Metadata)
+	if ct := p.header.Get("Content-Type"); ct != "application/samlmetadata+xml" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	md, err := samlsp.ParseMetadata([]byte(p.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := md.IDPSSODescriptors[0]
+	var sso, slo []string
+	for _, s := range d.SingleSignOnServices {
+		sso = append(sso, s.Binding+" "+s.Location)
+	}
+	for _, s := range d.SingleLogoutServices {
+		slo = append(slo, s.Location)
+	}
+	wantSSO := []string{saml.HTTPRedirectBinding + " " + ep.SSO, saml.HTTPPostBinding + " " + ep.SSO}
+	if md.EntityID != ep.Metadata || !slices.Equal(sso, wantSSO) || !slices.Contains(slo, ep.SLO) {
+		t.Errorf("entity %q, SSO %q, SLO %q", md.EntityID, sso, slo)
+	}
+	if len(d.NameIDFormats) != 4 || d.NameIDFormats[0] != saml.EmailAddressNameIDFormat {
+		t.Errorf("NameID formats %q, want emailAddress first, persistent, transient, unspecified", d.NameIDFormats)
+	}
+	if len(d.KeyDescriptors) == 0 || d.KeyDescriptors[0].Use != "signing" {
+		t.Errorf("no signing certificate: %+v", d.KeyDescriptors)
+	}
+	if other := get(t, browser(t), srv.SAMLEndpoints("prod").Metadata); strings.Contains(other.body, d.KeyDescriptors[0].KeyInfo.X509Data.X509Certificates[0].Data) {
+		t.Error("dev and prod share a signing certificate: each environment has its own keys")
+	}
+}
+
+func TestSAMLServiceProvidersFromMetadataFileAndURLWithSignedLogout(t *testing.T) {
+	key, cert := spKey(t)
+	fromFile := &saml.ServiceProvider{EntityID: "https://file.example.com/sp", AcsURL: *mustURL(t, "https://file.example.com/acs"),
+		SloURL: *mustURL(t, "https://file.example.com/slo"), Key: key, Certificate: cert, SignatureMethod: "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+		LogoutBindings: []string{saml.HTTPRedirectBinding}}
+	fromURL := &saml.ServiceProvider{EntityID: "https://url.example.com/sp", AcsURL: *mustURL(t, "https://url.example.com/acs"), Key: key, Certificate: cert}
+	file := filepath.Join(t.TempDir(), "sp.xml")
+	raw, _ := xml.Marshal(fromFile.Metadata())
+	if err := os.WriteFile(file, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mdServer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := xml.Marshal(fromURL.Metadata())
+		w.Write(b)
+	}))
+	t.Cleanup(mdServer.Close)
+	srv := idptest.NewTestServer(t, idptest.Config(t, `
+idp:
+  saml:
+    service_providers:
+      - {metadata: `+file+`}
+      - {metadata: `+mdServer.URL+`}
+personas: {alice: {email: alice@example.com}}
+`), mockidp.Options{Events: func(e audit.Event) { t.Log(e.Message) }})
+	c := browser(t)
+	for _, sp := range []*saml.ServiceProvider{fromFile, fromURL} {
+		idpSP := testSP(t, srv, "dev", sp.EntityID, sp.AcsURL.String())
+		sp.IDPMetadata = idpSP.IDPMetadata
+		id, u := redirectLogin(t, sp, "", "alice")
+		if _, err := parseSAMLForm(t, get(t, c, u)).consume(t, sp, id); err != nil {
+			t.Fatalf("%s: %v", sp.EntityID, errDetail(err))
+		}
+	}
+
+	lr, err := fromFile.MakeRedirectLogoutRequest("alice@example.com", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Get(lr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	slo := readAll(t, resp)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, "https://file.example.com/slo?SAMLResponse=") {
+		t.Fatalf("a signed LogoutRequest answered %d to %q, want a LogoutResponse to the SP's SLO:\n%s", resp.StatusCode, loc, slo.body)
+	}
+	_, u := redirectLogin(t, fromURL, "", "")
+	if p := get(t, c, u); !strings.Contains(p.body, `name="persona"`) {
+		t.Fatalf("after SP-initiated logout the IdP still has a session:\n%s", p.body)
+	}
 }
