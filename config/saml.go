@@ -7,11 +7,14 @@ import (
 	"strings"
 )
 
-// IsURL reports whether a metadata reference is an http(s) URL rather than
-// a file.
-func (sp *SAMLServiceProvider) IsURL() bool {
-	return strings.HasPrefix(sp.Metadata, "http://") || strings.HasPrefix(sp.Metadata, "https://")
+// IsHTTPURL reports whether a metadata reference is an http(s) URL rather
+// than a file.
+func IsHTTPURL(ref string) bool {
+	return strings.HasPrefix(ref, "http://") || strings.HasPrefix(ref, "https://")
 }
+
+// IsURL reports whether the SP's metadata is read from a URL.
+func (sp *SAMLServiceProvider) IsURL() bool { return IsHTTPURL(sp.Metadata) }
 
 // ACS lists the assertion consumer services written in the file, the
 // default first.

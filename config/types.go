@@ -90,14 +90,15 @@ type Personas []Persona
 // Environment is one tenant: its own issuer, keys, claim flavor and the
 // mapping from IdP groups to application roles.
 type Environment struct {
-	Name        string              `yaml:"-" authdev:"key"`
-	Description string              `yaml:"description"`
-	Flavor      string              `yaml:"flavor" jsonschema:"enum=okta,enum=entra,enum=keycloak,enum=cognito,enum=auth0,enum=generic,description=Defaults to idp.flavor"`
-	Alg         string              `yaml:"alg" jsonschema:"enum=RS256,enum=ES256,description=Defaults to idp.alg"`
-	Audience    string              `yaml:"audience" jsonschema:"default=authdev"`
-	Roles       map[string][]string `yaml:"roles" jsonschema:"description=IdP group -> application roles"`
-	Login       string              `yaml:"login" jsonschema:"enum=oidc,enum=saml,description=How the proxy logs browsers in to this environment; defaults to proxy.login"`
-	Pos         Pos                 `yaml:"-"`
+	Name         string              `yaml:"-" authdev:"key"`
+	Description  string              `yaml:"description"`
+	Flavor       string              `yaml:"flavor" jsonschema:"enum=okta,enum=entra,enum=keycloak,enum=cognito,enum=auth0,enum=generic,description=Defaults to idp.flavor"`
+	Alg          string              `yaml:"alg" jsonschema:"enum=RS256,enum=ES256,description=Defaults to idp.alg"`
+	Audience     string              `yaml:"audience" jsonschema:"default=authdev"`
+	Roles        map[string][]string `yaml:"roles" jsonschema:"description=IdP group -> application roles"`
+	Login        string              `yaml:"login" jsonschema:"enum=oidc,enum=saml,description=How the proxy logs browsers in to this environment; defaults to proxy.login"`
+	SAMLMetadata string              `yaml:"saml_metadata" jsonschema:"description=With login: saml, the SAML IdP's metadata (http(s) URL or file, relative to this file) when it is not authdev's own <issuer>/saml/metadata"`
+	Pos          Pos                 `yaml:"-"`
 }
 
 // Environments keeps environments in file order.

@@ -13,16 +13,16 @@ import (
 
 // Values the schema allows.
 var (
-	Flavors    = []string{"okta", "entra", "keycloak", "cognito", "auth0", "generic"}
-	Algs       = []string{"RS256", "ES256"}
-	LBMethods  = []string{"roundrobin", "leastconnection"}
-	Actions    = []string{"ALLOW", "DENY"}
-	CheckVias  = []string{"session", "bearer", "saml"}
+	Flavors   = []string{"okta", "entra", "keycloak", "cognito", "auth0", "generic"}
+	Algs      = []string{"RS256", "ES256"}
+	LBMethods = []string{"roundrobin", "leastconnection"}
+	Actions   = []string{"ALLOW", "DENY"}
+	CheckVias = []string{"session", "bearer", "saml"}
 	// Logins are the ways the proxy logs browsers in (proxy.login).
 	Logins = []string{LoginOIDC, LoginSAML}
 	// SAMLNameIDFormats are the nameid_format values of a service provider.
 	SAMLNameIDFormats = []string{"email", "persistent", "transient", "unspecified"}
-	GrantTypes = []string{"authorization_code", "refresh_token", "client_credentials",
+	GrantTypes        = []string{"authorization_code", "refresh_token", "client_credentials",
 		"urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:token-exchange"}
 	// ReservedClientIDs are the IdP's built-in clients.
 	ReservedClientIDs = []string{ProxyClientID, CLIClientID}
@@ -46,6 +46,9 @@ const (
 const (
 	ProxySAMLEntityID = "urn:authdev:proxy"
 	SAMLACSPath       = "/cgi/samlauth"
+	// SAMLMetadataPath follows an environment's issuer URL on authdev's
+	// IdP; the metadata URL is also the IdP's entity id.
+	SAMLMetadataPath = "/saml/metadata"
 )
 
 func (c *Config) applyDefaults() {
@@ -85,6 +88,9 @@ func (c *Config) applyDefaults() {
 	for k := range c.Environments {
 		e := &c.Environments[k]
 		e.Login = strings.ToLower(or(e.Login, px.Login))
+		if !IsHTTPURL(e.SAMLMetadata) {
+			e.SAMLMetadata = c.Resolve(e.SAMLMetadata)
+		}
 	}
 	c.IDP.SAML.applyDefaults(c)
 	if len(px.Headers) == 0 {

@@ -21,10 +21,18 @@ func ConfigOptions(cfg *config.Config, issuer func(env string) string, clientSec
 		},
 	}
 	for _, e := range cfg.Environments {
-		o.Environments = append(o.Environments, Environment{
+		env := Environment{
 			Name: e.Name, Issuer: issuer(e.Name), ClientID: config.ProxyClientID, ClientSecret: clientSecret,
 			Audience: e.Audience, GroupsClaim: config.GroupsClaim(e.Flavor), Roles: e.Roles,
-		})
+		}
+		if e.Login == config.LoginSAML {
+			md := e.SAMLMetadata
+			if md == "" {
+				md = issuer(e.Name) + config.SAMLMetadataPath
+			}
+			env.SAML = &SAMLLogin{Metadata: md, Attributes: config.SAMLAttributes(e.Flavor)}
+		}
+		o.Environments = append(o.Environments, env)
 	}
 	for _, u := range cfg.Proxy.Upstreams {
 		o.Upstreams = append(o.Upstreams, UpstreamFromConfig(u))

@@ -29,6 +29,9 @@ type Environment struct {
 	UserNameClaim string
 	// Roles maps IdP groups to application roles.
 	Roles map[string][]string
+	// SAML, when set, makes browser logins SAML 2.0 instead of the OIDC
+	// code flow; bearer tokens are still verified against Issuer.
+	SAML *SAMLLogin
 }
 
 // SigningAlgs are the algorithms accepted on IdP tokens: asymmetric only,
@@ -44,8 +47,9 @@ const ClockSkew = 30 * time.Second
 // envState is an environment and, once discovered, its provider.
 type envState struct {
 	Environment
-	mu   sync.Mutex
-	prov *provider
+	mu      sync.Mutex
+	prov    *provider
+	samlIdP samlIdP
 }
 
 // provider is what discovery tells about an issuer, ready to use.

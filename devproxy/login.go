@@ -36,6 +36,10 @@ func loginCookieName(state string) string { return loginCookiePrefix + state[:12
 // startLogin redirects the browser to the IdP: authorization code with
 // PKCE, state and nonce; a silent login when a persona is active.
 func (p *Proxy) startLogin(w http.ResponseWriter, r *http.Request, env *envState, act *Active, returnTo string) {
+	if env.SAML != nil {
+		p.startSAMLLogin(w, r, env, act, returnTo)
+		return
+	}
 	prov, err := env.provider(p)
 	if err == nil {
 		err = prov.authorize.check(p.now(), prov.oauth.Endpoint.AuthURL)
@@ -174,6 +178,13 @@ func (p *Proxy) callback(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	p.startSession(w, r, env, claims, rawID, ls.Return, fail)
+}
+
+// startSession ends a login, OIDC or SAML: the identity from the IdP's
+// claims, a sealed NSC_TMAS session, the audit line, and the way back.
+func (p *Proxy) startSession(w http.ResponseWriter, r *http.Request, env *envState, claims map[string]any, idToken, returnTo string, fail func(int, string)) {
+	now := p.now()
 	email, _ := claims["email"].(string)
 	persona := p.rt().personaOf(env.Name, email)
 	id, err := env.newIdentity(claims, persona)
@@ -186,7 +197,7 @@ func (p *Proxy) callback(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusInternalServerError, err.Error())
 		return
 	}
-	s := session{ID: sid, Env: env.Name, Persona: persona, Claims: claims, IDToken: rawID, Created: now.Unix(), Seen: now.Unix()}
+	s := session{ID: sid, Env: env.Name, Persona: persona, Claims: claims, IDToken: idToken, Created: now.Unix(), Seen: now.Unix()}
 	v, err := p.sealSession(&s)
 	if err != nil {
 		fail(http.StatusInternalServerError, err.Error())
@@ -194,10 +205,10 @@ func (p *Proxy) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	p.setSessionCookie(w, v)
 	p.emit(audit.Event{Kind: audit.KindLogin, Persona: persona, User: id.user, Env: env.Name, Via: "session",
-		ClientIP: clientIP(r).String(), Path: ls.Return, Claims: p.detailClaims(claims),
+		ClientIP: clientIP(r).String(), Path: returnTo, Claims: p.detailClaims(claims),
 		Message: fmt.Sprintf("groups %s; roles %s", strings.Join(id.groups, ","), strings.Join(id.roles, ","))})
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, ls.Return, http.StatusFound)
+	http.Redirect(w, r, returnTo, http.StatusFound)
 }
 
 func (p *Proxy) detailClaims(c map[string]any) map[string]any {
@@ -237,6 +248,11 @@ func (p *Proxy) logout(w http.ResponseWriter, r *http.Request) {
 	p.clearCookie(w, SessionCookie, "/")
 	w.Header().Set("Cache-Control", "no-store")
 	back := p.publicURL + LoggedOutPath
+	if env.SAML != nil {
+		// The IdP session stays, as on an ADC without SAML single logout.
+		http.Redirect(w, r, LoggedOutPath, http.StatusFound)
+		return
+	}
 	prov, err := env.provider(p)
 	if err != nil || prov.endSession == "" {
 		http.Redirect(w, r, LoggedOutPath, http.StatusFound)

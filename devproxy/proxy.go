@@ -106,6 +106,7 @@ type Proxy struct {
 	sessions   *cache[string, *sessionEntry]
 	bearers    *cache[string, *identity]
 	revoked    *cache[string, struct{}]
+	saml       *samlState
 	events     func(audit.Event)
 	detail     bool
 	control    http.Handler
@@ -163,6 +164,7 @@ func New(opts Options) (*Proxy, error) {
 		sessions:   newCache[string, *sessionEntry](10000),
 		bearers:    newCache[string, *identity](10000),
 		revoked:    newCache[string, struct{}](100000),
+		saml:       newSAMLState(),
 		events:     opts.Events,
 		detail:     opts.Detail,
 		control:    opts.Control,
@@ -320,6 +322,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.serveInternal(w, r)
 	case rp == CallbackPath:
 		p.callback(w, r)
+	case rp == SAMLACSPath:
+		p.samlACS(w, r)
 	case rp == LogoutPath:
 		p.logout(w, r)
 	default:

@@ -15,11 +15,12 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/authdev/authdev/audit"
+	"github.com/authdev/authdev/config"
 )
 
 // SAML endpoint paths under an environment's issuer.
 const (
-	samlMetadataPath     = "/saml/metadata"
+	samlMetadataPath     = config.SAMLMetadataPath
 	samlSSOPath          = "/saml/sso"
 	samlSLOPath          = "/saml/slo"
 	samlIDPInitiatedPath = "/saml/idp-initiated"
