@@ -55,6 +55,13 @@ func startStack(t *testing.T) *stack {
 // HOME and state folder.
 func startAuthdev(t *testing.T, args ...string) *stack {
 	t.Helper()
+	return startAuthdevWith(t, func(cfg string) string { return cfg }, args...)
+}
+
+// startAuthdevWith is startAuthdev with the demo configuration changed by
+// edit.
+func startAuthdevWith(t *testing.T, edit func(cfg string) string, args ...string) *stack {
+	t.Helper()
 	dir := t.TempDir()
 	s := &stack{dir: dir}
 	s.env = []string{
@@ -70,7 +77,7 @@ func startAuthdev(t *testing.T, args ...string) *stack {
 	cfg := strings.ReplaceAll(string(demo), "127.0.0.1:9400", "127.0.0.1:"+itoa(idpPort))
 	cfg = strings.ReplaceAll(cfg, "127.0.0.1:8443", "127.0.0.1:"+itoa(proxyPort))
 	s.config = filepath.Join(dir, "authdev.yaml")
-	if err := os.WriteFile(s.config, []byte(cfg), 0o600); err != nil {
+	if err := os.WriteFile(s.config, []byte(edit(cfg)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	argv := append([]string{authdevBin, "up", "--no-tui", "--state", "file", "--config", s.config}, args...)
