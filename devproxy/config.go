@@ -25,13 +25,11 @@ func ConfigOptions(cfg *config.Config, issuer func(env string) string, clientSec
 			Name: e.Name, Issuer: issuer(e.Name), ClientID: config.ProxyClientID, ClientSecret: clientSecret,
 			Audience: e.Audience, GroupsClaim: config.GroupsClaim(e.Flavor), Roles: e.Roles,
 		}
-		if e.Login == config.LoginSAML {
-			md := e.SAMLMetadata
-			if md == "" {
-				md = issuer(e.Name) + config.SAMLMetadataPath
-			}
-			env.SAML = &SAMLLogin{Metadata: md, Attributes: config.SAMLAttributes(e.Flavor)}
+		md := e.SAMLMetadata
+		if md == "" {
+			md = issuer(e.Name) + config.SAMLMetadataPath
 		}
+		env.Login, env.SAML = e.Login, &SAMLLogin{Metadata: md, Attributes: config.SAMLAttributes(e.Flavor)}
 		o.Environments = append(o.Environments, env)
 	}
 	for _, u := range cfg.Proxy.Upstreams {

@@ -29,8 +29,11 @@ type Environment struct {
 	UserNameClaim string
 	// Roles maps IdP groups to application roles.
 	Roles map[string][]string
-	// SAML, when set, makes browser logins SAML 2.0 instead of the OIDC
-	// code flow; bearer tokens are still verified against Issuer.
+	// Login is config.LoginSAML to make browser logins SAML 2.0 instead of
+	// the OIDC code flow; bearer tokens are still verified against Issuer.
+	Login string
+	// SAML is how to log in with the environment's SAML IdP; nil when it
+	// has none. /.authdev/login?via=saml uses it whatever Login says.
 	SAML *SAMLLogin
 }
 

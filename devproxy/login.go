@@ -13,6 +13,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/authdev/authdev/audit"
+	"github.com/authdev/authdev/config"
 )
 
 // loginState travels in the NSC_TASS_<state> cookie from the redirect to
@@ -36,7 +37,7 @@ func loginCookieName(state string) string { return loginCookiePrefix + state[:12
 // startLogin redirects the browser to the IdP: authorization code with
 // PKCE, state and nonce; a silent login when a persona is active.
 func (p *Proxy) startLogin(w http.ResponseWriter, r *http.Request, env *envState, act *Active, returnTo string) {
-	if env.SAML != nil {
+	if env.Login == config.LoginSAML {
 		p.startSAMLLogin(w, r, env, act, returnTo)
 		return
 	}
@@ -248,7 +249,7 @@ func (p *Proxy) logout(w http.ResponseWriter, r *http.Request) {
 	p.clearCookie(w, SessionCookie, "/")
 	w.Header().Set("Cache-Control", "no-store")
 	back := p.publicURL + LoggedOutPath
-	if env.SAML != nil {
+	if env.Login == config.LoginSAML {
 		// The IdP session stays, as on an ADC without SAML single logout.
 		http.Redirect(w, r, LoggedOutPath, http.StatusFound)
 		return

@@ -135,6 +135,11 @@ func (p *Proxy) acsURL(r *http.Request) string {
 // (HTTP-Redirect binding); a silent login of the active persona adds
 // login_hint and ForceAuthn, which replace the IdP's session.
 func (p *Proxy) startSAMLLogin(w http.ResponseWriter, r *http.Request, env *envState, act *Active, returnTo string) {
+	if env.SAML == nil {
+		p.errorPage(w, r, http.StatusBadRequest, "No SAML login", fmt.Sprintf("Environment %q has no SAML identity provider.", env.Name),
+			"log in with OIDC, or run the proxy with authdev's IdP (`authdev up`), which speaks SAML in every environment")
+		return
+	}
 	sp, err := env.serviceProvider(p, p.acsURL(r))
 	if err != nil {
 		p.errorPage(w, r, http.StatusBadGateway, "Bad gateway", "The SAML identity provider did not answer.",
@@ -199,7 +204,7 @@ func (p *Proxy) samlACS(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if env.SAML == nil {
-		fail(http.StatusBadRequest, fmt.Sprintf("environment %q does not log in with SAML: set proxy.login: saml", env.Name))
+		fail(http.StatusBadRequest, fmt.Sprintf("environment %q has no SAML identity provider", env.Name))
 		return
 	}
 	sp, err := env.serviceProvider(p, p.acsURL(r))

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/authdev/authdev/audit"
+	"github.com/authdev/authdev/devproxy"
 )
 
 // samlSetup is the harness with SAML browser logins and a second service
@@ -209,4 +211,42 @@ func wrap(root *etree.Element) {
 	evil.CreateAttr("ID", "evil")
 	evil.FindElement("./Subject/NameID").SetText("alice@example.com")
 	root.InsertChildAt(signed.Index(), evil)
+}
+
+// `authdev as` and the TUI switch the active persona: a SAML session of the
+// previous persona logs in again, silently, as the new one (login_hint and
+// ForceAuthn over the IdP's session), in the new environment too.
+func TestSwitchingTheActivePersonaReestablishesASAMLSession(t *testing.T) {
+	backend := echoBackend(t, "api")
+	e := start(t, samlSetup(t, "alice", backend.URL))
+	b := newBrowser(t)
+	readSeen(t, readSAMLPost(t, get(t, b.Client, e.url+"/")).submit(t, b.Client))
+	for _, act := range []devproxy.Active{{Persona: "bob"}, {Persona: "bob", Env: "prod"}} {
+		if err := e.proxy.SetActive(act); err != nil {
+			t.Fatal(err)
+		}
+		b.visited = nil
+		s := readSeen(t, readSAMLPost(t, get(t, b.Client, e.url+"/q")).submit(t, b.Client))
+		if got := s.header("X-Remote-User"); len(got) != 1 || got[0] != "bob@example.com" {
+			t.Fatalf("after switching to %+v the backend sees %v, want bob", act, got)
+		}
+		if !slices.ContainsFunc(b.visited, func(u string) bool {
+			return strings.Contains(u, "/"+e.proxy.Active().Env+"/saml/sso?") && strings.Contains(u, "login_hint=bob")
+		}) {
+			t.Errorf("no silent SAML login of bob in %s: %v", e.proxy.Active().Env, b.visited)
+		}
+	}
+}
+
+// /.authdev/login?via=saml logs in with SAML in an environment whose
+// browser logins are OIDC: what `authdev test` checks with via: saml use.
+func TestViaSAMLLogsInWithSAMLWhereLoginIsOIDC(t *testing.T) {
+	backend := echoBackend(t, "api")
+	e := start(t, setup{persona: "alice", upstreams: upstreamTo(backend.URL)})
+	b := newBrowser(t)
+	post := readSAMLPost(t, get(t, b.Client, e.url+"/.authdev/login?via=saml&return=%2Fx"))
+	s := readSeen(t, post.submit(t, b.Client))
+	if got := s.header("X-Remote-User"); s.Path != "/x" || len(got) != 1 || got[0] != "alice@example.com" {
+		t.Fatalf("via=saml ended at %s as %v", s.Path, got)
+	}
 }
