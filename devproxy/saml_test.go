@@ -27,6 +27,7 @@ func samlSetup(t *testing.T, persona string, backend string) setup {
 		t.Fatal(err)
 	}
 	yaml := strings.Replace(testYAML, "  tls: false\n", "  tls: false\n  login: saml\n", 1)
+	yaml = strings.Replace(yaml, "  listen: 127.0.0.1:8443\n", "  listen: "+ln.Addr().String()+"\n", 1)
 	yaml = strings.Replace(yaml, "  flavor: okta\n", fmt.Sprintf(`  flavor: okta
   saml:
     service_providers:
@@ -248,5 +249,26 @@ func TestViaSAMLLogsInWithSAMLWhereLoginIsOIDC(t *testing.T) {
 	s := readSeen(t, post.submit(t, b.Client))
 	if got := s.header("X-Remote-User"); s.Path != "/x" || len(got) != 1 || got[0] != "alice@example.com" {
 		t.Fatalf("via=saml ended at %s as %v", s.Path, got)
+	}
+}
+
+// IdP-initiated login, which some ADC flows use: the IdP posts an
+// unsolicited response to the proxy's ACS; it is accepted once.
+func TestSAMLIdPInitiatedLoginIsAcceptedOnce(t *testing.T) {
+	backend := echoBackend(t, "api")
+	e := start(t, samlSetup(t, "", backend.URL))
+	b := newBrowser(t)
+	u := e.idp.SAMLEndpoints("dev").IDPInitiated + "?sp=urn:authdev:proxy&login_hint=bob"
+	post := readSAMLPost(t, get(t, b.Client, u))
+	if post.action != e.url+"/cgi/samlauth" {
+		t.Fatalf("the IdP posts to %q, want the proxy's ACS %s/cgi/samlauth", post.action, e.url)
+	}
+	if got := readSeen(t, post.submit(t, b.Client)).header("X-Remote-User"); len(got) != 1 || got[0] != "bob@example.com" {
+		t.Fatalf("after an IdP-initiated login the backend sees %v", got)
+	}
+	again := newBrowser(t)
+	resp := post.submit(t, again.Client)
+	if text := html.UnescapeString(body(resp)); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(text, "already been used") {
+		t.Fatalf("a replayed IdP-initiated response answered %d:\n%s", resp.StatusCode, text)
 	}
 }

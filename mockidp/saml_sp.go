@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -109,12 +108,10 @@ func (r *samlSPs) configOf(entityID string) config.SAMLServiceProvider {
 
 // proxyMetadata describes the proxy of `authdev up`: like the built-in OIDC
 // client, its assertion consumer service is /cgi/samlauth on any loopback
-// name and port, or on proxy.public_url.
+// name and port, or on proxy.public_url. IdP-initiated logins (no request,
+// so no acs) go to proxy.public_url or proxy.listen.
 func (r *samlSPs) proxyMetadata(acs string) *saml.EntityDescriptor {
-	var locations []string
-	if pu := strings.TrimRight(r.cfg.Proxy.PublicURL, "/"); pu != "" {
-		locations = append(locations, pu+config.SAMLACSPath)
-	}
+	locations := []string{r.cfg.Proxy.BrowserURL(r.cfg.Proxy.Listen) + config.SAMLACSPath}
 	if u, err := url.Parse(acs); err == nil && isLoopback(u) && u.Path == config.SAMLACSPath && u.RawQuery == "" {
 		locations = append(locations, acs)
 	}
