@@ -217,7 +217,7 @@ func (p *Proxy) samlACS(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusUnauthorized, "the SAML response was refused: "+samlRefusal(err))
 		return
 	}
-	p.startSession(w, r, env, env.samlClaims(a), "", returnTo, fail)
+	p.startSession(w, r, env, SAMLClaims(a, env.SAML.Attributes, env.GroupsClaim), "", returnTo, fail)
 }
 
 // samlRefusal is the reason behind crewjam/saml's "Authentication failed".
@@ -229,12 +229,12 @@ func samlRefusal(err error) string {
 	return err.Error()
 }
 
-// samlClaims turns an assertion into the claims a session holds: every
+// SAMLClaims turns an assertion into the claims a session holds: every
 // attribute under its own name (AAA.USER.ATTRIBUTE("name")), email, name
-// and groups under the names OIDC sessions use, and the NameID as sub.
-func (e *envState) samlClaims(a *saml.Assertion) map[string]any {
+// and groups (under groupsClaim) as OIDC sessions have them, custom claims
+// without the flavor's prefix, and the NameID as sub.
+func SAMLClaims(a *saml.Assertion, names config.SAMLAttributeNames, groupsClaim string) map[string]any {
 	claims := map[string]any{}
-	names := e.SAML.Attributes
 	for _, st := range a.AttributeStatements {
 		for _, at := range st.Attributes {
 			vals := make([]any, 0, len(at.Values))
@@ -252,7 +252,7 @@ func (e *envState) samlClaims(a *saml.Assertion) map[string]any {
 			case names.Name:
 				key = "name"
 			case names.Groups:
-				key = e.GroupsClaim
+				key = groupsClaim
 			}
 			claims[key] = v
 			claims[at.Name] = v

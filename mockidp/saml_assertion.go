@@ -36,17 +36,17 @@ func (h *samlIdP) MakeAssertion(req *saml.IdpAuthnRequest, session *saml.Session
 		}
 	}
 	sp := h.ep.s.samlSPs.configOf(req.ServiceProviderMetadata.EntityID)
-	a.AttributeStatements = []saml.AttributeStatement{{Attributes: h.attributes(session.UserName, sp)}}
+	id, _ := h.ep.s.cfg.IdentityIn(session.UserName, h.ep.env.cfg.Name)
+	a.AttributeStatements = []saml.AttributeStatement{{Attributes: SAMLAttributes(h.ep.env.cfg, id, sp)}}
 	return nil
 }
 
-// attributes are a persona's facts as SAML attributes: email, name, groups
-// and roles (multi-valued) and custom claims, named by the flavor unless the
-// SP's attributes map renames (or, with "", drops) them.
-func (h *samlIdP) attributes(persona string, sp config.SAMLServiceProvider) []saml.Attribute {
-	env := h.ep.env.cfg
-	id, _ := h.ep.s.cfg.IdentityIn(persona, env.Name)
-	names := config.SAMLAttributes(h.ep.env.flavor)
+// SAMLAttributes are a persona's facts in env as the IdP's assertions carry
+// them: email, name, groups and roles (multi-valued) and custom claims,
+// named by the environment's flavor unless the SP's attributes map renames
+// (or, with "", drops) them. `authdev adc explain` shows them.
+func SAMLAttributes(env *config.Environment, id config.Identity, sp config.SAMLServiceProvider) []saml.Attribute {
+	names := config.SAMLAttributes(env.Flavor)
 	type fact struct {
 		key, name string
 		values    []string
