@@ -48,7 +48,6 @@ var rules = []rule{
 	{from: "internal/rbactest/...", to: "tui/...", why: "`authdev test` does not link the TUI"},
 	{from: "adc/...", to: "audit/...", why: "adc reports in its own types; audit converts them"},
 	{from: "adc/...", to: "devproxy/...", why: "the policy engine knows nothing of the proxy that runs it"},
-	{from: "devproxy", to: "config", reach: shipped, why: "authdev.yaml is wired into the proxy's Options in internal/stack"},
 	{from: "*", to: "github.com/spf13/cobra/...", reach: imported, why: "commands live in internal/cli"},
 	{from: "*", to: "internal/cli/...", reach: imported, why: "cmd/authdev is the only entry to the commands"},
 	{from: "*", to: "internal/testkit/...", reach: shipped, why: "test helpers never reach the binary"},
