@@ -17,39 +17,19 @@ import (
 // example started against the proxy URL that `authdev test` will serve,
 // then `authdev test` alone, which starts and stops the IdP and the proxy.
 type ciRun struct {
-	dir, config string
-	env         []string
-	appURL      string
+	*home
+	appURL string
 }
 
 func startCIBackend(t *testing.T, checks string) *ciRun {
 	t.Helper()
-	dir := t.TempDir()
-	r := &ciRun{dir: dir, env: []string{
-		"HOME=" + filepath.Join(dir, "home"),
-		"XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
-		"AUTHDEV_STATE_DIR=" + filepath.Join(dir, "state"),
-	}}
-	demo, err := os.ReadFile("../config/demo.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxyPort := freePort(t)
-	cfg := strings.ReplaceAll(string(demo), "127.0.0.1:9400", "127.0.0.1:"+itoa(freePort(t)))
-	cfg = strings.ReplaceAll(cfg, "127.0.0.1:8443", "127.0.0.1:"+itoa(proxyPort))
+	var edit func(string) string
 	if checks != "" {
-		cfg = cfg[:strings.Index(cfg, "checks:")] + "checks:\n" + checks
+		edit = func(cfg string) string { return cfg[:strings.Index(cfg, "checks:")] + "checks:\n" + checks }
 	}
-	r.config = filepath.Join(dir, "authdev.yaml")
-	if err := os.WriteFile(r.config, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	caPEM, stderr, code := runCmd(t, r.env, authdevBin, "--state", "file", "--config", r.config, "ca", "print")
-	if code != 0 {
-		t.Fatalf("authdev ca print: exit %d: %s", code, stderr)
-	}
-	caFile := filepath.Join(dir, "ca.pem")
-	os.WriteFile(caFile, []byte(caPEM), 0o600)
+	r := &ciRun{home: newHome(t, "127.0.0.1", edit)}
+	proxyPort := r.proxyPort
+	_, caFile := r.printCA(t)
 	appPort := freePort(t)
 	r.appURL = "http://127.0.0.1:" + itoa(appPort)
 	backend := startProcess(t, "uvicorn", []string{
