@@ -225,7 +225,7 @@ func benchAuthenticated(b *testing.B, p *Proxy, cookie string) {
 }
 
 // BenchmarkBareReverseProxy is httputil.ReverseProxy with a tuned
-// transport and pooled buffers: the baseline the issue compares against,
+// transport and pooled buffers: the baseline the proxy is measured against,
 // configured as bench/bareproxy is (the default FlushInterval).
 func BenchmarkBareReverseProxy(b *testing.B) {
 	backend := minimalBackend(b)

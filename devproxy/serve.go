@@ -5,9 +5,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
 
 	"github.com/authdev/authdev/adc"
+	"github.com/authdev/authdev/audit"
 	"github.com/authdev/authdev/identity"
 )
 
@@ -44,6 +44,9 @@ func (p *Proxy) serveProxied(w http.ResponseWriter, r *http.Request) {
 	if !p.decide(sw, r, g, up, st, res) {
 		return
 	}
+	if t := g.named(res.Target); t != nil {
+		up, st.upstream = t, t.Name // the lb vserver the ns.conf's content switching picked
+	}
 	if !p.inject(sw, r, g, up, st, res) {
 		return
 	}
@@ -66,7 +69,7 @@ func (p *Proxy) admit(w http.ResponseWriter, r *http.Request, g *routing, st *re
 // goes on to the upstream.
 func (p *Proxy) decide(w http.ResponseWriter, r *http.Request, g *routing, up *upstream, st *reqState, res *adc.Result) bool {
 	if g.policy == nil {
-		st.decision = "allow"
+		st.decision = audit.DecisionAllow
 		return true
 	}
 	areq := &st.areq
@@ -77,24 +80,25 @@ func (p *Proxy) decide(w http.ResponseWriter, r *http.Request, g *routing, up *u
 	g.policy.Evaluate(areq, res)
 	st.policy = res.Policy
 	if p.detail && len(res.Trace) > 0 {
-		st.trace = slices.Clone(res.Trace)
+		st.trace = audit.PolicyResults(res.Trace)
 	}
+	st.messages = audit.PolicyMessages(res.Messages)
 	switch {
 	case res.Response != nil:
-		st.decision = "respond"
+		st.decision = audit.DecisionRespond
 		p.respond(w, r, res.Response)
 		return false
 	case !res.Allowed:
 		p.deny(w, r, st)
 		return false
 	}
-	st.decision = "allow"
+	st.decision = audit.DecisionAllow
 	return true
 }
 
 // deny answers 403 naming the policy that denied, or the default action.
 func (p *Proxy) deny(w http.ResponseWriter, r *http.Request, st *reqState) {
-	st.decision = "deny"
+	st.decision = audit.DecisionDeny
 	st.message = "denied by the default authorization action"
 	if st.policy != "" {
 		st.message = fmt.Sprintf("denied by policy %q", st.policy)

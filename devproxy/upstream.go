@@ -51,6 +51,9 @@ type Monitor struct {
 type TargetStatus struct {
 	URL     string `json:"url"`
 	Healthy bool   `json:"healthy"`
+	// Checked is false until a probe or a proxied request has reached the
+	// target or failed to: until then Healthy is an assumption.
+	Checked bool   `json:"checked"`
 	Reason  string `json:"reason,omitempty"` // why it is not healthy
 	Active  int64  `json:"active"`           // requests in flight
 }
@@ -83,6 +86,7 @@ type target struct {
 	down         atomic.Bool
 	fails        atomic.Int32 // failed probes in a row
 	ejectedUntil atomic.Int64
+	checked      atomic.Bool // see TargetStatus.Checked
 	mu           sync.Mutex
 	reason       string
 }
@@ -375,6 +379,7 @@ func (u *upstream) roundTrip(req *http.Request, st *reqState, got1xx func(int, t
 			}
 			return nil, &errTarget{target: t.url.String(), err: err}
 		}
+		t.checked.Store(true)
 		if t.ejectedUntil.Load() != 0 && t.ejectedUntil.Swap(0) != 0 && !t.down.Load() {
 			t.setReason("")
 			u.p.notice("info", fmt.Sprintf("upstream %q target %s answers again", u.Name, t.url))
@@ -388,6 +393,7 @@ func (u *upstream) eject(t *target, err error) {
 	reason := connectReason(err)
 	prev := t.ejectedUntil.Swap(u.p.now().Add(ejectFor).UnixNano())
 	t.setReason(reason)
+	t.checked.Store(true)
 	if prev == 0 {
 		u.p.notice("warn", fmt.Sprintf("upstream %q target %s is down: %s", u.Name, t.url, reason))
 	}
@@ -459,7 +465,7 @@ func (b *trackedRWC) Close() error {
 	return b.ReadWriteCloser.Close()
 }
 
-// monitor probes every target until ctx ends.
+// monitor probes every target, the first time at once, until ctx ends.
 func (u *upstream) monitor(ctx context.Context, wg *sync.WaitGroup) {
 	m := u.Monitor
 	if m == nil {
@@ -513,6 +519,7 @@ func (u *upstream) probe(ctx context.Context, client *http.Client, t *target) {
 	if reason == "" {
 		t.fails.Store(0)
 		t.ejectedUntil.Store(0)
+		t.checked.Store(true)
 		if t.down.Swap(false) {
 			t.setReason("")
 			u.p.notice("info", fmt.Sprintf("upstream %q target %s is up", u.Name, t.url))
@@ -520,19 +527,29 @@ func (u *upstream) probe(ctx context.Context, client *http.Client, t *target) {
 		return
 	}
 	if int(t.fails.Add(1)) < m.Retries && !t.down.Load() {
+		if !t.checked.Swap(true) {
+			// Retries keep a target that has answered from going down for
+			// one slow answer; one that never answered is shown down (and
+			// tried last) at once.
+			t.setReason(reason)
+			t.ejectedUntil.Store(u.p.now().Add(ejectFor).UnixNano())
+		}
 		return
 	}
 	t.setReason(reason)
+	t.checked.Store(true)
 	if !t.down.Swap(true) {
 		u.p.notice("warn", fmt.Sprintf("upstream %q target %s is down after %d failed probes: %s", u.Name, t.url, m.Retries, reason))
 	}
 }
 
-func (u *upstream) status(now time.Time) UpstreamStatus {
+func (u *upstream) status() UpstreamStatus {
 	s := UpstreamStatus{Name: u.Name, Prefix: u.Prefix}
 	for _, t := range u.targets {
-		healthy := !t.down.Load() && now.UnixNano() >= t.ejectedUntil.Load()
-		ts := TargetStatus{URL: t.url.String(), Healthy: healthy, Active: t.active.Load()}
+		// A target a refused connection ejected shows down until a request
+		// or a probe reaches it again, though it is tried again sooner.
+		healthy := !t.down.Load() && t.ejectedUntil.Load() == 0
+		ts := TargetStatus{URL: t.url.String(), Healthy: healthy, Checked: t.checked.Load(), Active: t.active.Load()}
 		if !healthy {
 			ts.Reason = t.getReason()
 		}

@@ -266,11 +266,11 @@ func (h *harness) timeCommand(name string, env []string, n int, argv ...string) 
 // runGoBench runs the testing.B benchmarks of the hot paths.
 func (h *harness) runGoBench() {
 	cmd := exec.Command("go", "test", "-run", "^$", "-benchmem", "-benchtime", "300ms", "-count", "1",
-		"-bench", "SessionDecode|SessionLookupCached|HeaderStripInject|HeaderStripSpoofed|AssertionCacheHit|AssertionSign|ProxyAuthenticated|BareReverseProxy|Evaluate|ClientCredentials|BareRS256Sign",
+		"-bench", "SessionDecode|SessionLookupCached|HeaderStripInject|HeaderStripSpoofed|AssertionCacheHit|AssertionSign|ProxyAuthenticated|BareReverseProxy|Evaluate|ClientCredentials|BareRS256Sign|SAMLLogin|OIDCCodeFlow",
 		"./devproxy", "./adc", "./mockidp")
 	cmd.Dir = h.src
 	out, err := cmd.CombinedOutput()
-	// The figures of `authdev test` (#7): its in-process stack, started 20
+	// The figures of `authdev test`: its in-process stack, started 20
 	// times (a cold start's RSA key generation varies a lot from one start
 	// to the next), and 5 runs of 200 checks in 3 environments against the
 	// FastAPI example.

@@ -17,7 +17,7 @@ func TestThePrintedURLsAnswerOnTheIPv6LoopbackToo(t *testing.T) {
 	}
 	s := startUp(t, Options{})
 	c := s.client(t)
-	for _, raw := range []string{s.ProxyURL() + "/.authdev/health", s.Info().IdPURL + "/dev/.well-known/openid-configuration"} {
+	for _, raw := range []string{s.ProxyURL() + "/.authdev/health", s.IdP().BaseURL() + "/dev/.well-known/openid-configuration"} {
 		u, err := url.Parse(raw)
 		if err != nil {
 			t.Fatal(err)
