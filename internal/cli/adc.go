@@ -297,6 +297,12 @@ func writeExplain(w io.Writer, opts *ADCExplainOptions, id config.Identity, user
 		}
 	}
 	ew.printf("\ndecision: %s\n", decision(res, s))
+	if res.Target != "" {
+		ew.printf("content switching: lb vserver %s serves it\n", res.Target)
+	}
+	for _, m := range res.Messages {
+		ew.printf("audit message (%s, policy %s): %s\n", m.Level, m.Policy, m.Text)
+	}
 	if res.Response == nil && res.Allowed {
 		if res.URL != "" {
 			ew.printf("rewritten URL: %s\n", res.URL)
