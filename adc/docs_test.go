@@ -78,6 +78,8 @@ func TestExpressionsGiveTheDocumentedValues(t *testing.T) {
 		{docGuideQuery, `http.req.url.query.value("ACTION")`, "", "", ""},
 		{docGuideQuery, `http.req.url.query.set_text_mode(ignorecase).value("ACTION")`, "", "", "view"},
 		{docGuideHost, `http.req.url.query.contains("viewReport && my_pagelabel")`, "/x?viewReport && my_pagelabel", "", "true"},
+		{docGuideHost, `HTTP.REQ.URL.QUERY.GET(1)`, "", "", "action=view"},
+		{docGuideHost, `HTTP.REQ.URL.QUERY.COUNT`, "", "", "2"},
 		{docURLSegments, `http.req.url.path.get(1)`, "/dir1/dir2/dir3/index.html?a=1", "", "dir1"},
 		{docGuidePath, `http.req.url.path.get(2)`, "/dir1/dir2/dir3/index.html?a=1", "", "dir2"},
 		{docGuidePath, `http.req.url.path.get_reverse(0)`, "/dir1/dir2/dir3/index.html?a=1", "", "index.html"},
