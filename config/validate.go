@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/authdev/authdev/identity"
 )
 
 // Values the schema allows.
@@ -24,7 +26,7 @@ var (
 	ReservedClientIDs = []string{ProxyClientID, CLIClientID}
 )
 
-// The built-in clients of the IdP (DESIGN.md: they need no configuration).
+// The built-in clients of the IdP: they need no configuration.
 const (
 	ProxyClientID = "authdev-proxy"
 	CLIClientID   = "authdev-cli"
@@ -65,33 +67,17 @@ func (c *Config) applyDefaults() {
 	px.DefaultAuthorization = strings.ToUpper(or(px.DefaultAuthorization, "ALLOW"))
 	if len(px.Headers) == 0 {
 		px.Headers = Headers{
-			{Name: "X-Remote-User", Expr: Expr{Text: "AAA.USER.NAME"}},
-			{Name: "X-Remote-Groups", Expr: Expr{Text: "AAA.USER.GROUPS"}},
-			{Name: "X-Remote-Roles", Expr: Expr{Text: `AAA.USER.ATTRIBUTE("roles")`}},
+			{Name: identity.HeaderUser, Expr: Expr{Text: "AAA.USER.NAME"}},
+			{Name: identity.HeaderGroups, Expr: Expr{Text: "AAA.USER.GROUPS"}},
+			{Name: identity.HeaderRoles, Expr: Expr{Text: `AAA.USER.ATTRIBUTE("roles")`}},
 		}
 	}
 	for k := range px.Upstreams {
 		u := &px.Upstreams[k]
 		u.Prefix = or(u.Prefix, "/")
 		u.LB = strings.ToLower(or(u.LB, "leastconnection"))
-		if u.Timeout == 0 {
-			u.Timeout = Duration(30 * time.Second)
-		}
-		if m := u.Monitor; m != nil {
-			m.Path = or(m.Path, "/healthz")
-			if m.Interval == 0 {
-				m.Interval = Duration(5 * time.Second)
-			}
-			if m.Timeout == 0 {
-				m.Timeout = Duration(2 * time.Second)
-			}
-			if m.Status == 0 {
-				m.Status = 200
-			}
-			if m.Retries == 0 {
-				m.Retries = 3
-			}
-		}
+		// The upstream's timeout and monitor defaults are the proxy's own,
+		// applied where they take effect (devproxy).
 	}
 	for k := range px.Policies {
 		px.Policies[k].Action = strings.ToUpper(px.Policies[k].Action)
@@ -220,7 +206,7 @@ func (c *Config) validate(errs *Errors) {
 			checkURL(errs, at(u.Pos), fmt.Sprintf("upstream %q target", u.Name), t)
 		}
 		oneOf(of(&u.LB), fmt.Sprintf("upstream %q lb", u.Name), u.LB, LBMethods)
-		if m := u.Monitor; m != nil && (m.Status < 100 || m.Status > 599) {
+		if m := u.Monitor; m != nil && m.Status != 0 && (m.Status < 100 || m.Status > 599) {
 			errs.add(at(u.Pos), "upstream %q monitor status %d is not an HTTP status", u.Name, m.Status)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/authdev/authdev/adc"
 	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/devproxy"
 )
 
 // NewCmdADC builds `authdev adc` and its subcommands.
@@ -162,6 +163,15 @@ func adcExplainRun(opts *ADCExplainOptions) error {
 	target, err := url.ParseRequestURI(opts.Path)
 	if err != nil || !strings.HasPrefix(opts.Path, "/") {
 		return usageErrorf("path %q must start with /, such as /admin/users", opts.Path)
+	}
+	if canon := devproxy.CanonicalPath(target.EscapedPath()); canon != target.EscapedPath() {
+		clean := canon
+		if _, query, ok := strings.Cut(opts.Path, "?"); ok {
+			clean += "?" + query
+		}
+		fmt.Fprintf(opts.IO.Out, "the proxy redirects %s to %s (308 Permanent Redirect) before any policy runs; the redirected request:\n\n", opts.Path, clean)
+		opts.Path = clean
+		target, _ = url.ParseRequestURI(clean)
 	}
 	ip, err := netip.ParseAddr(opts.ClientIP)
 	if err != nil {

@@ -418,25 +418,12 @@ func (r *runner) login(ctx context.Context, c Case) (*http.Client, error) {
 		default:
 			detail := proxyDetail(page)
 			if detail == "" {
-				detail = strings.TrimSpace(html.UnescapeString(firstParagraph(page)))
+				detail = oidcgrant.PageHint(page)
 			}
 			return nil, fmt.Errorf("logging %s in: %s answered %s: %s", c.Persona, next.Redacted(), resp.Status, detail)
 		}
 	}
 	return nil, fmt.Errorf("logging %s in: too many redirects", c.Persona)
-}
-
-var (
-	paraRE = regexp.MustCompile(`(?s)<p[^>]*>(.*?)</p>`)
-	tagRE  = regexp.MustCompile(`<[^>]+>`)
-)
-
-// firstParagraph is the message of an IdP page (its first <p>).
-func firstParagraph(page []byte) string {
-	if m := paraRE.FindSubmatch(page); m != nil {
-		return tagRE.ReplaceAllString(string(m[1]), "")
-	}
-	return ""
 }
 
 // token gets an access token for the case's persona from its
