@@ -627,4 +627,3 @@ func portOf(ln net.Listener) string {
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	return port
 }
-
