@@ -309,3 +309,23 @@ bind authentication vserver av -policy saml_pol -priority 100 -nextFactor second
 		t.Errorf("the summary does not say once how back-ends are emulated:\n%s", sum.String())
 	}
 }
+
+// Requests arrive at the SSL cs vserver; another applies only when a
+// request names it.
+func TestRequestsArriveAtTheSSLCSVServerUnlessTheyNameAnother(t *testing.T) {
+	e := compileNSConf(t, csNSConf+"add cs vserver plain HTTP 10.0.0.10 80\nbind cs vserver plain -lbvserver lb_api\n")
+	var res Result
+	e.Evaluate(newRequest("GET", "/admin", admin), &res)
+	if res.Response == nil || !res.Response.Reset {
+		t.Fatalf("the SSL cs vserver's responder did not run: %+v", res)
+	}
+	req := newRequest("GET", "/admin", admin)
+	req.VServer = "plain"
+	e.Evaluate(req, &res)
+	if res.Response != nil || res.Target != "lb_api" || !res.Allowed {
+		t.Fatalf("at cs vserver plain: response %+v target %q allowed %v", res.Response, res.Target, res.Allowed)
+	}
+	if w := warningsOf(e)[24]; !strings.Contains(w, `none: cs vserver "plain": requests arrive at cs vserver "cs_front"`) {
+		t.Errorf("warning %q", w)
+	}
+}

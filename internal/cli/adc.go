@@ -102,6 +102,7 @@ type ADCExplainOptions struct {
 	Headers  []string
 	ClientIP string
 	Body     string
+	VServer  string
 }
 
 // NewCmdADCExplain builds `authdev adc explain`.
@@ -130,6 +131,7 @@ Nothing is sent anywhere: no IdP, proxy or backend needs to run.`,
 	cmd.Flags().StringArrayVarP(&opts.Headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
 	cmd.Flags().StringVar(&opts.ClientIP, "client-ip", "127.0.0.1", "CLIENT.IP.SRC of the request")
 	cmd.Flags().StringVarP(&opts.Body, "data", "d", "", "request body, for policies that read HTTP.REQ.BODY")
+	cmd.Flags().StringVar(&opts.VServer, "vserver", "", "the cs vserver the request arrives at (default: the ns.conf's first SSL one)")
 	return cmd
 }
 
@@ -219,15 +221,38 @@ func adcExplainRun(opts *ADCExplainOptions) error {
 		}
 		r.Header.Add(name, value)
 	}
+	if err := checkVServer(e, opts.VServer); err != nil {
+		return err
+	}
 	settings := e.Settings()
 	user := explainUser(id, env, settings)
-	req := &adc.Request{HTTP: r, ClientIP: ip, User: user, Upstream: routeUpstream(cfg, settings, r.URL.Path)}
+	req := &adc.Request{HTTP: r, ClientIP: ip, User: user, Upstream: routeUpstream(cfg, settings, r.URL.Path), VServer: opts.VServer}
 	if n := e.NeedsBody(); n > 0 {
 		req.Body = []byte(opts.Body)
 	}
 	var res adc.Result
 	e.Evaluate(req, &res)
 	return writeExplain(opts.IO.Out, opts, id, user, req, &res, settings)
+}
+
+// checkVServer refuses a --vserver that names no cs vserver of the ns.conf.
+func checkVServer(e *adc.Engine, name string) error {
+	if name == "" {
+		return nil
+	}
+	var names []string
+	for _, v := range e.Info().VServers {
+		if v.Type == "cs" {
+			if v.Name == name {
+				return nil
+			}
+			names = append(names, v.Name)
+		}
+	}
+	if len(names) == 0 {
+		return usageErrorf("--vserver %q: the ns.conf has no cs vserver", name)
+	}
+	return usageErrorf("--vserver %q: no such cs vserver; choose one of %s", name, strings.Join(names, ", "))
 }
 
 // explainUser builds AAA.USER as the proxy would from the persona's token:

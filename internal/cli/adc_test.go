@@ -123,6 +123,7 @@ func TestADCExplainRejectsBadUsage(t *testing.T) {
 		{"with a header lacking a colon", []string{"--as", "bob", "GET", "/", "-H", "X-Tea"}, `header "X-Tea" must be 'Name: value'`},
 		{"with one argument, the path is missing", []string{"--as", "bob", "GET"}, "the path is missing: expected METHOD PATH, such as GET /admin/users"},
 		{"without arguments", []string{"--as", "bob"}, "expected METHOD PATH, such as GET /admin/users"},
+		{"with a --vserver the ns.conf lacks", []string{"--as", "bob", "--vserver", "front", "GET", "/"}, `--vserver "front": the ns.conf has no cs vserver`},
 		{"with a method HTTP does not have", []string{"--as", "alice", "FETCH", "/x"}, `method "FETCH" is not an HTTP method: use one of GET, HEAD`},
 	}
 	for _, tt := range tests {
