@@ -119,6 +119,8 @@ func TestExpressionsGiveTheDocumentedValues(t *testing.T) {
 		{docSysTime, `sys.time.eq(GMT 2005 May 1)`, "", "", "true"},
 		{docSysTime, `sys.time.eq(GMT 2005 Jun)`, "", "", "false"},
 		{docSysTime, `SYS.TIME.DAY`, "", "", "1"},
+		{docSysTime, `SYS.TIME.MONTH`, "", "", "5"},
+		{docSysTime, `SYS.TIME.YEAR`, "", "", "2005"},
 		{docSysTime, `SYS.TIME.WEEKDAY`, "", "", "0"},
 		{docSysTime, `SYS.TIME.GT(GMT 2005 Apr)`, "", "", "true"},
 		{docSysTime, `SYS.TIME.LT(GMT 2005 May 1 10h)`, "", "", "false"},

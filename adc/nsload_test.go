@@ -118,7 +118,7 @@ bind lb vserver v -policyName sub -priority 1
 	if res.Response != nil || len(res.Trace) != 1 || res.Trace[0].Error != "HTTP.REQ.URL.SUBSTR is not emulated" {
 		t.Errorf("the policy is not UNDEF: %+v", res.Trace)
 	}
-	for _, rule := range []string{`HTTP.REQ.BODY(100).XPATH(xp%//user/name%).EQ(\"x\")`, `SYS.HTTP_CALLOUT(\"c\").EQ(\"x\")`, `CLIENT.SSL.CLIENT_CERT.EXISTS`} {
+	for _, rule := range []string{`HTTP.REQ.BODY(100).XPATH(xp%//user/name%).EQ(\"x\")`, `SYS.HTTP_CALLOUT(\"c\").EQ(\"x\")`, `CLIENT.SSL.CLIENT_CERT.EXISTS`, `SYS.TIME.BETWEEN(GMT 2005 May Sun_1, GMT 2005 May Sun_3)`} {
 		e := compileNSConf(t, "add lb vserver v HTTP\nadd responder policy p \""+rule+"\" RESET\nbind lb vserver v -policyName p -priority 1\n")
 		if w := warningsOf(e)[2]; !strings.Contains(w, "is not emulated: it is UNDEF when evaluated") {
 			t.Errorf("%s: warning %q", rule, w)
