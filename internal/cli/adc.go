@@ -193,11 +193,11 @@ func adcExplainRun(opts *ADCExplainOptions) error {
 	}
 	env, ok := cfg.Environment(envName)
 	if !ok {
-		return usageErrorf("unknown environment %q: choose one of %s", envName, strings.Join(cfg.EnvironmentNames(), ", "))
+		return &UsageError{Err: cfg.UnknownEnvironment(envName)}
 	}
 	id, ok := cfg.IdentityIn(opts.Persona, envName)
 	if !ok {
-		return usageErrorf("unknown persona %q: choose one of %s", opts.Persona, strings.Join(cfg.PersonaIDs(), ", "))
+		return &UsageError{Err: cfg.UnknownPersona(opts.Persona)}
 	}
 
 	r, err := http.NewRequest(opts.Method, "http://localhost"+opts.Path, strings.NewReader(opts.Body))

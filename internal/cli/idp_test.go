@@ -93,7 +93,7 @@ func TestKeysRotateReachesARunningIdP(t *testing.T) {
 		}
 	})
 
-	issuer := regexp.MustCompile(`dev\s+(http://localhost:\d+/dev)`)
+	issuer := regexp.MustCompile(`dev\s+(http://localhost:\d+/dev\S*)`)
 	var iss string
 	if !testkit.Eventually(20*time.Second, func() bool {
 		if m := issuer.FindStringSubmatch(errOut.String()); m != nil {
@@ -103,7 +103,19 @@ func TestKeysRotateReachesARunningIdP(t *testing.T) {
 	}) {
 		t.Fatalf("authdev idp did not announce its issuers:\n%s", errOut.String())
 	}
-	before := jwksKIDs(t, iss+"/jwks.json")
+	var disc struct {
+		JWKS string `json:"jwks_uri"`
+	}
+	resp, err := http.Get(iss + "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&disc)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := jwksKIDs(t, disc.JWKS)
 	if len(before) != 1 {
 		t.Fatalf("JWKS before rotation: %v", before)
 	}
@@ -113,7 +125,7 @@ func TestKeysRotateReachesARunningIdP(t *testing.T) {
 		t.Fatalf("keys rotate: exit %d: %s", code, stderr)
 	}
 	var after []string
-	testkit.Eventually(testkit.WaitTimeout, func() bool { after = jwksKIDs(t, iss+"/jwks.json"); return len(after) >= 2 })
+	testkit.Eventually(testkit.WaitTimeout, func() bool { after = jwksKIDs(t, disc.JWKS); return len(after) >= 2 })
 	if len(after) != 2 || !slices.Contains(after, before[0]) || after[0] == before[0] {
 		t.Fatalf("the running IdP publishes %v after rotation, want a new key first and %s kept", after, before[0])
 	}
@@ -124,5 +136,15 @@ func TestKeysRotateRefusesAnUnknownEnvironment(t *testing.T) {
 	code, _, stderr := run(t, env, "--state", "file", "keys", "rotate", "--env", "qa")
 	if code != ExitUsage || !strings.Contains(stderr, `"qa"`) || !strings.Contains(stderr, "dev") {
 		t.Fatalf("exit %d: %s", code, stderr)
+	}
+}
+
+func TestKeysRotateSaysUntilWhenWithTheTimeZone(t *testing.T) {
+	env := map[string]string{"AUTHDEV_STATE_DIR": t.TempDir()}
+	run(t, env, "--state", "file", "keys", "rotate", "--env", "dev")
+	code, _, stderr := run(t, env, "--state", "file", "keys", "rotate", "--env", "dev")
+	zoned := regexp.MustCompile(`(?m)still verifies until \d\d:\d\d:\d\d ([A-Z]{2,5}|[+-]\d\d(\d\d)?)$`)
+	if code != 0 || !zoned.MatchString(stderr) {
+		t.Fatalf("exit %d; want a time with its zone: %s", code, stderr)
 	}
 }

@@ -1,6 +1,7 @@
 package rbactest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -63,19 +64,23 @@ const (
 
 // Result is one case's outcome.
 type Result struct {
-	Index    int           `json:"index"`
-	Name     string        `json:"check"`
-	Persona  string        `json:"as"`
-	Request  string        `json:"request"`
-	Via      string        `json:"via"`
-	Env      string        `json:"env"`
-	Expect   string        `json:"expect"`
-	Status   int           `json:"status,omitempty"`
-	Outcome  string        `json:"outcome"` // allow | deny | error | the status code
-	By       string        `json:"decided_by,omitempty"`
-	Policy   string        `json:"policy,omitempty"`
-	Pass     bool          `json:"pass"`
-	Reason   string        `json:"reason,omitempty"`
+	Index   int    `json:"index"`
+	Name    string `json:"check"`
+	Persona string `json:"as"`
+	Request string `json:"request"`
+	Via     string `json:"via"`
+	Env     string `json:"env"`
+	Expect  string `json:"expect"`
+	Status  int    `json:"status,omitempty"`
+	Outcome string `json:"outcome"` // allow | deny | error | the status code
+	By      string `json:"decided_by,omitempty"`
+	Policy  string `json:"policy,omitempty"`
+	Pass    bool   `json:"pass"`
+	Reason  string `json:"reason,omitempty"`
+	// Answer is the first line of the backend's body when the outcome is
+	// not the expected one: why the backend refused or failed (FastAPI's
+	// detail).
+	Answer   string        `json:"answer,omitempty"`
 	Duration time.Duration `json:"duration_ns"`
 	Pos      config.Pos    `json:"-"`
 }
@@ -226,6 +231,9 @@ func (r *runner) run(ctx context.Context, c Case) Result {
 	res := r.base(c)
 	res.Duration = r.now().Sub(start)
 	classify(&res, resp, page)
+	if res.By == "backend" {
+		res.Answer = firstLine(page)
+	}
 	if policies != nil && res.Outcome == OutcomeAllow {
 		if p, ok := policies.DecidingPolicy(ctx, requestID); ok {
 			if p == "" {
@@ -236,6 +244,12 @@ func (r *runner) run(ctx context.Context, c Case) Result {
 	}
 	judge(&res)
 	return res
+}
+
+// isAuthorizeURL reports whether loc is an IdP's authorization endpoint:
+// .../authorize for most flavors, .../openid-connect/auth for Keycloak.
+func isAuthorizeURL(loc string) bool {
+	return strings.Contains(loc, "/authorize") || strings.Contains(loc, "/protocol/openid-connect/auth?")
 }
 
 func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -252,7 +266,7 @@ func classify(res *Result, resp *http.Response, page []byte) {
 			res.By = "proxy"
 			res.Policy = denyingPolicy(page)
 		}
-	case resp.StatusCode >= 300 && resp.StatusCode < 400 && strings.Contains(resp.Header.Get("Location"), "/authorize"):
+	case resp.StatusCode >= 300 && resp.StatusCode < 400 && isAuthorizeURL(resp.Header.Get("Location")):
 		// A redirect to the IdP is the proxy asking for a login: the
 		// session did not hold.
 		res.Outcome = strconv.Itoa(resp.StatusCode)
@@ -288,7 +302,7 @@ func judge(res *Result) {
 		}
 	}
 	if res.Pass {
-		res.Reason = ""
+		res.Reason, res.Answer = "", ""
 		return
 	}
 	if res.Outcome == OutcomeError {
@@ -317,7 +331,41 @@ func judge(res *Result) {
 	if res.Reason != "" {
 		why += ": " + res.Reason
 	}
+	if res.Answer != "" {
+		why += ": " + res.Answer
+	}
 	res.Reason = why
+}
+
+// answerLen bounds the backend's answer quoted in a report.
+const answerLen = 200
+
+// firstLine is what a backend's body says first: the message of a JSON
+// error (FastAPI's detail, an OAuth-style error_description or error,
+// a message), or else its first non-blank line.
+func firstLine(page []byte) string {
+	var j map[string]any
+	line := ""
+	if json.Unmarshal(page, &j) == nil {
+		for _, k := range []string{"detail", "error_description", "error", "message"} {
+			if s, ok := j[k].(string); ok && s != "" {
+				line = s
+				break
+			}
+		}
+	}
+	if line == "" {
+		for l := range strings.Lines(string(page)) {
+			if l = strings.TrimSpace(l); l != "" {
+				line = l
+				break
+			}
+		}
+	}
+	if r := []rune(line); len(r) > answerLen {
+		line = string(r[:answerLen]) + "…"
+	}
+	return line
 }
 
 // The proxy's own pages end with this footer (HTML) or are this JSON.
@@ -402,7 +450,7 @@ func (r *runner) login(ctx context.Context, c Case) (*http.Client, error) {
 				return nil, fmt.Errorf("logging %s in: unreadable redirect %q", c.Persona, resp.Header.Get("Location"))
 			}
 			next, method, form = loc, http.MethodGet, ""
-		case resp.StatusCode == http.StatusOK && strings.HasSuffix(next.Path, "/authorize") && !picked:
+		case resp.StatusCode == http.StatusOK && bytes.Contains(page, []byte(`name="persona"`)) && !picked:
 			// The IdP's persona picker: a plain form posted to the same URL.
 			picked = true
 			method, form = http.MethodPost, url.Values{"persona": {c.Persona}}.Encode()

@@ -3,6 +3,7 @@ package stack
 import (
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/devproxy"
+	"github.com/authdev/authdev/internal/flavor"
 )
 
 // ConfigOptions returns the Options that authdev.yaml decides: one
@@ -22,9 +23,10 @@ func ConfigOptions(cfg *config.Config, issuer func(env string) string, clientSec
 		},
 	}
 	for _, e := range cfg.Environments {
+		spec := flavor.Of(e.Flavor)
 		o.Environments = append(o.Environments, devproxy.Environment{
 			Name: e.Name, Issuer: issuer(e.Name), ClientID: config.ProxyClientID, ClientSecret: clientSecret,
-			Audience: e.Audience, GroupsClaim: config.GroupsClaim(e.Flavor), Roles: e.Roles,
+			Audience: e.Audience, GroupsClaim: spec.GroupsClaim, UserNameClaim: spec.UserNameClaim, Roles: spec.ProxyRoles(&e),
 		})
 	}
 	for _, u := range cfg.Proxy.Upstreams {
