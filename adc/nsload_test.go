@@ -335,3 +335,23 @@ func TestRequestsArriveAtTheSSLCSVServerUnlessTheyNameAnother(t *testing.T) {
 		t.Errorf("warning %q", w)
 	}
 }
+
+// A reason the summary gives once, with every line it concerns.
+func TestTheSummaryNamesEachReasonOnceWithItsLines(t *testing.T) {
+	e := compileNSConf(t, "add ssl certKey a -cert a.pem\nadd lb vserver v HTTP\nadd ssl certKey b -cert b.pem\nadd appfw policy p true APPFW_BLOCK\n")
+	var b strings.Builder
+	if err := e.WriteSummary(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := `NOT EMULATED, able to change a decision (1)
+  ns.conf:4: "add appfw policy" is not emulated: the web application firewall blocks requests
+
+understood, not emulated (no effect on HTTP decisions) (2)
+  ns.conf:1,3: "add ssl certKey" is not emulated: TLS settings: authdev terminates TLS with its local CA
+
+ns.conf: 4 command lines: 1 emulated, 2 understood but not emulated (no effect on HTTP decisions), 1 not emulated and able to change a decision
+`
+	if !strings.HasSuffix(b.String(), want) {
+		t.Errorf("summary ends\n%s\nwant\n%s", b.String(), want)
+	}
+}
