@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,11 +12,14 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/crewjam/saml"
 	"github.com/spf13/cobra"
 
 	"github.com/authdev/authdev/adc"
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/devproxy"
+	"github.com/authdev/authdev/internal/flavor"
+	"github.com/authdev/authdev/mockidp"
 )
 
 // NewCmdADC builds `authdev adc` and its subcommands.
@@ -103,6 +107,9 @@ type ADCExplainOptions struct {
 	ClientIP string
 	Body     string
 	VServer  string
+	// Via is the login the identity comes from: oidc or saml; default the
+	// environment's login.
+	Via string
 }
 
 // NewCmdADCExplain builds `authdev adc explain`.
@@ -132,6 +139,7 @@ Nothing is sent anywhere: no IdP, proxy or backend needs to run.`,
 	cmd.Flags().StringVar(&opts.ClientIP, "client-ip", "127.0.0.1", "CLIENT.IP.SRC of the request")
 	cmd.Flags().StringVarP(&opts.Body, "data", "d", "", "request body, for policies that read HTTP.REQ.BODY")
 	cmd.Flags().StringVar(&opts.VServer, "vserver", "", "the cs vserver the request arrives at (default: the ns.conf's first SSL one)")
+	cmd.Flags().StringVar(&opts.Via, "via", "", "the login the identity comes from: oidc or saml (default: the environment's login)")
 	return cmd
 }
 
@@ -156,11 +164,8 @@ func adcExplainRun(opts *ADCExplainOptions) error {
 	if opts.Persona == "" {
 		return usageErrorf("--as is required: name the persona making the request")
 	}
-	if slices.Contains(httpMethods, strings.ToUpper(opts.Method)) && opts.Method != strings.ToUpper(opts.Method) {
-		return usageErrorf("method %q must be upper-case, such as %s", opts.Method, strings.ToUpper(opts.Method))
-	}
-	if !slices.Contains(httpMethods, opts.Method) {
-		return usageErrorf("method %q is not an HTTP method: use one of %s", opts.Method, strings.Join(httpMethods, ", "))
+	if err := checkMethod(opts.Method); err != nil {
+		return err
 	}
 	target, err := url.ParseRequestURI(opts.Path)
 	if err != nil || !strings.HasPrefix(opts.Path, "/") {
@@ -200,9 +205,73 @@ func adcExplainRun(opts *ADCExplainOptions) error {
 		return &UsageError{Err: cfg.UnknownPersona(opts.Persona)}
 	}
 
+	r, err := explainHTTPRequest(opts, target, ip)
+	if err != nil {
+		return err
+	}
+	if err := checkVServer(e, opts.VServer); err != nil {
+		return err
+	}
+	settings := e.Settings()
+	via := cmp.Or(opts.Via, env.Login)
+	if !slices.Contains(config.Logins, via) {
+		return usageErrorf("--via %q is not one of %s", opts.Via, strings.Join(config.Logins, ", "))
+	}
+	user := explainUser(id, env, settings)
+	var samlAttrs []saml.Attribute
+	if via == config.LoginSAML {
+		user, samlAttrs = explainSAMLUser(id, env, settings)
+	}
+	req := &adc.Request{HTTP: r, ClientIP: ip, User: user, Upstream: routeUpstream(cfg, settings, r.URL.Path), VServer: opts.VServer}
+	if n := e.NeedsBody(); n > 0 {
+		req.Body = []byte(opts.Body)
+	}
+	var res adc.Result
+	e.Evaluate(req, &res)
+	return writeExplain(opts.IO.Out, opts, id, user, samlAttrs, req, &res, settings)
+}
+
+// explainSAMLUser builds AAA.USER as the proxy would from the persona's
+// SAML assertion: the attributes the IdP sends (named by the flavor), read
+// back as the proxy's ACS reads them.
+func explainSAMLUser(id config.Identity, env *config.Environment, s adc.Settings) (*adc.User, []saml.Attribute) {
+	attrs := mockidp.SAMLAttributes(env, id, config.SAMLServiceProvider{})
+	a := &saml.Assertion{
+		Subject:             &saml.Subject{NameID: &saml.NameID{Format: string(saml.EmailAddressNameIDFormat), Value: id.Email}},
+		AttributeStatements: []saml.AttributeStatement{{Attributes: attrs}},
+	}
+	groupsClaim := flavor.Of(env.Flavor).GroupsClaim
+	claims := devproxy.SAMLClaims(a, config.SAMLAttributes(env.Flavor), groupsClaim)
+	groups := id.Groups
+	roles := env.RolesFor(groups)
+	claims["groups"], claims["roles"] = groups, roles
+	name, _ := claims["email"].(string)
+	if s.OAuth != nil && s.OAuth.UserNameField != "" {
+		if v, ok := claims[s.OAuth.UserNameField].(string); ok && v != "" {
+			name = v
+		}
+	}
+	return &adc.User{Name: name, Groups: groups, Roles: roles, Attributes: claims}, attrs
+}
+
+// checkMethod refuses a method HTTP does not have, and says so for one
+// written in lower case.
+func checkMethod(m string) error {
+	if slices.Contains(httpMethods, strings.ToUpper(m)) && m != strings.ToUpper(m) {
+		return usageErrorf("method %q must be upper-case, such as %s", m, strings.ToUpper(m))
+	}
+	if !slices.Contains(httpMethods, m) {
+		return usageErrorf("method %q is not an HTTP method: use one of %s", m, strings.Join(httpMethods, ", "))
+	}
+	return nil
+}
+
+// explainHTTPRequest builds the request as the client would send it: the
+// path and query as written, the client address and the -H headers.
+func explainHTTPRequest(opts *ADCExplainOptions, target *url.URL, ip netip.Addr) (*http.Request, error) {
 	r, err := http.NewRequest(opts.Method, "http://localhost"+opts.Path, strings.NewReader(opts.Body))
 	if err != nil {
-		return usageErrorf("request %s %s: %v", opts.Method, opts.Path, err)
+		return nil, usageErrorf("request %s %s: %v", opts.Method, opts.Path, err)
 	}
 	r.RequestURI = target.RequestURI()
 	if target.RawQuery != "" || strings.HasSuffix(opts.Path, "?") {
@@ -212,7 +281,7 @@ func adcExplainRun(opts *ADCExplainOptions) error {
 	for _, h := range opts.Headers {
 		name, value, ok := strings.Cut(h, ":")
 		if !ok || strings.TrimSpace(name) == "" {
-			return usageErrorf("header %q must be 'Name: value'", h)
+			return nil, usageErrorf("header %q must be 'Name: value'", h)
 		}
 		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
 		if strings.EqualFold(name, "Host") {
@@ -221,18 +290,7 @@ func adcExplainRun(opts *ADCExplainOptions) error {
 		}
 		r.Header.Add(name, value)
 	}
-	if err := checkVServer(e, opts.VServer); err != nil {
-		return err
-	}
-	settings := e.Settings()
-	user := explainUser(id, env, settings)
-	req := &adc.Request{HTTP: r, ClientIP: ip, User: user, Upstream: routeUpstream(cfg, settings, r.URL.Path), VServer: opts.VServer}
-	if n := e.NeedsBody(); n > 0 {
-		req.Body = []byte(opts.Body)
-	}
-	var res adc.Result
-	e.Evaluate(req, &res)
-	return writeExplain(opts.IO.Out, opts, id, user, req, &res, settings)
+	return r, nil
 }
 
 // checkVServer refuses a --vserver that names no cs vserver of the ns.conf.
@@ -300,10 +358,20 @@ func routeUpstream(cfg *config.Config, s adc.Settings, path string) string {
 	return best
 }
 
-func writeExplain(w io.Writer, opts *ADCExplainOptions, id config.Identity, user *adc.User, req *adc.Request, res *adc.Result, s adc.Settings) error {
+func writeExplain(w io.Writer, opts *ADCExplainOptions, id config.Identity, user *adc.User, samlAttrs []saml.Attribute, req *adc.Request, res *adc.Result, s adc.Settings) error {
 	ew := &errorWriter{w: w}
 	ew.printf("%s %s as %s (AAA.USER.NAME %s) in %s\n", opts.Method, opts.Path, id.Persona, user.Name, id.Env)
 	ew.printf("  groups: %s\n  roles:  %s\n", listOrNone(user.Groups), listOrNone(user.Roles))
+	if samlAttrs != nil {
+		ew.printf("  SAML attributes (AAA.USER.ATTRIBUTE(\"name\")):\n")
+		for _, a := range samlAttrs {
+			vals := make([]string, len(a.Values))
+			for i, v := range a.Values {
+				vals[i] = v.Value
+			}
+			ew.printf("    %s = %s\n", a.Name, strings.Join(vals, ", "))
+		}
+	}
 	if req.Upstream != "" {
 		ew.printf("  upstream: %s\n", req.Upstream)
 	}
