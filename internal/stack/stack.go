@@ -278,9 +278,16 @@ func (s *Stack) proxyOptions(cfg *config.Config, idp *mockidp.Server) (devproxy.
 	if err != nil {
 		return devproxy.Options{}, nil, err
 	}
+	// A real ns.conf holds many lines that change nothing for authdev
+	// (SSL ciphers, SNMP...): name only those able to change a decision.
 	var warns []string
 	for _, w := range eng.Warnings() {
-		warns = append(warns, w.String())
+		if w.Effect == adc.EffectDecision {
+			warns = append(warns, w.String())
+		}
+	}
+	if n := eng.Lines().Understood; n > 0 {
+		warns = append(warns, fmt.Sprintf("%d ns.conf lines are understood and not emulated, with no effect on HTTP decisions: `authdev adc check` lists them", n))
 	}
 	settings := eng.Settings()
 
