@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 
 	"gopkg.in/yaml.v3"
 )
@@ -160,4 +161,14 @@ func (c *Config) Resolve(path string) string {
 		return path
 	}
 	return filepath.Join(c.Dir, path)
+}
+
+// ClientIDs lists every client the IdP knows: the built-in ones, then
+// idp.clients.
+func (c *Config) ClientIDs() []string {
+	ids := slices.Clone(ReservedClientIDs)
+	for _, cl := range c.IDP.Clients {
+		ids = append(ids, cl.ID)
+	}
+	return ids
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -119,6 +120,9 @@ func (p *Proxy) bearerIdentity(ctx context.Context, env *envState, token string,
 	claims, err := tokenClaims(t, now)
 	if err != nil {
 		return nil, &bearerError{code: "invalid_token", desc: err.Error()}
+	}
+	if cid, _ := claims["client_id"].(string); len(env.BearerClients) > 0 && !slices.Contains(env.BearerClients, cid) {
+		return nil, &bearerError{code: "invalid_token", desc: fmt.Sprintf("the token was issued to client %q, not one of %s", cid, strings.Join(env.BearerClients, ", "))}
 	}
 	email, _ := claims["email"].(string)
 	id, err := env.newIdentity(userClaims(claims), p.rt().personaOf(env.Name, email))

@@ -23,10 +23,14 @@ func ConfigOptions(cfg *config.Config, issuer func(env string) string, clientSec
 	}
 	for _, e := range cfg.Environments {
 		spec := flavor.Of(e.Flavor)
-		o.Environments = append(o.Environments, Environment{
+		env := Environment{
 			Name: e.Name, Issuer: issuer(e.Name), ClientID: config.ProxyClientID, ClientSecret: clientSecret,
 			Audience: e.Audience, GroupsClaim: spec.GroupsClaim, UserNameClaim: spec.UserNameClaim, Roles: spec.ProxyRoles(&e),
-		})
+		}
+		if spec.ClientBoundAccess {
+			env.BearerClients = cfg.ClientIDs()
+		}
+		o.Environments = append(o.Environments, env)
 	}
 	for _, u := range cfg.Proxy.Upstreams {
 		o.Upstreams = append(o.Upstreams, UpstreamFromConfig(u))
