@@ -4,13 +4,15 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/authdev/authdev/internal/testkit"
 )
 
 // Under idp.tls the stack's IdP serves HTTPS from the local CA, every
 // issuer is https://localhost:<port>/..., and the proxy, trusting that CA,
 // still logs a browser in through it.
 func TestIdPTLSServesHTTPSIssuersThatTheProxyLogsInThrough(t *testing.T) {
-	cfg := demoConfig(t)
+	cfg := testkit.DemoConfig(t)
 	cfg.IDP.TLS = true
 	s := startUp(t, Options{Config: cfg, Persona: "carol"})
 	for _, e := range cfg.Environments {

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -24,7 +25,6 @@ import (
 	"github.com/authdev/authdev/internal/pki"
 	"github.com/authdev/authdev/internal/state"
 	"github.com/authdev/authdev/mockidp"
-	"github.com/authdev/authdev/tui"
 )
 
 // Upstream names the proxy gives backends it was not configured with.
@@ -52,6 +52,9 @@ type Options struct {
 	// (tests use 127.0.0.1:0).
 	ProxyListen string
 	IdPListen   string
+	// AssertionIssuer replaces the proxy's URL as the issuer of the
+	// identity assertions (see devproxy.Options).
+	AssertionIssuer string
 	// Events receives the audit trail besides the broker (the audit log).
 	Events func(audit.Event)
 	// Detail puts claims, headers and traces in request events (the TUI).
@@ -119,7 +122,7 @@ func Up(opts Options) (_ *Stack, err error) {
 		}
 	}()
 	cfg := opts.Config
-	idpAddr := or(opts.IdPListen, cfg.IDP.Listen)
+	idpAddr := cmp.Or(opts.IdPListen, cfg.IDP.Listen)
 	if s.idpLn, err = listen("the IdP", idpAddr, "idp.listen"); err != nil {
 		return nil, err
 	}
@@ -209,7 +212,7 @@ func (s *Stack) newIdP(cfg *config.Config) (*mockidp.Server, error) {
 func (s *Stack) buildProxy() error {
 	cfg := s.cfg.Load()
 	var err error
-	if s.proxyLn, err = listen("the proxy", or(s.opts.ProxyListen, cfg.Proxy.Listen), "proxy.listen"); err != nil {
+	if s.proxyLn, err = listen("the proxy", cmp.Or(s.opts.ProxyListen, cfg.Proxy.Listen), "proxy.listen"); err != nil {
 		return err
 	}
 	s.publicURL = ProxyURL(cfg, s.proxyLn.Addr().String())
@@ -233,6 +236,7 @@ func (s *Stack) buildProxy() error {
 	po.Persona = s.opts.Persona
 	po.CookieSecret = s.secrets.CookieSecret
 	po.AssertionKey = s.secrets.AssertionKey
+	po.State = s.store
 	po.Events = s.publish
 	po.Detail = s.opts.Detail
 	po.Now, po.Rand = s.now, s.rand
@@ -258,7 +262,7 @@ func (s *Stack) buildProxy() error {
 	}
 	if s.opts.Persona != "" && s.idp.Load() != nil {
 		if _, ok := cfg.Persona(s.opts.Persona); !ok {
-			return fmt.Errorf("unknown persona %q: use one of %s", s.opts.Persona, strings.Join(cfg.PersonaIDs(), ", "))
+			return cfg.UnknownPersona(s.opts.Persona)
 		}
 	}
 	s.proxy, err = devproxy.New(po)
@@ -290,13 +294,13 @@ func (s *Stack) proxyOptions(cfg *config.Config, idp *mockidp.Server) (devproxy.
 	}
 	switch {
 	case iss != nil:
-		po = devproxy.ConfigOptions(cfg, func(string) string { return "" }, "")
-		env := or(iss.Env, "external")
+		po = ConfigOptions(cfg, func(string) string { return "" }, "")
+		env := cmp.Or(iss.Env, "external")
 		po.Environments = []devproxy.Environment{{Name: env, Issuer: strings.TrimRight(iss.URL, "/"),
-			ClientID: iss.ClientID, ClientSecret: iss.ClientSecret, Audience: or(iss.Audience, iss.ClientID)}}
+			ClientID: iss.ClientID, ClientSecret: iss.ClientSecret, Audience: cmp.Or(iss.Audience, iss.ClientID)}}
 		po.Env = env
 	case idp != nil:
-		po = devproxy.ConfigOptions(cfg, idp.Issuer, idp.ProxyClientSecret())
+		po = ConfigOptions(cfg, idp.Issuer, idp.ProxyClientSecret())
 	default:
 		secret, err := mockidp.ProxyClientSecret(s.store)
 		if err != nil {
@@ -306,7 +310,7 @@ func (s *Stack) proxyOptions(cfg *config.Config, idp *mockidp.Server) (devproxy.
 		if err != nil {
 			return devproxy.Options{}, nil, err
 		}
-		po = devproxy.ConfigOptions(cfg, func(env string) string { return mockidp.IssuerOf(base, cfg, env) }, secret)
+		po = ConfigOptions(cfg, func(env string) string { return mockidp.IssuerOf(base, cfg, env) }, secret)
 	}
 	// The OAuth action's userNameField is how the ADC fills AAA.USER.NAME,
 	// whichever issuer logs the user in.
@@ -327,6 +331,7 @@ func (s *Stack) proxyOptions(cfg *config.Config, idp *mockidp.Server) (devproxy.
 		po.Upstreams = []devproxy.Upstream{u}
 	}
 	po.PublicURL = s.publicURL
+	po.AssertionIssuer = s.opts.AssertionIssuer
 	po.Policy = eng
 	return po, warns, nil
 }
@@ -346,7 +351,7 @@ func (s *Stack) issuer(o *adc.OAuthAction) (iss *Issuer, why string, err error) 
 	}
 	fromConf := merged.URL == "" && o != nil
 	if o != nil {
-		merged.URL = or(merged.URL, oauthIssuer(o))
+		merged.URL = cmp.Or(merged.URL, oauthIssuer(o))
 	}
 	if merged.URL == "" {
 		if merged.ClientID != "" || merged.Audience != "" {
@@ -355,8 +360,8 @@ func (s *Stack) issuer(o *adc.OAuthAction) (iss *Issuer, why string, err error) 
 		return nil, "", nil
 	}
 	if o != nil {
-		merged.ClientID = or(merged.ClientID, o.ClientID)
-		merged.Audience = or(merged.Audience, o.Audience)
+		merged.ClientID = cmp.Or(merged.ClientID, o.ClientID)
+		merged.Audience = cmp.Or(merged.Audience, o.Audience)
 		if merged.ClientSecret == "" && o.ClientSecret != "" {
 			if o.Encrypted {
 				why = fmt.Sprintf("OAuth action %q (%s): its -clientSecret is encrypted by the ADC and cannot be used: pass --client-secret or set $AUTHDEV_CLIENT_SECRET for browser logins (bearer tokens work without it)", o.Name, filePos(o.Pos))
@@ -402,7 +407,7 @@ func oauthIssuer(o *adc.OAuthAction) string {
 func MergeUpstreams(yaml []devproxy.Upstream, ns []config.Upstream) []devproxy.Upstream {
 	out := slices.Clone(yaml)
 	for _, c := range ns {
-		v := devproxy.UpstreamFromConfig(c)
+		v := UpstreamFromConfig(c)
 		i := slices.IndexFunc(out, func(u devproxy.Upstream) bool { return u.Name == v.Name })
 		if i < 0 {
 			out = append(out, v)
@@ -433,7 +438,10 @@ func MergeUpstreams(yaml []devproxy.Upstream, ns []config.Upstream) []devproxy.U
 }
 
 func (s *Stack) demoUpstream() devproxy.Upstream {
-	return devproxy.Upstream{Name: DemoUpstreamName, Prefix: "/", Targets: []string{"http://" + s.demoLn.Addr().String()}}
+	// Monitored like a configured backend, so its health is known from the
+	// start.
+	return devproxy.Upstream{Name: DemoUpstreamName, Prefix: "/", Targets: []string{"http://" + s.demoLn.Addr().String()},
+		Monitor: &devproxy.Monitor{Path: "/healthz"}}
 }
 
 func (s *Stack) buildDemo(proxyURL string) error {
@@ -637,12 +645,3 @@ func portOf(ln net.Listener) string {
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	return port
 }
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-var _ tui.Stack = (*Stack)(nil)
