@@ -31,6 +31,11 @@ func ConfigOptions(cfg *config.Config, issuer func(env string) string, clientSec
 		if spec.ClientBoundAccess {
 			env.BearerClients = cfg.ClientIDs()
 		}
+		md := e.SAMLMetadata
+		if md == "" {
+			md = issuer(e.Name) + config.SAMLMetadataPath
+		}
+		env.Login, env.SAML = e.Login, &devproxy.SAMLLogin{Metadata: md, Attributes: config.SAMLAttributes(e.Flavor)}
 		o.Environments = append(o.Environments, env)
 	}
 	for _, u := range cfg.Proxy.Upstreams {
