@@ -14,12 +14,14 @@ func ConfigOptions(cfg *config.Config, issuer func(env string) string, clientSec
 	o := devproxy.Options{
 		SessionTimeout: cfg.Proxy.SessionTimeout.D(),
 		IdleTimeout:    cfg.Proxy.IdleTimeout.D(),
-		PersonaOf: func(env, email string) string {
-			if email == "" {
-				return ""
+		PersonaOf: func(env, user string) string {
+			if id, ok := cfg.PersonaByEmail(env, user); ok && user != "" {
+				return id.Persona
 			}
-			id, _ := cfg.PersonaByEmail(env, email)
-			return id.Persona
+			if p, ok := cfg.Persona(user); ok {
+				return p.ID
+			}
+			return ""
 		},
 	}
 	for _, e := range cfg.Environments {
