@@ -81,9 +81,10 @@ type Options struct {
 	CookieSecret []byte
 	// AssertionKey signs X-Authdev-Assertion (ES256).
 	AssertionKey *ecdsa.PrivateKey
-	// PersonaOf names the persona whose email in env is email ("" when
-	// none), so tokens and sessions are shown as personas.
-	PersonaOf func(env, email string) string
+	// PersonaOf names the persona whose email in env is user, or whose id
+	// is user where tokens carry a user name instead ("" when none), so
+	// tokens and sessions are shown as personas.
+	PersonaOf func(env, user string) string
 	// Events receives the audit trail; it must not block.
 	Events func(audit.Event)
 	// Detail adds claims, headers, assertion claims and the policy trace

@@ -169,12 +169,12 @@ func TestSettingsThatNeedARestartAreNamedAndTheRestApplies(t *testing.T) {
 		t.Fatal(err)
 	}
 	next := strings.Replace(testkit.RolesYAML, "  tls: false\n", "  tls: false\n  hostnames: [app.test]\n  idle_timeout: 5m\n", 1)
-	next = strings.Replace(next, "  bob: {email: bob@example.com, groups: [eng]}\n", "", 1)
+	next = "idp: {tls: true}\n" + strings.Replace(next, "  bob: {email: bob@example.com, groups: [eng]}\n", "", 1)
 	w.write(next)
 	w.w.Poll()
-	w.notice(`^config changes that need a restart of authdev to apply: proxy.hostnames, proxy.idle_timeout$`)
+	w.notice(`^config changes that need a restart of authdev to apply: idp.tls, proxy.hostnames, proxy.idle_timeout$`)
 	w.notice(`^persona bob is gone from the config`)
-	w.notice(`^config reloaded: personas -bob; proxy.hostnames; proxy.idle_timeout$`)
+	w.notice(`^config reloaded: personas -bob; idp.tls; proxy.hostnames; proxy.idle_timeout$`)
 	if p, _ := w.s.Active(); p != "" {
 		t.Errorf("the active persona is still %q after it was removed", p)
 	}
