@@ -10,22 +10,21 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/authdev/authdev/identity"
 )
 
 // Values the schema allows.
 var (
-	Flavors    = []string{"okta", "entra", "keycloak", "cognito", "auth0", "generic"}
-	Algs       = []string{"RS256", "ES256"}
-	LBMethods  = []string{"roundrobin", "leastconnection"}
-	Actions    = []string{"ALLOW", "DENY"}
-	CheckVias  = []string{"session", "bearer"}
-	GrantTypes = []string{"authorization_code", "refresh_token", "client_credentials",
-		"urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:token-exchange"}
+	Algs      = []string{"RS256", "ES256"}
+	LBMethods = []string{"roundrobin", "leastconnection"}
+	Actions   = []string{"ALLOW", "DENY"}
+	CheckVias = []string{"session", "bearer"}
 	// ReservedClientIDs are the IdP's built-in clients.
 	ReservedClientIDs = []string{ProxyClientID, CLIClientID}
 )
 
-// The built-in clients of the IdP (DESIGN.md: they need no configuration).
+// The built-in clients of the IdP: they need no configuration.
 const (
 	ProxyClientID = "authdev-proxy"
 	CLIClientID   = "authdev-cli"
@@ -34,7 +33,7 @@ const (
 func (c *Config) applyDefaults() {
 	i := &c.IDP
 	i.Listen = cmp.Or(i.Listen, "127.0.0.1:9400")
-	i.Flavor = cmp.Or(i.Flavor, "generic")
+	i.Flavor = cmp.Or(i.Flavor, FlavorGeneric)
 	i.Alg = cmp.Or(i.Alg, "RS256")
 	if i.TokenTTL == 0 {
 		i.TokenTTL = Duration(5 * time.Minute)
@@ -66,33 +65,17 @@ func (c *Config) applyDefaults() {
 	px.DefaultAuthorization = strings.ToUpper(cmp.Or(px.DefaultAuthorization, "ALLOW"))
 	if len(px.Headers) == 0 {
 		px.Headers = Headers{
-			{Name: "X-Remote-User", Expr: Expr{Text: "AAA.USER.NAME"}},
-			{Name: "X-Remote-Groups", Expr: Expr{Text: "AAA.USER.GROUPS"}},
-			{Name: "X-Remote-Roles", Expr: Expr{Text: `AAA.USER.ATTRIBUTE("roles")`}},
+			{Name: identity.HeaderUser, Expr: Expr{Text: "AAA.USER.NAME"}},
+			{Name: identity.HeaderGroups, Expr: Expr{Text: "AAA.USER.GROUPS"}},
+			{Name: identity.HeaderRoles, Expr: Expr{Text: `AAA.USER.ATTRIBUTE("roles")`}},
 		}
 	}
 	for k := range px.Upstreams {
 		u := &px.Upstreams[k]
 		u.Prefix = cmp.Or(u.Prefix, "/")
 		u.LB = strings.ToLower(cmp.Or(u.LB, "leastconnection"))
-		if u.Timeout == 0 {
-			u.Timeout = Duration(30 * time.Second)
-		}
-		if m := u.Monitor; m != nil {
-			m.Path = cmp.Or(m.Path, "/healthz")
-			if m.Interval == 0 {
-				m.Interval = Duration(5 * time.Second)
-			}
-			if m.Timeout == 0 {
-				m.Timeout = Duration(2 * time.Second)
-			}
-			if m.Status == 0 {
-				m.Status = 200
-			}
-			if m.Retries == 0 {
-				m.Retries = 3
-			}
-		}
+		// The upstream's timeout and monitor defaults are the proxy's own,
+		// applied where they take effect (devproxy).
 	}
 	for k := range px.Policies {
 		px.Policies[k].Action = strings.ToUpper(px.Policies[k].Action)
@@ -159,7 +142,7 @@ func (v *validator) listen(what string, addr *string) {
 func (v *validator) idp() {
 	i := &v.c.IDP
 	v.listen("idp.listen", &i.Listen)
-	v.oneOf(v.of(&i.Flavor), "idp.flavor", i.Flavor, Flavors)
+	v.oneOf(v.of(&i.Flavor), "idp.flavor", string(i.Flavor), names(Flavors))
 	v.oneOf(v.of(&i.Alg), "idp.alg", i.Alg, Algs)
 	if i.PublicURL != "" {
 		checkURL(v.errs, v.of(&i.PublicURL), "idp.public_url", i.PublicURL)
@@ -179,7 +162,7 @@ func (v *validator) idp() {
 			checkURL(v.errs, v.at(cl.Pos), fmt.Sprintf("client %q redirect URI", cl.ID), u)
 		}
 		for _, g := range cl.Grants {
-			v.oneOf(cl.Pos, fmt.Sprintf("client %q grant", cl.ID), g, GrantTypes)
+			v.oneOf(cl.Pos, fmt.Sprintf("client %q grant", cl.ID), string(g), names(GrantTypes))
 		}
 	}
 }
@@ -190,7 +173,8 @@ func (v *validator) environments() {
 		if !nameRE.MatchString(e.Name) {
 			v.errs.add(v.at(e.Pos), "environment name %q must be letters, digits, '.', '_' or '-' (it becomes the issuer path)", e.Name)
 		}
-		v.oneOf(v.of(&e.Flavor), fmt.Sprintf("environment %q flavor", e.Name), e.Flavor, Flavors)
+		v.oneOf(v.of(&e.Flavor), fmt.Sprintf("environment %q flavor", e.Name), string(e.Flavor), names(Flavors))
+		validateFlavorSettings(v.errs, v.at(e.Pos), e)
 		v.oneOf(v.of(&e.Alg), fmt.Sprintf("environment %q alg", e.Name), e.Alg, Algs)
 	}
 }
@@ -259,7 +243,7 @@ func (v *validator) upstreams() {
 			checkURL(v.errs, v.at(u.Pos), fmt.Sprintf("upstream %q target", u.Name), t)
 		}
 		v.oneOf(v.of(&u.LB), fmt.Sprintf("upstream %q lb", u.Name), u.LB, LBMethods)
-		if m := u.Monitor; m != nil && (m.Status < 100 || m.Status > 599) {
+		if m := u.Monitor; m != nil && m.Status != 0 && (m.Status < 100 || m.Status > 599) {
 			v.errs.add(v.at(u.Pos), "upstream %q monitor status %d is not an HTTP status", u.Name, m.Status)
 		}
 	}

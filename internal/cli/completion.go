@@ -33,7 +33,7 @@ func personaNames(cfg *config.Config) []cobra.Completion {
 func environmentNames(cfg *config.Config) []cobra.Completion {
 	var out []cobra.Completion
 	for _, e := range cfg.Environments {
-		out = append(out, cobra.CompletionWithDesc(e.Name, e.Flavor))
+		out = append(out, cobra.CompletionWithDesc(e.Name, string(e.Flavor)))
 	}
 	return out
 }

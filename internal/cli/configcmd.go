@@ -67,8 +67,9 @@ func configValidateRun(opts *ConfigValidateOptions) error {
 	if len(problems) > 0 {
 		return uniqueInFileOrder(problems)
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "%s: ok (%d personas, %d environments, %s, %d checks)\n",
-		cfg.Source, len(cfg.Personas), len(cfg.Environments), plural(len(cfg.Proxy.Policies), "policy", "policies"), len(cfg.Checks))
+	fmt.Fprintf(opts.IO.ErrOut, "%s: ok (%s, %s, %s, %s)\n", cfg.Source, countOf(len(cfg.Personas), "persona", "personas"),
+		countOf(len(cfg.Environments), "environment", "environments"), countOf(len(cfg.Proxy.Policies), "policy", "policies"),
+		countOf(len(cfg.Checks), "check", "checks"))
 	return nil
 }
 
@@ -79,14 +80,6 @@ func uniqueInFileOrder(problems config.Errors) config.Errors {
 		return cmp.Or(strings.Compare(a.Pos.File, b.Pos.File), cmp.Compare(a.Pos.Line, b.Pos.Line), cmp.Compare(a.Pos.Col, b.Pos.Col))
 	})
 	return slices.Compact(problems)
-}
-
-// plural is "1 policy" or "2 policies".
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }
 
 // ConfigSchemaOptions are the inputs of `authdev config schema`.

@@ -108,7 +108,7 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 	if err != nil {
 		return err
 	}
-	req.Issuer = base + "/" + env
+	req.Issuer = mockidp.IssuerOf(base, cfg, env)
 	if req.HTTPClient, err = tokenClient(ctx, opts, cfg, base, req.Issuer); err != nil {
 		return err
 	}
@@ -170,13 +170,13 @@ func tokenRequest(opts *TokenOptions, cfg *config.Config) (oidcgrant.Request, er
 	return req, nil
 }
 
-// tokenClient reaches the IdP of this config when one runs, or else one in
-// this process, with the same store (the same keys) and the configured
-// issuer URLs.
+// tokenClient reaches the IdP of this config when one runs (trusting
+// authdev's local CA under idp.tls), or else one in this process, with the
+// same store (the same keys) and the configured issuer URLs.
 func tokenClient(ctx context.Context, opts *TokenOptions, cfg *config.Config, base, issuer string) (*http.Client, error) {
-	client := opts.HTTPClient
-	if client == nil {
-		client = &http.Client{Timeout: 15 * time.Second}
+	client, err := tokenHTTPClient(opts, cfg)
+	if err != nil {
+		return nil, err
 	}
 	running, err := idpRunning(ctx, client, issuer)
 	if err != nil || running {
@@ -191,6 +191,19 @@ func tokenClient(ctx context.Context, opts *TokenOptions, cfg *config.Config, ba
 		return nil, err
 	}
 	return &http.Client{Transport: handlerTransport{srv.Handler()}, Timeout: 15 * time.Second}, nil
+}
+
+// tokenHTTPClient is the client for the IdP: the test's, or one that
+// trusts authdev's local CA under idp.tls.
+func tokenHTTPClient(opts *TokenOptions, cfg *config.Config) (*http.Client, error) {
+	if opts.HTTPClient != nil {
+		return opts.HTTPClient, nil
+	}
+	store, err := opts.State()
+	if err != nil {
+		return nil, err
+	}
+	return stack.IdPHTTPClient(cfg, store)
 }
 
 // idpRunning probes the issuer's discovery document: true when the IdP of

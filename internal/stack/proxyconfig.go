@@ -1,15 +1,17 @@
-package devproxy
+package stack
 
 import (
 	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/devproxy"
+	"github.com/authdev/authdev/internal/flavor"
 )
 
 // ConfigOptions returns the Options that authdev.yaml decides: one
 // environment per configured one, as a client (config.ProxyClientID) of the
 // issuer that issuer names, the upstreams, the timeouts and the personas.
 // The caller adds keys, TLS, the policy engine and the audit trail.
-func ConfigOptions(cfg *config.Config, issuer func(env string) string, clientSecret string) Options {
-	o := Options{
+func ConfigOptions(cfg *config.Config, issuer func(env string) string, clientSecret string) devproxy.Options {
+	o := devproxy.Options{
 		SessionTimeout: cfg.Proxy.SessionTimeout.D(),
 		IdleTimeout:    cfg.Proxy.IdleTimeout.D(),
 		PersonaOf: func(env, email string) string {
@@ -21,9 +23,10 @@ func ConfigOptions(cfg *config.Config, issuer func(env string) string, clientSec
 		},
 	}
 	for _, e := range cfg.Environments {
-		o.Environments = append(o.Environments, Environment{
+		spec := flavor.Of(e.Flavor)
+		o.Environments = append(o.Environments, devproxy.Environment{
 			Name: e.Name, Issuer: issuer(e.Name), ClientID: config.ProxyClientID, ClientSecret: clientSecret,
-			Audience: e.Audience, GroupsClaim: config.GroupsClaim(e.Flavor), Roles: e.Roles,
+			Audience: e.Audience, GroupsClaim: spec.GroupsClaim, UserNameClaim: spec.UserNameClaim, Roles: spec.ProxyRoles(&e),
 		})
 	}
 	for _, u := range cfg.Proxy.Upstreams {
@@ -37,11 +40,11 @@ func ConfigOptions(cfg *config.Config, issuer func(env string) string, clientSec
 
 // UpstreamFromConfig converts an upstream of authdev.yaml (or of an
 // ns.conf, through adc.Settings).
-func UpstreamFromConfig(u config.Upstream) Upstream {
-	out := Upstream{Name: u.Name, Prefix: u.Prefix, Targets: u.Targets, LB: u.LB, API: u.API,
+func UpstreamFromConfig(u config.Upstream) devproxy.Upstream {
+	out := devproxy.Upstream{Name: u.Name, Prefix: u.Prefix, Targets: u.Targets, LB: u.LB, API: u.API,
 		Host: u.Host, Timeout: u.Timeout.D()}
 	if m := u.Monitor; m != nil {
-		out.Monitor = &Monitor{Path: m.Path, Interval: m.Interval.D(), Timeout: m.Timeout.D(), Status: m.Status, Retries: m.Retries}
+		out.Monitor = &devproxy.Monitor{Path: m.Path, Interval: m.Interval.D(), Timeout: m.Timeout.D(), Status: m.Status, Retries: m.Retries}
 	}
 	return out
 }
