@@ -20,8 +20,26 @@ var (
 	LBMethods = []string{"roundrobin", "leastconnection"}
 	Actions   = []string{"ALLOW", "DENY"}
 	CheckVias = []string{"session", "bearer"}
+	// CheckDrills are the failure drills a check may run under.
+	CheckDrills = []string{DrillExpiredSession, DrillRotatedKeys, DrillIdPDown}
+	// CoverageModes are the values of checks_coverage.
+	CoverageModes = []string{CoverageReport, CoverageRequired}
 	// ReservedClientIDs are the IdP's built-in clients.
 	ReservedClientIDs = []string{ProxyClientID, CLIClientID}
+)
+
+// Failure drills a check may name: the sessions expire after its login,
+// the IdP's keys rotate, or the IdP is unreachable while it runs.
+const (
+	DrillExpiredSession = "expired-session"
+	DrillRotatedKeys    = "rotated-keys"
+	DrillIdPDown        = "idp-down"
+)
+
+// checks_coverage: report uncovered routes, or fail on them.
+const (
+	CoverageReport   = "report"
+	CoverageRequired = "required"
 )
 
 // The built-in clients of the IdP: they need no configuration.
@@ -63,6 +81,7 @@ func (c *Config) applyDefaults() {
 		px.IdleTimeout = Duration(30 * time.Minute)
 	}
 	px.DefaultAuthorization = strings.ToUpper(cmp.Or(px.DefaultAuthorization, "ALLOW"))
+	c.ChecksCoverage = cmp.Or(c.ChecksCoverage, CoverageReport)
 	if len(px.Headers) == 0 {
 		px.Headers = Headers{
 			{Name: identity.HeaderUser, Expr: Expr{Text: "AAA.USER.NAME"}},
@@ -144,6 +163,7 @@ func (v *validator) idp() {
 	v.listen("idp.listen", &i.Listen)
 	v.oneOf(v.of(&i.Flavor), "idp.flavor", string(i.Flavor), names(Flavors))
 	v.oneOf(v.of(&i.Alg), "idp.alg", i.Alg, Algs)
+	v.oneOf(v.of(&v.c.ChecksCoverage), "checks_coverage", v.c.ChecksCoverage, CoverageModes)
 	if i.PublicURL != "" {
 		checkURL(v.errs, v.of(&i.PublicURL), "idp.public_url", i.PublicURL)
 	}
@@ -283,6 +303,12 @@ func (v *validator) checks() {
 			check(env)
 		}
 		v.oneOf(v.of(&ch.Via), fmt.Sprintf("check %q via", ch.Name), ch.Via, CheckVias)
+		if ch.Drill != "" {
+			v.oneOf(v.of(&ch.Drill), fmt.Sprintf("check %q drill", ch.Name), ch.Drill, CheckDrills)
+		}
+		if ch.Drill == DrillExpiredSession && ch.Via == "bearer" {
+			v.errs.add(v.of(&ch.Drill), "check %q: drill expired-session expires browser sessions, and the check goes via bearer: drop via: bearer, or use drill: rotated-keys", ch.Name)
+		}
 	}
 }
 

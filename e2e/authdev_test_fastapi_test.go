@@ -112,8 +112,10 @@ func TestAuthdevTestPassesTheDemoChecksAgainstFastAPI(t *testing.T) {
 			t.Errorf("the report lacks %q:\n%s", want, stdout)
 		}
 	}
-	if junit.Tests != 27 || junit.Failures != 0 || junit.Errors != 0 || len(junit.Suites) != 3 {
-		t.Fatalf("JUnit: %d tests, %d failures, %d errors, %d suites; want 27, 0, 0, 3", junit.Tests, junit.Failures, junit.Errors, len(junit.Suites))
+	// Besides a suite per environment, one of route coverage per
+	// environment: FastAPI's five routes.
+	if junit.Tests != 27+15 || junit.Failures != 0 || junit.Errors != 0 || len(junit.Suites) != 6 {
+		t.Fatalf("JUnit: %d tests, %d failures, %d errors, %d suites; want 42, 0, 0, 6", junit.Tests, junit.Failures, junit.Errors, len(junit.Suites))
 	}
 	for i, env := range []string{"dev", "staging", "prod"} {
 		s := junit.Suites[i]
@@ -136,8 +138,9 @@ func TestAuthdevTestFailsOnAWrongExpectationAgainstFastAPI(t *testing.T) {
 	if !strings.Contains(stdout, "FAILED: 3 checks × 3 environments: 5 run, 3 passed, 2 failed") {
 		t.Errorf("no failing summary line:\n%s", stdout)
 	}
-	if junit.Tests != 5 || junit.Failures != 2 || junit.Errors != 0 {
-		t.Fatalf("JUnit: %d tests, %d failures, %d errors; want 5, 2, 0", junit.Tests, junit.Failures, junit.Errors)
+	// 5 check runs, and FastAPI's 5 routes × 3 environments of coverage.
+	if junit.Tests != 5+15 || junit.Failures != 2 || junit.Errors != 0 {
+		t.Fatalf("JUnit: %d tests, %d failures, %d errors; want 20, 2, 0", junit.Tests, junit.Failures, junit.Errors)
 	}
 	failures := map[string]string{}
 	for _, s := range junit.Suites {

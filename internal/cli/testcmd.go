@@ -40,6 +40,10 @@ type TestOptions struct {
 	JSON        bool
 	Record      string
 	Parallel    int
+
+	OpenAPI         string
+	RequireCoverage bool
+	Scaffold        bool
 }
 
 // NewCmdTest builds `authdev test`.
@@ -76,6 +80,16 @@ Expectations: a status code, allow (the upstream answered 2xx/3xx) or deny
 (401/403 from the proxy or the backend). Exit 0 when every expectation
 holds, 1 when any fails, 2 for bad config or usage.
 
+Route coverage: the backend's OpenAPI document (<upstream>/openapi.json,
+which FastAPI serves, or --openapi URL|FILE; OpenAPI 3.0 or 3.1, JSON or
+YAML) names its routes; after the results, authdev test lists per
+environment each method × path template no check covers (GET /reports/q3
+covers GET /reports/{name}). --require-coverage (or checks_coverage:
+required) makes an uncovered route fail the run. --scaffold adds a check
+per uncovered route and persona to the config file, with today's outcomes
+as expectations and path parameters from the document's examples (or an
+EDIT- placeholder).
+
 --record writes the observed outcomes as the checks' expectations: into the
 config file itself (only the expect: values change; comments and layout
 stay), or into FILE with
@@ -84,7 +98,8 @@ baseline, not a verdict.`,
 		Example: `  authdev test
   authdev test --env prod --upstream http://127.0.0.1:8000 --junit rbac.xml
   authdev test --proxy https://127.0.0.1:8443
-  authdev test --record=authdev.baseline.yaml`,
+  authdev test --record=authdev.baseline.yaml
+  authdev test --require-coverage --openapi api/openapi.yaml`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := interruptible(cmd)
@@ -105,6 +120,9 @@ baseline, not a verdict.`,
 	fl.StringVar(&opts.Record, "record", "", "write the observed outcomes as expectations: into the config, or into `FILE` with --record=FILE")
 	fl.Lookup("record").NoOptDefVal = recordInPlace
 	fl.IntVar(&opts.Parallel, "parallel", 16, "checks run at once")
+	fl.StringVar(&opts.OpenAPI, "openapi", "", "the backend's OpenAPI document, `URL|FILE` (default <upstream>/openapi.json): list the routes no check covers")
+	fl.BoolVar(&opts.RequireCoverage, "require-coverage", false, "fail when a route of the OpenAPI document has no check (as checks_coverage: required)")
+	fl.BoolVar(&opts.Scaffold, "scaffold", false, "add checks for the uncovered routes × personas to the config, with today's outcomes as expectations")
 	return cmd
 }
 
@@ -122,6 +140,9 @@ func testRun(ctx context.Context, opts *TestOptions) error {
 	recordTo, err := recordDestination(opts, cfg)
 	if err != nil {
 		return err
+	}
+	if opts.Scaffold && (opts.Record != "" || cfg.IsDemo()) {
+		return usageErrorf("--scaffold writes into the config file: run it without --record, with a config of your own (authdev init)")
 	}
 	userStore, err := opts.State()
 	if err != nil {
@@ -155,6 +176,10 @@ func testRun(ctx context.Context, opts *TestOptions) error {
 	if len(cases) == 0 {
 		return usageErrorf("no checks to run in %s: add some under checks: in %s", envList(cfg, envs), cmp.Or(opts.ConfigFile(), config.EmbeddedDemoName))
 	}
+	coverage, err := testCoverage(ctx, opts, cfg, cases)
+	if err != nil {
+		return err
+	}
 	target, cleanup, err := testTarget(opts, cfg, store, remote, len(cases))
 	if err != nil {
 		return err
@@ -162,6 +187,11 @@ func testRun(ctx context.Context, opts *TestOptions) error {
 	start := opts.Now()
 	results := rbactest.Run(ctx, target, cases, rbactest.Options{Parallel: opts.Parallel, Now: opts.Now})
 	report := rbactest.NewReport(cfg.EnvironmentNames(), results, opts.Now().Sub(start))
+	report.Coverage = coverage
+	var scaffold scaffolded
+	if opts.Scaffold && coverage != nil {
+		scaffold = runScaffold(ctx, opts, cfg, target, coverage)
+	}
 	if err := cleanup(); err != nil {
 		fmt.Fprintf(opts.IO.ErrOut, "authdev test: stopping: %v\n", err)
 	}
@@ -173,6 +203,11 @@ func testRun(ctx context.Context, opts *TestOptions) error {
 	}
 	if recordTo != "" {
 		return recordRun(opts, cfg, report, recordTo)
+	}
+	if len(scaffold.cases) > 0 {
+		if err := writeScaffold(opts, cfg, scaffold); err != nil {
+			return err
+		}
 	}
 	if !report.OK() {
 		return &SilentError{Code: ExitFailure}

@@ -2,7 +2,6 @@ package rbactest
 
 import (
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/internal/junit"
 )
 
 // Report is a run's results with what the outputs need around them.
@@ -20,6 +20,8 @@ type Report struct {
 	Envs     []string
 	Results  []Result
 	Duration time.Duration
+	// Coverage is nil when no OpenAPI document was read.
+	Coverage *Coverage
 }
 
 // NewReport orders envs as allEnvs lists them, keeping those that ran.
@@ -75,7 +77,10 @@ func (r Report) Summary() Summary {
 }
 
 // OK reports whether every expectation held.
-func (r Report) OK() bool { s := r.Summary(); return s.Failed == 0 && s.Errors == 0 }
+func (r Report) OK() bool {
+	s := r.Summary()
+	return s.Failed == 0 && s.Errors == 0 && r.Coverage.OK()
+}
 
 type matrixRow struct {
 	name     string
@@ -176,6 +181,11 @@ func (r Report) WriteText(w io.Writer) error {
 			return err
 		}
 	}
+	if r.Coverage != nil {
+		if err := r.Coverage.writeText(w); err != nil {
+			return err
+		}
+	}
 	_, err := fmt.Fprintln(w, "\n"+r.SummaryLine())
 	return err
 }
@@ -184,7 +194,7 @@ func (r Report) WriteText(w io.Writer) error {
 func (r Report) SummaryLine() string {
 	s := r.Summary()
 	verdict := "ok"
-	if s.Failed > 0 || s.Errors > 0 {
+	if !r.OK() {
 		verdict = "FAILED"
 	}
 	line := fmt.Sprintf("%s: %s × %s: %d run, %d passed, %d failed", verdict, plural(s.Checks, "check"), plural(s.Envs, "environment"), s.Run, s.Passed, s.Failed)
@@ -231,41 +241,12 @@ func upper(s []string) []string {
 
 // JUnit XML, as CI systems read it: one suite per environment, one test
 // case per check in it.
-type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Errors   int          `xml:"errors,attr"`
-	Time     string       `xml:"time,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Errors   int         `xml:"errors,attr"`
-	Time     string      `xml:"time,attr"`
-	Cases    []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	ClassName string        `xml:"classname,attr"`
-	Time      string        `xml:"time,attr"`
-	File      string        `xml:"file,attr,omitempty"`
-	Line      int           `xml:"line,attr,omitempty"`
-	Failure   *junitProblem `xml:"failure,omitempty"`
-	Error     *junitProblem `xml:"error,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
-}
-
-type junitProblem struct {
-	Message string `xml:"message,attr"`
-	Type    string `xml:"type,attr"`
-	Text    string `xml:",chardata"`
-}
+type (
+	junitSuites  = junit.Suites
+	junitSuite   = junit.Suite
+	junitCase    = junit.Case
+	junitProblem = junit.Problem
+)
 
 // sourceFile is the check's file, "" for the built-in demo.
 func sourceFile(p config.Pos) string {
@@ -275,7 +256,7 @@ func sourceFile(p config.Pos) string {
 	return p.File
 }
 
-func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 3, 64) }
+var seconds = junit.Seconds
 
 // WriteJUnit writes the JUnit XML report.
 func (r Report) WriteJUnit(w io.Writer) error {
@@ -315,16 +296,10 @@ func (r Report) WriteJUnit(w io.Writer) error {
 		suite.Time = seconds(total)
 		out.Suites = append(out.Suites, suite)
 	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
+	if r.Coverage != nil {
+		out.Suites = append(out.Suites, r.Coverage.junitSuites()...)
 	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(out); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return junit.Write(w, out)
 }
 
 // WriteJSON writes the summary and every result as one JSON document.
@@ -335,12 +310,13 @@ func (r Report) WriteJSON(w io.Writer) error {
 		Differs  bool              `json:"differs"`
 	}
 	doc := struct {
-		OK      bool         `json:"ok"`
-		Summary Summary      `json:"summary"`
-		Envs    []string     `json:"environments"`
-		Results []Result     `json:"results"`
-		Matrix  []matrixJSON `json:"matrix"`
-	}{OK: r.OK(), Summary: r.Summary(), Envs: r.Envs, Results: r.Results}
+		OK       bool         `json:"ok"`
+		Summary  Summary      `json:"summary"`
+		Envs     []string     `json:"environments"`
+		Results  []Result     `json:"results"`
+		Matrix   []matrixJSON `json:"matrix"`
+		Coverage *Coverage    `json:"coverage,omitempty"`
+	}{OK: r.OK(), Summary: r.Summary(), Envs: r.Envs, Results: r.Results, Coverage: r.Coverage}
 	if doc.Results == nil {
 		doc.Results = []Result{}
 	}
