@@ -4,9 +4,11 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -166,6 +168,26 @@ func (c *Config) DefaultEnvironment() string { return c.Environments[0].Name }
 
 // TLSEnabled reports whether the proxy serves HTTPS.
 func (p *Proxy) TLSEnabled() bool { return p.TLS == nil || *p.TLS }
+
+// BrowserURL is the URL browsers use for the proxy listening on addr:
+// proxy.public_url, or the listen address (localhost for a wildcard one).
+func (p *Proxy) BrowserURL(addr string) string {
+	if p.PublicURL != "" {
+		return strings.TrimRight(p.PublicURL, "/")
+	}
+	scheme := "http"
+	if p.TLSEnabled() {
+		scheme = "https"
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return scheme + "://" + addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
 
 // IsDemo reports whether this is the embedded demo configuration.
 func (c *Config) IsDemo() bool { return c.Source == EmbeddedDemoName }

@@ -19,11 +19,15 @@ var (
 	Algs      = []string{"RS256", "ES256"}
 	LBMethods = []string{"roundrobin", "leastconnection"}
 	Actions   = []string{"ALLOW", "DENY"}
-	CheckVias = []string{"session", "bearer"}
+	CheckVias = []string{"session", "bearer", "saml"}
 	// CheckDrills are the failure drills a check may run under.
 	CheckDrills = []string{DrillExpiredSession, DrillRotatedKeys, DrillIdPDown}
 	// CoverageModes are the values of checks_coverage.
 	CoverageModes = []string{CoverageReport, CoverageRequired}
+	// Logins are the ways the proxy logs browsers in (proxy.login).
+	Logins = []string{LoginOIDC, LoginSAML}
+	// SAMLNameIDFormats are the nameid_format values of a service provider.
+	SAMLNameIDFormats = []string{"email", "persistent", "transient", "unspecified"}
 	// ReservedClientIDs are the IdP's built-in clients.
 	ReservedClientIDs = []string{ProxyClientID, CLIClientID}
 )
@@ -46,6 +50,23 @@ const (
 const (
 	ProxyClientID = "authdev-proxy"
 	CLIClientID   = "authdev-cli"
+)
+
+// Browser logins of the proxy.
+const (
+	LoginOIDC = "oidc"
+	LoginSAML = "saml"
+)
+
+// The proxy as the IdP's built-in SAML service provider: its entity id, and
+// its assertion consumer service path (the ADC's, on any loopback name or
+// proxy.public_url).
+const (
+	ProxySAMLEntityID = "urn:authdev:proxy"
+	SAMLACSPath       = "/cgi/samlauth"
+	// SAMLMetadataPath follows an environment's issuer URL on authdev's
+	// IdP; the metadata URL is also the IdP's entity id.
+	SAMLMetadataPath = "/saml/metadata"
 )
 
 func (c *Config) applyDefaults() {
@@ -82,6 +103,15 @@ func (c *Config) applyDefaults() {
 	}
 	px.DefaultAuthorization = strings.ToUpper(cmp.Or(px.DefaultAuthorization, "ALLOW"))
 	c.ChecksCoverage = cmp.Or(c.ChecksCoverage, CoverageReport)
+	px.Login = strings.ToLower(cmp.Or(px.Login, LoginOIDC))
+	for k := range c.Environments {
+		e := &c.Environments[k]
+		e.Login = strings.ToLower(cmp.Or(e.Login, px.Login))
+		if !IsHTTPURL(e.SAMLMetadata) {
+			e.SAMLMetadata = c.Resolve(e.SAMLMetadata)
+		}
+	}
+	c.IDP.SAML.applyDefaults(c)
 	if len(px.Headers) == 0 {
 		px.Headers = Headers{
 			{Name: identity.HeaderUser, Expr: Expr{Text: "AAA.USER.NAME"}},
@@ -196,7 +226,9 @@ func (v *validator) environments() {
 		v.oneOf(v.of(&e.Flavor), fmt.Sprintf("environment %q flavor", e.Name), string(e.Flavor), names(Flavors))
 		validateFlavorSettings(v.errs, v.at(e.Pos), e)
 		v.oneOf(v.of(&e.Alg), fmt.Sprintf("environment %q alg", e.Name), e.Alg, Algs)
+		v.oneOf(v.of(&e.Login), fmt.Sprintf("environment %q login", e.Name), e.Login, Logins)
 	}
+	v.c.IDP.SAML.validate(v.errs, v.at, v.oneOf)
 }
 
 // unknownEnv reports env when no environment has that name.
@@ -231,6 +263,7 @@ func (v *validator) proxy() {
 		checkURL(v.errs, v.of(&px.PublicURL), "proxy.public_url", px.PublicURL)
 	}
 	v.oneOf(v.of(&px.DefaultAuthorization), "proxy.default_authorization", px.DefaultAuthorization, Actions)
+	v.oneOf(v.of(&px.Login), "proxy.login", px.Login, Logins)
 	v.upstreams()
 	for _, h := range px.Headers {
 		if !headerNameRE.MatchString(h.Name) {

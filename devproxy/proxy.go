@@ -122,6 +122,7 @@ type Proxy struct {
 	revoked    *cache[string, struct{}]
 	store      state.Store
 	revokeMu   sync.Mutex // one read-modify-write of the stored revocations at a time
+	saml       *samlState
 	events     func(audit.Event)
 	detail     bool
 	control    http.Handler
@@ -185,6 +186,7 @@ func New(opts Options) (*Proxy, error) {
 		bearers:    newCache[string, *caller](10000),
 		revoked:    newCache[string, struct{}](100000),
 		store:      opts.State,
+		saml:       newSAMLState(),
 		events:     opts.Events,
 		detail:     opts.Detail,
 		control:    opts.Control,
@@ -346,6 +348,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.serveInternal(w, r)
 	case rp == CallbackPath:
 		p.callback(w, r)
+	case rp == SAMLACSPath:
+		p.samlACS(w, r)
 	case rp == LogoutPath:
 		p.logout(w, r)
 	default:

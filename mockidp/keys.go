@@ -35,7 +35,8 @@ type storedKeys struct {
 type storedKey struct {
 	KID     string     `json:"kid"`
 	Alg     string     `json:"alg"`
-	PEM     string     `json:"pem"` // PKCS #8
+	PEM     string     `json:"pem"`            // PKCS #8
+	Cert    string     `json:"cert,omitempty"` // PEM; SAML keys only
 	Created time.Time  `json:"created"`
 	Retired *time.Time `json:"retired,omitempty"`
 }
@@ -99,26 +100,27 @@ func RotateStoredKeys(store state.Store, cfg *config.Config, env string, now tim
 	if !ok {
 		return KeyInfo{}, cfg.UnknownEnvironment(env)
 	}
-	sk, err := readStoredKeys(store, env)
+	return rotateStored(store, KeysStoreKey(env), KeyGrace(cfg), env, func() (storedKey, error) { return newStoredKey(e.Alg, now) }, now)
+}
+
+// rotateStored retires the keys at storeKey and makes a new one active.
+func rotateStored(store state.Store, storeKey string, grace time.Duration, env string, newKey func() (storedKey, error), now time.Time) (KeyInfo, error) {
+	sk, err := readStoredKeys(store, storeKey)
 	if err != nil && !errors.Is(err, state.ErrNotFound) {
 		return KeyInfo{}, err
 	}
-	priv, err := generateKey(e.Alg)
+	sk = rotate(sk, now, grace)
+	nk, err := newKey()
 	if err != nil {
 		return KeyInfo{}, err
 	}
-	nk, err := storedKeyOf(priv, e.Alg, now)
-	if err != nil {
-		return KeyInfo{}, err
-	}
-	sk = rotate(sk, now, KeyGrace(cfg))
 	sk.Keys = append([]storedKey{nk}, sk.Keys...)
-	if err := writeStoredKeys(store, env, sk); err != nil {
+	if err := writeStoredKeys(store, storeKey, sk); err != nil {
 		return KeyInfo{}, err
 	}
 	info := KeyInfo{Env: env, ActiveKID: nk.KID, Alg: nk.Alg}
 	for _, k := range sk.Keys[1:] {
-		info.Retired = append(info.Retired, RetiredKey{KID: k.KID, Until: k.Retired.Add(KeyGrace(cfg))})
+		info.Retired = append(info.Retired, RetiredKey{KID: k.KID, Until: k.Retired.Add(grace)})
 	}
 	return info, nil
 }
@@ -162,24 +164,24 @@ func activeAlgIs(raw []byte, alg string) bool {
 	return sk.Keys[0].Retired == nil && sk.Keys[0].Alg == alg
 }
 
-func readStoredKeys(store state.Store, env string) (storedKeys, error) {
-	raw, err := store.Get(KeysStoreKey(env))
+func readStoredKeys(store state.Store, storeKey string) (storedKeys, error) {
+	raw, err := store.Get(storeKey)
 	if err != nil {
 		return storedKeys{}, err
 	}
 	var sk storedKeys
 	if err := json.Unmarshal(raw, &sk); err != nil {
-		return storedKeys{}, fmt.Errorf("signing keys of environment %q in the state store are corrupt (%v): delete %q from the store to start over", env, err, KeysStoreKey(env))
+		return storedKeys{}, fmt.Errorf("signing keys %q in the state store are corrupt (%v): delete %q from the store to start over", storeKey, err, storeKey)
 	}
 	return sk, nil
 }
 
-func writeStoredKeys(store state.Store, env string, sk storedKeys) error {
+func writeStoredKeys(store state.Store, storeKey string, sk storedKeys) error {
 	raw, err := json.Marshal(sk)
 	if err != nil {
 		return err
 	}
-	return store.Set(KeysStoreKey(env), raw)
+	return store.Set(storeKey, raw)
 }
 
 // ImportKey makes key (RSA for RS256, P-256 for ES256) the active signing
@@ -206,6 +208,15 @@ func ImportKey(store state.Store, cfg *config.Config, env string, key crypto.Sig
 
 // generateKey makes a key for alg. Go's crypto ignores injected randomness
 // for key generation, so keys always come from the system's source.
+// newStoredKey generates a key for alg, made now, in its stored form.
+func newStoredKey(alg string, now time.Time) (storedKey, error) {
+	priv, err := generateKey(alg)
+	if err != nil {
+		return storedKey{}, err
+	}
+	return storedKeyOf(priv, alg, now)
+}
+
 func generateKey(alg string) (crypto.Signer, error) {
 	switch alg {
 	case "ES256":

@@ -9,11 +9,11 @@ import (
 	"strings"
 )
 
-//go:embed templates/pages.html
+//go:embed templates/pages.html templates/saml.html
 var pageFS embed.FS
 
 func parsePages() (*template.Template, error) {
-	return template.New("pages").Funcs(template.FuncMap{"join": strings.Join}).ParseFS(pageFS, "templates/pages.html")
+	return template.New("pages").Funcs(template.FuncMap{"join": strings.Join}).ParseFS(pageFS, "templates/pages.html", "templates/saml.html")
 }
 
 // personaView is a persona as the pickers show it in one environment.
@@ -69,7 +69,9 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, data any
 	h.Set("Cache-Control", "no-store")
 	// No form-action: browsers apply it to the redirect after a form post,
 	// which would block the redirect back to the client.
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'")
+	if h.Get("Content-Security-Policy") == "" {
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'")
+	}
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)

@@ -83,6 +83,7 @@ type Server struct {
 	grace   time.Duration
 	ttl     time.Duration
 	clients map[string]*client
+	samlSPs *samlSPs
 
 	envs     map[string]*envState
 	base     atomic.Pointer[string]
@@ -115,6 +116,8 @@ type envState struct {
 	layout flavor.Layout
 	ep     *issuerEP
 	keys   atomic.Pointer[keySet]
+	saml   atomic.Pointer[samlKeySet]
+	samlMu sync.Mutex // one creation of the SAML keys
 }
 
 // New builds a server for cfg. It reads (or creates, the first time) the
@@ -158,6 +161,9 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.clients = newClients(cfg, secret)
+	if s.samlSPs, err = newSAMLSPs(cfg, s.now); err != nil {
+		return nil, err
+	}
 	// Environments load (and on first start generate) their keys in
 	// parallel: three RSA-2048 keys one after another cost most of a cold
 	// start.
@@ -362,9 +368,13 @@ func endpointsOf(base string, l flavor.Layout) Endpoints {
 }
 
 // RotateKeys publishes a new signing key for env and keeps the previous one
-// in the JWKS for the grace period (token TTL + 5 min).
+// in the JWKS for the grace period (token TTL + 5 min); the SAML key and
+// certificate rotate alike.
 func (s *Server) RotateKeys(env string) error {
 	if _, err := RotateStoredKeys(s.store, s.cfg, env, s.now()); err != nil {
+		return err
+	}
+	if _, err := RotateStoredSAMLKeys(s.store, s.cfg, env, s.now()); err != nil {
 		return err
 	}
 	return s.ReloadKeys()
@@ -392,6 +402,14 @@ func (s *Server) ReloadKeys() error {
 		es.keys.Store(ks)
 		s.emit(audit.Event{Kind: audit.KindNotice, Env: name, Level: "info",
 			Message: fmt.Sprintf("signing key of %s is now %s", name, ks.active.kid)})
+	}
+	for name, es := range s.envs {
+		if changed, err := s.reloadSAMLKeys(es); err != nil {
+			errs = append(errs, fmt.Errorf("reload SAML keys of %q: %w", name, err))
+		} else if changed {
+			s.emit(audit.Event{Kind: audit.KindNotice, Env: name, Level: "info",
+				Message: fmt.Sprintf("SAML signing key of %s is now %s", name, es.saml.Load().active.kid)})
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,11 +12,14 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/crewjam/saml"
 	"github.com/spf13/cobra"
 
 	"github.com/authdev/authdev/adc"
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/devproxy"
+	"github.com/authdev/authdev/internal/flavor"
+	"github.com/authdev/authdev/mockidp"
 )
 
 // NewCmdADC builds `authdev adc` and its subcommands.
@@ -102,6 +106,9 @@ type ADCExplainOptions struct {
 	Headers  []string
 	ClientIP string
 	Body     string
+	// Via is the login the identity comes from: oidc or saml; default the
+	// environment's login.
+	Via string
 }
 
 // NewCmdADCExplain builds `authdev adc explain`.
@@ -130,6 +137,7 @@ Nothing is sent anywhere: no IdP, proxy or backend needs to run.`,
 	cmd.Flags().StringArrayVarP(&opts.Headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
 	cmd.Flags().StringVar(&opts.ClientIP, "client-ip", "127.0.0.1", "CLIENT.IP.SRC of the request")
 	cmd.Flags().StringVarP(&opts.Body, "data", "d", "", "request body, for policies that read HTTP.REQ.BODY")
+	cmd.Flags().StringVar(&opts.Via, "via", "", "the login the identity comes from: oidc or saml (default: the environment's login)")
 	return cmd
 }
 
@@ -220,14 +228,45 @@ func adcExplainRun(opts *ADCExplainOptions) error {
 		r.Header.Add(name, value)
 	}
 	settings := e.Settings()
+	via := cmp.Or(opts.Via, env.Login)
+	if !slices.Contains(config.Logins, via) {
+		return usageErrorf("--via %q is not one of %s", opts.Via, strings.Join(config.Logins, ", "))
+	}
 	user := explainUser(id, env, settings)
+	var samlAttrs []saml.Attribute
+	if via == config.LoginSAML {
+		user, samlAttrs = explainSAMLUser(id, env, settings)
+	}
 	req := &adc.Request{HTTP: r, ClientIP: ip, User: user, Upstream: routeUpstream(cfg, settings, r.URL.Path)}
 	if n := e.NeedsBody(); n > 0 {
 		req.Body = []byte(opts.Body)
 	}
 	var res adc.Result
 	e.Evaluate(req, &res)
-	return writeExplain(opts.IO.Out, opts, id, user, req, &res, settings)
+	return writeExplain(opts.IO.Out, opts, id, user, samlAttrs, req, &res, settings)
+}
+
+// explainSAMLUser builds AAA.USER as the proxy would from the persona's
+// SAML assertion: the attributes the IdP sends (named by the flavor), read
+// back as the proxy's ACS reads them.
+func explainSAMLUser(id config.Identity, env *config.Environment, s adc.Settings) (*adc.User, []saml.Attribute) {
+	attrs := mockidp.SAMLAttributes(env, id, config.SAMLServiceProvider{})
+	a := &saml.Assertion{
+		Subject:             &saml.Subject{NameID: &saml.NameID{Format: string(saml.EmailAddressNameIDFormat), Value: id.Email}},
+		AttributeStatements: []saml.AttributeStatement{{Attributes: attrs}},
+	}
+	groupsClaim := flavor.Of(env.Flavor).GroupsClaim
+	claims := devproxy.SAMLClaims(a, config.SAMLAttributes(env.Flavor), groupsClaim)
+	groups := id.Groups
+	roles := env.RolesFor(groups)
+	claims["groups"], claims["roles"] = groups, roles
+	name, _ := claims["email"].(string)
+	if s.OAuth != nil && s.OAuth.UserNameField != "" {
+		if v, ok := claims[s.OAuth.UserNameField].(string); ok && v != "" {
+			name = v
+		}
+	}
+	return &adc.User{Name: name, Groups: groups, Roles: roles, Attributes: claims}, attrs
 }
 
 // explainUser builds AAA.USER as the proxy would from the persona's token:
@@ -275,10 +314,20 @@ func routeUpstream(cfg *config.Config, s adc.Settings, path string) string {
 	return best
 }
 
-func writeExplain(w io.Writer, opts *ADCExplainOptions, id config.Identity, user *adc.User, req *adc.Request, res *adc.Result, s adc.Settings) error {
+func writeExplain(w io.Writer, opts *ADCExplainOptions, id config.Identity, user *adc.User, samlAttrs []saml.Attribute, req *adc.Request, res *adc.Result, s adc.Settings) error {
 	ew := &errorWriter{w: w}
 	ew.printf("%s %s as %s (AAA.USER.NAME %s) in %s\n", opts.Method, opts.Path, id.Persona, user.Name, id.Env)
 	ew.printf("  groups: %s\n  roles:  %s\n", listOrNone(user.Groups), listOrNone(user.Roles))
+	if samlAttrs != nil {
+		ew.printf("  SAML attributes (AAA.USER.ATTRIBUTE(\"name\")):\n")
+		for _, a := range samlAttrs {
+			vals := make([]string, len(a.Values))
+			for i, v := range a.Values {
+				vals[i] = v.Value
+			}
+			ew.printf("    %s = %s\n", a.Name, strings.Join(vals, ", "))
+		}
+	}
 	if req.Upstream != "" {
 		ew.printf("  upstream: %s\n", req.Upstream)
 	}

@@ -254,3 +254,42 @@ func TestADCExplainUsesThePersonasGroupsInTheChosenEnvironment(t *testing.T) {
 		}
 	}
 }
+
+func TestADCExplainShowsTheSAMLAttributesItWouldUse(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "authdev.yaml")
+	yaml := `
+personas:
+  alice: {name: Alice Admin, email: alice@example.com, groups: [sg-admins], claims: {department: platform}}
+environments:
+  prod: {flavor: entra, login: saml, roles: {sg-admins: [admin]}}
+  dev: {flavor: okta}
+proxy:
+  policies:
+    - name: platform-only
+      rule: HTTP.REQ.URL.PATH.STARTSWITH("/platform") && !AAA.USER.ATTRIBUTE("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/department").EQ("platform")
+      action: DENY
+`
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := run(t, nil, "--config", cfg, "adc", "explain", "--as", "alice", "--env", "prod", "GET", "/platform/x")
+	for _, want := range []string{
+		`SAML attributes (AAA.USER.ATTRIBUTE("name"))`,
+		"http://schemas.microsoft.com/ws/2008/06/identity/claims/groups = sg-admins",
+		"http://schemas.microsoft.com/ws/2008/06/identity/claims/role = admin",
+		"decision: ALLOW",
+	} {
+		if code != 0 || !strings.Contains(stdout, want) {
+			t.Fatalf("exit %d, want %q in:\n%s\nstderr: %s", code, want, stdout, stderr)
+		}
+	}
+	// The same persona over OIDC has no such attribute: the policy denies.
+	code, stdout, _ = run(t, nil, "--config", cfg, "adc", "explain", "--as", "alice", "--env", "prod", "--via", "oidc", "GET", "/platform/x")
+	if code != 0 || strings.Contains(stdout, "SAML attributes") || !strings.Contains(stdout, "DENY (403) by policy platform-only") {
+		t.Fatalf("--via oidc: exit %d:\n%s", code, stdout)
+	}
+	if code, _, stderr := run(t, nil, "--config", cfg, "adc", "explain", "--as", "alice", "--via", "ldap", "GET", "/"); code != ExitUsage || !strings.Contains(stderr, `"ldap"`) {
+		t.Fatalf("--via ldap: exit %d: %s", code, stderr)
+	}
+}

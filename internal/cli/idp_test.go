@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/authdev/authdev/internal/testkit"
+	"github.com/crewjam/saml/samlsp"
 )
 
 func TestIdPRefusesANonLoopbackAddressWithoutAllowRemote(t *testing.T) {
@@ -119,6 +121,10 @@ func TestKeysRotateReachesARunningIdP(t *testing.T) {
 	if len(before) != 1 {
 		t.Fatalf("JWKS before rotation: %v", before)
 	}
+	samlBefore := samlSigningCerts(t, iss+"/saml/metadata")
+	if len(samlBefore) != 1 {
+		t.Fatalf("SAML metadata before rotation lists %d signing certificates, want 1", len(samlBefore))
+	}
 
 	code, _, stderr := run(t, env, "--state", "file", "keys", "rotate", "--env", "dev")
 	if code != 0 || !strings.Contains(stderr, "dev: new RS256 signing key") || !strings.Contains(stderr, before[0]+" still verifies until") {
@@ -129,6 +135,41 @@ func TestKeysRotateReachesARunningIdP(t *testing.T) {
 	if len(after) != 2 || !slices.Contains(after, before[0]) || after[0] == before[0] {
 		t.Fatalf("the running IdP publishes %v after rotation, want a new key first and %s kept", after, before[0])
 	}
+	if !strings.Contains(stderr, "dev: new SAML RS256 signing key") {
+		t.Errorf("keys rotate does not report the SAML key: %s", stderr)
+	}
+	var samlAfter []string
+	for deadline := time.Now().Add(10 * time.Second); len(samlAfter) < 2 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		samlAfter = samlSigningCerts(t, iss+"/saml/metadata")
+	}
+	if len(samlAfter) != 2 || samlAfter[0] == samlBefore[0] || samlAfter[1] != samlBefore[0] {
+		t.Fatalf("SAML metadata after rotation lists %d signing certificates, want the new one first and the old one kept", len(samlAfter))
+	}
+}
+
+// samlSigningCerts lists the signing certificates of SAML IdP metadata.
+func samlSigningCerts(t *testing.T, url string) []string {
+	t.Helper()
+	md, err := samlsp.FetchMetadata(context.Background(), http.DefaultClient, *mustParseURL(t, url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var certs []string
+	for _, k := range md.IDPSSODescriptors[0].KeyDescriptors {
+		if k.Use == "signing" {
+			certs = append(certs, k.KeyInfo.X509Data.X509Certificates[0].Data)
+		}
+	}
+	return certs
+}
+
+func mustParseURL(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 func TestKeysRotateRefusesAnUnknownEnvironment(t *testing.T) {

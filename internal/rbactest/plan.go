@@ -17,7 +17,7 @@ type Case struct {
 	Method  string
 	Path    string
 	Persona string
-	Via     string // "session" or "bearer"
+	Via     string // "session", "bearer" or "saml"
 }
 
 // Plan lists the cases of cfg's checks in the environments envs (every

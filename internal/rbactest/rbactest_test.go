@@ -442,3 +442,35 @@ func TestAnAllowedRequestNamesThePolicyThatLetItThrough(t *testing.T) {
 		t.Errorf("the table does not name the allowing policy:\n%s", table.String())
 	}
 }
+
+// Checks with via: saml log in through the IdP's SAML side even where the
+// proxy's browser logins are OIDC: the session then carries Entra's SAML
+// claim URIs, which a policy can tell from an OIDC session's claims.
+func TestChecksViaSAMLLogInWithSAML(t *testing.T) {
+	src := string(config.DemoYAML())
+	src = strings.Replace(src, "  policies:\n", `  policies:
+    - name: saml-only
+      rule: HTTP.REQ.URL.PATH.STARTSWITH("/saml-only") && !AAA.USER.ATTRIBUTE("http://schemas.microsoft.com/identity/claims/displayname").EQ("Alice Admin")
+      action: DENY
+`, 1)
+	src = src[:strings.Index(src, "checks:")] + `checks:
+  - {name: over SAML, as: alice, request: GET /saml-only, expect: allow, via: saml, envs: [prod]}
+  - {name: over OIDC, as: alice, request: GET /saml-only, expect: deny, envs: [prod]}
+  - {name: groups over SAML, as: bob, request: GET /admin/users, expect: {dev: allow, staging: deny, prod: deny}, via: saml}
+`
+	cfg := testkit.Config(t, src)
+	ip := startDemo(t, cfg)
+	cases, err := Plan(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := Run(context.Background(), ip, cases, Options{Parallel: 2})
+	if len(results) != 5 {
+		t.Fatalf("%d results, want 5", len(results))
+	}
+	for _, r := range results {
+		if !r.Pass || r.Outcome == OutcomeError {
+			t.Errorf("%s in %s: %s %s", r.Name, r.Env, r.Outcome, r.Reason)
+		}
+	}
+}

@@ -215,8 +215,8 @@ func plural(n int, noun string) string {
 }
 
 func via(res Result) string {
-	if res.Via == "bearer" {
-		return " (bearer)"
+	if res.Via == "bearer" || res.Via == config.LoginSAML {
+		return " (" + res.Via + ")"
 	}
 	return ""
 }

@@ -134,7 +134,7 @@ func Run(ctx context.Context, t Target, cases []Case, opts Options) []Result {
 	return results
 }
 
-type key struct{ persona, env string }
+type key struct{ persona, env, via string }
 
 // lazy is a value made once, by the first caller; the others wait for it.
 type lazy[T any] struct {
@@ -191,9 +191,9 @@ func (r *runner) run(ctx context.Context, c Case) Result {
 	var bearer string
 	var err error
 	if c.Via == "bearer" {
-		bearer, err = lazyOf(&r.mu, r.tokens, key{c.Persona, c.Env}).get(func() (string, error) { return r.token(ctx, c) })
+		bearer, err = lazyOf(&r.mu, r.tokens, key{c.Persona, c.Env, c.Via}).get(func() (string, error) { return r.token(ctx, c) })
 	} else {
-		client, err = lazyOf(&r.mu, r.sessions, key{c.Persona, c.Env}).get(func() (*http.Client, error) { return r.login(ctx, c) })
+		client, err = lazyOf(&r.mu, r.sessions, key{c.Persona, c.Env, c.Via}).get(func() (*http.Client, error) { return r.login(ctx, c) })
 	}
 	if err != nil {
 		return r.failed(c, err, r.now().Sub(start))
@@ -415,13 +415,19 @@ func denyingPolicy(page []byte) string {
 }
 
 // login logs persona in as a browser does: the proxy's login URL, the
-// redirect to the IdP, the persona picker's form, the callback, and the
-// proxy's whoami to confirm who the session is.
+// redirect to the IdP, the persona picker's form, the callback (or the
+// IdP's SAML form posted to the proxy's ACS, as a browser without
+// JavaScript posts it), and the proxy's whoami to confirm who the session
+// is. Checks with via: saml log in with SAML whatever the proxy's login.
 func (r *runner) login(ctx context.Context, c Case) (*http.Client, error) {
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Transport: r.t.Transport(), Jar: jar, CheckRedirect: noRedirects}
 	whoami := "/.authdev/whoami"
-	next, _ := url.Parse(r.t.URL() + "/.authdev/login?return=" + url.QueryEscape(whoami))
+	start := "/.authdev/login?return=" + url.QueryEscape(whoami)
+	if c.Via == config.LoginSAML {
+		start += "&via=" + config.LoginSAML
+	}
+	next, _ := url.Parse(r.t.URL() + start)
 	method, form := http.MethodGet, ""
 	picked := false
 	for hop := 0; hop < 12; hop++ {
@@ -450,6 +456,12 @@ func (r *runner) login(ctx context.Context, c Case) (*http.Client, error) {
 				return nil, fmt.Errorf("logging %s in: unreadable redirect %q", c.Persona, resp.Header.Get("Location"))
 			}
 			next, method, form = loc, http.MethodGet, ""
+		case resp.StatusCode == http.StatusOK && samlFormRE.Match(page):
+			action, fields := samlPostForm(page)
+			if next, err = next.Parse(action); err != nil {
+				return nil, fmt.Errorf("logging %s in: unreadable SAML form action %q", c.Persona, action)
+			}
+			method, form = http.MethodPost, fields.Encode()
 		case resp.StatusCode == http.StatusOK && bytes.Contains(page, []byte(`name="persona"`)) && !picked:
 			// The IdP's persona picker: a plain form posted to the same URL.
 			picked = true
@@ -472,6 +484,21 @@ func (r *runner) login(ctx context.Context, c Case) (*http.Client, error) {
 		}
 	}
 	return nil, fmt.Errorf("logging %s in: too many redirects", c.Persona)
+}
+
+// samlFormRE and hiddenRE read the HTTP-POST binding's form of the IdP.
+var (
+	samlFormRE = regexp.MustCompile(`<form method="post" action="([^"]*)" id="saml">`)
+	hiddenRE   = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)">`)
+)
+
+// samlPostForm is the action and fields of the IdP's SAML form.
+func samlPostForm(page []byte) (string, url.Values) {
+	fields := url.Values{}
+	for _, m := range hiddenRE.FindAllSubmatch(page, -1) {
+		fields.Set(html.UnescapeString(string(m[1])), html.UnescapeString(string(m[2])))
+	}
+	return html.UnescapeString(string(samlFormRE.FindSubmatch(page)[1])), fields
 }
 
 // token gets an access token for the case's persona from its

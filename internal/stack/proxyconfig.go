@@ -24,10 +24,16 @@ func ConfigOptions(cfg *config.Config, issuer func(env string) string, clientSec
 	}
 	for _, e := range cfg.Environments {
 		spec := flavor.Of(e.Flavor)
-		o.Environments = append(o.Environments, devproxy.Environment{
+		env := devproxy.Environment{
 			Name: e.Name, Issuer: issuer(e.Name), ClientID: config.ProxyClientID, ClientSecret: clientSecret,
 			Audience: e.Audience, GroupsClaim: spec.GroupsClaim, UserNameClaim: spec.UserNameClaim, Roles: spec.ProxyRoles(&e),
-		})
+		}
+		md := e.SAMLMetadata
+		if md == "" {
+			md = issuer(e.Name) + config.SAMLMetadataPath
+		}
+		env.Login, env.SAML = e.Login, &devproxy.SAMLLogin{Metadata: md, Attributes: config.SAMLAttributes(e.Flavor)}
+		o.Environments = append(o.Environments, env)
 	}
 	for _, u := range cfg.Proxy.Upstreams {
 		o.Upstreams = append(o.Upstreams, UpstreamFromConfig(u))

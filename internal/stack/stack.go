@@ -566,23 +566,7 @@ func (s *Stack) Warnings() []string {
 
 // ProxyURL is the URL browsers use for a proxy of cfg listening on addr:
 // proxy.public_url, or the listen address (localhost for a wildcard one).
-func ProxyURL(cfg *config.Config, addr string) string {
-	if cfg.Proxy.PublicURL != "" {
-		return strings.TrimRight(cfg.Proxy.PublicURL, "/")
-	}
-	scheme := "http"
-	if cfg.Proxy.TLSEnabled() {
-		scheme = "https"
-	}
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return scheme + "://" + addr
-	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		host = "localhost"
-	}
-	return scheme + "://" + net.JoinHostPort(host, port)
-}
+func ProxyURL(cfg *config.Config, addr string) string { return cfg.Proxy.BrowserURL(addr) }
 
 // IdPBaseURL is where `authdev idp` serves for cfg: idp.public_url, or
 // http(s)://localhost:<port of idp.listen>.
