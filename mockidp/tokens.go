@@ -126,7 +126,8 @@ type refreshRecord struct {
 func (s *Server) issue(req issueRequest) (TokenSet, *Error) {
 	ep, es := req.ep, req.ep.env
 	now := s.now()
-	exp := now.Add(s.ttl)
+	ttl := s.tokenTTL()
+	exp := now.Add(ttl)
 	aud := req.audience
 	if len(aud) == 0 {
 		aud = []string{cmpOr(req.client.audience, es.cfg.Audience)}
@@ -165,7 +166,7 @@ func (s *Server) issue(req issueRequest) (TokenSet, *Error) {
 	if req.actor != nil {
 		at["act"] = req.actor
 	}
-	ts := TokenSet{TokenType: "Bearer", ExpiresIn: int64(s.ttl / time.Second), Scope: scope, Expiry: exp}
+	ts := TokenSet{TokenType: "Bearer", ExpiresIn: int64(ttl / time.Second), Scope: scope, Expiry: exp}
 	if ts.AccessToken, err = s.sign(keys.active, true, at); err != nil {
 		return TokenSet{}, oauthErr(ErrServerError, "sign the access token: %v", err)
 	}
