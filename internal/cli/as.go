@@ -83,14 +83,7 @@ func asRun(ctx context.Context, opts *AsOptions) error {
 	if err != nil {
 		return err
 	}
-	url := opts.ProxyURL
-	if url == "" {
-		if v, err := store.Get(stack.ProxyURLKey); err == nil {
-			url = string(v)
-		} else {
-			url = stack.ProxyURL(cfg, cfg.Proxy.Listen)
-		}
-	}
+	url := or(opts.ProxyURL, runningProxyURL(store, cfg))
 	got, err := stack.Switch(ctx, url, token, roots, stack.ActiveState{Persona: persona, Env: opts.Env})
 	if err != nil {
 		return err
@@ -101,4 +94,13 @@ func asRun(ctx context.Context, opts *AsOptions) error {
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "authdev as: active persona %s in %s; browser sessions switch at their next request\n", who, got.Env)
 	return nil
+}
+
+// runningProxyURL is where the running `authdev up` serves its proxy: the
+// URL it left in the state store, else the one proxy.listen gives.
+func runningProxyURL(store state.Store, cfg *config.Config) string {
+	if v, err := store.Get(stack.ProxyURLKey); err == nil {
+		return string(v)
+	}
+	return stack.ProxyURL(cfg, cfg.Proxy.Listen)
 }

@@ -94,6 +94,7 @@ and environment, and RBAC smoke tests for CI — from one binary.`,
 		NewCmdToken(f, nil),
 		NewCmdTest(f, nil),
 		NewCmdVerifyBackend(f, nil),
+		NewCmdDrill(f, nil),
 	)
 	return root
 }
