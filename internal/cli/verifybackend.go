@@ -162,6 +162,10 @@ func writeBackendReport(opts *VerifyBackendOptions, report backendcheck.Report) 
 	return nil
 }
 
+// genuineSettle covers a backend's minimum time between two downloads of
+// the proxy's keys (5 s in both examples), and some.
+const genuineSettle = 10 * time.Second
+
 // backendTarget settles everything but the key from the flags and the
 // config: bad usage is found before anything starts.
 func backendTarget(cfg *config.Config, opts *VerifyBackendOptions) (*backendcheck.Target, error) {
@@ -185,7 +189,7 @@ func backendTarget(cfg *config.Config, opts *VerifyBackendOptions) (*backendchec
 		return nil, usageErrorf("--issuer %q is not an http(s) URL: write it like https://127.0.0.1:8443", issuer)
 	}
 	t := &backendcheck.Target{URL: up.Targets[0], Method: strings.ToUpper(opts.Method), Path: or(opts.Path, defaultProtectedPath(cfg)),
-		Issuer: issuer, Audience: up.Name, OtherAudience: otherUpstream(cfg, up.Name), Leeway: opts.Leeway,
+		Issuer: issuer, Audience: up.Name, OtherAudience: otherUpstream(cfg, up.Name), Leeway: opts.Leeway, Settle: genuineSettle,
 		IdentityHeaders: identityHeaders(cfg), Now: opts.Now, Client: &http.Client{Timeout: 15 * time.Second}}
 	for _, id := range cfg.PersonaIDs() {
 		p, _ := cfg.IdentityIn(id, env)
