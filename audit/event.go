@@ -57,6 +57,17 @@ type Event struct {
 	HeadersStripped []string          `json:"headers_stripped,omitempty"`
 	Assertion       map[string]any    `json:"assertion,omitempty"`
 	Trace           []PolicyResult    `json:"trace,omitempty"`
+	// Messages are what the ns.conf's audit message actions wrote for
+	// this request (-logAction on a policy), as the ADC writes them to ns.log.
+	Messages []PolicyMessage `json:"messages,omitempty"`
+}
+
+// PolicyMessage is the text of an `add audit messageaction`, written when
+// the policy naming it in -logAction matched.
+type PolicyMessage struct {
+	Policy string `json:"policy"`
+	Level  string `json:"level"` // EMERGENCY … INFORMATIONAL, DEBUG
+	Text   string `json:"text"`
 }
 
 // PolicyResult is one policy considered for a request.

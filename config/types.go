@@ -26,21 +26,46 @@ type Config struct {
 type IDP struct {
 	Listen    string   `yaml:"listen" jsonschema:"description=host:port to listen on (loopback unless authdev idp --allow-remote),default=127.0.0.1:9400"`
 	PublicURL string   `yaml:"public_url" jsonschema:"description=Replaces http://localhost:<port> in issuer URLs (for containers)"`
-	Flavor    string   `yaml:"flavor" jsonschema:"enum=okta,enum=entra,enum=keycloak,enum=cognito,enum=auth0,enum=generic,default=generic"`
+	TLS       bool     `yaml:"tls" jsonschema:"description=Serve HTTPS with a certificate from authdev's local CA: issuers become https://localhost:<port>/<env>"`
+	Flavor    Flavor   `yaml:"flavor" jsonschema:"enum=okta,enum=entra,enum=keycloak,enum=cognito,enum=auth0,enum=generic,default=generic"`
 	Alg       string   `yaml:"alg" jsonschema:"enum=RS256,enum=ES256,default=RS256,description=Default signing algorithm of every environment"`
 	TokenTTL  Duration `yaml:"token_ttl" jsonschema:"description=Lifetime of access and ID tokens,default=5m"`
 	Clients   []Client `yaml:"clients" jsonschema:"description=Extra clients; the proxy of authdev up and the authdev token CLI are built in"`
+	SAML      SAMLIdP  `yaml:"saml" jsonschema:"description=The SAML 2.0 side of the IdP: /<env>/saml/metadata, /<env>/saml/sso, /<env>/saml/slo"`
+}
+
+// SAMLIdP configures the IdP's SAML side. The proxy of authdev up is a
+// built-in service provider (entity id ProxySAMLEntityID).
+type SAMLIdP struct {
+	ServiceProviders []SAMLServiceProvider `yaml:"service_providers" jsonschema:"description=Extra service providers; an AuthnRequest from any other gets an error page"`
+}
+
+// SAMLServiceProvider is a SAML service provider registered with the IdP,
+// written out or read from its metadata.
+type SAMLServiceProvider struct {
+	EntityID         string            `yaml:"entity_id" jsonschema:"description=The SP's entity id (the Issuer of its AuthnRequests and the Audience of assertions); read from metadata when absent"`
+	ACSURL           string            `yaml:"acs_url" jsonschema:"description=Assertion consumer service (HTTP-POST); responses go nowhere else"`
+	ACSURLs          []string          `yaml:"acs_urls" jsonschema:"description=Several assertion consumer services; the first is the default"`
+	Metadata         string            `yaml:"metadata" jsonschema:"description=The SP's metadata: a file (relative to this file) or an http(s) URL, read for what is not written here"`
+	NameIDFormat     string            `yaml:"nameid_format" jsonschema:"enum=email,enum=persistent,enum=transient,enum=unspecified,default=email"`
+	SignResponse     *bool             `yaml:"sign_response" jsonschema:"default=true"`
+	SignAssertion    *bool             `yaml:"sign_assertion" jsonschema:"default=true"`
+	EncryptAssertion bool              `yaml:"encrypt_assertion" jsonschema:"description=Encrypt the assertion to the SP's certificate (certificate or metadata)"`
+	Certificate      string            `yaml:"certificate" jsonschema:"description=PEM file of the SP's certificate, to encrypt assertions to"`
+	Attributes       map[string]string `yaml:"attributes" jsonschema:"description=Persona field (email, name, groups, roles or a claim) -> SAML attribute name; an empty name leaves the attribute out"`
+	Pos              Pos               `yaml:"-"`
 }
 
 // Client is an OAuth client registered with the mock IdP.
 type Client struct {
-	ID                     string   `yaml:"id" jsonschema:"required"`
-	Secret                 string   `yaml:"secret" jsonschema:"description=Absent for a public client (PKCE required); ${ENV} is expanded"`
-	RedirectURIs           []string `yaml:"redirect_uris"`
-	PostLogoutRedirectURIs []string `yaml:"post_logout_redirect_uris"`
-	Grants                 []string `yaml:"grants" jsonschema:"description=Allowed grant types; default authorization_code and refresh_token"`
-	Audience               string   `yaml:"audience" jsonschema:"description=Default audience of access tokens issued to this client"`
-	Pos                    Pos      `yaml:"-"`
+	ID                     string      `yaml:"id" jsonschema:"required"`
+	Secret                 string      `yaml:"secret" jsonschema:"description=Absent for a public client (PKCE required); ${ENV} is expanded"`
+	RedirectURIs           []string    `yaml:"redirect_uris"`
+	PostLogoutRedirectURIs []string    `yaml:"post_logout_redirect_uris"`
+	Grants                 []GrantType `yaml:"grants" jsonschema:"description=Allowed grant types; default authorization_code and refresh_token"`
+	Roles                  []string    `yaml:"roles" jsonschema:"description=App roles granted to the client itself: the roles claim of its client_credentials tokens (entra)"`
+	Audience               string      `yaml:"audience" jsonschema:"description=Default audience of access tokens issued to this client"`
+	Pos                    Pos         `yaml:"-"`
 }
 
 // Persona is a user the IdP can log in. Personas decode from a YAML mapping
@@ -70,13 +95,21 @@ type Personas []Persona
 // Environment is one tenant: its own issuer, keys, claim flavor and the
 // mapping from IdP groups to application roles.
 type Environment struct {
-	Name        string              `yaml:"-" authdev:"key"`
-	Description string              `yaml:"description"`
-	Flavor      string              `yaml:"flavor" jsonschema:"enum=okta,enum=entra,enum=keycloak,enum=cognito,enum=auth0,enum=generic,description=Defaults to idp.flavor"`
-	Alg         string              `yaml:"alg" jsonschema:"enum=RS256,enum=ES256,description=Defaults to idp.alg"`
-	Audience    string              `yaml:"audience" jsonschema:"default=authdev"`
-	Roles       map[string][]string `yaml:"roles" jsonschema:"description=IdP group -> application roles"`
-	Pos         Pos                 `yaml:"-"`
+	Name         string              `yaml:"-" authdev:"key"`
+	Description  string              `yaml:"description"`
+	Flavor       Flavor              `yaml:"flavor" jsonschema:"enum=okta,enum=entra,enum=keycloak,enum=cognito,enum=auth0,enum=generic,description=Defaults to idp.flavor"`
+	Alg          string              `yaml:"alg" jsonschema:"enum=RS256,enum=ES256,description=Defaults to idp.alg"`
+	Audience     string              `yaml:"audience" jsonschema:"default=authdev"`
+	Roles        map[string][]string `yaml:"roles" jsonschema:"description=IdP group -> application roles"`
+	Login        string              `yaml:"login" jsonschema:"enum=oidc,enum=saml,description=How the proxy logs browsers in to this environment; defaults to proxy.login"`
+	SAMLMetadata string              `yaml:"saml_metadata" jsonschema:"description=With login: saml, the SAML IdP's metadata (http(s) URL or file, relative to this file) when it is not authdev's own <issuer>/saml/metadata"`
+	// Provider settings: only the block of the environment's flavor.
+	Okta     *OktaSettings     `yaml:"okta" jsonschema:"description=Settings of the okta flavor"`
+	Entra    *EntraSettings    `yaml:"entra" jsonschema:"description=Settings of the entra flavor"`
+	Keycloak *KeycloakSettings `yaml:"keycloak" jsonschema:"description=Settings of the keycloak flavor"`
+	Cognito  *CognitoSettings  `yaml:"cognito" jsonschema:"description=Settings of the cognito flavor"`
+	Auth0    *Auth0Settings    `yaml:"auth0" jsonschema:"description=Settings of the auth0 flavor"`
+	Pos      Pos               `yaml:"-"`
 }
 
 // Environments keeps environments in file order.
@@ -94,6 +127,7 @@ type Proxy struct {
 	Headers              Headers    `yaml:"headers" jsonschema:"description=Header name -> NetScaler string expression (insert_http_header)"`
 	DefaultAuthorization string     `yaml:"default_authorization" jsonschema:"enum=ALLOW,enum=DENY,default=ALLOW"`
 	Policies             []Policy   `yaml:"policies"`
+	Login                string     `yaml:"login" jsonschema:"enum=oidc,enum=saml,default=oidc,description=Browser login: OIDC code flow, or SAML 2.0 (SP-initiated HTTP-Redirect, ACS at /cgi/samlauth)"`
 	ADCConfig            string     `yaml:"adc_config" jsonschema:"description=A NetScaler ns.conf whose supported subset is loaded; relative to this file"`
 }
 
@@ -146,7 +180,7 @@ type Check struct {
 	Body    string            `yaml:"body"`
 	Expect  Expect            `yaml:"expect" jsonschema:"required"`
 	Envs    []string          `yaml:"envs" jsonschema:"description=Environments to run in; default all"`
-	Via     string            `yaml:"via" jsonschema:"enum=session,enum=bearer,default=session"`
+	Via     string            `yaml:"via" jsonschema:"enum=session,enum=bearer,enum=saml,default=session"`
 	Drill   string            `yaml:"drill" jsonschema:"enum=expired-session,enum=rotated-keys,enum=idp-down,description=A failure drill the check runs under"`
 	Pos     Pos               `yaml:"-"`
 }

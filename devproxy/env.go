@@ -29,6 +29,12 @@ type Environment struct {
 	UserNameClaim string
 	// Roles maps IdP groups to application roles.
 	Roles map[string][]string
+	// Login is config.LoginSAML to make browser logins SAML 2.0 instead of
+	// the OIDC code flow; bearer tokens are still verified against Issuer.
+	Login string
+	// SAML is how to log in with the environment's SAML IdP; nil when it
+	// has none. /.authdev/login?via=saml uses it whatever Login says.
+	SAML *SAMLLogin
 }
 
 // SigningAlgs are the algorithms accepted on IdP tokens: asymmetric only,
@@ -44,8 +50,9 @@ const ClockSkew = 30 * time.Second
 // envState is an environment and, once discovered, its provider.
 type envState struct {
 	Environment
-	mu   sync.Mutex
-	prov *provider
+	mu      sync.Mutex
+	prov    *provider
+	samlIdP samlIdP
 }
 
 // provider is what discovery tells about an issuer, ready to use.

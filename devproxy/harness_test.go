@@ -104,6 +104,8 @@ type env struct {
 }
 
 type setup struct {
+	// yaml replaces testYAML.
+	yaml      string
 	persona   string
 	upstreams []devproxy.Upstream
 	tweak     func(*devproxy.Options)
@@ -113,7 +115,11 @@ type setup struct {
 // start runs the IdP and a proxy in front of upstreams.
 func start(t *testing.T, s setup) *env {
 	t.Helper()
-	cfg := idptest.Config(t, testYAML)
+	yaml := testYAML
+	if s.yaml != "" {
+		yaml = s.yaml
+	}
+	cfg := idptest.Config(t, yaml)
 	clk := &clock{}
 	// One clock for both, so a test can move time for sessions and tokens.
 	idp, stopIdP := startIdP(t, cfg, clk.Now)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/authdev/authdev/adc"
+	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/identity"
 )
 
@@ -27,7 +28,12 @@ func (p *Proxy) serveInternal(w http.ResponseWriter, r *http.Request) {
 		p.whoami(w, r)
 	case rest == "login":
 		act := p.active.Load()
-		p.startLogin(w, r, p.rt().env(act.Env), act, r.URL.Query().Get("return"))
+		env, back := p.rt().env(act.Env), r.URL.Query().Get("return")
+		if r.URL.Query().Get("via") == config.LoginSAML {
+			p.startSAMLLogin(w, r, env, act, back)
+			return
+		}
+		p.startLogin(w, r, env, act, back)
 	case rest == "logged-out":
 		p.page(w, r, http.StatusOK, pageData{Title: "Logged out",
 			Summary: "Your session at the proxy and at the identity provider has ended.",

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/authdev/authdev/audit"
+	"github.com/authdev/authdev/config"
 )
 
 // loginState travels in the NSC_TASS_<state> cookie from the redirect to
@@ -42,6 +43,10 @@ func loginCookieName(state string) string { return loginCookiePrefix + state[:12
 // startLogin redirects the browser to the IdP: authorization code with
 // PKCE, state and nonce; a silent login when a persona is active.
 func (p *Proxy) startLogin(w http.ResponseWriter, r *http.Request, env *envState, act *Active, returnTo string) {
+	if env.Login == config.LoginSAML {
+		p.startSAMLLogin(w, r, env, act, returnTo)
+		return
+	}
 	prov, err := env.provider(p)
 	if err == nil {
 		err = prov.authorize.check(p.now(), prov.oauth.Endpoint.AuthURL)
@@ -173,7 +178,7 @@ func (p *Proxy) completeLogin(w http.ResponseWriter, r *http.Request) *loginErro
 	if lerr != nil {
 		return lerr
 	}
-	return p.startSession(w, r, env, ls, claims, rawID, now)
+	return p.startSession(w, r, env, claims, rawID, ls.Return)
 }
 
 // loginInProgress is the login this browser started for the callback's
@@ -254,9 +259,10 @@ func addUserInfo(ctx context.Context, prov *provider, tok *oauth2.Token, claims 
 	}
 }
 
-// startSession sets the session cookie for the verified claims and sends
-// the browser back where the login started.
-func (p *Proxy) startSession(w http.ResponseWriter, r *http.Request, env *envState, ls *loginState, claims map[string]any, rawID string, now time.Time) *loginError {
+// startSession ends a login, OIDC or SAML: the identity from the IdP's
+// claims, a sealed NSC_TMAS session, the audit line, and the way back.
+func (p *Proxy) startSession(w http.ResponseWriter, r *http.Request, env *envState, claims map[string]any, idToken, returnTo string) *loginError {
+	now := p.now()
 	email, _ := claims["email"].(string)
 	persona := p.rt().personaOf(env.Name, email)
 	c, err := env.newCaller(claims, persona)
@@ -267,17 +273,17 @@ func (p *Proxy) startSession(w http.ResponseWriter, r *http.Request, env *envSta
 	if err != nil {
 		return loginFailure(http.StatusInternalServerError, err.Error())
 	}
-	s := session{ID: sid, Env: env.Name, Persona: persona, Claims: claims, IDToken: rawID, Created: now.Unix(), Seen: now.Unix()}
+	s := session{ID: sid, Env: env.Name, Persona: persona, Claims: claims, IDToken: idToken, Created: now.Unix(), Seen: now.Unix()}
 	v, err := p.sealSession(&s)
 	if err != nil {
 		return loginFailure(http.StatusInternalServerError, err.Error())
 	}
 	p.setSessionCookie(w, v)
 	p.emit(audit.Event{Kind: audit.KindLogin, Persona: persona, User: c.user, Env: env.Name, Via: "session",
-		ClientIP: clientIP(r).String(), Path: ls.Return, Claims: p.detailClaims(claims),
+		ClientIP: clientIP(r).String(), Path: returnTo, Claims: p.detailClaims(claims),
 		Message: fmt.Sprintf("groups %s; roles %s", strings.Join(c.groups, ","), strings.Join(c.roles, ","))})
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, ls.Return, http.StatusFound)
+	http.Redirect(w, r, returnTo, http.StatusFound)
 	return nil
 }
 
@@ -320,6 +326,11 @@ func (p *Proxy) logout(w http.ResponseWriter, r *http.Request) {
 	p.clearCookie(w, SessionCookie, "/")
 	w.Header().Set("Cache-Control", "no-store")
 	back := p.origin(r) + LoggedOutPath
+	if env.Login == config.LoginSAML {
+		// The IdP session stays, as on an ADC without SAML single logout.
+		http.Redirect(w, r, LoggedOutPath, http.StatusFound)
+		return
+	}
 	prov, err := env.provider(p)
 	if err != nil || prov.endSession == "" {
 		http.Redirect(w, r, LoggedOutPath, http.StatusFound)

@@ -51,6 +51,10 @@ type Options struct {
 	// PublicURL is where browsers reach the proxy: the assertion's issuer,
 	// the base of the OIDC callback. Its scheme decides the cookies' Secure.
 	PublicURL string
+	// AssertionIssuer replaces PublicURL as the assertion's issuer: the
+	// proxy of `authdev test` on a spare port signs as the proxy the
+	// backends know.
+	AssertionIssuer string
 	// TLSCertificate, when set, makes Start serve HTTPS (with HTTP/2).
 	TLSCertificate *tls.Certificate
 	// Environments are the issuers; Env (default the first) is active.
@@ -118,6 +122,7 @@ type Proxy struct {
 	revoked    *cache[string, struct{}]
 	store      state.Store
 	revokeMu   sync.Mutex // one read-modify-write of the stored revocations at a time
+	saml       *samlState
 	events     func(audit.Event)
 	detail     bool
 	control    http.Handler
@@ -187,6 +192,7 @@ func New(opts Options) (*Proxy, error) {
 		revoked:    newCache[string, struct{}](100000),
 		expired:    newCache[string, struct{}](10000),
 		store:      opts.State,
+		saml:       newSAMLState(),
 		events:     opts.Events,
 		detail:     opts.Detail,
 		control:    opts.Control,
@@ -215,7 +221,7 @@ func New(opts Options) (*Proxy, error) {
 	if p.sealer, err = newSealer(opts.CookieSecret, opts.Rand); err != nil {
 		return nil, err
 	}
-	signer, err := newAssertionSigner(opts.AssertionKey, p.publicURL, opts.Rand)
+	signer, err := newAssertionSigner(opts.AssertionKey, cmp.Or(opts.AssertionIssuer, p.publicURL), opts.Rand)
 	if err != nil {
 		return nil, err
 	}
@@ -321,6 +327,7 @@ type reqState struct {
 	decision  audit.Decision
 	policy    string
 	trace     []audit.PolicyResult
+	messages  []audit.PolicyMessage
 	stripped  []string
 	injected  map[string]string
 	assertion *signedAssertion
@@ -347,6 +354,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.serveInternal(w, r)
 	case rp == CallbackPath:
 		p.callback(w, r)
+	case rp == SAMLACSPath:
+		p.samlACS(w, r)
 	case rp == LogoutPath:
 		p.logout(w, r)
 	default:
@@ -360,6 +369,16 @@ func defaultHeaders(h http.Header, id *caller) {
 	h[identity.HeaderUser] = []string{cleanHeaderValue(id.user)}
 	h[identity.HeaderGroups] = []string{cleanHeaderValue(strings.Join(id.groups, ","))}
 	h[identity.HeaderRoles] = []string{cleanHeaderValue(strings.Join(id.roles, ","))}
+}
+
+// named finds the upstream called name; nil for "" or none.
+func (g *routing) named(name string) *upstream {
+	for _, u := range g.upstreams {
+		if name != "" && u.Name == name {
+			return u
+		}
+	}
+	return nil
 }
 
 // route finds the upstream with the longest prefix that covers path.
@@ -540,7 +559,7 @@ func (p *Proxy) requestEvent(r *http.Request, st *reqState, status int) {
 		Time: st.start, Kind: audit.KindRequest, Method: r.Method, Path: r.URL.Path,
 		Upstream: st.upstream, Target: st.target, Status: status, Latency: p.now().Sub(st.start),
 		Decision: st.decision, Policy: st.policy, Message: st.message, ClientIP: remoteIP(r.RemoteAddr),
-		RequestID: requestID(r.Header), HeadersStripped: st.stripped, HeadersInjected: st.injected, Trace: st.trace,
+		RequestID: requestID(r.Header), HeadersStripped: st.stripped, HeadersInjected: st.injected, Trace: st.trace, Messages: st.messages,
 	}
 	if id := st.id; id != nil {
 		e.Persona, e.User, e.Env, e.Via = id.persona, id.user, id.env, id.via

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
 
 	"github.com/authdev/authdev/adc"
 	"github.com/authdev/authdev/audit"
@@ -45,6 +44,9 @@ func (p *Proxy) serveProxied(w http.ResponseWriter, r *http.Request) {
 	if !p.decide(sw, r, g, up, st, res) {
 		return
 	}
+	if t := g.named(res.Target); t != nil {
+		up, st.upstream = t, t.Name // the lb vserver the ns.conf's content switching picked
+	}
 	if !p.inject(sw, r, g, up, st, res) {
 		return
 	}
@@ -78,8 +80,9 @@ func (p *Proxy) decide(w http.ResponseWriter, r *http.Request, g *routing, up *u
 	g.policy.Evaluate(areq, res)
 	st.policy = res.Policy
 	if p.detail && len(res.Trace) > 0 {
-		st.trace = slices.Clone(res.Trace)
+		st.trace = audit.PolicyResults(res.Trace)
 	}
+	st.messages = audit.PolicyMessages(res.Messages)
 	switch {
 	case res.Response != nil:
 		st.decision = audit.DecisionRespond

@@ -56,11 +56,25 @@ func startStack(t *testing.T) *stack {
 // HOME and state folder.
 func startAuthdev(t *testing.T, args ...string) *stack {
 	t.Helper()
-	return startAuthdevOn(t, "127.0.0.1", args...)
+	return launchAuthdev(t, "127.0.0.1", nil, args...)
 }
 
 // startAuthdevOn is startAuthdev with the proxy listening on proxyHost.
 func startAuthdevOn(t *testing.T, proxyHost string, args ...string) *stack {
+	t.Helper()
+	return launchAuthdev(t, proxyHost, nil, args...)
+}
+
+// startAuthdevWith is startAuthdev with the demo configuration changed by
+// edit.
+func startAuthdevWith(t *testing.T, edit func(cfg string) string, args ...string) *stack {
+	t.Helper()
+	return launchAuthdev(t, "127.0.0.1", edit, args...)
+}
+
+// launchAuthdev runs authdev up with the proxy on proxyHost and the demo
+// configuration changed by edit (when not nil).
+func launchAuthdev(t *testing.T, proxyHost string, edit func(cfg string) string, args ...string) *stack {
 	t.Helper()
 	dir := t.TempDir()
 	s := &stack{dir: dir}
@@ -77,6 +91,9 @@ func startAuthdevOn(t *testing.T, proxyHost string, args ...string) *stack {
 	cfg := strings.ReplaceAll(string(demo), "127.0.0.1:9400", "127.0.0.1:"+itoa(idpPort))
 	cfg = strings.ReplaceAll(cfg, "listen: 127.0.0.1:8443", "listen: \""+net.JoinHostPort(proxyHost, itoa(proxyPort))+"\"")
 	s.config = filepath.Join(dir, "authdev.yaml")
+	if edit != nil {
+		cfg = edit(cfg)
+	}
 	if err := os.WriteFile(s.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,8 @@ type storedKeys struct {
 type storedKey struct {
 	KID     string     `json:"kid"`
 	Alg     string     `json:"alg"`
-	PEM     string     `json:"pem"` // PKCS #8
+	PEM     string     `json:"pem"`            // PKCS #8
+	Cert    string     `json:"cert,omitempty"` // PEM; SAML keys only
 	Created time.Time  `json:"created"`
 	Retired *time.Time `json:"retired,omitempty"`
 }
@@ -47,8 +48,8 @@ type signingKey struct {
 	alg     jose.SignatureAlgorithm
 	public  jose.JSONWebKey
 	retired time.Time // zero for the active key
-	jwt     jose.Signer
-	atJWT   jose.Signer
+	// signers by the typ header they write: "JWT", "at+jwt" and none.
+	signers map[string]jose.Signer
 }
 
 // keySet is one environment's keys as loaded: immutable, replaced whole on
@@ -97,24 +98,29 @@ type RetiredKey struct {
 func RotateStoredKeys(store state.Store, cfg *config.Config, env string, now time.Time) (KeyInfo, error) {
 	e, ok := cfg.Environment(env)
 	if !ok {
-		return KeyInfo{}, fmt.Errorf("unknown environment %q: use one of %v", env, cfg.EnvironmentNames())
+		return KeyInfo{}, cfg.UnknownEnvironment(env)
 	}
-	sk, err := readStoredKeys(store, env)
+	return rotateStored(store, KeysStoreKey(env), KeyGrace(cfg), env, func() (storedKey, error) { return newStoredKey(e.Alg, now) }, now)
+}
+
+// rotateStored retires the keys at storeKey and makes a new one active.
+func rotateStored(store state.Store, storeKey string, grace time.Duration, env string, newKey func() (storedKey, error), now time.Time) (KeyInfo, error) {
+	sk, err := readStoredKeys(store, storeKey)
 	if err != nil && !errors.Is(err, state.ErrNotFound) {
 		return KeyInfo{}, err
 	}
-	sk = rotate(sk, now, KeyGrace(cfg))
-	nk, err := newStoredKey(e.Alg, now)
+	sk = rotate(sk, now, grace)
+	nk, err := newKey()
 	if err != nil {
 		return KeyInfo{}, err
 	}
 	sk.Keys = append([]storedKey{nk}, sk.Keys...)
-	if err := writeStoredKeys(store, env, sk); err != nil {
+	if err := writeStoredKeys(store, storeKey, sk); err != nil {
 		return KeyInfo{}, err
 	}
 	info := KeyInfo{Env: env, ActiveKID: nk.KID, Alg: nk.Alg}
 	for _, k := range sk.Keys[1:] {
-		info.Retired = append(info.Retired, RetiredKey{KID: k.KID, Until: k.Retired.Add(KeyGrace(cfg))})
+		info.Retired = append(info.Retired, RetiredKey{KID: k.KID, Until: k.Retired.Add(grace)})
 	}
 	return info, nil
 }
@@ -158,42 +164,72 @@ func activeAlgIs(raw []byte, alg string) bool {
 	return sk.Keys[0].Retired == nil && sk.Keys[0].Alg == alg
 }
 
-func readStoredKeys(store state.Store, env string) (storedKeys, error) {
-	raw, err := store.Get(KeysStoreKey(env))
+func readStoredKeys(store state.Store, storeKey string) (storedKeys, error) {
+	raw, err := store.Get(storeKey)
 	if err != nil {
 		return storedKeys{}, err
 	}
 	var sk storedKeys
 	if err := json.Unmarshal(raw, &sk); err != nil {
-		return storedKeys{}, fmt.Errorf("signing keys of environment %q in the state store are corrupt (%v): delete %q from the store to start over", env, err, KeysStoreKey(env))
+		return storedKeys{}, fmt.Errorf("signing keys %q in the state store are corrupt (%v): delete %q from the store to start over", storeKey, err, storeKey)
 	}
 	return sk, nil
 }
 
-func writeStoredKeys(store state.Store, env string, sk storedKeys) error {
+func writeStoredKeys(store state.Store, storeKey string, sk storedKeys) error {
 	raw, err := json.Marshal(sk)
 	if err != nil {
 		return err
 	}
-	return store.Set(KeysStoreKey(env), raw)
+	return store.Set(storeKey, raw)
 }
 
-// newStoredKey generates a key. Go's crypto ignores injected randomness
-// for key generation, so keys always come from the system's source.
-func newStoredKey(alg string, now time.Time) (storedKey, error) {
-	var priv crypto.Signer
-	var err error
-	switch alg {
-	case "ES256":
-		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case "RS256":
-		priv, err = rsa.GenerateKey(rand.Reader, 2048)
-	default:
-		return storedKey{}, fmt.Errorf("signing algorithm %q is not supported: use RS256 or ES256", alg)
+// ImportKey makes key (RSA for RS256, P-256 for ES256) the active signing
+// key of env in store, retiring the current one as a rotation does: to
+// sign with a key one already has, and for tests that cannot wait for RSA
+// key generation.
+func ImportKey(store state.Store, cfg *config.Config, env string, key crypto.Signer, now time.Time) error {
+	alg := "RS256"
+	if _, ok := key.(*ecdsa.PrivateKey); ok {
+		alg = "ES256"
 	}
+	nk, err := storedKeyOf(key, alg, now)
+	if err != nil {
+		return err
+	}
+	sk, err := readStoredKeys(store, env)
+	if err != nil && !errors.Is(err, state.ErrNotFound) {
+		return err
+	}
+	sk = rotate(sk, now, KeyGrace(cfg))
+	sk.Keys = append([]storedKey{nk}, sk.Keys...)
+	return writeStoredKeys(store, env, sk)
+}
+
+// generateKey makes a key for alg. Go's crypto ignores injected randomness
+// for key generation, so keys always come from the system's source.
+// newStoredKey generates a key for alg, made now, in its stored form.
+func newStoredKey(alg string, now time.Time) (storedKey, error) {
+	priv, err := generateKey(alg)
 	if err != nil {
 		return storedKey{}, err
 	}
+	return storedKeyOf(priv, alg, now)
+}
+
+func generateKey(alg string) (crypto.Signer, error) {
+	switch alg {
+	case "ES256":
+		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case "RS256":
+		return rsa.GenerateKey(rand.Reader, 2048)
+	}
+	return nil, fmt.Errorf("signing algorithm %q is not supported: use RS256 or ES256", alg)
+}
+
+// storedKeyOf is priv in the state store's form, its kid the RFC 7638
+// thumbprint of its public key.
+func storedKeyOf(priv crypto.Signer, alg string, now time.Time) (storedKey, error) {
 	der, err := x509.MarshalPKCS8PrivateKey(priv)
 	if err != nil {
 		return storedKey{}, err
@@ -265,11 +301,15 @@ func parseStoredKey(k storedKey) (*signingKey, error) {
 		sk.retired = *k.Retired
 	}
 	key := jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: priv, KeyID: k.KID}}
-	if sk.jwt, err = jose.NewSigner(key, (&jose.SignerOptions{}).WithType("JWT")); err != nil {
-		return nil, err
-	}
-	if sk.atJWT, err = jose.NewSigner(key, (&jose.SignerOptions{}).WithType("at+jwt")); err != nil {
-		return nil, err
+	sk.signers = map[string]jose.Signer{}
+	for _, typ := range []string{"JWT", "at+jwt", ""} {
+		opts := &jose.SignerOptions{}
+		if typ != "" {
+			opts = opts.WithType(jose.ContentType(typ))
+		}
+		if sk.signers[typ], err = jose.NewSigner(key, opts); err != nil {
+			return nil, err
+		}
 	}
 	return sk, nil
 }

@@ -9,11 +9,11 @@ import (
 	"strings"
 )
 
-//go:embed templates/pages.html
+//go:embed templates/pages.html templates/saml.html
 var pageFS embed.FS
 
 func parsePages() (*template.Template, error) {
-	return template.New("pages").Funcs(template.FuncMap{"join": strings.Join}).ParseFS(pageFS, "templates/pages.html")
+	return template.New("pages").Funcs(template.FuncMap{"join": strings.Join}).ParseFS(pageFS, "templates/pages.html", "templates/saml.html")
 }
 
 // personaView is a persona as the pickers show it in one environment.
@@ -40,7 +40,7 @@ type pickerPage struct {
 // picker renders the persona picker; its form posts back to /authorize
 // with the request's parameters in the URL (see authorize).
 func (ep *issuerEP) picker(w http.ResponseWriter, ap *authzParams, status int, notice string) {
-	action := url.URL{Path: ep.s.basePath + ep.prefix + "/authorize", RawQuery: ap.values.Encode()}
+	action := url.URL{Path: ep.s.basePath + ep.env.layout.Authorization, RawQuery: ap.values.Encode()}
 	ep.s.render(w, status, "picker", pickerPage{
 		Title: "Sign in to " + ep.env.cfg.Name, Env: ep.env.cfg.Name, EnvDescription: ep.env.cfg.Description,
 		Client: ap.client.id, Action: action.String(), Notice: notice, Legend: "Sign in as",
@@ -69,7 +69,9 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, data any
 	h.Set("Cache-Control", "no-store")
 	// No form-action: browsers apply it to the redirect after a form post,
 	// which would block the redirect back to the client.
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'")
+	if h.Get("Content-Security-Policy") == "" {
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'")
+	}
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)
@@ -81,9 +83,8 @@ type indexRow struct{ Env, Issuer, Discovery, Flavor string }
 func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 	var rows []indexRow
 	for _, e := range s.cfg.Environments {
-		for _, ep := range s.issuers(s.envs[e.Name]) {
-			rows = append(rows, indexRow{Env: e.Name, Issuer: ep.issuer(), Discovery: ep.issuer() + "/.well-known/openid-configuration", Flavor: e.Flavor})
-		}
+		eps := s.envs[e.Name].ep.endpoints()
+		rows = append(rows, indexRow{Env: e.Name, Issuer: eps.Issuer, Discovery: eps.Discovery, Flavor: string(e.Flavor)})
 	}
 	s.render(w, http.StatusOK, "index", struct {
 		Title   string

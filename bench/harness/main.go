@@ -121,7 +121,7 @@ var (
 
 const benchYAML = `idp:
   listen: 127.0.0.1:%d
-  flavor: okta
+  flavor: generic
   token_ttl: 1h
   clients:
     - id: ci

@@ -266,7 +266,7 @@ func (h *harness) timeCommand(name string, env []string, n int, argv ...string) 
 // runGoBench runs the testing.B benchmarks of the hot paths.
 func (h *harness) runGoBench() {
 	cmd := exec.Command("go", "test", "-run", "^$", "-benchmem", "-benchtime", "300ms", "-count", "1",
-		"-bench", "SessionDecode|SessionLookupCached|HeaderStripInject|HeaderStripSpoofed|AssertionCacheHit|AssertionSign|ProxyAuthenticated|BareReverseProxy|Evaluate|ClientCredentials|BareRS256Sign",
+		"-bench", "SessionDecode|SessionLookupCached|HeaderStripInject|HeaderStripSpoofed|AssertionCacheHit|AssertionSign|ProxyAuthenticated|BareReverseProxy|Evaluate|ClientCredentials|BareRS256Sign|SAMLLogin|OIDCCodeFlow",
 		"./devproxy", "./adc", "./mockidp")
 	cmd.Dir = h.src
 	out, err := cmd.CombinedOutput()

@@ -1,21 +1,25 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"net/http"
 	"net/netip"
 	"net/url"
-	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/crewjam/saml"
 	"github.com/spf13/cobra"
 
 	"github.com/authdev/authdev/adc"
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/devproxy"
+	"github.com/authdev/authdev/internal/flavor"
+	"github.com/authdev/authdev/mockidp"
 )
 
 // NewCmdADC builds `authdev adc` and its subcommands.
@@ -32,21 +36,29 @@ func NewCmdADC(f *Factory) *cobra.Command {
 type ADCCheckOptions struct {
 	IO     *IO
 	Config func() (*config.Config, error)
+
+	Strict bool
 }
 
 // NewCmdADCCheck builds `authdev adc check`.
 func NewCmdADCCheck(f *Factory, runF func(*ADCCheckOptions) error) *cobra.Command {
 	opts := &ADCCheckOptions{IO: f.IO, Config: f.Config}
-	return &cobra.Command{
-		Use:   "check",
-		Short: "Print what authdev understood: vservers, policies by binding and priority, actions, warnings",
+	cmd := &cobra.Command{
+		Use:   "check [--strict]",
+		Short: "Print what authdev understood of the policies and ns.conf, and what it does not emulate",
 		Long: `Compile the policies and headers of authdev.yaml and the ns.conf named by
 proxy.adc_config, and print what was understood: vservers and the upstreams
 they become, policies in evaluation order with where they are bound, actions,
-rate limits, and a warning for every ns.conf command authdev does not emulate.
+rate limits, then every ns.conf line authdev does not emulate with its reason
+(first those that can change how a request is decided) and a count of lines:
+emulated, understood but not emulated, not emulated and able to change a
+decision.
 
-A policy or command that cannot be parsed is an error with file:line:col
-(exit status 2).`,
+The ns.conf loads as the appliance boots it: a line authdev does not emulate
+is a warning. Only a line the ADC itself would refuse (bad syntax, a
+reference to nothing) is an error, with file:line:col (exit status 2).
+With --strict, any line able to change a decision that authdev does not
+emulate makes the exit status 1.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if runF != nil {
@@ -55,6 +67,8 @@ A policy or command that cannot be parsed is an error with file:line:col
 			return adcCheckRun(opts)
 		},
 	}
+	cmd.Flags().BoolVar(&opts.Strict, "strict", false, "exit 1 when a line able to change a decision is not emulated")
+	return cmd
 }
 
 func adcCheckRun(opts *ADCCheckOptions) error {
@@ -66,7 +80,18 @@ func adcCheckRun(opts *ADCCheckOptions) error {
 	if err != nil {
 		return err
 	}
-	return e.WriteSummary(opts.IO.Out)
+	if err := e.WriteSummary(opts.IO.Out); err != nil {
+		return err
+	}
+	if n := e.Lines().Decision; opts.Strict && n > 0 {
+		verb := "are"
+		if n == 1 {
+			verb = "is"
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "--strict: %s able to change a decision %s not emulated (listed above)\n", countOf(n, "line", "lines"), verb)
+		return &SilentError{Code: ExitFailure}
+	}
+	return nil
 }
 
 // ADCExplainOptions are the inputs of `authdev adc explain`.
@@ -81,6 +106,9 @@ type ADCExplainOptions struct {
 	Headers  []string
 	ClientIP string
 	Body     string
+	// Via is the login the identity comes from: oidc or saml; default the
+	// environment's login.
+	Via string
 }
 
 // NewCmdADCExplain builds `authdev adc explain`.
@@ -95,7 +123,7 @@ result, the final decision and the headers the upstream would receive.
 Nothing is sent anywhere: no IdP, proxy or backend needs to run.`,
 		Example: `  authdev adc explain --as bob GET /admin/users
   authdev adc explain --as alice --env prod POST /orders -H 'Content-Type: application/json'`,
-		Args: exactArgs(2),
+		Args: explainArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Method, opts.Path = args[0], args[1]
 			if runF != nil {
@@ -109,17 +137,36 @@ Nothing is sent anywhere: no IdP, proxy or backend needs to run.`,
 	cmd.Flags().StringArrayVarP(&opts.Headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
 	cmd.Flags().StringVar(&opts.ClientIP, "client-ip", "127.0.0.1", "CLIENT.IP.SRC of the request")
 	cmd.Flags().StringVarP(&opts.Body, "data", "d", "", "request body, for policies that read HTTP.REQ.BODY")
+	cmd.Flags().StringVar(&opts.Via, "via", "", "the login the identity comes from: oidc or saml (default: the environment's login)")
 	return cmd
 }
 
-var methodRE = regexp.MustCompile(`^[A-Z]+$`)
+// explainArgs says in words which of METHOD and PATH is missing.
+func explainArgs(cmd *cobra.Command, args []string) error {
+	switch len(args) {
+	case 0:
+		return usageErrorf("expected METHOD PATH, such as GET /admin/users")
+	case 1:
+		return usageErrorf("the path is missing: expected METHOD PATH, such as %s /admin/users", args[0])
+	case 2:
+		return nil
+	}
+	return usageErrorf("expected METHOD PATH, got %d arguments: quote a path with spaces", len(args))
+}
+
+// httpMethods are the methods a request can have; anything else is a typo.
+var httpMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace}
 
 func adcExplainRun(opts *ADCExplainOptions) error {
 	if opts.Persona == "" {
 		return usageErrorf("--as is required: name the persona making the request")
 	}
-	if !methodRE.MatchString(opts.Method) {
-		return usageErrorf("method %q must be upper-case letters, such as GET", opts.Method)
+	if slices.Contains(httpMethods, strings.ToUpper(opts.Method)) && opts.Method != strings.ToUpper(opts.Method) {
+		return usageErrorf("method %q must be upper-case, such as %s", opts.Method, strings.ToUpper(opts.Method))
+	}
+	if !slices.Contains(httpMethods, opts.Method) {
+		return usageErrorf("method %q is not an HTTP method: use one of %s", opts.Method, strings.Join(httpMethods, ", "))
 	}
 	target, err := url.ParseRequestURI(opts.Path)
 	if err != nil || !strings.HasPrefix(opts.Path, "/") {
@@ -152,11 +199,11 @@ func adcExplainRun(opts *ADCExplainOptions) error {
 	}
 	env, ok := cfg.Environment(envName)
 	if !ok {
-		return usageErrorf("unknown environment %q: choose one of %s", envName, strings.Join(cfg.EnvironmentNames(), ", "))
+		return &UsageError{Err: cfg.UnknownEnvironment(envName)}
 	}
 	id, ok := cfg.IdentityIn(opts.Persona, envName)
 	if !ok {
-		return usageErrorf("unknown persona %q: choose one of %s", opts.Persona, strings.Join(cfg.PersonaIDs(), ", "))
+		return &UsageError{Err: cfg.UnknownPersona(opts.Persona)}
 	}
 
 	r, err := http.NewRequest(opts.Method, "http://localhost"+opts.Path, strings.NewReader(opts.Body))
@@ -181,14 +228,45 @@ func adcExplainRun(opts *ADCExplainOptions) error {
 		r.Header.Add(name, value)
 	}
 	settings := e.Settings()
+	via := cmp.Or(opts.Via, env.Login)
+	if !slices.Contains(config.Logins, via) {
+		return usageErrorf("--via %q is not one of %s", opts.Via, strings.Join(config.Logins, ", "))
+	}
 	user := explainUser(id, env, settings)
+	var samlAttrs []saml.Attribute
+	if via == config.LoginSAML {
+		user, samlAttrs = explainSAMLUser(id, env, settings)
+	}
 	req := &adc.Request{HTTP: r, ClientIP: ip, User: user, Upstream: routeUpstream(cfg, settings, r.URL.Path)}
 	if n := e.NeedsBody(); n > 0 {
 		req.Body = []byte(opts.Body)
 	}
 	var res adc.Result
 	e.Evaluate(req, &res)
-	return writeExplain(opts.IO.Out, opts, id, user, req, &res, settings)
+	return writeExplain(opts.IO.Out, opts, id, user, samlAttrs, req, &res, settings)
+}
+
+// explainSAMLUser builds AAA.USER as the proxy would from the persona's
+// SAML assertion: the attributes the IdP sends (named by the flavor), read
+// back as the proxy's ACS reads them.
+func explainSAMLUser(id config.Identity, env *config.Environment, s adc.Settings) (*adc.User, []saml.Attribute) {
+	attrs := mockidp.SAMLAttributes(env, id, config.SAMLServiceProvider{})
+	a := &saml.Assertion{
+		Subject:             &saml.Subject{NameID: &saml.NameID{Format: string(saml.EmailAddressNameIDFormat), Value: id.Email}},
+		AttributeStatements: []saml.AttributeStatement{{Attributes: attrs}},
+	}
+	groupsClaim := flavor.Of(env.Flavor).GroupsClaim
+	claims := devproxy.SAMLClaims(a, config.SAMLAttributes(env.Flavor), groupsClaim)
+	groups := id.Groups
+	roles := env.RolesFor(groups)
+	claims["groups"], claims["roles"] = groups, roles
+	name, _ := claims["email"].(string)
+	if s.OAuth != nil && s.OAuth.UserNameField != "" {
+		if v, ok := claims[s.OAuth.UserNameField].(string); ok && v != "" {
+			name = v
+		}
+	}
+	return &adc.User{Name: name, Groups: groups, Roles: roles, Attributes: claims}, attrs
 }
 
 // explainUser builds AAA.USER as the proxy would from the persona's token:
@@ -236,10 +314,20 @@ func routeUpstream(cfg *config.Config, s adc.Settings, path string) string {
 	return best
 }
 
-func writeExplain(w io.Writer, opts *ADCExplainOptions, id config.Identity, user *adc.User, req *adc.Request, res *adc.Result, s adc.Settings) error {
+func writeExplain(w io.Writer, opts *ADCExplainOptions, id config.Identity, user *adc.User, samlAttrs []saml.Attribute, req *adc.Request, res *adc.Result, s adc.Settings) error {
 	ew := &errorWriter{w: w}
 	ew.printf("%s %s as %s (AAA.USER.NAME %s) in %s\n", opts.Method, opts.Path, id.Persona, user.Name, id.Env)
 	ew.printf("  groups: %s\n  roles:  %s\n", listOrNone(user.Groups), listOrNone(user.Roles))
+	if samlAttrs != nil {
+		ew.printf("  SAML attributes (AAA.USER.ATTRIBUTE(\"name\")):\n")
+		for _, a := range samlAttrs {
+			vals := make([]string, len(a.Values))
+			for i, v := range a.Values {
+				vals[i] = v.Value
+			}
+			ew.printf("    %s = %s\n", a.Name, strings.Join(vals, ", "))
+		}
+	}
 	if req.Upstream != "" {
 		ew.printf("  upstream: %s\n", req.Upstream)
 	}
@@ -334,3 +422,11 @@ func (e *errorWriter) Write(p []byte) (int, error) {
 }
 
 func (e *errorWriter) printf(format string, args ...any) { fmt.Fprintf(e, format, args...) }
+
+// countOf is "1 policy" or "2 policies".
+func countOf(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}

@@ -88,12 +88,14 @@ func TestADCExplainRejectsBadUsage(t *testing.T) {
 		want string
 	}{
 		{"without a persona", []string{"GET", "/"}, "--as is required"},
-		{"with an unknown persona", []string{"--as", "zed", "GET", "/"}, `unknown persona "zed": choose one of alice, bob`},
-		{"with an unknown environment", []string{"--as", "bob", "--env", "prod", "GET", "/"}, `unknown environment "prod": choose one of dev`},
+		{"with an unknown persona", []string{"--as", "zed", "GET", "/"}, `unknown persona "zed": use one of alice, bob`},
+		{"with an unknown environment", []string{"--as", "bob", "--env", "prod", "GET", "/"}, `unknown environment "prod": use one of dev`},
 		{"with a lower-case method", []string{"--as", "bob", "get", "/"}, `method "get" must be upper-case`},
 		{"with a relative path", []string{"--as", "bob", "GET", "admin"}, `path "admin" must start with /`},
 		{"with a header lacking a colon", []string{"--as", "bob", "GET", "/", "-H", "X-Tea"}, `header "X-Tea" must be 'Name: value'`},
-		{"with one argument", []string{"--as", "bob", "GET"}, "accepts 2 arg(s)"},
+		{"with one argument, the path is missing", []string{"--as", "bob", "GET"}, "the path is missing: expected METHOD PATH, such as GET /admin/users"},
+		{"without arguments", []string{"--as", "bob"}, "expected METHOD PATH, such as GET /admin/users"},
+		{"with a method HTTP does not have", []string{"--as", "alice", "FETCH", "/x"}, `method "FETCH" is not an HTTP method: use one of GET, HEAD`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,11 +120,56 @@ func TestADCCheckPrintsBindingsActionsAndWarnings(t *testing.T) {
 		"lb vserver app 10 admins_only ALLOW END",
 		"lb vserver app 100 ins_user_pol ins_user NEXT true",
 		"rewrite ins_user ns.conf:10 insert_http_header X-ADC-User AAA.USER.NAME",
-		`ns.conf:13: "add ns ip" is not supported by authdev: ignored`,
+		`ns.conf:13: "add ns ip" is not emulated: networking of the appliance`,
+		"ns.conf: 13 command lines: 12 emulated, 1 understood but not emulated (no effect on HTTP decisions), 0 not emulated and able to change a decision",
 	} {
 		if !strings.Contains(squash(stdout), w) {
 			t.Errorf("output lacks %q:\n%s", w, stdout)
 		}
+	}
+	if strings.HasPrefix(stdout, "\n") {
+		t.Errorf("the summary starts with a blank line:\n%s", stdout)
+	}
+}
+
+func TestADCCheckStrictFailsOnDecisionChangingLines(t *testing.T) {
+	harmless := explainNSConf
+	risky := explainNSConf + "add appfw policy guard true APPFW_BLOCK\n"
+	for _, tt := range []struct {
+		name   string
+		nsconf string
+		args   []string
+		code   int
+	}{
+		{"a file that loads passes without --strict", risky, nil, 0},
+		{"--strict fails on a decision-changing line", risky, []string{"--strict"}, ExitFailure},
+		{"--strict passes when every such line is emulated", harmless, []string{"--strict"}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := writeADCConfig(t, tt.nsconf)
+			code, stdout, stderr := run(t, nil, append([]string{"--config", cfg, "adc", "check"}, tt.args...)...)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d: %s", code, tt.code, stderr)
+			}
+			if tt.nsconf == risky && !strings.Contains(stdout, "NOT EMULATED, able to change a decision (1)\n  ns.conf:14: \"add appfw policy\" is not emulated") {
+				t.Errorf("the appfw line is not listed first:\n%s", stdout)
+			}
+			if tt.code != 0 && !strings.Contains(stderr, "--strict: 1 line able to change a decision is not emulated") {
+				t.Errorf("stderr does not say why: %q", stderr)
+			}
+		})
+	}
+}
+
+func TestADCCheckWithoutNSConfStartsWithoutABlankLine(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "authdev.yaml")
+	if err := os.WriteFile(cfg, []byte("personas:\n  alice: {email: alice@example.com}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := run(t, nil, "--config", cfg, "adc", "check")
+	if code != 0 || !strings.HasPrefix(stdout, "session\n") {
+		t.Fatalf("exit %d, stdout %q, stderr %q: want the summary to start with its first section", code, stdout, stderr)
 	}
 }
 
@@ -205,5 +252,44 @@ func TestADCExplainUsesThePersonasGroupsInTheChosenEnvironment(t *testing.T) {
 		if code != 0 || !strings.Contains(stdout, tt.decision) {
 			t.Errorf("bob in %s: exit %d, stdout:\n%s\nstderr: %s\nwant %q", tt.env, code, stdout, stderr, tt.decision)
 		}
+	}
+}
+
+func TestADCExplainShowsTheSAMLAttributesItWouldUse(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "authdev.yaml")
+	yaml := `
+personas:
+  alice: {name: Alice Admin, email: alice@example.com, groups: [sg-admins], claims: {department: platform}}
+environments:
+  prod: {flavor: entra, login: saml, roles: {sg-admins: [admin]}}
+  dev: {flavor: okta}
+proxy:
+  policies:
+    - name: platform-only
+      rule: HTTP.REQ.URL.PATH.STARTSWITH("/platform") && !AAA.USER.ATTRIBUTE("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/department").EQ("platform")
+      action: DENY
+`
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := run(t, nil, "--config", cfg, "adc", "explain", "--as", "alice", "--env", "prod", "GET", "/platform/x")
+	for _, want := range []string{
+		`SAML attributes (AAA.USER.ATTRIBUTE("name"))`,
+		"http://schemas.microsoft.com/ws/2008/06/identity/claims/groups = sg-admins",
+		"http://schemas.microsoft.com/ws/2008/06/identity/claims/role = admin",
+		"decision: ALLOW",
+	} {
+		if code != 0 || !strings.Contains(stdout, want) {
+			t.Fatalf("exit %d, want %q in:\n%s\nstderr: %s", code, want, stdout, stderr)
+		}
+	}
+	// The same persona over OIDC has no such attribute: the policy denies.
+	code, stdout, _ = run(t, nil, "--config", cfg, "adc", "explain", "--as", "alice", "--env", "prod", "--via", "oidc", "GET", "/platform/x")
+	if code != 0 || strings.Contains(stdout, "SAML attributes") || !strings.Contains(stdout, "DENY (403) by policy platform-only") {
+		t.Fatalf("--via oidc: exit %d:\n%s", code, stdout)
+	}
+	if code, _, stderr := run(t, nil, "--config", cfg, "adc", "explain", "--as", "alice", "--via", "ldap", "GET", "/"); code != ExitUsage || !strings.Contains(stderr, `"ldap"`) {
+		t.Fatalf("--via ldap: exit %d: %s", code, stderr)
 	}
 }

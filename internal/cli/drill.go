@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -108,7 +109,7 @@ func drillRun(ctx context.Context, opts *DrillOptions) error {
 	if opts.Name != drillStatus {
 		req = &stack.DrillRequest{Drill: stack.Drill(opts.Name), Duration: opts.Duration, Env: opts.Env}
 	}
-	st, err := stack.RunDrillAt(ctx, or(opts.ProxyURL, runningProxyURL(store, cfg)), token, roots, req)
+	st, err := stack.RunDrillAt(ctx, cmp.Or(opts.ProxyURL, controlURL(cfg, store)), token, roots, req)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/authdev/authdev/internal/testkit"
+	"github.com/crewjam/saml/samlsp"
 )
 
 func TestIdPRefusesANonLoopbackAddressWithoutAllowRemote(t *testing.T) {
@@ -93,7 +95,7 @@ func TestKeysRotateReachesARunningIdP(t *testing.T) {
 		}
 	})
 
-	issuer := regexp.MustCompile(`dev\s+(http://localhost:\d+/dev)`)
+	issuer := regexp.MustCompile(`dev\s+(http://localhost:\d+/dev\S*)`)
 	var iss string
 	if !testkit.Eventually(20*time.Second, func() bool {
 		if m := issuer.FindStringSubmatch(errOut.String()); m != nil {
@@ -103,9 +105,25 @@ func TestKeysRotateReachesARunningIdP(t *testing.T) {
 	}) {
 		t.Fatalf("authdev idp did not announce its issuers:\n%s", errOut.String())
 	}
-	before := jwksKIDs(t, iss+"/jwks.json")
+	var disc struct {
+		JWKS string `json:"jwks_uri"`
+	}
+	resp, err := http.Get(iss + "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&disc)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := jwksKIDs(t, disc.JWKS)
 	if len(before) != 1 {
 		t.Fatalf("JWKS before rotation: %v", before)
+	}
+	samlBefore := samlSigningCerts(t, iss+"/saml/metadata")
+	if len(samlBefore) != 1 {
+		t.Fatalf("SAML metadata before rotation lists %d signing certificates, want 1", len(samlBefore))
 	}
 
 	code, _, stderr := run(t, env, "--state", "file", "keys", "rotate", "--env", "dev")
@@ -113,10 +131,45 @@ func TestKeysRotateReachesARunningIdP(t *testing.T) {
 		t.Fatalf("keys rotate: exit %d: %s", code, stderr)
 	}
 	var after []string
-	testkit.Eventually(testkit.WaitTimeout, func() bool { after = jwksKIDs(t, iss+"/jwks.json"); return len(after) >= 2 })
+	testkit.Eventually(testkit.WaitTimeout, func() bool { after = jwksKIDs(t, disc.JWKS); return len(after) >= 2 })
 	if len(after) != 2 || !slices.Contains(after, before[0]) || after[0] == before[0] {
 		t.Fatalf("the running IdP publishes %v after rotation, want a new key first and %s kept", after, before[0])
 	}
+	if !strings.Contains(stderr, "dev: new SAML RS256 signing key") {
+		t.Errorf("keys rotate does not report the SAML key: %s", stderr)
+	}
+	var samlAfter []string
+	for deadline := time.Now().Add(10 * time.Second); len(samlAfter) < 2 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		samlAfter = samlSigningCerts(t, iss+"/saml/metadata")
+	}
+	if len(samlAfter) != 2 || samlAfter[0] == samlBefore[0] || samlAfter[1] != samlBefore[0] {
+		t.Fatalf("SAML metadata after rotation lists %d signing certificates, want the new one first and the old one kept", len(samlAfter))
+	}
+}
+
+// samlSigningCerts lists the signing certificates of SAML IdP metadata.
+func samlSigningCerts(t *testing.T, url string) []string {
+	t.Helper()
+	md, err := samlsp.FetchMetadata(context.Background(), http.DefaultClient, *mustParseURL(t, url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var certs []string
+	for _, k := range md.IDPSSODescriptors[0].KeyDescriptors {
+		if k.Use == "signing" {
+			certs = append(certs, k.KeyInfo.X509Data.X509Certificates[0].Data)
+		}
+	}
+	return certs
+}
+
+func mustParseURL(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 func TestKeysRotateRefusesAnUnknownEnvironment(t *testing.T) {
@@ -124,5 +177,15 @@ func TestKeysRotateRefusesAnUnknownEnvironment(t *testing.T) {
 	code, _, stderr := run(t, env, "--state", "file", "keys", "rotate", "--env", "qa")
 	if code != ExitUsage || !strings.Contains(stderr, `"qa"`) || !strings.Contains(stderr, "dev") {
 		t.Fatalf("exit %d: %s", code, stderr)
+	}
+}
+
+func TestKeysRotateSaysUntilWhenWithTheTimeZone(t *testing.T) {
+	env := map[string]string{"AUTHDEV_STATE_DIR": t.TempDir()}
+	run(t, env, "--state", "file", "keys", "rotate", "--env", "dev")
+	code, _, stderr := run(t, env, "--state", "file", "keys", "rotate", "--env", "dev")
+	zoned := regexp.MustCompile(`(?m)still verifies until \d\d:\d\d:\d\d ([A-Z]{2,5}|[+-]\d\d(\d\d)?)$`)
+	if code != 0 || !zoned.MatchString(stderr) {
+		t.Fatalf("exit %d; want a time with its zone: %s", code, stderr)
 	}
 }

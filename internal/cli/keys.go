@@ -33,10 +33,11 @@ func NewCmdKeysRotate(f *Factory, runF func(*KeysRotateOptions) error) *cobra.Co
 	opts := &KeysRotateOptions{IO: f.IO, Config: f.Config, State: f.State, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "rotate",
-		Short: "Publish new IdP signing keys; the old ones verify for token TTL + 5 min",
-		Long: `Publish a new signing key for every environment, or for --env only.
-The previous key stays in the JWKS for a grace period (token TTL + 5 min),
-so tokens it signed keep verifying until they expire.
+		Short: "Publish new IdP signing keys (OIDC and SAML); the old ones verify for token TTL + 5 min",
+		Long: `Publish new signing keys for every environment, or for --env only: the
+OIDC key and the SAML key with its certificate. The previous keys stay in
+the JWKS and the SAML metadata for a grace period (token TTL + 5 min), so
+what they signed keeps verifying until it expires.
 
 The keys live in the state store; a running ` + "`authdev idp`" + ` or ` + "`authdev up`" + `
 re-reads them every two seconds, so the rotation reaches it without a restart.`,
@@ -60,7 +61,7 @@ func keysRotateRun(opts *KeysRotateOptions) error {
 	envs := cfg.EnvironmentNames()
 	if opts.Env != "" {
 		if !slices.Contains(envs, opts.Env) {
-			return usageErrorf("--env %q is not an environment of %s: use one of %v", opts.Env, cfg.Source, envs)
+			return &UsageError{Err: cfg.UnknownEnvironment(opts.Env)}
 		}
 		envs = []string{opts.Env}
 	}
@@ -77,9 +78,18 @@ func keysRotateRun(opts *KeysRotateOptions) error {
 		if err != nil {
 			return fmt.Errorf("rotate the keys of %q: %w", env, err)
 		}
-		fmt.Fprintf(opts.IO.ErrOut, "%s: new %s signing key %s\n", env, info.Alg, info.ActiveKID)
-		for _, r := range info.Retired {
-			fmt.Fprintf(opts.IO.ErrOut, "%s: key %s still verifies until %s\n", env, r.KID, r.Until.Local().Format(time.TimeOnly))
+		saml, err := mockidp.RotateStoredSAMLKeys(store, cfg, env, now())
+		if err != nil {
+			return fmt.Errorf("rotate the SAML keys of %q: %w", env, err)
+		}
+		for _, k := range []struct {
+			what string
+			info mockidp.KeyInfo
+		}{{info.Alg, info}, {"SAML " + saml.Alg, saml}} {
+			fmt.Fprintf(opts.IO.ErrOut, "%s: new %s signing key %s\n", env, k.what, k.info.ActiveKID)
+			for _, r := range k.info.Retired {
+				fmt.Fprintf(opts.IO.ErrOut, "%s: key %s still verifies until %s\n", env, r.KID, r.Until.Local().Format("15:04:05 MST"))
+			}
 		}
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "keys are in the %s state store; a running IdP picks them up within two seconds\n", store.Describe())

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
@@ -169,7 +170,7 @@ const genuineSettle = 10 * time.Second
 // backendTarget settles everything but the key from the flags and the
 // config: bad usage is found before anything starts.
 func backendTarget(cfg *config.Config, opts *VerifyBackendOptions) (*backendcheck.Target, error) {
-	env := or(opts.Env, cfg.DefaultEnvironment())
+	env := cmp.Or(opts.Env, cfg.DefaultEnvironment())
 	e, ok := cfg.Environment(env)
 	if !ok {
 		return nil, usageErrorf("--env %q: no such environment: use one of %s", env, strings.Join(cfg.EnvironmentNames(), ", "))
@@ -184,11 +185,11 @@ func backendTarget(cfg *config.Config, opts *VerifyBackendOptions) (*backendchec
 	if opts.Leeway < 0 {
 		return nil, usageErrorf("--leeway %s: use 0 or more", opts.Leeway)
 	}
-	issuer := strings.TrimRight(or(opts.Issuer, stack.ProxyURL(cfg, cfg.Proxy.Listen)), "/")
+	issuer := strings.TrimRight(cmp.Or(opts.Issuer, stack.ProxyURL(cfg, cfg.Proxy.Listen)), "/")
 	if u, err := url.Parse(issuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, usageErrorf("--issuer %q is not an http(s) URL: write it like https://127.0.0.1:8443", issuer)
 	}
-	t := &backendcheck.Target{URL: up.Targets[0], Method: strings.ToUpper(opts.Method), Path: or(opts.Path, defaultProtectedPath(cfg)),
+	t := &backendcheck.Target{URL: up.Targets[0], Method: strings.ToUpper(opts.Method), Path: cmp.Or(opts.Path, defaultProtectedPath(cfg)),
 		Issuer: issuer, Audience: up.Name, OtherAudience: otherUpstream(cfg, up.Name), Leeway: opts.Leeway, Settle: genuineSettle,
 		IdentityHeaders: identityHeaders(cfg), Now: opts.Now, Client: &http.Client{Timeout: 15 * time.Second}}
 	for _, id := range cfg.PersonaIDs() {

@@ -96,6 +96,6 @@ func (r *runner) runDrill(ctx context.Context, c Case) Result {
 func (r *runner) forget(c Case) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	delete(r.sessions, key{c.Persona, c.Env})
-	delete(r.tokens, key{c.Persona, c.Env})
+	delete(r.sessions, key{c.Persona, c.Env, c.Via})
+	delete(r.tokens, key{c.Persona, c.Env, c.Via})
 }

@@ -55,7 +55,7 @@ func TestPlanChoosesEnvironmentsPerCheck(t *testing.T) {
 		{name: "every environment by default, envs: and expect maps narrow it, a map missing a listed env is a problem",
 			wantErr: `check "eve POST /d" runs in "prod" but its expect map has no "prod"`},
 		{name: "--env keeps only that environment", envs: []string{"staging"}, want: []string{"0:staging", "2:staging"}},
-		{name: "an unknown --env is refused", envs: []string{"qa"}, wantErr: `--env "qa": no such environment`},
+		{name: "an unknown --env is refused", envs: []string{"qa"}, wantErr: `unknown environment "qa": use one of`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cases, err := Plan(cfg, tc.envs)
@@ -157,7 +157,7 @@ func TestARunningProxyIsSwitchedPerEnvironmentAndRestored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	remote := NewRemote(s.ProxyURL(), secrets.ControlToken, s.CA().Pool(), s.IdP().BaseURL())
+	remote := NewRemote(s.ProxyURL(), secrets.ControlToken, s.CA().Pool(), s.IdP().Issuer)
 	cases, err := Plan(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -175,7 +175,7 @@ func TestARunningProxyIsSwitchedPerEnvironmentAndRestored(t *testing.T) {
 	if p, e := s.Active(); p != "alice" || e != "staging" {
 		t.Fatalf("after the run the proxy has %q in %q active, want alice in staging back", p, e)
 	}
-	bad := NewRemote(s.ProxyURL(), "wrong-token", s.CA().Pool(), s.IdP().BaseURL())
+	bad := NewRemote(s.ProxyURL(), "wrong-token", s.CA().Pool(), s.IdP().Issuer)
 	res := Run(context.Background(), bad, cases[:1], Options{})
 	if res[0].Outcome != OutcomeError || !strings.Contains(res[0].Reason, "control token") {
 		t.Fatalf("a wrong control token: %+v", res[0])
@@ -256,7 +256,7 @@ func TestJUnitHasACasePerCheckAndEnvironmentWithFailuresAndErrors(t *testing.T) 
 		t.Fatalf("tests %d failures %d errors %d suites %d", doc.Tests, doc.Failures, doc.Errors, len(doc.Suites))
 	}
 	f := doc.Suites[1].Cases[0].Failure
-	if f == nil || f.Message != "expected allow, got deny" || !strings.Contains(f.Text, `policy "admin-area"`) {
+	if f == nil || f.Message != "expected allow, got deny (403)" || !strings.Contains(f.Text, `policy "admin-area"`) {
 		t.Fatalf("the prod failure is %+v", f)
 	}
 	if doc.Suites[0].Cases[1].Error == nil {
@@ -440,5 +440,37 @@ func TestAnAllowedRequestNamesThePolicyThatLetItThrough(t *testing.T) {
 	rep.WriteText(&table)
 	if !strings.Contains(table.String(), "policy everyone-reads") {
 		t.Errorf("the table does not name the allowing policy:\n%s", table.String())
+	}
+}
+
+// Checks with via: saml log in through the IdP's SAML side even where the
+// proxy's browser logins are OIDC: the session then carries Entra's SAML
+// claim URIs, which a policy can tell from an OIDC session's claims.
+func TestChecksViaSAMLLogInWithSAML(t *testing.T) {
+	src := string(config.DemoYAML())
+	src = strings.Replace(src, "  policies:\n", `  policies:
+    - name: saml-only
+      rule: HTTP.REQ.URL.PATH.STARTSWITH("/saml-only") && !AAA.USER.ATTRIBUTE("http://schemas.microsoft.com/identity/claims/displayname").EQ("Alice Admin")
+      action: DENY
+`, 1)
+	src = src[:strings.Index(src, "checks:")] + `checks:
+  - {name: over SAML, as: alice, request: GET /saml-only, expect: allow, via: saml, envs: [prod]}
+  - {name: over OIDC, as: alice, request: GET /saml-only, expect: deny, envs: [prod]}
+  - {name: groups over SAML, as: bob, request: GET /admin/users, expect: {dev: allow, staging: deny, prod: deny}, via: saml}
+`
+	cfg := testkit.Config(t, src)
+	ip := startDemo(t, cfg)
+	cases, err := Plan(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := Run(context.Background(), ip, cases, Options{Parallel: 2})
+	if len(results) != 5 {
+		t.Fatalf("%d results, want 5", len(results))
+	}
+	for _, r := range results {
+		if !r.Pass || r.Outcome == OutcomeError {
+			t.Errorf("%s in %s: %s %s", r.Name, r.Env, r.Outcome, r.Reason)
+		}
 	}
 }

@@ -115,8 +115,16 @@ func (r Report) matrix() []matrixRow {
 // with the checks that differ between environments marked, and the summary
 // line.
 func (r Report) WriteText(w io.Writer) error {
+	// A column for what the backend said appears when a mismatch has an
+	// answer: the reason a check failed, without the trailing blanks an
+	// always-empty column would leave.
+	answers := slices.ContainsFunc(r.Results, func(res Result) bool { return !res.Pass && res.Answer != "" })
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "CHECK\tENV\t\tEXPECT\tGOT\tSTATUS\tDECIDED BY")
+	header := "CHECK\tENV\t\tEXPECT\tGOT\tSTATUS\tDECIDED BY"
+	if answers {
+		header += "\tBACKEND SAID"
+	}
+	fmt.Fprintln(tw, header)
 	for _, res := range r.Results {
 		mark := "✓"
 		if !res.Pass {
@@ -126,7 +134,11 @@ func (r Report) WriteText(w io.Writer) error {
 		if res.Status != 0 {
 			status = strconv.Itoa(res.Status)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", res.Name+via(res), res.Env, mark, res.Expect, res.Outcome, status, decidedBy(res))
+		row := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", res.Name+via(res), res.Env, mark, res.Expect, res.Outcome, status, decidedBy(res))
+		if answers && !res.Pass {
+			row += "\t" + res.Answer
+		}
+		fmt.Fprintln(tw, row)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -203,8 +215,8 @@ func plural(n int, noun string) string {
 }
 
 func via(res Result) string {
-	if res.Via == "bearer" {
-		return " (bearer)"
+	if res.Via == "bearer" || res.Via == config.LoginSAML {
+		return " (" + res.Via + ")"
 	}
 	return ""
 }
@@ -269,7 +281,14 @@ func (r Report) WriteJUnit(w io.Writer) error {
 				tc.Error = &junitProblem{Message: res.Reason, Type: "error", Text: res.Reason}
 			default:
 				suite.Failures++
-				tc.Failure = &junitProblem{Message: fmt.Sprintf("expected %s, got %s", res.Expect, res.Outcome), Type: "mismatch", Text: res.Reason}
+				msg := fmt.Sprintf("expected %s, got %s", res.Expect, res.Outcome)
+				if res.Status != 0 && res.Outcome != strconv.Itoa(res.Status) {
+					msg += fmt.Sprintf(" (%d)", res.Status)
+				}
+				if res.Answer != "" {
+					msg += ": " + res.Answer
+				}
+				tc.Failure = &junitProblem{Message: msg, Type: "mismatch", Text: res.Reason}
 			}
 			suite.Tests++
 			suite.Cases = append(suite.Cases, tc)

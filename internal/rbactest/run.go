@@ -1,6 +1,7 @@
 package rbactest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -64,19 +65,23 @@ const (
 
 // Result is one case's outcome.
 type Result struct {
-	Index    int           `json:"index"`
-	Name     string        `json:"check"`
-	Persona  string        `json:"as"`
-	Request  string        `json:"request"`
-	Via      string        `json:"via"`
-	Env      string        `json:"env"`
-	Expect   string        `json:"expect"`
-	Status   int           `json:"status,omitempty"`
-	Outcome  string        `json:"outcome"` // allow | deny | error | the status code
-	By       string        `json:"decided_by,omitempty"`
-	Policy   string        `json:"policy,omitempty"`
-	Pass     bool          `json:"pass"`
-	Reason   string        `json:"reason,omitempty"`
+	Index   int    `json:"index"`
+	Name    string `json:"check"`
+	Persona string `json:"as"`
+	Request string `json:"request"`
+	Via     string `json:"via"`
+	Env     string `json:"env"`
+	Expect  string `json:"expect"`
+	Status  int    `json:"status,omitempty"`
+	Outcome string `json:"outcome"` // allow | deny | error | the status code
+	By      string `json:"decided_by,omitempty"`
+	Policy  string `json:"policy,omitempty"`
+	Pass    bool   `json:"pass"`
+	Reason  string `json:"reason,omitempty"`
+	// Answer is the first line of the backend's body when the outcome is
+	// not the expected one: why the backend refused or failed (FastAPI's
+	// detail).
+	Answer   string        `json:"answer,omitempty"`
 	Duration time.Duration `json:"duration_ns"`
 	Pos      config.Pos    `json:"-"`
 }
@@ -135,7 +140,7 @@ func Run(ctx context.Context, t Target, cases []Case, opts Options) []Result {
 	return results
 }
 
-type key struct{ persona, env string }
+type key struct{ persona, env, via string }
 
 // lazy is a value made once, by the first caller; the others wait for it.
 type lazy[T any] struct {
@@ -199,10 +204,10 @@ func (r *runner) run(ctx context.Context, c Case) Result {
 // bearer token, made once per persona and environment.
 func (r *runner) credentials(ctx context.Context, c Case) (*http.Client, string, error) {
 	if c.Via == "bearer" {
-		bearer, err := lazyOf(&r.mu, r.tokens, key{c.Persona, c.Env}).get(func() (string, error) { return r.token(ctx, c) })
+		bearer, err := lazyOf(&r.mu, r.tokens, key{c.Persona, c.Env, c.Via}).get(func() (string, error) { return r.token(ctx, c) })
 		return &http.Client{Transport: r.t.Transport(), CheckRedirect: noRedirects}, bearer, err
 	}
-	client, err := lazyOf(&r.mu, r.sessions, key{c.Persona, c.Env}).get(func() (*http.Client, error) { return r.login(ctx, c) })
+	client, err := lazyOf(&r.mu, r.sessions, key{c.Persona, c.Env, c.Via}).get(func() (*http.Client, error) { return r.login(ctx, c) })
 	return client, "", err
 }
 
@@ -242,6 +247,9 @@ func (r *runner) send(ctx context.Context, c Case, client *http.Client, bearer s
 	res := r.base(c)
 	res.Duration = r.now().Sub(start)
 	classify(&res, resp, page)
+	if res.By == "backend" {
+		res.Answer = firstLine(page)
+	}
 	if policies != nil && res.Outcome == OutcomeAllow {
 		if p, ok := policies.DecidingPolicy(ctx, requestID); ok {
 			if p == "" {
@@ -252,6 +260,12 @@ func (r *runner) send(ctx context.Context, c Case, client *http.Client, bearer s
 	}
 	judge(&res)
 	return res
+}
+
+// isAuthorizeURL reports whether loc is an IdP's authorization endpoint:
+// .../authorize for most flavors, .../openid-connect/auth for Keycloak.
+func isAuthorizeURL(loc string) bool {
+	return strings.Contains(loc, "/authorize") || strings.Contains(loc, "/protocol/openid-connect/auth?")
 }
 
 func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -273,7 +287,7 @@ func classify(res *Result, resp *http.Response, page []byte) {
 			res.By = "proxy"
 			res.Policy = denyingPolicy(page)
 		}
-	case resp.StatusCode >= 300 && resp.StatusCode < 400 && strings.Contains(resp.Header.Get("Location"), "/authorize"):
+	case resp.StatusCode >= 300 && resp.StatusCode < 400 && isAuthorizeURL(resp.Header.Get("Location")):
 		// A redirect to the IdP is the proxy asking for a login: the
 		// session did not hold.
 		res.Outcome = strconv.Itoa(resp.StatusCode)
@@ -309,7 +323,7 @@ func judge(res *Result) {
 		}
 	}
 	if res.Pass {
-		res.Reason = ""
+		res.Reason, res.Answer = "", ""
 		return
 	}
 	if res.Outcome == OutcomeError {
@@ -338,7 +352,41 @@ func judge(res *Result) {
 	if res.Reason != "" {
 		why += ": " + res.Reason
 	}
+	if res.Answer != "" {
+		why += ": " + res.Answer
+	}
 	res.Reason = why
+}
+
+// answerLen bounds the backend's answer quoted in a report.
+const answerLen = 200
+
+// firstLine is what a backend's body says first: the message of a JSON
+// error (FastAPI's detail, an OAuth-style error_description or error,
+// a message), or else its first non-blank line.
+func firstLine(page []byte) string {
+	var j map[string]any
+	line := ""
+	if json.Unmarshal(page, &j) == nil {
+		for _, k := range []string{"detail", "error_description", "error", "message"} {
+			if s, ok := j[k].(string); ok && s != "" {
+				line = s
+				break
+			}
+		}
+	}
+	if line == "" {
+		for l := range strings.Lines(string(page)) {
+			if l = strings.TrimSpace(l); l != "" {
+				line = l
+				break
+			}
+		}
+	}
+	if r := []rune(line); len(r) > answerLen {
+		line = string(r[:answerLen]) + "…"
+	}
+	return line
 }
 
 // The proxy's own pages end with this footer (HTML) or are this JSON.
@@ -388,13 +436,19 @@ func denyingPolicy(page []byte) string {
 }
 
 // login logs persona in as a browser does: the proxy's login URL, the
-// redirect to the IdP, the persona picker's form, the callback, and the
-// proxy's whoami to confirm who the session is.
+// redirect to the IdP, the persona picker's form, the callback (or the
+// IdP's SAML form posted to the proxy's ACS, as a browser without
+// JavaScript posts it), and the proxy's whoami to confirm who the session
+// is. Checks with via: saml log in with SAML whatever the proxy's login.
 func (r *runner) login(ctx context.Context, c Case) (*http.Client, error) {
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Transport: r.t.Transport(), Jar: jar, CheckRedirect: noRedirects}
 	whoami := "/.authdev/whoami"
-	next, _ := url.Parse(r.t.URL() + "/.authdev/login?return=" + url.QueryEscape(whoami))
+	start := "/.authdev/login?return=" + url.QueryEscape(whoami)
+	if c.Via == config.LoginSAML {
+		start += "&via=" + config.LoginSAML
+	}
+	next, _ := url.Parse(r.t.URL() + start)
 	method, form := http.MethodGet, ""
 	picked := false
 	for hop := 0; hop < 12; hop++ {
@@ -423,7 +477,13 @@ func (r *runner) login(ctx context.Context, c Case) (*http.Client, error) {
 				return nil, fmt.Errorf("logging %s in: unreadable redirect %q", c.Persona, resp.Header.Get("Location"))
 			}
 			next, method, form = loc, http.MethodGet, ""
-		case resp.StatusCode == http.StatusOK && strings.HasSuffix(next.Path, "/authorize") && !picked:
+		case resp.StatusCode == http.StatusOK && samlFormRE.Match(page):
+			action, fields := samlPostForm(page)
+			if next, err = next.Parse(action); err != nil {
+				return nil, fmt.Errorf("logging %s in: unreadable SAML form action %q", c.Persona, action)
+			}
+			method, form = http.MethodPost, fields.Encode()
+		case resp.StatusCode == http.StatusOK && bytes.Contains(page, []byte(`name="persona"`)) && !picked:
 			// The IdP's persona picker: a plain form posted to the same URL.
 			picked = true
 			method, form = http.MethodPost, url.Values{"persona": {c.Persona}}.Encode()
@@ -445,6 +505,21 @@ func (r *runner) login(ctx context.Context, c Case) (*http.Client, error) {
 		}
 	}
 	return nil, fmt.Errorf("logging %s in: too many redirects", c.Persona)
+}
+
+// samlFormRE and hiddenRE read the HTTP-POST binding's form of the IdP.
+var (
+	samlFormRE = regexp.MustCompile(`<form method="post" action="([^"]*)" id="saml">`)
+	hiddenRE   = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)">`)
+)
+
+// samlPostForm is the action and fields of the IdP's SAML form.
+func samlPostForm(page []byte) (string, url.Values) {
+	fields := url.Values{}
+	for _, m := range hiddenRE.FindAllSubmatch(page, -1) {
+		fields.Set(html.UnescapeString(string(m[1])), html.UnescapeString(string(m[2])))
+	}
+	return html.UnescapeString(string(samlFormRE.FindSubmatch(page)[1])), fields
 }
 
 // token gets an access token for the case's persona from its

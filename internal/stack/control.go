@@ -150,6 +150,14 @@ func Switch(ctx context.Context, proxyURL, token string, roots *x509.CertPool, w
 	return got, err
 }
 
+// Active asks the `authdev up` serving proxyURL for its active persona and
+// environment, changing nothing.
+func Active(ctx context.Context, proxyURL, token string, roots *x509.CertPool) (ActiveState, error) {
+	var got ActiveState
+	err := controlCall(ctx, proxyURL, ControlPath, token, roots, nil, &got)
+	return got, err
+}
+
 // RunDrillAt runs a drill on the `authdev up` serving proxyURL; a nil req
 // only reads what is in effect.
 func RunDrillAt(ctx context.Context, proxyURL, token string, roots *x509.CertPool, req *DrillRequest) (DrillState, error) {
@@ -175,8 +183,11 @@ func controlCall(ctx context.Context, proxyURL, path, token string, roots *x509.
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	defer client.CloseIdleConnections()
 	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("no `authdev up` answers at %s: %w: start it, or pass the --config it runs with", proxyURL, err)

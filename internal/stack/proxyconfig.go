@@ -3,6 +3,7 @@ package stack
 import (
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/devproxy"
+	"github.com/authdev/authdev/internal/flavor"
 )
 
 // ConfigOptions returns the Options that authdev.yaml decides: one
@@ -22,10 +23,17 @@ func ConfigOptions(cfg *config.Config, issuer func(env string) string, clientSec
 		},
 	}
 	for _, e := range cfg.Environments {
-		o.Environments = append(o.Environments, devproxy.Environment{
+		spec := flavor.Of(e.Flavor)
+		env := devproxy.Environment{
 			Name: e.Name, Issuer: issuer(e.Name), ClientID: config.ProxyClientID, ClientSecret: clientSecret,
-			Audience: e.Audience, GroupsClaim: config.GroupsClaim(e.Flavor), Roles: e.Roles,
-		})
+			Audience: e.Audience, GroupsClaim: spec.GroupsClaim, UserNameClaim: spec.UserNameClaim, Roles: spec.ProxyRoles(&e),
+		}
+		md := e.SAMLMetadata
+		if md == "" {
+			md = issuer(e.Name) + config.SAMLMetadataPath
+		}
+		env.Login, env.SAML = e.Login, &devproxy.SAMLLogin{Metadata: md, Attributes: config.SAMLAttributes(e.Flavor)}
+		o.Environments = append(o.Environments, env)
 	}
 	for _, u := range cfg.Proxy.Upstreams {
 		o.Upstreams = append(o.Upstreams, UpstreamFromConfig(u))

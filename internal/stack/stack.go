@@ -52,6 +52,9 @@ type Options struct {
 	// (tests use 127.0.0.1:0).
 	ProxyListen string
 	IdPListen   string
+	// AssertionIssuer replaces the proxy's URL as the issuer of the
+	// identity assertions (see devproxy.Options).
+	AssertionIssuer string
 	// Events receives the audit trail besides the broker (the audit log).
 	Events func(audit.Event)
 	// Detail puts claims, headers and traces in request events (the TUI).
@@ -128,7 +131,14 @@ func Up(opts Options) (_ *Stack, err error) {
 	if cfg.IDP.PublicURL == "" {
 		// The issuers must be right before the IdP serves: the proxy is
 		// built with them.
-		s.idpBase = "http://localhost:" + portOf(s.idpLn)
+		s.idpBase = idpScheme(cfg) + "://localhost:" + portOf(s.idpLn)
+	}
+	if cfg.IDP.TLS {
+		tc, err := mockidp.TLSConfig(s.ca, s.now(), s.rand)
+		if err != nil {
+			return nil, err
+		}
+		s.idpLn = tls.NewListener(s.idpLn, tc)
 	}
 	idp, err := s.newIdP(cfg)
 	if err != nil {
@@ -183,7 +193,7 @@ func newStack(opts Options) (*Stack, error) {
 	if s.secrets, err = LoadSecrets(opts.Store, opts.Rand); err != nil {
 		return nil, err
 	}
-	if opts.Config.Proxy.TLSEnabled() {
+	if opts.Config.Proxy.TLSEnabled() || opts.Config.IDP.TLS {
 		if s.ca, err = pki.LoadOrCreate(opts.Store, opts.Now, opts.Rand); err != nil {
 			return nil, err
 		}
@@ -233,6 +243,11 @@ func (s *Stack) buildProxy() error {
 	po.Detail = s.opts.Detail
 	po.Now, po.Rand = s.now, s.rand
 	po.Control = &control{s: s, token: s.secrets.ControlToken}
+	if s.iss == nil {
+		if po.IdPClient, err = IdPHTTPClient(cfg, s.store); err != nil {
+			return err
+		}
+	}
 	if s.ca != nil {
 		var names []string
 		if h, _, err := net.SplitHostPort(s.proxyLn.Addr().String()); err == nil {
@@ -249,7 +264,7 @@ func (s *Stack) buildProxy() error {
 	}
 	if s.opts.Persona != "" && s.idp.Load() != nil {
 		if _, ok := cfg.Persona(s.opts.Persona); !ok {
-			return fmt.Errorf("unknown persona %q: use one of %s", s.opts.Persona, strings.Join(cfg.PersonaIDs(), ", "))
+			return cfg.UnknownPersona(s.opts.Persona)
 		}
 	}
 	s.proxy, err = devproxy.New(po)
@@ -297,7 +312,7 @@ func (s *Stack) proxyOptions(cfg *config.Config, idp *mockidp.Server) (devproxy.
 		if err != nil {
 			return devproxy.Options{}, nil, err
 		}
-		po = ConfigOptions(cfg, func(env string) string { return base + "/" + env }, secret)
+		po = ConfigOptions(cfg, func(env string) string { return mockidp.IssuerOf(base, cfg, env) }, secret)
 	}
 	// The OAuth action's userNameField is how the ADC fills AAA.USER.NAME,
 	// whichever issuer logs the user in.
@@ -318,6 +333,7 @@ func (s *Stack) proxyOptions(cfg *config.Config, idp *mockidp.Server) (devproxy.
 		po.Upstreams = []devproxy.Upstream{u}
 	}
 	po.PublicURL = s.publicURL
+	po.AssertionIssuer = s.opts.AssertionIssuer
 	po.Policy = eng
 	return po, warns, nil
 }
@@ -481,26 +497,12 @@ func (s *Stack) Start() error {
 }
 
 // watchIdPKeys takes key rotations done by another process (`authdev keys
-// rotate`), as a started mockidp.Server does; a broken store is reported
-// once, not at every tick.
+// rotate`) into whichever mock IdP is current.
 func (s *Stack) watchIdPKeys() {
 	defer s.idpDone.Done()
-	t := time.NewTicker(idpKeyReload)
-	defer t.Stop()
-	var lastErr string
-	for {
-		select {
-		case <-s.idpStop:
-			return
-		case <-t.C:
-			if err := s.idp.Load().ReloadKeys(); err != nil && err.Error() != lastErr {
-				lastErr = err.Error()
-				s.publish(audit.Event{Kind: audit.KindNotice, Level: "error", Message: err.Error()})
-			} else if err == nil {
-				lastErr = ""
-			}
-		}
-	}
+	mockidp.WatchKeys(idpKeyReload, s.idpStop, func() error { return s.idp.Load().ReloadKeys() }, func(err error) {
+		s.publish(audit.Event{Kind: audit.KindNotice, Level: "error", Message: err.Error()})
+	})
 }
 
 // Shutdown stops the proxy first (no new requests reach the others), then
@@ -569,26 +571,10 @@ func (s *Stack) Warnings() []string {
 
 // ProxyURL is the URL browsers use for a proxy of cfg listening on addr:
 // proxy.public_url, or the listen address (localhost for a wildcard one).
-func ProxyURL(cfg *config.Config, addr string) string {
-	if cfg.Proxy.PublicURL != "" {
-		return strings.TrimRight(cfg.Proxy.PublicURL, "/")
-	}
-	scheme := "http"
-	if cfg.Proxy.TLSEnabled() {
-		scheme = "https"
-	}
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return scheme + "://" + addr
-	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		host = "localhost"
-	}
-	return scheme + "://" + net.JoinHostPort(host, port)
-}
+func ProxyURL(cfg *config.Config, addr string) string { return cfg.Proxy.BrowserURL(addr) }
 
 // IdPBaseURL is where `authdev idp` serves for cfg: idp.public_url, or
-// http://localhost:<port of idp.listen>.
+// http(s)://localhost:<port of idp.listen>.
 func IdPBaseURL(cfg *config.Config) (string, error) {
 	if cfg.IDP.PublicURL != "" {
 		return strings.TrimRight(cfg.IDP.PublicURL, "/"), nil
@@ -597,7 +583,30 @@ func IdPBaseURL(cfg *config.Config) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("idp.listen %q is not host:port", cfg.IDP.Listen)
 	}
-	return "http://localhost:" + port, nil
+	return idpScheme(cfg) + "://localhost:" + port, nil
+}
+
+// IdPHTTPClient talks to the mock IdP of cfg: under idp.tls it trusts
+// authdev's local CA from store, which issued the IdP's certificate.
+func IdPHTTPClient(cfg *config.Config, store state.Store) (*http.Client, error) {
+	client := &http.Client{Timeout: 15 * time.Second}
+	if !cfg.IDP.TLS {
+		return client, nil
+	}
+	ca, err := pki.LoadOrCreate(store, time.Now, rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12}}
+	return client, nil
+}
+
+// idpScheme is https under idp.tls.
+func idpScheme(cfg *config.Config) string {
+	if cfg.IDP.TLS {
+		return "https"
+	}
+	return "http"
 }
 
 // ParseUpstreamFlag reads --upstream: "URL" or "NAME=URL".

@@ -1,0 +1,260 @@
+package devproxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/crewjam/saml"
+	"github.com/crewjam/saml/samlsp"
+	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/authdev/authdev/audit"
+	"github.com/authdev/authdev/config"
+)
+
+// SAMLACSPath is the proxy's assertion consumer service, as on the ADC.
+const SAMLACSPath = config.SAMLACSPath
+
+// SAMLLogin makes an environment's browser logins SAML 2.0, as the ADC's
+// samlAction does: SP-initiated with the HTTP-Redirect binding, the
+// response posted to SAMLACSPath.
+type SAMLLogin struct {
+	// Metadata is the IdP's SAML metadata: an http(s) URL or a file.
+	Metadata string
+	// EntityID is the proxy's entity id as SP (the ADC's -samlIssuerName);
+	// default config.ProxySAMLEntityID.
+	EntityID string
+	// Attributes name the IdP's attributes, to read email, name and
+	// groups back; every attribute is also a claim under its own name.
+	Attributes config.SAMLAttributeNames
+}
+
+// samlMaxForm bounds the posted SAMLResponse.
+const samlMaxForm = 1 << 20
+
+// samlRequest is a login the proxy started and awaits the response to:
+// the AuthnRequest ID (checked as InResponseTo, once) and where to return.
+type samlRequest struct {
+	env      string
+	returnTo string
+}
+
+// samlState is the proxy's SAML SP memory, shared by environments.
+type samlState struct {
+	pending *cache[string, *samlRequest]
+	replays saml.AssertionReplayCache
+}
+
+func newSAMLState() *samlState {
+	return &samlState{pending: newCache[string, *samlRequest](10000), replays: samlsp.NewMemoryReplayCache(100000)}
+}
+
+// samlIdP is the IdP's metadata, read at the first SAML login and again
+// after samlMetadataTTL (or after a failure), so that the proxy may start
+// before its IdP and follows its key rotation.
+type samlIdP struct {
+	mu      sync.Mutex
+	meta    *saml.EntityDescriptor
+	fetched time.Time
+}
+
+const samlMetadataTTL = time.Minute
+
+// serviceProvider is crewjam/saml's SP for env, answering at acs.
+func (e *envState) serviceProvider(p *Proxy, acs string) (*saml.ServiceProvider, error) {
+	e.samlIdP.mu.Lock()
+	defer e.samlIdP.mu.Unlock()
+	now := p.now()
+	if e.samlIdP.meta == nil || now.Sub(e.samlIdP.fetched) > samlMetadataTTL {
+		md, err := e.fetchSAMLMetadata(p)
+		if err != nil {
+			return nil, err
+		}
+		e.samlIdP.meta, e.samlIdP.fetched = md, now
+	}
+	u, err := url.Parse(acs)
+	if err != nil {
+		return nil, err
+	}
+	entity := e.SAML.EntityID
+	if entity == "" {
+		entity = config.ProxySAMLEntityID
+	}
+	return &saml.ServiceProvider{
+		EntityID: entity, AcsURL: *u, IDPMetadata: e.samlIdP.meta,
+		AllowIDPInitiated: true, ReplayCache: p.saml.replays,
+		Clock: dsig.NewFakeClockAt(now),
+	}, nil
+}
+
+func (e *envState) fetchSAMLMetadata(p *Proxy) (*saml.EntityDescriptor, error) {
+	src := e.SAML.Metadata
+	if !config.IsHTTPURL(src) {
+		raw, err := os.ReadFile(src)
+		if err != nil {
+			return nil, fmt.Errorf("SAML metadata of environment %q: %w", e.Name, err)
+		}
+		return samlsp.ParseMetadata(raw)
+	}
+	u, err := url.Parse(src)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	md, err := samlsp.FetchMetadata(ctx, p.idpClient, *u)
+	if err != nil {
+		return nil, fmt.Errorf("SAML metadata of environment %q at %s: %w: is the IdP running?", e.Name, src, err)
+	}
+	return md, nil
+}
+
+// acsURL is the assertion consumer service on the origin the browser used
+// (the same rule as the OIDC callback's), so that the session cookie lands
+// where the browser is.
+func (p *Proxy) acsURL(r *http.Request) string { return p.origin(r) + SAMLACSPath }
+
+// startSAMLLogin redirects the browser to the IdP with an AuthnRequest
+// (HTTP-Redirect binding); a silent login of the active persona adds
+// login_hint and ForceAuthn, which replace the IdP's session.
+func (p *Proxy) startSAMLLogin(w http.ResponseWriter, r *http.Request, env *envState, act *Active, returnTo string) {
+	if env.SAML == nil {
+		p.errorPage(w, r, http.StatusBadRequest, "No SAML login", fmt.Sprintf("Environment %q has no SAML identity provider.", env.Name),
+			"log in with OIDC, or run the proxy with authdev's IdP (`authdev up`), which speaks SAML in every environment")
+		return
+	}
+	sp, err := env.serviceProvider(p, p.acsURL(r))
+	if err != nil {
+		p.errorPage(w, r, http.StatusBadGateway, "Bad gateway", "The SAML identity provider did not answer.",
+			err.Error()+": start it (`authdev up` or `authdev idp`) and reload this page")
+		return
+	}
+	req, err := sp.MakeAuthenticationRequest(sp.GetSSOBindingLocation(saml.HTTPRedirectBinding), saml.HTTPRedirectBinding, saml.HTTPPostBinding)
+	if err == nil && act.Persona != "" {
+		force := true
+		req.ForceAuthn = &force
+	}
+	var u *url.URL
+	if err == nil {
+		u, err = req.Redirect(req.ID, sp)
+	}
+	if err != nil {
+		p.errorPage(w, r, http.StatusBadGateway, "Bad gateway", "The SAML login could not start.", err.Error())
+		return
+	}
+	now := p.now()
+	p.saml.pending.put(req.ID, &samlRequest{env: env.Name, returnTo: safeReturn(returnTo)}, now.Add(loginTimeout), now)
+	if act.Persona != "" {
+		u.RawQuery += "&login_hint=" + url.QueryEscape(act.Persona)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, u.String(), http.StatusFound)
+}
+
+// samlACS is /cgi/samlauth: the IdP posts the SAMLResponse here. crewjam/saml
+// checks the signature (wrapped or moved signatures included), issuer,
+// audience, recipient and destination, validity window and InResponseTo;
+// a request ID is accepted once, and an IdP-initiated assertion once.
+func (p *Proxy) samlACS(w http.ResponseWriter, r *http.Request) {
+	fail := func(status int, why string) {
+		p.emit(audit.Event{Kind: audit.KindTokenRefused, Method: r.Method, Path: r.URL.Path,
+			ClientIP: clientIP(r).String(), Via: "saml", Message: "login failed: " + why})
+		w.Header().Set("Cache-Control", "no-store")
+		p.page(w, r, status, pageData{Title: "Login failed", Summary: "The SAML login did not complete.", Detail: why,
+			Link: InternalPrefix + "login?return=%2F", LinkText: "Log in again"})
+	}
+	if r.Method != http.MethodPost {
+		fail(http.StatusMethodNotAllowed, "the assertion consumer service takes the IdP's HTTP-POST form: start at the application, not at "+SAMLACSPath)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, samlMaxForm)
+	if err := r.ParseForm(); err != nil || r.PostForm.Get("SAMLResponse") == "" {
+		fail(http.StatusBadRequest, fmt.Sprintf("no SAMLResponse in the form (%v)", err))
+		return
+	}
+	now := p.now()
+	relay := r.PostForm.Get("RelayState")
+	pending, solicited := p.saml.pending.get(relay, now)
+	var ids []string
+	env := p.rt().env(p.active.Load().Env)
+	returnTo := "/"
+	if solicited {
+		p.saml.pending.delete(relay)
+		ids, returnTo = []string{relay}, pending.returnTo
+		if env = p.rt().envs[pending.env]; env == nil {
+			fail(http.StatusBadRequest, fmt.Sprintf("environment %q no longer exists", pending.env))
+			return
+		}
+	}
+	if env.SAML == nil {
+		fail(http.StatusBadRequest, fmt.Sprintf("environment %q has no SAML identity provider", env.Name))
+		return
+	}
+	sp, err := env.serviceProvider(p, p.acsURL(r))
+	if err != nil {
+		fail(http.StatusBadGateway, err.Error())
+		return
+	}
+	a, err := sp.ParseResponse(r, ids)
+	if err != nil {
+		fail(http.StatusUnauthorized, "the SAML response was refused: "+samlRefusal(err))
+		return
+	}
+	if lerr := p.startSession(w, r, env, SAMLClaims(a, env.SAML.Attributes, env.GroupsClaim), "", returnTo); lerr != nil {
+		fail(lerr.status, lerr.why)
+	}
+}
+
+// samlRefusal is the reason behind crewjam/saml's "Authentication failed".
+func samlRefusal(err error) string {
+	var ire *saml.InvalidResponseError
+	if errors.As(err, &ire) && ire.PrivateErr != nil {
+		return ire.PrivateErr.Error()
+	}
+	return err.Error()
+}
+
+// SAMLClaims turns an assertion into the claims a session holds: every
+// attribute under its own name (AAA.USER.ATTRIBUTE("name")), email, name
+// and groups (under groupsClaim) as OIDC sessions have them, custom claims
+// without the flavor's prefix, and the NameID as sub.
+func SAMLClaims(a *saml.Assertion, names config.SAMLAttributeNames, groupsClaim string) map[string]any {
+	claims := map[string]any{}
+	for _, st := range a.AttributeStatements {
+		for _, at := range st.Attributes {
+			vals := make([]any, 0, len(at.Values))
+			for _, v := range at.Values {
+				vals = append(vals, v.Value)
+			}
+			var v any = vals
+			if len(vals) == 1 && at.Name != names.Groups && at.Name != names.Roles {
+				v = vals[0]
+			}
+			key := strings.TrimPrefix(at.Name, names.ClaimPrefix)
+			switch at.Name {
+			case names.Email:
+				key = "email"
+			case names.Name:
+				key = "name"
+			case names.Groups:
+				key = groupsClaim
+			}
+			claims[key] = v
+			claims[at.Name] = v
+		}
+	}
+	if a.Subject != nil && a.Subject.NameID != nil {
+		claims["sub"] = a.Subject.NameID.Value
+		if _, ok := claims["email"]; !ok && a.Subject.NameID.Format == string(saml.EmailAddressNameIDFormat) {
+			claims["email"] = a.Subject.NameID.Value
+		}
+	}
+	return claims
+}
