@@ -58,3 +58,22 @@ func TestExpiredSessionDrillEndsTheSession(t *testing.T) {
 		t.Fatalf("after the drill: %+v", res)
 	}
 }
+
+// A drill's browser that is redirected to the IdP's picker did not log in
+// silently; a backend route that happens to end in /authorize, reached
+// without a redirect, is an ordinary answer.
+func TestClassifyTellsThePickerAfterARedirect(t *testing.T) {
+	picker, _ := http.NewRequest(http.MethodGet, "http://localhost:9400/dev/authorize?client_id=x", nil)
+	picker.Response = &http.Response{StatusCode: http.StatusFound}
+	route, _ := http.NewRequest(http.MethodGet, "https://127.0.0.1:8443/oauth/authorize", nil)
+	for _, tt := range []struct {
+		req  *http.Request
+		want string
+	}{{picker, OutcomeLogin}, {route, OutcomeAllow}} {
+		var res Result
+		classify(&res, &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Request: tt.req}, []byte("<html>"))
+		if res.Outcome != tt.want {
+			t.Errorf("%s: outcome %q, want %q", tt.req.URL, res.Outcome, tt.want)
+		}
+	}
+}

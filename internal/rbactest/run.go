@@ -275,9 +275,10 @@ func classify(res *Result, resp *http.Response, page []byte) {
 	res.Status = resp.StatusCode
 	fromProxy := isProxyPage(resp, page)
 	switch {
-	case resp.StatusCode == http.StatusOK && resp.Request != nil && strings.HasSuffix(resp.Request.URL.Path, "/authorize"):
-		// A client that follows redirects (a drill's) ended on the IdP's
-		// persona picker: the login was not silent.
+	case resp.StatusCode == http.StatusOK && resp.Request != nil && resp.Request.Response != nil &&
+		strings.HasSuffix(resp.Request.URL.Path, "/authorize"):
+		// A client that follows redirects (a drill's) was redirected to
+		// the IdP's persona picker: the login was not silent.
 		res.Outcome, res.By = OutcomeLogin, "idp"
 		res.Reason = "the IdP asked who logs in: the session was not re-established silently"
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:

@@ -99,7 +99,7 @@ func TestDrillsThroughTheControlEndpoint(t *testing.T) {
 	})
 	t.Run("keys rotate and the old one stays published", func(t *testing.T) {
 		st := drill(DrillRotateKeys, "")
-		if !strings.Contains(st.Done, "dev now signs with") {
+		if !strings.Contains(st.Done, "signing keys of dev, staging, prod") {
 			t.Errorf("done: %q", st.Done)
 		}
 		resp, err := http.Get(s.IdP().Endpoints("prod").JWKS)
