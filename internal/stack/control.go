@@ -145,6 +145,8 @@ func controlError(w http.ResponseWriter, status int, msg string) {
 // Switch asks the `authdev up` serving proxyURL to make persona (in env,
 // when not "") active. roots verify its certificate under HTTPS.
 func Switch(ctx context.Context, proxyURL, token string, roots *x509.CertPool, want ActiveState) (ActiveState, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
 	var got ActiveState
 	err := controlCall(ctx, proxyURL, ControlPath, token, roots, want, &got)
 	return got, err
@@ -153,6 +155,8 @@ func Switch(ctx context.Context, proxyURL, token string, roots *x509.CertPool, w
 // Active asks the `authdev up` serving proxyURL for its active persona and
 // environment, changing nothing.
 func Active(ctx context.Context, proxyURL, token string, roots *x509.CertPool) (ActiveState, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
 	var got ActiveState
 	err := controlCall(ctx, proxyURL, ControlPath, token, roots, nil, &got)
 	return got, err
@@ -161,6 +165,9 @@ func Active(ctx context.Context, proxyURL, token string, roots *x509.CertPool) (
 // RunDrillAt runs a drill on the `authdev up` serving proxyURL; a nil req
 // only reads what is in effect.
 func RunDrillAt(ctx context.Context, proxyURL, token string, roots *x509.CertPool, req *DrillRequest) (DrillState, error) {
+	// rotate-keys makes a key per environment: RSA keys take a while.
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
 	var body any
 	if req != nil {
 		body = req
@@ -171,7 +178,8 @@ func RunDrillAt(ctx context.Context, proxyURL, token string, roots *x509.CertPoo
 }
 
 // controlCall POSTs body (GETs when it is nil) to a control endpoint of
-// the proxy at proxyURL and decodes the answer into out.
+// the proxy at proxyURL and decodes the answer into out, within ctx's
+// deadline.
 func controlCall(ctx context.Context, proxyURL, path, token string, roots *x509.CertPool, body, out any) error {
 	method, payload := http.MethodGet, []byte(nil)
 	if body != nil {
@@ -186,7 +194,7 @@ func controlCall(ctx context.Context, proxyURL, path, token string, roots *x509.
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
 	defer client.CloseIdleConnections()
 	resp, err := client.Do(req)
 	if err != nil {

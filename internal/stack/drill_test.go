@@ -38,7 +38,7 @@ func TestDrillsThroughTheControlEndpoint(t *testing.T) {
 	s := startUp(t, Options{Store: store, Now: clk.now})
 	token, _ := store.Get(ControlTokenKey)
 	ctx := context.Background()
-	drill := func(name Drill, d string) DrillState {
+	drill := func(t *testing.T, name Drill, d string) DrillState {
 		t.Helper()
 		st, err := RunDrillAt(ctx, s.ProxyURL(), string(token), s.CA().Pool(), &DrillRequest{Drill: name, Duration: d})
 		if err != nil {
@@ -47,7 +47,7 @@ func TestDrillsThroughTheControlEndpoint(t *testing.T) {
 		return st
 	}
 	issuer := s.IdP().Issuer("dev")
-	tokenNow := func() map[string]any {
+	tokenNow := func(t *testing.T) map[string]any {
 		t.Helper()
 		tok, err := oidcgrant.Code(ctx, oidcgrant.Request{Issuer: issuer, ClientID: config.CLIClientID, Persona: "alice",
 			Scopes: []string{"openid", "email"}})
@@ -58,21 +58,21 @@ func TestDrillsThroughTheControlEndpoint(t *testing.T) {
 	}
 
 	t.Run("the IdP's clock runs ahead", func(t *testing.T) {
-		drill(DrillSkewClock, "+10m")
-		iat := time.Unix(int64(tokenNow()["iat"].(float64)), 0)
+		drill(t, DrillSkewClock, "+10m")
+		iat := time.Unix(int64(tokenNow(t)["iat"].(float64)), 0)
 		if ahead := iat.Sub(clk.now()); ahead < 9*time.Minute || ahead > 11*time.Minute {
 			t.Errorf("a token issued under +10m skew has iat %s ahead", ahead)
 		}
-		drill(DrillSkewClock, "0")
+		drill(t, DrillSkewClock, "0")
 	})
 	t.Run("tokens live as long as the drill says", func(t *testing.T) {
-		st := drill(DrillTokenLifetime, "30s")
-		c := tokenNow()
+		st := drill(t, DrillTokenLifetime, "30s")
+		c := tokenNow(t)
 		if life := c["exp"].(float64) - c["iat"].(float64); life != 30 || st.TokenLifetime != "30s" {
 			t.Errorf("token life %vs, state %+v", life, st)
 		}
-		drill(DrillTokenLifetime, "0")
-		if c := tokenNow(); c["exp"].(float64)-c["iat"].(float64) != 300 {
+		drill(t, DrillTokenLifetime, "0")
+		if c := tokenNow(t); c["exp"].(float64)-c["iat"].(float64) != 300 {
 			t.Errorf("token-lifetime 0 did not go back to idp.token_ttl (5m)")
 		}
 	})
@@ -84,11 +84,11 @@ func TestDrillsThroughTheControlEndpoint(t *testing.T) {
 			}
 			return err
 		}
-		st := drill(DrillJWKSDown, "30s")
+		st := drill(t, DrillJWKSDown, "30s")
 		if st.JWKSDownUntil == nil || get(issuer+"/.well-known/openid-configuration") != nil || get(s.IdP().Endpoints("dev").JWKS) == nil {
 			t.Errorf("jwks-down: state %+v; discovery must answer and the JWKS not", st)
 		}
-		drill(DrillIdPDown, "30s")
+		drill(t, DrillIdPDown, "30s")
 		if get(issuer+"/.well-known/openid-configuration") == nil {
 			t.Error("idp-down: the IdP still answers")
 		}
@@ -98,7 +98,7 @@ func TestDrillsThroughTheControlEndpoint(t *testing.T) {
 		}
 	})
 	t.Run("keys rotate and the old one stays published", func(t *testing.T) {
-		st := drill(DrillRotateKeys, "")
+		st := drill(t, DrillRotateKeys, "")
 		if !strings.Contains(st.Done, "signing keys of dev, staging, prod") {
 			t.Errorf("done: %q", st.Done)
 		}
