@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -57,4 +59,21 @@ func TestDrillsOnARunningAuthdevUp(t *testing.T) {
 		t.Fatalf("after reset: %v", err)
 	}
 	resp.Body.Close()
+
+	// Checks under drills, through the running proxy's control endpoint.
+	cfg, err := os.ReadFile(s.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(cfg)
+	drills := filepath.Join(s.dir, "drills.yaml")
+	os.WriteFile(drills, []byte(text[:strings.Index(text, "checks:")]+`checks:
+  - {as: alice, request: GET /admin/users, expect: allow, drill: expired-session}
+  - {as: carol, request: GET /reports/q3, expect: allow, drill: idp-down}
+  - {as: alice, request: GET /admin/users, expect: allow, drill: rotated-keys, via: bearer}
+`), 0o600)
+	stdout, stderr, code := runCmd(t, s.env, authdevBin, "--state", "file", "--config", drills, "test", "--proxy", s.proxyURL, "--env", "dev")
+	if code != 0 || !strings.Contains(stdout, "3 run, 3 passed") {
+		t.Fatalf("authdev test --proxy with drills: exit %d\n%s\n%s", code, stdout, stderr)
+	}
 }
