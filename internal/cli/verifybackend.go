@@ -25,6 +25,7 @@ import (
 	"github.com/authdev/authdev/devproxy"
 	"github.com/authdev/authdev/identity"
 	"github.com/authdev/authdev/internal/backendcheck"
+	"github.com/authdev/authdev/internal/openapi"
 	"github.com/authdev/authdev/internal/pki"
 	"github.com/authdev/authdev/internal/stack"
 	"github.com/authdev/authdev/internal/state"
@@ -89,7 +90,7 @@ bad usage.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Upstream, "upstream", "", "the backend: URL (upstream \"app\") or NAME=URL; default the first of proxy.upstreams")
-	fl.StringVar(&opts.Path, "path", "", "a protected route of the backend (default the first GET check's path, else /)")
+	fl.StringVar(&opts.Path, "path", "", "a protected route of the backend (default the first GET check's path, else the first GET route of its OpenAPI document it refuses without identity, else /)")
 	fl.StringVar(&opts.Method, "method", http.MethodGet, "the request method")
 	fl.StringVar(&opts.Env, "env", "", "environment whose roles the personas hold (default the first)")
 	fl.StringVar(&opts.Issuer, "issuer", "", "the proxy URL the backend trusts (default the URL of proxy.listen)")
@@ -120,6 +121,9 @@ func verifyBackendRun(ctx context.Context, opts *VerifyBackendOptions) error {
 		return err
 	}
 	t.Key = secrets.AssertionKey
+	if t.Path == "" {
+		t.Path = openAPIProtectedPath(ctx, t.URL)
+	}
 	stop, err := publishAssertionKey(ctx, opts, cfg, store, t)
 	if err != nil {
 		return err
@@ -220,11 +224,42 @@ func backendUpstream(cfg *config.Config, flag string) (devproxy.Upstream, error)
 }
 
 // defaultProtectedPath is the path of the first GET check: a route the
-// team cares about.
+// team cares about; "" when there is none.
 func defaultProtectedPath(cfg *config.Config) string {
 	for _, ch := range cfg.Checks {
 		if m, p, err := config.ParseRequest(ch.Request); err == nil && m == http.MethodGet {
 			return p
+		}
+	}
+	return ""
+}
+
+// openAPIProtectedPath is the first GET route of the backend's OpenAPI
+// document (parameters filled from its examples) that the backend refuses
+// a request without identity to: a protected route. "/" without one.
+func openAPIProtectedPath(ctx context.Context, backend string) string {
+	client := &http.Client{Timeout: 15 * time.Second}
+	base := strings.TrimRight(backend, "/")
+	routes, err := openapi.Load(ctx, base+openAPIPath, client)
+	if err != nil {
+		return "/"
+	}
+	for _, r := range routes {
+		if r.Method != http.MethodGet || len(r.Placeholders()) > 0 {
+			continue
+		}
+		path := r.Fill(nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+		if err != nil {
+			continue
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return "/"
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+			return path
 		}
 	}
 	return "/"
