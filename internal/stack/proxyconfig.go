@@ -14,6 +14,7 @@ func ConfigOptions(cfg *config.Config, issuer func(env string) string, clientSec
 	o := devproxy.Options{
 		SessionTimeout: cfg.Proxy.SessionTimeout.D(),
 		IdleTimeout:    cfg.Proxy.IdleTimeout.D(),
+		RequestTimeout: cfg.Proxy.RequestTimeout.D(),
 		PersonaOf: func(env, email string) string {
 			if email == "" {
 				return ""
