@@ -140,6 +140,11 @@ type Proxy struct {
 	stop       context.CancelFunc
 	monitorCtx context.Context // set by Start; Reload starts new monitors under it
 	monitors   sync.WaitGroup
+
+	// expired and expiredBefore are the sessions ExpireSessions ended: by
+	// ID, and all those created before a second.
+	expired       *cache[string, struct{}]
+	expiredBefore atomic.Int64
 }
 
 // Active is the environment whose issuer logs users in, and the persona
@@ -186,6 +191,7 @@ func New(opts Options) (*Proxy, error) {
 		sessions:   newCache[string, *sessionEntry](10000),
 		bearers:    newCache[string, *caller](10000),
 		revoked:    newCache[string, struct{}](100000),
+		expired:    newCache[string, struct{}](10000),
 		store:      opts.State,
 		saml:       newSAMLState(),
 		events:     opts.Events,
