@@ -31,6 +31,19 @@ var (
 	actDROP  = &responderAction{name: "DROP", builtin: "DROP"}
 )
 
+// builtinResponder is the built-in responder action called name, or nil.
+func builtinResponder(name string) *responderAction {
+	switch strings.ToUpper(name) {
+	case "NOOP":
+		return actNOOP
+	case "RESET":
+		return actRESET
+	case "DROP":
+		return actDROP
+	}
+	return nil
+}
+
 // respond returns the answer, or nil for NOOP (evaluation goes on).
 func (a *responderAction) respond(c *evalCtx) *Response {
 	switch a.builtin {
@@ -113,6 +126,19 @@ var (
 	actRWRESET   = &rewriteAction{name: "RESET", builtin: "RESET"}
 	actRWDROP    = &rewriteAction{name: "DROP", builtin: "DROP"}
 )
+
+// builtinRewrite is the built-in rewrite action called name, or nil.
+func builtinRewrite(name string) *rewriteAction {
+	switch strings.ToUpper(name) {
+	case "NOREWRITE":
+		return actNOREWRITE
+	case "RESET":
+		return actRWRESET
+	case "DROP":
+		return actRWDROP
+	}
+	return nil
+}
 
 func (a *rewriteAction) apply(c *evalCtx, res *Result) {
 	switch a.builtin {

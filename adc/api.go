@@ -3,8 +3,6 @@ package adc
 import (
 	"net/http"
 	"net/netip"
-
-	"github.com/authdev/authdev/audit"
 )
 
 // This file is the contract between the proxy and the policy engine: the
@@ -24,6 +22,10 @@ type Request struct {
 	// an lb vserver of that name apply, besides those of vservers that map
 	// to the proxy itself. "" applies every vserver's policies.
 	Upstream string
+	// VServer names the cs vserver the request arrives at, when the ns.conf
+	// has several; "" is the first SSL one (else the first). Without cs
+	// vservers it is not used.
+	VServer string
 }
 
 // User is AAA.USER: the identity the proxy established.
@@ -49,7 +51,13 @@ type Result struct {
 	// YAML `headers` first, then ns.conf rewrite policies.
 	Headers []HeaderOp
 	// Trace is every policy considered, in evaluation order.
-	Trace []audit.PolicyResult
+	Trace []PolicyTrace
+	// Target is the lb vserver content switching picked; "" without cs
+	// vservers, or when none matched and there is no default.
+	Target string
+	// Messages are the audit message actions of the policies that
+	// matched, as the ADC writes them to ns.log.
+	Messages []AuditMessage
 	// URL, when not "", is the path and query a rewrite policy replaced
 	// the request's with (replace HTTP.REQ.URL / .PATH / .QUERY).
 	URL string
@@ -71,4 +79,22 @@ type HeaderOp struct {
 	Op    string // "insert" or "delete" (a replace is a delete and an insert)
 	Name  string
 	Value string
+}
+
+// PolicyTrace is one policy considered for a request.
+type PolicyTrace struct {
+	Name     string
+	Kind     string // KindResponder, KindAuthorization, KindRewrite, KindSession, KindContentSwitching
+	Rule     string
+	Priority int
+	Matched  bool
+	Action   string
+	Error    string // an evaluation error: the policy is UNDEF
+}
+
+// AuditMessage is what an `add audit messageaction` wrote for a policy.
+type AuditMessage struct {
+	Policy string
+	Level  string // EMERGENCY, ALERT, CRITICAL, ERROR, WARNING, NOTICE, INFORMATIONAL, DEBUG
+	Text   string
 }

@@ -120,3 +120,64 @@ func BenchmarkEvaluateAAATM(b *testing.B) {
 		e.Evaluate(req, &res)
 	}
 }
+
+// csBenchNSConf is a cs vserver in front of two lb vservers with 20
+// policies: 8 cs policies, a responder with a pattern set of 1,000 strings,
+// 6 more responders and 5 authorization policies; none matches the
+// benchmark's request, so every one is evaluated.
+func csBenchNSConf() string {
+	var b strings.Builder
+	b.WriteString("add policy patset blocked\n")
+	for i := range 1000 {
+		fmt.Fprintf(&b, "bind policy patset blocked \"/blocked/area-%04d/\"\n", i)
+	}
+	b.WriteString(`add serviceGroup sg_a HTTP
+bind serviceGroup sg_a 127.0.0.1 8001
+add serviceGroup sg_b HTTP
+bind serviceGroup sg_b 127.0.0.1 8002
+add lb vserver lb_a HTTP 0.0.0.0 0
+bind lb vserver lb_a sg_a
+add lb vserver lb_b HTTP 0.0.0.0 0
+bind lb vserver lb_b sg_b
+add cs vserver front SSL 10.0.0.1 443
+bind cs vserver front -lbvserver lb_a
+add responder policy r_patset "HTTP.REQ.URL.PATH.CONTAINS_ANY(\"blocked\")" RESET
+bind cs vserver front -policyName r_patset -priority 10
+set tm sessionParameter -defaultAuthorizationAction ALLOW
+`)
+	for i := range 8 {
+		fmt.Fprintf(&b, "add cs policy cs%d -rule \"HTTP.REQ.HOSTNAME.EQ(\\\"app%d.example.com\\\") || HTTP.REQ.URL.PATH.STARTSWITH(\\\"/app%d/\\\")\"\n", i, i, i)
+		fmt.Fprintf(&b, "bind cs vserver front -policyName cs%d -targetLBVserver lb_b -priority %d\n", i, 100+i)
+	}
+	for i := range 6 {
+		fmt.Fprintf(&b, "add responder policy r%d \"HTTP.REQ.HEADER(\\\"X-Block-%d\\\").EXISTS || HTTP.REQ.URL.QUERY.CONTAINS(\\\"block%d=\\\")\" DROP\n", i, i, i)
+		fmt.Fprintf(&b, "bind cs vserver front -policyName r%d -priority %d\n", i, 20+i)
+	}
+	for i := range 5 {
+		fmt.Fprintf(&b, "add authorization policy a%d \"HTTP.REQ.URL.PATH.STARTSWITH(\\\"/admin%d\\\") && !AAA.USER.IS_MEMBER_OF(\\\"admin\\\")\" DENY\n", i, i)
+		fmt.Fprintf(&b, "bind lb vserver lb_a -policyName a%d -priority %d\n", i, 10+i)
+	}
+	return b.String()
+}
+
+// BenchmarkEvaluateCSVServer20PoliciesPatset1000 evaluates a request that
+// arrives at a cs vserver: the switch, the responders at the cs vserver
+// (one searching a 1,000-string pattern set), then the picked lb vserver's
+// authorization policies.
+func BenchmarkEvaluateCSVServer20PoliciesPatset1000(b *testing.B) {
+	cfg := loadConfig(b, map[string]string{"authdev.yaml": personasYAML + "proxy:\n  adc_config: ns.conf\n", "ns.conf": csBenchNSConf()})
+	e, err := Compile(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := benchRequest()
+	var res Result
+	e.Evaluate(req, &res)
+	if !res.Allowed || res.Response != nil || res.Target != "lb_a" || len(res.Trace) != 20 {
+		b.Fatalf("unexpected result: allowed=%v target=%q trace=%d", res.Allowed, res.Target, len(res.Trace))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		e.Evaluate(req, &res)
+	}
+}

@@ -7,16 +7,20 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authdev/authdev/audit"
 	"github.com/authdev/authdev/config"
 )
 
-// Policy kinds, as in audit.PolicyResult.Kind.
+// Policy kinds, as in PolicyTrace.Kind.
 const (
 	KindResponder     = "responder"
 	KindAuthorization = "authorization"
 	KindRewrite       = "rewrite"
 	KindSession       = "session"
+	// KindContentSwitching is a cs policy: it picks the lb vserver.
+	KindContentSwitching = "content switching"
+
+	kindAuthentication = "authentication"
+	kindAudit          = "audit"
 )
 
 // Engine is a compiled set of policies: YAML `policies` and `headers` and
@@ -28,6 +32,8 @@ type Engine struct {
 	all      *chains            // for a request whose upstream is not known
 	proxy    *chains            // vservers that map to the proxy itself
 	upstream map[string]*chains // vservers named after an upstream, plus proxy
+	cs       map[string]*csEntry
+	front    *csEntry // the cs vserver requests arrive at; nil without one
 	// defaultAllow is the default authorization action when no session
 	// policy sets one.
 	defaultAllow bool
@@ -37,6 +43,7 @@ type Engine struct {
 	needsBody int
 	owned     []string
 	warnings  []Warning
+	lines     LineCounts
 	settings  Settings
 	info      Info
 }
@@ -64,7 +71,11 @@ type policy struct {
 	resp   *responderAction
 	rw     *rewriteAction
 	sess   *sessionAction
-	pos    config.Pos
+	// undefResp and undefRW are taken when the rule is UNDEF.
+	undefResp *responderAction
+	undefRW   *rewriteAction
+	log       *messageAction // written to the audit trail on a match
+	pos       config.Pos
 }
 
 // binding is a policy bound at a priority, with where to go after it.
@@ -76,11 +87,11 @@ type binding struct {
 	// who limits an authorization policy bound to `aaa user|group`.
 	who    func(*User) bool
 	target string // where it is bound, for `adc check`
-	trace  audit.PolicyResult
+	trace  PolicyTrace
 }
 
 func newBinding(p *policy, priority int, target string) *binding {
-	return &binding{p: p, priority: priority, target: target, trace: audit.PolicyResult{
+	return &binding{p: p, priority: priority, target: target, trace: PolicyTrace{
 		Name: p.name, Kind: p.kind, Rule: p.rule, Priority: priority, Action: p.action}}
 }
 
@@ -89,12 +100,45 @@ type chains struct {
 	responder, authz, rewrite []*binding
 }
 
-// Warning is an ns.conf command authdev does not support: it is reported,
-// never silently skipped.
+// Effect says what an ns.conf line authdev does not emulate could change.
+type Effect int
+
+const (
+	// EffectNone: understood, and unable to change an HTTP decision (SNMP,
+	// SSL ciphers, DNS, compression...).
+	EffectNone Effect = iota + 1
+	// EffectDecision: not emulated, and able to change how a request is
+	// decided: the lines a team must look at first.
+	EffectDecision
+
+	// effectQuiet, for compiling, says a not-emulated function needs no
+	// warning of its own (authentication rules: authdev's IdP decides).
+	effectQuiet Effect = -1
+)
+
+func (e Effect) String() string {
+	if e == EffectDecision {
+		return "NOT EMULATED, able to change a decision"
+	}
+	return "understood, not emulated (no effect on HTTP decisions)"
+}
+
+// Warning is an ns.conf line authdev does not (fully) emulate: it is
+// reported with file:line and the reason, never silently skipped.
 type Warning struct {
 	Pos     config.Pos
 	Command string // the command's verb and object, such as "add ssl certKey"
+	Effect  Effect
 	Msg     string
+}
+
+// LineCounts sorts the command lines of an ns.conf by what authdev made of
+// them. A line with several warnings counts once, by its worst.
+type LineCounts struct {
+	Total      int // command lines, without blanks and comments
+	Emulated   int
+	Understood int // understood, not emulated, no effect on HTTP decisions
+	Decision   int // not emulated, able to change a decision
 }
 
 func (w Warning) String() string {
@@ -125,6 +169,7 @@ func Compile(cfg *config.Config, opts ...Option) (*Engine, error) {
 	}
 	s.compileYAML()
 	s.link()
+	e.countLines()
 	if len(s.errs) > 0 {
 		slices.SortStableFunc(s.errs, func(a, b config.Problem) int {
 			return cmp.Or(strings.Compare(a.Pos.File, b.Pos.File), cmp.Compare(a.Pos.Line, b.Pos.Line), cmp.Compare(a.Pos.Col, b.Pos.Col))
@@ -134,8 +179,36 @@ func Compile(cfg *config.Config, opts ...Option) (*Engine, error) {
 	return e, nil
 }
 
-// Warnings are the ns.conf commands that were not understood.
+// Warnings are the ns.conf lines authdev does not (fully) emulate: those
+// that can change a decision first, then in file order.
 func (e *Engine) Warnings() []Warning { return slices.Clone(e.warnings) }
+
+// Lines counts the ns.conf's command lines by what authdev made of them.
+func (e *Engine) Lines() LineCounts { return e.lines }
+
+// countLines fills e.lines from the warnings, and orders the warnings with
+// the decision-changing ones first.
+func (e *Engine) countLines() {
+	worst := map[config.Pos]Effect{}
+	for _, w := range e.warnings {
+		if w.Pos.Line == 0 {
+			continue // about the file as a whole
+		}
+		k := config.Pos{File: w.Pos.File, Line: w.Pos.Line}
+		worst[k] = max(worst[k], w.Effect)
+	}
+	for _, eff := range worst {
+		if eff == EffectDecision {
+			e.lines.Decision++
+		} else {
+			e.lines.Understood++
+		}
+	}
+	e.lines.Emulated = max(e.lines.Total-e.lines.Decision-e.lines.Understood, 0)
+	slices.SortStableFunc(e.warnings, func(a, b Warning) int {
+		return cmp.Or(cmp.Compare(b.Effect, a.Effect), strings.Compare(a.Pos.File, b.Pos.File), cmp.Compare(a.Pos.Line, b.Pos.Line))
+	})
+}
 
 // NeedsBody is the most body bytes any HTTP.REQ.BODY(n) reads; 0 when no
 // policy reads the body, so the proxy need not buffer it.
@@ -160,8 +233,10 @@ func (e *Engine) Evaluate(req *Request, res *Result) {
 	res.Allowed = false
 	res.Policy = ""
 	res.URL = ""
+	res.Target = ""
 	res.Headers = res.Headers[:0]
 	res.Trace = res.Trace[:0]
+	res.Messages = res.Messages[:0]
 	c := &res.ctx
 	c.req, c.eng, c.undef, c.urlDone = req, e, "", false
 	e.evaluate(req, c, res)
@@ -169,15 +244,28 @@ func (e *Engine) Evaluate(req *Request, res *Result) {
 	c.req, c.url, c.path, c.query = nil, "", "", ""
 }
 
-func (e *Engine) evaluate(req *Request, c *evalCtx, res *Result) {
-	ch := e.all
-	if req.Upstream != "" {
-		if u, ok := e.upstream[req.Upstream]; ok {
-			ch = u
-		} else {
-			ch = e.proxy
+// chainsFor picks the policies for a request: those of the cs vserver it
+// arrives at and the lb vserver the switch picks, else those of its
+// upstream's vserver.
+func (e *Engine) chainsFor(req *Request, c *evalCtx, res *Result) *chains {
+	if cs := e.front; cs != nil {
+		if named, ok := e.cs[req.VServer]; ok {
+			cs = named
 		}
+		res.Target = cs.pick(c, res)
+		return cs.chains[res.Target]
 	}
+	if req.Upstream == "" {
+		return e.all
+	}
+	if u, ok := e.upstream[req.Upstream]; ok {
+		return u
+	}
+	return e.proxy
+}
+
+func (e *Engine) evaluate(req *Request, c *evalCtx, res *Result) {
+	ch := e.chainsFor(req, c, res)
 	if e.respond(ch.responder, c, res) {
 		return
 	}
@@ -204,6 +292,9 @@ func (e *Engine) match(b *binding, c *evalCtx, res *Result) bool {
 		ok = false
 	}
 	res.Trace[len(res.Trace)-1].Matched = ok
+	if ok && b.p.log != nil {
+		b.p.log.write(b.p.name, c, res)
+	}
 	return ok
 }
 
@@ -228,11 +319,14 @@ func next(bs []*binding, i int) int {
 func (e *Engine) respond(bs []*binding, c *evalCtx, res *Result) bool {
 	for i := 0; i >= 0 && i < len(bs); {
 		b := bs[i]
+		act := b.p.resp
 		if !e.match(b, c, res) {
-			i++
-			continue
+			if act = b.p.undefResp; act == nil || res.Trace[len(res.Trace)-1].Error == "" {
+				i++
+				continue
+			}
 		}
-		if r := b.p.resp.respond(c); r != nil {
+		if r := act.respond(c); r != nil {
 			res.Response = r
 			res.Policy = b.p.name
 			return true
@@ -276,11 +370,14 @@ func (e *Engine) authorize(bs []*binding, c *evalCtx, res *Result) {
 func (e *Engine) rewrite(bs []*binding, c *evalCtx, res *Result) {
 	for i := 0; i >= 0 && i < len(bs); {
 		b := bs[i]
+		act := b.p.rw
 		if !e.match(b, c, res) {
-			i++
-			continue
+			if act = b.p.undefRW; act == nil || res.Trace[len(res.Trace)-1].Error == "" {
+				i++
+				continue
+			}
 		}
-		b.p.rw.apply(c, res)
+		act.apply(c, res)
 		if res.Response != nil {
 			return
 		}

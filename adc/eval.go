@@ -22,6 +22,7 @@ type evalCtx struct {
 	urlDone          bool
 	url, path, query string
 	key              []byte // scratch for rate-limit keys
+	instance         string // the header instance a text operation reads
 	arena            []byte // where joined lists are built; see join
 }
 
@@ -110,6 +111,64 @@ func (e *evalCtx) ipText(a netip.Addr) string {
 }
 
 const arenaSize = 4096
+
+// urlSafe percent-encodes the bytes that may not appear in a URL, as
+// HTTP_URL_SAFE does; text that needs none is returned as is.
+func (e *evalCtx) urlSafe(s string) string {
+	i := 0
+	for i < len(s) && urlSafeByte(s[i]) {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	e.reserve(len(s) * 3)
+	start := len(e.arena)
+	for k := 0; k < len(s); k++ {
+		if b := s[k]; urlSafeByte(b) {
+			e.arena = append(e.arena, b)
+		} else {
+			e.arena = append(e.arena, '%', "0123456789ABCDEF"[b>>4], "0123456789ABCDEF"[b&15])
+		}
+	}
+	return e.since(start)
+}
+
+// urlSafeByte: the characters NetScaler's HTTP_URL_SAFE keeps, letters
+// and digits and * & @ : $ . = ! - ( ) + ; ' / ~ _; every other byte is
+// percent-encoded.
+func urlSafeByte(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || strings.IndexByte("*&@:$.=!-()+;'/~_", b) >= 0
+}
+
+// decodeText undoes percent-encoding (decodeURL) and "+" for a space
+// (decodePlus); a malformed escape is kept as written.
+func (e *evalCtx) decodeText(s string, mode decodeMode) string {
+	if mode == 0 || (!strings.Contains(s, "%") && (mode&decodePlus == 0 || !strings.Contains(s, "+"))) {
+		return s
+	}
+	e.reserve(len(s))
+	start := len(e.arena)
+	for k := 0; k < len(s); k++ {
+		switch b := s[k]; {
+		case b == '%' && mode&decodeURL != 0 && k+2 < len(s) && isHex(s[k+1]) && isHex(s[k+2]):
+			e.arena = append(e.arena, unhex(s[k+1])<<4|unhex(s[k+2]))
+			k += 2
+		case b == '+' && mode&decodePlus != 0:
+			e.arena = append(e.arena, ' ')
+		default:
+			e.arena = append(e.arena, b)
+		}
+	}
+	return e.since(start)
+}
+
+// undefMsg makes the policy UNDEF with a fixed message.
+func (e *evalCtx) undefMsg(msg string) {
+	if e.undef == "" {
+		e.undef = msg
+	}
+}
 
 func (e *evalCtx) setUndef(format string, args ...any) {
 	if e.undef == "" {
@@ -238,28 +297,6 @@ func lastHeader(e *evalCtx, name string) string {
 	return vs[len(vs)-1]
 }
 
-// headerValue is HEADER("x").VALUE(i): the i-th comma-separated value over
-// every instance of the header, in order.
-func headerValue(vs []string, i int64) string {
-	if i < 0 {
-		return ""
-	}
-	for _, v := range vs {
-		for {
-			item, rest, more := strings.Cut(v, ",")
-			if i == 0 {
-				return strings.TrimSpace(item)
-			}
-			i--
-			if !more {
-				break
-			}
-			v = rest
-		}
-	}
-	return ""
-}
-
 func cookieValue(e *evalCtx, name string) (string, bool) {
 	for _, line := range headerValues(e, "Cookie") {
 		for line != "" {
@@ -289,12 +326,12 @@ func cookieCount(e *evalCtx) int64 {
 }
 
 // queryValue returns the raw value of the first parameter called name.
-func queryValue(q, name string) string {
+func queryValue(q, name string, fold bool) string {
 	for q != "" {
 		var part string
 		part, q, _ = strings.Cut(q, "&")
 		k, v, _ := strings.Cut(part, "=")
-		if k == name {
+		if textEqual(k, name, fold) {
 			return v
 		}
 	}

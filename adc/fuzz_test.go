@@ -71,13 +71,13 @@ func FuzzEvaluate(f *testing.F) {
 		c := &evalCtx{req: req}
 		switch v.ty {
 		case tyBool:
-			v.b(c)
+			v.pred(c)
 		case tyText, tyList:
-			v.s(c)
+			v.text(c)
 		case tyNum:
-			v.n(c)
+			v.num(c)
 		case tyIP:
-			v.ip(c)
+			v.addr(c)
 		}
 	})
 }

@@ -27,7 +27,7 @@ type Info struct {
 
 // VServerInfo is an lb or authentication vserver.
 type VServerInfo struct {
-	Type     string // "lb" or "authentication"
+	Type     string // "lb", "cs" or "authentication"
 	Name     string
 	Protocol string
 	Address  string
@@ -87,33 +87,56 @@ func (s *session) describe() {
 	for _, h := range s.cfg.Proxy.Headers {
 		info.Headers = append(info.Headers, ActionInfo{Kind: "header", Name: h.Name, Detail: h.Expr.Text, Pos: h.Pos})
 	}
-	add := func(bs []*binding) {
+	for _, bs := range [][]*binding{e.all.responder, e.all.authz, e.sessions, e.all.rewrite} {
 		for _, b := range bs {
 			info.Policies = append(info.Policies, BindingInfo{Kind: b.p.kind, BoundTo: b.target, Priority: b.priority,
 				Name: b.p.name, Rule: b.p.rule, Action: b.p.action, Goto: gotoText(b), Pos: b.p.pos})
 		}
 	}
-	add(e.all.responder)
-	add(e.all.authz)
-	add(e.sessions)
-	add(e.all.rewrite)
 	n := s.ns
 	if n == nil {
 		return
 	}
 	info.File = s.rel(n.file)
 	info.Features = n.features
+	s.describeVServers(info)
+	s.describeCS(info)
+	for _, a := range n.authnVS {
+		detail := "no policies bound"
+		if len(a.policies) > 0 {
+			detail = "policies " + strings.Join(a.policies, ", ")
+		}
+		info.VServers = append(info.VServers, VServerInfo{Type: "authentication", Name: a.name, Protocol: a.proto,
+			Address: a.addr, MapsTo: "the proxy's login", Detail: detail, Pos: a.pos})
+	}
+	for _, ref := range n.actionOrder {
+		info.Actions = append(info.Actions, n.actionInfo(ref))
+	}
+	for _, name := range mapKeys(e.limits) {
+		l := e.limits[name]
+		li := LimitInfo{Name: l.name, Threshold: l.threshold, TimeSlice: l.slice, Mode: l.mode, Selector: l.selector, Pos: l.pos}
+		if sel, ok := n.selectors[l.selector]; ok {
+			for _, x := range sel.exprs {
+				li.Keys = append(li.Keys, x.text)
+			}
+		}
+		info.Limits = append(info.Limits, li)
+	}
+}
+
+// describeVServers adds the lb vservers and what they become.
+func (s *session) describeVServers(info *Info) {
+	e := s.e
 	upstreams := map[string]config.Upstream{}
 	for _, u := range e.settings.Upstreams {
 		upstreams[u.Name] = u
 	}
-	for _, v := range n.vservers {
+	for _, v := range s.ns.vservers {
 		vi := VServerInfo{Type: "lb", Name: v.name, Protocol: v.proto, Address: v.addr, MapsTo: "the proxy", Pos: v.pos}
 		if _, ok := e.upstream[v.name]; ok {
 			vi.MapsTo = "upstream " + v.name
 		}
-		var d []string
-		d = append(d, "lbMethod "+strings.ToUpper(v.lbMethod))
+		d := []string{"lbMethod " + strings.ToUpper(v.lbMethod)}
 		if u, ok := upstreams[v.name]; ok {
 			d = append(d, "targets "+strings.Join(u.Targets, ", "))
 			if m := u.Monitor; m != nil {
@@ -136,70 +159,60 @@ func (s *session) describe() {
 		vi.Detail = strings.Join(d, "; ")
 		info.VServers = append(info.VServers, vi)
 	}
-	for _, a := range n.authnVS {
-		detail := "no policies bound"
-		if len(a.policies) > 0 {
-			detail = "policies " + strings.Join(a.policies, ", ")
-		}
-		info.VServers = append(info.VServers, VServerInfo{Type: "authentication", Name: a.name, Protocol: a.proto,
-			Address: a.addr, MapsTo: "the proxy's login", Detail: detail, Pos: a.pos})
+}
+
+// actionInfo describes one action of the ns.conf.
+func (n *nsconf) actionInfo(ref actionRef) ActionInfo {
+	switch ref.kind {
+	case KindRewrite:
+		a := n.rwActs[ref.name]
+		return ActionInfo{Kind: "rewrite", Name: a.name, Pos: a.pos, Detail: rewriteDetail(a)}
+	case KindResponder:
+		a := n.respActs[ref.name]
+		return ActionInfo{Kind: "responder", Name: a.name, Pos: a.pos, Detail: responderDetail(a)}
+	case KindSession:
+		a := n.sessActs[ref.name]
+		return ActionInfo{Kind: "session", Name: a.name, Detail: sessionDetail(a), Pos: a.pos}
+	case kindAudit:
+		a := n.msgActs[ref.name]
+		return ActionInfo{Kind: "audit message", Name: a.name, Detail: a.level + " " + a.expr, Pos: a.pos}
 	}
-	for _, ref := range n.actionOrder {
-		var ai ActionInfo
-		switch ref.kind {
-		case KindRewrite:
-			a := n.rwActs[ref.name]
-			ai = ActionInfo{Kind: "rewrite", Name: a.name, Pos: a.pos}
-			switch a.typ {
-			case "insert_http_header":
-				ai.Detail = "insert_http_header " + a.header + " " + a.expr
-			case "delete_http_header":
-				ai.Detail = "delete_http_header " + a.header
-			case "replace":
-				target := map[string]string{"url": "HTTP.REQ.URL", "path": "HTTP.REQ.URL.PATH", "query": "HTTP.REQ.URL.QUERY"}[a.target]
-				if a.target == "header" {
-					target = `HTTP.REQ.HEADER("` + a.header + `")`
-				}
-				ai.Detail = "replace " + target + " " + a.expr
-			default:
-				ai.Detail = "(not emulated)"
-			}
-		case KindResponder:
-			a := n.respActs[ref.name]
-			ai = ActionInfo{Kind: "responder", Name: a.name, Pos: a.pos}
-			switch a.typ {
-			case "respondwith", "redirect":
-				ai.Detail = a.typ + " " + a.expr
-			case "respondwithhtmlpage":
-				ai.Detail = a.typ + " " + a.page
-			default:
-				ai.Detail = "(not emulated)"
-			}
-			if a.status != 0 {
-				ai.Detail += " -responseStatusCode " + strconv.Itoa(a.status)
-			}
-		case KindSession:
-			a := n.sessActs[ref.name]
-			ai = ActionInfo{Kind: "session", Name: a.name, Detail: sessionDetail(a), Pos: a.pos}
-		case "oauth":
-			for _, a := range n.oauth {
-				if a.Name == ref.name {
-					ai = ActionInfo{Kind: "OAuth", Name: a.Name, Detail: oauthDetail(a), Pos: a.Pos}
-				}
-			}
+	for _, a := range n.oauth {
+		if a.Name == ref.name {
+			return ActionInfo{Kind: "OAuth", Name: a.Name, Detail: oauthDetail(a), Pos: a.Pos}
 		}
-		info.Actions = append(info.Actions, ai)
 	}
-	for _, name := range mapKeys(e.limits) {
-		l := e.limits[name]
-		li := LimitInfo{Name: l.name, Threshold: l.threshold, TimeSlice: l.slice, Mode: l.mode, Selector: l.selector, Pos: l.pos}
-		if sel, ok := n.selectors[l.selector]; ok {
-			for _, x := range sel.exprs {
-				li.Keys = append(li.Keys, x.text)
-			}
+	return ActionInfo{}
+}
+
+func rewriteDetail(a *rewriteAction) string {
+	switch a.typ {
+	case "insert_http_header":
+		return "insert_http_header " + a.header + " " + a.expr
+	case "delete_http_header":
+		return "delete_http_header " + a.header
+	case "replace":
+		target := map[string]string{"url": "HTTP.REQ.URL", "path": "HTTP.REQ.URL.PATH", "query": "HTTP.REQ.URL.QUERY"}[a.target]
+		if a.target == "header" {
+			target = `HTTP.REQ.HEADER("` + a.header + `")`
 		}
-		info.Limits = append(info.Limits, li)
+		return "replace " + target + " " + a.expr
 	}
+	return "(not emulated)"
+}
+
+func responderDetail(a *responderAction) string {
+	d := "(not emulated)"
+	switch a.typ {
+	case "respondwith", "redirect":
+		d = a.typ + " " + a.expr
+	case "respondwithhtmlpage":
+		d = a.typ + " " + a.page
+	}
+	if a.status != 0 {
+		d += " -responseStatusCode " + strconv.Itoa(a.status)
+	}
+	return d
 }
 
 func sessionDetail(a *sessionAction) string {
@@ -237,45 +250,90 @@ func oauthDetail(a *OAuthAction) string {
 	return strings.Join(d, "; ")
 }
 
-// WriteSummary prints what was understood, as `authdev adc check` shows it.
+// WriteSummary prints what was understood, as `authdev adc check` shows it:
+// the file, vservers, session settings, policies in evaluation order,
+// actions, rate limits, then every line not emulated (those that can change
+// a decision first) and the count of lines by what authdev made of them.
 func (e *Engine) WriteSummary(w io.Writer) error {
-	ew := &errWriter{w: w}
+	sw := &summaryWriter{errWriter: errWriter{w: w}}
+	e.writeFile(sw)
+	e.writeVServers(sw)
+	e.writeSession(sw)
+	e.writePolicies(sw)
+	e.writeActions(sw)
+	e.writeWarnings(sw)
+	return sw.err
+}
+
+// summaryWriter starts each section after a blank line, except the first.
+type summaryWriter struct {
+	errWriter
+	started bool
+}
+
+func (sw *summaryWriter) section(title string) {
+	if sw.started {
+		sw.printf("\n")
+	}
+	sw.started = true
+	if title != "" {
+		sw.printf("%s\n", title)
+	}
+}
+
+func loc(p config.Pos) string {
+	if p.Line == 0 {
+		return filepath.Base(p.File)
+	}
+	return filepath.Base(p.File) + ":" + strconv.Itoa(p.Line)
+}
+
+func (e *Engine) writeFile(sw *summaryWriter) {
 	info, st := e.info, e.settings
-	loc := func(p config.Pos) string {
-		if p.Line == 0 {
-			return ""
-		}
-		f := filepath.Base(p.File)
-		return f + ":" + strconv.Itoa(p.Line)
+	if info.File == "" {
+		return
 	}
-	if info.File != "" {
-		ew.printf("adc_config %s", info.File)
-		if st.AAATM {
-			ew.printf(" (sets up AAA-TM)")
-		}
-		ew.printf("\n")
-		if len(info.Features) > 0 {
-			ew.printf("features: %s\n", strings.Join(info.Features, " "))
+	sw.section("")
+	sw.printf("adc_config %s", info.File)
+	if st.AAATM {
+		sw.printf(" (sets up AAA-TM)")
+	}
+	sw.printf("\n")
+	if len(info.Features) > 0 {
+		sw.printf("features: %s\n", strings.Join(info.Features, " "))
+	}
+	if note := authnNote(st.Authn); note != "" {
+		sw.printf("authentication back-ends: %s\n", note)
+	}
+}
+
+func (e *Engine) writeVServers(sw *summaryWriter) {
+	if len(e.info.VServers) == 0 {
+		return
+	}
+	sw.section("vservers")
+	for _, v := range e.info.VServers {
+		sw.printf("  %s vserver %s %s %s -> %s (%s)\n", v.Type, v.Name, v.Protocol, v.Address, v.MapsTo, loc(v.Pos))
+		if v.Detail != "" {
+			sw.printf("    %s\n", v.Detail)
 		}
 	}
-	if len(info.VServers) > 0 {
-		ew.printf("\nvservers\n")
-		for _, v := range info.VServers {
-			ew.printf("  %s vserver %s %s %s -> %s (%s)\n", v.Type, v.Name, v.Protocol, v.Address, v.MapsTo, loc(v.Pos))
-			if v.Detail != "" {
-				ew.printf("    %s\n", v.Detail)
-			}
-		}
-	}
-	ew.printf("\nsession\n")
-	ew.printf("  default authorization: %s, from %s\n", st.DefaultAuthorization, st.DefaultAuthorizationFrom)
-	ew.printf("  session timeout: %s\n", st.SessionTimeout)
+}
+
+func (e *Engine) writeSession(sw *summaryWriter) {
+	st := e.settings
+	sw.section("session")
+	sw.printf("  default authorization: %s, from %s\n", st.DefaultAuthorization, st.DefaultAuthorizationFrom)
+	sw.printf("  session timeout: %s\n", st.SessionTimeout)
 	if o := st.OAuth; o != nil {
-		ew.printf("  OAuth action in use: %s\n", o.Name)
+		sw.printf("  OAuth action in use: %s\n", o.Name)
 	}
-	for _, kind := range []string{KindResponder, KindAuthorization, KindSession, KindRewrite} {
+}
+
+func (e *Engine) writePolicies(sw *summaryWriter) {
+	for _, kind := range []string{KindContentSwitching, KindResponder, KindAuthorization, KindSession, KindRewrite} {
 		var rows []BindingInfo
-		for _, p := range info.Policies {
+		for _, p := range e.info.Policies {
 			if p.Kind == kind {
 				rows = append(rows, p)
 			}
@@ -283,8 +341,8 @@ func (e *Engine) WriteSummary(w io.Writer) error {
 		if len(rows) == 0 {
 			continue
 		}
-		ew.printf("\n%s policies, in evaluation order\n", kind)
-		tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+		sw.section(kind + " policies, in evaluation order")
+		tw := tabwriter.NewWriter(sw, 0, 0, 2, ' ', 0)
 		fmt.Fprintf(tw, "  BOUND TO\tPRIORITY\tPOLICY\tACTION\tGOTO\tRULE\n")
 		for _, p := range rows {
 			prio := "-"
@@ -295,37 +353,61 @@ func (e *Engine) WriteSummary(w io.Writer) error {
 		}
 		tw.Flush()
 	}
-	if len(info.Headers) > 0 {
-		ew.printf("\nheaders inserted (authdev.yaml)\n")
-		for _, h := range info.Headers {
-			ew.printf("  %s: %s\n", h.Name, h.Detail)
+	if len(e.info.Headers) > 0 {
+		sw.section("headers inserted (authdev.yaml)")
+		for _, h := range e.info.Headers {
+			sw.printf("  %s: %s\n", h.Name, h.Detail)
 		}
 	}
+}
+
+func (e *Engine) writeActions(sw *summaryWriter) {
+	info := e.info
 	if len(info.Actions) > 0 {
-		ew.printf("\nactions\n")
-		tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+		sw.section("actions")
+		tw := tabwriter.NewWriter(sw, 0, 0, 2, ' ', 0)
 		for _, a := range info.Actions {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", a.Kind, a.Name, loc(a.Pos), a.Detail)
 		}
 		tw.Flush()
 	}
 	if len(info.Limits) > 0 {
-		ew.printf("\nrate limits\n")
+		sw.section("rate limits")
 		for _, l := range info.Limits {
 			per := "for all requests together"
 			if len(l.Keys) > 0 {
 				per = "per " + strings.Join(l.Keys, " + ") + " (selector " + l.Selector + ")"
 			}
-			ew.printf("  %s: %d requests per %s %s, mode %s\n", l.Name, l.Threshold, l.TimeSlice, per, l.Mode)
+			sw.printf("  %s: %d requests per %s %s, mode %s\n", l.Name, l.Threshold, l.TimeSlice, per, l.Mode)
 		}
 	}
-	if len(e.warnings) > 0 {
-		ew.printf("\nwarnings (%d)\n", len(e.warnings))
+}
+
+// writeWarnings lists the lines not emulated, those that can change a
+// decision first, and ends with the count of lines.
+func (e *Engine) writeWarnings(sw *summaryWriter) {
+	for _, effect := range []Effect{EffectDecision, EffectNone} {
+		var ws []Warning
 		for _, w := range e.warnings {
-			ew.printf("  %s:%d: %s\n", filepath.Base(w.Pos.File), w.Pos.Line, w.Msg)
+			if w.Effect == effect {
+				ws = append(ws, w)
+			}
+		}
+		if len(ws) == 0 {
+			continue
+		}
+		sw.section(fmt.Sprintf("%s (%d)", effect, len(ws)))
+		for _, w := range ws {
+			sw.printf("  %s: %s\n", loc(w.Pos), w.Msg)
 		}
 	}
-	return ew.err
+	if e.info.File == "" {
+		return
+	}
+	l := e.lines
+	sw.section("")
+	sw.printf("%s: %s: %d emulated, %d understood but not emulated (no effect on HTTP decisions), %d not emulated and able to change a decision\n",
+		e.info.File, plural(l.Total, "command line"), l.Emulated, l.Understood, l.Decision)
 }
 
 type errWriter struct {
@@ -343,3 +425,28 @@ func (e *errWriter) Write(p []byte) (int, error) {
 }
 
 func (e *errWriter) printf(format string, args ...any) { fmt.Fprintf(e, format, args...) }
+
+// describeCS adds the cs vservers and their switches.
+func (s *session) describeCS(info *Info) {
+	for _, cs := range s.ns.cs {
+		ent := s.e.cs[cs.name]
+		if ent == nil {
+			continue
+		}
+		var d []string
+		for _, sw := range ent.switches {
+			d = append(d, sw.trace.Name+" -> "+sw.target)
+			info.Policies = append(info.Policies, BindingInfo{Kind: KindContentSwitching, BoundTo: "cs vserver " + cs.name,
+				Priority: sw.trace.Priority, Name: sw.trace.Name, Rule: sw.trace.Rule, Action: sw.target, Goto: "END"})
+		}
+		if ent.fallback != "" {
+			d = append(d, "default -> "+ent.fallback)
+		}
+		mapsTo := "the proxy"
+		if s.e.front == ent {
+			mapsTo += " (requests arrive here)"
+		}
+		info.VServers = append(info.VServers, VServerInfo{Type: "cs", Name: cs.name, Protocol: cs.proto, Address: cs.addr,
+			MapsTo: mapsTo, Detail: strings.Join(d, "; "), Pos: cs.pos})
+	}
+}

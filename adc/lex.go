@@ -59,12 +59,20 @@ const maxExprLen = 1499
 type exprError struct {
 	off int
 	msg string
+	// notEmulated: the expression is valid NetScaler, but uses a function
+	// authdev does not emulate. The appliance would load it.
+	notEmulated bool
 }
 
 func (e *exprError) Error() string { return e.msg }
 
 func errAt(off int, format string, args ...any) *exprError {
 	return &exprError{off: off, msg: fmt.Sprintf(format, args...)}
+}
+
+// notEmulatedAt reports a NetScaler function authdev does not emulate.
+func notEmulatedAt(off int, what string) *exprError {
+	return &exprError{off: off, msg: what + " is not emulated", notEmulated: true}
 }
 
 // lexer produces tokens on demand, so that the parser can read an argument
@@ -129,6 +137,52 @@ func (l *lexer) rawArg() (token, bool) {
 	return token{kind: tRaw, pos: start, end: i, val: text, raw: text}, true
 }
 
+// timeArgs reads the date arguments of SYS.TIME's functions, each of them
+// GMT or LOCAL then words, up to the closing ")".
+func (l *lexer) timeArgs() ([]token, bool) {
+	l.skipSpace()
+	rest := strings.ToUpper(l.src[l.off:])
+	if !strings.HasPrefix(rest, "GMT ") && !strings.HasPrefix(rest, "LOCAL ") {
+		return nil, false
+	}
+	end := strings.IndexByte(l.src[l.off:], ')')
+	if end < 0 {
+		return nil, false
+	}
+	var toks []token
+	start := l.off
+	for _, part := range strings.Split(l.src[start:start+end], ",") {
+		lead := len(part) - len(strings.TrimLeft(part, " \t"))
+		text := strings.TrimSpace(part)
+		toks = append(toks, token{kind: tRaw, pos: start + lead, end: start + lead + len(text), val: text, raw: text})
+		start += len(part) + 1
+	}
+	l.off += end
+	return toks, true
+}
+
+// addrAt reads a bare IPv4 address starting at start, where the lexer saw
+// a number, and moves past it.
+func (l *lexer) addrAt(start int) (token, bool) {
+	i := start
+	for i < len(l.src) && strings.IndexByte("0123456789.", l.src[i]) >= 0 {
+		i++
+	}
+	text := l.src[start:i]
+	if strings.Count(text, ".") != 3 || !looksLikeAddr(text) {
+		return token{}, false
+	}
+	l.off = i
+	return token{kind: tRaw, pos: start, end: i, val: text, raw: text}, true
+}
+
+// operators are the punctuation tokens, two-character ones first.
+var (
+	operators2 = map[string]tokKind{"&&": tAnd, "||": tOr, "==": tEq, "!=": tNe, "<=": tLe, ">=": tGe}
+	operators1 = map[byte]tokKind{'(': tLParen, ')': tRParen, ',': tComma, '.': tDot, '!': tNot, '+': tPlus,
+		'-': tMinus, '<': tLt, '>': tGt}
+)
+
 func (l *lexer) next() (token, error) {
 	l.skipSpace()
 	start := l.off
@@ -136,89 +190,74 @@ func (l *lexer) next() (token, error) {
 		return token{kind: tEOF, pos: start, end: start}, nil
 	}
 	c := l.src[start]
-	tok := func(k tokKind, n int) (token, error) {
-		l.off += n
-		return token{kind: k, pos: start, end: l.off, raw: l.src[start:l.off]}, nil
-	}
 	two := ""
 	if start+1 < len(l.src) {
 		two = l.src[start : start+2]
 	}
+	if k, ok := operators2[two]; ok {
+		return l.take(k, 2), nil
+	}
+	if k, ok := operators1[c]; ok {
+		return l.take(k, 1), nil
+	}
 	switch {
-	case two == "&&":
-		return tok(tAnd, 2)
-	case two == "||":
-		return tok(tOr, 2)
-	case two == "==":
-		return tok(tEq, 2)
-	case two == "!=":
-		return tok(tNe, 2)
-	case two == "<=":
-		return tok(tLe, 2)
-	case two == ">=":
-		return tok(tGe, 2)
-	}
-	switch c {
-	case '(':
-		return tok(tLParen, 1)
-	case ')':
-		return tok(tRParen, 1)
-	case ',':
-		return tok(tComma, 1)
-	case '.':
-		return tok(tDot, 1)
-	case '!':
-		return tok(tNot, 1)
-	case '+':
-		return tok(tPlus, 1)
-	case '-':
-		return tok(tMinus, 1)
-	case '<':
-		return tok(tLt, 1)
-	case '>':
-		return tok(tGt, 1)
-	case '"':
+	case c == '"':
 		return l.quoted()
-	case '\'':
+	case c == '\'':
 		return l.char()
-	case '&', '|', '=':
+	case c == '&' || c == '|' || c == '=':
 		return token{}, errAt(start, "%q is not an operator: write %q", string(c), string(c)+string(c))
-	}
-	if isDigit(c) {
-		i := start
-		if two == "0x" || two == "0X" {
-			i += 2
-			for i < len(l.src) && strings.IndexByte("0123456789abcdefABCDEF", l.src[i]) >= 0 {
-				i++
-			}
-		} else {
-			for i < len(l.src) && isDigit(l.src[i]) {
-				i++
-			}
-		}
-		if i < len(l.src) && isIdentChar(l.src[i]) {
-			return token{}, errAt(start, "malformed number %q", l.src[start:i+1])
-		}
-		return tok(tNumber, i-start)
-	}
-	if isIdentStart(c) {
-		i := start
-		for i < len(l.src) && isIdentChar(l.src[i]) {
-			i++
-		}
-		word := l.src[start:i]
-		if i < len(l.src) && strings.IndexByte(delimiters, l.src[i]) >= 0 {
-			switch strings.ToLower(word) {
-			case "q":
-				return l.delimited(start, i, tString)
-			case "re":
-				return l.delimited(start, i, tRegex)
-			}
-		}
-		l.off = i
-		return token{kind: tIdent, pos: start, end: i, val: strings.ToUpper(word), raw: word}, nil
+	case isDigit(c):
+		return l.number(two == "0x" || two == "0X")
+	case isIdentStart(c):
+		return l.word()
 	}
 	return token{}, errAt(start, "unexpected character %q", string(c))
+}
+
+// take makes the next n bytes a token of kind k.
+func (l *lexer) take(k tokKind, n int) token {
+	start := l.off
+	l.off += n
+	return token{kind: k, pos: start, end: l.off, raw: l.src[start:l.off]}
+}
+
+// number reads a decimal or 0x hexadecimal number.
+func (l *lexer) number(hex bool) (token, error) {
+	start, i := l.off, l.off
+	if hex {
+		i += 2
+		for i < len(l.src) && isHex(l.src[i]) {
+			i++
+		}
+	} else {
+		for i < len(l.src) && isDigit(l.src[i]) {
+			i++
+		}
+	}
+	if i < len(l.src) && isIdentChar(l.src[i]) {
+		return token{}, errAt(start, "malformed number %q", l.src[start:i+1])
+	}
+	return l.take(tNumber, i-start), nil
+}
+
+// word reads a name, or the q{...} string or re#...# regex it opens.
+func (l *lexer) word() (token, error) {
+	start, i := l.off, l.off
+	for i < len(l.src) && isIdentChar(l.src[i]) {
+		i++
+	}
+	word := l.src[start:i]
+	if i < len(l.src) && strings.IndexByte(delimiters, l.src[i]) >= 0 {
+		switch strings.ToLower(word) {
+		case "q":
+			return l.delimited(start, i, tString)
+		case "re":
+			return l.delimited(start, i, tRegex)
+		}
+	}
+	l.off = i
+	return token{kind: tIdent, pos: start, end: i, val: strings.ToUpper(word), raw: word}, nil
 }
 
 // delimited reads q{...} or re#...#: the text between the delimiters is

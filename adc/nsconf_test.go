@@ -350,7 +350,6 @@ func TestNSConfErrorsPointAtTheWord(t *testing.T) {
 		{"a selector using CHECK_LIMIT", "add ns limitIdentifier lim\nadd stream selector s \"SYS.CHECK_LIMIT(\\\"lim\\\")\"\n", `stream selector "s": no limit identifier "lim"`},
 		{"a responder policy with an unknown action", `add responder policy p true go_away` + "\n", `ns.conf:1:29: add responder policy: no responder action "go_away"`},
 		{"a rewrite insert without an expression", "add rewrite action a insert_http_header X-A\n", `ns.conf:1:44: add rewrite action: expected add rewrite action a insert_http_header HEADER EXPRESSION`},
-		{"an unsupported replace target", "add rewrite action a replace HTTP.REQ.BODY(10) \"\\\"x\\\"\"\n", `ns.conf:1:30: add rewrite action: replace target "HTTP.REQ.BODY(10)"`},
 		{"a bad response status", "add responder action a redirect \"\\\"/x\\\"\" -responseStatusCode 999\n", `ns.conf:1:42: add responder action: -responseStatusCode "999" is not an HTTP status`},
 		{"a serviceGroup member with a bad port", "add serviceGroup sg HTTP\nbind serviceGroup sg 127.0.0.1 http\n", `ns.conf:2:32: bind serviceGroup: port "http" is not a number`},
 		{"a vserver bound to an unknown serviceGroup", "add lb vserver v HTTP\nbind lb vserver v sg_missing\n", `ns.conf:2:19: bind lb vserver: no serviceGroup or service "sg_missing"`},
@@ -413,20 +412,22 @@ add responder action page respondwithhtmlpage sorry_page
 add rewrite policy rw true weird
 bind lb vserver v -policyName rw -priority 10 -gotoPriorityExpression END -type REQUEST
 add authorization policy unbound true ALLOW
+add rewrite action body replace HTTP.REQ.BODY(10) "\"x\""
 `)
 	got := map[int]string{}
 	for _, w := range e.Warnings() {
 		got[w.Pos.Line] += w.Msg + "|"
 	}
 	want := map[int]string{
-		2:  `"set ns config" is not supported by authdev: ignored|`,
-		5:  `"add ssl certKey" is not supported by authdev: ignored|`,
+		2:  `"set ns config" is not emulated: administration of the appliance|`,
+		5:  `"add ssl certKey" is not emulated: TLS settings: authdev terminates TLS with its local CA|`,
 		6:  `lb vserver "v": -lbMethod SOURCEIPHASH is not emulated: using LEASTCONNECTION|add lb vserver: option -somethingNew is not emulated: ignored|`,
 		7:  `monitor "tcpmon": type TCP is not emulated: authdev runs HTTP monitors only|`,
 		8:  `rewrite action "weird": type insert_before_all is not emulated: policies using it change nothing|`,
 		9:  `responder action "page": imported HTML page "sorry_page" is not loaded: authdev answers with a page naming it|`,
 		11: "rewrite policies are bound but `enable ns feature` does not list REWRITE: the ADC would not run them; authdev does|",
 		12: `authorization policy "unbound" is never bound: the ADC does not evaluate it|`,
+		13: `rewrite action "body": replacing HTTP.REQ.BODY(10) is not emulated: authdev replaces HTTP.REQ.URL, HTTP.REQ.URL.PATH, HTTP.REQ.URL.QUERY or HTTP.REQ.HEADER("name"); policies using it change nothing|`,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("warnings by line\n%v\nwant\n%v", got, want)

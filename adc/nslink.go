@@ -15,10 +15,12 @@ import (
 // evaluation chains and settings.
 func (n *nsconf) link(s *session) {
 	e := s.e
+	n.compileNamed(s)
 	n.compileSelectors(s)
 	n.compileActions(s)
 	n.compilePolicies(s)
-	vsBinds, aaaAuthz, globals := n.resolveBinds(s)
+	n.resolveCSBinds(s)
+	binds := n.resolveBinds(s)
 	n.checkFeatures(s)
 
 	known := map[string]bool{}
@@ -30,38 +32,79 @@ func (n *nsconf) link(s *session) {
 			known[v.name] = true
 		}
 	}
-	build := func(include func(*vserver) bool) *chains {
-		ch := &chains{}
-		var resp, authz, rw []*binding
-		for _, v := range n.vservers {
-			if include(v) {
-				resp = append(resp, vsBinds[v.name][KindResponder]...)
-				authz = append(authz, vsBinds[v.name][KindAuthorization]...)
-				rw = append(rw, vsBinds[v.name][KindRewrite]...)
-			}
-		}
-		ch.responder = slices.Concat(globals[KindResponder+"/override"], sortBindings(resp), globals[KindResponder+"/default"])
-		ch.authz = slices.Concat(s.yamlBindings, sortBindings(append(authz, aaaAuthz...)))
-		ch.rewrite = slices.Concat(globals[KindRewrite+"/override"], sortBindings(rw), globals[KindRewrite+"/default"])
-		return ch
-	}
 	toProxy := func(v *vserver) bool { return !known[v.name] }
-	e.all = build(func(*vserver) bool { return true })
-	e.proxy = build(toProxy)
+	e.all = binds.chains(s, n.vserverNames(func(*vserver) bool { return true }))
+	e.proxy = binds.chains(s, n.vserverNames(toProxy))
 	e.upstream = map[string]*chains{}
 	for _, v := range n.vservers {
 		if known[v.name] {
 			name := v.name
-			e.upstream[name] = build(func(x *vserver) bool { return x.name == name || toProxy(x) })
+			e.upstream[name] = binds.chains(s, n.vserverNames(func(x *vserver) bool { return x.name == name || toProxy(x) }))
 		}
 	}
+	n.linkCS(s, binds)
 	n.settings(s)
+}
+
+func (n *nsconf) vserverNames(include func(*vserver) bool) []string {
+	var names []string
+	for _, v := range n.vservers {
+		if include(v) {
+			names = append(names, v.name)
+		}
+	}
+	return names
+}
+
+// boundPolicies are the resolved bindings: per vserver and kind, for aaa
+// users and groups, and global (override or default).
+type boundPolicies struct {
+	vservers map[string]map[string][]*binding
+	aaa      []*binding
+	globals  map[string][]*binding
+}
+
+// chains orders policies: the global overrides, those bound to the first
+// vservers, then those bound to the later ones (the lb vserver a cs vserver
+// picked) with aaa users' and groups', then the global defaults. Policies
+// of vservers in one group are evaluated together, by priority.
+func (bp *boundPolicies) chains(s *session, first []string, later ...string) *chains {
+	if len(later) == 0 {
+		first, later = nil, first
+	}
+	gather := func(names []string, kind string) []*binding {
+		var bs []*binding
+		for _, name := range names {
+			bs = append(bs, bp.vservers[name][kind]...)
+		}
+		return bs
+	}
+	kind := func(k string) []*binding {
+		return slices.Concat(bp.globals[k+"/override"], sortBindings(gather(first, k)), sortBindings(gather(later, k)), bp.globals[k+"/default"])
+	}
+	return &chains{
+		responder: kind(KindResponder),
+		authz:     slices.Concat(s.yamlBindings, sortBindings(gather(first, KindAuthorization)), sortBindings(append(gather(later, KindAuthorization), bp.aaa...))),
+		rewrite:   kind(KindRewrite),
+	}
+}
+
+// compileNamed compiles every named expression, so that an error in one is
+// reported at its own line even when no rule uses it.
+func (n *nsconf) compileNamed(s *session) {
+	for _, x := range n.exprs {
+		ne := s.env.named[x.name]
+		if _, err := s.env.namedValue(ne); err != nil {
+			s.notEmulated(x.src, "policy expression "+quote(ne.name), err, EffectNone)
+		}
+	}
 }
 
 func (n *nsconf) compileSelectors(s *session) {
 	// A selector may not use SYS.CHECK_LIMIT: counting while computing the
 	// key would recurse.
-	selEnv := &env{limits: map[string]*limiter{}, oauthAttrs: s.env.oauthAttrs}
+	selEnv := newEnv(map[string]*limiter{}, s.e.now)
+	selEnv.oauthAttrs, selEnv.patsets, selEnv.stringMaps, selEnv.named = s.env.oauthAttrs, s.env.patsets, s.env.stringMaps, s.env.named
 	keys := map[string][]keyFn{}
 	for name, sel := range n.selectors {
 		for _, src := range sel.exprs {
@@ -91,16 +134,16 @@ func (n *nsconf) compileSelectors(s *session) {
 func keyOf(v val) keyFn {
 	switch v.ty {
 	case tyIP:
-		f := v.ip
+		f := v.addr
 		return func(e *evalCtx, b []byte) []byte { return appendAddr(b, f(e)) }
 	case tyNum:
-		f := v.n
+		f := v.num
 		return func(e *evalCtx, b []byte) []byte { return strconv.AppendInt(b, f(e), 10) }
 	case tyBool:
-		f := v.b
+		f := v.pred
 		return func(e *evalCtx, b []byte) []byte { return strconv.AppendBool(b, f(e)) }
 	}
-	f := v.s
+	f := v.text
 	return func(e *evalCtx, b []byte) []byte { return append(b, f(e)...) }
 }
 
@@ -110,7 +153,7 @@ func (n *nsconf) compileActions(s *session) {
 		case KindRewrite:
 			a := n.rwActs[ref.name]
 			if a.typ == "insert_http_header" || a.typ == "replace" {
-				a.value = s.compileString(a.src, "rewrite action "+quote(a.name))
+				a.value = s.compileString(a.src, "rewrite action "+quote(a.name), EffectDecision)
 			}
 			if a.typ == "insert_http_header" {
 				s.own(a.header)
@@ -118,8 +161,11 @@ func (n *nsconf) compileActions(s *session) {
 		case KindResponder:
 			a := n.respActs[ref.name]
 			if a.typ == "respondwith" || a.typ == "redirect" {
-				a.target = s.compileString(a.src, "responder action "+quote(a.name))
+				a.target = s.compileString(a.src, "responder action "+quote(a.name), EffectDecision)
 			}
+		case kindAudit:
+			a := n.msgActs[ref.name]
+			a.text = s.compileString(a.src, "audit message action "+quote(a.name), EffectNone)
 		}
 	}
 }
@@ -127,21 +173,19 @@ func (n *nsconf) compileActions(s *session) {
 func (n *nsconf) compilePolicies(s *session) {
 	for _, np := range n.policyOrder {
 		p := np.p
-		p.fn = s.compileRule(np.src, p.kind+" policy "+quote(p.name))
+		effect := EffectDecision
+		if p.kind == kindAuthentication {
+			effect = effectQuiet
+		}
+		p.fn = s.compileRule(np.src, p.kind+" policy "+quote(p.name), effect)
+		n.policyExtras(s, np)
 		act := np.action.text
 		bad := func(kind string, names []string) {
 			s.failTok(np.cmd, np.action, "no %s action %q: define it with `add %s action %s ...`%s", kind, act, kind, act, didYouMean(act, names))
 		}
 		switch p.kind {
 		case KindRewrite:
-			switch strings.ToUpper(act) {
-			case "NOREWRITE":
-				p.rw = actNOREWRITE
-			case "RESET":
-				p.rw = actRWRESET
-			case "DROP":
-				p.rw = actRWDROP
-			default:
+			if p.rw = builtinRewrite(act); p.rw == nil {
 				if a, ok := n.rwActs[act]; ok {
 					p.rw = a
 				} else {
@@ -152,14 +196,7 @@ func (n *nsconf) compilePolicies(s *session) {
 				p.action = p.rw.name
 			}
 		case KindResponder:
-			switch strings.ToUpper(act) {
-			case "NOOP":
-				p.resp = actNOOP
-			case "RESET":
-				p.resp = actRESET
-			case "DROP":
-				p.resp = actDROP
-			default:
+			if p.resp = builtinResponder(act); p.resp == nil {
 				if a, ok := n.respActs[act]; ok {
 					p.resp = a
 				} else {
@@ -179,6 +216,34 @@ func (n *nsconf) compilePolicies(s *session) {
 	}
 }
 
+// policyExtras resolves a policy's UNDEF action and audit message action.
+func (n *nsconf) policyExtras(s *session, np *nsPolicy) {
+	p := np.p
+	if u := np.undef.text; u != "" {
+		switch p.kind {
+		case KindResponder:
+			if p.undefResp = builtinResponder(u); p.undefResp == nil {
+				p.undefResp = n.respActs[u]
+			}
+		case KindRewrite:
+			if p.undefRW = builtinRewrite(u); p.undefRW == nil {
+				p.undefRW = n.rwActs[u]
+			}
+		}
+		if p.undefResp == nil && p.undefRW == nil {
+			s.failTok(np.cmd, np.undef, "no %s action %q for UNDEF results: use %s or an action defined in the file", p.kind, u, map[string]string{KindResponder: "NOOP, RESET or DROP", KindRewrite: "NOREWRITE, RESET or DROP"}[p.kind])
+		}
+	}
+	if l := np.logAction.text; l != "" {
+		a, ok := n.msgActs[l]
+		if !ok {
+			s.failTok(np.cmd, np.logAction, "no audit message action %q: define it with `add audit messageaction %s INFORMATIONAL \"...\"`%s", l, l, didYouMean(l, mapKeys(n.msgActs)))
+			return
+		}
+		p.log = a
+	}
+}
+
 func mapKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -190,7 +255,7 @@ func mapKeys[V any](m map[string]V) []string {
 
 // resolveBinds turns bind commands into bindings: per vserver and kind,
 // for aaa users and groups, and global (override or default).
-func (n *nsconf) resolveBinds(s *session) (map[string]map[string][]*binding, []*binding, map[string][]*binding) {
+func (n *nsconf) resolveBinds(s *session) *boundPolicies {
 	vs := map[string]map[string][]*binding{}
 	var aaa []*binding
 	globals := map[string][]*binding{}
@@ -201,7 +266,7 @@ func (n *nsconf) resolveBinds(s *session) (map[string]map[string][]*binding, []*
 			continue
 		}
 		np.bound = true
-		if np.p.kind == "authentication" {
+		if np.p.kind == kindAuthentication {
 			for _, a := range n.authnVS {
 				if a.name == b.where {
 					a.policies = append(a.policies, np.p.name)
@@ -214,7 +279,7 @@ func (n *nsconf) resolveBinds(s *session) (map[string]map[string][]*binding, []*
 		}
 		typ := strings.ToUpper(b.typ)
 		if b.scope == "vserver" && typ != "" && typ != "REQUEST" {
-			s.warn(b.cmd.pos, b.cmd.verbText(), fmt.Sprintf("%s: -type %s is not emulated: authdev evaluates requests only", b.cmd.verbText(), typ))
+			s.warn(b.cmd.pos, b.cmd.verbText(), EffectNone, fmt.Sprintf("%s: -type %s is not emulated: authdev evaluates requests only", b.cmd.verbText(), typ))
 			continue
 		}
 		bd := newBinding(np.p, b.priority, b.target)
@@ -256,11 +321,11 @@ func (n *nsconf) resolveBinds(s *session) (map[string]map[string][]*binding, []*
 	}
 	e.sessions = sortBindings(e.sessions)
 	for _, np := range n.policyOrder {
-		if !np.bound && np.p.kind != "authentication" {
-			s.warn(np.cmd.pos, np.cmd.verbText(), fmt.Sprintf("%s policy %q is never bound: the ADC does not evaluate it", np.p.kind, np.p.name))
+		if !np.bound && np.p.kind != kindAuthentication && !np.builtin {
+			s.warn(np.cmd.pos, np.cmd.verbText(), EffectNone, fmt.Sprintf("%s policy %q is never bound: the ADC does not evaluate it", np.p.kind, np.p.name))
 		}
 	}
-	return vs, aaa, globals
+	return &boundPolicies{vservers: vs, aaa: aaa, globals: globals}
 }
 
 // findPolicy finds the policy a bind names among the kinds it allows.
@@ -279,11 +344,30 @@ func (n *nsconf) findPolicy(s *session, b *nsBind) *nsPolicy {
 	case 1:
 		return found[0]
 	case 0:
+		for _, k := range []string{KindSession, kindAuthentication, KindAuthorization, KindResponder, KindRewrite} {
+			if _, ok := n.policiesOf(k)[name]; ok {
+				s.warn(b.cmd.pos, b.cmd.verbText(), EffectNone, fmt.Sprintf("%s: a %s policy bound here is not evaluated by authdev", b.cmd.verbText(), k))
+				return nil
+			}
+		}
+		if f, ok := n.foreign[name]; ok || isBuiltinPolicy(name) {
+			if !ok {
+				f = foreignPolicy{family: "built-in", effect: EffectNone}
+			}
+			s.warn(b.cmd.pos, b.cmd.verbText(), f.effect, fmt.Sprintf("%s: %s policy %q is not emulated", b.cmd.verbText(), f.family, name))
+			return nil
+		}
 		s.failTok(b.cmd, b.policy, "no %s policy %q%s", strings.Join(b.kinds, ", "), name, didYouMean(name, all))
 	default:
 		s.failTok(b.cmd, b.policy, "%q names policies of several kinds: rename one", name)
 	}
 	return nil
+}
+
+// isBuiltinPolicy reports the appliance's own policies (ns_cmp_*,
+// _cacheOCS..., SETTMSESSPARAMS_ADV_POL), which no ns.conf defines.
+func isBuiltinPolicy(name string) bool {
+	return strings.HasPrefix(name, "ns_") || strings.HasPrefix(name, "_") || strings.HasSuffix(name, "_ADV_POL")
 }
 
 func (n *nsconf) policiesOf(kind string) map[string]*nsPolicy {
@@ -316,7 +400,7 @@ func (n *nsconf) checkFeatures(s *session) {
 				continue
 			}
 			warned[f] = true
-			s.warn(b.cmd.pos, b.cmd.verbText(), fmt.Sprintf("%s policies are bound but `enable ns feature` does not list %s: the ADC would not run them; authdev does", k, f))
+			s.warn(b.cmd.pos, b.cmd.verbText(), EffectDecision, fmt.Sprintf("%s policies are bound but `enable ns feature` does not list %s: the ADC would not run them; authdev does", k, f))
 		}
 	}
 }
@@ -333,6 +417,7 @@ func (n *nsconf) settings(s *session) {
 	e := s.e
 	st := &e.settings
 	st.AAATM = n.aaaTM
+	st.Authn = n.backends
 	if n.aaaTM {
 		st.DefaultAuthorization = "DENY"
 		st.DefaultAuthorizationFrom = "the ADC's default for AAA-TM (" + s.rel(n.file) + " sets no -defaultAuthorizationAction)"
@@ -382,8 +467,8 @@ func (n *nsconf) settings(s *session) {
 		st.Upstreams = append(st.Upstreams, u)
 		withBackends = append(withBackends, v.name)
 	}
-	if len(withBackends) > 1 {
-		s.warn(config.Pos{File: n.file}, "add lb vserver", fmt.Sprintf("lb vservers %s all become upstreams with prefix /: give each its prefix under proxy.upstreams with the same name", strings.Join(withBackends, ", ")))
+	if len(withBackends) > 1 && len(n.cs) == 0 {
+		s.warn(config.Pos{File: n.file}, "add lb vserver", EffectDecision, fmt.Sprintf("lb vservers %s all become upstreams with prefix /: give each its prefix under proxy.upstreams with the same name", strings.Join(withBackends, ", ")))
 	}
 }
 
@@ -407,20 +492,45 @@ func (n *nsconf) backend(s *session, b backendRef) ([]string, *monitor, bool) {
 		}
 		monNames = g.monitors
 		if len(targets) == 0 {
-			s.failTok(b.cmd, b.tok, "serviceGroup %q has no members: add `bind serviceGroup %s SERVER PORT`", b.name, b.name)
+			s.warn(b.cmd.pos, b.cmd.verbText(), EffectDecision, fmt.Sprintf("serviceGroup %q has no members: requests to %s get 503", b.name, b.name))
 			return nil, nil, false
 		}
 	} else if sv, ok := n.services[b.name]; ok {
 		targets = append(targets, target(sv.proto, sv.host, sv.port))
+		monNames = sv.monitors
+	} else if what, ok := n.skipped[b.name]; ok {
+		s.warn(b.cmd.pos, b.cmd.verbText(), EffectNone, fmt.Sprintf("%s %q is not emulated: authdev proxies HTTP and SSL only", what, b.name))
+		return nil, nil, false
 	} else {
 		s.failTok(b.cmd, b.tok, "no serviceGroup or service %q: add it with `add serviceGroup %s HTTP`", b.name, b.name)
 		return nil, nil, false
 	}
+	var chosen *monitor
 	for _, ref := range monNames {
-		if m, ok := n.monitors[ref.name]; ok {
-			return targets, m, true
+		m := n.monitor(ref.name)
+		switch {
+		case m == nil:
+			s.failTok(ref.cmd, ref.tok, "no lb monitor %q: add it with `add lb monitor %s HTTP -respCode 200 -httpRequest \"GET /healthz\"`", ref.name, ref.name)
+		case m.mon.Path == "" && m.builtin:
+			s.warn(ref.cmd.pos, ref.cmd.verbText(), EffectNone, fmt.Sprintf("monitor %q is a %s monitor: not emulated, authdev runs HTTP monitors only", m.name, m.typ))
+		case m.mon.Path != "" && chosen == nil:
+			chosen = m
 		}
-		s.failTok(ref.cmd, ref.tok, "no lb monitor %q: add it with `add lb monitor %s HTTP -respCode 200 -httpRequest \"GET /healthz\"`", ref.name, ref.name)
+	}
+	if chosen != nil {
+		return targets, chosen, true
 	}
 	return targets, nil, true
+}
+
+// monitor finds a monitor by name; the built-in ones answer to any case,
+// as ns.conf files written by hand spell them.
+func (n *nsconf) monitor(name string) *monitor {
+	if m, ok := n.monitors[name]; ok {
+		return m
+	}
+	if m, ok := n.monitors[strings.ToLower(name)]; ok && m.builtin {
+		return m
+	}
+	return nil
 }

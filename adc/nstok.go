@@ -140,44 +140,26 @@ func cliQuote(line string, i int) (int, bool) {
 	return 0, false
 }
 
-// commandKeys are the objects authdev understands, longest first so that
-// "add lb vserver" wins over a shorter match.
-var commandKeys = []string{
-	"add authentication oauthaction", "add authentication vserver", "add authentication policy",
-	"add authentication policylabel", "bind authentication vserver", "bind authentication policylabel",
-	"add lb vserver", "bind lb vserver", "add lb monitor", "add servicegroup", "bind servicegroup",
-	"add service", "add server", "add authorization policy", "add rewrite action", "add rewrite policy",
-	"bind rewrite global", "add responder action", "add responder policy", "bind responder global",
-	"add stream selector", "add ns limitidentifier", "add tm sessionaction", "add tm sessionpolicy",
-	"set tm sessionparameter", "bind tm global", "add aaa group", "add aaa user", "bind aaa group",
-	"bind aaa user", "enable ns feature",
-}
-
-// parseCommand splits a tokenized line into key, arguments and options.
-func parseCommand(toks []ntok, pos config.Pos, line string) (*command, bool) {
+// parseCommand splits a tokenized line into key, arguments and options, and
+// finds the function that loads it: nil when authdev does not read the
+// command (it is still split, for its classification).
+func parseCommand(toks []ntok, pos config.Pos, line string) (*command, func(*session, *command)) {
 	c := &command{pos: pos, line: line}
-	words := make([]string, 0, 3)
-	for i := 0; i < len(toks) && i < 4; i++ {
+	words := make([]string, 0, 4)
+	for i := 0; i < len(toks) && i < 4 && !isOption(toks[i]); i++ {
 		words = append(words, strings.ToLower(toks[i].text))
 	}
-	for _, k := range commandKeys {
-		n := strings.Count(k, " ") + 1
-		if n <= len(words) && strings.Join(words[:n], " ") == k {
-			c.key, c.verb = k, toks[:n]
+	var run func(*session, *command)
+	for n := len(words); n > 0 && run == nil; n-- {
+		if f, ok := nsCommands[strings.Join(words[:n], " ")]; ok {
+			c.key, c.verb, run = strings.Join(words[:n], " "), toks[:n], f
 			toks = toks[n:]
-			break
 		}
 	}
-	if c.key == "" {
-		n := min(len(toks), 3)
-		for i := 0; i < n; i++ {
-			if strings.HasPrefix(toks[i].text, "-") {
-				n = i
-				break
-			}
-		}
-		c.verb = toks[:n]
-		return c, false
+	if run == nil {
+		n := min(len(words), 3)
+		c.key, c.verb = strings.Join(words[:n], " "), toks[:n]
+		toks = toks[n:]
 	}
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
@@ -198,7 +180,7 @@ func parseCommand(toks []ntok, pos config.Pos, line string) (*command, bool) {
 		}
 		c.args = append(c.args, t)
 	}
-	return c, true
+	return c, run
 }
 
 func isOption(t ntok) bool {

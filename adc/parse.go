@@ -197,6 +197,19 @@ func (p *parser) parseCall(recv *node) (*node, error) {
 		return nil, err
 	}
 	defer p.leave()
+	if args, ok := p.lx.timeArgs(); ok {
+		// Dates such as GMT 2024 Jan 10_10h, as SYS.TIME.BETWEEN takes them.
+		for _, a := range args {
+			n.args = append(n.args, &node{kind: nLit, pos: a.pos, tok: a})
+		}
+		if err := p.advance(); err != nil {
+			return nil, err
+		}
+		if err := p.expect(tRParen, "after the dates of "+id.raw); err != nil {
+			return nil, err
+		}
+		return n, nil
+	}
 	if raw, ok := p.lx.rawArg(); ok {
 		// A bare address or subnet: IN_SUBNET(10.0.0.0/8), EQ(10.1.2.3).
 		n.args = append(n.args, &node{kind: nLit, pos: raw.pos, tok: raw})
@@ -236,7 +249,13 @@ func (p *parser) parseCall(recv *node) (*node, error) {
 func (p *parser) parsePrimary() (*node, error) {
 	t := p.tok
 	switch t.kind {
-	case tString, tRegex, tNumber, tChar:
+	case tNumber:
+		if raw, ok := p.lx.addrAt(t.pos); ok {
+			// An address compared with ==, as in CLIENT.IP.SRC == 10.1.2.3.
+			return &node{kind: nLit, pos: raw.pos, tok: raw}, p.advance()
+		}
+		return &node{kind: nLit, pos: t.pos, tok: t}, p.advance()
+	case tString, tRegex, tChar:
 		return &node{kind: nLit, pos: t.pos, tok: t}, p.advance()
 	case tIdent:
 		return p.parseCall(nil)

@@ -26,7 +26,7 @@ type session struct {
 }
 
 func newSession(cfg *config.Config, e *Engine) *session {
-	return &session{cfg: cfg, e: e, env: &env{limits: e.limits}, files: map[string][]string{}}
+	return &session{cfg: cfg, e: e, env: newEnv(e.limits, e.now), files: map[string][]string{}}
 }
 
 // exprSrc is an expression and how to find its characters in the file.
@@ -101,22 +101,45 @@ func (s *session) compileErr(src exprSrc, what string, err error) {
 	s.fail(src.pos(0), what+": "+err.Error())
 }
 
-func (s *session) compileRule(src exprSrc, what string) boolFn {
+// compileRule compiles a rule. A function authdev does not emulate makes
+// the rule UNDEF when evaluated, and a warning of the given effect; with
+// effect 0 (authdev.yaml) it is an error.
+func (s *session) compileRule(src exprSrc, what string, effect Effect) boolFn {
 	fn, err := compileBool(src.text, s.env)
-	if err != nil {
-		s.compileErr(src, what, err)
-		return nil
+	if err == nil {
+		return fn
 	}
-	return fn
+	if msg, ok := s.notEmulated(src, what, err, effect); ok {
+		return func(e *evalCtx) bool { e.undefMsg(msg); return false }
+	}
+	return nil
 }
 
-func (s *session) compileString(src exprSrc, what string) textFn {
+// compileString compiles a text expression, as compileRule does a rule.
+func (s *session) compileString(src exprSrc, what string, effect Effect) textFn {
 	fn, err := compileText(src.text, s.env)
-	if err != nil {
-		s.compileErr(src, what, err)
-		return nil
+	if err == nil {
+		return fn
 	}
-	return fn
+	if msg, ok := s.notEmulated(src, what, err, effect); ok {
+		return func(e *evalCtx) string { e.undefMsg(msg); return "" }
+	}
+	return nil
+}
+
+// notEmulated reports a compile error: as a warning when it names a
+// NetScaler function authdev does not emulate (and effect allows), else as
+// an error.
+func (s *session) notEmulated(src exprSrc, what string, err error, effect Effect) (string, bool) {
+	var ee *exprError
+	if effect == 0 || !errors.As(err, &ee) || !ee.notEmulated {
+		s.compileErr(src, what, err)
+		return "", false
+	}
+	if effect != effectQuiet {
+		s.warn(src.pos(ee.off), "", effect, what+": "+ee.msg+": it is UNDEF when evaluated")
+	}
+	return ee.msg, true
 }
 
 // yamlExpr locates an expression of authdev.yaml. YAML may fold a long
@@ -192,14 +215,14 @@ func (s *session) compileYAML() {
 			// A built-in default header: no file to point into.
 			src.pos = func(int) config.Pos { return config.Pos{File: s.cfg.Source} }
 		}
-		fn := s.compileString(src, "header "+h.Name)
+		fn := s.compileString(src, "header "+h.Name, 0)
 		if fn != nil {
 			s.e.headers = append(s.e.headers, headerRule{name: h.Name, fn: fn})
 		}
 		s.own(h.Name)
 	}
 	for _, p := range px.Policies {
-		fn := s.compileRule(s.yamlExpr(p.Rule), "policy "+quote(p.Name))
+		fn := s.compileRule(s.yamlExpr(p.Rule), "policy "+quote(p.Name), 0)
 		if fn == nil {
 			continue
 		}

@@ -26,6 +26,9 @@ type Settings struct {
 	// OAuth is the relying-party settings of the OAuth action in use, nil
 	// when the ns.conf has none.
 	OAuth *OAuthAction
+	// Authn are the authentication back-ends the ns.conf chains; authdev
+	// emulates them by a login through its own IdP.
+	Authn AuthnBackends
 }
 
 // OAuthAction is an `add authentication OAuthAction`: how the ADC acts as an

@@ -3,6 +3,9 @@ package audit
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,5 +76,30 @@ func TestLogWritesOneLineWithoutTheDetail(t *testing.T) {
 	}
 	if e.Claims == nil || e.Trace == nil {
 		t.Fatal("Write changed the caller's event")
+	}
+}
+
+// The decisions the log writes are the ones docs/ARCHITECTURE.md tells
+// readers of the audit trail to expect.
+func TestTheDecisionsAreTheDocumentedOnes(t *testing.T) {
+	doc, err := os.ReadFile("../docs/ARCHITECTURE.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, para, ok := strings.Cut(string(doc), "Decisions in the audit trail")
+	para, _, _ = strings.Cut(para, "\n\n")
+	if !ok {
+		t.Fatal("docs/ARCHITECTURE.md no longer lists the decisions")
+	}
+	var documented []string
+	for _, m := range regexp.MustCompile("`([a-z]+)` \\(").FindAllStringSubmatch(para, -1) {
+		documented = append(documented, m[1])
+	}
+	var ours []string
+	for _, d := range []Decision{DecisionAllow, DecisionDeny, DecisionRespond} {
+		ours = append(ours, string(d))
+	}
+	if !slices.Equal(documented, ours) {
+		t.Errorf("documented decisions %q, audit's constants %q", documented, ours)
 	}
 }

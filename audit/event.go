@@ -17,6 +17,16 @@ const (
 	KindNotice       Kind = "notice"        // stack news: persona switched, config reloaded, upstream down
 )
 
+// Decision is what the proxy's policies made of a request.
+type Decision string
+
+// Decisions, as the log line's "decision" field spells them.
+const (
+	DecisionAllow   Decision = "allow"   // forwarded to the upstream
+	DecisionDeny    Decision = "deny"    // refused with 403 by a policy or the default action
+	DecisionRespond Decision = "respond" // answered by a responder policy, never forwarded
+)
+
 // Event is one audit record. Tokens and cookies never go in it: Assertion
 // holds decoded claims, not the signed token.
 type Event struct {
@@ -31,7 +41,7 @@ type Event struct {
 	Target   string        `json:"target,omitempty"`
 	Status   int           `json:"status,omitempty"`
 	Latency  time.Duration `json:"latency_ns,omitempty"`
-	Decision string        `json:"decision,omitempty"` // allow | deny
+	Decision Decision      `json:"decision,omitempty"` // "" when no policy ran (the request was refused first)
 	Policy   string        `json:"policy,omitempty"`   // the deciding policy; "" = the default action
 	Via      string        `json:"via,omitempty"`      // session | bearer
 	ClientIP string        `json:"client_ip,omitempty"`
@@ -47,6 +57,17 @@ type Event struct {
 	HeadersStripped []string          `json:"headers_stripped,omitempty"`
 	Assertion       map[string]any    `json:"assertion,omitempty"`
 	Trace           []PolicyResult    `json:"trace,omitempty"`
+	// Messages are what the ns.conf's audit message actions wrote for
+	// this request (-logAction on a policy), as the ADC writes them to ns.log.
+	Messages []PolicyMessage `json:"messages,omitempty"`
+}
+
+// PolicyMessage is the text of an `add audit messageaction`, written when
+// the policy naming it in -logAction matched.
+type PolicyMessage struct {
+	Policy string `json:"policy"`
+	Level  string `json:"level"` // EMERGENCY … INFORMATIONAL, DEBUG
+	Text   string `json:"text"`
 }
 
 // PolicyResult is one policy considered for a request.

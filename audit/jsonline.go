@@ -30,7 +30,7 @@ func appendLogLine(b []byte, e *Event) []byte {
 		b = append(b, `,"latency_ns":`...)
 		b = strconv.AppendInt(b, int64(e.Latency), 10)
 	}
-	b = appendStringField(b, "decision", e.Decision)
+	b = appendStringField(b, "decision", string(e.Decision))
 	b = appendStringField(b, "policy", e.Policy)
 	b = appendStringField(b, "via", e.Via)
 	b = appendStringField(b, "client_ip", e.ClientIP)

@@ -16,13 +16,14 @@ import (
 // window's end and go out together in one write, as do the lines that
 // pile up while another call writes. Flush and Close write what waits.
 type Log struct {
-	w io.Writer
+	w     io.Writer
+	clock clock
 
 	mu        sync.Mutex
 	pending   []byte      // whole lines not yet handed to w
 	spare     []byte      // the buffer last handed to w, reused for pending
 	writing   bool        // a call is inside the write loop
-	timer     *time.Timer // armed while lines wait for the window's end
+	stopTimer func() bool // set while lines wait for the window's end
 	lastWrite time.Time
 	err       error      // a failed write no caller has been told of yet
 	drained   *sync.Cond // signalled when a write loop ends
@@ -37,9 +38,25 @@ const flushAt = 32 << 10
 // maxSpare bounds the buffer kept between bursts.
 const maxSpare = 64 << 10
 
+// clock is the time a Log batches by; tests move it by hand instead of
+// sleeping through batch windows.
+type clock interface {
+	Now() time.Time
+	// AfterFunc calls f once d has passed, unless stop is called first.
+	AfterFunc(d time.Duration, f func()) (stop func() bool)
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+func (systemClock) AfterFunc(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
+
 // NewLog returns a Log writing to w.
-func NewLog(w io.Writer) *Log {
-	l := &Log{w: w}
+func NewLog(w io.Writer) *Log { return newLog(w, systemClock{}) }
+
+func newLog(w io.Writer, c clock) *Log {
+	l := &Log{w: w, clock: c}
 	l.drained = sync.NewCond(&l.mu)
 	return l
 }
@@ -57,12 +74,12 @@ func (l *Log) Write(e Event) error {
 	lineBuffers.Put(bp)
 	full := len(l.pending) >= flushAt
 	switch {
-	case l.writing, l.timer != nil && !full:
+	case l.writing, l.stopTimer != nil && !full:
 		// The call writing, or the timer, takes the line.
 		l.mu.Unlock()
 		return nil
-	case !full && time.Since(l.lastWrite) < BatchWindow:
-		l.timer = time.AfterFunc(BatchWindow, l.flushWindow)
+	case !full && l.clock.Now().Sub(l.lastWrite) < BatchWindow:
+		l.stopTimer = l.clock.AfterFunc(BatchWindow, l.flushWindow)
 		l.mu.Unlock()
 		return nil
 	}
@@ -75,7 +92,7 @@ func (l *Log) Write(e Event) error {
 func (l *Log) flushWindow() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.timer = nil
+	l.stopTimer = nil
 	if !l.writing {
 		if err := l.drainLocked(); err != nil && l.err == nil {
 			l.err = err
@@ -103,7 +120,7 @@ func (l *Log) drainLocked() error {
 			l.spare = nil
 		}
 	}
-	l.lastWrite = time.Now()
+	l.lastWrite = l.clock.Now()
 	l.writing = false
 	l.drained.Broadcast()
 	return err
@@ -128,9 +145,9 @@ func (l *Log) Flush() error {
 // Close flushes the log. It does not close the writer.
 func (l *Log) Close() error {
 	l.mu.Lock()
-	if l.timer != nil {
-		l.timer.Stop()
-		l.timer = nil
+	if l.stopTimer != nil {
+		l.stopTimer()
+		l.stopTimer = nil
 	}
 	l.mu.Unlock()
 	return l.Flush()

@@ -29,7 +29,7 @@ func everyFieldEvent(s string) Event {
 	return Event{
 		Time: time.Date(2026, 11, 27, 9, 1, 2, 345678900, time.FixedZone("CET", 3600)), Kind: Kind(s),
 		Persona: s, User: s, Env: s, Method: s, Path: s, Upstream: s, Target: s, Status: 403,
-		Latency: 1234567 * time.Nanosecond, Decision: s, Policy: s, Via: s, ClientIP: s, RequestID: s, Message: s, Level: s,
+		Latency: 1234567 * time.Nanosecond, Decision: Decision(s), Policy: s, Via: s, ClientIP: s, RequestID: s, Message: s, Level: s,
 		HeadersStripped: []string{s, "X-Remote-User"},
 		Claims:          map[string]any{"a": 1}, HeadersInjected: map[string]string{"b": "c"},
 		Assertion: map[string]any{"d": 2}, Trace: []PolicyResult{{Name: "p"}},
@@ -68,6 +68,7 @@ func FuzzLogLine(f *testing.F) {
 }
 
 func TestLogUnderConcurrencyWritesEveryLineOnceAndWholeInFewerWrites(t *testing.T) {
+	t.Parallel()
 	// Each write takes long enough for concurrent callers to pile up.
 	w := &countingWriter{delay: 200 * time.Microsecond}
 	l := NewLog(w)
@@ -112,7 +113,9 @@ type failingWriter struct{}
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
 
 func TestLogReportsTheWriteError(t *testing.T) {
-	l := NewLog(failingWriter{})
+	t.Parallel()
+	clk := newFakeClock()
+	l := newLog(failingWriter{}, clk)
 	if err := l.Write(Event{Kind: KindNotice}); err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Fatalf("err = %v, want the writer's error", err)
 	}
@@ -126,7 +129,7 @@ func TestLogReportsTheWriteError(t *testing.T) {
 	// A failed write of the window's timer is reported by the next Flush
 	// (or by the Write itself, had it come after a quiet spell).
 	werr := l.Write(Event{Kind: KindNotice})
-	time.Sleep(3 * BatchWindow)
+	clk.Advance(BatchWindow)
 	if err := l.Flush(); err == nil && werr == nil {
 		t.Fatal("the timer's failed write went unreported")
 	}
@@ -156,13 +159,15 @@ func (w *countingWriter) state() (string, int) {
 }
 
 func TestALineAfterAQuietSpellIsWrittenAtOnce(t *testing.T) {
+	t.Parallel()
 	w := &countingWriter{}
-	l := NewLog(w)
+	clk := newFakeClock()
+	l := newLog(w, clk)
 	l.Write(Event{Kind: KindNotice, Message: "first"})
 	if text, _ := w.state(); !strings.Contains(text, "first") {
 		t.Fatal("the first line waited")
 	}
-	time.Sleep(2 * BatchWindow)
+	clk.Advance(BatchWindow)
 	l.Write(Event{Kind: KindNotice, Message: "after a pause"})
 	if text, n := w.state(); !strings.Contains(text, "after a pause") || n != 2 {
 		t.Fatalf("a line after a quiet spell waited (%d writes): %q", n, text)
@@ -170,34 +175,85 @@ func TestALineAfterAQuietSpellIsWrittenAtOnce(t *testing.T) {
 }
 
 func TestABurstIsWrittenTogetherWithinTheWindow(t *testing.T) {
+	t.Parallel()
 	w := &countingWriter{}
-	l := NewLog(w)
+	clk := newFakeClock()
+	l := newLog(w, clk)
 	defer l.Close()
 	for i := range 100 {
 		l.Write(Event{Kind: KindRequest, Status: 200 + i})
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		text, n := w.state()
-		if strings.Count(text, "\n") == 100 {
-			// The first line alone, the others when a window ended: two
-			// writes, or a few more on a machine so slow that the burst
-			// outlasted a window.
-			if n < 2 || n > 5 {
-				t.Fatalf("100 lines in %d writes, want 2", n)
-			}
-			return
+	if text, n := w.state(); strings.Count(text, "\n") != 1 || n != 1 {
+		t.Fatalf("before the window ended: %d lines in %d writes, want the first line alone", strings.Count(text, "\n"), n)
+	}
+	clk.Advance(BatchWindow - time.Nanosecond)
+	if _, n := w.state(); n != 1 {
+		t.Fatalf("%d writes before the window ended", n)
+	}
+	clk.Advance(time.Nanosecond)
+	// The first line alone, the other 99 when the window ended.
+	if text, n := w.state(); strings.Count(text, "\n") != 100 || n != 2 {
+		t.Fatalf("%d lines in %d writes, want 100 in 2", strings.Count(text, "\n"), n)
+	}
+}
+
+// fakeClock is a clock that moves only when told; its timers fire inside
+// Advance.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []*fakeTimer
+}
+
+type fakeTimer struct {
+	due     time.Time
+	f       func()
+	stopped bool
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) func() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{due: c.now.Add(d), f: f}
+	c.timers = append(c.timers, t)
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		was := !t.stopped
+		t.stopped = true
+		return was
+	}
+}
+
+// Advance moves the clock by d and runs the timers that came due.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	var due []func()
+	for _, t := range c.timers {
+		if !t.stopped && !t.due.After(c.now) {
+			t.stopped = true
+			due = append(due, t.f)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after 5 s, %d of 100 lines written", strings.Count(text, "\n"))
-		}
-		time.Sleep(BatchWindow / 4)
+	}
+	c.mu.Unlock()
+	for _, f := range due {
+		f()
 	}
 }
 
 func TestFlushAndCloseWriteWhatWaits(t *testing.T) {
+	t.Parallel()
 	w := &countingWriter{}
-	l := NewLog(w)
+	l := newLog(w, newFakeClock())
 	l.Write(Event{Kind: KindNotice, Message: "one"})
 	l.Write(Event{Kind: KindNotice, Message: "two"})
 	if err := l.Flush(); err != nil {

@@ -56,22 +56,6 @@ func (e *Environment) RolesFor(groups []string) []string {
 	return roles
 }
 
-// Auth0Namespace prefixes the custom claims of the auth0 flavor: Auth0 only
-// lets rules add claims under a URL namespace.
-const Auth0Namespace = "https://authdev.dev/"
-
-// GroupsClaim is the claim that carries groups in tokens of flavor: the
-// proxy reads it, the mock IdP writes it.
-func GroupsClaim(flavor string) string {
-	switch flavor {
-	case "cognito":
-		return "cognito:groups"
-	case "auth0":
-		return Auth0Namespace + "groups"
-	}
-	return "groups"
-}
-
 // PersonaByEmail finds the persona whose email in env is email, so that a
 // bearer token can be shown as a persona.
 func (c *Config) PersonaByEmail(env, email string) (Identity, bool) {

@@ -23,7 +23,8 @@ type Config struct {
 type IDP struct {
 	Listen    string   `yaml:"listen" jsonschema:"description=host:port to listen on (loopback unless authdev idp --allow-remote),default=127.0.0.1:9400"`
 	PublicURL string   `yaml:"public_url" jsonschema:"description=Replaces http://localhost:<port> in issuer URLs (for containers)"`
-	Flavor    string   `yaml:"flavor" jsonschema:"enum=okta,enum=entra,enum=keycloak,enum=cognito,enum=auth0,enum=generic,default=generic"`
+	TLS       bool     `yaml:"tls" jsonschema:"description=Serve HTTPS with a certificate from authdev's local CA: issuers become https://localhost:<port>/<env>"`
+	Flavor    Flavor   `yaml:"flavor" jsonschema:"enum=okta,enum=entra,enum=keycloak,enum=cognito,enum=auth0,enum=generic,default=generic"`
 	Alg       string   `yaml:"alg" jsonschema:"enum=RS256,enum=ES256,default=RS256,description=Default signing algorithm of every environment"`
 	TokenTTL  Duration `yaml:"token_ttl" jsonschema:"description=Lifetime of access and ID tokens,default=5m"`
 	Clients   []Client `yaml:"clients" jsonschema:"description=Extra clients; the proxy of authdev up and the authdev token CLI are built in"`
@@ -54,13 +55,14 @@ type SAMLServiceProvider struct {
 
 // Client is an OAuth client registered with the mock IdP.
 type Client struct {
-	ID                     string   `yaml:"id" jsonschema:"required"`
-	Secret                 string   `yaml:"secret" jsonschema:"description=Absent for a public client (PKCE required); ${ENV} is expanded"`
-	RedirectURIs           []string `yaml:"redirect_uris"`
-	PostLogoutRedirectURIs []string `yaml:"post_logout_redirect_uris"`
-	Grants                 []string `yaml:"grants" jsonschema:"description=Allowed grant types; default authorization_code and refresh_token"`
-	Audience               string   `yaml:"audience" jsonschema:"description=Default audience of access tokens issued to this client"`
-	Pos                    Pos      `yaml:"-"`
+	ID                     string      `yaml:"id" jsonschema:"required"`
+	Secret                 string      `yaml:"secret" jsonschema:"description=Absent for a public client (PKCE required); ${ENV} is expanded"`
+	RedirectURIs           []string    `yaml:"redirect_uris"`
+	PostLogoutRedirectURIs []string    `yaml:"post_logout_redirect_uris"`
+	Grants                 []GrantType `yaml:"grants" jsonschema:"description=Allowed grant types; default authorization_code and refresh_token"`
+	Roles                  []string    `yaml:"roles" jsonschema:"description=App roles granted to the client itself: the roles claim of its client_credentials tokens (entra)"`
+	Audience               string      `yaml:"audience" jsonschema:"description=Default audience of access tokens issued to this client"`
+	Pos                    Pos         `yaml:"-"`
 }
 
 // Persona is a user the IdP can log in. Personas decode from a YAML mapping
@@ -90,15 +92,21 @@ type Personas []Persona
 // Environment is one tenant: its own issuer, keys, claim flavor and the
 // mapping from IdP groups to application roles.
 type Environment struct {
-	Name         string              `yaml:"-" authdev:"key"`
-	Description  string              `yaml:"description"`
-	Flavor       string              `yaml:"flavor" jsonschema:"enum=okta,enum=entra,enum=keycloak,enum=cognito,enum=auth0,enum=generic,description=Defaults to idp.flavor"`
-	Alg          string              `yaml:"alg" jsonschema:"enum=RS256,enum=ES256,description=Defaults to idp.alg"`
-	Audience     string              `yaml:"audience" jsonschema:"default=authdev"`
-	Roles        map[string][]string `yaml:"roles" jsonschema:"description=IdP group -> application roles"`
-	Login        string              `yaml:"login" jsonschema:"enum=oidc,enum=saml,description=How the proxy logs browsers in to this environment; defaults to proxy.login"`
-	SAMLMetadata string              `yaml:"saml_metadata" jsonschema:"description=With login: saml, the SAML IdP's metadata (http(s) URL or file, relative to this file) when it is not authdev's own <issuer>/saml/metadata"`
-	Pos          Pos                 `yaml:"-"`
+	Name        string              `yaml:"-" authdev:"key"`
+	Description string              `yaml:"description"`
+	Flavor      Flavor              `yaml:"flavor" jsonschema:"enum=okta,enum=entra,enum=keycloak,enum=cognito,enum=auth0,enum=generic,description=Defaults to idp.flavor"`
+	Alg         string              `yaml:"alg" jsonschema:"enum=RS256,enum=ES256,description=Defaults to idp.alg"`
+	Audience    string              `yaml:"audience" jsonschema:"default=authdev"`
+	Roles       map[string][]string `yaml:"roles" jsonschema:"description=IdP group -> application roles"`
+	// Provider settings: only the block of the environment's flavor.
+	Okta         *OktaSettings     `yaml:"okta" jsonschema:"description=Settings of the okta flavor"`
+	Entra        *EntraSettings    `yaml:"entra" jsonschema:"description=Settings of the entra flavor"`
+	Keycloak     *KeycloakSettings `yaml:"keycloak" jsonschema:"description=Settings of the keycloak flavor"`
+	Cognito      *CognitoSettings  `yaml:"cognito" jsonschema:"description=Settings of the cognito flavor"`
+	Auth0        *Auth0Settings    `yaml:"auth0" jsonschema:"description=Settings of the auth0 flavor"`
+	Login        string            `yaml:"login" jsonschema:"enum=oidc,enum=saml,description=How the proxy logs browsers in to this environment; defaults to proxy.login"`
+	SAMLMetadata string            `yaml:"saml_metadata" jsonschema:"description=With login: saml, the SAML IdP's metadata (http(s) URL or file, relative to this file) when it is not authdev's own <issuer>/saml/metadata"`
+	Pos          Pos               `yaml:"-"`
 }
 
 // Environments keeps environments in file order.

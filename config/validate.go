@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"net/url"
@@ -9,11 +10,12 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/authdev/authdev/identity"
 )
 
 // Values the schema allows.
 var (
-	Flavors   = []string{"okta", "entra", "keycloak", "cognito", "auth0", "generic"}
 	Algs      = []string{"RS256", "ES256"}
 	LBMethods = []string{"roundrobin", "leastconnection"}
 	Actions   = []string{"ALLOW", "DENY"}
@@ -22,13 +24,11 @@ var (
 	Logins = []string{LoginOIDC, LoginSAML}
 	// SAMLNameIDFormats are the nameid_format values of a service provider.
 	SAMLNameIDFormats = []string{"email", "persistent", "transient", "unspecified"}
-	GrantTypes        = []string{"authorization_code", "refresh_token", "client_credentials",
-		"urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:token-exchange"}
 	// ReservedClientIDs are the IdP's built-in clients.
 	ReservedClientIDs = []string{ProxyClientID, CLIClientID}
 )
 
-// The built-in clients of the IdP (DESIGN.md: they need no configuration).
+// The built-in clients of the IdP: they need no configuration.
 const (
 	ProxyClientID = "authdev-proxy"
 	CLIClientID   = "authdev-cli"
@@ -46,15 +46,12 @@ const (
 const (
 	ProxySAMLEntityID = "urn:authdev:proxy"
 	SAMLACSPath       = "/cgi/samlauth"
-	// SAMLMetadataPath follows an environment's issuer URL on authdev's
-	// IdP; the metadata URL is also the IdP's entity id.
-	SAMLMetadataPath = "/saml/metadata"
 )
 
 func (c *Config) applyDefaults() {
 	i := &c.IDP
 	i.Listen = or(i.Listen, "127.0.0.1:9400")
-	i.Flavor = or(i.Flavor, "generic")
+	i.Flavor = cmp.Or(i.Flavor, FlavorGeneric)
 	i.Alg = or(i.Alg, "RS256")
 	if i.TokenTTL == 0 {
 		i.TokenTTL = Duration(5 * time.Minute)
@@ -64,7 +61,7 @@ func (c *Config) applyDefaults() {
 	}
 	for k := range c.Environments {
 		e := &c.Environments[k]
-		e.Flavor = or(e.Flavor, i.Flavor)
+		e.Flavor = cmp.Or(e.Flavor, i.Flavor)
 		e.Alg = or(e.Alg, i.Alg)
 		e.Audience = or(e.Audience, "authdev")
 	}
@@ -95,33 +92,17 @@ func (c *Config) applyDefaults() {
 	c.IDP.SAML.applyDefaults(c)
 	if len(px.Headers) == 0 {
 		px.Headers = Headers{
-			{Name: "X-Remote-User", Expr: Expr{Text: "AAA.USER.NAME"}},
-			{Name: "X-Remote-Groups", Expr: Expr{Text: "AAA.USER.GROUPS"}},
-			{Name: "X-Remote-Roles", Expr: Expr{Text: `AAA.USER.ATTRIBUTE("roles")`}},
+			{Name: identity.HeaderUser, Expr: Expr{Text: "AAA.USER.NAME"}},
+			{Name: identity.HeaderGroups, Expr: Expr{Text: "AAA.USER.GROUPS"}},
+			{Name: identity.HeaderRoles, Expr: Expr{Text: `AAA.USER.ATTRIBUTE("roles")`}},
 		}
 	}
 	for k := range px.Upstreams {
 		u := &px.Upstreams[k]
 		u.Prefix = or(u.Prefix, "/")
 		u.LB = strings.ToLower(or(u.LB, "leastconnection"))
-		if u.Timeout == 0 {
-			u.Timeout = Duration(30 * time.Second)
-		}
-		if m := u.Monitor; m != nil {
-			m.Path = or(m.Path, "/healthz")
-			if m.Interval == 0 {
-				m.Interval = Duration(5 * time.Second)
-			}
-			if m.Timeout == 0 {
-				m.Timeout = Duration(2 * time.Second)
-			}
-			if m.Status == 0 {
-				m.Status = 200
-			}
-			if m.Retries == 0 {
-				m.Retries = 3
-			}
-		}
+		// The upstream's timeout and monitor defaults are the proxy's own,
+		// applied where they take effect (devproxy).
 	}
 	for k := range px.Policies {
 		px.Policies[k].Action = strings.ToUpper(px.Policies[k].Action)
@@ -175,7 +156,7 @@ func (c *Config) validate(errs *Errors) {
 	}
 
 	checkListen("idp.listen", &c.IDP.Listen)
-	oneOf(of(&c.IDP.Flavor), "idp.flavor", c.IDP.Flavor, Flavors)
+	oneOf(of(&c.IDP.Flavor), "idp.flavor", string(c.IDP.Flavor), names(Flavors))
 	oneOf(of(&c.IDP.Alg), "idp.alg", c.IDP.Alg, Algs)
 	if c.IDP.PublicURL != "" {
 		checkURL(errs, of(&c.IDP.PublicURL), "idp.public_url", c.IDP.PublicURL)
@@ -195,7 +176,7 @@ func (c *Config) validate(errs *Errors) {
 			checkURL(errs, at(cl.Pos), fmt.Sprintf("client %q redirect URI", cl.ID), u)
 		}
 		for _, g := range cl.Grants {
-			oneOf(cl.Pos, fmt.Sprintf("client %q grant", cl.ID), g, GrantTypes)
+			oneOf(cl.Pos, fmt.Sprintf("client %q grant", cl.ID), string(g), names(GrantTypes))
 		}
 	}
 
@@ -206,7 +187,8 @@ func (c *Config) validate(errs *Errors) {
 		if !nameRE.MatchString(e.Name) {
 			errs.add(at(e.Pos), "environment name %q must be letters, digits, '.', '_' or '-' (it becomes the issuer path)", e.Name)
 		}
-		oneOf(of(&e.Flavor), fmt.Sprintf("environment %q flavor", e.Name), e.Flavor, Flavors)
+		oneOf(of(&e.Flavor), fmt.Sprintf("environment %q flavor", e.Name), string(e.Flavor), names(Flavors))
+		validateFlavorSettings(errs, at(e.Pos), e)
 		oneOf(of(&e.Alg), fmt.Sprintf("environment %q alg", e.Name), e.Alg, Algs)
 		oneOf(of(&e.Login), fmt.Sprintf("environment %q login", e.Name), e.Login, Logins)
 	}
@@ -253,7 +235,7 @@ func (c *Config) validate(errs *Errors) {
 			checkURL(errs, at(u.Pos), fmt.Sprintf("upstream %q target", u.Name), t)
 		}
 		oneOf(of(&u.LB), fmt.Sprintf("upstream %q lb", u.Name), u.LB, LBMethods)
-		if m := u.Monitor; m != nil && (m.Status < 100 || m.Status > 599) {
+		if m := u.Monitor; m != nil && m.Status != 0 && (m.Status < 100 || m.Status > 599) {
 			errs.add(at(u.Pos), "upstream %q monitor status %d is not an HTTP status", u.Name, m.Status)
 		}
 	}

@@ -15,32 +15,17 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/authdev/authdev/identity"
 )
 
-// Assertion lifetimes: the contract gives the backend 60 s tokens; the proxy
-// reuses one until it has less than assertionMinLife left, so the backend
-// never receives one about to expire and the proxy signs about once every
-// 45 s per session and upstream instead of per request.
-const (
-	AssertionLifetime = 60 * time.Second
-	assertionMinLife  = 15 * time.Second
-)
+// assertionMinLife is the life an assertion must have left to be reused:
+// the backend never receives one about to expire, and the proxy signs about
+// once every 45 s per session and upstream instead of per request.
+const assertionMinLife = 15 * time.Second
 
-// AssertionClaims is the payload of X-Authdev-Assertion (DESIGN.md).
-type AssertionClaims struct {
-	Issuer   string   `json:"iss"`
-	Audience string   `json:"aud"`
-	Subject  string   `json:"sub"`
-	Email    string   `json:"email,omitempty"`
-	Name     string   `json:"name,omitempty"`
-	Groups   []string `json:"groups"`
-	Roles    []string `json:"roles"`
-	Env      string   `json:"env"`
-	Persona  string   `json:"persona,omitempty"`
-	IssuedAt int64    `json:"iat"`
-	Expiry   int64    `json:"exp"`
-	ID       string   `json:"jti"`
-}
+// assertionAlg is the contract's signature algorithm, as go-jose names it.
+const assertionAlg = jose.SignatureAlgorithm(identity.Algorithm)
 
 // NewAssertionKey makes a P-256 key and returns it PKCS#8 PEM encoded, the
 // form kept in the state store.
@@ -85,14 +70,14 @@ func newAssertionSigner(key *ecdsa.PrivateKey, issuer string, random io.Reader) 
 	if key == nil {
 		return nil, errors.New("no assertion signing key: pass Options.AssertionKey")
 	}
-	pub := jose.JSONWebKey{Key: &key.PublicKey, Algorithm: string(jose.ES256), Use: "sig"}
+	pub := jose.JSONWebKey{Key: &key.PublicKey, Algorithm: identity.Algorithm, Use: "sig"}
 	thumb, err := pub.Thumbprint(crypto.SHA256)
 	if err != nil {
 		return nil, err
 	}
 	pub.KeyID = base64.RawURLEncoding.EncodeToString(thumb)
 	signer, err := jose.NewSigner(
-		jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key, KeyID: pub.KeyID}},
+		jose.SigningKey{Algorithm: assertionAlg, Key: jose.JSONWebKey{Key: key, KeyID: pub.KeyID}},
 		(&jose.SignerOptions{}).WithType("JWT"))
 	if err != nil {
 		return nil, err
@@ -108,7 +93,7 @@ func newAssertionSigner(key *ecdsa.PrivateKey, issuer string, random io.Reader) 
 // trail and whoami (which show claims, never the token).
 type signedAssertion struct {
 	token  string
-	claims AssertionClaims
+	claims identity.Claims
 	reuse  time.Time // sign a new one from then on
 	// header is []string{token}, made once and shared by every request
 	// that carries this assertion (http.Header values are only read or
@@ -116,28 +101,38 @@ type signedAssertion struct {
 	header []string
 }
 
-func (s *assertionSigner) sign(id *identity, upstream string, now time.Time) (*signedAssertion, error) {
+func (s *assertionSigner) sign(c *caller, upstream string, now time.Time) (*signedAssertion, error) {
 	jti := make([]byte, 16)
 	if _, err := io.ReadFull(s.rand, jti); err != nil {
 		return nil, err
 	}
-	c := AssertionClaims{
-		Issuer: s.issuer, Audience: upstream, Subject: id.sub, Email: id.email, Name: id.name,
-		Groups: id.groups, Roles: id.roles, Env: id.env, Persona: id.persona,
-		IssuedAt: now.Unix(), Expiry: now.Add(AssertionLifetime).Unix(),
+	claims := identity.Claims{
+		Issuer: s.issuer, Audience: jwt.Audience{upstream}, Subject: c.sub, Email: c.email, Name: c.name,
+		Groups: c.groups, Roles: c.roles, Env: c.env, Persona: c.persona,
+		IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(identity.Lifetime)),
 		ID: base64.RawURLEncoding.EncodeToString(jti),
 	}
-	tok, err := jwt.Signed(s.signer).Claims(c).Serialize()
+	// Signed directly rather than through jwt.Signed, whose builder turns
+	// the claims into a map and back to JSON.
+	payload, err := json.Marshal(&claims)
 	if err != nil {
 		return nil, fmt.Errorf("sign assertion: %w", err)
 	}
-	return &signedAssertion{token: tok, claims: c, reuse: now.Add(AssertionLifetime - assertionMinLife), header: []string{tok}}, nil
+	obj, err := s.signer.Sign(payload)
+	if err != nil {
+		return nil, fmt.Errorf("sign assertion: %w", err)
+	}
+	tok, err := obj.CompactSerialize()
+	if err != nil {
+		return nil, fmt.Errorf("sign assertion: %w", err)
+	}
+	return &signedAssertion{token: tok, claims: claims, reuse: now.Add(identity.Lifetime - assertionMinLife), header: []string{tok}}, nil
 }
 
-// assertionKey identifies a cached assertion: one per identity (session or
+// assertionKey identifies a cached assertion: one per caller (session or
 // bearer token) and upstream, since the audience differs per upstream.
 type assertionKey struct {
-	identity string
+	caller   string
 	upstream string
 }
 
@@ -146,12 +141,12 @@ type assertionCache struct {
 	c      *cache[assertionKey, *signedAssertion]
 }
 
-func (a *assertionCache) get(id *identity, upstream string, now time.Time) (*signedAssertion, error) {
-	k := assertionKey{id.key, upstream}
+func (a *assertionCache) get(c *caller, upstream string, now time.Time) (*signedAssertion, error) {
+	k := assertionKey{c.key, upstream}
 	if sa, ok := a.c.get(k, now); ok {
 		return sa, nil
 	}
-	sa, err := a.signer.sign(id, upstream, now)
+	sa, err := a.signer.sign(c, upstream, now)
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,10 @@
 package devproxy
 
 import (
+	"cmp"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,7 +19,7 @@ import (
 // authenticate establishes who sent r: a bearer token, or the session
 // cookie. When there is neither it answers itself — a redirect to the IdP
 // for a browser, a 401 for an API client — and returns nil.
-func (p *Proxy) authenticate(w http.ResponseWriter, r *http.Request, up *upstream, st *reqState) *identity {
+func (p *Proxy) authenticate(w http.ResponseWriter, r *http.Request, up *upstream, st *reqState) *caller {
 	act := p.active.Load()
 	g := p.rt()
 	env := g.env(act.Env)
@@ -49,7 +52,7 @@ func (p *Proxy) authenticate(w http.ResponseWriter, r *http.Request, up *upstrea
 		st.message = "no session"
 		desc := "log in through a browser, or send Authorization: Bearer <token from " + env.Issuer + ">"
 		if refusal == sessionSwitched {
-			desc = fmt.Sprintf("the active persona is now %s in %s: reload the page to log in again", or(act.Persona, "(any)"), act.Env)
+			desc = fmt.Sprintf("the active persona is now %s in %s: reload the page to log in again", cmp.Or(act.Persona, "(any)"), act.Env)
 		} else if refusal != sessionOK {
 			desc = refusalText[refusal]
 		}
@@ -59,7 +62,7 @@ func (p *Proxy) authenticate(w http.ResponseWriter, r *http.Request, up *upstrea
 	if stale != nil {
 		p.emit(audit.Event{Kind: audit.KindNotice, Level: "info", Persona: act.Persona, Env: act.Env,
 			User: stale.id.user, Message: fmt.Sprintf("session of %s re-established as %s in %s",
-				or(stale.id.persona, stale.id.user), or(act.Persona, "(picker)"), act.Env)})
+				cmp.Or(stale.id.persona, stale.id.user), cmp.Or(act.Persona, "(picker)"), act.Env)})
 	}
 	st.message = "login required"
 	p.startLogin(w, r, env, act, r.URL.RequestURI())
@@ -98,12 +101,15 @@ func (e *bearerError) Error() string { return e.desc }
 // (refetched when the token names an unknown key), an asymmetric
 // algorithm, issuer, audience, exp and nbf. Verified tokens are cached
 // until they expire.
-func (p *Proxy) bearerIdentity(ctx context.Context, env *envState, token string, now time.Time) (*identity, error) {
+func (p *Proxy) bearerIdentity(ctx context.Context, env *envState, token string, now time.Time) (*caller, error) {
 	if token == "" {
 		return nil, &bearerError{code: "invalid_request", desc: "empty bearer token"}
 	}
 	if id, ok := p.bearers.get(token, now); ok && id.env == env.Name {
 		return id, nil
+	}
+	if iss := unverifiedIssuer(token); iss != "" && iss != env.Issuer {
+		return nil, &bearerError{code: "invalid_token", desc: p.rt().wrongIssuer(iss, env)}
 	}
 	prov, err := env.provider(p)
 	if err != nil {
@@ -121,13 +127,47 @@ func (p *Proxy) bearerIdentity(ctx context.Context, env *envState, token string,
 		return nil, &bearerError{code: "invalid_token", desc: err.Error()}
 	}
 	email, _ := claims["email"].(string)
-	id, err := env.newIdentity(userClaims(claims), p.rt().personaOf(env.Name, email))
+	id, err := env.newCaller(userClaims(claims), p.rt().personaOf(env.Name, email))
 	if err != nil {
 		return nil, &bearerError{code: "invalid_token", desc: err.Error()}
 	}
 	id.key, id.via, id.expires = token, "bearer", t.Expiry
 	p.bearers.put(token, id, t.Expiry.Add(ClockSkew), now)
 	return id, nil
+}
+
+// unverifiedIssuer is the iss claim of a JWT, read without verifying
+// anything: a token from another environment's issuer is told so before its
+// signature is checked against keys that never signed it.
+func unverifiedIssuer(token string) string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		Issuer string `json:"iss"`
+	}
+	if json.Unmarshal(payload, &c) != nil {
+		return ""
+	}
+	return c.Issuer
+}
+
+// wrongIssuer says which issuer made a token that env does not accept, and
+// how to get one it does.
+func (g *routing) wrongIssuer(iss string, env *envState) string {
+	msg := fmt.Sprintf("the token was issued by %s, this proxy is in %s (%s)", iss, env.Name, env.Issuer)
+	for _, name := range g.envOrder {
+		if g.envs[name].Issuer == iss {
+			return msg + fmt.Sprintf(": switch the proxy with `authdev as PERSONA --env %s`, or get a token for %s with `authdev token --as PERSONA --env %s`",
+				name, env.Name, env.Name)
+		}
+	}
+	return msg + ": get a token from " + env.Issuer
 }
 
 // describeTokenError turns go-oidc's errors into what the client should

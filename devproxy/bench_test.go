@@ -15,6 +15,7 @@ import (
 	"github.com/authdev/authdev/adc"
 	"github.com/authdev/authdev/audit"
 	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/identity"
 )
 
 const benchYAML = `
@@ -44,7 +45,11 @@ func benchProxy(b *testing.B, backend string) (*Proxy, string) {
 	rand.Read(secret)
 	keyPEM, _ := NewAssertionKey(rand.Reader)
 	key, _ := ParseAssertionKey(keyPEM)
-	opts := ConfigOptions(cfg, func(env string) string { return "http://127.0.0.1:1/" + env }, "s")
+	opts := Options{Environments: []Environment{{Name: "dev", Issuer: "http://127.0.0.1:1/dev", ClientID: config.ProxyClientID,
+		ClientSecret: "s", Audience: cfg.Environments[0].Audience, Roles: cfg.Environments[0].Roles}}}
+	for _, h := range cfg.Proxy.Headers {
+		opts.OwnedHeaders = append(opts.OwnedHeaders, h.Name)
+	}
 	opts.PublicURL, opts.Policy, opts.CookieSecret, opts.AssertionKey = "http://127.0.0.1:8443", eng, secret, key
 	opts.Upstreams = []Upstream{{Name: "api", Prefix: "/", Targets: []string{backend}}}
 	opts.Events = func(audit.Event) {}
@@ -70,7 +75,7 @@ func BenchmarkSessionDecode(b *testing.B) {
 		if err := p.sealer.open(SessionCookie, cookie, &s); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := env.newIdentity(s.Claims, s.Persona); err != nil {
+		if _, err := env.newCaller(s.Claims, s.Persona); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -121,7 +126,7 @@ func BenchmarkHeaderStripInject(b *testing.B) {
 		p.rt().owned.strip(h)
 		dropOwnedCookies(h)
 		applyHeaderOps(h, benchOps)
-		h[AssertionHeader] = []string{"token"}
+		h[identity.Header] = []string{"token"}
 	}
 }
 
@@ -220,7 +225,7 @@ func benchAuthenticated(b *testing.B, p *Proxy, cookie string) {
 }
 
 // BenchmarkBareReverseProxy is httputil.ReverseProxy with a tuned
-// transport and pooled buffers: the baseline the issue compares against,
+// transport and pooled buffers: the baseline the proxy is measured against,
 // configured as bench/bareproxy is (the default FlushInterval).
 func BenchmarkBareReverseProxy(b *testing.B) {
 	backend := minimalBackend(b)

@@ -8,12 +8,16 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4/jwt"
+
 	"github.com/authdev/authdev/audit"
 	"github.com/authdev/authdev/devproxy"
+	"github.com/authdev/authdev/identity"
 	"github.com/authdev/authdev/internal/pki"
 	"github.com/authdev/authdev/internal/state"
 )
@@ -102,7 +106,7 @@ func TestInternalEndpoints(t *testing.T) {
 	json.NewDecoder(resp.Body).Decode(&who)
 	resp.Body.Close()
 	if who.User != "bob@example.com" || who.Via != "bearer" || who.Persona != "bob" || who.Upstream != "api" ||
-		who.Headers["X-Remote-Roles"] != "reader" || who.Assertion == nil || who.Assertion.Audience != "api" || who.AssertionHeader["alg"] != "ES256" {
+		who.Headers["X-Remote-Roles"] != "reader" || who.Assertion == nil || !slices.Equal(who.Assertion.Audience, jwt.Audience{"api"}) || who.AssertionHeader["alg"] != "ES256" {
 		t.Errorf("whoami: %+v", who)
 	}
 	b := newBrowser(t)
@@ -136,7 +140,7 @@ func TestTheAuditLogHoldsNoTokensOrCookies(t *testing.T) {
 	}
 	log.Flush()
 	u, _ := url.Parse(e.url)
-	secrets := []string{strings.TrimPrefix(auth[1], "Bearer "), s.header(devproxy.AssertionHeader)[0], "not.a.token"}
+	secrets := []string{strings.TrimPrefix(auth[1], "Bearer "), s.header(identity.Header)[0], "not.a.token"}
 	for _, ck := range b.Jar.Cookies(u) {
 		secrets = append(secrets, ck.Value)
 	}

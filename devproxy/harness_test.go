@@ -18,6 +18,7 @@ import (
 	"github.com/authdev/authdev/audit"
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/devproxy"
+	"github.com/authdev/authdev/internal/stack"
 	"github.com/authdev/authdev/internal/state"
 	"github.com/authdev/authdev/mockidp"
 	"github.com/authdev/authdev/mockidp/idptest"
@@ -133,7 +134,8 @@ func start(t *testing.T, s setup) *env {
 			t.Fatal(err)
 		}
 	}
-	opts := devproxy.ConfigOptions(cfg, idp.Issuer, idp.ProxyClientSecret())
+	opts := stack.ConfigOptions(cfg, idp.Issuer, idp.ProxyClientSecret())
+	stack.SAMLLogins(&opts, cfg, idp.BaseURL())
 	opts.PublicURL = "http://" + ln.Addr().String()
 	opts.Persona = s.persona
 	opts.Upstreams = s.upstreams

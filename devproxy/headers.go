@@ -6,10 +6,8 @@ import (
 	"strings"
 
 	"github.com/authdev/authdev/adc"
+	"github.com/authdev/authdev/identity"
 )
-
-// AssertionHeader carries the proxy's signed identity assertion.
-const AssertionHeader = "X-Authdev-Assertion"
 
 // alwaysOwned are headers the proxy strips from every client request in
 // addition to the configured identity headers: its assertion, and the
@@ -17,11 +15,10 @@ const AssertionHeader = "X-Authdev-Assertion"
 // canonical X-Forwarded-* names, but not X_Forwarded_For, which WSGI-style
 // servers read as the same variable (GHSA-vjrc-mh2v-45x6).
 var alwaysOwned = []string{
-	AssertionHeader,
+	identity.Header, identity.HeaderUser, identity.HeaderGroups, identity.HeaderRoles, "Remote-User",
 	"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port",
 	"X-Forwarded-Server", "X-Forwarded-Prefix", "X-Forwarded-User", "X-Forwarded-Email",
 	"X-Forwarded-Groups", "X-Forwarded-Access-Token", "Forwarded", "X-Real-Ip",
-	"X-Remote-User", "X-Remote-Groups", "X-Remote-Roles", "Remote-User",
 }
 
 // headerSet matches header names the way backends may read them: without
@@ -220,12 +217,16 @@ func applyHeaderOps(h http.Header, ops []adc.HeaderOp) {
 			vals[0] = v
 			h[k], vals = vals[:1:1], vals[1:]
 		case "delete":
-			norm := normaliseHeader(op.Name)
-			for k := range h {
-				if len(k) == len(norm) && sameHeaderName(norm, k) {
-					delete(h, k)
-				}
-			}
+			deleteHeader(h, normaliseHeader(op.Name))
+		}
+	}
+}
+
+// deleteHeader deletes every header of h whose name, normalised, is norm.
+func deleteHeader(h http.Header, norm string) {
+	for k := range h {
+		if len(k) == len(norm) && sameHeaderName(norm, k) {
+			delete(h, k)
 		}
 	}
 }

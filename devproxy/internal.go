@@ -9,6 +9,7 @@ import (
 
 	"github.com/authdev/authdev/adc"
 	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/identity"
 )
 
 // serveInternal answers /.authdev/: health, JWKS, whoami, login, logout
@@ -19,7 +20,7 @@ func (p *Proxy) serveInternal(w http.ResponseWriter, r *http.Request) {
 		act := p.active.Load()
 		ups := p.Upstreams()
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "env": act.Env, "persona": act.Persona, "upstreams": ups})
-	case rest == "jwks.json":
+	case r.URL.Path == identity.JWKSPath:
 		w.Header().Set("Content-Type", "application/jwk-set+json")
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		w.Write(p.assertions.signer.jwks)
@@ -41,7 +42,7 @@ func (p *Proxy) serveInternal(w http.ResponseWriter, r *http.Request) {
 		p.control.ServeHTTP(w, r)
 	default:
 		p.errorPage(w, r, http.StatusNotFound, "Not found", "The proxy has no "+r.URL.Path+".",
-			"its own endpoints are "+InternalPrefix+"health, "+InternalPrefix+"whoami and "+InternalPrefix+"jwks.json")
+			"its own endpoints are "+InternalPrefix+"health, "+InternalPrefix+"whoami and "+identity.JWKSPath)
 	}
 }
 
@@ -65,7 +66,7 @@ type Whoami struct {
 	Headers   map[string]string `json:"headers"`
 	Allowed   bool              `json:"allowed"`
 	Policy    string            `json:"policy,omitempty"`
-	Assertion *AssertionClaims  `json:"assertion,omitempty"`
+	Assertion *identity.Claims  `json:"assertion,omitempty"`
 	// AssertionHeader is the JOSE header of the assertion (alg, kid, typ).
 	AssertionHeader map[string]string `json:"assertion_header,omitempty"`
 }
@@ -107,7 +108,7 @@ func (p *Proxy) whoami(w http.ResponseWriter, r *http.Request) {
 		if sa, err := p.assertions.get(id, up.Name, st.start); err == nil {
 			c := sa.claims
 			out.Assertion = &c
-			out.AssertionHeader = map[string]string{"alg": "ES256", "kid": p.assertions.signer.kid, "typ": "JWT"}
+			out.AssertionHeader = map[string]string{"alg": identity.Algorithm, "kid": p.assertions.signer.kid, "typ": "JWT"}
 		}
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -122,9 +123,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
-// asMap is the claims as an audit event carries them.
-func (c AssertionClaims) asMap() map[string]any {
-	return map[string]any{"iss": c.Issuer, "aud": c.Audience, "sub": c.Subject, "email": c.Email,
+// assertionMap is an assertion's claims as an audit event carries them.
+func assertionMap(c *identity.Claims) map[string]any {
+	return map[string]any{"iss": c.Issuer, "aud": strings.Join(c.Audience, " "), "sub": c.Subject, "email": c.Email,
 		"name": c.Name, "groups": slices.Clone(c.Groups), "roles": slices.Clone(c.Roles), "env": c.Env,
-		"persona": c.Persona, "iat": c.IssuedAt, "exp": c.Expiry, "jti": c.ID}
+		"persona": c.Persona, "iat": c.IssuedAt.Time().Unix(), "exp": c.Expiry.Time().Unix(), "jti": c.ID}
 }

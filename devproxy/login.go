@@ -1,10 +1,13 @@
 package devproxy
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -25,6 +28,9 @@ type loginState struct {
 	Return   string `json:"r"`
 	Env      string `json:"e"`
 	Expires  int64  `json:"x"`
+	// Redirect is the redirect_uri of this login, which the code exchange
+	// must repeat.
+	Redirect string `json:"c"`
 }
 
 // loginTimeout is how long a user may take at the IdP.
@@ -62,6 +68,7 @@ func (p *Proxy) startLogin(w http.ResponseWriter, r *http.Request, env *envState
 		return
 	}
 	ls.Return, ls.Env = safeReturn(returnTo), env.Name
+	ls.Redirect = p.origin(r) + CallbackPath
 	ls.Expires = p.now().Add(loginTimeout).Unix()
 	sealed, err := p.sealer.seal(loginCookiePrefix, &ls)
 	if err != nil {
@@ -70,7 +77,8 @@ func (p *Proxy) startLogin(w http.ResponseWriter, r *http.Request, env *envState
 	}
 	http.SetCookie(w, &http.Cookie{Name: loginCookieName(ls.State), Value: sealed, Path: CallbackPath,
 		MaxAge: int(loginTimeout / time.Second), HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
-	opts := []oauth2.AuthCodeOption{oidc.Nonce(ls.Nonce), oauth2.S256ChallengeOption(ls.Verifier)}
+	opts := []oauth2.AuthCodeOption{oidc.Nonce(ls.Nonce), oauth2.S256ChallengeOption(ls.Verifier),
+		oauth2.SetAuthURLParam("redirect_uri", ls.Redirect)}
 	if act.Persona != "" {
 		// prompt=login replaces whatever session the IdP holds for this
 		// browser with the active persona: that is the hot switch.
@@ -78,6 +86,39 @@ func (p *Proxy) startLogin(w http.ResponseWriter, r *http.Request, env *envState
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, prov.oauth.AuthCodeURL(ls.State, opts...), http.StatusFound)
+}
+
+// origin is where the browser that sent r reaches the proxy, for the URLs
+// the IdP sends it back to: the request's own host when it is the public
+// URL's or a loopback name (localhost, 127.0.0.1, [::1]), so that the
+// cookies set there come back; the public URL for any other host, which the
+// IdP would not accept anyway.
+func (p *Proxy) origin(r *http.Request) string {
+	if strings.EqualFold(r.Host, p.publicHost) {
+		return p.publicURL
+	}
+	if !isLoopbackHost(r.Host) {
+		return p.publicURL
+	}
+	if r.TLS != nil {
+		return "https://" + r.Host
+	}
+	return "http://" + r.Host
+}
+
+// isLoopbackHost reports whether a Host header names this machine's
+// loopback: localhost or a loopback address, with or without a port.
+func isLoopbackHost(host string) bool {
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	h = strings.TrimSuffix(strings.Trim(h, "[]"), ".")
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && ip.Zone() == "" && ip.IsLoopback()
 }
 
 // safeReturn keeps a return URL only when it is a path on this proxy: no
@@ -97,119 +138,156 @@ func safeReturn(raw string) string {
 	return raw
 }
 
-// callback is /oauth/login: the IdP sends the browser back with a code.
+// loginError is why a callback did not log the user in, and the status
+// that says so.
+type loginError struct {
+	status int
+	why    string
+}
+
+func loginFailure(status int, why string) *loginError { return &loginError{status: status, why: why} }
+
+// callback is /oauth/login: the IdP sends the browser back with a code,
+// which becomes a session in three steps: find the login this browser
+// started, redeem the code for verified claims, start the session.
 func (p *Proxy) callback(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	now := p.now()
-	fail := func(status int, why string) {
-		p.emit(audit.Event{Kind: audit.KindTokenRefused, Method: r.Method, Path: r.URL.Path,
-			ClientIP: clientIP(r).String(), Via: "session", Message: "login failed: " + why})
-		w.Header().Set("Cache-Control", "no-store")
-		p.page(w, r, status, pageData{Title: "Login failed", Summary: "The login did not complete.", Detail: why,
-			Link: InternalPrefix + "login?return=%2F", LinkText: "Log in again"})
+	if lerr := p.completeLogin(w, r); lerr != nil {
+		p.loginFailed(w, r, lerr, "session")
 	}
+}
+
+// loginFailed records and shows why a login (OIDC or SAML) did not
+// complete.
+func (p *Proxy) loginFailed(w http.ResponseWriter, r *http.Request, lerr *loginError, via string) {
+	p.emit(audit.Event{Kind: audit.KindTokenRefused, Method: r.Method, Path: r.URL.Path,
+		ClientIP: clientIP(r).String(), Via: via, Message: "login failed: " + lerr.why})
+	w.Header().Set("Cache-Control", "no-store")
+	p.page(w, r, lerr.status, pageData{Title: "Login failed", Summary: "The login did not complete.", Detail: lerr.why,
+		Link: InternalPrefix + "login?return=%2F", LinkText: "Log in again"})
+}
+
+func (p *Proxy) completeLogin(w http.ResponseWriter, r *http.Request) *loginError {
+	now := p.now()
+	ls, lerr := p.loginInProgress(w, r, now)
+	if lerr != nil {
+		return lerr
+	}
+	env := p.rt().envs[ls.Env]
+	if env == nil {
+		return loginFailure(http.StatusBadRequest, fmt.Sprintf("environment %q no longer exists", ls.Env))
+	}
+	ctx, cancel := context.WithTimeout(oidc.ClientContext(r.Context(), p.idpClient), 15*time.Second)
+	defer cancel()
+	claims, rawID, lerr := p.redeem(ctx, env, ls, r.URL.Query().Get("code"), now)
+	if lerr != nil {
+		return lerr
+	}
+	return p.startSession(w, r, env, ls, claims, rawID, now)
+}
+
+// loginInProgress is the login this browser started for the callback's
+// state, from its sealed cookie (which it clears), unless the IdP answered
+// an error.
+func (p *Proxy) loginInProgress(w http.ResponseWriter, r *http.Request, now time.Time) (*loginState, *loginError) {
+	q := r.URL.Query()
 	state := q.Get("state")
 	if len(state) < 12 {
-		fail(http.StatusBadRequest, "the callback has no state: start at the application, not at "+CallbackPath)
-		return
+		return nil, loginFailure(http.StatusBadRequest, "the callback has no state: start at the application, not at "+CallbackPath)
 	}
 	name := loginCookieName(state)
 	raw := cookieValue(r, name)
 	var ls loginState
 	if raw == "" || p.sealer.open(loginCookiePrefix, raw, &ls) != nil {
-		fail(http.StatusBadRequest, "no login in progress in this browser for this state (cookies blocked, or the login was started elsewhere)")
-		return
+		return nil, loginFailure(http.StatusBadRequest, "no login in progress in this browser for this state (cookies blocked, or the login was started elsewhere)")
 	}
 	p.clearCookie(w, name, CallbackPath)
 	if subtle.ConstantTimeCompare([]byte(ls.State), []byte(state)) != 1 || now.Unix() > ls.Expires {
-		fail(http.StatusBadRequest, "the login state does not match or has expired: log in again")
-		return
+		return nil, loginFailure(http.StatusBadRequest, "the login state does not match or has expired: log in again")
 	}
 	if e := q.Get("error"); e != "" {
-		fail(http.StatusUnauthorized, fmt.Sprintf("the identity provider answered %s: %s", e, q.Get("error_description")))
-		return
+		return nil, loginFailure(http.StatusUnauthorized, fmt.Sprintf("the identity provider answered %s: %s", e, q.Get("error_description")))
 	}
-	env := p.rt().envs[ls.Env]
-	if env == nil {
-		fail(http.StatusBadRequest, fmt.Sprintf("environment %q no longer exists", ls.Env))
-		return
-	}
+	return &ls, nil
+}
+
+// redeem exchanges the code at env's token endpoint and returns the ID
+// token's verified user claims (completed from userinfo when the ID token
+// lacks the groups) and the raw ID token.
+func (p *Proxy) redeem(ctx context.Context, env *envState, ls *loginState, code string, now time.Time) (map[string]any, string, *loginError) {
 	prov, err := env.provider(p)
 	if err != nil {
-		fail(http.StatusBadGateway, err.Error())
-		return
+		return nil, "", loginFailure(http.StatusBadGateway, err.Error())
 	}
-	ctx, cancel := context.WithTimeout(oidc.ClientContext(r.Context(), p.idpClient), 15*time.Second)
-	defer cancel()
-	tok, err := prov.oauth.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(ls.Verifier))
+	tok, err := prov.oauth.Exchange(ctx, code, oauth2.VerifierOption(ls.Verifier),
+		oauth2.SetAuthURLParam("redirect_uri", cmp.Or(ls.Redirect, prov.oauth.RedirectURL)))
 	if err != nil {
-		fail(http.StatusBadGateway, "the code exchange at the token endpoint failed: "+err.Error())
-		return
+		return nil, "", loginFailure(http.StatusBadGateway, "the code exchange at the token endpoint failed: "+err.Error())
 	}
 	rawID, _ := tok.Extra("id_token").(string)
 	if rawID == "" {
-		fail(http.StatusBadGateway, "the token endpoint returned no id_token: is the openid scope allowed for this client?")
-		return
+		return nil, "", loginFailure(http.StatusBadGateway, "the token endpoint returned no id_token: is the openid scope allowed for this client?")
 	}
 	idt, err := prov.idTokens.Verify(ctx, rawID)
 	if err != nil {
-		fail(http.StatusUnauthorized, "the ID token was refused: "+describeTokenError(err, env))
-		return
+		return nil, "", loginFailure(http.StatusUnauthorized, "the ID token was refused: "+describeTokenError(err, env))
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(ls.Nonce)) != 1 {
-		fail(http.StatusUnauthorized, "the ID token's nonce does not match this login")
-		return
+		return nil, "", loginFailure(http.StatusUnauthorized, "the ID token's nonce does not match this login")
 	}
 	claims, err := tokenClaims(idt, now)
 	if err != nil {
-		fail(http.StatusUnauthorized, err.Error())
-		return
+		return nil, "", loginFailure(http.StatusUnauthorized, err.Error())
 	}
 	claims = userClaims(claims)
 	if _, ok := claims[env.GroupsClaim]; !ok {
 		// Some IdPs keep groups out of the ID token; userinfo has them.
-		if ui, err := prov.userInfo(ctx, oauth2.StaticTokenSource(tok)); err == nil {
-			var more map[string]any
-			if ui.Claims(&more) == nil {
-				for k, v := range userClaims(more) {
-					if _, ok := claims[k]; !ok {
-						claims[k] = v
-					}
-				}
-			}
-		}
+		addUserInfo(ctx, prov, tok, claims)
 	}
-	p.startSession(w, r, env, claims, rawID, ls.Return, fail)
+	return claims, rawID, nil
 }
 
-// startSession ends a login, OIDC or SAML: the identity from the IdP's
-// claims, a sealed NSC_TMAS session, the audit line, and the way back.
-func (p *Proxy) startSession(w http.ResponseWriter, r *http.Request, env *envState, claims map[string]any, idToken, returnTo string, fail func(int, string)) {
-	now := p.now()
+// addUserInfo adds the userinfo claims that claims lacks.
+func addUserInfo(ctx context.Context, prov *provider, tok *oauth2.Token, claims map[string]any) {
+	ui, err := prov.userInfo(ctx, oauth2.StaticTokenSource(tok))
+	if err != nil {
+		return
+	}
+	var more map[string]any
+	if ui.Claims(&more) != nil {
+		return
+	}
+	for k, v := range userClaims(more) {
+		if _, ok := claims[k]; !ok {
+			claims[k] = v
+		}
+	}
+}
+
+// startSession sets the session cookie for the verified claims and sends
+// the browser back where the login started.
+func (p *Proxy) startSession(w http.ResponseWriter, r *http.Request, env *envState, ls *loginState, claims map[string]any, rawID string, now time.Time) *loginError {
 	email, _ := claims["email"].(string)
 	persona := p.rt().personaOf(env.Name, email)
-	id, err := env.newIdentity(claims, persona)
+	c, err := env.newCaller(claims, persona)
 	if err != nil {
-		fail(http.StatusUnauthorized, err.Error())
-		return
+		return loginFailure(http.StatusUnauthorized, err.Error())
 	}
 	sid, err := p.randomToken(18)
 	if err != nil {
-		fail(http.StatusInternalServerError, err.Error())
-		return
+		return loginFailure(http.StatusInternalServerError, err.Error())
 	}
-	s := session{ID: sid, Env: env.Name, Persona: persona, Claims: claims, IDToken: idToken, Created: now.Unix(), Seen: now.Unix()}
+	s := session{ID: sid, Env: env.Name, Persona: persona, Claims: claims, IDToken: rawID, Created: now.Unix(), Seen: now.Unix()}
 	v, err := p.sealSession(&s)
 	if err != nil {
-		fail(http.StatusInternalServerError, err.Error())
-		return
+		return loginFailure(http.StatusInternalServerError, err.Error())
 	}
 	p.setSessionCookie(w, v)
-	p.emit(audit.Event{Kind: audit.KindLogin, Persona: persona, User: id.user, Env: env.Name, Via: "session",
-		ClientIP: clientIP(r).String(), Path: returnTo, Claims: p.detailClaims(claims),
-		Message: fmt.Sprintf("groups %s; roles %s", strings.Join(id.groups, ","), strings.Join(id.roles, ","))})
+	p.emit(audit.Event{Kind: audit.KindLogin, Persona: persona, User: c.user, Env: env.Name, Via: "session",
+		ClientIP: clientIP(r).String(), Path: ls.Return, Claims: p.detailClaims(claims),
+		Message: fmt.Sprintf("groups %s; roles %s", strings.Join(c.groups, ","), strings.Join(c.roles, ","))})
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, returnTo, http.StatusFound)
+	http.Redirect(w, r, ls.Return, http.StatusFound)
+	return nil
 }
 
 func (p *Proxy) detailClaims(c map[string]any) map[string]any {
@@ -233,9 +311,11 @@ func (p *Proxy) logout(w http.ResponseWriter, r *http.Request) {
 	if c := cookieValue(r, SessionCookie); c != "" {
 		var s session
 		if p.sealer.open(SessionCookie, c, &s) == nil {
-			p.revoked.put(s.ID, struct{}{}, time.Unix(s.Created, 0).Add(p.sessionTTL), now)
+			if err := p.revoke(s.ID, time.Unix(s.Created, 0).Add(p.sessionTTL)); err != nil {
+				p.notice("warn", "the logout of session "+s.ID[:6]+"… holds only until a restart: "+err.Error())
+			}
 			p.sessions.deleteFunc(func(_ string, se *sessionEntry) bool { return se.s.ID == s.ID })
-			p.assertions.c.deleteFunc(func(k assertionKey, _ *signedAssertion) bool { return k.identity == s.ID })
+			p.assertions.c.deleteFunc(func(k assertionKey, _ *signedAssertion) bool { return k.caller == s.ID })
 			if e := g.envs[s.Env]; e != nil {
 				env = e
 			}
@@ -248,7 +328,7 @@ func (p *Proxy) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	p.clearCookie(w, SessionCookie, "/")
 	w.Header().Set("Cache-Control", "no-store")
-	back := p.publicURL + LoggedOutPath
+	back := p.origin(r) + LoggedOutPath
 	if env.Login == config.LoginSAML {
 		// The IdP session stays, as on an ADC without SAML single logout.
 		http.Redirect(w, r, LoggedOutPath, http.StatusFound)

@@ -48,7 +48,7 @@ func TestBrowserLoginOfTheActivePersonaReachesTheBackendWithItsIdentity(t *testi
 			t.Errorf("%s = %q, want [%q]", name, got, want)
 		}
 	}
-	assertion := s.header(devproxy.AssertionHeader)
+	assertion := s.header(identity.Header)
 	if len(assertion) != 1 {
 		t.Fatalf("backend got %d assertions", len(assertion))
 	}
@@ -57,7 +57,7 @@ func TestBrowserLoginOfTheActivePersonaReachesTheBackendWithItsIdentity(t *testi
 		t.Fatalf("assertion does not verify with the proxy's JWKS: %v", err)
 	}
 	if id.Email != "alice@example.com" || id.Persona != "alice" || id.Env != "dev" || !id.HasRole("admin") ||
-		id.Expiry.Time().Sub(id.IssuedAt.Time()) != devproxy.AssertionLifetime || id.ID == "" || id.Subject == "" {
+		id.Expiry.Time().Sub(id.IssuedAt.Time()) != identity.Lifetime || id.ID == "" || id.Subject == "" {
 		t.Errorf("assertion claims: %+v", id.Claims)
 	}
 	if got := s.header("Cookie"); slices.ContainsFunc(got, func(c string) bool { return strings.Contains(c, "NSC_") }) {
@@ -180,7 +180,7 @@ func TestSwitchingTheActivePersonaReestablishesTheBrowserSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	s = readSeen(t, get(t, b.Client, e.url+"/"))
-	id, err := verifierFor(t, e, "api").Verify(context.Background(), s.header(devproxy.AssertionHeader)[0])
+	id, err := verifierFor(t, e, "api").Verify(context.Background(), s.header(identity.Header)[0])
 	if err != nil || id.Env != "prod" || id.Persona != "bob" {
 		t.Fatalf("after switching environment: %+v, %v", id, err)
 	}

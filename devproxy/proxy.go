@@ -2,6 +2,7 @@ package devproxy
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
@@ -13,7 +14,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -23,6 +23,8 @@ import (
 
 	"github.com/authdev/authdev/adc"
 	"github.com/authdev/authdev/audit"
+	"github.com/authdev/authdev/identity"
+	"github.com/authdev/authdev/internal/state"
 )
 
 // Paths the proxy answers itself, as the ADC does.
@@ -63,6 +65,9 @@ type Options struct {
 	// OwnedHeaders are stripped from clients besides the policy's and the
 	// built-in ones (identity defaults, X-Forwarded-*, the assertion).
 	OwnedHeaders []string
+	// RequestTimeout bounds the time a client takes to send a request body,
+	// as the ADC's HTTP profile -reqTimeout does; 30 s by default.
+	RequestTimeout time.Duration
 	// SessionTimeout and IdleTimeout end browser sessions; 30 min each by
 	// default, as the ADC's sessTimeout.
 	SessionTimeout time.Duration
@@ -89,24 +94,31 @@ type Options struct {
 	Rand io.Reader
 	// IdPClient makes discovery, token and JWKS requests.
 	IdPClient *http.Client
+	// State keeps the sessions ended by logout across restarts (under
+	// RevokedSessionsKey); nil keeps them in memory only.
+	State state.Store
 }
 
 // Proxy is the ADC emulation. Build it with New; it is an http.Handler.
 type Proxy struct {
 	publicURL  string
+	publicHost string // the public URL's host[:port], as a Host header names it
 	secure     bool
 	tlsCert    *tls.Certificate
 	routing    atomic.Pointer[routing] // what Reload replaces
 	reloadMu   sync.Mutex              // one Start or Reload at a time
 	sessionTTL time.Duration
+	reqTimeout time.Duration
 	idleTTL    time.Duration
 	refresh    time.Duration
 	sealer     *sealer
 	assertions *assertionCache
 	sessions   *cache[string, *sessionEntry]
-	bearers    *cache[string, *identity]
+	bearers    *cache[string, *caller]
 	revoked    *cache[string, struct{}]
 	saml       *samlState
+	store      state.Store
+	revokeMu   sync.Mutex // one read-modify-write of the stored revocations at a time
 	events     func(audit.Event)
 	detail     bool
 	control    http.Handler
@@ -144,6 +156,9 @@ func New(opts Options) (*Proxy, error) {
 	if opts.IdPClient == nil {
 		opts.IdPClient = idpHTTPClient()
 	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = DefaultRequestTimeout
+	}
 	if opts.SessionTimeout <= 0 {
 		opts.SessionTimeout = 30 * time.Minute
 	}
@@ -156,15 +171,18 @@ func New(opts Options) (*Proxy, error) {
 	}
 	p := &Proxy{
 		publicURL:  strings.TrimSuffix(pub.String(), "/"),
+		publicHost: pub.Host,
 		secure:     pub.Scheme == "https",
 		tlsCert:    opts.TLSCertificate,
 		sessionTTL: opts.SessionTimeout,
+		reqTimeout: opts.RequestTimeout,
 		idleTTL:    opts.IdleTimeout,
 		refresh:    min(opts.IdleTimeout/10, time.Minute),
 		sessions:   newCache[string, *sessionEntry](10000),
-		bearers:    newCache[string, *identity](10000),
+		bearers:    newCache[string, *caller](10000),
 		revoked:    newCache[string, struct{}](100000),
 		saml:       newSAMLState(),
+		store:      opts.State,
 		events:     opts.Events,
 		detail:     opts.Detail,
 		control:    opts.Control,
@@ -174,6 +192,9 @@ func New(opts Options) (*Proxy, error) {
 		buffers:    newBufferPool(),
 	}
 	p.errorLog = log.New(noticeWriter{p}, "", 0)
+	if err := p.loadRevocations(); err != nil {
+		return nil, err
+	}
 	g, err := p.buildRouting(opts, nil)
 	if err != nil {
 		return nil, err
@@ -219,7 +240,7 @@ func (p *Proxy) SetActive(a Active) error {
 	old := p.active.Swap(&a)
 	if *old != a {
 		p.emit(audit.Event{Kind: audit.KindNotice, Level: "info", Persona: a.Persona, Env: a.Env,
-			Message: fmt.Sprintf("active persona %s in %s", or(a.Persona, "(picker)"), a.Env)})
+			Message: fmt.Sprintf("active persona %s in %s", cmp.Or(a.Persona, "(picker)"), a.Env)})
 	}
 	return nil
 }
@@ -230,11 +251,10 @@ func (p *Proxy) Environments() []string { return slices.Clone(p.rt().envOrder) }
 // Upstreams reports the health of every upstream, in configuration order
 // of prefixes (longest first).
 func (p *Proxy) Upstreams() []UpstreamStatus {
-	now := p.now()
 	ups := p.rt().upstreams
 	out := make([]UpstreamStatus, 0, len(ups))
 	for _, u := range ups {
-		out = append(out, u.status(now))
+		out = append(out, u.status())
 	}
 	return out
 }
@@ -289,23 +309,25 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 // travels in the request context to the transport and error handler.
 type reqState struct {
 	start     time.Time
-	id        *identity
+	id        *caller
 	upstream  string
 	target    string
 	status    int
 	message   string
-	decision  string
+	decision  audit.Decision
 	policy    string
 	trace     []audit.PolicyResult
+	messages  []audit.PolicyMessage
 	stripped  []string
 	injected  map[string]string
 	assertion *signedAssertion
 
 	// Per-request objects that live exactly as long as the request, kept
 	// here so that a pooled reqState saves their allocations.
-	sw   statusWriter
-	areq adc.Request
-	body trackedBody
+	sw      statusWriter
+	areq    adc.Request
+	body    trackedBody
+	reqBody deadlineBody
 }
 
 type stateKey struct{}
@@ -331,111 +353,22 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (p *Proxy) serveProxied(w http.ResponseWriter, r *http.Request) {
-	// A path with dot segments could reach the backend as a path that
-	// policies never saw ("/x/../admin"): send the client to the clean one.
-	if clean := cleanPath(r.URL.Path); clean != r.URL.Path {
-		u := *r.URL
-		u.Path, u.RawPath = clean, ""
-		http.Redirect(w, r, u.RequestURI(), http.StatusPermanentRedirect)
-		return
-	}
-	st := p.states.Get().(*reqState)
-	*st = reqState{start: p.now()}
-	st.sw.ResponseWriter = w
-	sw := &st.sw
-	defer func() {
-		p.requestEvent(r, st, sw.status)
-		*st = reqState{} // keep no request alive in the pool
-		p.states.Put(st)
-	}()
-
-	g := p.rt()
-	up := g.route(r.URL.Path)
-	if up == nil {
-		p.errorPage(sw, r, http.StatusNotFound, "Not found", "No upstream serves "+r.URL.Path+".",
-			"add an upstream whose prefix covers this path to proxy.upstreams")
-		return
-	}
-	st.upstream = up.Name
-	// Headers the proxy owns are gone before anything, policies included,
-	// can read a forged one.
-	st.stripped = g.owned.strip(r.Header)
-
-	id := p.authenticate(sw, r, up, st)
-	if id == nil {
-		return
-	}
-	st.id = id
-	dropOwnedCookies(r.Header)
-
-	res := p.results.Get().(*adc.Result)
-	defer p.results.Put(res)
-	if g.policy != nil {
-		areq := &st.areq
-		*areq = adc.Request{HTTP: r, ClientIP: clientIP(r), User: id.adcUser, Upstream: up.Name}
-		if n := g.policy.NeedsBody(); n > 0 && r.Body != nil && r.Body != http.NoBody {
-			areq.Body = peekBody(r, n)
-		}
-		g.policy.Evaluate(areq, res)
-		st.policy = res.Policy
-		if p.detail && len(res.Trace) > 0 {
-			st.trace = slices.Clone(res.Trace)
-		}
-		if res.Response != nil {
-			st.decision = "respond"
-			p.respond(sw, r, res.Response)
-			return
-		}
-		if !res.Allowed {
-			st.decision = "deny"
-			detail := "denied by the default authorization action"
-			if res.Policy != "" {
-				detail = fmt.Sprintf("denied by policy %q", res.Policy)
-			}
-			st.message = detail
-			p.errorPage(sw, r, http.StatusForbidden, "Forbidden",
-				fmt.Sprintf("%s (%s in %s) may not %s %s.", id.user, or(id.persona, id.via), id.env, r.Method, r.URL.Path), detail)
-			return
-		}
-		st.decision = "allow"
-		applyHeaderOps(r.Header, res.Headers)
-		if res.URL != "" {
-			rewriteURL(r, res.URL)
-		}
-		if p.detail {
-			st.injected = make(map[string]string, len(res.Headers))
-			for _, op := range res.Headers {
-				if op.Op == "insert" {
-					st.injected[op.Name] = op.Value
-				}
-			}
-		}
-	} else {
-		st.decision = "allow"
-		defaultHeaders(r.Header, id)
-	}
-
-	sa, err := p.assertions.get(id, up.Name, st.start)
-	if err != nil {
-		p.errorPage(sw, r, http.StatusInternalServerError, "Internal error", "The proxy could not sign the identity assertion.", err.Error())
-		return
-	}
-	st.assertion = sa
-	r.Header[AssertionHeader] = sa.header
-	if up.direct(r) {
-		up.forward(sw, r, st)
-		return
-	}
-	up.proxy.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+// defaultHeaders are the default identity headers, for a proxy built
+// without a policy engine.
+func defaultHeaders(h http.Header, id *caller) {
+	h[identity.HeaderUser] = []string{cleanHeaderValue(id.user)}
+	h[identity.HeaderGroups] = []string{cleanHeaderValue(strings.Join(id.groups, ","))}
+	h[identity.HeaderRoles] = []string{cleanHeaderValue(strings.Join(id.roles, ","))}
 }
 
-// defaultHeaders are the identity headers of DESIGN.md, for a proxy built
-// without a policy engine.
-func defaultHeaders(h http.Header, id *identity) {
-	h["X-Remote-User"] = []string{cleanHeaderValue(id.user)}
-	h["X-Remote-Groups"] = []string{cleanHeaderValue(strings.Join(id.groups, ","))}
-	h["X-Remote-Roles"] = []string{cleanHeaderValue(strings.Join(id.roles, ","))}
+// named finds the upstream called name; nil for "" or none.
+func (g *routing) named(name string) *upstream {
+	for _, u := range g.upstreams {
+		if name != "" && u.Name == name {
+			return u
+		}
+	}
+	return nil
 }
 
 // route finds the upstream with the longest prefix that covers path.
@@ -457,20 +390,6 @@ func rewriteURL(r *http.Request, pathQuery string) {
 		return
 	}
 	r.URL.Path, r.URL.RawPath, r.URL.RawQuery = u.Path, u.RawPath, u.RawQuery
-}
-
-func cleanPath(p string) string {
-	if p == "" {
-		return "/"
-	}
-	if !strings.Contains(p, "/.") && !strings.Contains(p, "//") {
-		return p
-	}
-	c := path.Clean(p)
-	if strings.HasSuffix(p, "/") && c != "/" {
-		c += "/"
-	}
-	return c
 }
 
 // RequestIDHeader is the client's name for a request, which its audit
@@ -630,14 +549,14 @@ func (p *Proxy) requestEvent(r *http.Request, st *reqState, status int) {
 		Time: st.start, Kind: audit.KindRequest, Method: r.Method, Path: r.URL.Path,
 		Upstream: st.upstream, Target: st.target, Status: status, Latency: p.now().Sub(st.start),
 		Decision: st.decision, Policy: st.policy, Message: st.message, ClientIP: remoteIP(r.RemoteAddr),
-		RequestID: requestID(r.Header), HeadersStripped: st.stripped, HeadersInjected: st.injected, Trace: st.trace,
+		RequestID: requestID(r.Header), HeadersStripped: st.stripped, HeadersInjected: st.injected, Trace: st.trace, Messages: st.messages,
 	}
 	if id := st.id; id != nil {
 		e.Persona, e.User, e.Env, e.Via = id.persona, id.user, id.env, id.via
 		if p.detail {
 			e.Claims = id.claims
 			if st.assertion != nil {
-				e.Assertion = st.assertion.claims.asMap()
+				e.Assertion = assertionMap(&st.assertion.claims)
 			}
 		}
 	}

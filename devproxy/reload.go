@@ -133,7 +133,7 @@ func (p *Proxy) Reload(opts Options) error {
 	// Cached identities hold roles and user names derived with the old
 	// environments; derive them again from the cookies and tokens.
 	p.sessions.deleteFunc(func(string, *sessionEntry) bool { return true })
-	p.bearers.deleteFunc(func(string, *identity) bool { return true })
+	p.bearers.deleteFunc(func(string, *caller) bool { return true })
 	p.assertions.c.deleteFunc(func(assertionKey, *signedAssertion) bool { return true })
 	if act := p.Active(); g.envs[act.Env] == nil {
 		next := Active{Persona: act.Persona, Env: g.envOrder[0]}

@@ -28,7 +28,7 @@ const maxCookie = 3800
 
 // sessionEntry is a decoded cookie: the identity it proves and until when.
 type sessionEntry struct {
-	id      *identity
+	id      *caller
 	s       session
 	expires time.Time
 }
@@ -70,7 +70,7 @@ func (p *Proxy) sessionIdentity(w http.ResponseWriter, cookie string, act *Activ
 		if !now.Before(exp) {
 			return nil, sessionExpired
 		}
-		id, err := env.newIdentity(s.Claims, s.Persona)
+		id, err := env.newCaller(s.Claims, s.Persona)
 		if err != nil {
 			return nil, sessionForged
 		}

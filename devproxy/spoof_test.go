@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/authdev/authdev/devproxy"
+	"github.com/authdev/authdev/identity"
 	"github.com/authdev/authdev/mockidp"
 )
 
@@ -49,7 +49,7 @@ func TestClientsCannotSpoofTheHeadersTheProxyOwns(t *testing.T) {
 					t.Errorf("backend saw %s = %q, want only the proxy's %q", name, got, v)
 				}
 			}
-			as := s.header(devproxy.AssertionHeader)
+			as := s.header(identity.Header)
 			if len(as) != 1 {
 				t.Fatalf("backend saw %d assertions", len(as))
 			}

@@ -1,6 +1,7 @@
 package devproxy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -50,6 +51,9 @@ type Monitor struct {
 type TargetStatus struct {
 	URL     string `json:"url"`
 	Healthy bool   `json:"healthy"`
+	// Checked is false until a probe or a proxied request has reached the
+	// target or failed to: until then Healthy is an assumption.
+	Checked bool   `json:"checked"`
 	Reason  string `json:"reason,omitempty"` // why it is not healthy
 	Active  int64  `json:"active"`           // requests in flight
 }
@@ -82,6 +86,7 @@ type target struct {
 	down         atomic.Bool
 	fails        atomic.Int32 // failed probes in a row
 	ejectedUntil atomic.Int64
+	checked      atomic.Bool // see TargetStatus.Checked
 	mu           sync.Mutex
 	reason       string
 }
@@ -111,8 +116,31 @@ type upstream struct {
 	stop      monitorStop
 }
 
-// DefaultMonitorRetries is the ADC's default -retries of an lb monitor.
-const DefaultMonitorRetries = 3
+// The defaults of an upstream and its monitor: the one place authdev sets
+// them (config leaves them unset). The monitor's are the ADC's own for an
+// lb monitor (-interval 5, -resptimeout 2, -retries 3).
+const (
+	defaultUpstreamTimeout = 30 * time.Second
+	defaultMonitorPath     = "/healthz"
+	defaultMonitorInterval = 5 * time.Second
+	defaultMonitorTimeout  = 2 * time.Second
+	defaultMonitorStatus   = http.StatusOK
+	defaultMonitorRetries  = 3
+)
+
+func (m *Monitor) setDefaults() {
+	m.Path = cmp.Or(m.Path, defaultMonitorPath)
+	m.Status = cmp.Or(m.Status, defaultMonitorStatus)
+	if m.Interval <= 0 {
+		m.Interval = defaultMonitorInterval
+	}
+	if m.Timeout <= 0 {
+		m.Timeout = defaultMonitorTimeout
+	}
+	if m.Retries <= 0 {
+		m.Retries = defaultMonitorRetries
+	}
+}
 
 // ejectFor is how long a target that refused a connection is passed over
 // while others are available.
@@ -122,9 +150,7 @@ func newUpstream(u Upstream, p *Proxy) (*upstream, error) {
 	if u.Name == "" {
 		return nil, errors.New("upstream without a name")
 	}
-	if u.Prefix == "" {
-		u.Prefix = "/"
-	}
+	u.Prefix = cmp.Or(u.Prefix, "/")
 	if !strings.HasPrefix(u.Prefix, "/") {
 		return nil, fmt.Errorf("upstream %q prefix %q must start with /", u.Name, u.Prefix)
 	}
@@ -135,8 +161,8 @@ func newUpstream(u Upstream, p *Proxy) (*upstream, error) {
 	default:
 		return nil, fmt.Errorf("upstream %q lb %q: use roundrobin or leastconnection", u.Name, u.LB)
 	}
-	if u.Timeout == 0 {
-		u.Timeout = 30 * time.Second
+	if u.Timeout <= 0 {
+		u.Timeout = defaultUpstreamTimeout
 	}
 	if len(u.Targets) == 0 {
 		return nil, fmt.Errorf("upstream %q has no targets", u.Name)
@@ -150,22 +176,8 @@ func newUpstream(u Upstream, p *Proxy) (*upstream, error) {
 		tu.Path = strings.TrimSuffix(tu.Path, "/")
 		up.targets = append(up.targets, &target{url: tu, str: tu.String()})
 	}
-	if m := u.Monitor; m != nil {
-		if m.Path == "" {
-			m.Path = "/healthz"
-		}
-		if m.Interval <= 0 {
-			m.Interval = 5 * time.Second
-		}
-		if m.Timeout <= 0 {
-			m.Timeout = 2 * time.Second
-		}
-		if m.Status == 0 {
-			m.Status = http.StatusOK
-		}
-		if m.Retries <= 0 {
-			m.Retries = DefaultMonitorRetries
-		}
+	if u.Monitor != nil {
+		u.Monitor.setDefaults()
 	}
 	// DefaultTransport keeps two idle connections per host: under load most
 	// requests would open a new one. Compression stays the backend's.
@@ -290,7 +302,7 @@ func (u *upstream) pick(now time.Time, skip []*target) (*target, error) {
 	if best == nil {
 		e := &errNoTarget{upstream: u.Name}
 		for _, t := range u.targets {
-			e.reasons = append(e.reasons, t.url.String()+": "+or(t.getReason(), "failed"))
+			e.reasons = append(e.reasons, t.url.String()+": "+cmp.Or(t.getReason(), "failed"))
 		}
 		return nil, e
 	}
@@ -313,7 +325,17 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 	if trace := httptrace.ContextClientTrace(req.Context()); trace != nil {
 		got1xx = trace.Got1xxResponse
 	}
-	return u.roundTrip(req, stateOf(req.Context()), got1xx)
+	st := stateOf(req.Context())
+	resp, err := u.roundTrip(req, st, got1xx)
+	if st != nil && st.reqBody.timedOut.Load() {
+		// The backend answered a body cut short: that answer is not the
+		// request's; fail names the client's timeout instead.
+		if resp != nil {
+			resp.Body.Close()
+		}
+		return nil, errBodyTimeout
+	}
+	return resp, err
 }
 
 // roundTrip is RoundTrip for the request of st; got1xx, when not nil,
@@ -357,6 +379,7 @@ func (u *upstream) roundTrip(req *http.Request, st *reqState, got1xx func(int, t
 			}
 			return nil, &errTarget{target: t.url.String(), err: err}
 		}
+		t.checked.Store(true)
 		if t.ejectedUntil.Load() != 0 && t.ejectedUntil.Swap(0) != 0 && !t.down.Load() {
 			t.setReason("")
 			u.p.notice("info", fmt.Sprintf("upstream %q target %s answers again", u.Name, t.url))
@@ -370,6 +393,7 @@ func (u *upstream) eject(t *target, err error) {
 	reason := connectReason(err)
 	prev := t.ejectedUntil.Swap(u.p.now().Add(ejectFor).UnixNano())
 	t.setReason(reason)
+	t.checked.Store(true)
 	if prev == 0 {
 		u.p.notice("warn", fmt.Sprintf("upstream %q target %s is down: %s", u.Name, t.url, reason))
 	}
@@ -441,7 +465,7 @@ func (b *trackedRWC) Close() error {
 	return b.ReadWriteCloser.Close()
 }
 
-// monitor probes every target until ctx ends.
+// monitor probes every target, the first time at once, until ctx ends.
 func (u *upstream) monitor(ctx context.Context, wg *sync.WaitGroup) {
 	m := u.Monitor
 	if m == nil {
@@ -495,6 +519,7 @@ func (u *upstream) probe(ctx context.Context, client *http.Client, t *target) {
 	if reason == "" {
 		t.fails.Store(0)
 		t.ejectedUntil.Store(0)
+		t.checked.Store(true)
 		if t.down.Swap(false) {
 			t.setReason("")
 			u.p.notice("info", fmt.Sprintf("upstream %q target %s is up", u.Name, t.url))
@@ -502,19 +527,29 @@ func (u *upstream) probe(ctx context.Context, client *http.Client, t *target) {
 		return
 	}
 	if int(t.fails.Add(1)) < m.Retries && !t.down.Load() {
+		if !t.checked.Swap(true) {
+			// Retries keep a target that has answered from going down for
+			// one slow answer; one that never answered is shown down (and
+			// tried last) at once.
+			t.setReason(reason)
+			t.ejectedUntil.Store(u.p.now().Add(ejectFor).UnixNano())
+		}
 		return
 	}
 	t.setReason(reason)
+	t.checked.Store(true)
 	if !t.down.Swap(true) {
 		u.p.notice("warn", fmt.Sprintf("upstream %q target %s is down after %d failed probes: %s", u.Name, t.url, m.Retries, reason))
 	}
 }
 
-func (u *upstream) status(now time.Time) UpstreamStatus {
+func (u *upstream) status() UpstreamStatus {
 	s := UpstreamStatus{Name: u.Name, Prefix: u.Prefix}
 	for _, t := range u.targets {
-		healthy := !t.down.Load() && now.UnixNano() >= t.ejectedUntil.Load()
-		ts := TargetStatus{URL: t.url.String(), Healthy: healthy, Active: t.active.Load()}
+		// A target a refused connection ejected shows down until a request
+		// or a probe reaches it again, though it is tried again sooner.
+		healthy := !t.down.Load() && t.ejectedUntil.Load() == 0
+		ts := TargetStatus{URL: t.url.String(), Healthy: healthy, Checked: t.checked.Load(), Active: t.active.Load()}
 		if !healthy {
 			ts.Reason = t.getReason()
 		}
@@ -542,6 +577,11 @@ func (u *upstream) fail(w http.ResponseWriter, r *http.Request, st *reqState, er
 	status, title := http.StatusBadGateway, "Bad gateway"
 	var nt *errNoTarget
 	switch {
+	case errors.Is(err, errBodyTimeout):
+		msg := fmt.Sprintf("the request body did not arrive within %s", u.p.reqTimeout)
+		st.message = msg
+		u.p.errorPage(w, r, http.StatusRequestTimeout, "Request timeout", "The request took too long to send.", msg)
+		return
 	case errors.As(err, &nt):
 		status, title = http.StatusServiceUnavailable, "Service unavailable"
 	case isTimeout(err):
@@ -557,11 +597,4 @@ func (u *upstream) fail(w http.ResponseWriter, r *http.Request, st *reqState, er
 func isTimeout(err error) bool {
 	var ne net.Error
 	return (errors.As(err, &ne) && ne.Timeout()) || strings.Contains(err.Error(), "timeout awaiting response headers")
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

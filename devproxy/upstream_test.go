@@ -15,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/authdev/authdev/devproxy"
+	"github.com/authdev/authdev/identity"
 	"github.com/authdev/authdev/mockidp"
 )
 
@@ -85,7 +86,7 @@ func TestWebSocketsEchoThroughTheProxy(t *testing.T) {
 	var mu sync.Mutex
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
-		sawAssertion = r.Header.Get(devproxy.AssertionHeader) != ""
+		sawAssertion = r.Header.Get(identity.Header) != ""
 		mu.Unlock()
 		c, err := websocket.Accept(w, r, nil)
 		if err != nil {

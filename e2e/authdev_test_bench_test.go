@@ -18,6 +18,7 @@ import (
 	"github.com/authdev/authdev/internal/pki"
 	"github.com/authdev/authdev/internal/rbactest"
 	"github.com/authdev/authdev/internal/state"
+	"github.com/authdev/authdev/internal/testkit"
 )
 
 // benchChecks are n checks over the demo's personas and policies, with the
@@ -109,7 +110,7 @@ func startFastAPI(b *testing.B, issuer, caFile string) string {
 	cmd.Dir = "../examples/fastapi"
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "LANG=C.UTF-8", "AUTHDEV_ISSUER=" + issuer,
 		"AUTHDEV_AUDIENCE=" + upstreamName, "AUTHDEV_CA_FILE=" + caFile}
-	var out syncBuffer
+	var out testkit.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		b.Fatalf("starting uvicorn: %v", err)

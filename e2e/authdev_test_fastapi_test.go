@@ -96,6 +96,7 @@ func (r *ciRun) test(t *testing.T, args ...string) (stdout, stderr string, code 
 }
 
 func TestAuthdevTestPassesTheDemoChecksAgainstFastAPI(t *testing.T) {
+	t.Parallel()
 	r := startCIBackend(t, "")
 	stdout, stderr, code, junit := r.test(t)
 	if code != 0 {
@@ -123,6 +124,7 @@ func TestAuthdevTestPassesTheDemoChecksAgainstFastAPI(t *testing.T) {
 }
 
 func TestAuthdevTestFailsOnAWrongExpectationAgainstFastAPI(t *testing.T) {
+	t.Parallel()
 	r := startCIBackend(t, `  - {as: alice, request: GET /admin/users, expect: allow}
   - {name: carol may administer dev, as: carol, request: GET /admin/users, expect: allow, envs: [dev]}
   - {name: bob's token reads the admin area in prod, as: bob, request: GET /admin/users, expect: 200, envs: [prod], via: bearer}
@@ -159,6 +161,7 @@ func TestAuthdevTestFailsOnAWrongExpectationAgainstFastAPI(t *testing.T) {
 // a developer has open: authdev test switches its environments and puts
 // the active one back; authdev token's token passes the proxy to FastAPI.
 func TestAuthdevTestAndTokenAgainstARunningAuthdevUp(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	stdout, stderr, code := s.authdevCmd(t, "test", "--proxy", s.proxyURL, "--env", "dev,prod")
 	if code != 0 || !strings.Contains(stdout, "ok: 9 checks × 2 environments: 18 run, 18 passed") {

@@ -11,9 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/authdev/authdev/internal/testkit/chromium"
 )
 
 // newBrowser starts headless Chromium with a fresh profile. It trusts the
@@ -23,27 +24,7 @@ import (
 func newBrowser(t *testing.T, s *stack) context.Context {
 	t.Helper()
 	spki := proxySPKI(t, s)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath("/usr/bin/chromium"),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("ignore-certificate-errors-spki-list", spki),
-	)
-	ctx, cancelCtx := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(func() {
-		cancelTimeout()
-		cancelCtx()
-		cancelAlloc()
-	})
-	return ctx
+	return chromium.Start(t, chromedp.Flag("ignore-certificate-errors-spki-list", spki))
 }
 
 // proxySPKI returns the base64 SHA-256 of the proxy leaf's public key, after

@@ -13,6 +13,7 @@ import (
 // embedded demo backend must verify the real proxy's assertions against its
 // JWKS, over TLS with authdev's CA, and show the persona.
 func TestDemoBackendBehindAuthdevUp(t *testing.T) {
+	t.Parallel()
 	s := startAuthdev(t)
 	ctx := newBrowser(t, s)
 

@@ -22,6 +22,7 @@ import (
 // with it: log in from a browser, use the app, stream, log out, call the API
 // with a token, and try to smuggle an identity past the proxy.
 func TestFastAPIBehindAuthdevUp(t *testing.T) {
+	t.Parallel()
 	s := startStack(t)
 	ctx := newBrowser(t, s)
 

@@ -10,6 +10,7 @@ import (
 // identity package must verify the real proxy's assertions, fetching its
 // keys over HTTPS with the CA file `authdev ca print` wrote.
 func TestGoAppBehindAuthdevUp(t *testing.T) {
+	t.Parallel()
 	port := freePort(t)
 	appURL := "http://127.0.0.1:" + itoa(port)
 	s := startAuthdev(t, "--upstream", appURL)

@@ -10,10 +10,11 @@ import (
 	"os/exec"
 	"regexp"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/authdev/authdev/internal/testkit"
 )
 
 // process is a child program started by a test; its output is kept and
@@ -21,26 +22,9 @@ import (
 type process struct {
 	name string
 	cmd  *exec.Cmd
-	out  syncBuffer
+	out  testkit.Buffer
 	done chan struct{}
 	err  error
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // startProcess runs argv with env (added to a minimal environment) in dir.
@@ -97,48 +81,53 @@ func (p *process) exited() (bool, error) {
 // waitOutput waits until the output matches re and returns the submatches.
 func (p *process) waitOutput(t *testing.T, re *regexp.Regexp, timeout time.Duration) []string {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		if m := re.FindStringSubmatch(p.out.String()); m != nil {
-			return m
-		}
-		if done, err := p.exited(); done {
-			t.Fatalf("%s exited (%v) before printing %s", p.name, err, re)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not print %s within %s", p.name, re, timeout)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var m []string
+	var ended bool
+	testkit.Eventually(timeout, func() bool {
+		m = re.FindStringSubmatch(p.out.String())
+		ended, _ = p.exited()
+		return m != nil || ended
+	})
+	switch {
+	case m != nil:
+		return m
+	case ended:
+		_, err := p.exited()
+		t.Fatalf("%s exited (%v) before printing %s", p.name, err, re)
+	default:
+		t.Fatalf("%s did not print %s within %s", p.name, re, timeout)
 	}
+	return nil
 }
 
 // waitHTTP polls url until it answers want, failing if p exits first.
 func waitHTTP(t *testing.T, p *process, client *http.Client, url string, want int, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
 	var last string
-	for {
+	var ended bool
+	answered := testkit.Eventually(timeout, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		resp, err := client.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == want {
-				cancel()
-				return
-			}
-			last = resp.Status
-		} else {
+		if err != nil {
 			last = err.Error()
+		} else {
+			resp.Body.Close()
+			last = resp.Status
+			if resp.StatusCode == want {
+				return true
+			}
 		}
-		cancel()
-		if done, err := p.exited(); done {
-			t.Fatalf("%s exited (%v) while waiting for %s", p.name, err, url)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not answer %d within %s (last: %s)", url, want, timeout, last)
-		}
-		time.Sleep(100 * time.Millisecond)
+		ended, _ = p.exited()
+		return ended
+	})
+	switch {
+	case ended:
+		_, err := p.exited()
+		t.Fatalf("%s exited (%v) while waiting for %s", p.name, err, url)
+	case !answered:
+		t.Fatalf("%s did not answer %d within %s (last: %s)", url, want, timeout, last)
 	}
 }
 

@@ -3,6 +3,7 @@ package e2e
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -55,12 +56,18 @@ func startStack(t *testing.T) *stack {
 // HOME and state folder.
 func startAuthdev(t *testing.T, args ...string) *stack {
 	t.Helper()
-	return startAuthdevWith(t, func(cfg string) string { return cfg }, args...)
+	return startAuthdevOn(t, "127.0.0.1", args...)
 }
 
-// startAuthdevWith is startAuthdev with the demo configuration changed by
-// edit.
-func startAuthdevWith(t *testing.T, edit func(cfg string) string, args ...string) *stack {
+// startAuthdevOn is startAuthdev with the proxy listening on proxyHost.
+func startAuthdevOn(t *testing.T, proxyHost string, args ...string) *stack {
+	t.Helper()
+	return startAuthdevWith(t, proxyHost, func(cfg string) string { return cfg }, args...)
+}
+
+// startAuthdevWith is startAuthdevOn with the demo configuration changed
+// by edit.
+func startAuthdevWith(t *testing.T, proxyHost string, edit func(cfg string) string, args ...string) *stack {
 	t.Helper()
 	dir := t.TempDir()
 	s := &stack{dir: dir}
@@ -75,7 +82,7 @@ func startAuthdevWith(t *testing.T, edit func(cfg string) string, args ...string
 	}
 	idpPort, proxyPort := freePort(t), freePort(t)
 	cfg := strings.ReplaceAll(string(demo), "127.0.0.1:9400", "127.0.0.1:"+itoa(idpPort))
-	cfg = strings.ReplaceAll(cfg, "127.0.0.1:8443", "127.0.0.1:"+itoa(proxyPort))
+	cfg = strings.ReplaceAll(cfg, "listen: 127.0.0.1:8443", "listen: \""+net.JoinHostPort(proxyHost, itoa(proxyPort))+"\"")
 	s.config = filepath.Join(dir, "authdev.yaml")
 	if err := os.WriteFile(s.config, []byte(edit(cfg)), 0o600); err != nil {
 		t.Fatal(err)

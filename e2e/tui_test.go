@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/authdev/authdev/internal/testkit"
 )
 
 // terminal is `authdev up` with its TUI in a tmux pane of a private tmux
@@ -63,20 +65,23 @@ func (term *terminal) screenOrEmpty() string {
 // waitScreen polls the pane until cond holds and returns that screen.
 func (term *terminal) waitScreen(what string, cond func(screen string) bool) string {
 	term.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		screen := term.screenOrEmpty()
+	var screen string
+	var exited []byte
+	shown := testkit.Eventually(60*time.Second, func() bool {
+		screen = term.screenOrEmpty()
 		if cond(screen) {
-			return screen
+			return true
 		}
-		if code, err := os.ReadFile(term.exitFile); err == nil {
-			term.t.Fatalf("authdev up exited with status %s while waiting for %s; last screen:\n%s", strings.TrimSpace(string(code)), what, screen)
-		}
-		if time.Now().After(deadline) {
-			term.t.Fatalf("the screen never showed %s:\n%s", what, screen)
-		}
-		time.Sleep(100 * time.Millisecond)
+		exited, _ = os.ReadFile(term.exitFile)
+		return exited != nil
+	})
+	switch {
+	case exited != nil:
+		term.t.Fatalf("authdev up exited with status %s while waiting for %s; last screen:\n%s", strings.TrimSpace(string(exited)), what, screen)
+	case !shown:
+		term.t.Fatalf("the screen never showed %s:\n%s", what, screen)
 	}
+	return screen
 }
 
 // keys types tmux key names one at a time, as separate keystrokes.
@@ -90,16 +95,11 @@ func (term *terminal) keys(keys ...string) {
 // exitStatus waits for `authdev up` to end and returns its exit status.
 func (term *terminal) exitStatus() string {
 	term.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if code, err := os.ReadFile(term.exitFile); err == nil && len(code) > 0 {
-			return strings.TrimSpace(string(code))
-		}
-		if time.Now().After(deadline) {
-			term.t.Fatalf("authdev up did not exit; screen:\n%s", term.screenOrEmpty())
-		}
-		time.Sleep(100 * time.Millisecond)
+	var code []byte
+	if !testkit.Eventually(30*time.Second, func() bool { code, _ = os.ReadFile(term.exitFile); return len(code) > 0 }) {
+		term.t.Fatalf("authdev up did not exit; screen:\n%s", term.screenOrEmpty())
 	}
+	return strings.TrimSpace(string(code))
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
@@ -109,6 +109,7 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 // Down + Enter makes bob the active persona, the next browser login reaches
 // the backend as bob, and q ends authdev up with status 0.
 func TestTUISwitchesPersonaInFrontOfFastAPI(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	env := []string{
 		"HOME=" + filepath.Join(dir, "home"),

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/authdev/authdev/audit"
+	"github.com/authdev/authdev/config"
 )
 
 // authzParams is a validated authorization request.
@@ -153,36 +154,14 @@ func (ep *issuerEP) parseAuthorize(v url.Values) (ap *authzParams, pageErr strin
 		return ap, "", oauthErr(ErrUnsupportedResponseType, "response_type %q is not supported: use code", v.Get("response_type"))
 	case v.Has("response_mode") && v.Get("response_mode") != "query":
 		return ap, "", oauthErr(ErrInvalidRequest, "response_mode %q is not supported: use query", v.Get("response_mode"))
-	case !c.allows(GrantAuthorizationCode):
+	case !c.allows(config.GrantAuthorizationCode):
 		return ap, "", oauthErr(ErrUnauthorizedClient, "client %q may not use the authorization code flow", c.id)
 	}
-	ap.challenge = v.Get("code_challenge")
-	method := v.Get("code_challenge_method")
-	switch {
-	case ap.challenge == "" && c.public():
-		return ap, "", oauthErr(ErrInvalidRequest, "client %q is public: PKCE is required (send code_challenge with method S256)", c.id)
-	case ap.challenge == "" && method != "":
-		return ap, "", oauthErr(ErrInvalidRequest, "code_challenge_method without code_challenge")
-	case ap.challenge != "" && method != "S256":
-		return ap, "", oauthErr(ErrInvalidRequest, "code_challenge_method %q is not supported: use S256", method)
-	case ap.challenge != "" && !validPKCE(ap.challenge):
-		return ap, "", oauthErr(ErrInvalidRequest, "code_challenge is not 43 to 128 URL-safe characters")
+	if e := ap.readPKCE(v); e != nil {
+		return ap, "", e
 	}
-	for _, p := range strings.Fields(v.Get("prompt")) {
-		if !slices.Contains([]string{"none", "login", "consent", "select_account"}, p) {
-			return ap, "", oauthErr(ErrInvalidRequest, "prompt %q is not one of none, login, consent, select_account", p)
-		}
-		ap.prompt[p] = true
-	}
-	if ap.prompt["none"] && len(ap.prompt) > 1 {
-		return ap, "", oauthErr(ErrInvalidRequest, "prompt=none cannot be combined with other values")
-	}
-	if v.Has("max_age") {
-		n, err := strconv.Atoi(v.Get("max_age"))
-		if err != nil || n < 0 {
-			return ap, "", oauthErr(ErrInvalidRequest, "max_age %q is not a number of seconds", v.Get("max_age"))
-		}
-		ap.maxAge, ap.hasMaxAge = time.Duration(n)*time.Second, true
+	if e := ap.readPrompt(v); e != nil {
+		return ap, "", e
 	}
 	ap.scopes = strings.Fields(v.Get("scope"))
 	ap.nonce = v.Get("nonce")
@@ -193,6 +172,45 @@ func (ep *issuerEP) parseAuthorize(v url.Values) (ap *authzParams, pageErr strin
 		}
 	}
 	return ap, "", nil
+}
+
+// readPKCE takes the code challenge (RFC 7636 §4.3): required of public
+// clients, S256 only.
+func (ap *authzParams) readPKCE(v url.Values) *Error {
+	ap.challenge = v.Get("code_challenge")
+	method := v.Get("code_challenge_method")
+	switch {
+	case ap.challenge == "" && ap.client.public():
+		return oauthErr(ErrInvalidRequest, "client %q is public: PKCE is required (send code_challenge with method S256)", ap.client.id)
+	case ap.challenge == "" && method != "":
+		return oauthErr(ErrInvalidRequest, "code_challenge_method without code_challenge")
+	case ap.challenge != "" && method != "S256":
+		return oauthErr(ErrInvalidRequest, "code_challenge_method %q is not supported: use S256", method)
+	case ap.challenge != "" && !validPKCE(ap.challenge):
+		return oauthErr(ErrInvalidRequest, "code_challenge is not 43 to 128 URL-safe characters")
+	}
+	return nil
+}
+
+// readPrompt takes prompt and max_age (OIDC Core §3.1.2.1).
+func (ap *authzParams) readPrompt(v url.Values) *Error {
+	for _, p := range strings.Fields(v.Get("prompt")) {
+		if !slices.Contains(promptValues, p) {
+			return oauthErr(ErrInvalidRequest, "prompt %q is not one of %s", p, strings.Join(promptValues, ", "))
+		}
+		ap.prompt[p] = true
+	}
+	if ap.prompt["none"] && len(ap.prompt) > 1 {
+		return oauthErr(ErrInvalidRequest, "prompt=none cannot be combined with other values")
+	}
+	if v.Has("max_age") {
+		n, err := strconv.Atoi(v.Get("max_age"))
+		if err != nil || n < 0 {
+			return oauthErr(ErrInvalidRequest, "max_age %q is not a number of seconds", v.Get("max_age"))
+		}
+		ap.maxAge, ap.hasMaxAge = time.Duration(n)*time.Second, true
+	}
+	return nil
 }
 
 // personaForHint resolves login_hint: a persona id, or an email as the

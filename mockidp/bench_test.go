@@ -19,7 +19,7 @@ import (
 )
 
 // latencies collects per-request durations across RunParallel goroutines
-// and reports p50 and p99: the issue asks for p99 ≤ 3× p50 at saturation.
+// and reports p50 and p99: the target is p99 ≤ 3× p50 at saturation.
 type latencies struct {
 	mu sync.Mutex
 	d  []time.Duration
@@ -66,16 +66,20 @@ func serveParallel(b *testing.B, h http.Handler, newReq func() *http.Request) {
 	lat.report(b)
 }
 
+// benchClientCredentials measures the okta environment, whose tokens are
+// the demo's.
 func benchClientCredentials(b *testing.B, alg string) {
 	cfg := testConfig(b)
-	cfg.Environments[0].Alg = alg
+	env, _ := cfg.Environment("okta")
+	env.Alg = alg
 	srv, err := mockidp.New(cfg, mockidp.Options{Store: state.NewMemory(), BaseURL: "http://localhost:9400"})
 	if err != nil {
 		b.Fatal(err)
 	}
 	body := "grant_type=client_credentials&scope=read"
+	tokenURL := srv.Endpoints("okta").Token
 	serveParallel(b, srv.Handler(), func() *http.Request {
-		r := httptest.NewRequest(http.MethodPost, "http://localhost:9400/dev/token", strings.NewReader(body))
+		r := httptest.NewRequest(http.MethodPost, tokenURL, strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		r.SetBasicAuth("ci", "ci-secret")
 		return r
@@ -87,7 +91,7 @@ func benchClientCredentials(b *testing.B, alg string) {
 func BenchmarkClientCredentialsES256(b *testing.B) { benchClientCredentials(b, "ES256") }
 
 // BenchmarkClientCredentialsRS256 is the same with RSA keys; compare it
-// with BenchmarkBareRS256Sign (the issue asks for at least 0.9× its rate).
+// with BenchmarkBareRS256Sign (the target is at least 0.9× its rate).
 func BenchmarkClientCredentialsRS256(b *testing.B) { benchClientCredentials(b, "RS256") }
 
 // BenchmarkBareRS256Sign is the baseline: a handler that only signs a small

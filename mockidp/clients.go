@@ -19,15 +19,6 @@ import (
 // `authdev proxy` sharing a store agree on it without configuration.
 const ProxyClientSecretKey = "idp/proxy-client-secret"
 
-// Grant types by their wire names.
-const (
-	GrantAuthorizationCode = "authorization_code"
-	GrantRefreshToken      = "refresh_token"
-	GrantClientCredentials = "client_credentials"
-	GrantDeviceCode        = "urn:ietf:params:oauth:grant-type:device_code"
-	GrantTokenExchange     = "urn:ietf:params:oauth:grant-type:token-exchange"
-)
-
 // ProxyClientSecret returns the built-in proxy client's secret from store,
 // creating it the first time.
 func ProxyClientSecret(store state.Store) (string, error) {
@@ -48,8 +39,9 @@ func ProxyClientSecret(store state.Store) (string, error) {
 type client struct {
 	id       string
 	secret   string // "" for a public client
-	grants   []string
+	grants   []config.GrantType
 	audience string
+	roles    []string // app roles granted to the client itself
 	// redirect and postLogout decide whether a URI is registered.
 	redirect   func(*url.URL) bool
 	postLogout func(*url.URL) bool
@@ -57,7 +49,7 @@ type client struct {
 
 func (c *client) public() bool { return c.secret == "" }
 
-func (c *client) allows(grant string) bool { return slices.Contains(c.grants, grant) }
+func (c *client) allows(grant config.GrantType) bool { return slices.Contains(c.grants, grant) }
 
 // authenticate checks a presented secret in constant time. Public clients
 // present none.
@@ -80,7 +72,7 @@ func newClients(cfg *config.Config, proxySecret string) map[string]*client {
 	out[config.ProxyClientID] = &client{
 		id:     config.ProxyClientID,
 		secret: proxySecret,
-		grants: []string{GrantAuthorizationCode, GrantRefreshToken, GrantTokenExchange},
+		grants: []config.GrantType{config.GrantAuthorizationCode, config.GrantRefreshToken, config.GrantTokenExchange},
 		redirect: func(u *url.URL) bool {
 			return isLoopback(u) && u.Path == "/oauth/login" || slices.Contains(proxyRedirects, u.String())
 		},
@@ -90,22 +82,29 @@ func newClients(cfg *config.Config, proxySecret string) map[string]*client {
 	}
 	out[config.CLIClientID] = &client{
 		id:         config.CLIClientID,
-		grants:     []string{GrantAuthorizationCode, GrantRefreshToken, GrantDeviceCode, GrantTokenExchange},
+		grants:     []config.GrantType{config.GrantAuthorizationCode, config.GrantRefreshToken, config.GrantDeviceCode, config.GrantTokenExchange},
 		redirect:   isLoopback,
 		postLogout: isLoopback,
 	}
 	for _, cc := range cfg.IDP.Clients {
 		grants := cc.Grants
 		if len(grants) == 0 {
-			grants = []string{GrantAuthorizationCode, GrantRefreshToken}
+			grants = []config.GrantType{config.GrantAuthorizationCode, config.GrantRefreshToken}
+		}
+		// Like Keycloak and Entra, a client that lists no post-logout
+		// targets may return to any of its redirect URIs.
+		postLogout := cc.PostLogoutRedirectURIs
+		if postLogout == nil {
+			postLogout = cc.RedirectURIs
 		}
 		out[cc.ID] = &client{
 			id:         cc.ID,
 			secret:     cc.Secret,
 			grants:     slices.Clone(grants),
 			audience:   cc.Audience,
+			roles:      cc.Roles,
 			redirect:   registered(cc.RedirectURIs),
-			postLogout: registered(cc.PostLogoutRedirectURIs),
+			postLogout: registered(postLogout),
 		}
 	}
 	return out

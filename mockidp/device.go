@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/authdev/authdev/audit"
+	"github.com/authdev/authdev/config"
 )
 
 // deviceGrant is a device authorization (RFC 8628) waiting for a persona.
@@ -39,8 +40,8 @@ func (ep *issuerEP) deviceAuthorization(w http.ResponseWriter, r *http.Request) 
 	if e == nil {
 		c, e = ep.s.authenticateClient(tr)
 	}
-	if e == nil && !c.allows(GrantDeviceCode) {
-		e = oauthErr(ErrUnauthorizedClient, "client %q may not use the device flow: add %q to its grants", c.id, GrantDeviceCode)
+	if e == nil && !c.allows(config.GrantDeviceCode) {
+		e = oauthErr(ErrUnauthorizedClient, "client %q may not use the device flow: add %q to its grants", c.id, config.GrantDeviceCode)
 	}
 	if e != nil {
 		writeError(w, r, e)
@@ -57,7 +58,7 @@ func (ep *issuerEP) deviceAuthorization(w http.ResponseWriter, r *http.Request) 
 		expires: now.Add(deviceTTL), interval: ep.s.opts.DeviceInterval}
 	ep.s.devices.Put(deviceCode, g)
 	ep.s.userCode.Put(userCode, deviceCode)
-	verify := endpointsOf(ep.issuer()).DeviceVerification
+	verify := ep.endpoints().DeviceVerification
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, map[string]any{
 		"device_code":               deviceCode,
@@ -123,7 +124,7 @@ func (ep *issuerEP) deviceVerification(w http.ResponseWriter, r *http.Request) {
 		ep.s.errorPage(w, http.StatusBadRequest, "Malformed request", fmt.Sprintf("The request could not be read: %v.", err))
 		return
 	}
-	page := pickerPage{Title: "Connect a device", Env: ep.env.cfg.Name, Action: ep.s.basePath + ep.prefix + "/device", Legend: "Sign in on the device as"}
+	page := pickerPage{Title: "Connect a device", Env: ep.env.cfg.Name, Action: ep.s.basePath + ep.env.layout.DeviceVerification, Legend: "Sign in on the device as"}
 	raw := r.Form.Get("user_code")
 	if raw == "" {
 		ep.s.render(w, http.StatusOK, "device", page)

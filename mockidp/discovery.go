@@ -8,6 +8,21 @@ import (
 	"github.com/authdev/authdev/config"
 )
 
+// What the handlers accept, listed once so that discovery says exactly
+// what is served (a test derives its check from the handlers).
+var (
+	// clientAuthMethods are how the token endpoint authenticates clients;
+	// public clients send their client_id alone.
+	clientAuthMethods = []string{"client_secret_basic", "client_secret_post", "none"}
+	// callerAuthMethods are how introspection and revocation callers
+	// authenticate: RFC 7662 §2.1 requires it of introspection, so there
+	// is no "none".
+	confidentialAuthMethods = []string{"client_secret_basic", "client_secret_post"}
+	// promptValues are the prompt values authorize accepts.
+	promptValues = []string{"none", "login", "consent", "select_account"}
+	scopes       = []string{"openid", "profile", "email", "groups", "offline_access"}
+)
+
 // discovery serves OpenID Connect Discovery 1.0 (also under RFC 8414's
 // name): what a certified client library reads to find everything else.
 func (ep *issuerEP) discovery(w http.ResponseWriter, r *http.Request) {
@@ -15,12 +30,17 @@ func (ep *issuerEP) discovery(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, oauthErr(ErrInvalidRequest, "discovery is read with GET"))
 		return
 	}
-	iss := ep.issuer()
-	e := endpointsOf(iss)
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	writeJSON(w, http.StatusOK, ep.metadata())
+}
+
+// metadata is the discovery document. Userinfo answers plain JSON, so no
+// userinfo_signing_alg_values_supported.
+func (ep *issuerEP) metadata() map[string]any {
+	e := ep.endpoints()
 	alg := ep.env.keys.Load().active.alg
-	authMethods := []string{"client_secret_basic", "client_secret_post", "none"}
-	doc := map[string]any{
-		"issuer":                                         iss,
+	return map[string]any{
+		"issuer":                                         e.Issuer,
 		"authorization_endpoint":                         e.Authorization,
 		"token_endpoint":                                 e.Token,
 		"userinfo_endpoint":                              e.UserInfo,
@@ -31,47 +51,22 @@ func (ep *issuerEP) discovery(w http.ResponseWriter, r *http.Request) {
 		"device_authorization_endpoint":                  e.DeviceAuthorization,
 		"response_types_supported":                       []string{"code"},
 		"response_modes_supported":                       []string{"query"},
-		"grant_types_supported":                          []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantDeviceCode, GrantTokenExchange},
+		"grant_types_supported":                          config.GrantTypes,
 		"subject_types_supported":                        []string{"public"},
-		"id_token_signing_alg_values_supported":          []string{string(alg)},
-		"userinfo_signing_alg_values_supported":          []string{"none"},
-		"token_endpoint_auth_methods_supported":          authMethods,
-		"introspection_endpoint_auth_methods_supported":  authMethods,
-		"revocation_endpoint_auth_methods_supported":     authMethods,
+		"id_token_signing_alg_values_supported":          []jose.SignatureAlgorithm{alg},
+		"token_endpoint_auth_methods_supported":          clientAuthMethods,
+		"introspection_endpoint_auth_methods_supported":  confidentialAuthMethods,
+		"revocation_endpoint_auth_methods_supported":     clientAuthMethods,
 		"code_challenge_methods_supported":               []string{"S256"},
-		"scopes_supported":                               []string{"openid", "profile", "email", "groups", "offline_access"},
-		"claims_supported":                               claimsSupported(ep.env.flavor),
-		"prompt_values_supported":                        []string{"none", "login"},
+		"scopes_supported":                               scopes,
+		"claims_supported":                               ep.env.flavor.ClaimsSupported,
+		"prompt_values_supported":                        promptValues,
 		"authorization_response_iss_parameter_supported": true,
 		"claims_parameter_supported":                     false,
 		"request_parameter_supported":                    false,
 		"request_uri_parameter_supported":                false,
 		"frontchannel_logout_supported":                  false,
 	}
-	if ep.env.flavor == "entra" {
-		doc["tenant_region_scope"] = "authdev"
-	}
-	w.Header().Set("Cache-Control", "public, max-age=60")
-	writeJSON(w, http.StatusOK, doc)
-}
-
-func claimsSupported(flavor string) []string {
-	c := []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "email", "email_verified", "name"}
-	switch flavor {
-	case "okta":
-		c = append(c, "groups", "preferred_username")
-	case "entra":
-		c = append(c, "oid", "tid", "roles", "groups", "preferred_username", "ver")
-	case "keycloak":
-		c = append(c, "groups", "realm_access", "preferred_username")
-	case "cognito":
-		c = append(c, "cognito:groups", "cognito:username", "token_use")
-	case "auth0":
-		c = append(c, config.Auth0Namespace+"groups", config.Auth0Namespace+"roles", "nickname")
-	default:
-		c = append(c, "groups", "roles", "preferred_username")
-	}
-	return c
 }
 
 // jwks publishes the active key and the rotated-out keys still in grace.

@@ -7,15 +7,16 @@
 // 127.0.0.1:0). Time and randomness are injected through Options so tests
 // can move the clock.
 //
-// Each environment env answers as the issuer BaseURL/env (entra
-// environments also as BaseURL/env/v2.0, the shape of Entra's v2.0 issuer)
-// with these endpoints under it:
-//
-//	/.well-known/openid-configuration   discovery (also oauth-authorization-server)
-//	/authorize                          code flow, persona picker, login_hint, prompt, max_age
-//	/token                              authorization_code, refresh_token, client_credentials,
-//	                                    device_code (RFC 8628), token-exchange (RFC 8693)
-//	/userinfo  /jwks.json  /introspect  /revoke  /logout  /device_authorization  /device
+// Each environment answers as one issuer whose path and endpoint names
+// come from its flavor (internal/flavor): BaseURL/env for the generic
+// flavor, BaseURL/env/oauth2/default for okta, and so on. Every issuer
+// serves discovery (also under RFC 8414's name and path-inserted forms, and
+// at /env/.well-known/openid-configuration), the code flow with a persona
+// picker, login_hint, prompt and max_age; the token endpoint with
+// authorization_code, refresh_token, client_credentials, device_code (RFC
+// 8628) and token exchange (RFC 8693); userinfo, JWKS, introspection for
+// confidential clients, revocation, logout and the device flow. Under
+// Options.TLS it serves HTTPS.
 //
 // Two clients exist without configuration: authdev-proxy (confidential;
 // its secret lives in the state store under ProxyClientSecretKey) and

@@ -55,7 +55,7 @@ func (ep *issuerEP) grantExchange(c *client, tr tokenRequest) (TokenSet, string,
 			return TokenSet{}, persona, oauthErr(ErrInvalidTarget, "audience %q is unknown to this IdP: use the environment's audience %q, a client's audience or a client id", a, ep.env.cfg.Audience)
 		}
 	}
-	granted := strings.Fields(stringClaim(v.claims, "scope"))
+	granted := scopesOf(v.claims)
 	if !v.access {
 		granted = []string{"openid", "profile", "email"}
 	}
@@ -102,7 +102,11 @@ func (s *Server) knownAudience(es *envState, a string) bool {
 	return false
 }
 
-func stringClaim(claims map[string]any, k string) string {
-	v, _ := claims[k].(string)
-	return v
+// scopesOf reads the scopes of an access token, wherever and however its
+// flavor writes them: scope (a string), or scp (a string or a list).
+func scopesOf(claims map[string]any) []string {
+	if v, ok := claims["scope"]; ok {
+		return stringList(v, strings.Fields)
+	}
+	return stringList(claims["scp"], strings.Fields)
 }

@@ -36,6 +36,10 @@ idp:
     - id: ci
       secret: ci-secret
       grants: [client_credentials, "urn:ietf:params:oauth:grant-type:token-exchange"]
+      roles: [Orders.Read.All]
+    - id: curl-app
+      secret: "a+b%2Fc"
+      grants: [client_credentials]
     - id: orders
       secret: orders-secret
       audience: orders-api
@@ -51,19 +55,23 @@ personas:
   bob: {name: Bob Builder, email: bob@example.com, groups: [eng]}
 environments:
   dev:
-    flavor: okta
+    flavor: generic
     roles: {eng-admins: [admin], eng: [reader]}
+  okta: {flavor: okta, roles: {eng-admins: [admin]}}
   prod:
     flavor: entra
     alg: ES256
     audience: api://prod
     roles: {sg-prod-admins: [admin], eng: [reader]}
+    entra: {idtyp_app: true}
   kc:
     flavor: keycloak
     roles: {eng-admins: [admin]}
+    keycloak: {realm: platform, client_roles: {orders-api: {eng-admins: [orders-admin]}}}
   cog: {flavor: cognito}
   a0: {flavor: auth0, roles: {eng-admins: [admin]}}
   gen: {flavor: generic, roles: {eng: [reader]}}
+  es: {flavor: generic, alg: ES256, audience: api://es}
 `
 
 func testConfig(t testing.TB) *config.Config { return idptest.Config(t, testYAML) }

@@ -7,11 +7,17 @@ import (
 )
 
 // introspect is RFC 7662 token introspection for authenticated clients:
-// access tokens are checked by signature, refresh tokens by lookup.
+// access tokens are checked by signature, refresh tokens by lookup. A
+// public client cannot authenticate, so it may not introspect (§2.1):
+// anyone holding a client id would read other clients' tokens.
 func (ep *issuerEP) introspect(w http.ResponseWriter, r *http.Request) {
 	tr, e := parseTokenRequest(r)
+	var c *client
 	if e == nil {
-		_, e = ep.s.authenticateClient(tr)
+		c, e = ep.s.authenticateClient(tr)
+	}
+	if e == nil && c.public() {
+		e = oauthErr(ErrInvalidClient, "client %q is public: introspection needs a confidential client's credentials (RFC 7662 §2.1)", c.id)
 	}
 	if e == nil && tr.token == "" {
 		e = oauthErr(ErrInvalidRequest, "missing token")
@@ -32,9 +38,7 @@ func (ep *issuerEP) introspect(w http.ResponseWriter, r *http.Request) {
 					out[k] = val
 				}
 			}
-			if out["client_id"] == nil {
-				out["client_id"] = v.claims["azp"]
-			}
+			out["client_id"] = clientOf(v.claims)
 			if persona, ok := ep.personaOf(v.claims); ok {
 				out["username"] = persona
 			}
@@ -48,10 +52,10 @@ func (ep *issuerEP) introspect(w http.ResponseWriter, r *http.Request) {
 		rec.family.mu.Unlock()
 		if active {
 			out := map[string]any{"active": true, "token_type": "refresh_token", "client_id": rec.clientID,
-				"iss": ep.s.BaseURL() + rec.prefix, "scope": strings.Join(rec.scopes, " ")}
+				"iss": ep.issuer(), "scope": strings.Join(rec.scopes, " ")}
 			if rec.persona != "" {
 				out["username"] = rec.persona
-				out["sub"] = subject(ep.env.flavor, rec.env, rec.persona)
+				out["sub"] = ep.env.flavor.Subject(ep.env.cfg, rec.persona)
 			}
 			if len(rec.audience) > 0 {
 				out["aud"] = audClaim(rec.audience)
@@ -90,7 +94,7 @@ func (ep *issuerEP) revoke(w http.ResponseWriter, r *http.Request) {
 		}
 		rec.family.revoke()
 	} else if v, err := ep.verify(tr.token, false); err == nil && v.access {
-		if cid, _ := v.claims["client_id"].(string); cid != c.id {
+		if clientOf(v.claims) != c.id {
 			writeError(w, r, oauthErr(ErrUnauthorizedClient, "the token was issued to another client"))
 			return
 		}
@@ -101,4 +105,15 @@ func (ep *issuerEP) revoke(w http.ResponseWriter, r *http.Request) {
 	// Unknown and already invalid tokens answer 200 too (RFC 7009 §2.2).
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
+}
+
+// clientOf is the client an access token was issued to, wherever the
+// flavor names it.
+func clientOf(claims map[string]any) string {
+	for _, k := range []string{"client_id", "cid", "azp"} {
+		if v, _ := claims[k].(string); v != "" {
+			return v
+		}
+	}
+	return ""
 }

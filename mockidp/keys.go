@@ -48,8 +48,8 @@ type signingKey struct {
 	alg     jose.SignatureAlgorithm
 	public  jose.JSONWebKey
 	retired time.Time // zero for the active key
-	jwt     jose.Signer
-	atJWT   jose.Signer
+	// signers by the typ header they write: "JWT", "at+jwt" and none.
+	signers map[string]jose.Signer
 }
 
 // keySet is one environment's keys as loaded: immutable, replaced whole on
@@ -100,20 +100,25 @@ func RotateStoredKeys(store state.Store, cfg *config.Config, env string, now tim
 	if !ok {
 		return KeyInfo{}, fmt.Errorf("unknown environment %q: use one of %v", env, cfg.EnvironmentNames())
 	}
-	return rotateStored(store, KeysStoreKey(env), KeyGrace(cfg), env, func() (storedKey, error) { return newStoredKey(e.Alg, now) }, now)
+	priv, err := generateKey(e.Alg)
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	nk, err := storedKeyOf(priv, e.Alg, now)
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	return publishKey(store, KeysStoreKey(env), env, nk, KeyGrace(cfg), now)
 }
 
-// rotateStored retires the keys at storeKey and makes a new one active.
-func rotateStored(store state.Store, storeKey string, grace time.Duration, env string, newKey func() (storedKey, error), now time.Time) (KeyInfo, error) {
+// publishKey makes nk the active key at storeKey, retiring the current one
+// and forgetting those whose grace has passed.
+func publishKey(store state.Store, storeKey, env string, nk storedKey, grace time.Duration, now time.Time) (KeyInfo, error) {
 	sk, err := readStoredKeys(store, storeKey)
 	if err != nil && !errors.Is(err, state.ErrNotFound) {
 		return KeyInfo{}, err
 	}
 	sk = rotate(sk, now, grace)
-	nk, err := newKey()
-	if err != nil {
-		return KeyInfo{}, err
-	}
 	sk.Keys = append([]storedKey{nk}, sk.Keys...)
 	if err := writeStoredKeys(store, storeKey, sk); err != nil {
 		return KeyInfo{}, err
@@ -184,22 +189,38 @@ func writeStoredKeys(store state.Store, storeKey string, sk storedKeys) error {
 	return store.Set(storeKey, raw)
 }
 
-// newStoredKey generates a key. Go's crypto ignores injected randomness
+// ImportKey makes key (RSA for RS256, P-256 for ES256) the active signing
+// key of env in store, retiring the current one as a rotation does: to
+// sign with a key one already has, and for tests that cannot wait for RSA
+// key generation.
+func ImportKey(store state.Store, cfg *config.Config, env string, key crypto.Signer, now time.Time) error {
+	alg := "RS256"
+	if _, ok := key.(*ecdsa.PrivateKey); ok {
+		alg = "ES256"
+	}
+	nk, err := storedKeyOf(key, alg, now)
+	if err != nil {
+		return err
+	}
+	_, err = publishKey(store, KeysStoreKey(env), env, nk, KeyGrace(cfg), now)
+	return err
+}
+
+// generateKey makes a key for alg. Go's crypto ignores injected randomness
 // for key generation, so keys always come from the system's source.
-func newStoredKey(alg string, now time.Time) (storedKey, error) {
-	var priv crypto.Signer
-	var err error
+func generateKey(alg string) (crypto.Signer, error) {
 	switch alg {
 	case "ES256":
-		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	case "RS256":
-		priv, err = rsa.GenerateKey(rand.Reader, 2048)
-	default:
-		return storedKey{}, fmt.Errorf("signing algorithm %q is not supported: use RS256 or ES256", alg)
+		return rsa.GenerateKey(rand.Reader, 2048)
 	}
-	if err != nil {
-		return storedKey{}, err
-	}
+	return nil, fmt.Errorf("signing algorithm %q is not supported: use RS256 or ES256", alg)
+}
+
+// storedKeyOf is priv in the state store's form, its kid the RFC 7638
+// thumbprint of its public key.
+func storedKeyOf(priv crypto.Signer, alg string, now time.Time) (storedKey, error) {
 	der, err := x509.MarshalPKCS8PrivateKey(priv)
 	if err != nil {
 		return storedKey{}, err
@@ -271,11 +292,15 @@ func parseStoredKey(k storedKey) (*signingKey, error) {
 		sk.retired = *k.Retired
 	}
 	key := jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: priv, KeyID: k.KID}}
-	if sk.jwt, err = jose.NewSigner(key, (&jose.SignerOptions{}).WithType("JWT")); err != nil {
-		return nil, err
-	}
-	if sk.atJWT, err = jose.NewSigner(key, (&jose.SignerOptions{}).WithType("at+jwt")); err != nil {
-		return nil, err
+	sk.signers = map[string]jose.Signer{}
+	for _, typ := range []string{"JWT", "at+jwt", ""} {
+		opts := &jose.SignerOptions{}
+		if typ != "" {
+			opts = opts.WithType(jose.ContentType(typ))
+		}
+		if sk.signers[typ], err = jose.NewSigner(key, opts); err != nil {
+			return nil, err
+		}
 	}
 	return sk, nil
 }

@@ -10,9 +10,9 @@ import (
 )
 
 // endSession is RP-initiated logout (OpenID Connect RP-Initiated Logout
-// 1.0). The post_logout_redirect_uri must be registered for the client named
-// by client_id or by the id_token_hint's audience; anything else gets an
-// error page, never a redirect.
+// 1.0), and Auth0's /v2/logout with its returnTo. The target must be
+// registered for the client named by client_id or by the id_token_hint's
+// audience; anything else gets an error page, never a redirect.
 func (ep *issuerEP) endSession(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		ep.s.errorPage(w, http.StatusMethodNotAllowed, "Method not allowed", "The logout endpoint takes GET or POST.")
@@ -39,7 +39,7 @@ func (ep *issuerEP) endSession(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var target *url.URL
-	if raw := r.Form.Get("post_logout_redirect_uri"); raw != "" {
+	if raw := ep.postLogoutTarget(r); raw != "" {
 		c, ok := ep.s.clients[clientID]
 		if !ok {
 			ep.s.errorPage(w, http.StatusBadRequest, "Logout refused",
@@ -71,4 +71,13 @@ func (ep *issuerEP) endSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ep.s.render(w, http.StatusOK, "message", messagePage{Title: "Signed out", Message: "You are signed out of " + ep.env.cfg.Name + " at the authdev IdP."})
+}
+
+// postLogoutTarget is where the client asks to return: returnTo at Auth0's
+// /v2/logout, post_logout_redirect_uri everywhere else.
+func (ep *issuerEP) postLogoutTarget(r *http.Request) string {
+	if l := ep.env.layout.ExtraLogout; l != "" && r.URL.Path == ep.s.basePath+l {
+		return r.Form.Get("returnTo")
+	}
+	return r.Form.Get("post_logout_redirect_uri")
 }

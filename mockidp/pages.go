@@ -40,7 +40,7 @@ type pickerPage struct {
 // picker renders the persona picker; its form posts back to /authorize
 // with the request's parameters in the URL (see authorize).
 func (ep *issuerEP) picker(w http.ResponseWriter, ap *authzParams, status int, notice string) {
-	action := url.URL{Path: ep.s.basePath + ep.prefix + "/authorize", RawQuery: ap.values.Encode()}
+	action := url.URL{Path: ep.s.basePath + ep.env.layout.Authorization, RawQuery: ap.values.Encode()}
 	ep.s.render(w, status, "picker", pickerPage{
 		Title: "Sign in to " + ep.env.cfg.Name, Env: ep.env.cfg.Name, EnvDescription: ep.env.cfg.Description,
 		Client: ap.client.id, Action: action.String(), Notice: notice, Legend: "Sign in as",
@@ -83,9 +83,8 @@ type indexRow struct{ Env, Issuer, Discovery, Flavor string }
 func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 	var rows []indexRow
 	for _, e := range s.cfg.Environments {
-		for _, ep := range s.issuers(s.envs[e.Name]) {
-			rows = append(rows, indexRow{Env: e.Name, Issuer: ep.issuer(), Discovery: ep.issuer() + "/.well-known/openid-configuration", Flavor: e.Flavor})
-		}
+		eps := s.envs[e.Name].ep.endpoints()
+		rows = append(rows, indexRow{Env: e.Name, Issuer: eps.Issuer, Discovery: eps.Discovery, Flavor: string(e.Flavor)})
 	}
 	s.render(w, http.StatusOK, "index", struct {
 		Title   string

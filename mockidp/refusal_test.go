@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/mockidp"
 	"github.com/authdev/authdev/mockidp/idptest"
 )
@@ -165,19 +166,19 @@ func TestTokenEndpointRefusals(t *testing.T) {
 		}, 400, "invalid_grant"},
 		{"token exchange to an unknown audience is refused", func(t *testing.T) result {
 			ts, _ := srv.Mint("alice", "dev", mockidp.MintOptions{})
-			st, b, _ := postForm(t, tokenURL, url.Values{"grant_type": {mockidp.GrantTokenExchange}, "subject_token": {ts.AccessToken},
+			st, b, _ := postForm(t, tokenURL, url.Values{"grant_type": {string(config.GrantTokenExchange)}, "subject_token": {ts.AccessToken},
 				"subject_token_type": {mockidp.TokenTypeAccessToken}, "audience": {"https://evil.example"}}, "ci", "ci-secret")
 			return result{st, b}
 		}, 400, "invalid_target"},
 		{"token exchange of a token meant for another audience is refused", func(t *testing.T) result {
 			ts, _ := srv.Mint("alice", "dev", mockidp.MintOptions{Audience: "orders-api"})
-			st, b, _ := postForm(t, tokenURL, url.Values{"grant_type": {mockidp.GrantTokenExchange}, "subject_token": {ts.AccessToken},
+			st, b, _ := postForm(t, tokenURL, url.Values{"grant_type": {string(config.GrantTokenExchange)}, "subject_token": {ts.AccessToken},
 				"subject_token_type": {mockidp.TokenTypeAccessToken}, "audience": {"authdev"}}, "ci", "ci-secret")
 			return result{st, b}
 		}, 400, "invalid_grant"},
 		{"token exchange of another environment's token is refused", func(t *testing.T) result {
 			ts, _ := srv.Mint("alice", "gen", mockidp.MintOptions{})
-			st, b, _ := postForm(t, tokenURL, url.Values{"grant_type": {mockidp.GrantTokenExchange}, "subject_token": {ts.AccessToken},
+			st, b, _ := postForm(t, tokenURL, url.Values{"grant_type": {string(config.GrantTokenExchange)}, "subject_token": {ts.AccessToken},
 				"subject_token_type": {mockidp.TokenTypeAccessToken}}, "ci", "ci-secret")
 			return result{st, b}
 		}, 400, "invalid_grant"},

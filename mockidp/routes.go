@@ -3,52 +3,41 @@ package mockidp
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 )
 
-// issuerEP is one issuer the server answers as: an environment under its
-// path. Entra environments also answer under "<env>/v2.0", the shape of
-// Entra's v2.0 issuer (https://login.microsoftonline.com/<tenant>/v2.0);
-// tokens carry the issuer they were requested from.
+// issuerEP is one environment's issuer: its path under the base URL comes
+// from the flavor's layout ("/dev", "/prod/<tenant>/v2.0", "/a0/").
 type issuerEP struct {
 	s      *Server
 	env    *envState
-	prefix string // "/dev", "/prod/v2.0"
+	prefix string
 }
 
 func (ep *issuerEP) issuer() string { return ep.s.BaseURL() + ep.prefix }
 
-// issuers lists every issuer of env.
-func (s *Server) issuers(es *envState) []*issuerEP {
-	eps := []*issuerEP{{s: s, env: es, prefix: "/" + es.cfg.Name}}
-	if es.flavor == "entra" {
-		eps = append(eps, &issuerEP{s: s, env: es, prefix: "/" + es.cfg.Name + "/v2.0"})
-	}
-	return eps
-}
+// endpoints are the issuer's URLs, as its discovery document lists them.
+func (ep *issuerEP) endpoints() Endpoints { return endpointsOf(ep.s.BaseURL(), ep.env.layout) }
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	for _, e := range s.cfg.Environments {
-		for _, ep := range s.issuers(s.envs[e.Name]) {
-			p := s.basePath + ep.prefix
-			mux.Handle(p+"/.well-known/openid-configuration", cors(http.HandlerFunc(ep.discovery)))
-			mux.Handle(p+"/.well-known/oauth-authorization-server", cors(http.HandlerFunc(ep.discovery)))
-			mux.Handle(p+"/jwks.json", cors(http.HandlerFunc(ep.jwks)))
-			mux.Handle(p+"/token", cors(http.HandlerFunc(ep.token)))
-			mux.Handle(p+"/userinfo", cors(http.HandlerFunc(ep.userinfo)))
-			mux.HandleFunc(p+"/authorize", ep.authorize)
-			mux.HandleFunc(p+"/introspect", ep.introspect)
-			mux.HandleFunc(p+"/revoke", ep.revoke)
-			mux.HandleFunc(p+"/logout", ep.endSession)
-			mux.HandleFunc(p+"/device_authorization", ep.deviceAuthorization)
-			mux.HandleFunc(p+"/device", ep.deviceVerification)
+	seen := map[string]bool{}
+	handle := func(p string, h http.Handler) {
+		if !seen[p] {
+			seen[p] = true
+			mux.Handle(s.basePath+p, h)
 		}
-		ep := s.issuers(s.envs[e.Name])[0]
-		p := s.basePath + ep.prefix
-		mux.HandleFunc(p+samlMetadataPath, ep.samlMetadata)
-		mux.HandleFunc(p+samlSSOPath, ep.samlSSO)
-		mux.HandleFunc(p+samlSLOPath, ep.samlSLO)
-		mux.HandleFunc(p+samlIDPInitiatedPath, ep.samlIDPInitiated)
+	}
+	for _, e := range s.cfg.Environments {
+		ep := s.envs[e.Name].ep
+		for _, r := range ep.routes() {
+			handle(r.path, r.handler)
+		}
+		envPath := "/" + e.Name
+		handle(envPath+samlMetadataPath, http.HandlerFunc(ep.samlMetadata))
+		handle(envPath+samlSSOPath, http.HandlerFunc(ep.samlSSO))
+		handle(envPath+samlSLOPath, http.HandlerFunc(ep.samlSLO))
+		handle(envPath+samlIDPInitiatedPath, http.HandlerFunc(ep.samlIDPInitiated))
 	}
 	mux.HandleFunc(s.basePath+"/healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -60,6 +49,55 @@ func (s *Server) routes() http.Handler {
 	})
 	return mux
 }
+
+// route is a path under the base URL and what serves it.
+type route struct {
+	path    string
+	handler http.Handler
+}
+
+// routes are everything the issuer serves, where its flavor puts it.
+// Discovery also answers where clients derive it from the issuer: under
+// the issuer (OpenID Connect Discovery §4 and RFC 8414 §3's compatibility
+// form), inserted after the host (RFC 8414 §3.1), and under /<env> for
+// every flavor, so scripts can keep one rule.
+func (ep *issuerEP) routes() []route {
+	l := ep.env.layout
+	disc := cors(http.HandlerFunc(ep.discovery))
+	issPath := strings.TrimSuffix(l.Issuer, "/")
+	envPath := "/" + ep.env.cfg.Name
+	var rs []route
+	for _, p := range []string{issPath, envPath} {
+		rs = append(rs,
+			route{p + wellKnownOIDC, disc}, route{p + wellKnownOAuth, disc},
+			route{wellKnownOIDC + p, disc}, route{wellKnownOAuth + p, disc})
+	}
+	if issPath != l.Issuer {
+		// An issuer with a trailing slash (auth0) keeps it after insertion;
+		// {$} matches that path alone, not what is under it.
+		rs = append(rs, route{wellKnownOIDC + l.Issuer + "{$}", disc}, route{wellKnownOAuth + l.Issuer + "{$}", disc})
+	}
+	rs = append(rs,
+		route{l.JWKS, cors(http.HandlerFunc(ep.jwks))},
+		route{l.Token, cors(http.HandlerFunc(ep.token))},
+		route{l.UserInfo, cors(http.HandlerFunc(ep.userinfo))},
+		route{l.Authorization, http.HandlerFunc(ep.authorize)},
+		route{l.Introspection, http.HandlerFunc(ep.introspect)},
+		route{l.Revocation, http.HandlerFunc(ep.revoke)},
+		route{l.EndSession, http.HandlerFunc(ep.endSession)},
+		route{l.DeviceAuthorization, http.HandlerFunc(ep.deviceAuthorization)},
+		route{l.DeviceVerification, http.HandlerFunc(ep.deviceVerification)})
+	if l.ExtraLogout != "" {
+		rs = append(rs, route{l.ExtraLogout, http.HandlerFunc(ep.endSession)})
+	}
+	return rs
+}
+
+// The discovery documents' well-known paths.
+const (
+	wellKnownOIDC  = "/.well-known/openid-configuration"
+	wellKnownOAuth = "/.well-known/oauth-authorization-server"
+)
 
 // cors lets browser SPAs read discovery, keys, tokens and userinfo, errors
 // included. Nothing here relies on cookies, so any origin may read.

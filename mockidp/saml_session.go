@@ -102,7 +102,7 @@ func (h *samlIdP) session(req *saml.IdpAuthnRequest, sess *session) *saml.Sessio
 	}
 	switch sp.NameIDFormat {
 	case "persistent":
-		out.NameIDFormat, out.NameID = string(saml.PersistentNameIDFormat), subject(ep.env.flavor, env, sess.persona)
+		out.NameIDFormat, out.NameID = string(saml.PersistentNameIDFormat), ep.env.flavor.Subject(ep.env.cfg, sess.persona)
 	case "transient":
 		// A fresh identifier per session, as transient requires
 		// (saml-core §8.3.8): the session id is random.

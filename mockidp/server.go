@@ -3,6 +3,7 @@ package mockidp
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"html/template"
@@ -20,6 +21,8 @@ import (
 
 	"github.com/authdev/authdev/audit"
 	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/internal/flavor"
+	"github.com/authdev/authdev/internal/pki"
 	"github.com/authdev/authdev/internal/state"
 )
 
@@ -39,6 +42,10 @@ type Options struct {
 	Rand io.Reader
 	// Events receives login, logout and token_refused events; optional.
 	Events func(audit.Event)
+	// TLS, when set, makes Start serve HTTPS and default issuers
+	// https://localhost:<port>/...; TLSConfig builds it from authdev's
+	// local CA for idp.tls.
+	TLS *tls.Config
 
 	// KeyReload is how often a started server re-reads its signing keys
 	// from the store, so that `authdev keys rotate` in another process takes
@@ -105,7 +112,9 @@ type Server struct {
 // envState is one environment as the IdP serves it.
 type envState struct {
 	cfg    *config.Environment
-	flavor string
+	flavor *flavor.Spec
+	layout flavor.Layout
+	ep     *issuerEP
 	keys   atomic.Pointer[keySet]
 	saml   atomic.Pointer[samlKeySet]
 	samlMu sync.Mutex // one creation of the SAML keys
@@ -171,7 +180,9 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	}
 	for i := range cfg.Environments {
 		e := &cfg.Environments[i]
-		es := &envState{cfg: e, flavor: e.Flavor}
+		spec := flavor.Of(e.Flavor)
+		es := &envState{cfg: e, flavor: spec, layout: spec.Layout(e)}
+		es.ep = &issuerEP{s: s, env: es, prefix: es.layout.Issuer}
 		es.keys.Store(sets[i])
 		s.envs[e.Name] = es
 	}
@@ -201,7 +212,7 @@ func (s *Server) initBase() error {
 		if err != nil {
 			return fmt.Errorf("idp.listen %q is not host:port: write it like 127.0.0.1:9400", s.cfg.IDP.Listen)
 		}
-		base = "http://localhost:" + port
+		base = s.scheme() + "://localhost:" + port
 	}
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -211,6 +222,24 @@ func (s *Server) initBase() error {
 	s.basePath = strings.TrimRight(u.EscapedPath(), "/")
 	s.base.Store(&base)
 	return nil
+}
+
+func (s *Server) scheme() string {
+	if s.opts.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
+
+// TLSConfig is the server side of idp.tls: a certificate from authdev's
+// local CA for localhost, 127.0.0.1 and ::1, so clients that trust the CA
+// (`authdev ca print`) verify every loopback name.
+func TLSConfig(ca *pki.CA, now time.Time, random io.Reader) (*tls.Config, error) {
+	leaf, err := ca.Issue(nil, now, random)
+	if err != nil {
+		return nil, fmt.Errorf("issue the IdP's certificate from the local CA: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{leaf}, MinVersion: tls.VersionTLS12}, nil
 }
 
 // Handler serves every environment's endpoints.
@@ -226,9 +255,12 @@ func (s *Server) Start(ln net.Listener) error {
 	}
 	if !s.fixed {
 		if addr, ok := ln.Addr().(*net.TCPAddr); ok {
-			base := fmt.Sprintf("http://localhost:%d", addr.Port)
+			base := fmt.Sprintf("%s://localhost:%d", s.scheme(), addr.Port)
 			s.base.Store(&base)
 		}
+	}
+	if s.opts.TLS != nil {
+		ln = tls.NewListener(ln, s.opts.TLS)
 	}
 	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	s.srv = srv
@@ -270,8 +302,25 @@ func (s *Server) Close() error {
 // BaseURL is the public base every issuer starts with.
 func (s *Server) BaseURL() string { return *s.base.Load() }
 
-// Issuer is env's issuer URL.
-func (s *Server) Issuer(env string) string { return s.BaseURL() + "/" + env }
+// Issuer is env's issuer URL, shaped by its flavor: BaseURL/env for the
+// generic flavor, BaseURL/env/oauth2/default for okta, and so on.
+func (s *Server) Issuer(env string) string {
+	if es, ok := s.envs[env]; ok {
+		return es.ep.issuer()
+	}
+	return s.BaseURL() + "/" + env
+}
+
+// IssuerOf is the issuer of environment env of cfg for an IdP serving at
+// base, for callers that reach a running IdP without building one.
+func IssuerOf(base string, cfg *config.Config, env string) string {
+	base = strings.TrimRight(base, "/")
+	e, ok := cfg.Environment(env)
+	if !ok {
+		return base + "/" + env
+	}
+	return base + flavor.Of(e.Flavor).Layout(e).Issuer
+}
 
 // Config is the configuration the server was built from.
 func (s *Server) Config() *config.Config { return s.cfg }
@@ -295,21 +344,26 @@ type Endpoints struct {
 }
 
 // Endpoints returns env's URLs.
-func (s *Server) Endpoints(env string) Endpoints { return endpointsOf(s.Issuer(env)) }
+func (s *Server) Endpoints(env string) Endpoints {
+	if es, ok := s.envs[env]; ok {
+		return es.ep.endpoints()
+	}
+	return Endpoints{}
+}
 
-func endpointsOf(iss string) Endpoints {
+func endpointsOf(base string, l flavor.Layout) Endpoints {
 	return Endpoints{
-		Issuer:              iss,
-		Discovery:           iss + "/.well-known/openid-configuration",
-		Authorization:       iss + "/authorize",
-		Token:               iss + "/token",
-		UserInfo:            iss + "/userinfo",
-		JWKS:                iss + "/jwks.json",
-		Introspection:       iss + "/introspect",
-		Revocation:          iss + "/revoke",
-		EndSession:          iss + "/logout",
-		DeviceAuthorization: iss + "/device_authorization",
-		DeviceVerification:  iss + "/device",
+		Issuer:              base + l.Issuer,
+		Discovery:           base + strings.TrimSuffix(l.Issuer, "/") + wellKnownOIDC,
+		Authorization:       base + l.Authorization,
+		Token:               base + l.Token,
+		UserInfo:            base + l.UserInfo,
+		JWKS:                base + l.JWKS,
+		Introspection:       base + l.Introspection,
+		Revocation:          base + l.Revocation,
+		EndSession:          base + l.EndSession,
+		DeviceAuthorization: base + l.DeviceAuthorization,
+		DeviceVerification:  base + l.DeviceVerification,
 	}
 }
 
@@ -362,6 +416,15 @@ func (s *Server) ReloadKeys() error {
 
 func (s *Server) watchKeys(every time.Duration, stop <-chan struct{}) {
 	defer s.stopped.Done()
+	WatchKeys(every, stop, s.ReloadKeys, func(err error) {
+		s.emit(audit.Event{Kind: audit.KindNotice, Level: "error", Message: err.Error()})
+	})
+}
+
+// WatchKeys calls reload every interval until stop is closed, which is how
+// a running IdP takes `authdev keys rotate` done by another process. A
+// failure is reported once, not at every tick, until reload works again.
+func WatchKeys(every time.Duration, stop <-chan struct{}, reload func() error, report func(error)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	var lastErr string
@@ -370,12 +433,13 @@ func (s *Server) watchKeys(every time.Duration, stop <-chan struct{}) {
 		case <-stop:
 			return
 		case <-t.C:
-			// A broken store is reported once, not every tick.
-			if err := s.ReloadKeys(); err != nil && err.Error() != lastErr {
-				lastErr = err.Error()
-				s.emit(audit.Event{Kind: audit.KindNotice, Level: "error", Message: err.Error()})
-			} else if err == nil {
+			err := reload()
+			switch {
+			case err == nil:
 				lastErr = ""
+			case err.Error() != lastErr:
+				lastErr = err.Error()
+				report(err)
 			}
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/authdev/authdev/audit"
+	"github.com/authdev/authdev/config"
 )
 
 // token is the token endpoint: one request parse, one function per grant.
@@ -38,7 +39,7 @@ func (ep *issuerEP) tokenGrant(r *http.Request) (TokenSet, string, *Error) {
 	if tr.grantType == "" {
 		return TokenSet{}, "", oauthErr(ErrInvalidRequest, "missing grant_type")
 	}
-	if !slices.Contains([]string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantDeviceCode, GrantTokenExchange}, tr.grantType) {
+	if !slices.Contains(config.GrantTypes, tr.grantType) {
 		return TokenSet{}, "", oauthErr(ErrUnsupportedGrantType, "grant_type %q is not supported: use authorization_code, refresh_token, client_credentials, device_code or token-exchange", tr.grantType)
 	}
 	c, e := ep.s.authenticateClient(tr)
@@ -49,13 +50,13 @@ func (ep *issuerEP) tokenGrant(r *http.Request) (TokenSet, string, *Error) {
 		return TokenSet{}, "", oauthErr(ErrUnauthorizedClient, "client %q may not use grant %q: add it to the client's grants", c.id, tr.grantType)
 	}
 	switch tr.grantType {
-	case GrantAuthorizationCode:
+	case config.GrantAuthorizationCode:
 		return ep.grantCode(c, tr)
-	case GrantRefreshToken:
+	case config.GrantRefreshToken:
 		return ep.grantRefresh(c, tr)
-	case GrantClientCredentials:
+	case config.GrantClientCredentials:
 		return ep.grantClientCredentials(c, tr)
-	case GrantDeviceCode:
+	case config.GrantDeviceCode:
 		return ep.grantDevice(c, tr)
 	default:
 		return ep.grantExchange(c, tr)

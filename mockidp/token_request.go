@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/authdev/authdev/config"
 )
 
 // maxFormBytes bounds a form body: token requests are a few hundred bytes.
@@ -14,11 +16,14 @@ const maxFormBytes = 64 << 10
 // tokenRequest is a token, introspection or revocation request parsed
 // once: the client's credentials and every parameter a grant may read.
 type tokenRequest struct {
-	grantType string
+	grantType config.GrantType
 
 	clientID     string
 	clientSecret string
 	basic        bool // credentials came in the Authorization header
+	// rawID and rawSecret are the Basic credentials as sent, before form
+	// decoding: curl -u, requests and authlib do not form-encode them.
+	rawID, rawSecret string
 
 	scopes     []string
 	scopeGiven bool
@@ -76,7 +81,7 @@ func parseTokenForm(form url.Values, authorization string) (tokenRequest, *Error
 	}
 	one := form.Get
 	tr := tokenRequest{
-		grantType:          one("grant_type"),
+		grantType:          config.GrantType(one("grant_type")),
 		code:               one("code"),
 		redirectURI:        one("redirect_uri"),
 		codeVerifier:       one("code_verifier"),
@@ -100,7 +105,7 @@ func parseTokenForm(form url.Values, authorization string) (tokenRequest, *Error
 		}
 	}
 	if authorization != "" {
-		id, secret, ok := parseBasic(authorization)
+		id, secret, rawID, rawSecret, ok := parseBasic(authorization)
 		if !ok {
 			return tokenRequest{}, oauthErr(ErrInvalidClient, "the Authorization header is not valid HTTP Basic with URL-encoded client_id:client_secret")
 		}
@@ -111,6 +116,7 @@ func parseTokenForm(form url.Values, authorization string) (tokenRequest, *Error
 			return tokenRequest{}, oauthErr(ErrInvalidRequest, "client_id in the body differs from the Authorization header")
 		}
 		tr.clientID, tr.clientSecret, tr.basic = id, secret, true
+		tr.rawID, tr.rawSecret = rawID, rawSecret
 	} else {
 		tr.clientID, tr.clientSecret = one("client_id"), one("client_secret")
 	}
@@ -118,20 +124,23 @@ func parseTokenForm(form url.Values, authorization string) (tokenRequest, *Error
 }
 
 // parseBasic reads HTTP Basic credentials. RFC 6749 §2.3.1 form-encodes
-// the id and secret before Basic encoding them, so they are decoded again.
-func parseBasic(h string) (id, secret string, ok bool) {
+// the id and secret before Basic encoding them, so they are decoded again;
+// what cannot be decoded (a lone %) was sent raw and is kept as sent.
+func parseBasic(h string) (id, secret, rawID, rawSecret string, ok bool) {
 	r := http.Request{Header: http.Header{"Authorization": {h}}}
-	u, p, ok := r.BasicAuth()
-	if !ok {
-		return "", "", false
+	rawID, rawSecret, ok = r.BasicAuth()
+	if !ok || rawID == "" {
+		return "", "", "", "", false
 	}
-	var err1, err2 error
-	id, err1 = url.QueryUnescape(u)
-	secret, err2 = url.QueryUnescape(p)
-	if err1 != nil || err2 != nil || id == "" {
-		return "", "", false
+	id, secret = formDecoded(rawID), formDecoded(rawSecret)
+	return id, secret, rawID, rawSecret, true
+}
+
+func formDecoded(s string) string {
+	if d, err := url.QueryUnescape(s); err == nil {
+		return d
 	}
-	return id, secret, true
+	return s
 }
 
 // authenticateClient finds the client and checks its credentials. A public
@@ -141,6 +150,9 @@ func (s *Server) authenticateClient(tr tokenRequest) (*client, *Error) {
 		return nil, oauthErr(ErrInvalidClient, "no client_id: authenticate with HTTP Basic or send client_id")
 	}
 	c, ok := s.clients[tr.clientID]
+	if !ok && tr.basic {
+		c, ok = s.clients[tr.rawID]
+	}
 	if !ok {
 		return nil, oauthErr(ErrInvalidClient, "unknown client %q: register it under idp.clients in authdev.yaml", tr.clientID)
 	}
@@ -150,7 +162,7 @@ func (s *Server) authenticateClient(tr tokenRequest) (*client, *Error) {
 	if !c.public() && tr.clientSecret == "" {
 		return nil, oauthErr(ErrInvalidClient, "client %q is confidential: authenticate with its secret", c.id)
 	}
-	if !c.authenticate(tr.clientSecret) {
+	if !c.authenticate(tr.clientSecret) && !(tr.basic && !c.public() && c.authenticate(tr.rawSecret)) {
 		return nil, oauthErr(ErrInvalidClient, "wrong secret for client %q", c.id)
 	}
 	return c, nil

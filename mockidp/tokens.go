@@ -1,6 +1,7 @@
 package mockidp
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/internal/flavor"
 )
 
 // TokenSet is what a grant returns.
@@ -66,7 +68,7 @@ func (s *Server) Mint(persona, env string, o MintOptions) (TokenSet, error) {
 		o.Scopes = []string{"openid", "profile", "email"}
 	}
 	req := issueRequest{
-		ep: s.issuers(es)[0], client: c, persona: persona, scopes: o.Scopes,
+		ep: es.ep, client: c, persona: persona, scopes: o.Scopes,
 		nonce: o.Nonce, authTime: s.now(), refresh: o.Refresh,
 	}
 	if o.Audience != "" {
@@ -124,13 +126,9 @@ type refreshRecord struct {
 }
 
 func (s *Server) issue(req issueRequest) (TokenSet, *Error) {
-	ep, es := req.ep, req.ep.env
+	es := req.ep.env
 	now := s.now()
 	exp := now.Add(s.ttl)
-	aud := req.audience
-	if len(aud) == 0 {
-		aud = []string{cmpOr(req.client.audience, es.cfg.Audience)}
-	}
 	var id config.Identity
 	if req.persona != "" {
 		var ok bool
@@ -143,84 +141,107 @@ func (s *Server) issue(req issueRequest) (TokenSet, *Error) {
 		return TokenSet{}, oauthErr(ErrServerError, "read randomness: %v", err)
 	}
 	keys := es.keys.Load()
-	scope := strings.Join(req.scopes, " ")
-
-	at := map[string]any{
-		"iss": ep.issuer(), "aud": audClaim(aud), "exp": exp.Unix(), "iat": now.Unix(), "nbf": now.Unix(),
-		"jti": jti, "client_id": req.client.id,
-	}
-	if scope != "" {
-		at["scope"] = scope
-	}
-	if req.persona != "" {
-		identityClaims(at, es.flavor, es.cfg, id, kindAccess)
-		at["auth_time"] = req.authTime.Unix()
-		if req.sid != "" {
-			at["sid"] = req.sid
-		}
-	} else {
-		at["sub"] = req.client.id
-	}
-	clientFlavorClaims(at, es.flavor, req.client.id, req.scopes)
-	if req.actor != nil {
-		at["act"] = req.actor
-	}
-	ts := TokenSet{TokenType: "Bearer", ExpiresIn: int64(s.ttl / time.Second), Scope: scope, Expiry: exp}
-	if ts.AccessToken, err = s.sign(keys.active, true, at); err != nil {
+	base := flavor.Token{Env: es.cfg, Issuer: req.ep.issuer(), User: id, ClientID: req.client.id,
+		ClientRoles: req.client.roles, Scopes: req.scopes, Grant: jti}
+	ts := TokenSet{TokenType: "Bearer", ExpiresIn: int64(s.ttl / time.Second), Scope: strings.Join(req.scopes, " "), Expiry: exp}
+	at := s.accessClaims(req, base, now, exp)
+	if ts.AccessToken, err = s.sign(keys.active, es.flavor.AccessTokenType(es.cfg), at); err != nil {
 		return TokenSet{}, oauthErr(ErrServerError, "sign the access token: %v", err)
 	}
-
 	if req.persona != "" && !req.noID && slices.Contains(req.scopes, "openid") {
-		idt := map[string]any{}
-		identityClaims(idt, es.flavor, es.cfg, id, kindID)
-		idt["iss"] = ep.issuer()
-		idt["aud"] = req.client.id
-		idt["azp"] = req.client.id
-		idt["exp"] = exp.Unix()
-		idt["iat"] = now.Unix()
-		idt["auth_time"] = req.authTime.Unix()
-		idt["at_hash"] = leftHalfHash(ts.AccessToken)
-		if req.nonce != "" {
-			idt["nonce"] = req.nonce
-		}
-		if req.sid != "" {
-			idt["sid"] = req.sid
-		}
-		if ts.IDToken, err = s.sign(keys.active, false, idt); err != nil {
+		idt := s.idClaims(req, base, now, exp, ts.AccessToken)
+		if ts.IDToken, err = s.sign(keys.active, "JWT", idt); err != nil {
 			return TokenSet{}, oauthErr(ErrServerError, "sign the ID token: %v", err)
 		}
 	}
-
-	if req.refresh && req.client.allows(GrantRefreshToken) {
-		rt, err := s.randomString(32)
-		if err != nil {
+	if req.refresh && req.client.allows(config.GrantRefreshToken) {
+		if ts.RefreshToken, err = s.newRefreshToken(req); err != nil {
 			return TokenSet{}, oauthErr(ErrServerError, "read randomness: %v", err)
 		}
-		fam := req.family
-		if fam == nil {
-			fam = &family{}
-		}
-		s.refresh.Put(rt, &refreshRecord{
-			family: fam, clientID: req.client.id, env: es.cfg.Name, prefix: ep.prefix,
-			persona: req.persona, scopes: req.scopes, audience: req.audience,
-			authTime: req.authTime, sid: req.sid,
-		})
-		ts.RefreshToken = rt
 	}
 	return ts, nil
 }
 
-// sign serialises claims and signs them with k. Concurrent signatures are
+// accessClaims are the access token's: the protocol claims every flavor
+// starts from, then the flavor's shape.
+func (s *Server) accessClaims(req issueRequest, t flavor.Token, now, exp time.Time) map[string]any {
+	es := req.ep.env
+	aud := req.audience
+	if len(aud) == 0 {
+		aud = []string{cmp.Or(req.client.audience, es.cfg.Audience)}
+	}
+	c := map[string]any{
+		"iss": t.Issuer, "aud": audClaim(aud), "exp": exp.Unix(), "iat": now.Unix(), "nbf": now.Unix(),
+		"jti": t.Grant, "client_id": req.client.id, "sub": req.client.id,
+	}
+	if len(req.scopes) > 0 {
+		c["scope"] = strings.Join(req.scopes, " ")
+	}
+	t.Kind = flavor.ClientAccess
+	if req.persona != "" {
+		t.Kind = flavor.UserAccess
+		c["sub"] = es.flavor.Subject(es.cfg, req.persona)
+		c["auth_time"] = req.authTime.Unix()
+		if req.sid != "" {
+			c["sid"] = req.sid
+		}
+	}
+	t.Claims = c
+	es.flavor.Shape(&t)
+	if req.actor != nil {
+		c["act"] = req.actor
+	}
+	return c
+}
+
+// idClaims are the ID token's (OIDC Core §2), then the flavor's shape.
+// Every ID token carries at_hash: it is also how this IdP tells its ID
+// tokens from its access tokens, whose typ headers vary by flavor.
+func (s *Server) idClaims(req issueRequest, t flavor.Token, now, exp time.Time, accessToken string) map[string]any {
+	es := req.ep.env
+	c := map[string]any{
+		"iss": t.Issuer, "sub": es.flavor.Subject(es.cfg, req.persona), "aud": req.client.id, "azp": req.client.id,
+		"exp": exp.Unix(), "iat": now.Unix(), "auth_time": req.authTime.Unix(), "at_hash": leftHalfHash(accessToken),
+	}
+	if req.nonce != "" {
+		c["nonce"] = req.nonce
+	}
+	if req.sid != "" {
+		c["sid"] = req.sid
+	}
+	t.Kind, t.Claims = flavor.IDToken, c
+	es.flavor.Shape(&t)
+	return c
+}
+
+// newRefreshToken stores the grant behind a new refresh token, in the
+// family req continues or a new one.
+func (s *Server) newRefreshToken(req issueRequest) (string, error) {
+	rt, err := s.randomString(32)
+	if err != nil {
+		return "", err
+	}
+	fam := req.family
+	if fam == nil {
+		fam = &family{}
+	}
+	s.refresh.Put(rt, &refreshRecord{
+		family: fam, clientID: req.client.id, env: req.ep.env.cfg.Name, prefix: req.ep.prefix,
+		persona: req.persona, scopes: req.scopes, audience: req.audience,
+		authTime: req.authTime, sid: req.sid,
+	})
+	return rt, nil
+}
+
+// sign serialises claims and signs them with k, with typ as the JOSE
+// header's typ ("" for none). Concurrent signatures are
 // bounded (see Server.signing).
-func (s *Server) sign(k *signingKey, access bool, claims map[string]any) (string, error) {
+func (s *Server) sign(k *signingKey, typ string, claims map[string]any) (string, error) {
 	payload, err := json.Marshal(claims)
 	if err != nil {
 		return "", err
 	}
-	signer := k.jwt
-	if access {
-		signer = k.atJWT
-	}
+	signer := k.signers[typ]
 	s.signing <- struct{}{}
 	jws, err := signer.Sign(payload)
 	<-s.signing
@@ -246,17 +267,10 @@ func (s *Server) randomString(n int) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 // verified is a token this server issued, checked.
 type verified struct {
 	claims map[string]any
-	access bool // typ at+jwt
+	access bool // not an ID token
 }
 
 var (
@@ -288,31 +302,32 @@ func (ep *issuerEP) verify(raw string, allowExpired bool) (verified, error) {
 	if err := tok.Claims(key.public.Key, &claims); err != nil {
 		return verified{}, fmt.Errorf("bad signature: %w", err)
 	}
-	iss, _ := claims["iss"].(string)
-	ours := false
-	for _, other := range ep.s.issuers(ep.env) {
-		ours = ours || iss == other.issuer()
-	}
-	if !ours {
+	if iss, _ := claims["iss"].(string); iss != ep.issuer() {
 		return verified{}, fmt.Errorf("issuer %q: %w", iss, errNotOurs)
 	}
 	exp, _ := claims["exp"].(float64)
 	if !allowExpired && !ep.s.now().Before(time.Unix(int64(exp), 0)) {
 		return verified{}, errors.New("token expired")
 	}
-	typ, _ := h.ExtraHeaders[jose.HeaderType].(string)
-	return verified{claims: claims, access: strings.EqualFold(typ, "at+jwt")}, nil
+	_, isID := claims["at_hash"]
+	return verified{claims: claims, access: !isID}, nil
 }
 
 // audiences reads the aud claim, a string or a list.
 func audiences(claims map[string]any) []string {
-	switch a := claims["aud"].(type) {
+	return stringList(claims["aud"], func(s string) []string { return []string{s} })
+}
+
+// stringList reads a claim that is one string (split into its items) or a
+// list of strings.
+func stringList(v any, split func(string) []string) []string {
+	switch v := v.(type) {
 	case string:
-		return []string{a}
+		return split(v)
 	case []any:
 		var out []string
-		for _, v := range a {
-			if s, ok := v.(string); ok {
+		for _, item := range v {
+			if s, ok := item.(string); ok {
 				out = append(out, s)
 			}
 		}

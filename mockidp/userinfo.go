@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/authdev/authdev/internal/flavor"
 )
 
 // userinfo returns the persona's claims for an access token (OIDC Core
@@ -35,21 +37,25 @@ func (ep *issuerEP) userinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, _ := ep.s.cfg.IdentityIn(persona, ep.env.cfg.Name)
-	claims := map[string]any{}
-	identityClaims(claims, ep.env.flavor, ep.env.cfg, id, kindUserinfo)
+	claims := map[string]any{"sub": ep.env.flavor.Subject(ep.env.cfg, persona)}
+	ep.env.flavor.Shape(&flavor.Token{Kind: flavor.UserInfo, Env: ep.env.cfg, Issuer: ep.issuer(), User: id, Claims: claims})
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, claims)
 }
 
 // personaOf finds the persona whose token this is: subjects are derived
 // from persona and environment, so the persona list is the directory.
+// Okta's access tokens carry the user's id in uid and the login in sub.
 func (ep *issuerEP) personaOf(claims map[string]any) (string, bool) {
-	sub, _ := claims["sub"].(string)
+	sub, _ := claims["uid"].(string)
+	if sub == "" {
+		sub, _ = claims["sub"].(string)
+	}
 	if sub == "" {
 		return "", false
 	}
 	for _, p := range ep.s.cfg.Personas {
-		if subject(ep.env.flavor, ep.env.cfg.Name, p.ID) == sub {
+		if ep.env.flavor.Subject(ep.env.cfg, p.ID) == sub {
 			return p.ID, true
 		}
 	}

@@ -3,6 +3,7 @@ package tui
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/authdev/authdev/audit"
+	"github.com/authdev/authdev/identity"
 )
 
 // detailContent renders everything the proxy recorded about one request:
@@ -21,7 +23,34 @@ func (s Styles) detailContent(e audit.Event, w int) string {
 		title = string(e.Kind)
 	}
 	b.WriteString(s.Bold.Render(title) + "\n")
+	for _, f := range s.detailFields(e) {
+		if f[1] == "" || ansi.Strip(f[1]) == "-" {
+			continue
+		}
+		b.WriteString(s.kv(f[0], f[1], 10, w) + "\n")
+	}
+	if e.Kind != audit.KindRequest {
+		// Logins, logouts and refusals pass no policy and reach no backend.
+		if len(e.Claims) > 0 {
+			b.WriteString("\n" + s.Section.Render("Claims") + "\n" + s.claims(e.Claims, w))
+		}
+		return strings.TrimRight(b.String(), "\n")
+	}
+	sections := []struct{ title, body string }{
+		{"Policies evaluated", s.policies(e, w)},
+		{"Headers injected", s.injected(e, w)},
+		{"Headers stripped from the request", s.stripped(e)},
+		{"Claims", s.claims(e.Claims, w)},
+		{"Signed assertion (decoded)", s.claims(e.Assertion, w)},
+	}
+	for _, sec := range sections {
+		b.WriteString("\n" + s.Section.Render(sec.title) + "\n" + sec.body)
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
 
+// detailFields are the one-line facts of a request: label and value.
+func (s Styles) detailFields(e audit.Event) [][2]string {
 	who := personaText(e)
 	if who == "-" {
 		who = "no identity"
@@ -46,12 +75,12 @@ func (s Styles) detailContent(e audit.Event, w int) string {
 	}
 	dec := decisionText(e)
 	switch decisionKind(e) {
-	case "allow":
+	case audit.DecisionAllow:
 		dec = s.Allow.Render(dec)
-	case "deny":
+	case audit.DecisionDeny:
 		dec = s.Deny.Render(dec)
 	}
-	fields := [][2]string{
+	return [][2]string{
 		{"time", e.Time.Format("2006-01-02 15:04:05.000")},
 		{"persona", who},
 		{"via", via},
@@ -60,49 +89,49 @@ func (s Styles) detailContent(e audit.Event, w int) string {
 		{"status", status},
 		{"message", e.Message},
 	}
-	for _, f := range fields {
-		if f[1] == "" || ansi.Strip(f[1]) == "-" {
-			continue
-		}
-		b.WriteString(s.kv(f[0], f[1], 10, w) + "\n")
-	}
-	if e.Kind != audit.KindRequest {
-		// Logins, logouts and refusals pass no policy and reach no backend.
-		if len(e.Claims) > 0 {
-			b.WriteString("\n" + s.Section.Render("Claims") + "\n" + s.claims(e.Claims, w))
-		}
-		return strings.TrimRight(b.String(), "\n")
-	}
+}
 
-	b.WriteString("\n" + s.Section.Render("Policies evaluated") + "\n")
-	if len(e.Trace) == 0 {
-		b.WriteString(s.Muted.Render("  none: the default action decided") + "\n")
+// policies lists the policies evaluated, or says why there were none.
+func (s Styles) policies(e audit.Event, w int) string {
+	switch {
+	case len(e.Trace) == 0 && e.Decision == "":
+		return s.Muted.Render("  none: the request was refused before any policy ran") + "\n"
+	case len(e.Trace) == 0:
+		return s.Muted.Render("  none: the default action decided") + "\n"
 	}
+	var b strings.Builder
 	for _, p := range e.Trace {
 		b.WriteString(s.policyLine(p, w) + "\n")
 	}
+	return b.String()
+}
 
-	b.WriteString("\n" + s.Section.Render("Headers injected") + "\n")
-	if len(e.HeadersInjected) == 0 {
-		b.WriteString(s.Muted.Render("  none") + "\n")
-	}
-	for _, k := range sortedKeys(e.HeadersInjected) {
-		b.WriteString(s.kv(k+":", e.HeadersInjected[k], 0, w) + "\n")
-	}
-
-	b.WriteString("\n" + s.Section.Render("Headers stripped from the request") + "\n")
+// stripped lists the headers the proxy removed because it owns them.
+func (s Styles) stripped(e audit.Event) string {
 	if len(e.HeadersStripped) == 0 {
-		b.WriteString(s.Muted.Render("  none") + "\n")
+		return s.Muted.Render("  none") + "\n"
 	}
-	for _, h := range e.HeadersStripped {
-		b.WriteString("  " + h + "\n")
-	}
+	return "  " + strings.Join(e.HeadersStripped, "\n  ") + "\n"
+}
 
-	b.WriteString("\n" + s.Section.Render("Claims") + "\n")
-	b.WriteString(s.claims(e.Claims, w))
-	b.WriteString("\n" + s.Section.Render("Signed assertion (decoded)") + "\n")
-	b.WriteString(s.claims(e.Assertion, w))
-	return strings.TrimRight(b.String(), "\n")
+// injected lists the headers the backend received from the proxy; the
+// assertion is among them, decoded further down.
+func (s Styles) injected(e audit.Event, w int) string {
+	headers := maps.Clone(e.HeadersInjected)
+	if len(e.Assertion) > 0 {
+		if headers == nil {
+			headers = map[string]string{}
+		}
+		headers[identity.Header] = "signed " + identity.Algorithm + " JWT (decoded below)"
+	}
+	if len(headers) == 0 {
+		return s.Muted.Render("  none") + "\n"
+	}
+	var b strings.Builder
+	for _, k := range sortedKeys(headers) {
+		b.WriteString(s.kv(k+":", headers[k], 0, w) + "\n")
+	}
+	return b.String()
 }
 
 // policyLine shows one policy: a mark for its outcome, its name, kind and

@@ -40,7 +40,7 @@ func newFakeStack() *fakeStack {
 			ProxyURL: "https://127.0.0.1:8443",
 			IdPURL:   "http://localhost:9400",
 			Upstreams: []Service{
-				{Name: "api", URL: "http://127.0.0.1:8000", Healthy: true},
+				{Name: "api", URL: "http://127.0.0.1:8000", Health: HealthUp},
 			},
 			StateStore: "keyring",
 			ConfigFile: "authdev.yaml",

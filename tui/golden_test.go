@@ -13,7 +13,7 @@ import (
 	"github.com/authdev/authdev/audit"
 )
 
-// TestGolden pins the main screens at the two sizes the issue names, in
+// TestGolden pins the main screens at 80×24 and 140×40, in
 // 256 colours on a dark background; the light and no-colour variants are
 // pinned at 80×24. After a deliberate change run `go test ./tui -update`
 // and read the diff of testdata/.

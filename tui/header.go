@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"cmp"
 	"path/filepath"
 	"strings"
 
@@ -28,29 +29,29 @@ func (s Styles) headerLines(info Info, envs []string, env string, w int) []strin
 	}
 
 	items := []string{
-		s.service("proxy", info.ProxyURL, true, ""),
-		s.service("idp", info.IdPURL, true, ""),
+		s.service("proxy", info.ProxyURL, HealthUp, ""),
+		s.service("idp", info.IdPURL, HealthUp, ""),
 	}
 	for _, u := range info.Upstreams {
-		items = append(items, s.service(u.Name, u.URL, u.Healthy, u.Reason))
+		items = append(items, s.service(u.Name, u.URL, u.Health, u.Reason))
 	}
 	return append([]string{ansi.Truncate(first, w, "…")}, flow(items, "   ", w)...)
 }
 
-// service is "name url ✓" or "name url ✗ reason": the mark carries health
-// without colour.
-func (s Styles) service(name, url string, healthy bool, reason string) string {
+// service is "name url ✓", "name url ? unknown" or "name url ✗ reason":
+// the mark carries health without colour.
+func (s Styles) service(name, url string, h Health, reason string) string {
 	if url == "" {
 		url = "-"
 	}
-	if healthy {
-		return s.Muted.Render(name) + " " + url + " " + s.Healthy.Render("✓")
+	head := s.Muted.Render(name) + " " + url + " "
+	switch h {
+	case HealthUp:
+		return head + s.Healthy.Render("✓")
+	case HealthUnknown:
+		return head + s.Muted.Render("? unknown")
 	}
-	mark := "✗ down"
-	if reason != "" {
-		mark = "✗ " + reason
-	}
-	return s.Muted.Render(name) + " " + url + " " + s.Unhealthy.Render(mark)
+	return head + s.Unhealthy.Render("✗ "+cmp.Or(reason, "down"))
 }
 
 // tabs renders the environments with the active one bracketed; when they do

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
@@ -125,4 +126,17 @@ func newTestModel(t *testing.T, stack Stack, w, h int) *Model {
 	m := New(stack, Options{Now: func() time.Time { return now }, OpenURL: func(string) error { return nil }})
 	drive(t, m, tea.WindowSizeMsg{Width: w, Height: h}, tea.BackgroundColorMsg{Color: color.Black})
 	return m
+}
+
+// pagerOf is the scrolling text of the detail or token screen m shows.
+func pagerOf(t *testing.T, m *Model) *viewport.Model {
+	t.Helper()
+	switch s := m.screen.(type) {
+	case *detailScreen:
+		return &s.vp
+	case *tokenScreen:
+		return &s.vp
+	}
+	t.Fatalf("no detail or token screen: %T", m.screen)
+	return nil
 }

@@ -25,7 +25,7 @@ type KeyMap struct {
 	Quit     key.Binding
 }
 
-// DefaultKeyMap is the key contract of issue 6 plus paging keys.
+// DefaultKeyMap is every key of the TUI, paging keys included.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
 		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
@@ -57,11 +57,6 @@ type helpKeys struct {
 
 func (h helpKeys) ShortHelp() []key.Binding  { return h.short }
 func (h helpKeys) FullHelp() [][]key.Binding { return h.full }
-
-// mainHelp is the footer of the main screen.
-func (k KeyMap) mainHelp() helpKeys {
-	return helpKeys{short: []key.Binding{k.Enter, k.Tab, k.NextEnv, k.Token, k.Filter, k.Help, k.Quit}}
-}
 
 // fullHelp is the help screen: every key, grouped by what it acts on.
 func (k KeyMap) fullHelp() helpKeys {

@@ -1,17 +1,13 @@
 package tui
 
 import (
-	"fmt"
-	"strings"
 	"sync"
 	"time"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
-	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/x/ansi"
 
 	"github.com/authdev/authdev/audit"
 )
@@ -26,22 +22,6 @@ const infoExpiry = 10 * time.Second
 
 // The smallest window the layout works in.
 const minWidth, minHeight = 40, 10
-
-type screen int
-
-const (
-	screenMain screen = iota
-	screenDetail
-	screenToken
-	screenHelp
-)
-
-type pane int
-
-const (
-	panePersonas pane = iota
-	paneRequests
-)
 
 // Messages.
 type (
@@ -59,12 +39,40 @@ type (
 		persona, env, token string
 		err                 error
 	}
+	statusMsg status
 )
+
+// level is how much a status line matters: info fades, warnings and
+// errors stay until replaced.
+type level int
+
+const (
+	levelNone level = iota // nothing to say: the line shows who is active
+	levelInfo
+	levelWarn
+	levelError
+)
+
+// noticeLevel reads the level of a notice as the stack spells it.
+func noticeLevel(s string) level {
+	switch s {
+	case "warn":
+		return levelWarn
+	case "error":
+		return levelError
+	}
+	return levelInfo
+}
 
 type status struct {
 	text  string
-	level string // info | warn | error
+	level level
 	at    time.Time
+}
+
+// showStatus is a command that shows text at level.
+func showStatus(l level, text string) tea.Cmd {
+	return func() tea.Msg { return statusMsg{level: l, text: text} }
 }
 
 // subscription is shared by every copy of the model so that Close ends it
@@ -101,31 +109,25 @@ func (s *subscription) close() {
 	}
 }
 
-// Model is the bubbletea model of the TUI. Build it with New; Run wires it
-// to a terminal.
+// Model is the bubbletea model of the TUI: it routes messages to the
+// panes and the screen over them. Build it with New; Run wires it to a
+// terminal.
 type Model struct {
-	stack  Stack
+	*common
 	opts   Options
-	keys   KeyMap
-	styles Styles
 	help   help.Model
 	width  int
 	height int
 
-	info     Info
-	envs     []string
-	env      string
-	personas personaList
-	requests requestList
-
+	panes    []pane
+	focus    int // index in panes
+	personas *personaList
+	requests *requestList
+	// screen covers the panes when not nil.
 	screen    screen
-	focus     pane
 	filtering bool
 	filter    textinput.Model
 
-	detail   audit.Event
-	token    tokenState
-	scroll   viewport.Model
 	status   status
 	events   <-chan audit.Event
 	sub      *subscription
@@ -135,16 +137,16 @@ type Model struct {
 // New builds the model for stack and reads its current state.
 func New(stack Stack, opts Options) *Model {
 	opts = opts.withDefaults()
+	c := &common{stack: stack, keys: DefaultKeyMap(), styles: NewStyles(true)}
 	m := &Model{
-		stack:    stack,
+		common:   c,
 		opts:     opts,
-		keys:     DefaultKeyMap(),
-		styles:   NewStyles(true),
 		help:     help.New(),
-		requests: newRequestList(),
+		personas: &personaList{c: c},
+		requests: newRequestList(c),
 		sub:      &subscription{done: make(chan struct{})},
-		scroll:   viewport.New(),
 	}
+	m.panes = []pane{panePersonas: m.personas, paneRequests: m.requests}
 	m.help.Styles = m.styles.Help
 	m.filter = textinput.New()
 	m.filter.SetStyles(m.styles.Filter)
@@ -224,8 +226,8 @@ func (m *Model) refresh() {
 	m.personas.set(m.stack.Personas(env), active)
 }
 
-func (m *Model) setStatus(level, text string) {
-	m.status = status{text: text, level: level, at: m.opts.Now()}
+func (m *Model) setStatus(l level, text string) {
+	m.status = status{text: text, level: l, at: m.opts.Now()}
 }
 
 // Update handles one message, then lays the screen out again: almost every
@@ -240,12 +242,10 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
-		return nil
 	case tea.BackgroundColorMsg:
 		m.styles = NewStyles(msg.IsDark())
 		m.help.Styles = m.styles.Help
 		m.filter.SetStyles(m.styles.Filter)
-		return nil
 	case subscribedMsg:
 		m.events = msg.events
 		return listen(m.events)
@@ -258,34 +258,33 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return listen(m.events)
 	case tickMsg:
 		m.refresh()
-		if m.status.level == "info" && m.opts.Now().Sub(m.status.at) >= infoExpiry {
+		if m.status.level == levelInfo && m.opts.Now().Sub(m.status.at) >= infoExpiry {
 			m.status = status{}
 		}
 		return m.tick()
 	case actionMsg:
 		if msg.err != nil {
-			m.setStatus("error", msg.err.Error())
+			m.setStatus(levelError, msg.err.Error())
 		} else {
-			m.setStatus("info", msg.text)
+			m.setStatus(levelInfo, msg.text)
 		}
 		m.refresh()
-		return nil
+	case statusMsg:
+		m.setStatus(msg.level, msg.text)
+	case openScreenMsg:
+		m.screen = msg.s
 	case tokenMsg:
-		if m.screen == screenToken && msg.persona == m.token.persona && msg.env == m.token.env {
-			m.token.loading = false
-			m.token.token, m.token.err = msg.token, msg.err
-			if msg.err == nil {
-				m.token.header, m.token.claims, m.token.err = decodeToken(msg.token)
-			}
+		if t, ok := m.screen.(*tokenScreen); ok {
+			t.answer(msg)
 		}
-		return nil
 	case tea.KeyPressMsg:
 		return m.handleKey(msg)
-	}
-	if m.filtering {
-		var cmd tea.Cmd
-		m.filter, cmd = m.filter.Update(msg)
-		return cmd
+	default:
+		if m.filtering {
+			var cmd tea.Cmd
+			m.filter, cmd = m.filter.Update(msg)
+			return cmd
+		}
 	}
 	return nil
 }
@@ -296,11 +295,7 @@ func (m *Model) handleEvents(evs []audit.Event) {
 	for _, e := range evs {
 		switch {
 		case e.Kind == audit.KindNotice:
-			level := e.Level
-			if level == "" {
-				level = "info"
-			}
-			m.setStatus(level, e.Message)
+			m.setStatus(noticeLevel(e.Level), e.Message)
 			notice = true
 		case showsInList(e.Kind):
 			rows = append(rows, e)
@@ -322,6 +317,8 @@ func (m *Model) quit() tea.Cmd {
 	return tea.Quit
 }
 
+// handleKey gives quit to everyone, typing to the filter, and the rest to
+// the screen over the panes or, without one, to the main screen.
 func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	if msg.String() == "ctrl+c" {
 		return m.quit()
@@ -329,40 +326,25 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	if m.filtering {
 		return m.handleFilterKey(msg)
 	}
-	switch m.screen {
-	case screenHelp:
-		switch {
-		case key.Matches(msg, m.keys.Quit):
-			return m.quit()
-		case key.Matches(msg, m.keys.Help, m.keys.Back):
-			m.screen = screenMain
+	if m.screen == nil {
+		return m.handleMainKey(msg)
+	}
+	_, onHelp := m.screen.(*helpScreen)
+	switch {
+	case key.Matches(msg, m.keys.Quit):
+		return m.quit()
+	case key.Matches(msg, m.keys.Back), onHelp && key.Matches(msg, m.keys.Help):
+		m.screen = nil
+	case key.Matches(msg, m.keys.Help):
+		m.screen = &helpScreen{c: m.common, help: &m.help}
+	default:
+		cmd, done := m.screen.key(msg)
+		if done {
+			m.screen = nil
 		}
-		return nil
-	case screenDetail, screenToken:
-		switch {
-		case key.Matches(msg, m.keys.Quit):
-			return m.quit()
-		case key.Matches(msg, m.keys.Back),
-			m.screen == screenToken && key.Matches(msg, m.keys.Token):
-			m.screen = screenMain
-			return nil
-		case m.screen == screenToken && key.Matches(msg, m.keys.Copy):
-			return m.copyToken()
-		case key.Matches(msg, m.keys.Help):
-			m.screen = screenHelp
-			return nil
-		case key.Matches(msg, m.keys.Top):
-			m.scroll.GotoTop()
-			return nil
-		case key.Matches(msg, m.keys.Bottom):
-			m.scroll.GotoBottom()
-			return nil
-		}
-		var cmd tea.Cmd
-		m.scroll, cmd = m.scroll.Update(msg)
 		return cmd
 	}
-	return m.handleMainKey(msg)
+	return nil
 }
 
 func (m *Model) handleFilterKey(msg tea.KeyPressMsg) tea.Cmd {
@@ -384,34 +366,49 @@ func (m *Model) handleFilterKey(msg tea.KeyPressMsg) tea.Cmd {
 	return cmd
 }
 
+// farAway is a move that reaches either end of any pane.
+const farAway = 1 << 30
+
 func (m *Model) handleMainKey(msg tea.KeyPressMsg) tea.Cmd {
-	k := m.keys
+	k, focused := m.keys, m.panes[m.focus]
 	switch {
 	case key.Matches(msg, k.Quit):
 		return m.quit()
 	case key.Matches(msg, k.Help):
-		m.screen = screenHelp
+		m.screen = &helpScreen{c: m.common, help: &m.help}
 	case key.Matches(msg, k.Tab):
-		m.focus = 1 - m.focus
-	case key.Matches(msg, k.Up):
-		m.moveFocused(-1)
-	case key.Matches(msg, k.Down):
-		m.moveFocused(1)
-	case key.Matches(msg, k.PageUp):
-		m.moveFocused(-m.pageSize())
-	case key.Matches(msg, k.PageDown):
-		m.moveFocused(m.pageSize())
-	case key.Matches(msg, k.Top):
-		m.moveFocused(-len(m.requests.all) - len(m.personas.items))
-	case key.Matches(msg, k.Bottom):
-		m.moveFocused(len(m.requests.all) + len(m.personas.items))
-	case key.Matches(msg, k.Enter):
-		return m.enter()
-	case key.Matches(msg, k.Back):
-		if m.requests.filter != "" {
-			m.filter.SetValue("")
-			m.requests.setFilter("")
+		step := 1
+		if msg.String() == "shift+tab" {
+			step = len(m.panes) - 1
 		}
+		m.focus = (m.focus + step) % len(m.panes)
+	case key.Matches(msg, k.Up):
+		focused.move(-1)
+	case key.Matches(msg, k.Down):
+		focused.move(1)
+	case key.Matches(msg, k.PageUp):
+		focused.move(-focused.pageSize())
+	case key.Matches(msg, k.PageDown):
+		focused.move(focused.pageSize())
+	case key.Matches(msg, k.Top):
+		focused.move(-farAway)
+	case key.Matches(msg, k.Bottom):
+		focused.move(farAway)
+	case key.Matches(msg, k.Enter):
+		return focused.enter()
+	case key.Matches(msg, k.Back):
+		m.clearFilter()
+	default:
+		return m.handleActionKey(msg)
+	}
+	return nil
+}
+
+// handleActionKey takes the keys that act on the stack or the filter
+// whatever pane has focus.
+func (m *Model) handleActionKey(msg tea.KeyPressMsg) tea.Cmd {
+	k := m.keys
+	switch {
 	case key.Matches(msg, k.NextEnv):
 		return m.switchEnv(1)
 	case key.Matches(msg, k.PrevEnv):
@@ -432,320 +429,9 @@ func (m *Model) handleMainKey(msg tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
-func (m *Model) pageSize() int {
-	if m.focus == panePersonas {
-		return max(1, m.personas.height)
+func (m *Model) clearFilter() {
+	if m.requests.filter != "" {
+		m.filter.SetValue("")
+		m.requests.setFilter("")
 	}
-	return max(1, m.requests.height)
-}
-
-func (m *Model) moveFocused(delta int) {
-	if m.focus == panePersonas {
-		m.personas.move(delta)
-		return
-	}
-	m.requests.move(delta)
-}
-
-// enter activates the persona under the cursor or opens the selected
-// request.
-func (m *Model) enter() tea.Cmd {
-	if m.focus == paneRequests {
-		e, ok := m.requests.selected()
-		if !ok {
-			return nil
-		}
-		m.detail = e
-		m.screen = screenDetail
-		m.fillScroll()
-		m.scroll.GotoTop()
-		return nil
-	}
-	p, ok := m.personas.selected()
-	if !ok {
-		return nil
-	}
-	// Shown at once so that keys pressed before the stack answers act on
-	// the new state; the answer's refresh corrects it on failure.
-	m.personas.active = p.ID
-	stack := m.stack
-	return func() tea.Msg {
-		if err := stack.Activate(p.ID); err != nil {
-			return actionMsg{err: fmt.Errorf("activate %q: %w", p.ID, err)}
-		}
-		return actionMsg{text: fmt.Sprintf("%s is now the active persona: browser logins sign in as %s", p.ID, p.ID)}
-	}
-}
-
-func (m *Model) switchEnv(delta int) tea.Cmd {
-	if len(m.envs) < 2 {
-		m.setStatus("warn", "only one environment: add more under environments: in authdev.yaml")
-		return nil
-	}
-	at := 0
-	for i, e := range m.envs {
-		if e == m.env {
-			at = i
-		}
-	}
-	next := m.envs[(at+delta+len(m.envs))%len(m.envs)]
-	// As with personas: the next e must step on from here, not from where
-	// the stack was when the key arrived.
-	m.env = next
-	m.personas.set(m.stack.Personas(next), m.personas.active)
-	stack := m.stack
-	return func() tea.Msg {
-		if err := stack.SetEnvironment(next); err != nil {
-			return actionMsg{err: fmt.Errorf("switch to environment %q: %w", next, err)}
-		}
-		return actionMsg{text: "environment " + next}
-	}
-}
-
-// openToken shows the active persona's token, or the one under the cursor
-// when logins show the picker.
-func (m *Model) openToken() tea.Cmd {
-	persona := m.personas.active
-	if persona == "" {
-		p, ok := m.personas.selected()
-		if !ok {
-			m.setStatus("error", "no persona to get a token for: add one under personas: in authdev.yaml")
-			return nil
-		}
-		persona = p.ID
-	}
-	env := m.env
-	m.token = tokenState{persona: persona, env: env, loading: true}
-	m.screen = screenToken
-	m.fillScroll()
-	m.scroll.GotoTop()
-	stack := m.stack
-	return func() tea.Msg {
-		tok, err := stack.Token(persona, env)
-		if err != nil {
-			err = fmt.Errorf("get a token for %q in %q: %w", persona, env, err)
-		}
-		return tokenMsg{persona: persona, env: env, token: tok, err: err}
-	}
-}
-
-func (m *Model) copyToken() tea.Cmd {
-	if m.token.token == "" {
-		m.setStatus("warn", "no token to copy yet")
-		return nil
-	}
-	m.setStatus("info", fmt.Sprintf("copied the access token of %s to the clipboard (OSC 52)", m.token.persona))
-	return tea.SetClipboard(m.token.token)
-}
-
-func (m *Model) openBrowser() tea.Cmd {
-	url := m.info.ProxyURL
-	if url == "" {
-		m.setStatus("error", "the proxy has no URL yet")
-		return nil
-	}
-	open := m.opts.OpenURL
-	return func() tea.Msg {
-		if err := open(url); err != nil {
-			return actionMsg{err: fmt.Errorf("no browser could be opened (%v): open %s yourself", err, url)}
-		}
-		return actionMsg{text: "opened " + url}
-	}
-}
-
-func (m *Model) rotate() tea.Cmd {
-	env, stack := m.env, m.stack
-	return func() tea.Msg {
-		if err := stack.RotateKeys(env); err != nil {
-			return actionMsg{err: fmt.Errorf("rotate the signing keys of %q: %w", env, err)}
-		}
-		return actionMsg{text: "rotated the signing keys of " + env + ": new tokens use the new key, old ones stay valid until they expire"}
-	}
-}
-
-// layout sizes the panes for the window; everything that depends on the
-// size is recomputed here.
-func (m *Model) layout() {
-	if m.width <= 0 || m.height <= 0 {
-		return
-	}
-	m.help.SetWidth(m.width)
-	m.filter.SetWidth(max(10, m.width-2))
-	personasH, requestsH := m.paneHeights()
-	m.personas.setHeight(personasH - 3)
-	m.requests.setHeight(requestsH - 3)
-	m.fillScroll()
-}
-
-func (m *Model) headerLines() []string {
-	return m.styles.headerLines(m.info, m.envs, m.env, m.width)
-}
-
-// paneHeights splits the body between personas (as many rows as there are
-// personas, up to two fifths) and requests (the rest). Each pane has a
-// border and a column header.
-func (m *Model) paneHeights() (personas, requests int) {
-	body := m.bodyHeight()
-	personas = min(len(m.personas.items)+3, max(4, body*2/5))
-	personas = max(4, personas)
-	return personas, max(4, body-personas)
-}
-
-// fillScroll renders the detail or token screen into the scrolling view.
-func (m *Model) fillScroll() {
-	if m.width <= 0 {
-		return
-	}
-	w := m.width - 2
-	m.scroll.SetWidth(m.width)
-	m.scroll.SetHeight(max(1, m.bodyHeight()))
-	switch m.screen {
-	case screenDetail:
-		m.scroll.SetContent(indent(m.styles.detailContent(m.detail, w), " "))
-	case screenToken:
-		m.scroll.SetContent(indent(m.styles.tokenContent(m.token, w), " "))
-	}
-}
-
-// View draws the whole screen.
-func (m *Model) View() tea.View {
-	v := tea.NewView(m.render())
-	v.AltScreen = true
-	v.WindowTitle = "authdev · " + m.env
-	return v
-}
-
-func (m *Model) render() string {
-	if m.quitting || m.width <= 0 || m.height <= 0 {
-		return ""
-	}
-	if m.width < minWidth || m.height < minHeight {
-		return fit(ansi.Wrap(fmt.Sprintf("authdev: make the window at least %d×%d (it is %d×%d)",
-			minWidth, minHeight, m.width, m.height), m.width, " "), m.width, m.height)
-	}
-	header := m.headerLines()
-	var body string
-	bodyH := m.bodyHeight()
-	switch m.screen {
-	case screenHelp:
-		body = m.helpScreen()
-	case screenDetail, screenToken:
-		body = m.scroll.View()
-	default:
-		pH, rH := m.paneHeights()
-		body = m.personasPane(pH) + "\n" + m.requestsPane(rH)
-	}
-	out := strings.Join(header, "\n") + "\n" + fit(body, m.width, bodyH) + "\n" +
-		strings.Join(m.statusLines(), "\n") + "\n" + m.footer()
-	return fit(out, m.width, m.height)
-}
-
-func (m *Model) personasPane(h int) string {
-	title := "Personas in " + m.env
-	if m.personas.active == "" {
-		title += " · no active persona: logins show the picker"
-	}
-	focused := m.focus == panePersonas
-	return m.styles.box(title, m.personas.lines(m.styles, m.env, m.width-2, focused), m.width, h, focused)
-}
-
-func (m *Model) requestsPane(h int) string {
-	l := &m.requests
-	title := "Requests"
-	if l.filter != "" {
-		title += fmt.Sprintf(" · filter %q · %d of %d", l.filter, len(l.visible), len(l.all))
-	}
-	if l.follow {
-		title += " · following"
-	} else {
-		title += " · paused (G follows)"
-	}
-	inner := m.width - 2
-	cols := requestColumns(inner, l.visible)
-	lines := []string{m.styles.requestHeader(cols)}
-	switch {
-	case len(l.all) == 0:
-		lines = append(lines, m.styles.Muted.Render("no requests yet: open "+m.info.ProxyURL+" (o) or curl it"))
-	case len(l.visible) == 0:
-		lines = append(lines, m.styles.Muted.Render("no request matches the filter (esc clears it)"))
-	}
-	focused := m.focus == paneRequests
-	cur := l.cursor()
-	end := min(len(l.visible), l.offset+l.height)
-	for i := l.offset; i < end; i++ {
-		lines = append(lines, m.styles.requestRow(l.visible[i].ev, cols, focused && i == cur))
-	}
-	return m.styles.box(title, lines, m.width, h, focused)
-}
-
-func (m *Model) helpScreen() string {
-	title := m.styles.Bold.Render("Keys") + m.styles.Muted.Render("  (? or esc closes)")
-	return " " + title + "\n\n" + indent(m.help.FullHelpView(m.keys.fullHelp().full), " ")
-}
-
-// bodyHeight is what the header, the status and the footer leave.
-func (m *Model) bodyHeight() int {
-	return m.height - len(m.headerLines()) - len(m.statusLines()) - 1
-}
-
-// maxStatusLines bounds how much room a long error may take.
-const maxStatusLines = 3
-
-// statusLines show the latest notice or the outcome of the last action,
-// marked by level so it reads without colour. Warnings and errors wrap, so
-// the file:line of a broken config is never cut off.
-func (m *Model) statusLines() []string {
-	if m.filtering {
-		return []string{m.filter.View()}
-	}
-	s := m.status
-	var text string
-	var style = m.styles.Info
-	switch s.level {
-	case "":
-		return []string{m.styles.Muted.Render(" ready · " + m.activeText())}
-	case "error":
-		text, style = "✗ "+s.text, m.styles.Error
-	case "warn":
-		text, style = "! "+s.text, m.styles.Warn
-	default:
-		return []string{style.Render(ansi.Truncate("• "+s.text, m.width, "…"))}
-	}
-	lines := strings.Split(ansi.Wrap(text, m.width, " "), "\n")
-	if len(lines) > maxStatusLines {
-		lines = lines[:maxStatusLines]
-		lines[maxStatusLines-1] = ansi.Truncate(lines[maxStatusLines-1], m.width-1, "") + "…"
-	}
-	for i := range lines {
-		lines[i] = style.Render(lines[i])
-	}
-	return lines
-}
-
-func (m *Model) activeText() string {
-	if m.personas.active == "" {
-		return "no active persona in " + m.env
-	}
-	return m.personas.active + " active in " + m.env
-}
-
-func (m *Model) footer() string {
-	var keys helpKeys
-	switch {
-	case m.filtering:
-		keys = m.keys.filterHelp()
-	case m.screen == screenDetail:
-		keys = m.keys.detailHelp()
-	case m.screen == screenToken:
-		keys = m.keys.tokenHelp()
-	case m.screen == screenHelp:
-		keys = helpKeys{short: []key.Binding{m.keys.Back, m.keys.Quit}}
-	default:
-		keys = m.keys.mainHelp()
-	}
-	out := m.help.ShortHelpView(keys.short)
-	if (m.screen == screenDetail || m.screen == screenToken) && m.scroll.TotalLineCount() > m.scroll.Height() {
-		out = m.styles.Muted.Render(fmt.Sprintf("%3.f%% ", m.scroll.ScrollPercent()*100)) + out
-	}
-	return out
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"image/color"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -55,11 +56,14 @@ func TestPersonaPaneShowsPersonasInConfigOrderWithRolesAndTheActiveOneMarked(t *
 
 func TestHeaderShowsURLsHealthAndEnvironmentTabs(t *testing.T) {
 	f := newFakeStack()
-	f.info.Upstreams = append(f.info.Upstreams, Service{Name: "legacy", URL: "http://127.0.0.1:9000", Reason: "connection refused"})
+	f.info.Upstreams = append(f.info.Upstreams,
+		Service{Name: "legacy", URL: "http://127.0.0.1:9000", Health: HealthDown, Reason: "connection refused"},
+		Service{Name: "new", URL: "http://127.0.0.1:9001"})
 	m := newTestModel(t, f, 140, 40)
 	header, _, _ := strings.Cut(plain(m), "Personas in")
 	for _, want := range []string{"[dev]", "staging", "prod", "proxy https://127.0.0.1:8443 ✓", "idp http://localhost:9400 ✓",
-		"api http://127.0.0.1:8000 ✓", "legacy http://127.0.0.1:9000 ✗ connection refused", "authdev.yaml", "keyring"} {
+		"api http://127.0.0.1:8000 ✓", "legacy http://127.0.0.1:9000 ✗ connection refused",
+		"new http://127.0.0.1:9001 ? unknown", "authdev.yaml", "keyring"} {
 		if !strings.Contains(header, want) {
 			t.Errorf("header lacks %q:\n%s", want, header)
 		}
@@ -214,10 +218,10 @@ func TestEnterOpensRequestDetailAndEscClosesIt(t *testing.T) {
 	m := newTestModel(t, newFakeStack(), 80, 24)
 	drive(t, m, eventsMsg{events: sampleEvents()})
 	drive(t, m, keys("tab k k enter")...)
-	if m.screen != screenDetail {
+	if _, ok := m.screen.(*detailScreen); !ok {
 		t.Fatal("enter on a request should open its detail")
 	}
-	content := ansi.Strip(m.scroll.GetContent())
+	content := ansi.Strip(pagerOf(t, m).GetContent())
 	for _, want := range []string{
 		"GET /admin/users", "bob (bob@example.com) in dev", "session from 127.0.0.1", "api → http://127.0.0.1:8000",
 		"deny admin-area", "403 in 850µs",
@@ -233,11 +237,11 @@ func TestEnterOpensRequestDetailAndEscClosesIt(t *testing.T) {
 		}
 	}
 	drive(t, m, keys("j j")...)
-	if m.scroll.YOffset() != 2 {
-		t.Errorf("j in the detail scrolled to %d, want 2", m.scroll.YOffset())
+	if pagerOf(t, m).YOffset() != 2 {
+		t.Errorf("j in the detail scrolled to %d, want 2", pagerOf(t, m).YOffset())
 	}
 	drive(t, m, press("esc"))
-	if m.screen != screenMain || m.focus != paneRequests {
+	if m.screen != nil || m.focus != paneRequests {
 		t.Error("esc should return to the request pane")
 	}
 }
@@ -245,7 +249,7 @@ func TestEnterOpensRequestDetailAndEscClosesIt(t *testing.T) {
 func TestEnterWithNoRequestsDoesNothing(t *testing.T) {
 	m := newTestModel(t, newFakeStack(), 80, 24)
 	drive(t, m, keys("tab enter")...)
-	if m.screen != screenMain {
+	if m.screen != nil {
 		t.Error("enter on an empty request pane should stay on the main screen")
 	}
 	if !strings.Contains(plain(m), "no requests yet: open https://127.0.0.1:8443") {
@@ -309,7 +313,7 @@ func TestTokenViewShowsTheActivePersonasTokenAndCopiesIt(t *testing.T) {
 		t.Fatalf("tokens asked for %v, want the active persona alice in dev", f.tokenFor)
 	}
 	want, _ := signedToken("alice", "dev")
-	content := ansi.Strip(m.scroll.GetContent())
+	content := ansi.Strip(pagerOf(t, m).GetContent())
 	if !strings.Contains(strings.ReplaceAll(strings.ReplaceAll(content, "\n", ""), " ", ""), want) {
 		t.Errorf("the token screen does not show the token:\n%s", content)
 	}
@@ -326,11 +330,11 @@ func TestTokenViewShowsTheActivePersonasTokenAndCopiesIt(t *testing.T) {
 		t.Errorf("status = %q", s)
 	}
 	drive(t, m, press("t"))
-	if m.screen != screenMain {
+	if m.screen != nil {
 		t.Error("t should close the token screen")
 	}
 	drive(t, m, keys("t esc")...)
-	if m.screen != screenMain {
+	if m.screen != nil {
 		t.Error("esc should close the token screen")
 	}
 }
@@ -353,7 +357,7 @@ func TestATokenErrorShowsOnTheTokenScreen(t *testing.T) {
 	f.failWith = errBoom
 	m := newTestModel(t, f, 80, 24)
 	drive(t, m, press("t"))
-	if c := ansi.Strip(m.scroll.GetContent()); !strings.Contains(c, `get a token for "alice" in "dev": the keyring is locked`) {
+	if c := ansi.Strip(pagerOf(t, m).GetContent()); !strings.Contains(c, `get a token for "alice" in "dev": the keyring is locked`) {
 		t.Errorf("token screen:\n%s", c)
 	}
 	drive(t, m, press("c"))
@@ -458,7 +462,7 @@ func TestFilterMatchesPersonaStatusAndPolicy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("filter %q keeps %d", tt.filter, tt.want), func(t *testing.T) {
-			l := newRequestList()
+			l := newRequestList(&common{})
 			l.setHeight(10)
 			l.add(sampleEvents()...)
 			l.setFilter(tt.filter)
@@ -481,11 +485,11 @@ func TestQuestionMarkShowsHelpWithEveryKey(t *testing.T) {
 		}
 	}
 	drive(t, m, press("?"))
-	if m.screen != screenMain {
+	if m.screen != nil {
 		t.Error("? should close the help")
 	}
 	drive(t, m, keys("? esc")...)
-	if m.screen != screenMain {
+	if m.screen != nil {
 		t.Error("esc should close the help")
 	}
 }
@@ -577,7 +581,7 @@ func TestTickRereadsHealth(t *testing.T) {
 	f := newFakeStack()
 	m := newTestModel(t, f, 140, 40)
 	f.mu.Lock()
-	f.info.Upstreams = []Service{{Name: "api", URL: "http://127.0.0.1:8000", Reason: "connection refused"}}
+	f.info.Upstreams = []Service{{Name: "api", URL: "http://127.0.0.1:8000", Health: HealthDown, Reason: "connection refused"}}
 	f.mu.Unlock()
 	if _, cmd := m.Update(tickMsg{}); cmd == nil {
 		t.Error("a tick should schedule the next one")
@@ -678,7 +682,7 @@ func TestARefusalAndItsRequestAreOneRow(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			l := newRequestList()
+			l := newRequestList(&common{})
 			l.setHeight(10)
 			for _, e := range tt.events {
 				l.add(e)
@@ -708,7 +712,7 @@ func TestTheDetailOfALoginShowsNoPolicies(t *testing.T) {
 	drive(t, m, eventsMsg{events: []audit.Event{{Time: at(1), Kind: audit.KindLogin, Persona: "bob", Env: "dev", Via: "session",
 		Path: "/", Message: "groups eng; roles developer", Claims: map[string]any{"email": "bob@example.com"}}}})
 	drive(t, m, keys("tab enter")...)
-	c := ansi.Strip(m.scroll.GetContent())
+	c := ansi.Strip(pagerOf(t, m).GetContent())
 	if strings.Contains(c, "Policies") || strings.Contains(c, "Headers") || !strings.Contains(c, "email: bob@example.com") ||
 		!strings.Contains(c, "groups eng; roles developer") {
 		t.Errorf("login detail:\n%s", c)
@@ -734,4 +738,60 @@ func TestManyPersonasScrollWithTheCursor(t *testing.T) {
 	if !strings.Contains(plain(m), "Requests") {
 		t.Error("the persona pane must leave room for the requests")
 	}
+}
+
+func TestTheDetailOfARequestRefusedBeforeAnyPolicySaysSo(t *testing.T) {
+	m := newTestModel(t, newFakeStack(), 140, 40)
+	drive(t, m, eventsMsg{events: []audit.Event{{Time: at(1), Kind: audit.KindRequest, Env: "prod", Method: "GET", Path: "/reports/q3",
+		Status: 401, Via: "bearer", Message: "issued by http://localhost:9400/dev, this proxy is in prod (http://localhost:9400/prod)"}}})
+	drive(t, m, keys("tab enter")...)
+	c := ansi.Strip(pagerOf(t, m).GetContent())
+	if !strings.Contains(c, "none: the request was refused before any policy ran") || strings.Contains(c, "default action") {
+		t.Errorf("the detail of a refused request:\n%s", c)
+	}
+}
+
+func TestTheDetailListsTheAssertionAmongTheInjectedHeaders(t *testing.T) {
+	m := newTestModel(t, newFakeStack(), 140, 40)
+	drive(t, m, eventsMsg{events: []audit.Event{detailedEvent()}})
+	drive(t, m, keys("tab enter")...)
+	c := ansi.Strip(pagerOf(t, m).GetContent())
+	_, injected, _ := strings.Cut(c, "Headers injected")
+	injected, _, _ = strings.Cut(injected, "Headers stripped")
+	if !strings.Contains(injected, "X-Authdev-Assertion: signed ES256 JWT (decoded below)") || !strings.Contains(injected, "X-Remote-User: bob@example.com") {
+		t.Errorf("the injected headers:\n%s", injected)
+	}
+}
+
+func TestThePagerFooterSaysWhichLinesShow(t *testing.T) {
+	m := newTestModel(t, newFakeStack(), 80, 24)
+	drive(t, m, eventsMsg{events: []audit.Event{detailedEvent()}})
+	drive(t, m, keys("tab enter")...)
+	shown := regexp.MustCompile(`^lines (\d+)–(\d+) of (\d+) · ↑/k up`)
+	if f := shown.FindStringSubmatch(lastLine(plain(m))); f == nil || f[1] != "1" {
+		t.Errorf("footer %q, want the lines shown from the first, then the keys", lastLine(plain(m)))
+	}
+	drive(t, m, press("G"))
+	if f := shown.FindStringSubmatch(lastLine(plain(m))); f == nil || f[2] != f[3] {
+		t.Errorf("footer at the bottom %q, want the last line shown", lastLine(plain(m)))
+	}
+}
+
+func TestTabCyclesThroughThePanesBothWays(t *testing.T) {
+	m := newTestModel(t, newFakeStack(), 80, 24)
+	for i, want := range []int{paneRequests, panePersonas, paneRequests} {
+		drive(t, m, press("tab"))
+		if m.focus != want {
+			t.Fatalf("after %d tabs the focus is on pane %d, want %d", i+1, m.focus, want)
+		}
+	}
+	drive(t, m, keys("shift+tab shift+tab")...)
+	if m.focus != paneRequests {
+		t.Errorf("two shift+tabs from the requests pane: focus on %d", m.focus)
+	}
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
 }

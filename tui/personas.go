@@ -1,12 +1,17 @@
 package tui
 
 import (
+	"fmt"
 	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 )
 
 // personaList is the persona pane: the stack's personas in config order,
 // a cursor, and which one is active.
 type personaList struct {
+	c      *common
 	items  []Persona
 	active string
 	cursor int
@@ -66,9 +71,47 @@ func (p *personaList) settle() {
 	p.offset = max(0, min(p.offset, len(p.items)-p.height))
 }
 
+func (p *personaList) title() string {
+	t := "Personas in " + p.c.env
+	if p.active == "" {
+		t += " · no active persona: logins show the picker"
+	}
+	return t
+}
+
+func (p *personaList) pageSize() int { return max(1, p.height) }
+
+func (p *personaList) help() []key.Binding { return []key.Binding{p.c.keys.Enter} }
+
+// rows is a row per persona, up to two fifths of the body.
+func (p *personaList) rows(body int) int {
+	return max(4, min(len(p.items)+paneChrome, max(4, body*2/5)))
+}
+
+func (p *personaList) setRows(n int) { p.setHeight(n - paneChrome) }
+
+// enter activates the persona under the cursor.
+func (p *personaList) enter() tea.Cmd {
+	sel, ok := p.selected()
+	if !ok {
+		return nil
+	}
+	// Shown at once so that keys pressed before the stack answers act on
+	// the new state; the answer's refresh corrects it on failure.
+	p.active = sel.ID
+	stack := p.c.stack
+	return func() tea.Msg {
+		if err := stack.Activate(sel.ID); err != nil {
+			return actionMsg{err: fmt.Errorf("activate %q: %w", sel.ID, err)}
+		}
+		return actionMsg{text: fmt.Sprintf("%s is now the active persona: browser logins sign in as %s", sel.ID, sel.ID)}
+	}
+}
+
 // lines renders a column header and the visible personas for an inner
 // width w.
-func (p *personaList) lines(s Styles, env string, w int, focused bool) []string {
+func (p *personaList) lines(w int, focused bool) []string {
+	s, env := p.c.styles, p.c.env
 	if len(p.items) == 0 {
 		return []string{s.Muted.Render("no personas in this environment")}
 	}

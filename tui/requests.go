@@ -7,6 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
 	"github.com/authdev/authdev/audit"
 )
 
@@ -23,6 +26,7 @@ type entry struct {
 // requestList is the live request pane: newest at the bottom, following the
 // newest until the user scrolls up, filtered by a substring.
 type requestList struct {
+	c       *common
 	all     []entry
 	nextSeq uint64
 	filter  string
@@ -34,7 +38,56 @@ type requestList struct {
 	height int // rows available for entries
 }
 
-func newRequestList() requestList { return requestList{follow: true} }
+func newRequestList(c *common) *requestList { return &requestList{c: c, follow: true} }
+
+func (l *requestList) title() string {
+	t := "Requests"
+	if l.filter != "" {
+		t += fmt.Sprintf(" · filter %q · %d of %d", l.filter, len(l.visible), len(l.all))
+	}
+	if l.follow {
+		return t + " · following"
+	}
+	return t + " · paused (G follows)"
+}
+
+// lines renders a column header and the visible requests for an inner
+// width w, or says why there are none.
+func (l *requestList) lines(w int, focused bool) []string {
+	s := l.c.styles
+	cols := requestColumns(w, l.visible)
+	lines := []string{s.requestHeader(cols)}
+	switch {
+	case len(l.all) == 0:
+		lines = append(lines, s.Muted.Render("no requests yet: open "+l.c.info.ProxyURL+" (o) or curl it"))
+	case len(l.visible) == 0:
+		lines = append(lines, s.Muted.Render("no request matches the filter (esc clears it)"))
+	}
+	cur := l.cursor()
+	end := min(len(l.visible), l.offset+l.height)
+	for i := l.offset; i < end; i++ {
+		lines = append(lines, s.requestRow(l.visible[i].ev, cols, focused && i == cur))
+	}
+	return lines
+}
+
+func (l *requestList) pageSize() int { return max(1, l.height) }
+
+func (l *requestList) help() []key.Binding { return []key.Binding{l.c.keys.Enter} }
+
+// rows is whatever the body has.
+func (l *requestList) rows(body int) int { return body }
+
+func (l *requestList) setRows(n int) { l.setHeight(n - paneChrome) }
+
+// enter opens the selected request's detail.
+func (l *requestList) enter() tea.Cmd {
+	e, ok := l.selected()
+	if !ok {
+		return nil
+	}
+	return openScreen(newDetailScreen(l.c, e))
+}
 
 // showsInList reports whether an event belongs in the request pane.
 func showsInList(k audit.Kind) bool {
@@ -229,9 +282,9 @@ func (s Styles) requestRow(e audit.Event, c columns, selected bool) string {
 	}
 	cells[2] = s.Method.Render(method)
 	switch decisionKind(e) {
-	case "allow":
+	case audit.DecisionAllow:
 		cells[4] = s.Allow.Render(dec)
-	case "deny":
+	case audit.DecisionDeny:
 		cells[4] = s.Deny.Render(dec)
 	}
 	if e.Status >= 500 {
@@ -276,10 +329,11 @@ func statusText(e audit.Event) string {
 	return strconv.Itoa(e.Status)
 }
 
-// decisionKind is allow, deny or "" (no authorization took place).
-func decisionKind(e audit.Event) string {
+// decisionKind is the decision a row is coloured by: a refused token
+// counts as denied.
+func decisionKind(e audit.Event) audit.Decision {
 	if e.Kind == audit.KindTokenRefused {
-		return "deny"
+		return audit.DecisionDeny
 	}
 	return e.Decision
 }
@@ -291,12 +345,12 @@ func decisionText(e audit.Event) string {
 		return "refused"
 	case e.Decision == "":
 		return "-"
-	case e.Policy == "" && e.Decision == "deny":
+	case e.Policy == "" && e.Decision == audit.DecisionDeny:
 		return "deny (default)"
 	case e.Policy == "":
-		return e.Decision
+		return string(e.Decision)
 	}
-	return e.Decision + " " + e.Policy
+	return string(e.Decision) + " " + e.Policy
 }
 
 func latencyText(d time.Duration) string {

@@ -1,43 +1,24 @@
 package tui
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/authdev/authdev/internal/testkit"
 )
-
-// syncBuffer is the terminal's screen: bubbletea writes from its renderer
-// while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // session is Run on a pipe for keys and a buffer for the screen.
 type session struct {
 	t     *testing.T
 	keys  *os.File
-	out   *syncBuffer
+	out   *testkit.Buffer // the terminal's screen
 	done  chan error
 	stack *fakeStack
 }
@@ -48,8 +29,14 @@ func startSession(t *testing.T, ctx context.Context, environ []string) *session 
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &session{t: t, keys: w, out: &syncBuffer{}, done: make(chan error, 1), stack: newFakeStack()}
-	t.Cleanup(func() { r.Close(); w.Close() })
+	s := &session{t: t, keys: w, out: &testkit.Buffer{}, done: make(chan error, 1), stack: newFakeStack()}
+	t.Cleanup(func() {
+		r.Close()
+		w.Close()
+		if t.Failed() {
+			t.Logf("screen so far:\n%q", s.out.String())
+		}
+	})
 	go func() {
 		s.done <- Run(ctx, s.stack, Options{Input: r, Output: s.out, Environ: environ, Width: 80, Height: 24,
 			OpenURL: func(string) error { return nil }})
@@ -61,18 +48,6 @@ func (s *session) send(keys string) {
 	s.t.Helper()
 	if _, err := s.keys.WriteString(keys); err != nil {
 		s.t.Fatal(err)
-	}
-}
-
-// waitFor polls until cond holds; the deadline only bounds a broken run.
-func (s *session) waitFor(what string, cond func() bool) {
-	s.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			s.t.Fatalf("gave up waiting for %s; screen so far:\n%q", what, s.out.String())
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -90,9 +65,9 @@ func (s *session) wait() error {
 func TestRunSwitchesPersonaAndQuitsRestoringTheTerminal(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	s := startSession(t, context.Background(), []string{"TERM=xterm-256color"})
-	s.waitFor("the persona pane", func() bool { return strings.Contains(s.out.String(), "Eve Contractor") })
+	testkit.WaitFor(t, "the persona pane", func() bool { return strings.Contains(s.out.String(), "Eve Contractor") })
 	s.send("j\r")
-	s.waitFor("bob's activation", func() bool {
+	testkit.WaitFor(t, "bob's activation", func() bool {
 		s.stack.mu.Lock()
 		defer s.stack.mu.Unlock()
 		return len(s.stack.activated) == 1 && s.stack.activated[0] == "bob"
@@ -116,13 +91,13 @@ func TestRunSwitchesPersonaAndQuitsRestoringTheTerminal(t *testing.T) {
 func TestRunCopiesTheTokenWithOSC52(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	s := startSession(t, context.Background(), []string{"TERM=xterm-256color"})
-	s.waitFor("the persona pane", func() bool { return strings.Contains(s.out.String(), "Eve Contractor") })
+	testkit.WaitFor(t, "the persona pane", func() bool { return strings.Contains(s.out.String(), "Eve Contractor") })
 	s.send("t")
-	s.waitFor("the token", func() bool { return strings.Contains(s.out.String(), "dev-1") })
+	testkit.WaitFor(t, "the token", func() bool { return strings.Contains(s.out.String(), "dev-1") })
 	s.send("c")
 	tok, _ := signedToken("alice", "dev")
 	osc52 := "\x1b]52;c;" + base64.StdEncoding.EncodeToString([]byte(tok))
-	s.waitFor("the OSC 52 sequence", func() bool { return strings.Contains(s.out.String(), osc52) })
+	testkit.WaitFor(t, "the OSC 52 sequence", func() bool { return strings.Contains(s.out.String(), osc52) })
 	s.send("q")
 	if err := s.wait(); err != nil {
 		t.Fatalf("Run = %v", err)
@@ -145,7 +120,7 @@ func TestRunHonoursNoColor(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 			s := startSession(t, context.Background(), tt.environ)
-			s.waitFor("the persona pane", func() bool { return strings.Contains(s.out.String(), "Eve Contractor") })
+			testkit.WaitFor(t, "the persona pane", func() bool { return strings.Contains(s.out.String(), "Eve Contractor") })
 			s.send("q")
 			if err := s.wait(); err != nil {
 				t.Fatal(err)
@@ -164,7 +139,7 @@ func TestRunReturnsWhenTheCallerCancels(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	ctx, cancel := context.WithCancel(context.Background())
 	s := startSession(t, ctx, []string{"TERM=xterm-256color"})
-	s.waitFor("the persona pane", func() bool { return strings.Contains(s.out.String(), "Eve Contractor") })
+	testkit.WaitFor(t, "the persona pane", func() bool { return strings.Contains(s.out.String(), "Eve Contractor") })
 	cancel()
 	if err := s.wait(); err != nil {
 		t.Fatalf("Run = %v, want nil when the caller cancels", err)

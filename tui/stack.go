@@ -41,13 +41,25 @@ type Info struct {
 	ConfigFile string
 }
 
-// Service is an upstream and its health.
+// Service is an upstream target and its health.
 type Service struct {
-	Name    string
-	URL     string
-	Healthy bool
-	Reason  string // why it is unhealthy
+	Name   string
+	URL    string
+	Health Health
+	Reason string // why it is down
 }
+
+// Health is what the proxy knows of a target.
+type Health int
+
+// A target is unknown until a health probe or a proxied request reaches
+// it, so that the header never claims a backend works before anything has
+// tried it.
+const (
+	HealthUnknown Health = iota
+	HealthUp
+	HealthDown
+)
 
 // Persona is a persona as seen in one environment.
 type Persona struct {

@@ -3,7 +3,7 @@
 // each in alternation (round 1: A B C …, round 2: A B C …), takes medians,
 // measures start-up and resident memory, runs the Go hot-path benchmarks,
 // and writes bench/RESULTS.md with the ratios (authdev ÷ peer) and the
-// targets of the mock IdP (issue 4) and the proxy (issue 3) met or missed.
+// targets of the mock IdP and the proxy met or missed.
 //
 // A peer that cannot be found is reported as missing; the rest still runs.
 package main
@@ -121,7 +121,7 @@ var (
 
 const benchYAML = `idp:
   listen: 127.0.0.1:%d
-  flavor: okta
+  flavor: generic
   token_ttl: 1h
   clients:
     - id: ci

@@ -270,7 +270,7 @@ func (h *harness) runGoBench() {
 		"./devproxy", "./adc", "./mockidp")
 	cmd.Dir = h.src
 	out, err := cmd.CombinedOutput()
-	// The figures of `authdev test` (#7): its in-process stack, started 20
+	// The figures of `authdev test`: its in-process stack, started 20
 	// times (a cold start's RSA key generation varies a lot from one start
 	// to the next), and 5 runs of 200 checks in 3 environments against the
 	// FastAPI example.

@@ -43,10 +43,10 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/1e6) 
 func mb(kb int) string          { return fmt.Sprintf("%.1f MB", float64(kb)/1024) }
 
 type target struct {
-	issue, what, measured string
-	met                   bool
-	known                 bool
-	by                    string
+	part, what, measured string
+	met                  bool
+	known                bool
+	by                   string
 }
 
 func (h *harness) rate(name string) float64 {
@@ -57,8 +57,8 @@ func (h *harness) rate(name string) float64 {
 }
 
 // ratioTarget: authdev's figure a ÷ peer b must be at least want.
-func (h *harness) ratioTarget(issue, what, a, b string, want float64) target {
-	t := target{issue: issue, what: what}
+func (h *harness) ratioTarget(part, what, a, b string, want float64) target {
+	t := target{part: part, what: what}
 	ra, rb := h.rate(a), h.rate(b)
 	if ra == 0 || rb == 0 {
 		t.measured = fmt.Sprintf("not measured (%s: %.0f req/s, %s: %.0f req/s)", a, ra, b, rb)
@@ -73,8 +73,8 @@ func (h *harness) ratioTarget(issue, what, a, b string, want float64) target {
 	return t
 }
 
-func maxTarget(issue, what string, got, limit float64, unit string, known bool) target {
-	t := target{issue: issue, what: what, known: known}
+func maxTarget(part, what string, got, limit float64, unit string, known bool) target {
+	t := target{part: part, what: what, known: known}
 	if !known {
 		t.measured = "not measured"
 		return t
@@ -90,47 +90,47 @@ func maxTarget(issue, what string, got, limit float64, unit string, known bool) 
 func (h *harness) targets() []target {
 	var ts []target
 	ts = append(ts,
-		h.ratioTarget("#4", "cookie session ≥ 0.9× bare ReverseProxy (tuned transport, pooled buffer), wrk -c32", "authdev-cookie", "bare-rp", 0.9),
-		h.ratioTarget("#4", "cookie session ≥ 4× oauth2-proxy v7.15.6 cookie session", "authdev-cookie", "oauth2-proxy-cookie", 4),
+		h.ratioTarget("proxy", "cookie session ≥ 0.9× bare ReverseProxy (tuned transport, pooled buffer), wrk -c32", "authdev-cookie", "bare-rp", 0.9),
+		h.ratioTarget("proxy", "cookie session ≥ 4× oauth2-proxy v7.15.6 cookie session", "authdev-cookie", "oauth2-proxy-cookie", 4),
 	)
 	d, a := h.byName["direct-c1"], h.byName["authdev-cookie-c1"]
 	if d != nil && a != nil && len(d.samples) > 0 && len(a.samples) > 0 {
 		added := float64(a.p50()-d.p50()) / 1e3
-		t := maxTarget("#4", "added p50 latency over direct at one connection ≤ 150 µs", added, 150, "µs", true)
+		t := maxTarget("proxy", "added p50 latency over direct at one connection ≤ 150 µs", added, 150, "µs", true)
 		t.measured = fmt.Sprintf("%s − %s = %.0f µs", a.p50(), d.p50(), added)
 		ts = append(ts, t)
 	} else {
-		ts = append(ts, maxTarget("#4", "added p50 latency over direct at one connection ≤ 150 µs", 0, 150, "µs", false))
+		ts = append(ts, maxTarget("proxy", "added p50 latency over direct at one connection ≤ 150 µs", 0, 150, "µs", false))
 	}
-	ts = append(ts, h.ratioTarget("#4", "in front of one-worker FastAPI ≥ 0.8× direct", "fastapi-authdev", "fastapi-direct", 0.8))
+	ts = append(ts, h.ratioTarget("proxy", "in front of one-worker FastAPI ≥ 0.8× direct", "fastapi-authdev", "fastapi-direct", 0.8))
 	p := h.startup["authdev proxy"]
-	ts = append(ts, maxTarget("#4", "`authdev proxy` ready ≤ 50 ms after exec (keys in the state store), median of 5", float64(medianDur(p))/1e6, 50, "ms", len(p) > 0))
-	ts = append(ts, maxTarget("#4", "`authdev proxy` idle RSS ≤ 20 MB", float64(h.rss["authdev proxy idle"])/1024, 20, "MB", h.rss["authdev proxy idle"] > 0))
-	ts = append(ts, h.ratioTarget("#3", "client_credentials ES256 ≥ 5× oauth2-mock-server (RS256, its generated key)", "idp-es256", "mock-server-rs256", 5))
-	ts = append(ts, h.ratioTarget("#3", "client_credentials RS256 ≥ 0.9× a bare Go RS256-signing handler", "idp-rs256", "bare-rs256-signer", 0.9))
+	ts = append(ts, maxTarget("proxy", "`authdev proxy` ready ≤ 50 ms after exec (keys in the state store), median of 5", float64(medianDur(p))/1e6, 50, "ms", len(p) > 0))
+	ts = append(ts, maxTarget("proxy", "`authdev proxy` idle RSS ≤ 20 MB", float64(h.rss["authdev proxy idle"])/1024, 20, "MB", h.rss["authdev proxy idle"] > 0))
+	ts = append(ts, h.ratioTarget("idp", "client_credentials ES256 ≥ 5× oauth2-mock-server (RS256, its generated key)", "idp-es256", "mock-server-rs256", 5))
+	ts = append(ts, h.ratioTarget("idp", "client_credentials RS256 ≥ 0.9× a bare Go RS256-signing handler", "idp-rs256", "bare-rs256-signer", 0.9))
 	if s := h.byName["idp-rs256"]; s != nil && len(s.samples) > 0 {
 		r := float64(s.p99()) / float64(s.p50())
-		t := maxTarget("#3", "RS256 at saturation (c32): p99 ≤ 3× p50", r, 3, "×", true)
+		t := maxTarget("idp", "RS256 at saturation (c32): p99 ≤ 3× p50", r, 3, "×", true)
 		t.measured = fmt.Sprintf("p99 %s ÷ p50 %s = %.2f×", s.p99(), s.p50(), r)
 		ts = append(ts, t)
 	}
 	i := h.startup["authdev idp"]
-	ts = append(ts, maxTarget("#3", "`authdev idp` answers discovery ≤ 60 ms after exec (keys in the state store), median of 5", float64(medianDur(i))/1e6, 60, "ms", len(i) > 0))
-	ts = append(ts, maxTarget("#3", "`authdev idp` idle RSS < 20 MB", float64(h.rss["authdev idp idle"])/1024, 20, "MB", h.rss["authdev idp idle"] > 0))
+	ts = append(ts, maxTarget("idp", "`authdev idp` answers discovery ≤ 60 ms after exec (keys in the state store), median of 5", float64(medianDur(i))/1e6, 60, "ms", len(i) > 0))
+	ts = append(ts, maxTarget("idp", "`authdev idp` idle RSS < 20 MB", float64(h.rss["authdev idp idle"])/1024, 20, "MB", h.rss["authdev idp idle"] > 0))
 	after := h.rss["authdev idp after tokens"]
-	t := maxTarget("#3", "`authdev idp` RSS < 60 MB after 500k tokens", float64(after)/1024, 60, "MB", after > 0 && h.tokensIssued >= 500_000)
+	t := maxTarget("idp", "`authdev idp` RSS < 60 MB after 500k tokens", float64(after)/1024, 60, "MB", after > 0 && h.tokensIssued >= 500_000)
 	if after > 0 {
 		t.measured = fmt.Sprintf("%s after %d tokens", mb(after), h.tokensIssued)
 	}
 	ts = append(ts, t)
 	cold, warm := benchNs(h.goBench, "BenchmarkStackStartup/cold"), benchNs(h.goBench, "BenchmarkStackStartup/warm")
-	t = maxTarget("#7", "`authdev test`'s in-process stack starts ≤ 150 ms (a cold store: its keys generated)", cold/1e6, 150, "ms", cold > 0)
+	t = maxTarget("test", "`authdev test`'s in-process stack starts ≤ 150 ms (a cold store: its keys generated)", cold/1e6, 150, "ms", cold > 0)
 	if cold > 0 {
 		t.measured = fmt.Sprintf("%.0f ms cold (three RSA-2048 keys; mean of 20 starts), %.1f ms with the keys in the store", cold/1e6, warm/1e6)
 	}
 	ts = append(ts, t)
 	run := benchNs(h.goBench, "BenchmarkRun200ChecksX3Envs")
-	ts = append(ts, maxTarget("#7", "200 checks × 3 environments against the FastAPI example < 10 s", run/1e9, 10, "s", run > 0))
+	ts = append(ts, maxTarget("test", "200 checks × 3 environments against the FastAPI example < 10 s", run/1e9, 10, "s", run > 0))
 	return ts
 }
 
@@ -162,7 +162,7 @@ func (h *harness) report() string {
 		w("\nThe working tree did not build when this ran (other engineers were mid-edit), so authdev and the Go benchmarks are those of the last commit, `%s`.\n", version("git", "rev-parse", "--short", "HEAD"))
 	}
 	w("\nauthdev proxy writes one audit line (JSON) per request to stderr, which the harness sends to a file; there is no switch to turn it off, and the figures include it. oauth2-proxy ran with its request, auth and standard logging off.\n")
-	w("\n## Targets (issues #4 proxy, #3 mock IdP, #7 authdev test)\n\n| issue | target | measured | verdict |\n|---|---|---|---|\n")
+	w("\n## Targets\n\n| part | target | measured | verdict |\n|---|---|---|---|\n")
 	for _, t := range h.targets() {
 		v := "**met**"
 		switch {
@@ -171,7 +171,7 @@ func (h *harness) report() string {
 		case !t.met:
 			v = "**" + t.by + "**"
 		}
-		w("| %s | %s | %s | %s |\n", t.issue, t.what, t.measured, v)
+		w("| %s | %s | %s | %s |\n", t.part, t.what, t.measured, v)
 	}
 
 	groups := []struct{ key, title, ref string }{
@@ -275,7 +275,7 @@ func (h *harness) report() string {
 
 	w("\n## Missing or failed\n\n")
 	if len(h.missing) == 0 {
-		w("Nothing: every peer and figure of issue #8 was measured (mockoidc has no client_credentials grant, so it has no token figure).\n")
+		w("Nothing: every peer and figure was measured (mockoidc has no client_credentials grant, so it has no token figure).\n")
 	}
 	for _, m := range h.missing {
 		w("- %s\n", m)

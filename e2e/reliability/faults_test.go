@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/authdev/authdev/devproxy"
+	"github.com/authdev/authdev/internal/testkit"
 )
 
 // outcome is one request of a load run.
@@ -152,10 +153,7 @@ func TestASlowUpstreamTimesOutWith504AndLeavesNothingRunning(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	deadline := time.Now().Add(5 * time.Second)
-	for inFlight.Load() > 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Eventually(5*time.Second, func() bool { return inFlight.Load() == 0 })
 	if got := inFlight.Load(); got != 0 {
 		t.Fatalf("%d upstream requests are still running after their clients got a 504", got)
 	}

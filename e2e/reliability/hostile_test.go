@@ -22,6 +22,7 @@ import (
 
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/internal/stack"
+	"github.com/authdev/authdev/internal/stack/stacktest"
 	"github.com/authdev/authdev/internal/state"
 )
 
@@ -239,23 +240,8 @@ func configOf(t *testing.T) *config.Config {
 // the browser's own session cookie, and a GET. None switches the persona
 // or is allowed to read the answer; only the control token does.
 func TestTheControlEndpointCannotBeDrivenCrossSite(t *testing.T) {
-	cfg, err := config.Load("", config.Options{LookupEnv: func(string) (string, bool) { return "", false }})
-	if err != nil {
-		t.Fatal(err)
-	}
 	store := state.NewMemory()
-	s, err := stack.Up(stack.Options{Config: cfg, Store: store, Persona: "alice", ProxyListen: "127.0.0.1:0", IdPListen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.Shutdown(ctx)
-	})
+	s := stacktest.Start(t, stack.Options{Store: store, Persona: "alice"})
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.CA().Pool()}}
 	t.Cleanup(tr.CloseIdleConnections)
 	browser := newBrowser(t)

@@ -20,6 +20,7 @@ import (
 	"github.com/authdev/authdev/adc"
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/devproxy"
+	"github.com/authdev/authdev/internal/stack"
 	"github.com/authdev/authdev/internal/state"
 	"github.com/authdev/authdev/mockidp"
 	"github.com/authdev/authdev/mockidp/idptest"
@@ -104,7 +105,7 @@ func startProxy(t *testing.T, cfg *config.Config, issuer func(string) string, se
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := devproxy.ConfigOptions(cfg, issuer, secret)
+	opts := stack.ConfigOptions(cfg, issuer, secret)
 	opts.PublicURL = "http://" + ln.Addr().String()
 	opts.Persona = "alice"
 	opts.Upstreams = upstreams

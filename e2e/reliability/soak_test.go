@@ -63,7 +63,7 @@ func TestSoakUnderKeyRotationAndPersonaSwitches(t *testing.T) {
 				continue
 			}
 			rotations.Add(1)
-			if err := uniqueKids(c, r.idp.Issuer("dev")+"/jwks.json"); err != nil {
+			if err := uniqueKids(c, r.idp.Endpoints("dev").JWKS); err != nil {
 				fail("%v", err)
 			}
 		}

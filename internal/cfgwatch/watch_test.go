@@ -12,38 +12,17 @@ import (
 
 	"github.com/authdev/authdev/audit"
 	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/internal/testkit"
 )
 
-const base = `personas:
-  alice: {email: alice@example.com, groups: [eng-admins]}
-  bob: {email: bob@example.com, groups: [eng]}
-environments:
-  dev: {roles: {eng-admins: [admin], eng: [reader]}}
-proxy:
-  tls: false
-  upstreams:
-    - {name: api, targets: ["http://127.0.0.1:8000"]}
-  policies:
-    - name: admin-area
-      rule: HTTP.REQ.URL.PATH.STARTSWITH("/admin") && !AAA.USER.IS_MEMBER_OF("admin")
-      action: DENY
-    - name: no-eve
+// base is testkit.RolesYAML with a second policy.
+var base = strings.Replace(testkit.RolesYAML, "BACKEND", "http://127.0.0.1:8000", 1) + `    - name: no-eve
       rule: AAA.USER.NAME.EQ("eve@example.com")
       action: DENY
 `
 
-func load(path string) (*config.Config, error) { return config.Load(path, config.Options{}) }
-
-func mustParse(t *testing.T, yaml string) *config.Config {
-	t.Helper()
-	c, err := config.Parse([]byte(yaml), "authdev.yaml", ".", config.Options{})
-	if err != nil {
-		t.Fatalf("parse: %v", err)
-	}
-	return c
-}
-
 func TestDiffSaysWhatChanged(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		edit func(string) string
@@ -77,7 +56,7 @@ func TestDiffSaysWhatChanged(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := Diff(mustParse(t, base), mustParse(t, tt.edit(base))); got != tt.want {
+			if got := Diff(testkit.Config(t, base), testkit.Config(t, tt.edit(base))); got != tt.want {
 				t.Errorf("Diff = %q, want %q", got, tt.want)
 			}
 		})
@@ -98,11 +77,11 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{t: t, path: filepath.Join(t.TempDir(), "authdev.yaml")}
 	f.write(base)
-	cur, err := load(f.path)
+	cur, err := testkit.LoadFile(f.path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.w, err = New(cur, Options{Path: f.path, Load: load,
+	f.w, err = New(cur, Options{Path: f.path, Load: testkit.LoadFile,
 		Apply:  func(c *config.Config) error { f.applied = append(f.applied, c); return f.applyErr },
 		Notify: func(e audit.Event) { f.notices = append(f.notices, e) },
 		Now:    func() time.Time { return time.Date(2025, 5, 1, 12, 0, 0, 0, time.UTC) }})
@@ -128,6 +107,7 @@ func (f *fixture) last() audit.Event {
 }
 
 func TestPollReloadsAChangedFileAndSaysWhatChanged(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.w.Poll()
 	if len(f.notices) != 0 || len(f.applied) != 0 {
@@ -148,6 +128,7 @@ func TestPollReloadsAChangedFileAndSaysWhatChanged(t *testing.T) {
 }
 
 func TestABrokenFileKeepsTheRunningConfigAndSaysWhereOnce(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.write(strings.Replace(base, "roles:", "rols:", 1))
 	f.w.Poll()
@@ -172,6 +153,7 @@ func TestABrokenFileKeepsTheRunningConfigAndSaysWhereOnce(t *testing.T) {
 }
 
 func TestAnApplyErrorKeepsTheRunningConfig(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	f.applyErr = errors.New(`policy "admin-area": unknown function FOO`)
 	f.write(strings.Replace(base, "eng: [reader]", "eng: [writer]", 1))
@@ -188,6 +170,7 @@ func TestAnApplyErrorKeepsTheRunningConfig(t *testing.T) {
 }
 
 func TestAMissingFileIsReportedOnceAndItsReturnReloads(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	if err := os.Remove(f.path); err != nil {
 		t.Fatal(err)
@@ -205,16 +188,14 @@ func TestAMissingFileIsReportedOnceAndItsReturnReloads(t *testing.T) {
 }
 
 func TestRunPollsUntilCancelled(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "authdev.yaml")
-	if err := os.WriteFile(path, []byte(base), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cur, err := load(path)
+	t.Parallel()
+	path := filepath.Join(testkit.WriteFiles(t, t.TempDir(), map[string]string{"authdev.yaml": base}), "authdev.yaml")
+	cur, err := testkit.LoadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := make(chan audit.Event, 4)
-	w, err := New(cur, Options{Path: path, Load: load, Interval: 5 * time.Millisecond,
+	w, err := New(cur, Options{Path: path, Load: testkit.LoadFile, Interval: 5 * time.Millisecond,
 		Apply: func(*config.Config) error { return nil }, Notify: func(e audit.Event) { got <- e }})
 	if err != nil {
 		t.Fatal(err)
@@ -238,12 +219,14 @@ func TestRunPollsUntilCancelled(t *testing.T) {
 }
 
 func TestNewRequiresItsDependencies(t *testing.T) {
+	t.Parallel()
 	if _, err := New(nil, Options{Path: "authdev.yaml"}); err == nil {
 		t.Error("New without Load, Apply and Notify should fail")
 	}
 }
 
 func TestAFileStillBeingWrittenIsNotLoaded(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := dir + "/authdev.yaml"
 	if err := os.WriteFile(path, []byte("personas: {alice: {}}\n"), 0o644); err != nil {

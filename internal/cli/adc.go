@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/authdev/authdev/adc"
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/devproxy"
+	"github.com/authdev/authdev/internal/flavor"
 	"github.com/authdev/authdev/mockidp"
 )
 
@@ -35,21 +35,29 @@ func NewCmdADC(f *Factory) *cobra.Command {
 type ADCCheckOptions struct {
 	IO     *IO
 	Config func() (*config.Config, error)
+
+	Strict bool
 }
 
 // NewCmdADCCheck builds `authdev adc check`.
 func NewCmdADCCheck(f *Factory, runF func(*ADCCheckOptions) error) *cobra.Command {
 	opts := &ADCCheckOptions{IO: f.IO, Config: f.Config}
-	return &cobra.Command{
-		Use:   "check",
-		Short: "Print what authdev understood: vservers, policies by binding and priority, actions, warnings",
+	cmd := &cobra.Command{
+		Use:   "check [--strict]",
+		Short: "Print what authdev understood of the policies and ns.conf, and what it does not emulate",
 		Long: `Compile the policies and headers of authdev.yaml and the ns.conf named by
 proxy.adc_config, and print what was understood: vservers and the upstreams
 they become, policies in evaluation order with where they are bound, actions,
-rate limits, and a warning for every ns.conf command authdev does not emulate.
+rate limits, then every ns.conf line authdev does not emulate with its reason
+(first those that can change how a request is decided) and a count of lines:
+emulated, understood but not emulated, not emulated and able to change a
+decision.
 
-A policy or command that cannot be parsed is an error with file:line:col
-(exit status 2).`,
+The ns.conf loads as the appliance boots it: a line authdev does not emulate
+is a warning. Only a line the ADC itself would refuse (bad syntax, a
+reference to nothing) is an error, with file:line:col (exit status 2).
+With --strict, any line able to change a decision that authdev does not
+emulate makes the exit status 1.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if runF != nil {
@@ -58,6 +66,8 @@ A policy or command that cannot be parsed is an error with file:line:col
 			return adcCheckRun(opts)
 		},
 	}
+	cmd.Flags().BoolVar(&opts.Strict, "strict", false, "exit 1 when a line able to change a decision is not emulated")
+	return cmd
 }
 
 func adcCheckRun(opts *ADCCheckOptions) error {
@@ -69,7 +79,18 @@ func adcCheckRun(opts *ADCCheckOptions) error {
 	if err != nil {
 		return err
 	}
-	return e.WriteSummary(opts.IO.Out)
+	if err := e.WriteSummary(opts.IO.Out); err != nil {
+		return err
+	}
+	if n := e.Lines().Decision; opts.Strict && n > 0 {
+		verb := "are"
+		if n == 1 {
+			verb = "is"
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "--strict: %s able to change a decision %s not emulated (listed above)\n", countOf(n, "line", "lines"), verb)
+		return &SilentError{Code: ExitFailure}
+	}
+	return nil
 }
 
 // ADCExplainOptions are the inputs of `authdev adc explain`.
@@ -101,7 +122,7 @@ result, the final decision and the headers the upstream would receive.
 Nothing is sent anywhere: no IdP, proxy or backend needs to run.`,
 		Example: `  authdev adc explain --as bob GET /admin/users
   authdev adc explain --as alice --env prod POST /orders -H 'Content-Type: application/json'`,
-		Args: exactArgs(2),
+		Args: explainArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Method, opts.Path = args[0], args[1]
 			if runF != nil {
@@ -119,18 +140,45 @@ Nothing is sent anywhere: no IdP, proxy or backend needs to run.`,
 	return cmd
 }
 
-var methodRE = regexp.MustCompile(`^[A-Z]+$`)
+// explainArgs says in words which of METHOD and PATH is missing.
+func explainArgs(cmd *cobra.Command, args []string) error {
+	switch len(args) {
+	case 0:
+		return usageErrorf("expected METHOD PATH, such as GET /admin/users")
+	case 1:
+		return usageErrorf("the path is missing: expected METHOD PATH, such as %s /admin/users", args[0])
+	case 2:
+		return nil
+	}
+	return usageErrorf("expected METHOD PATH, got %d arguments: quote a path with spaces", len(args))
+}
+
+// httpMethods are the methods a request can have; anything else is a typo.
+var httpMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace}
 
 func adcExplainRun(opts *ADCExplainOptions) error {
 	if opts.Persona == "" {
 		return usageErrorf("--as is required: name the persona making the request")
 	}
-	if !methodRE.MatchString(opts.Method) {
-		return usageErrorf("method %q must be upper-case letters, such as GET", opts.Method)
+	if slices.Contains(httpMethods, strings.ToUpper(opts.Method)) && opts.Method != strings.ToUpper(opts.Method) {
+		return usageErrorf("method %q must be upper-case, such as %s", opts.Method, strings.ToUpper(opts.Method))
+	}
+	if !slices.Contains(httpMethods, opts.Method) {
+		return usageErrorf("method %q is not an HTTP method: use one of %s", opts.Method, strings.Join(httpMethods, ", "))
 	}
 	target, err := url.ParseRequestURI(opts.Path)
 	if err != nil || !strings.HasPrefix(opts.Path, "/") {
 		return usageErrorf("path %q must start with /, such as /admin/users", opts.Path)
+	}
+	if canon := devproxy.CanonicalPath(target.EscapedPath()); canon != target.EscapedPath() {
+		clean := canon
+		if _, query, ok := strings.Cut(opts.Path, "?"); ok {
+			clean += "?" + query
+		}
+		fmt.Fprintf(opts.IO.Out, "the proxy redirects %s to %s (308 Permanent Redirect) before any policy runs; the redirected request:\n\n", opts.Path, clean)
+		opts.Path = clean
+		target, _ = url.ParseRequestURI(clean)
 	}
 	ip, err := netip.ParseAddr(opts.ClientIP)
 	if err != nil {
@@ -206,8 +254,8 @@ func explainSAMLUser(id config.Identity, env *config.Environment, s adc.Settings
 		Subject:             &saml.Subject{NameID: &saml.NameID{Format: string(saml.EmailAddressNameIDFormat), Value: id.Email}},
 		AttributeStatements: []saml.AttributeStatement{{Attributes: attrs}},
 	}
-	groupsClaim := config.GroupsClaim(env.Flavor)
-	claims := devproxy.SAMLClaims(a, config.SAMLAttributes(env.Flavor), groupsClaim)
+	spec := flavor.Of(env.Flavor)
+	claims := devproxy.SAMLClaims(a, spec.SAML, spec.GroupsClaim)
 	groups := id.Groups
 	roles := env.RolesFor(groups)
 	claims["groups"], claims["roles"] = groups, roles
@@ -373,3 +421,11 @@ func (e *errorWriter) Write(p []byte) (int, error) {
 }
 
 func (e *errorWriter) printf(format string, args ...any) { fmt.Fprintf(e, format, args...) }
+
+// countOf is "1 policy" or "2 policies".
+func countOf(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}

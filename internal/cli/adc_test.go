@@ -93,7 +93,9 @@ func TestADCExplainRejectsBadUsage(t *testing.T) {
 		{"with a lower-case method", []string{"--as", "bob", "get", "/"}, `method "get" must be upper-case`},
 		{"with a relative path", []string{"--as", "bob", "GET", "admin"}, `path "admin" must start with /`},
 		{"with a header lacking a colon", []string{"--as", "bob", "GET", "/", "-H", "X-Tea"}, `header "X-Tea" must be 'Name: value'`},
-		{"with one argument", []string{"--as", "bob", "GET"}, "accepts 2 arg(s)"},
+		{"with one argument, the path is missing", []string{"--as", "bob", "GET"}, "the path is missing: expected METHOD PATH, such as GET /admin/users"},
+		{"without arguments", []string{"--as", "bob"}, "expected METHOD PATH, such as GET /admin/users"},
+		{"with a method HTTP does not have", []string{"--as", "alice", "FETCH", "/x"}, `method "FETCH" is not an HTTP method: use one of GET, HEAD`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,11 +120,56 @@ func TestADCCheckPrintsBindingsActionsAndWarnings(t *testing.T) {
 		"lb vserver app 10 admins_only ALLOW END",
 		"lb vserver app 100 ins_user_pol ins_user NEXT true",
 		"rewrite ins_user ns.conf:10 insert_http_header X-ADC-User AAA.USER.NAME",
-		`ns.conf:13: "add ns ip" is not supported by authdev: ignored`,
+		`ns.conf:13: "add ns ip" is not emulated: networking of the appliance`,
+		"ns.conf: 13 command lines: 12 emulated, 1 understood but not emulated (no effect on HTTP decisions), 0 not emulated and able to change a decision",
 	} {
 		if !strings.Contains(squash(stdout), w) {
 			t.Errorf("output lacks %q:\n%s", w, stdout)
 		}
+	}
+	if strings.HasPrefix(stdout, "\n") {
+		t.Errorf("the summary starts with a blank line:\n%s", stdout)
+	}
+}
+
+func TestADCCheckStrictFailsOnDecisionChangingLines(t *testing.T) {
+	harmless := explainNSConf
+	risky := explainNSConf + "add appfw policy guard true APPFW_BLOCK\n"
+	for _, tt := range []struct {
+		name   string
+		nsconf string
+		args   []string
+		code   int
+	}{
+		{"a file that loads passes without --strict", risky, nil, 0},
+		{"--strict fails on a decision-changing line", risky, []string{"--strict"}, ExitFailure},
+		{"--strict passes when every such line is emulated", harmless, []string{"--strict"}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := writeADCConfig(t, tt.nsconf)
+			code, stdout, stderr := run(t, nil, append([]string{"--config", cfg, "adc", "check"}, tt.args...)...)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d: %s", code, tt.code, stderr)
+			}
+			if tt.nsconf == risky && !strings.Contains(stdout, "NOT EMULATED, able to change a decision (1)\n  ns.conf:14: \"add appfw policy\" is not emulated") {
+				t.Errorf("the appfw line is not listed first:\n%s", stdout)
+			}
+			if tt.code != 0 && !strings.Contains(stderr, "--strict: 1 line able to change a decision is not emulated") {
+				t.Errorf("stderr does not say why: %q", stderr)
+			}
+		})
+	}
+}
+
+func TestADCCheckWithoutNSConfStartsWithoutABlankLine(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "authdev.yaml")
+	if err := os.WriteFile(cfg, []byte("personas:\n  alice: {email: alice@example.com}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := run(t, nil, "--config", cfg, "adc", "check")
+	if code != 0 || !strings.HasPrefix(stdout, "session\n") {
+		t.Fatalf("exit %d, stdout %q, stderr %q: want the summary to start with its first section", code, stdout, stderr)
 	}
 }
 
@@ -215,7 +262,7 @@ func TestADCExplainShowsTheSAMLAttributesItWouldUse(t *testing.T) {
 personas:
   alice: {name: Alice Admin, email: alice@example.com, groups: [sg-admins], claims: {department: platform}}
 environments:
-  prod: {flavor: entra, login: saml, roles: {sg-admins: [admin]}}
+  prod: {flavor: entra, entra: {group_names: true}, login: saml, roles: {sg-admins: [admin]}}
   dev: {flavor: okta}
 proxy:
   policies:

@@ -47,8 +47,9 @@ func configValidateRun(opts *ConfigValidateOptions) error {
 	if err := opts.Compile(cfg); err != nil {
 		return err
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "%s: ok (%d personas, %d environments, %d policies, %d checks)\n",
-		cfg.Source, len(cfg.Personas), len(cfg.Environments), len(cfg.Proxy.Policies), len(cfg.Checks))
+	fmt.Fprintf(opts.IO.ErrOut, "%s: ok (%s, %s, %s, %s)\n", cfg.Source, countOf(len(cfg.Personas), "persona", "personas"),
+		countOf(len(cfg.Environments), "environment", "environments"), countOf(len(cfg.Proxy.Policies), "policy", "policies"),
+		countOf(len(cfg.Checks), "check", "checks"))
 	return nil
 }
 

@@ -7,7 +7,7 @@ import (
 	"github.com/authdev/authdev/config"
 )
 
-// Exit codes: the contract of DESIGN.md.
+// Exit codes, the same for every command: scripts depend on them.
 const (
 	ExitOK      = 0
 	ExitFailure = 1 // a runtime error, or checks that failed

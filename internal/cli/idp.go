@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"net"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/authdev/authdev/audit"
 	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/internal/pki"
 	"github.com/authdev/authdev/internal/state"
 	"github.com/authdev/authdev/mockidp"
 )
@@ -35,7 +37,9 @@ func NewCmdIdP(f *Factory, runF func(context.Context, *IdPOptions) error) *cobra
 		Use:   "idp",
 		Short: "Run the mock OIDC identity provider alone (for CI and other proxies)",
 		Long: `Run the mock OIDC identity provider for the environments of authdev.yaml:
-one issuer per environment at http://localhost:<port>/<env>, with discovery,
+one issuer per environment at http://localhost:<port>/<env> (plus the path its
+flavor's provider uses, e.g. /<env>/oauth2/default for okta; https with
+idp.tls: true, from authdev's local CA), with discovery,
 persona-picker login, every OAuth grant, JWKS, introspection and logout.
 
 It logs anyone in, so it binds a loopback address unless --allow-remote.
@@ -75,7 +79,17 @@ func idpRun(ctx context.Context, opts *IdPOptions) error {
 	}
 	log := audit.NewLog(opts.IO.ErrOut)
 	defer log.Close()
-	srv, err := mockidp.New(cfg, mockidp.Options{Store: store, Now: opts.Now, Events: func(e audit.Event) { _ = log.Write(e) }})
+	mo := mockidp.Options{Store: store, Now: opts.Now, Events: func(e audit.Event) { _ = log.Write(e) }}
+	if cfg.IDP.TLS {
+		ca, err := pki.LoadOrCreate(store, opts.Now, rand.Reader)
+		if err != nil {
+			return err
+		}
+		if mo.TLS, err = mockidp.TLSConfig(ca, opts.Now(), rand.Reader); err != nil {
+			return err
+		}
+	}
+	srv, err := mockidp.New(cfg, mo)
 	if err != nil {
 		return err
 	}
@@ -91,7 +105,11 @@ func idpRun(ctx context.Context, opts *IdPOptions) error {
 	if warning != "" {
 		fmt.Fprintln(opts.IO.ErrOut, "authdev idp: WARNING: "+warning)
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "authdev idp: listening on http://%s (keys in %s); issuers:\n", ln.Addr(), store.Describe())
+	scheme := "http"
+	if cfg.IDP.TLS {
+		scheme = "https"
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "authdev idp: listening on %s://%s (keys in %s); issuers:\n", scheme, ln.Addr(), store.Describe())
 	for _, e := range cfg.Environments {
 		fmt.Fprintf(opts.IO.ErrOut, "  %-10s %s  (%s, %s)\n", e.Name, srv.Issuer(e.Name), e.Flavor, e.Alg)
 	}

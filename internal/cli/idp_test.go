@@ -9,11 +9,12 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/crewjam/saml/samlsp"
+
+	"github.com/authdev/authdev/internal/testkit"
 )
 
 func TestIdPRefusesANonLoopbackAddressWithoutAllowRemote(t *testing.T) {
@@ -58,24 +59,6 @@ func TestCheckListenAllowsLoopbackAndWarnsForRemote(t *testing.T) {
 	}
 }
 
-// syncBuffer is written by the command's goroutine and read by the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func jwksKIDs(t *testing.T, url string) []string {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -97,8 +80,8 @@ func jwksKIDs(t *testing.T, url string) []string {
 func TestKeysRotateReachesARunningIdP(t *testing.T) {
 	env := map[string]string{"AUTHDEV_STATE_DIR": t.TempDir()}
 	getenv := func(k string) string { return env[k] }
-	errOut := &syncBuffer{}
-	f := &Factory{IO: &IO{In: &bytes.Buffer{}, Out: &syncBuffer{}, ErrOut: errOut}, Getenv: getenv, Version: "test"}
+	errOut := &testkit.Buffer{}
+	f := &Factory{IO: &IO{In: &bytes.Buffer{}, Out: &testkit.Buffer{}, ErrOut: errOut}, Getenv: getenv, Version: "test"}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -113,21 +96,33 @@ func TestKeysRotateReachesARunningIdP(t *testing.T) {
 		}
 	})
 
-	issuer := regexp.MustCompile(`dev\s+(http://localhost:\d+/dev)`)
-	var iss string
-	for deadline := time.Now().Add(20 * time.Second); iss == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	issuer := regexp.MustCompile(`dev\s+((http://localhost:\d+/dev)\S*)`)
+	var iss, envBase string
+	if !testkit.Eventually(20*time.Second, func() bool {
 		if m := issuer.FindStringSubmatch(errOut.String()); m != nil {
-			iss = m[1]
+			iss, envBase = m[1], m[2]
 		}
-	}
-	if iss == "" {
+		return iss != ""
+	}) {
 		t.Fatalf("authdev idp did not announce its issuers:\n%s", errOut.String())
 	}
-	before := jwksKIDs(t, iss+"/jwks.json")
+	var disc struct {
+		JWKS string `json:"jwks_uri"`
+	}
+	resp, err := http.Get(iss + "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&disc)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := jwksKIDs(t, disc.JWKS)
 	if len(before) != 1 {
 		t.Fatalf("JWKS before rotation: %v", before)
 	}
-	samlBefore := samlSigningCerts(t, iss+"/saml/metadata")
+	samlBefore := samlSigningCerts(t, envBase+"/saml/metadata")
 	if len(samlBefore) != 1 {
 		t.Fatalf("SAML metadata before rotation lists %d signing certificates, want 1", len(samlBefore))
 	}
@@ -137,9 +132,7 @@ func TestKeysRotateReachesARunningIdP(t *testing.T) {
 		t.Fatalf("keys rotate: exit %d: %s", code, stderr)
 	}
 	var after []string
-	for deadline := time.Now().Add(10 * time.Second); len(after) < 2 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		after = jwksKIDs(t, iss+"/jwks.json")
-	}
+	testkit.Eventually(testkit.WaitTimeout, func() bool { after = jwksKIDs(t, disc.JWKS); return len(after) >= 2 })
 	if len(after) != 2 || !slices.Contains(after, before[0]) || after[0] == before[0] {
 		t.Fatalf("the running IdP publishes %v after rotation, want a new key first and %s kept", after, before[0])
 	}
@@ -148,7 +141,7 @@ func TestKeysRotateReachesARunningIdP(t *testing.T) {
 	}
 	var samlAfter []string
 	for deadline := time.Now().Add(10 * time.Second); len(samlAfter) < 2 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		samlAfter = samlSigningCerts(t, iss+"/saml/metadata")
+		samlAfter = samlSigningCerts(t, envBase+"/saml/metadata")
 	}
 	if len(samlAfter) != 2 || samlAfter[0] == samlBefore[0] || samlAfter[1] != samlBefore[0] {
 		t.Fatalf("SAML metadata after rotation lists %d signing certificates, want the new one first and the old one kept", len(samlAfter))

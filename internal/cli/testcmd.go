@@ -17,6 +17,7 @@ import (
 	"github.com/authdev/authdev/internal/rbactest"
 	"github.com/authdev/authdev/internal/stack"
 	"github.com/authdev/authdev/internal/state"
+	"github.com/authdev/authdev/mockidp"
 )
 
 // recordInPlace is --record without a file: rewrite the config itself.
@@ -299,7 +300,7 @@ func newRemoteTarget(proxyURL string, cfg *config.Config, store state.Store) (*r
 	if err != nil {
 		return nil, err
 	}
-	return rbactest.NewRemote(proxyURL, token, roots, base), nil
+	return rbactest.NewRemote(proxyURL, token, roots, func(env string) string { return mockidp.IssuerOf(base, cfg, env) }), nil
 }
 
 // overlayStore reads through to the user's store and keeps writes in

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"encoding/xml"
 	"os"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/internal/stack"
+	"github.com/authdev/authdev/internal/stack/stacktest"
 	"github.com/authdev/authdev/internal/state"
 )
 
@@ -165,15 +165,7 @@ func TestTestDrivesARunningProxyAndRestoresIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := stack.Up(stack.Options{Config: cfg, Store: state.NewFile(env["AUTHDEV_STATE_DIR"]), Persona: "eve", Env: "prod",
-		ProxyListen: "127.0.0.1:0", IdPListen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	s := stacktest.Start(t, stack.Options{Config: cfg, Store: state.NewFile(env["AUTHDEV_STATE_DIR"]), Persona: "eve", Env: "prod"})
 	// The IdP of the running stack serves at its own port, which the
 	// config's idp.listen must name for bearer tokens.
 	cfgText, _ := os.ReadFile(path)

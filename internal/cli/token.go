@@ -133,10 +133,10 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 	if err != nil {
 		return err
 	}
-	req.Issuer = base + "/" + env
-	client := opts.HTTPClient
-	if client == nil {
-		client = &http.Client{Timeout: 15 * time.Second}
+	req.Issuer = mockidp.IssuerOf(base, cfg, env)
+	client, err := tokenHTTPClient(opts, cfg)
+	if err != nil {
+		return err
 	}
 	running, err := idpRunning(ctx, client, req.Issuer)
 	if err != nil {
@@ -161,6 +161,19 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 		return err
 	}
 	return printTokens(opts, tok)
+}
+
+// tokenHTTPClient is the client for the IdP: the test's, or one that
+// trusts authdev's local CA under idp.tls.
+func tokenHTTPClient(opts *TokenOptions, cfg *config.Config) (*http.Client, error) {
+	if opts.HTTPClient != nil {
+		return opts.HTTPClient, nil
+	}
+	store, err := opts.State()
+	if err != nil {
+		return nil, err
+	}
+	return stack.IdPHTTPClient(cfg, store)
 }
 
 // idpRunning probes the issuer's discovery document: true when the IdP of

@@ -97,7 +97,7 @@ func TestTokenWithoutARunningIdPVerifiesAtTheIdPStartedLater(t *testing.T) {
 	}
 	defer srv.Close()
 	ctx := context.Background()
-	keys := oidc.NewRemoteKeySet(ctx, "http://"+ln2.Addr().String()+"/staging/jwks.json")
+	keys := oidc.NewRemoteKeySet(ctx, "http://"+ln2.Addr().String()+strings.TrimPrefix(srv.Endpoints("staging").JWKS, srv.BaseURL()))
 	tok, err := oidc.NewVerifier(srv.Issuer("staging"), keys, &oidc.Config{ClientID: "authdev"}).Verify(ctx, strings.TrimSpace(stdout))
 	if err != nil {
 		t.Fatalf("the token does not verify with the store's keys: %v", err)

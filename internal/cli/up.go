@@ -200,7 +200,7 @@ func upRun(ctx context.Context, opts *UpOptions) error {
 		opts.Ready(s)
 	}
 	if tuiWanted {
-		err := opts.RunTUI(ctx, opts.IO, s)
+		err := opts.RunTUI(ctx, opts.IO, tuiStack{s})
 		if !errors.Is(err, errNoTUI) {
 			return err
 		}
@@ -326,12 +326,14 @@ func auditSink(errOut io.Writer, file string, toStderr bool) (func(audit.Event),
 // printUp tells where everything is, in a fixed shape that scripts and
 // the end-to-end tests read: "  proxy     URL" and so on, on stderr.
 func printUp(w io.Writer, s *stack.Stack, cfg *config.Config, configFile, auditFile string) {
-	info := s.Info()
 	persona, env := s.Active()
 	fmt.Fprintln(w, "authdev up: ready")
-	fmt.Fprintf(w, "  proxy     %s\n", info.ProxyURL)
+	fmt.Fprintf(w, "  proxy     %s\n", s.ProxyURL())
 	if idp := s.IdP(); idp != nil {
 		fmt.Fprintf(w, "  idp       %s\n", idp.Issuer(env))
+		for _, e := range cfg.Environments {
+			fmt.Fprintf(w, "  issuer    %-10s %s  (%s)\n", e.Name, idp.Issuer(e.Name), e.Flavor)
+		}
 	}
 	for _, u := range s.DevProxy().Upstreams() {
 		for _, t := range u.Targets {
@@ -344,11 +346,11 @@ func printUp(w io.Writer, s *stack.Stack, cfg *config.Config, configFile, auditF
 	} else {
 		fmt.Fprintf(w, "  persona   (the IdP shows a picker; authdev as PERSONA makes logins silent)\n")
 	}
-	fmt.Fprintf(w, "  whoami    %s/.authdev/whoami\n", info.ProxyURL)
+	fmt.Fprintf(w, "  whoami    %s/.authdev/whoami\n", s.ProxyURL())
 	if s.CA() != nil {
 		fmt.Fprintf(w, "  tls       certificate from authdev's local CA: run `authdev ca trust` once so browsers accept it\n")
 	}
-	fmt.Fprintf(w, "  state     %s\n", info.StateStore)
+	fmt.Fprintf(w, "  state     %s\n", s.StateStore())
 	if configFile != "" {
 		fmt.Fprintf(w, "  config    %s (edits apply while authdev up runs)\n", configFile)
 	}

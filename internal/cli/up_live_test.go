@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/authdev/authdev/internal/stack"
+	"github.com/authdev/authdev/internal/testkit"
 	"github.com/authdev/authdev/tui"
 )
 
@@ -20,7 +21,7 @@ import (
 type live struct {
 	s                      *stack.Stack
 	dir, cfgPath, stateDir string
-	errOut                 *syncBuffer
+	errOut                 *testkit.Buffer
 	client                 *http.Client
 }
 
@@ -29,7 +30,7 @@ type live struct {
 func startLive(t *testing.T, yaml string, files map[string]string) *live {
 	t.Helper()
 	dir := t.TempDir()
-	l := &live{dir: dir, cfgPath: filepath.Join(dir, "authdev.yaml"), stateDir: filepath.Join(dir, "state"), errOut: &syncBuffer{}}
+	l := &live{dir: dir, cfgPath: filepath.Join(dir, "authdev.yaml"), stateDir: filepath.Join(dir, "state"), errOut: &testkit.Buffer{}}
 	files["authdev.yaml"] = yaml
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
@@ -37,7 +38,7 @@ func startLive(t *testing.T, yaml string, files map[string]string) *live {
 		}
 	}
 	env := map[string]string{"AUTHDEV_STATE_DIR": l.stateDir, "AUTHDEV_CONFIG": l.cfgPath}
-	f := &Factory{IO: &IO{In: &bytes.Buffer{}, Out: &syncBuffer{}, ErrOut: l.errOut, OutIsTerminal: true},
+	f := &Factory{IO: &IO{In: &bytes.Buffer{}, Out: &testkit.Buffer{}, ErrOut: l.errOut, OutIsTerminal: true},
 		Getenv: func(k string) string { return env[k] }, Now: time.Now, Version: "test", StateBackend: "file"}
 	ready := make(chan *stack.Stack, 1)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -47,7 +48,7 @@ func startLive(t *testing.T, yaml string, files map[string]string) *live {
 		o.WatchInterval = 10 * time.Millisecond
 		// The TUI stand-in holds the screen until authdev up stops.
 		o.RunTUI = func(ctx context.Context, _ *IO, s tui.Stack) error {
-			ready <- s.(*stack.Stack)
+			ready <- s.(tuiStack).Stack
 			<-ctx.Done()
 			return nil
 		}
@@ -93,10 +94,8 @@ func (l *live) get(t *testing.T, path string) int {
 func (l *live) waitForAudit(t *testing.T, what string, re *regexp.Regexp) {
 	t.Helper()
 	path := filepath.Join(l.stateDir, "audit.log")
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if b, _ := os.ReadFile(path); re.Match(b) {
-			return
-		}
+	if testkit.Eventually(testkit.WaitTimeout, func() bool { b, _ := os.ReadFile(path); return re.Match(b) }) {
+		return
 	}
 	b, _ := os.ReadFile(path)
 	t.Fatalf("the audit log has no %s:\n%s", what, b)

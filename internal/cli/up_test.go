@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/authdev/authdev/internal/pki"
+	"github.com/authdev/authdev/internal/testkit"
 )
 
 // upConfig is a config whose IdP and proxy take free loopback ports.
@@ -32,13 +33,18 @@ proxy: {listen: 127.0.0.1:0}
 
 // startUp runs `authdev up --no-tui` with args until the test ends and
 // returns the printed proxy URL, the environment and the stderr buffer.
-func startUp(t *testing.T, args ...string) (proxyURL string, env map[string]string, errOut *syncBuffer) {
+func startUp(t *testing.T, args ...string) (proxyURL string, env map[string]string, errOut *testkit.Buffer) {
+	return startUpWith(t, upConfig, args...)
+}
+
+// startUpWith is startUp with another authdev.yaml.
+func startUpWith(t *testing.T, yaml string, args ...string) (proxyURL string, env map[string]string, errOut *testkit.Buffer) {
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "authdev.yaml")
-	os.WriteFile(cfgPath, []byte(upConfig), 0o644)
+	os.WriteFile(cfgPath, []byte(yaml), 0o644)
 	env = map[string]string{"AUTHDEV_STATE_DIR": filepath.Join(dir, "state"), "AUTHDEV_CONFIG": cfgPath}
-	errOut = &syncBuffer{}
-	f := &Factory{IO: &IO{In: &bytes.Buffer{}, Out: &syncBuffer{}, ErrOut: errOut}, Getenv: func(k string) string { return env[k] }, Now: time.Now, Version: "test"}
+	errOut = &testkit.Buffer{}
+	f := &Factory{IO: &IO{In: &bytes.Buffer{}, Out: &testkit.Buffer{}, ErrOut: errOut}, Getenv: func(k string) string { return env[k] }, Now: time.Now, Version: "test"}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -56,19 +62,34 @@ func startUp(t *testing.T, args ...string) (proxyURL string, env map[string]stri
 		}
 	})
 	re := regexp.MustCompile(`(?m)^  proxy     (https://127\.0\.0\.1:\d+)$`)
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if m := re.FindStringSubmatch(errOut.String()); m != nil {
-			return m[1], env, errOut
-		}
+	var m []string
+	ended := false
+	testkit.Eventually(20*time.Second, func() bool {
 		select {
 		case err := <-done:
 			done <- err
-			t.Fatalf("authdev up ended: %v\n%s", err, errOut.String())
+			ended = true
 		default:
 		}
+		m = re.FindStringSubmatch(errOut.String())
+		return m != nil || ended
+	})
+	if m == nil {
+		t.Fatalf("authdev up printed no proxy URL (ended: %t):\n%s", ended, errOut.String())
 	}
-	t.Fatalf("authdev up printed no proxy URL:\n%s", errOut.String())
-	return
+	return m[1], env, errOut
+}
+
+func TestUpPrintsEveryEnvironmentsIssuerHTTPSUnderIdPTLS(t *testing.T) {
+	yaml := strings.Replace(upConfig, "idp: {listen: 127.0.0.1:0}", "idp: {listen: 127.0.0.1:0, tls: true}", 1)
+	yaml = strings.Replace(yaml, "prod: {roles:", "prod: {flavor: okta, roles:", 1)
+	_, _, errOut := startUpWith(t, yaml)
+	for _, re := range []string{`(?m)^  idp       https://localhost:\d+/dev$`, `(?m)^  issuer    dev +https://localhost:\d+/dev  \(generic\)$`,
+		`(?m)^  issuer    prod +https://localhost:\d+/prod/oauth2/default  \(okta\)$`} {
+		if !regexp.MustCompile(re).MatchString(errOut.String()) {
+			t.Errorf("stderr lacks %s:\n%s", re, errOut.String())
+		}
+	}
 }
 
 func TestUpPrintsItsURLsServesAndLogsTheAuditTrail(t *testing.T) {

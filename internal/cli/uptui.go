@@ -7,6 +7,7 @@ import (
 
 	"github.com/charmbracelet/x/term"
 
+	"github.com/authdev/authdev/internal/stack"
 	"github.com/authdev/authdev/tui"
 )
 
@@ -25,4 +26,56 @@ func runTUI(ctx context.Context, ios *IO, s tui.Stack) error {
 		in = ios.InFile
 	}
 	return tui.Run(ctx, s, tui.Options{Input: in, Output: ios.Out})
+}
+
+// tuiStack shows a running stack to the terminal UI. The translation into
+// the TUI's types lives here, with the caller of both, so that the stack
+// (and `authdev test`, which runs one) never links the TUI.
+type tuiStack struct{ *stack.Stack }
+
+var _ tui.Stack = tuiStack{}
+
+// Info is the header: where everything listens and how each upstream
+// target is doing.
+func (s tuiStack) Info() tui.Info {
+	info := tui.Info{ProxyURL: s.ProxyURL(), StateStore: s.StateStore(), ConfigFile: s.ConfigFile()}
+	if idp := s.IdP(); idp != nil {
+		info.IdPURL = idp.BaseURL()
+	}
+	for _, u := range s.DevProxy().Upstreams() {
+		for _, t := range u.Targets {
+			name := u.Name
+			if len(u.Targets) > 1 {
+				name = u.Name + " " + t.URL
+			}
+			info.Upstreams = append(info.Upstreams, tui.Service{Name: name, URL: t.URL, Health: health(t.Checked, t.Healthy), Reason: t.Reason})
+		}
+	}
+	return info
+}
+
+func health(checked, healthy bool) tui.Health {
+	switch {
+	case !checked:
+		return tui.HealthUnknown
+	case healthy:
+		return tui.HealthUp
+	}
+	return tui.HealthDown
+}
+
+// Personas are the config's personas as env sees them: their groups there
+// and the roles the environment maps them to.
+func (s tuiStack) Personas(env string) []tui.Persona {
+	cfg := s.Config()
+	e, ok := cfg.Environment(env)
+	if !ok {
+		return nil
+	}
+	var out []tui.Persona
+	for _, p := range cfg.Personas {
+		id, _ := cfg.IdentityIn(p.ID, env)
+		out = append(out, tui.Persona{ID: p.ID, Name: id.Name, Email: id.Email, Groups: id.Groups, Roles: e.RolesFor(id.Groups)})
+	}
+	return out
 }

@@ -101,7 +101,7 @@ func CodeAt(ctx context.Context, ep oauth2.Endpoint, r Request) (Tokens, error) 
 	resp.Body.Close()
 	loc := resp.Header.Get("Location")
 	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, r.RedirectURI) {
-		if hint := pageHint(body); hint != "" && resp.StatusCode >= 400 {
+		if hint := PageHint(body); hint != "" && resp.StatusCode >= 400 {
 			return Tokens{}, fmt.Errorf("the IdP refused to log %q in for client %q (%s): %s", r.Persona, r.ClientID, resp.Status, hint)
 		}
 		return Tokens{}, fmt.Errorf("the IdP did not log %q in silently (answered %s): is %q a persona of this config, and %q a client that may use the code flow?",
@@ -128,8 +128,8 @@ func CodeAt(ctx context.Context, ep oauth2.Endpoint, r Request) (Tokens, error) 
 	return out, nil
 }
 
-// pageHint pulls the message out of an IdP page.
-func pageHint(body []byte) string {
+// PageHint is the message of an IdP page: the text of its first <p>.
+func PageHint(body []byte) string {
 	if m := paraRE.FindSubmatch(body); m != nil {
 		return strings.TrimSpace(html.UnescapeString(tagRE.ReplaceAllString(string(m[1]), "")))
 	}

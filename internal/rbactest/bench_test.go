@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/authdev/authdev/internal/state"
+	"github.com/authdev/authdev/internal/testkit"
 )
 
 // BenchmarkStackStartup is what `authdev test` spends before its first
@@ -11,7 +12,7 @@ import (
 // listening, and stopped. "warm" has the keys and the CA in the store, as
 // on a laptop or a CI cache; "cold" generates them (three RSA keys, a CA).
 func BenchmarkStackStartup(b *testing.B) {
-	cfg := demo(b)
+	cfg := testkit.DemoConfig(b)
 	warm := state.NewMemory()
 	ip, err := StartInProcess(InProcessOptions{Config: cfg, Store: warm})
 	if err != nil {

@@ -12,32 +12,16 @@ import (
 
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/internal/stack"
+	"github.com/authdev/authdev/internal/stack/stacktest"
 	"github.com/authdev/authdev/internal/state"
+	"github.com/authdev/authdev/internal/testkit"
 )
-
-func parse(t testing.TB, yaml string) *config.Config {
-	t.Helper()
-	cfg, err := config.Parse([]byte(yaml), "authdev.yaml", t.TempDir(), config.Options{LookupEnv: func(string) (string, bool) { return "", false }})
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	return cfg
-}
-
-func demo(t testing.TB) *config.Config {
-	t.Helper()
-	cfg, err := config.Load("", config.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
-}
 
 // withChecks is the demo with its checks replaced.
 func withChecks(t testing.TB, checks string) *config.Config {
 	t.Helper()
 	src := string(config.DemoYAML())
-	return parse(t, src[:strings.Index(src, "checks:")]+"checks:\n"+checks)
+	return testkit.Config(t, src[:strings.Index(src, "checks:")]+"checks:\n"+checks)
 }
 
 func startDemo(t testing.TB, cfg *config.Config) *InProcess {
@@ -55,6 +39,7 @@ func startDemo(t testing.TB, cfg *config.Config) *InProcess {
 }
 
 func TestPlanChoosesEnvironmentsPerCheck(t *testing.T) {
+	t.Parallel()
 	cfg := withChecks(t, `
   - {as: alice, request: GET /a, expect: allow}
   - {as: bob, request: GET /b, expect: deny, envs: [prod]}
@@ -99,7 +84,8 @@ func TestPlanChoosesEnvironmentsPerCheck(t *testing.T) {
 }
 
 func TestTheDemoChecksPassThroughAnInProcessStack(t *testing.T) {
-	cfg := demo(t)
+	t.Parallel()
+	cfg := testkit.DemoConfig(t)
 	ip := startDemo(t, cfg)
 	cases, err := Plan(cfg, nil)
 	if err != nil {
@@ -124,6 +110,7 @@ func TestTheDemoChecksPassThroughAnInProcessStack(t *testing.T) {
 }
 
 func TestWrongExpectationsFailWithTheReason(t *testing.T) {
+	t.Parallel()
 	cfg := withChecks(t, `
   - {name: bob is an admin everywhere, as: bob, request: GET /admin/users, expect: allow}
   - {as: carol, request: GET /admin/users, expect: 200, via: bearer, envs: [dev]}
@@ -162,22 +149,15 @@ func TestWrongExpectationsFailWithTheReason(t *testing.T) {
 }
 
 func TestARunningProxyIsSwitchedPerEnvironmentAndRestored(t *testing.T) {
-	cfg := demo(t)
+	t.Parallel()
+	cfg := testkit.DemoConfig(t)
 	store := state.NewMemory()
-	s, err := stack.Up(stack.Options{Config: cfg, Store: store, Persona: "alice", Env: "staging",
-		ProxyListen: "127.0.0.1:0", IdPListen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	s := stacktest.Start(t, stack.Options{Config: cfg, Store: store, Persona: "alice", Env: "staging"})
 	secrets, err := stack.LoadSecrets(store, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	remote := NewRemote(s.ProxyURL(), secrets.ControlToken, s.CA().Pool(), s.IdP().BaseURL())
+	remote := NewRemote(s.ProxyURL(), secrets.ControlToken, s.CA().Pool(), s.IdP().Issuer)
 	cases, err := Plan(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -195,7 +175,7 @@ func TestARunningProxyIsSwitchedPerEnvironmentAndRestored(t *testing.T) {
 	if p, e := s.Active(); p != "alice" || e != "staging" {
 		t.Fatalf("after the run the proxy has %q in %q active, want alice in staging back", p, e)
 	}
-	bad := NewRemote(s.ProxyURL(), "wrong-token", s.CA().Pool(), s.IdP().BaseURL())
+	bad := NewRemote(s.ProxyURL(), "wrong-token", s.CA().Pool(), s.IdP().Issuer)
 	res := Run(context.Background(), bad, cases[:1], Options{})
 	if res[0].Outcome != OutcomeError || !strings.Contains(res[0].Reason, "control token") {
 		t.Fatalf("a wrong control token: %+v", res[0])
@@ -203,6 +183,7 @@ func TestARunningProxyIsSwitchedPerEnvironmentAndRestored(t *testing.T) {
 }
 
 func TestClassifyReadsWhoDecided(t *testing.T) {
+	t.Parallel()
 	proxyHTML := `<html><pre>denied by policy &#34;admin-area&#34;</pre><footer>authdev ADC-emulating proxy</footer></html>`
 	for _, tc := range []struct {
 		name, ctype, body, location string
@@ -247,6 +228,7 @@ func sampleReport() Report {
 }
 
 func TestJUnitHasACasePerCheckAndEnvironmentWithFailuresAndErrors(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	if err := sampleReport().WriteJUnit(&buf); err != nil {
 		t.Fatal(err)
@@ -283,6 +265,7 @@ func TestJUnitHasACasePerCheckAndEnvironmentWithFailuresAndErrors(t *testing.T) 
 }
 
 func TestTextReportHasTableMatrixAndSummary(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	if err := sampleReport().WriteText(&buf); err != nil {
 		t.Fatal(err)
@@ -305,6 +288,7 @@ func TestTextReportHasTableMatrixAndSummary(t *testing.T) {
 }
 
 func TestRecordWritesOutcomesKeepingComments(t *testing.T) {
+	t.Parallel()
 	src := `# my checks
 personas: {bob: {}}
 environments: {dev: {}, prod: {}, qa: {}}
@@ -346,6 +330,7 @@ checks:
 }
 
 func TestJudgeComparesOutcomesAndStatuses(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name            string
 		in              Result
@@ -370,6 +355,7 @@ func TestJudgeComparesOutcomesAndStatuses(t *testing.T) {
 }
 
 func TestRecordChangesOnlyTheExpectValuesInTheText(t *testing.T) {
+	t.Parallel()
 	src := `# my checks
 personas: {bob: {}, "zoë": {}}
 
@@ -417,6 +403,7 @@ checks:
 }
 
 func TestAnAllowedRequestNamesThePolicyThatLetItThrough(t *testing.T) {
+	t.Parallel()
 	src := string(config.DemoYAML())
 	src = strings.Replace(src, "  default_authorization: ALLOW\n  policies:\n", `  default_authorization: DENY
   policies:
@@ -424,7 +411,7 @@ func TestAnAllowedRequestNamesThePolicyThatLetItThrough(t *testing.T) {
       rule: HTTP.REQ.METHOD.EQ(GET) && !HTTP.REQ.URL.PATH.STARTSWITH("/admin")
       action: ALLOW
 `, 1)
-	cfg := parse(t, src[:strings.Index(src, "checks:")]+`checks:
+	cfg := testkit.Config(t, src[:strings.Index(src, "checks:")]+`checks:
   - {name: reads, as: eve, request: GET /reports/q3, expect: allow, envs: [dev]}
   - {name: own id, as: eve, request: GET /, headers: {X-Request-Id: mine}, expect: allow, envs: [dev]}
   - {name: writes, as: alice, request: POST /reports/q3, expect: deny, envs: [dev]}
@@ -471,7 +458,7 @@ func TestChecksViaSAMLLogInWithSAML(t *testing.T) {
   - {name: over OIDC, as: alice, request: GET /saml-only, expect: deny, envs: [prod]}
   - {name: groups over SAML, as: bob, request: GET /admin/users, expect: {dev: allow, staging: deny, prod: deny}, via: saml}
 `
-	cfg := parse(t, src)
+	cfg := testkit.Config(t, src)
 	ip := startDemo(t, cfg)
 	cases, err := Plan(cfg, nil)
 	if err != nil {

@@ -1,6 +1,7 @@
 package rbactest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -238,6 +239,12 @@ func (r *runner) run(ctx context.Context, c Case) Result {
 	return res
 }
 
+// isAuthorizeURL reports whether loc is an IdP's authorization endpoint:
+// .../authorize for most flavors, .../openid-connect/auth for Keycloak.
+func isAuthorizeURL(loc string) bool {
+	return strings.Contains(loc, "/authorize") || strings.Contains(loc, "/protocol/openid-connect/auth?")
+}
+
 func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // classify reads who decided and how from the answer.
@@ -252,7 +259,7 @@ func classify(res *Result, resp *http.Response, page []byte) {
 			res.By = "proxy"
 			res.Policy = denyingPolicy(page)
 		}
-	case resp.StatusCode >= 300 && resp.StatusCode < 400 && strings.Contains(resp.Header.Get("Location"), "/authorize"):
+	case resp.StatusCode >= 300 && resp.StatusCode < 400 && isAuthorizeURL(resp.Header.Get("Location")):
 		// A redirect to the IdP is the proxy asking for a login: the
 		// session did not hold.
 		res.Outcome = strconv.Itoa(resp.StatusCode)
@@ -414,7 +421,7 @@ func (r *runner) login(ctx context.Context, c Case) (*http.Client, error) {
 				return nil, fmt.Errorf("logging %s in: unreadable SAML form action %q", c.Persona, action)
 			}
 			method, form = http.MethodPost, fields.Encode()
-		case resp.StatusCode == http.StatusOK && (strings.HasSuffix(next.Path, "/authorize") || strings.HasSuffix(next.Path, "/saml/sso")) && !picked:
+		case resp.StatusCode == http.StatusOK && bytes.Contains(page, []byte(`name="persona"`)) && !picked:
 			// The IdP's persona picker: a plain form posted to the same URL.
 			picked = true
 			method, form = http.MethodPost, url.Values{"persona": {c.Persona}}.Encode()
@@ -430,7 +437,7 @@ func (r *runner) login(ctx context.Context, c Case) (*http.Client, error) {
 		default:
 			detail := proxyDetail(page)
 			if detail == "" {
-				detail = strings.TrimSpace(html.UnescapeString(firstParagraph(page)))
+				detail = oidcgrant.PageHint(page)
 			}
 			return nil, fmt.Errorf("logging %s in: %s answered %s: %s", c.Persona, next.Redacted(), resp.Status, detail)
 		}
@@ -439,8 +446,6 @@ func (r *runner) login(ctx context.Context, c Case) (*http.Client, error) {
 }
 
 var (
-	paraRE = regexp.MustCompile(`(?s)<p[^>]*>(.*?)</p>`)
-	tagRE  = regexp.MustCompile(`<[^>]+>`)
 	// samlFormRE and hiddenRE read the HTTP-POST binding's form of the IdP.
 	samlFormRE = regexp.MustCompile(`<form method="post" action="([^"]*)" id="saml">`)
 	hiddenRE   = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)">`)
@@ -453,14 +458,6 @@ func samlPostForm(page []byte) (string, url.Values) {
 		fields.Set(html.UnescapeString(string(m[1])), html.UnescapeString(string(m[2])))
 	}
 	return html.UnescapeString(string(samlFormRE.FindSubmatch(page)[1])), fields
-}
-
-// firstParagraph is the message of an IdP page (its first <p>).
-func firstParagraph(page []byte) string {
-	if m := paraRE.FindSubmatch(page); m != nil {
-		return tagRE.ReplaceAllString(string(m[1]), "")
-	}
-	return ""
 }
 
 // token gets an access token for the case's persona from its

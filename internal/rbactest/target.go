@@ -178,17 +178,17 @@ type Remote struct {
 	url       string
 	token     string
 	roots     *x509.CertPool
-	idpBase   string
+	issuer    func(env string) string
 	transport *http.Transport
 	saved     *stack.ActiveState
 }
 
 // NewRemote prepares to drive the proxy at proxyURL. roots verify its
-// certificate (nil: the system's); idpBase is the IdP's base URL, whose
-// issuers are idpBase/<env>.
-func NewRemote(proxyURL, controlToken string, roots *x509.CertPool, idpBase string) *Remote {
+// certificate (nil: the system's); issuer names the IdP's issuer of an
+// environment.
+func NewRemote(proxyURL, controlToken string, roots *x509.CertPool, issuer func(env string) string) *Remote {
 	return &Remote{url: strings.TrimRight(proxyURL, "/"), token: controlToken, roots: roots,
-		idpBase: strings.TrimRight(idpBase, "/"), transport: newTransport(roots)}
+		issuer: issuer, transport: newTransport(roots)}
 }
 
 // URL implements Target.
@@ -198,7 +198,7 @@ func (r *Remote) URL() string { return r.url }
 func (r *Remote) Transport() http.RoundTripper { return r.transport }
 
 // Issuer implements Target.
-func (r *Remote) Issuer(env string) string { return r.idpBase + "/" + env }
+func (r *Remote) Issuer(env string) string { return r.issuer(env) }
 
 // Use implements Target. The first call remembers the active persona and
 // environment, which Restore puts back.

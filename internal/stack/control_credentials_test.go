@@ -12,6 +12,7 @@ import (
 )
 
 func TestControlCredentialsReadTheStoreAndCreateNothing(t *testing.T) {
+	t.Parallel()
 	store := state.NewMemory()
 	if _, _, err := ControlCredentials(store); err == nil || !strings.Contains(err.Error(), "is `authdev up` running") {
 		t.Fatalf("without a running stack: err = %v", err)

@@ -10,29 +10,14 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/authdev/authdev/audit"
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/devproxy"
 	"github.com/authdev/authdev/internal/cfgwatch"
 	"github.com/authdev/authdev/internal/state"
+	"github.com/authdev/authdev/internal/testkit"
 )
-
-const reloadYAML = `personas:
-  alice: {email: alice@example.com, groups: [eng-admins]}
-  bob: {email: bob@example.com, groups: [eng]}
-environments:
-  dev: {roles: {eng-admins: [admin], eng: [reader]}}
-proxy:
-  tls: false
-  upstreams:
-    - {name: api, targets: ["BACKEND"]}
-  policies:
-    - name: admin-area
-      rule: HTTP.REQ.URL.PATH.STARTSWITH("/admin") && !AAA.USER.IS_MEMBER_OF("admin")
-      action: DENY
-`
 
 // watched is a stack of `authdev up` on a temp authdev.yaml, with the
 // config watcher `authdev up` runs on it.
@@ -45,10 +30,6 @@ type watched struct {
 	backend string
 }
 
-func loadFile(path string) (*config.Config, error) {
-	return config.Load(path, config.Options{LookupEnv: func(string) (string, bool) { return "", false }})
-}
-
 func startWatched(t *testing.T) *watched {
 	t.Helper()
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -56,8 +37,8 @@ func startWatched(t *testing.T) *watched {
 	}))
 	t.Cleanup(backend.Close)
 	w := &watched{t: t, path: filepath.Join(t.TempDir(), "authdev.yaml"), backend: backend.URL}
-	w.write(reloadYAML)
-	cfg, err := loadFile(w.path)
+	w.write(testkit.RolesYAML)
+	cfg, err := testkit.LoadFile(w.path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +46,7 @@ func startWatched(t *testing.T) *watched {
 	var cancel func()
 	w.events, cancel = w.s.Subscribe()
 	t.Cleanup(cancel)
-	w.w, err = cfgwatch.New(cfg, cfgwatch.Options{Path: w.path, Load: loadFile, Apply: w.s.Reload, Notify: w.s.Notify})
+	w.w, err = cfgwatch.New(cfg, cfgwatch.Options{Path: w.path, Load: testkit.LoadFile, Apply: w.s.Reload, Notify: w.s.Notify})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,27 +77,37 @@ func (w *watched) notice(re string) audit.Event {
 	w.t.Helper()
 	want := regexp.MustCompile(re)
 	var seen []string
-	for deadline := time.After(5 * time.Second); ; {
-		select {
-		case e := <-w.events:
-			if e.Kind == audit.KindNotice {
+	var found audit.Event
+	held := testkit.Eventually(testkit.WaitTimeout, func() bool {
+		for {
+			select {
+			case e := <-w.events:
+				if e.Kind != audit.KindNotice {
+					continue
+				}
 				if want.MatchString(e.Message) {
-					return e
+					found = e
+					return true
 				}
 				seen = append(seen, e.Message)
+			default:
+				return false
 			}
-		case <-deadline:
-			w.t.Fatalf("no notice matches %q; saw %q", re, seen)
 		}
+	})
+	if !held {
+		w.t.Fatalf("no notice matches %q; saw %q", re, seen)
 	}
+	return found
 }
 
 func TestAChangedPolicyAppliesToTheRunningStackAndABrokenFileKeepsIt(t *testing.T) {
+	t.Parallel()
 	w := startWatched(t)
 	if code, _ := w.as("bob", "/reports"); code != http.StatusOK {
 		t.Fatalf("before the change bob gets /reports: %d", code)
 	}
-	w.write(strings.Replace(reloadYAML, `STARTSWITH("/admin")`, `STARTSWITH("/reports")`, 1))
+	w.write(strings.Replace(testkit.RolesYAML, `STARTSWITH("/admin")`, `STARTSWITH("/reports")`, 1))
 	w.w.Poll()
 	w.notice(`^config reloaded: policies ~admin-area$`)
 	if code, _ := w.as("bob", "/reports"); code != http.StatusForbidden {
@@ -127,7 +118,7 @@ func TestAChangedPolicyAppliesToTheRunningStackAndABrokenFileKeepsIt(t *testing.
 	}
 
 	// Line 12 is the rule: an expression that does not compile.
-	w.write(strings.Replace(reloadYAML, `STARTSWITH("/admin")`, `STARTSWITH("/admin"`, 1))
+	w.write(strings.Replace(testkit.RolesYAML, `STARTSWITH("/admin")`, `STARTSWITH("/admin"`, 1))
 	w.w.Poll()
 	n := w.notice(`running config stays`)
 	if n.Level != "error" || !strings.Contains(n.Message, "authdev.yaml:12:") {
@@ -142,6 +133,7 @@ func TestAChangedPolicyAppliesToTheRunningStackAndABrokenFileKeepsIt(t *testing.
 }
 
 func TestPersonasRolesAndUpstreamsChangeLive(t *testing.T) {
+	t.Parallel()
 	w := startWatched(t)
 	before, err := w.s.Token("bob", "dev")
 	if err != nil {
@@ -151,7 +143,7 @@ func TestPersonasRolesAndUpstreamsChangeLive(t *testing.T) {
 		json.NewEncoder(rw).Encode(map[string]string{"user": "from the new upstream"})
 	}))
 	defer other.Close()
-	next := strings.Replace(reloadYAML, "eng: [reader]", "eng: [writer]", 1)
+	next := strings.Replace(testkit.RolesYAML, "eng: [reader]", "eng: [writer]", 1)
 	next = strings.Replace(next, "environments:", "  dave: {email: dave@example.com, groups: [eng]}\nenvironments:", 1)
 	next = strings.Replace(next, `    - {name: api, targets: ["BACKEND"]}`,
 		`    - {name: api, targets: ["BACKEND"]}`+"\n"+`    - {name: other, prefix: /other, targets: ["`+other.URL+`"]}`, 1)
@@ -169,17 +161,18 @@ func TestPersonasRolesAndUpstreamsChangeLive(t *testing.T) {
 	if code, got := w.as("bob", "/other/y"); code != http.StatusOK || got["user"] != "from the new upstream" {
 		t.Fatalf("the new upstream: %d %v", code, got)
 	}
-	if ps := w.s.Personas("dev"); len(ps) != 3 || ps[2].ID != "dave" || ps[2].Roles[0] != "writer" {
-		t.Errorf("the TUI's personas after the reload: %+v", ps)
+	if ids := w.s.Config().PersonaIDs(); len(ids) != 3 || ids[2] != "dave" {
+		t.Errorf("the personas the TUI reads after the reload: %v", ids)
 	}
 }
 
 func TestSettingsThatNeedARestartAreNamedAndTheRestApplies(t *testing.T) {
+	t.Parallel()
 	w := startWatched(t)
 	if err := w.s.Activate("bob"); err != nil {
 		t.Fatal(err)
 	}
-	next := strings.Replace(reloadYAML, "  tls: false\n", "  tls: false\n  hostnames: [app.test]\n  idle_timeout: 5m\n", 1)
+	next := strings.Replace(testkit.RolesYAML, "  tls: false\n", "  tls: false\n  hostnames: [app.test]\n  idle_timeout: 5m\n", 1)
 	next = strings.Replace(next, "  bob: {email: bob@example.com, groups: [eng]}\n", "", 1)
 	w.write(next)
 	w.w.Poll()
@@ -195,8 +188,9 @@ func TestSettingsThatNeedARestartAreNamedAndTheRestApplies(t *testing.T) {
 }
 
 func TestReloadRefusesAConfigThatLeavesNoUpstream(t *testing.T) {
+	t.Parallel()
 	w := startWatched(t)
-	cfg, err := config.Parse([]byte(strings.Replace(reloadYAML, "  upstreams:\n    - {name: api, targets: [\"BACKEND\"]}\n", "", 1)),
+	cfg, err := config.Parse([]byte(strings.Replace(testkit.RolesYAML, "  upstreams:\n    - {name: api, targets: [\"BACKEND\"]}\n", "", 1)),
 		"authdev.yaml", ".", config.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -210,8 +204,9 @@ func TestReloadRefusesAConfigThatLeavesNoUpstream(t *testing.T) {
 }
 
 func TestTheDemoBackendStaysAcrossAReload(t *testing.T) {
+	t.Parallel()
 	s := startUp(t, Options{})
-	cfg := demoConfig(t)
+	cfg := testkit.DemoConfig(t)
 	cfg.Personas = cfg.Personas[:2]
 	if err := s.Reload(cfg); err != nil {
 		t.Fatal(err)
@@ -219,12 +214,13 @@ func TestTheDemoBackendStaysAcrossAReload(t *testing.T) {
 	if ups := s.DevProxy().Upstreams(); len(ups) != 1 || ups[0].Name != DemoUpstreamName {
 		t.Fatalf("upstreams after the reload: %+v", ups)
 	}
-	if len(s.Personas("dev")) != 2 {
-		t.Errorf("personas after the reload: %+v", s.Personas("dev"))
+	if ids := s.Config().PersonaIDs(); len(ids) != 2 {
+		t.Errorf("personas after the reload: %v", ids)
 	}
 }
 
 func TestMergeUpstreamsMapsAVserverOntoTheUpstreamOfTheSameName(t *testing.T) {
+	t.Parallel()
 	mon := &config.Monitor{Path: "/healthz"}
 	yaml := []devproxy.Upstream{
 		{Name: "orders", Prefix: "/orders", Targets: []string{"http://127.0.0.1:9001"}},
@@ -259,6 +255,7 @@ func TestMergeUpstreamsMapsAVserverOntoTheUpstreamOfTheSameName(t *testing.T) {
 }
 
 func TestProxyAloneTakesTheRelyingPartyFromTheNSConfOAuthAction(t *testing.T) {
+	t.Parallel()
 	up := startUp(t, Options{})
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]string{"user": r.Header.Get("X-Remote-User")})
@@ -270,21 +267,12 @@ add authentication OAuthAction mock_idp -metadataUrl "` + up.IdP().Issuer("dev")
 set tm sessionParameter -defaultAuthorizationAction ALLOW
 `
 	yaml := "personas:\n  alice: {email: alice@example.com}\nenvironments:\n  dev: {}\nproxy:\n  tls: false\n  adc_config: ns.conf\n"
-	for name, body := range map[string]string{"ns.conf": nsconf, "authdev.yaml": yaml} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg, err := loadFile(filepath.Join(dir, "authdev.yaml"))
+	testkit.WriteFiles(t, dir, map[string]string{"ns.conf": nsconf, "authdev.yaml": yaml})
+	cfg, err := testkit.LoadFile(filepath.Join(dir, "authdev.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := Proxy(Options{Config: cfg, Store: state.NewMemory(), Upstream: "api=" + backend.URL, ProxyListen: "127.0.0.1:0"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
-	defer s.Shutdown(t.Context())
+	s := startProxy(t, Options{Config: cfg, Upstream: "api=" + backend.URL}, nil)
 	if _, env := s.Active(); env != "mock_idp" {
 		t.Errorf("the environment is %q, want the OAuth action's name", env)
 	}
@@ -308,20 +296,15 @@ set tm sessionParameter -defaultAuthorizationAction ALLOW
 	}
 
 	// Flags win over the OAuth action: an audience the token lacks is refused.
-	s2, err := Proxy(Options{Config: cfg, Store: state.NewMemory(), Upstream: "api=" + backend.URL, ProxyListen: "127.0.0.1:0"},
-		&Issuer{Audience: "api://other"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s2.Start()
-	defer s2.Shutdown(t.Context())
+	s2 := startProxy(t, Options{Config: cfg, Upstream: "api=" + backend.URL}, &Issuer{Audience: "api://other"})
 	if code := getJSON(t, http.DefaultClient, s2.ProxyURL()+"/x", http.Header{"Authorization": {"Bearer " + tok}}, nil); code != http.StatusUnauthorized {
 		t.Fatalf("--audience did not override the OAuth action's: %d", code)
 	}
 }
 
 func TestProxyAloneWithTheRealisticAAATMConfig(t *testing.T) {
-	cfg, err := loadFile(filepath.Join("..", "..", "adc", "testdata", "aaatm", "authdev.yaml"))
+	t.Parallel()
+	cfg, err := testkit.LoadFile(filepath.Join("..", "..", "adc", "testdata", "aaatm", "authdev.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -24,7 +25,6 @@ import (
 	"github.com/authdev/authdev/internal/pki"
 	"github.com/authdev/authdev/internal/state"
 	"github.com/authdev/authdev/mockidp"
-	"github.com/authdev/authdev/tui"
 )
 
 // Upstream names the proxy gives backends it was not configured with.
@@ -119,14 +119,21 @@ func Up(opts Options) (_ *Stack, err error) {
 		}
 	}()
 	cfg := opts.Config
-	idpAddr := or(opts.IdPListen, cfg.IDP.Listen)
+	idpAddr := cmp.Or(opts.IdPListen, cfg.IDP.Listen)
 	if s.idpLn, err = listen("the IdP", idpAddr, "idp.listen"); err != nil {
 		return nil, err
 	}
 	if cfg.IDP.PublicURL == "" {
 		// The issuers must be right before the IdP serves: the proxy is
 		// built with them.
-		s.idpBase = "http://localhost:" + portOf(s.idpLn)
+		s.idpBase = idpScheme(cfg) + "://localhost:" + portOf(s.idpLn)
+	}
+	if cfg.IDP.TLS {
+		tc, err := mockidp.TLSConfig(s.ca, s.now(), s.rand)
+		if err != nil {
+			return nil, err
+		}
+		s.idpLn = tls.NewListener(s.idpLn, tc)
 	}
 	idp, err := s.newIdP(cfg)
 	if err != nil {
@@ -181,7 +188,7 @@ func newStack(opts Options) (*Stack, error) {
 	if s.secrets, err = LoadSecrets(opts.Store, opts.Rand); err != nil {
 		return nil, err
 	}
-	if opts.Config.Proxy.TLSEnabled() {
+	if opts.Config.Proxy.TLSEnabled() || opts.Config.IDP.TLS {
 		if s.ca, err = pki.LoadOrCreate(opts.Store, opts.Now, opts.Rand); err != nil {
 			return nil, err
 		}
@@ -202,7 +209,7 @@ func (s *Stack) newIdP(cfg *config.Config) (*mockidp.Server, error) {
 func (s *Stack) buildProxy() error {
 	cfg := s.cfg.Load()
 	var err error
-	if s.proxyLn, err = listen("the proxy", or(s.opts.ProxyListen, cfg.Proxy.Listen), "proxy.listen"); err != nil {
+	if s.proxyLn, err = listen("the proxy", cmp.Or(s.opts.ProxyListen, cfg.Proxy.Listen), "proxy.listen"); err != nil {
 		return err
 	}
 	s.publicURL = ProxyURL(cfg, s.proxyLn.Addr().String())
@@ -226,10 +233,16 @@ func (s *Stack) buildProxy() error {
 	po.Persona = s.opts.Persona
 	po.CookieSecret = s.secrets.CookieSecret
 	po.AssertionKey = s.secrets.AssertionKey
+	po.State = s.store
 	po.Events = s.publish
 	po.Detail = s.opts.Detail
 	po.Now, po.Rand = s.now, s.rand
 	po.Control = &control{s: s, token: s.secrets.ControlToken}
+	if s.iss == nil {
+		if po.IdPClient, err = IdPHTTPClient(cfg, s.store); err != nil {
+			return err
+		}
+	}
 	if s.ca != nil {
 		var names []string
 		if h, _, err := net.SplitHostPort(s.proxyLn.Addr().String()); err == nil {
@@ -278,13 +291,14 @@ func (s *Stack) proxyOptions(cfg *config.Config, idp *mockidp.Server) (devproxy.
 	}
 	switch {
 	case iss != nil:
-		po = devproxy.ConfigOptions(cfg, func(string) string { return "" }, "")
-		env := or(iss.Env, "external")
+		po = ConfigOptions(cfg, func(string) string { return "" }, "")
+		env := cmp.Or(iss.Env, "external")
 		po.Environments = []devproxy.Environment{{Name: env, Issuer: strings.TrimRight(iss.URL, "/"),
-			ClientID: iss.ClientID, ClientSecret: iss.ClientSecret, Audience: or(iss.Audience, iss.ClientID)}}
+			ClientID: iss.ClientID, ClientSecret: iss.ClientSecret, Audience: cmp.Or(iss.Audience, iss.ClientID)}}
 		po.Env = env
 	case idp != nil:
-		po = devproxy.ConfigOptions(cfg, idp.Issuer, idp.ProxyClientSecret())
+		po = ConfigOptions(cfg, idp.Issuer, idp.ProxyClientSecret())
+		SAMLLogins(&po, cfg, idp.BaseURL())
 	default:
 		secret, err := mockidp.ProxyClientSecret(s.store)
 		if err != nil {
@@ -294,7 +308,8 @@ func (s *Stack) proxyOptions(cfg *config.Config, idp *mockidp.Server) (devproxy.
 		if err != nil {
 			return devproxy.Options{}, nil, err
 		}
-		po = devproxy.ConfigOptions(cfg, func(env string) string { return base + "/" + env }, secret)
+		po = ConfigOptions(cfg, func(env string) string { return mockidp.IssuerOf(base, cfg, env) }, secret)
+		SAMLLogins(&po, cfg, base)
 	}
 	// The OAuth action's userNameField is how the ADC fills AAA.USER.NAME,
 	// whichever issuer logs the user in.
@@ -334,7 +349,7 @@ func (s *Stack) issuer(o *adc.OAuthAction) (iss *Issuer, why string, err error) 
 	}
 	fromConf := merged.URL == "" && o != nil
 	if o != nil {
-		merged.URL = or(merged.URL, oauthIssuer(o))
+		merged.URL = cmp.Or(merged.URL, oauthIssuer(o))
 	}
 	if merged.URL == "" {
 		if merged.ClientID != "" || merged.Audience != "" {
@@ -343,8 +358,8 @@ func (s *Stack) issuer(o *adc.OAuthAction) (iss *Issuer, why string, err error) 
 		return nil, "", nil
 	}
 	if o != nil {
-		merged.ClientID = or(merged.ClientID, o.ClientID)
-		merged.Audience = or(merged.Audience, o.Audience)
+		merged.ClientID = cmp.Or(merged.ClientID, o.ClientID)
+		merged.Audience = cmp.Or(merged.Audience, o.Audience)
 		if merged.ClientSecret == "" && o.ClientSecret != "" {
 			if o.Encrypted {
 				why = fmt.Sprintf("OAuth action %q (%s): its -clientSecret is encrypted by the ADC and cannot be used: pass --client-secret or set $AUTHDEV_CLIENT_SECRET for browser logins (bearer tokens work without it)", o.Name, filePos(o.Pos))
@@ -390,7 +405,7 @@ func oauthIssuer(o *adc.OAuthAction) string {
 func MergeUpstreams(yaml []devproxy.Upstream, ns []config.Upstream) []devproxy.Upstream {
 	out := slices.Clone(yaml)
 	for _, c := range ns {
-		v := devproxy.UpstreamFromConfig(c)
+		v := UpstreamFromConfig(c)
 		i := slices.IndexFunc(out, func(u devproxy.Upstream) bool { return u.Name == v.Name })
 		if i < 0 {
 			out = append(out, v)
@@ -421,7 +436,10 @@ func MergeUpstreams(yaml []devproxy.Upstream, ns []config.Upstream) []devproxy.U
 }
 
 func (s *Stack) demoUpstream() devproxy.Upstream {
-	return devproxy.Upstream{Name: DemoUpstreamName, Prefix: "/", Targets: []string{"http://" + s.demoLn.Addr().String()}}
+	// Monitored like a configured backend, so its health is known from the
+	// start.
+	return devproxy.Upstream{Name: DemoUpstreamName, Prefix: "/", Targets: []string{"http://" + s.demoLn.Addr().String()},
+		Monitor: &devproxy.Monitor{Path: "/healthz"}}
 }
 
 func (s *Stack) buildDemo(proxyURL string) error {
@@ -472,26 +490,12 @@ func (s *Stack) Start() error {
 }
 
 // watchIdPKeys takes key rotations done by another process (`authdev keys
-// rotate`), as a started mockidp.Server does; a broken store is reported
-// once, not at every tick.
+// rotate`) into whichever mock IdP is current.
 func (s *Stack) watchIdPKeys() {
 	defer s.idpDone.Done()
-	t := time.NewTicker(idpKeyReload)
-	defer t.Stop()
-	var lastErr string
-	for {
-		select {
-		case <-s.idpStop:
-			return
-		case <-t.C:
-			if err := s.idp.Load().ReloadKeys(); err != nil && err.Error() != lastErr {
-				lastErr = err.Error()
-				s.publish(audit.Event{Kind: audit.KindNotice, Level: "error", Message: err.Error()})
-			} else if err == nil {
-				lastErr = ""
-			}
-		}
-	}
+	mockidp.WatchKeys(idpKeyReload, s.idpStop, func() error { return s.idp.Load().ReloadKeys() }, func(err error) {
+		s.publish(audit.Event{Kind: audit.KindNotice, Level: "error", Message: err.Error()})
+	})
 }
 
 // Shutdown stops the proxy first (no new requests reach the others), then
@@ -563,7 +567,7 @@ func (s *Stack) Warnings() []string {
 func ProxyURL(cfg *config.Config, addr string) string { return cfg.Proxy.BrowserURL(addr) }
 
 // IdPBaseURL is where `authdev idp` serves for cfg: idp.public_url, or
-// http://localhost:<port of idp.listen>.
+// http(s)://localhost:<port of idp.listen>.
 func IdPBaseURL(cfg *config.Config) (string, error) {
 	if cfg.IDP.PublicURL != "" {
 		return strings.TrimRight(cfg.IDP.PublicURL, "/"), nil
@@ -572,7 +576,30 @@ func IdPBaseURL(cfg *config.Config) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("idp.listen %q is not host:port", cfg.IDP.Listen)
 	}
-	return "http://localhost:" + port, nil
+	return idpScheme(cfg) + "://localhost:" + port, nil
+}
+
+// IdPHTTPClient talks to the mock IdP of cfg: under idp.tls it trusts
+// authdev's local CA from store, which issued the IdP's certificate.
+func IdPHTTPClient(cfg *config.Config, store state.Store) (*http.Client, error) {
+	client := &http.Client{Timeout: 15 * time.Second}
+	if !cfg.IDP.TLS {
+		return client, nil
+	}
+	ca, err := pki.LoadOrCreate(store, time.Now, rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12}}
+	return client, nil
+}
+
+// idpScheme is https under idp.tls.
+func idpScheme(cfg *config.Config) string {
+	if cfg.IDP.TLS {
+		return "https"
+	}
+	return "http"
 }
 
 // ParseUpstreamFlag reads --upstream: "URL" or "NAME=URL".
@@ -600,12 +627,3 @@ func portOf(ln net.Listener) string {
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	return port
 }
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-var _ tui.Stack = (*Stack)(nil)

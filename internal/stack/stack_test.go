@@ -17,20 +17,13 @@ import (
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/demoapp"
 	"github.com/authdev/authdev/internal/state"
+	"github.com/authdev/authdev/internal/testkit"
 )
-
-func demoConfig(t *testing.T) *config.Config {
-	cfg, err := config.Load("", config.Options{LookupEnv: func(string) (string, bool) { return "", false }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
-}
 
 func startUp(t *testing.T, opts Options) *Stack {
 	t.Helper()
 	if opts.Config == nil {
-		opts.Config = demoConfig(t)
+		opts.Config = testkit.DemoConfig(t)
 	}
 	if opts.Store == nil {
 		opts.Store = state.NewMemory()
@@ -48,6 +41,22 @@ func startUp(t *testing.T, opts Options) *Stack {
 		defer cancel()
 		s.Shutdown(ctx)
 	})
+	return s
+}
+
+// startProxy runs Proxy(opts, iss), as `authdev proxy` does, on a free
+// port with a memory store; it stops when the test ends.
+func startProxy(t *testing.T, opts Options, iss *Issuer) *Stack {
+	t.Helper()
+	opts.Store, opts.ProxyListen = state.NewMemory(), "127.0.0.1:0"
+	s, err := Proxy(opts, iss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Shutdown(context.Background()) })
 	return s
 }
 
@@ -78,6 +87,7 @@ func getJSON(t *testing.T, c *http.Client, url string, hdr http.Header, v any) i
 }
 
 func TestUpServesTheDemoBackendBehindTLSWithAVerifiedAssertion(t *testing.T) {
+	t.Parallel()
 	s := startUp(t, Options{Persona: "carol"})
 	if !strings.HasPrefix(s.ProxyURL(), "https://127.0.0.1:") {
 		t.Fatalf("proxy URL %s", s.ProxyURL())
@@ -95,22 +105,18 @@ func TestUpServesTheDemoBackendBehindTLSWithAVerifiedAssertion(t *testing.T) {
 		rep.IdentityHeaders["X-Remote-Roles"][0] != "viewer" {
 		t.Fatalf("the demo backend saw %+v", rep)
 	}
-	info := s.Info()
-	if info.IdPURL == "" || len(info.Upstreams) != 1 || info.Upstreams[0].Name != DemoUpstreamName || !info.Upstreams[0].Healthy || info.StateStore != "memory" {
-		t.Errorf("info %+v", info)
+	if ups := s.DevProxy().Upstreams(); len(ups) != 1 || ups[0].Name != DemoUpstreamName || !ups[0].Healthy() || s.StateStore() != "memory" {
+		t.Errorf("upstreams %+v, state store %q", ups, s.StateStore())
 	}
 }
 
-func TestTheTUISurface(t *testing.T) {
+func TestSwitchingPersonaAndEnvironmentAndMintingTokens(t *testing.T) {
+	t.Parallel()
 	s := startUp(t, Options{Env: "staging"})
 	events, cancel := s.Subscribe()
 	defer cancel()
 	if got := s.Environments(); strings.Join(got, ",") != "dev,staging,prod" {
 		t.Errorf("environments %v", got)
-	}
-	ps := s.Personas("prod")
-	if len(ps) != 4 || ps[0].ID != "alice" || ps[0].Groups[0] != "sg-prod-admins" || ps[0].Roles[0] != "admin" || len(ps[3].Roles) != 0 {
-		t.Errorf("prod personas %+v", ps)
 	}
 	if p, env := s.Active(); p != "" || env != "staging" {
 		t.Errorf("active %q in %q", p, env)
@@ -142,17 +148,20 @@ func TestTheTUISurface(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen := map[audit.Kind]bool{}
-	for deadline := time.After(5 * time.Second); !seen[audit.KindNotice] || !seen[audit.KindRequest]; {
-		select {
-		case e := <-events:
-			seen[e.Kind] = true
-		case <-deadline:
-			t.Fatalf("events seen %v", seen)
+	testkit.WaitFor(t, "a notice and a request event", func() bool {
+		for {
+			select {
+			case e := <-events:
+				seen[e.Kind] = true
+			default:
+				return seen[audit.KindNotice] && seen[audit.KindRequest]
+			}
 		}
-	}
+	})
 }
 
 func TestAuthdevAsSwitchesThroughTheControlEndpoint(t *testing.T) {
+	t.Parallel()
 	store := state.NewMemory()
 	s := startUp(t, Options{Store: store, Persona: "alice"})
 	token, _ := store.Get(ControlTokenKey)
@@ -192,21 +201,17 @@ func TestAuthdevAsSwitchesThroughTheControlEndpoint(t *testing.T) {
 }
 
 func TestProxyAloneInFrontOfAnotherIssuer(t *testing.T) {
+	t.Parallel()
 	up := startUp(t, Options{})
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]string{"user": r.Header.Get("X-Remote-User")})
 	}))
 	defer backend.Close()
-	cfg := demoConfig(t)
+	cfg := testkit.DemoConfig(t)
 	f := false
 	cfg.Proxy.TLS = &f
-	s, err := Proxy(Options{Config: cfg, Store: state.NewMemory(), Upstream: "api=" + backend.URL, ProxyListen: "127.0.0.1:0"},
+	s := startProxy(t, Options{Config: cfg, Upstream: "api=" + backend.URL},
 		&Issuer{URL: up.IdP().Issuer("dev"), ClientID: config.ProxyClientID, ClientSecret: up.IdP().ProxyClientSecret(), Audience: "authdev", Env: "okta-dev"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
-	defer s.Shutdown(context.Background())
 	if !strings.HasPrefix(s.ProxyURL(), "http://127.0.0.1:") {
 		t.Fatalf("proxy URL %s", s.ProxyURL())
 	}
@@ -221,13 +226,15 @@ func TestProxyAloneInFrontOfAnotherIssuer(t *testing.T) {
 }
 
 func TestProxyAloneNeedsAnUpstream(t *testing.T) {
-	_, err := Proxy(Options{Config: demoConfig(t), Store: state.NewMemory(), ProxyListen: "127.0.0.1:0"}, nil)
+	t.Parallel()
+	_, err := Proxy(Options{Config: testkit.DemoConfig(t), Store: state.NewMemory(), ProxyListen: "127.0.0.1:0"}, nil)
 	if err == nil || !strings.Contains(err.Error(), "--upstream") {
 		t.Fatalf("err %v", err)
 	}
 }
 
 func TestSecretsAreCreatedOnceAndAnUnreadableStoreIsAnError(t *testing.T) {
+	t.Parallel()
 	store := state.NewMemory()
 	a, err := LoadSecrets(store, rand.Reader)
 	if err != nil {
@@ -254,6 +261,7 @@ type lockedStore struct{ *state.MemoryStore }
 func (lockedStore) Get(string) ([]byte, error) { return nil, errors.New("keyring locked") }
 
 func TestParseUpstreamFlag(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ in, name, target, err string }{
 		{"http://127.0.0.1:8000", "app", "http://127.0.0.1:8000", ""},
 		{"http://127.0.0.1:8000/", "app", "http://127.0.0.1:8000", ""},

@@ -9,9 +9,9 @@ import (
 	"github.com/authdev/authdev/adc"
 )
 
-// identity is who a request is from, established once per session cookie
+// caller is who a request is from, established once per session cookie
 // or bearer token and then reused for every request that carries it.
-type identity struct {
+type caller struct {
 	key     string // the session ID, or the bearer token itself
 	via     string // "session" or "bearer"
 	env     string
@@ -41,10 +41,10 @@ func userClaims(all map[string]any) map[string]any {
 	return out
 }
 
-// newIdentity builds an identity from a token's claims as the environment
+// newCaller builds a caller from a token's claims as the environment
 // shapes them (its groups claim, its role mapping).
-func (e *envState) newIdentity(claims map[string]any, persona string) (*identity, error) {
-	id := &identity{env: e.Name, persona: persona, claims: claims}
+func (e *envState) newCaller(claims map[string]any, persona string) (*caller, error) {
+	id := &caller{env: e.Name, persona: persona, claims: claims}
 	id.sub, _ = claims["sub"].(string)
 	id.email, _ = claims["email"].(string)
 	id.name, _ = claims["name"].(string)
@@ -65,7 +65,7 @@ func (e *envState) newIdentity(claims map[string]any, persona string) (*identity
 
 // finish builds what policies see. Attributes carry every claim plus the
 // roles and groups as lists.
-func (id *identity) finish() {
+func (id *caller) finish() {
 	if id.groups == nil {
 		id.groups = []string{}
 	}

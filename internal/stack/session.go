@@ -8,57 +8,31 @@ import (
 	"github.com/authdev/authdev/audit"
 	"github.com/authdev/authdev/devproxy"
 	"github.com/authdev/authdev/mockidp"
-	"github.com/authdev/authdev/tui"
 )
 
-// Info implements tui.Stack.
-func (s *Stack) Info() tui.Info {
-	info := tui.Info{ProxyURL: s.proxy.URL(), StateStore: s.store.Describe(), ConfigFile: s.configFile}
-	if idp := s.IdP(); idp != nil {
-		info.IdPURL = idp.BaseURL()
-	}
-	for _, u := range s.proxy.Upstreams() {
-		for _, t := range u.Targets {
-			name := u.Name
-			if len(u.Targets) > 1 {
-				name = u.Name + " " + t.URL
-			}
-			info.Upstreams = append(info.Upstreams, tui.Service{Name: name, URL: t.URL, Healthy: t.Healthy, Reason: t.Reason})
-		}
-	}
-	return info
-}
-
-// Environments implements tui.Stack.
+// Environments lists the environments in config order.
 func (s *Stack) Environments() []string { return s.proxy.Environments() }
 
-// Personas implements tui.Stack.
-func (s *Stack) Personas(env string) []tui.Persona {
-	cfg := s.cfg.Load()
-	e, ok := cfg.Environment(env)
-	if !ok {
-		return nil
-	}
-	var out []tui.Persona
-	for _, p := range cfg.Personas {
-		id, _ := cfg.IdentityIn(p.ID, env)
-		out = append(out, tui.Persona{ID: p.ID, Name: id.Name, Email: id.Email, Groups: id.Groups, Roles: e.RolesFor(id.Groups)})
-	}
-	return out
-}
+// StateStore names where the keys live ("keyring", "file (...)").
+func (s *Stack) StateStore() string { return s.store.Describe() }
 
-// Active implements tui.Stack.
+// ConfigFile is the authdev.yaml the stack runs, "" for the built-in demo.
+func (s *Stack) ConfigFile() string { return s.configFile }
+
+// Active returns the active persona ("" when logins show the picker) and
+// environment.
 func (s *Stack) Active() (persona, env string) {
 	a := s.proxy.Active()
 	return a.Persona, a.Env
 }
 
-// Activate implements tui.Stack: "" returns logins to the IdP's picker.
+// Activate makes persona the active one; "" returns logins to the IdP's
+// picker.
 func (s *Stack) Activate(persona string) error {
 	return s.switchTo(persona, s.proxy.Active().Env)
 }
 
-// SetEnvironment implements tui.Stack.
+// SetEnvironment makes env the active environment.
 func (s *Stack) SetEnvironment(env string) error {
 	return s.switchTo(s.proxy.Active().Persona, env)
 }
@@ -72,7 +46,7 @@ func (s *Stack) switchTo(persona, env string) error {
 	return s.proxy.SetActive(devproxy.Active{Persona: persona, Env: env})
 }
 
-// RotateKeys implements tui.Stack.
+// RotateKeys publishes a new signing key for env and says so in a notice.
 func (s *Stack) RotateKeys(env string) error {
 	idp := s.IdP()
 	if idp == nil {
@@ -85,7 +59,7 @@ func (s *Stack) RotateKeys(env string) error {
 	return nil
 }
 
-// Token implements tui.Stack: an access token the proxy accepts as a
+// Token is an access token of persona in env the proxy accepts as a
 // bearer token (the environment's audience).
 func (s *Stack) Token(persona, env string) (string, error) {
 	idp := s.IdP()
@@ -99,5 +73,5 @@ func (s *Stack) Token(persona, env string) (string, error) {
 	return ts.AccessToken, nil
 }
 
-// Subscribe implements tui.Stack.
+// Subscribe delivers the stack's events until cancel.
 func (s *Stack) Subscribe() (<-chan audit.Event, func()) { return s.broker.Subscribe(256) }

@@ -1,0 +1,178 @@
+package adc
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// The authentication back-ends: parsed and kept as written, emulated by a
+// login through authdev's IdP (see AuthnBackends).
+
+// strOpts copies single-valued options into strings; an absent option keeps
+// its default.
+func strOpts(c *command, into map[string]*string) {
+	for name, dst := range into {
+		if v, o := c.optVal(name); o != nil {
+			*dst = v
+		}
+	}
+}
+
+func (s *session) addLDAPAction(c *command) {
+	s.ns.aaaTM = true
+	if !s.needArgs(c, 1, "add authentication ldapAction NAME -serverIP IP -ldapBase BASE ...") {
+		return
+	}
+	a := LDAPAction{Name: c.args[0].text, Port: "389", SecType: "PLAINTEXT", Pos: c.pos}
+	strOpts(c, map[string]*string{"serverip": &a.ServerIP, "servername": &a.ServerName, "serverport": &a.Port,
+		"sectype": &a.SecType, "ldapbase": &a.Base, "ldapbinddn": &a.BindDN, "ldaploginname": &a.LoginName,
+		"searchfilter": &a.SearchFilter, "groupattrname": &a.GroupAttribute, "subattributename": &a.SubAttribute,
+		"ssonameattribute": &a.SSONameAttribute})
+	if s.needServer(c, "ldapAction", a.Name, a.ServerIP+a.ServerName) {
+		s.ns.backends.LDAP = append(s.ns.backends.LDAP, a)
+	}
+}
+
+// needServer checks that an LDAP or RADIUS action names its server; the
+// other options are kept as written.
+func (s *session) needServer(c *command, what, name, server string) bool {
+	if server == "" {
+		s.failCmd(c, "%s %q needs -serverIP or -serverName", what, name)
+		return false
+	}
+	c.useAll()
+	return true
+}
+
+func (s *session) addRADIUSAction(c *command) {
+	s.ns.aaaTM = true
+	if !s.needArgs(c, 1, "add authentication radiusAction NAME -serverIP IP -radKey KEY") {
+		return
+	}
+	a := RADIUSAction{Name: c.args[0].text, Port: "1812", Pos: c.pos}
+	strOpts(c, map[string]*string{"serverip": &a.ServerIP, "servername": &a.ServerName, "serverport": &a.Port})
+	if s.needServer(c, "radiusAction", a.Name, a.ServerIP+a.ServerName) {
+		s.ns.backends.RADIUS = append(s.ns.backends.RADIUS, a)
+	}
+}
+
+func (s *session) addSAMLAction(c *command) {
+	s.ns.aaaTM = true
+	if !s.needArgs(c, 1, "add authentication samlAction NAME -samlIdPCertName CERT -samlRedirectUrl URL") {
+		return
+	}
+	a := SAMLAction{Name: c.args[0].text, Binding: "POST", SignatureAlg: "RSA-SHA256", DigestMethod: "SHA256", Pos: c.pos}
+	strOpts(c, map[string]*string{"samlidpcertname": &a.IdPCertName, "samlredirecturl": &a.RedirectURL,
+		"samluserfield": &a.UserField, "samlsigningcertname": &a.SigningCertName, "samlissuername": &a.IssuerName,
+		"samlbinding": &a.Binding, "relaystaterule": &a.RelayStateRule, "signaturealg": &a.SignatureAlg,
+		"digestmethod": &a.DigestMethod, "logouturl": &a.LogoutURL})
+	a.Binding, a.SignatureAlg, a.DigestMethod = strings.ToUpper(a.Binding), strings.ToUpper(a.SignatureAlg), strings.ToUpper(a.DigestMethod)
+	for i := 1; i <= 16; i++ {
+		if v, o := c.optVal("attribute" + strconv.Itoa(i)); o != nil && v != "" {
+			a.Attributes = append(a.Attributes, v)
+		}
+	}
+	if v, o := c.optVal("attributes"); o != nil {
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				a.Attributes = append(a.Attributes, f)
+			}
+		}
+	}
+	switch a.Binding {
+	case "POST", "REDIRECT", "ARTIFACT":
+	default:
+		s.failTok(c, c.opt("samlbinding").tok, "-samlBinding %q: use POST, REDIRECT or ARTIFACT", a.Binding)
+		return
+	}
+	c.useAll()
+	s.ns.backends.SAML = append(s.ns.backends.SAML, a)
+}
+
+// addClassicAuthnPolicy is `add authentication ldapPolicy|radiusPolicy|
+// samlPolicy NAME RULE ACTION`, whose rule is a classic expression.
+func (s *session) addClassicAuthnPolicy(c *command) {
+	s.ns.aaaTM = true
+	if !s.needArgs(c, 3, c.verbText()+" NAME RULE ACTION") {
+		return
+	}
+	name := c.args[0].text
+	s.ns.authnPols[name] = &nsPolicy{p: &policy{name: name, kind: kindAuthentication, rule: c.args[1].text, action: c.args[2].text, pos: c.pos},
+		action: c.args[2], cmd: c}
+	s.finish(c)
+}
+
+func (s *session) addLoginSchema(c *command) {
+	s.ns.aaaTM = true
+	if !s.needArgs(c, 1, "add authentication loginSchema NAME -authenticationSchema FILE") {
+		return
+	}
+	ls := LoginSchema{Name: c.args[0].text, Pos: c.pos}
+	strOpts(c, map[string]*string{"authenticationschema": &ls.AuthenticationSchema, "userexpression": &ls.UserExpression,
+		"passwdexpression": &ls.PasswordExpression})
+	c.useAll()
+	s.ns.backends.LoginSchemas = append(s.ns.backends.LoginSchemas, ls)
+}
+
+func (s *session) addPolicyLabel(c *command) {
+	s.ns.aaaTM = true
+	if !s.needArgs(c, 1, "add authentication policylabel NAME [-loginSchema SCHEMA]") {
+		return
+	}
+	l := PolicyLabel{Name: c.args[0].text, Pos: c.pos}
+	l.LoginSchema, _ = c.optVal("loginschema")
+	c.useAll()
+	s.ns.backends.Labels = append(s.ns.backends.Labels, l)
+}
+
+func (s *session) bindPolicyLabel(c *command) {
+	s.ns.aaaTM = true
+	if !s.needArgs(c, 1, "bind authentication policylabel NAME -policyName POLICY -priority N") {
+		return
+	}
+	labels := s.ns.backends.Labels
+	i := len(labels) - 1
+	for ; i >= 0 && labels[i].Name != c.args[0].text; i-- {
+	}
+	if i < 0 {
+		s.failTok(c, c.args[0], "no policy label %q: add it first with `add authentication policylabel %s`", c.args[0].text, c.args[0].text)
+		return
+	}
+	name, o := c.optVal("policyname")
+	if o == nil || name == "" {
+		s.failCmd(c, "expected -policyName POLICY")
+		return
+	}
+	if _, ok := s.ns.authnPols[name]; !ok {
+		s.failTok(c, o.vals[0], "no authentication policy %q%s", name, didYouMean(name, mapKeys(s.ns.authnPols)))
+		return
+	}
+	b := &nsBind{}
+	if !s.priority(c, b) {
+		return
+	}
+	next, _ := c.optVal("nextfactor")
+	labels[i].Binds = append(labels[i].Binds, LabelBind{Policy: name, Priority: b.priority, Goto: b.gotoExpr, NextFactor: next, Pos: c.pos})
+	c.useAll()
+}
+
+// authnNote is the one sentence that says how authentication back-ends are
+// emulated, or "" when the ns.conf has none.
+func authnNote(b AuthnBackends) string {
+	if b.Empty() {
+		return ""
+	}
+	var parts []string
+	add := func(n int, what string) {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, what))
+		}
+	}
+	add(len(b.LDAP), "LDAP")
+	add(len(b.RADIUS), "RADIUS")
+	add(len(b.SAML), "SAML")
+	add(len(b.LoginSchemas), "login schema")
+	add(len(b.Labels), "nFactor policy label")
+	return strings.Join(parts, ", ") + ": emulated by a login through authdev's IdP (the persona is the user)"
+}

@@ -1,0 +1,70 @@
+package stack
+
+import (
+	"cmp"
+
+	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/devproxy"
+	"github.com/authdev/authdev/internal/flavor"
+	"github.com/authdev/authdev/mockidp"
+)
+
+// ConfigOptions returns the Options that authdev.yaml decides: one
+// environment per configured one, as a client (config.ProxyClientID) of the
+// issuer that issuer names, the upstreams, the timeouts and the personas.
+// The caller adds keys, TLS, the policy engine and the audit trail.
+func ConfigOptions(cfg *config.Config, issuer func(env string) string, clientSecret string) devproxy.Options {
+	o := devproxy.Options{
+		SessionTimeout: cfg.Proxy.SessionTimeout.D(),
+		IdleTimeout:    cfg.Proxy.IdleTimeout.D(),
+		PersonaOf: func(env, email string) string {
+			if email == "" {
+				return ""
+			}
+			id, _ := cfg.PersonaByEmail(env, email)
+			return id.Persona
+		},
+	}
+	for _, e := range cfg.Environments {
+		spec := flavor.Of(e.Flavor)
+		o.Environments = append(o.Environments, devproxy.Environment{
+			Name: e.Name, Issuer: issuer(e.Name), ClientID: config.ProxyClientID, ClientSecret: clientSecret,
+			Audience: e.Audience, GroupsClaim: spec.GroupsClaim, UserNameClaim: spec.UserNameClaim, Roles: spec.ProxyRoles(&e),
+		})
+	}
+	for _, u := range cfg.Proxy.Upstreams {
+		o.Upstreams = append(o.Upstreams, UpstreamFromConfig(u))
+	}
+	for _, h := range cfg.Proxy.Headers {
+		o.OwnedHeaders = append(o.OwnedHeaders, h.Name)
+	}
+	return o
+}
+
+// UpstreamFromConfig converts an upstream of authdev.yaml (or of an
+// ns.conf, through adc.Settings).
+func UpstreamFromConfig(u config.Upstream) devproxy.Upstream {
+	out := devproxy.Upstream{Name: u.Name, Prefix: u.Prefix, Targets: u.Targets, LB: u.LB, API: u.API,
+		Host: u.Host, Timeout: u.Timeout.D()}
+	if m := u.Monitor; m != nil {
+		out.Monitor = &devproxy.Monitor{Path: m.Path, Interval: m.Interval.D(), Timeout: m.Timeout.D(), Status: m.Status, Retries: m.Retries}
+	}
+	return out
+}
+
+// SAMLLogins lets the environments of opts log in with SAML at the IdP
+// serving at idpBase (authdev's, which speaks SAML in every environment),
+// or at the IdP of an environment's saml_metadata; proxy.login and
+// environments.<env>.login choose which login browsers get.
+func SAMLLogins(opts *devproxy.Options, cfg *config.Config, idpBase string) {
+	for i := range opts.Environments {
+		env := &opts.Environments[i]
+		e, ok := cfg.Environment(env.Name)
+		if !ok {
+			continue
+		}
+		md := cmp.Or(e.SAMLMetadata, mockidp.SAMLMetadataURL(idpBase, e.Name))
+		env.Login = e.Login
+		env.SAML = &devproxy.SAMLLogin{Metadata: md, Attributes: flavor.Of(e.Flavor).SAML}
+	}
+}
