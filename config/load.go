@@ -53,8 +53,20 @@ func Find(flagPath string, getenv func(string) string) string {
 // Load reads and validates the config at path, or the embedded demo when
 // path is "". Problems in the file are returned as Errors.
 func Load(path string, opts Options) (*Config, error) {
+	cfg, errs := LoadAll(path, opts)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return cfg, nil
+}
+
+// LoadAll is Load that returns what it decoded together with every
+// problem, so that a caller can go on to check what builds on the config
+// (policy expressions, ns.conf) and report everything in one run. The
+// config is nil only when the file cannot be read or is not YAML.
+func LoadAll(path string, opts Options) (*Config, Errors) {
 	if path == "" {
-		return Parse(demoYAML, EmbeddedDemoName, ".", opts)
+		return parseAll(demoYAML, EmbeddedDemoName, ".", opts)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -65,14 +77,22 @@ func Load(path string, opts Options) (*Config, error) {
 	}
 	dir, err := filepath.Abs(filepath.Dir(path))
 	if err != nil {
-		return nil, err
+		return nil, Errors{{Pos: Pos{File: path}, Msg: fmt.Sprintf("cannot find its folder: %v", err)}}
 	}
-	return Parse(data, path, dir, opts)
+	return parseAll(data, path, dir, opts)
 }
 
 // Parse decodes and validates a config. source names it in errors; dir is
 // where relative paths point.
 func Parse(data []byte, source, dir string, opts Options) (*Config, error) {
+	cfg, errs := parseAll(data, source, dir, opts)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return cfg, nil
+}
+
+func parseAll(data []byte, source, dir string, opts Options) (*Config, Errors) {
 	if opts.LookupEnv == nil {
 		opts.LookupEnv = osLookup
 	}
@@ -87,10 +107,7 @@ func Parse(data []byte, source, dir string, opts Options) (*Config, error) {
 	}
 	cfg.applyDefaults()
 	cfg.validate(&d.errs)
-	if len(d.errs) > 0 {
-		return nil, d.errs.sorted()
-	}
-	return cfg, nil
+	return cfg, d.errs.sorted()
 }
 
 func yamlSyntaxProblem(source string, err error) Problem {

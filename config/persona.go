@@ -1,8 +1,11 @@
 package config
 
 import (
+	"cmp"
+	"fmt"
 	"maps"
 	"slices"
+	"strings"
 )
 
 // Identity is a persona as seen in one environment: overrides applied.
@@ -24,8 +27,8 @@ func (c *Config) IdentityIn(id, env string) (Identity, bool) {
 	out := Identity{Persona: p.ID, Env: env, Name: p.Name, Email: p.Email,
 		Groups: slices.Clone(p.Groups), Claims: maps.Clone(p.Claims)}
 	if o, ok := p.Envs[env]; ok {
-		out.Name = or(o.Name, out.Name)
-		out.Email = or(o.Email, out.Email)
+		out.Name = cmp.Or(o.Name, out.Name)
+		out.Email = cmp.Or(o.Email, out.Email)
 		if o.Groups != nil {
 			out.Groups = slices.Clone(o.Groups)
 		}
@@ -65,4 +68,23 @@ func (c *Config) PersonaByEmail(env, email string) (Identity, bool) {
 		}
 	}
 	return Identity{}, false
+}
+
+// UnknownPersona is the one way authdev words a persona id the config does
+// not define, wherever it was written (a flag, a check, the control
+// endpoint): the id, the closest persona when it looks like a typo, and
+// the personas there are.
+func (c *Config) UnknownPersona(id string) error {
+	ids := c.PersonaIDs()
+	if len(ids) == 0 {
+		return fmt.Errorf("unknown persona %q: there are none: add it under personas:", id)
+	}
+	return fmt.Errorf("unknown persona %q%s: use one of %s", id, didYouMean(id, ids), strings.Join(ids, ", "))
+}
+
+// UnknownEnvironment is the one way authdev words an environment name the
+// config does not define, as UnknownPersona is for personas.
+func (c *Config) UnknownEnvironment(name string) error {
+	names := c.EnvironmentNames()
+	return fmt.Errorf("unknown environment %q%s: use one of %s", name, didYouMean(name, names), strings.Join(names, ", "))
 }

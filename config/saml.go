@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"net/url"
 	"slices"
@@ -38,7 +39,7 @@ func (sp *SAMLServiceProvider) Signs(response bool) bool {
 func (s *SAMLIdP) applyDefaults(c *Config) {
 	for k := range s.ServiceProviders {
 		sp := &s.ServiceProviders[k]
-		sp.NameIDFormat = strings.ToLower(or(sp.NameIDFormat, "email"))
+		sp.NameIDFormat = strings.ToLower(cmp.Or(sp.NameIDFormat, "email"))
 		if !sp.IsURL() {
 			sp.Metadata = c.Resolve(sp.Metadata)
 		}

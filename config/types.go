@@ -9,6 +9,9 @@ type Config struct {
 	Environments Environments `yaml:"environments" jsonschema:"description=One issuer per environment; the first is active unless --env."`
 	Proxy        Proxy        `yaml:"proxy" jsonschema:"description=The ADC-emulating proxy."`
 	Checks       []Check      `yaml:"checks" jsonschema:"description=RBAC expectations run by authdev test."`
+	// ChecksCoverage says whether a backend route (from its OpenAPI
+	// document) that no check covers fails authdev test.
+	ChecksCoverage string `yaml:"checks_coverage" jsonschema:"enum=report,enum=required,default=report,description=report lists the backend routes no check covers; required also fails authdev test on them"`
 
 	// Source is where the configuration came from: a file path, or
 	// EmbeddedDemoName for the built-in demo.
@@ -178,6 +181,7 @@ type Check struct {
 	Expect  Expect            `yaml:"expect" jsonschema:"required"`
 	Envs    []string          `yaml:"envs" jsonschema:"description=Environments to run in; default all"`
 	Via     string            `yaml:"via" jsonschema:"enum=session,enum=bearer,enum=saml,default=session"`
+	Drill   string            `yaml:"drill" jsonschema:"enum=expired-session,enum=rotated-keys,enum=idp-down,description=A failure drill the check runs under"`
 	Pos     Pos               `yaml:"-"`
 }
 

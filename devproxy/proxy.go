@@ -51,6 +51,10 @@ type Options struct {
 	// PublicURL is where browsers reach the proxy: the assertion's issuer,
 	// the base of the OIDC callback. Its scheme decides the cookies' Secure.
 	PublicURL string
+	// AssertionIssuer replaces PublicURL as the assertion's issuer: the
+	// proxy of `authdev test` on a spare port signs as the proxy the
+	// backends know.
+	AssertionIssuer string
 	// TLSCertificate, when set, makes Start serve HTTPS (with HTTP/2).
 	TLSCertificate *tls.Certificate
 	// Environments are the issuers; Env (default the first) is active.
@@ -211,7 +215,7 @@ func New(opts Options) (*Proxy, error) {
 	if p.sealer, err = newSealer(opts.CookieSecret, opts.Rand); err != nil {
 		return nil, err
 	}
-	signer, err := newAssertionSigner(opts.AssertionKey, p.publicURL, opts.Rand)
+	signer, err := newAssertionSigner(opts.AssertionKey, cmp.Or(opts.AssertionIssuer, p.publicURL), opts.Rand)
 	if err != nil {
 		return nil, err
 	}

@@ -112,8 +112,10 @@ func TestAuthdevTestPassesTheDemoChecksAgainstFastAPI(t *testing.T) {
 			t.Errorf("the report lacks %q:\n%s", want, stdout)
 		}
 	}
-	if junit.Tests != 27 || junit.Failures != 0 || junit.Errors != 0 || len(junit.Suites) != 3 {
-		t.Fatalf("JUnit: %d tests, %d failures, %d errors, %d suites; want 27, 0, 0, 3", junit.Tests, junit.Failures, junit.Errors, len(junit.Suites))
+	// Besides a suite per environment, one of route coverage per
+	// environment: FastAPI's five routes.
+	if junit.Tests != 27+15 || junit.Failures != 0 || junit.Errors != 0 || len(junit.Suites) != 6 {
+		t.Fatalf("JUnit: %d tests, %d failures, %d errors, %d suites; want 42, 0, 0, 6", junit.Tests, junit.Failures, junit.Errors, len(junit.Suites))
 	}
 	for i, env := range []string{"dev", "staging", "prod"} {
 		s := junit.Suites[i]
@@ -136,8 +138,9 @@ func TestAuthdevTestFailsOnAWrongExpectationAgainstFastAPI(t *testing.T) {
 	if !strings.Contains(stdout, "FAILED: 3 checks × 3 environments: 5 run, 3 passed, 2 failed") {
 		t.Errorf("no failing summary line:\n%s", stdout)
 	}
-	if junit.Tests != 5 || junit.Failures != 2 || junit.Errors != 0 {
-		t.Fatalf("JUnit: %d tests, %d failures, %d errors; want 5, 2, 0", junit.Tests, junit.Failures, junit.Errors)
+	// 5 check runs, and FastAPI's 5 routes × 3 environments of coverage.
+	if junit.Tests != 5+15 || junit.Failures != 2 || junit.Errors != 0 {
+		t.Fatalf("JUnit: %d tests, %d failures, %d errors; want 20, 2, 0", junit.Tests, junit.Failures, junit.Errors)
 	}
 	failures := map[string]string{}
 	for _, s := range junit.Suites {
@@ -148,8 +151,8 @@ func TestAuthdevTestFailsOnAWrongExpectationAgainstFastAPI(t *testing.T) {
 		}
 	}
 	for name, want := range map[string]string{
-		"authdev test dev: carol may administer dev":                           `expected allow, got deny | expected allow, got deny (403) from the proxy: denied by policy "admin-area"`,
-		"authdev test prod: bob's token reads the admin area in prod (bearer)": `expected 200, got deny | expected 200, got deny (403) from the proxy: denied by policy "admin-area"`,
+		"authdev test dev: carol may administer dev":                           `expected allow, got deny (403) | expected allow, got deny (403) from the proxy: denied by policy "admin-area"`,
+		"authdev test prod: bob's token reads the admin area in prod (bearer)": `expected 200, got deny (403) | expected 200, got deny (403) from the proxy: denied by policy "admin-area"`,
 	} {
 		if got := failures[name]; got != want {
 			t.Errorf("failure of %q = %q, want %q", name, got, want)
@@ -176,8 +179,8 @@ func TestAuthdevTestAndTokenAgainstARunningAuthdevUp(t *testing.T) {
 		want         int
 	}{{"alice", "dev", 200}, {"carol", "dev", 403}} {
 		tok, stderr, code := s.authdevCmd(t, "token", "--as", tc.persona, "--env", tc.env)
-		if code != 0 || stderr != "" {
-			t.Fatalf("authdev token --as %s: exit %d: %s", tc.persona, code, stderr)
+		if code != 0 || stderr != "authdev token: "+tc.persona+" in "+tc.env+" (--env), issuer "+strings.Replace(s.issuer, "/dev", "/"+tc.env, 1)+"\n" {
+			t.Fatalf("authdev token --as %s: exit %d: %q", tc.persona, code, stderr)
 		}
 		req, _ := http.NewRequest(http.MethodGet, s.proxyURL+"/admin/users", nil)
 		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(tok))
@@ -185,5 +188,46 @@ func TestAuthdevTestAndTokenAgainstARunningAuthdevUp(t *testing.T) {
 		if status, body := do(t, s.client, req); status != tc.want {
 			t.Errorf("%s's token at /admin/users: %d %s, want %d", tc.persona, status, body, tc.want)
 		}
+	}
+}
+
+// TestInitThenTestAgainstTheFastAPIExample is a newcomer's first config:
+// `authdev init`, the FastAPI example with its defaults (audience "app"),
+// then `authdev test`. Only the fixed ports of the written file are moved
+// to free ones.
+func TestInitThenTestAgainstTheFastAPIExample(t *testing.T) {
+	dir := t.TempDir()
+	env := []string{"HOME=" + filepath.Join(dir, "home"), "AUTHDEV_STATE_DIR=" + filepath.Join(dir, "state")}
+	config := filepath.Join(dir, "authdev.yaml")
+	if _, stderr, code := runCmd(t, env, authdevBin, "--config", config, "init"); code != 0 {
+		t.Fatalf("authdev init: exit %d: %s", code, stderr)
+	}
+	written, _ := os.ReadFile(config)
+	proxyAddr, appAddr := "127.0.0.1:"+itoa(freePort(t)), "127.0.0.1:"+itoa(freePort(t))
+	moved := strings.NewReplacer("127.0.0.1:8443", proxyAddr, "127.0.0.1:8000", appAddr,
+		"127.0.0.1:9400", "127.0.0.1:"+itoa(freePort(t))).Replace(string(written))
+	if moved == string(written) {
+		t.Fatal("authdev init no longer writes the default ports this test moves")
+	}
+	os.WriteFile(config, []byte(moved), 0o600)
+	caPEM, stderr, code := runCmd(t, env, authdevBin, "--config", config, "ca", "print")
+	if code != 0 {
+		t.Fatalf("authdev ca print: exit %d: %s", code, stderr)
+	}
+	caFile := filepath.Join(dir, "ca.pem")
+	os.WriteFile(caFile, []byte(caPEM), 0o600)
+	backend := startProcess(t, "uvicorn", []string{"AUTHDEV_ISSUER=https://" + proxyAddr, "AUTHDEV_CA_FILE=" + caFile},
+		"../examples/fastapi", "/usr/bin/python3", "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", appAddr[strings.LastIndex(appAddr, ":")+1:])
+	waitHTTP(t, backend, http.DefaultClient, "http://"+appAddr+"/healthz", http.StatusOK, 30*time.Second)
+	stdout, stderr, code := runCmd(t, env, authdevBin, "--config", config, "test")
+	if code != 0 || !strings.Contains(stdout, "ok: 2 checks × 2 environments: 4 run, 4 passed") {
+		t.Fatalf("authdev test: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	// Under another upstream name the assertion's audience is wrong: the
+	// report says what FastAPI answered.
+	stdout, stderr, code = runCmd(t, env, authdevBin, "--config", config, "test", "--upstream", "api=http://"+appAddr, "--env", "dev")
+	said := regexp.MustCompile(`alice GET /admin/users\s+dev\s+✗\s+allow\s+deny\s+401\s+backend\s+assertion audience is not 'app': set AUTHDEV_AUDIENCE`)
+	if code != 1 || !strings.Contains(stdout, "BACKEND SAID") || !said.MatchString(stdout) {
+		t.Fatalf("authdev test --upstream api=…: exit %d; want 1 and FastAPI's reason in the table\n%s\n%s", code, stdout, stderr)
 	}
 }

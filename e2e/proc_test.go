@@ -27,7 +27,8 @@ type process struct {
 	err  error
 }
 
-// startProcess runs argv with env (added to a minimal environment) in dir.
+// startProcess runs argv with env (added to a minimal environment) in dir,
+// in a process group of its own, so that what it starts stops with it.
 func startProcess(t *testing.T, name string, env []string, dir string, argv ...string) *process {
 	t.Helper()
 	p := &process{name: name, done: make(chan struct{})}
@@ -36,6 +37,7 @@ func startProcess(t *testing.T, name string, env []string, dir string, argv ...s
 	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "LANG=C.UTF-8"}, env...)
 	p.cmd.Stdout = &p.out
 	p.cmd.Stderr = &p.out
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", name, err)
 	}
@@ -52,18 +54,21 @@ func startProcess(t *testing.T, name string, env []string, dir string, argv ...s
 	return p
 }
 
-// stop sends SIGTERM and waits, killing the process if it lingers.
+// stop sends SIGTERM to the process group and waits, killing the group if
+// the process lingers; what it started in the background and left running
+// is killed after it ends.
 func (p *process) stop() {
+	defer syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 	select {
 	case <-p.done:
 		return
 	default:
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
 	select {
 	case <-p.done:
 	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		<-p.done
 	}
 }

@@ -299,6 +299,6 @@ func (ep *issuerEP) newSession(w http.ResponseWriter, clientID, cookie, persona 
 	}
 	id, _ := ep.s.cfg.IdentityIn(persona, ep.env.cfg.Name)
 	ep.s.emit(audit.Event{Kind: audit.KindLogin, Env: ep.env.cfg.Name, Persona: persona, User: id.Email,
-		Message: "signed in at the IdP for client " + clientID})
+		Message: "signed in at the " + ep.env.cfg.Name + " IdP for client " + clientID})
 	return s
 }

@@ -98,7 +98,7 @@ type RetiredKey struct {
 func RotateStoredKeys(store state.Store, cfg *config.Config, env string, now time.Time) (KeyInfo, error) {
 	e, ok := cfg.Environment(env)
 	if !ok {
-		return KeyInfo{}, fmt.Errorf("unknown environment %q: use one of %v", env, cfg.EnvironmentNames())
+		return KeyInfo{}, cfg.UnknownEnvironment(env)
 	}
 	priv, err := generateKey(e.Alg)
 	if err != nil {

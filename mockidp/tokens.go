@@ -52,10 +52,10 @@ type MintOptions struct {
 func (s *Server) Mint(persona, env string, o MintOptions) (TokenSet, error) {
 	es, ok := s.envs[env]
 	if !ok {
-		return TokenSet{}, fmt.Errorf("unknown environment %q: use one of %v", env, s.cfg.EnvironmentNames())
+		return TokenSet{}, s.cfg.UnknownEnvironment(env)
 	}
 	if _, ok := s.cfg.Persona(persona); !ok {
-		return TokenSet{}, fmt.Errorf("unknown persona %q: use one of %v", persona, s.cfg.PersonaIDs())
+		return TokenSet{}, s.cfg.UnknownPersona(persona)
 	}
 	if o.ClientID == "" {
 		o.ClientID = config.CLIClientID

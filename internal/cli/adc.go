@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"net/http"
@@ -198,11 +199,11 @@ func adcExplainRun(opts *ADCExplainOptions) error {
 	}
 	env, ok := cfg.Environment(envName)
 	if !ok {
-		return usageErrorf("unknown environment %q: choose one of %s", envName, strings.Join(cfg.EnvironmentNames(), ", "))
+		return &UsageError{Err: cfg.UnknownEnvironment(envName)}
 	}
 	id, ok := cfg.IdentityIn(opts.Persona, envName)
 	if !ok {
-		return usageErrorf("unknown persona %q: choose one of %s", opts.Persona, strings.Join(cfg.PersonaIDs(), ", "))
+		return &UsageError{Err: cfg.UnknownPersona(opts.Persona)}
 	}
 
 	r, err := http.NewRequest(opts.Method, "http://localhost"+opts.Path, strings.NewReader(opts.Body))
@@ -227,7 +228,7 @@ func adcExplainRun(opts *ADCExplainOptions) error {
 		r.Header.Add(name, value)
 	}
 	settings := e.Settings()
-	via := or(opts.Via, env.Login)
+	via := cmp.Or(opts.Via, env.Login)
 	if !slices.Contains(config.Logins, via) {
 		return usageErrorf("--via %q is not one of %s", opts.Via, strings.Join(config.Logins, ", "))
 	}

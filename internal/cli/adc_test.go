@@ -88,8 +88,8 @@ func TestADCExplainRejectsBadUsage(t *testing.T) {
 		want string
 	}{
 		{"without a persona", []string{"GET", "/"}, "--as is required"},
-		{"with an unknown persona", []string{"--as", "zed", "GET", "/"}, `unknown persona "zed": choose one of alice, bob`},
-		{"with an unknown environment", []string{"--as", "bob", "--env", "prod", "GET", "/"}, `unknown environment "prod": choose one of dev`},
+		{"with an unknown persona", []string{"--as", "zed", "GET", "/"}, `unknown persona "zed": use one of alice, bob`},
+		{"with an unknown environment", []string{"--as", "bob", "--env", "prod", "GET", "/"}, `unknown environment "prod": use one of dev`},
 		{"with a lower-case method", []string{"--as", "bob", "get", "/"}, `method "get" must be upper-case`},
 		{"with a relative path", []string{"--as", "bob", "GET", "admin"}, `path "admin" must start with /`},
 		{"with a header lacking a colon", []string{"--as", "bob", "GET", "/", "-H", "X-Tea"}, `header "X-Tea" must be 'Name: value'`},

@@ -1,9 +1,9 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -41,7 +41,8 @@ as PERSONA at their next request, without logging out. "-" goes back to the
 IdP's persona picker.`,
 		Example: `  authdev as bob
   authdev as alice --env prod`,
-		Args: exactArgs(1),
+		Args:              exactArgs(1),
+		ValidArgsFunction: onlyFirstArg(completeFrom(f, personaNames, cobra.CompletionWithDesc(PickerPersona, "the IdP's picker"))),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Persona = args[0]
 			ctx, stop := interruptible(cmd)
@@ -68,11 +69,11 @@ func asRun(ctx context.Context, opts *AsOptions) error {
 	if persona == PickerPersona {
 		persona = ""
 	} else if _, ok := cfg.Persona(persona); !ok {
-		return usageErrorf("no persona %q: use one of %s, or - for the picker", persona, strings.Join(cfg.PersonaIDs(), ", "))
+		return &UsageError{Err: cfg.UnknownPersona(persona)}
 	}
 	if opts.Env != "" {
 		if _, ok := cfg.Environment(opts.Env); !ok {
-			return usageErrorf("--env %q: no such environment: use one of %s", opts.Env, strings.Join(cfg.EnvironmentNames(), ", "))
+			return &UsageError{Err: cfg.UnknownEnvironment(opts.Env)}
 		}
 	}
 	store, err := opts.State()
@@ -83,14 +84,7 @@ func asRun(ctx context.Context, opts *AsOptions) error {
 	if err != nil {
 		return err
 	}
-	url := opts.ProxyURL
-	if url == "" {
-		if v, err := store.Get(stack.ProxyURLKey); err == nil {
-			url = string(v)
-		} else {
-			url = stack.ProxyURL(cfg, cfg.Proxy.Listen)
-		}
-	}
+	url := cmp.Or(opts.ProxyURL, controlURL(cfg, store))
 	got, err := stack.Switch(ctx, url, token, roots, stack.ActiveState{Persona: persona, Env: opts.Env})
 	if err != nil {
 		return err

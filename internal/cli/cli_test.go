@@ -119,3 +119,97 @@ func TestManWritesAPagePerCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigValidateReportsEveryKindOfProblemInOneRun(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "authdev.yaml")
+	os.WriteFile(p, []byte(`idp:
+  flavr: okta
+personas:
+  alice: {email: alice@example.com, groups: [admins]}
+proxy:
+  upstreams:
+    - {name: api, targets: ["http://127.0.0.1:8000"], lb: roundrobbin}
+  policies:
+    - name: admin-area
+      rule: HTTP.REQ.URL.PATH.STARTSWITH("/admin") && !AAA.USER.IS_MEMBR_OF("admin")
+      action: DENY
+  adc_config: missing.conf
+checks:
+  - {as: bob, request: GET /admin, expect: deny}
+`), 0o644)
+	code, _, stderr := run(t, nil, "--config", p, "config", "validate")
+	if code != ExitUsage {
+		t.Fatalf("exit %d, want 2:\n%s", code, stderr)
+	}
+	for _, want := range []string{
+		`authdev.yaml:2:3: unknown key "flavr" (did you mean "flavor"?)`,
+		`authdev.yaml:7:59: upstream "api" lb "roundrobbin"`,
+		`authdev.yaml:10:65: policy "admin-area": AAA.USER has no property "IS_MEMBR_OF"`,
+		`missing.conf`,
+		`authdev.yaml:14:10: check "bob GET /admin": unknown persona "bob": use one of alice`,
+		"authdev: 5 config problems",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+func TestAnUnknownPersonaIsWordedOneWayEverywhere(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "authdev.yaml")
+	os.WriteFile(p, []byte("personas:\n  alice: {}\n  bob: {}\nchecks:\n  - {as: bobb, request: GET /, expect: allow}\n"), 0o644)
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("personas:\n  alice: {}\n  bob: {}\n"), 0o644)
+	const want = `unknown persona "bobb" (did you mean "bob"?): use one of alice, bob`
+	env := map[string]string{"AUTHDEV_STATE_DIR": filepath.Join(dir, "state")}
+	for _, args := range [][]string{
+		{"--config", p, "config", "validate"},
+		{"--config", good, "token", "--as", "bobb"},
+		{"--config", good, "as", "bobb"},
+		{"--config", good, "up", "--no-tui", "--as", "bobb"},
+		{"--config", good, "adc", "explain", "--as", "bobb", "GET", "/"},
+	} {
+		code, _, stderr := run(t, env, append([]string{"--state", "file"}, args...)...)
+		if code != ExitUsage || strings.Count(stderr, want) != 1 {
+			t.Errorf("authdev %s: exit %d, stderr %q; want exit 2 and %q once", strings.Join(args[2:], " "), code, stderr, want)
+		}
+	}
+}
+
+func TestCompletionKnowsThePersonasEnvironmentsAndClientsOfTheConfig(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "team.yaml")
+	os.WriteFile(p, []byte(`idp:
+  clients: [{id: spa, redirect_uris: ["http://localhost:5173/cb"]}]
+personas: {alice: {name: Alice Admin}, albert: {}, bob: {}}
+environments: {dev: {}, prod: {flavor: entra}}
+`), 0o644)
+	for _, tt := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"token", "--as", "al"}, []string{"alice\tAlice Admin", "albert\tAlbert"}},
+		{[]string{"token", "--env", ""}, []string{"dev\tgeneric", "prod\tentra"}},
+		{[]string{"token", "--client", ""}, []string{"authdev-cli\tbuilt in", "spa"}},
+		{[]string{"up", "--as", "b"}, []string{"bob\tBob"}},
+		{[]string{"test", "--env", "p"}, []string{"prod\tentra"}},
+		{[]string{"as", ""}, []string{"alice\tAlice Admin", "albert\tAlbert", "bob\tBob", "-\tthe IdP's picker"}},
+		{[]string{"as", "bob", "--env", "d"}, []string{"dev\tgeneric"}},
+		{[]string{"as", "bob", ""}, nil},
+	} {
+		code, stdout, stderr := run(t, map[string]string{"AUTHDEV_CONFIG": p}, append([]string{"__complete"}, tt.args...)...)
+		lines := strings.Split(strings.TrimSpace(stdout), "\n")
+		got, directive := lines[:len(lines)-1], lines[len(lines)-1]
+		if code != 0 || directive != ":4" || strings.Join(got, "|") != strings.Join(tt.want, "|") {
+			t.Errorf("authdev __complete %s: exit %d, %q %s, want %q :4 (stderr %q)", strings.Join(tt.args, " "), code, got, directive, tt.want, stderr)
+		}
+	}
+}
+
+func TestCompletionRefusesAShellItHasNoScriptFor(t *testing.T) {
+	code, stdout, stderr := run(t, nil, "completion", "tcsh")
+	if code != ExitUsage || stdout != "" || !strings.Contains(stderr, `no completion script for "tcsh": use one of bash, zsh, fish, powershell`) {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}

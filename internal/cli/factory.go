@@ -43,10 +43,14 @@ func (f *Factory) ConfigFile() string { return config.Find(f.ConfigPath, f.Geten
 // ./authdev.yaml, or the built-in demo.
 func (f *Factory) Config() (*config.Config, error) {
 	f.loadConfig.Do(func() {
-		lookup := func(k string) (string, bool) { v := f.Getenv(k); return v, v != "" }
-		f.cfg, f.cfgErr = config.Load(f.ConfigFile(), config.Options{LookupEnv: lookup})
+		f.cfg, f.cfgErr = config.Load(f.ConfigFile(), f.LoadOptions())
 	})
 	return f.cfg, f.cfgErr
+}
+
+// LoadOptions resolve the config's ${NAME} references with f.Getenv.
+func (f *Factory) LoadOptions() config.Options {
+	return config.Options{LookupEnv: func(k string) (string, bool) { v := f.Getenv(k); return v, v != "" }}
 }
 
 // State opens the state store once, as chosen by --state.

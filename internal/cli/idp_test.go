@@ -180,3 +180,13 @@ func TestKeysRotateRefusesAnUnknownEnvironment(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 }
+
+func TestKeysRotateSaysUntilWhenWithTheTimeZone(t *testing.T) {
+	env := map[string]string{"AUTHDEV_STATE_DIR": t.TempDir()}
+	run(t, env, "--state", "file", "keys", "rotate", "--env", "dev")
+	code, _, stderr := run(t, env, "--state", "file", "keys", "rotate", "--env", "dev")
+	zoned := regexp.MustCompile(`(?m)still verifies until \d\d:\d\d:\d\d ([A-Z]{2,5}|[+-]\d\d(\d\d)?)$`)
+	if code != 0 || !zoned.MatchString(stderr) {
+		t.Fatalf("exit %d; want a time with its zone: %s", code, stderr)
+	}
+}

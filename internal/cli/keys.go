@@ -61,7 +61,7 @@ func keysRotateRun(opts *KeysRotateOptions) error {
 	envs := cfg.EnvironmentNames()
 	if opts.Env != "" {
 		if !slices.Contains(envs, opts.Env) {
-			return usageErrorf("--env %q is not an environment of %s: use one of %v", opts.Env, cfg.Source, envs)
+			return &UsageError{Err: cfg.UnknownEnvironment(opts.Env)}
 		}
 		envs = []string{opts.Env}
 	}
@@ -88,7 +88,7 @@ func keysRotateRun(opts *KeysRotateOptions) error {
 		}{{info.Alg, info}, {"SAML " + saml.Alg, saml}} {
 			fmt.Fprintf(opts.IO.ErrOut, "%s: new %s signing key %s\n", env, k.what, k.info.ActiveKID)
 			for _, r := range k.info.Retired {
-				fmt.Fprintf(opts.IO.ErrOut, "%s: key %s still verifies until %s\n", env, r.KID, r.Until.Local().Format(time.TimeOnly))
+				fmt.Fprintf(opts.IO.ErrOut, "%s: key %s still verifies until %s\n", env, r.KID, r.Until.Local().Format("15:04:05 MST"))
 			}
 		}
 	}

@@ -1,10 +1,10 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -93,32 +93,9 @@ func proxyRun(ctx context.Context, opts *ProxyOptions) error {
 	if err != nil {
 		return err
 	}
-	// With an ns.conf, its OAuth action may give the issuer, client and
-	// audience (the stack merges them under the flags); without one the
-	// flags must say all.
-	adcConfig := cfg.Proxy.ADCConfig != ""
-	secret := opts.ClientSecret
-	if secret == "" {
-		secret = os.Getenv("AUTHDEV_CLIENT_SECRET")
-	}
-	var iss *stack.Issuer
-	switch {
-	case opts.Issuer != "" || opts.ClientID != "" || opts.ClientSecret != "" || opts.Audience != "":
-		if !adcConfig && opts.Issuer == "" {
-			return usageErrorf("--client-id, --client-secret and --audience go with --issuer (or with an OAuth action in the ns.conf of proxy.adc_config)")
-		}
-		if !adcConfig && opts.ClientID == "" {
-			return usageErrorf("--issuer needs --client-id (and --client-secret for a confidential client)")
-		}
-		iss = &stack.Issuer{URL: opts.Issuer, ClientID: opts.ClientID, ClientSecret: secret, Audience: opts.Audience, Env: opts.Env}
-	case adcConfig:
-		// $AUTHDEV_CLIENT_SECRET for the OAuth action's client, whose
-		// secret in an ns.conf is usually ADC-encrypted.
-		iss = &stack.Issuer{ClientSecret: secret, Env: opts.Env}
-	case opts.Env != "":
-		if _, ok := cfg.Environment(opts.Env); !ok {
-			return usageErrorf("--env %q: no such environment: use one of %s", opts.Env, strings.Join(cfg.EnvironmentNames(), ", "))
-		}
+	iss, err := proxyIssuer(opts, cfg)
+	if err != nil {
+		return err
 	}
 	store, err := opts.State()
 	if err != nil {
@@ -160,4 +137,31 @@ func proxyRun(ctx context.Context, opts *ProxyOptions) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return s.Shutdown(sctx)
+}
+
+// proxyIssuer is the external issuer of --issuer and its flags, or of the
+// ns.conf's OAuth action (the stack merges it under the flags); nil for
+// the mock IdP's issuers of the config.
+func proxyIssuer(opts *ProxyOptions, cfg *config.Config) (*stack.Issuer, error) {
+	adcConfig := cfg.Proxy.ADCConfig != ""
+	secret := cmp.Or(opts.ClientSecret, os.Getenv("AUTHDEV_CLIENT_SECRET"))
+	switch {
+	case opts.Issuer != "" || opts.ClientID != "" || opts.ClientSecret != "" || opts.Audience != "":
+		if !adcConfig && opts.Issuer == "" {
+			return nil, usageErrorf("--client-id, --client-secret and --audience go with --issuer (or with an OAuth action in the ns.conf of proxy.adc_config)")
+		}
+		if !adcConfig && opts.ClientID == "" {
+			return nil, usageErrorf("--issuer needs --client-id (and --client-secret for a confidential client)")
+		}
+		return &stack.Issuer{URL: opts.Issuer, ClientID: opts.ClientID, ClientSecret: secret, Audience: opts.Audience, Env: opts.Env}, nil
+	case adcConfig:
+		// $AUTHDEV_CLIENT_SECRET for the OAuth action's client, whose
+		// secret in an ns.conf is usually ADC-encrypted.
+		return &stack.Issuer{ClientSecret: secret, Env: opts.Env}, nil
+	case opts.Env != "":
+		if _, ok := cfg.Environment(opts.Env); !ok {
+			return nil, &UsageError{Err: cfg.UnknownEnvironment(opts.Env)}
+		}
+	}
+	return nil, nil
 }

@@ -26,9 +26,6 @@ func Main(version string, args []string) int {
 func Run(f *Factory, args []string) int {
 	root := NewRootCmd(f)
 	root.SetArgs(args)
-	root.SetIn(f.IO.In)
-	root.SetOut(f.IO.Out)
-	root.SetErr(f.IO.ErrOut)
 	err := root.Execute()
 	if err != nil && strings.HasPrefix(err.Error(), "unknown command") {
 		// cobra reports an unknown subcommand as a plain error.
@@ -93,7 +90,14 @@ and environment, and RBAC smoke tests for CI — from one binary.`,
 		NewCmdAs(f, nil),
 		NewCmdToken(f, nil),
 		NewCmdTest(f, nil),
+		NewCmdVerifyBackend(f, nil),
 	)
+	// The streams are set before the completion command is made: it keeps
+	// the writer it finds then.
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	registerCompletions(root, f)
 	return root
 }
 

@@ -1,14 +1,23 @@
 package cli
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/identity"
 	"github.com/authdev/authdev/internal/stack"
 	"github.com/authdev/authdev/internal/stack/stacktest"
 	"github.com/authdev/authdev/internal/state"
@@ -102,7 +111,7 @@ func TestTestExitsOneWithTheReasonWhenAnExpectationFails(t *testing.T) {
 		t.Fatalf("JUnit counts %+v", j)
 	}
 	f := j.Suites[1].Cases[0].Failure
-	if j.Suites[1].Name != "authdev test staging" || f == nil || f.Message != "expected allow, got deny" || !strings.Contains(f.Text, `denied by policy "admin-area"`) {
+	if j.Suites[1].Name != "authdev test staging" || f == nil || f.Message != "expected allow, got deny (403)" || !strings.Contains(f.Text, `denied by policy "admin-area"`) {
 		t.Fatalf("the staging failure: %+v", f)
 	}
 }
@@ -115,7 +124,7 @@ func TestTestRefusesBadUsageAndConfigWithExitTwo(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"an unknown environment", []string{"--config", path, "test", "--env", "qa"}, `--env "qa": no such environment`},
+		{"an unknown environment", []string{"--config", path, "test", "--env", "qa"}, `unknown environment "qa": use one of`},
 		{"a check without an expectation where it runs", []string{"--config", noExpect, "test"}, `its expect map has no "prod"`},
 		{"--record on the built-in demo", []string{"test", "--record"}, "--record=FILE"},
 		{"--proxy with --upstream", []string{"--config", path, "test", "--proxy", "https://127.0.0.1:1", "--upstream", "http://127.0.0.1:2"}, "--proxy tests a running proxy"},
@@ -172,15 +181,131 @@ func TestTestDrivesARunningProxyAndRestoresIt(t *testing.T) {
 	port := s.IdP().BaseURL()[strings.LastIndex(s.IdP().BaseURL(), ":")+1:]
 	os.WriteFile(path, []byte(strings.Replace(string(cfgText), "127.0.0.1:9400", "127.0.0.1:"+port, 1)), 0o644)
 
-	code, stdout, stderr := run(t, env, "--state", "file", "--config", path, "test", "--proxy", s.ProxyURL())
+	code, stdout, stderr := run(t, env, "--state", "file", "--config", path, "test", "--proxy", s.ProxyURL(), "--env", "dev,staging,prod")
 	if code != 0 || !strings.Contains(stdout, "27 passed") {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	if p, e := s.Active(); p != "eve" || e != "prod" {
 		t.Fatalf("active %q in %q after the run, want eve in prod", p, e)
 	}
+	// Without --env, the environment the developer is in.
+	code, stdout, stderr = run(t, env, "--state", "file", "--config", path, "test", "--proxy", s.ProxyURL())
+	if code != 0 || !strings.Contains(stdout, "ok: 9 checks × 1 environment: 9 run, 9 passed") || !strings.Contains(stderr, "authdev test: in prod, the active environment of "+s.ProxyURL()) {
+		t.Fatalf("without --env: exit %d\n%s\n%s", code, stdout, stderr)
+	}
 	other := map[string]string{"AUTHDEV_STATE_DIR": t.TempDir()}
 	if code, _, stderr := run(t, other, "--state", "file", "--config", path, "test", "--proxy", s.ProxyURL()); code != ExitFailure || !strings.Contains(stderr, "same --state") {
 		t.Fatalf("another state store: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestTestThroughAProxyThatDoesNotAnswerSaysSoOnceUpFront(t *testing.T) {
+	path, env := demoWithChecks(t, "")
+	store := state.NewFile(env["AUTHDEV_STATE_DIR"])
+	if _, err := stack.LoadSecrets(store, rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := run(t, env, "--state", "file", "--config", path, "test", "--proxy", "https://127.0.0.1:1")
+	if code != ExitFailure || stdout != "" {
+		t.Fatalf("exit %d, stdout %q", code, stdout)
+	}
+	if !strings.HasPrefix(stderr, "authdev: no authdev proxy answers at https://127.0.0.1:1") || strings.Count(stderr, "\n") != 1 {
+		t.Fatalf("stderr %q; want one line saying that nothing answers there", stderr)
+	}
+}
+
+// backend answers every request with handler, and stops with the test.
+func backend(t *testing.T, handler http.HandlerFunc) string {
+	t.Helper()
+	srv := httptest.NewServer(handler)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestTestShowsWhatTheBackendSaidWhenACheckFails(t *testing.T) {
+	path, env := demoWithChecks(t, "  - {as: alice, request: GET /admin/users, expect: allow, envs: [dev]}\n")
+	url := backend(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		w.Write([]byte(`{"detail":"Invalid audience"}`))
+	})
+	junit := filepath.Join(t.TempDir(), "rbac.xml")
+	args := []string{"--state", "file", "--config", path, "test", "--upstream", url, "--proxy-listen", "127.0.0.1:0", "--junit", junit}
+	code, stdout, stderr := run(t, env, args...)
+	if code != ExitFailure {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !regexp.MustCompile(`alice GET /admin/users\s+dev\s+✗\s+allow\s+deny\s+401\s+backend\s+Invalid audience`).MatchString(stdout) {
+		t.Errorf("the table does not show the status and what the backend said:\n%s", stdout)
+	}
+	if f := readJUnit(t, junit).Suites[0].Cases[0].Failure; f == nil || f.Message != "expected allow, got deny (401): Invalid audience" {
+		t.Errorf("JUnit failure %+v", f)
+	}
+	_, stdout, _ = run(t, env, append(args, "--json")...)
+	var doc struct {
+		Results []struct {
+			Status int
+			Answer string
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil || len(doc.Results) != 1 || doc.Results[0].Status != 401 || doc.Results[0].Answer != "Invalid audience" {
+		t.Errorf("--json results %+v (%v)", doc.Results, err)
+	}
+}
+
+func TestTestTakesAFreePortWhenProxyListenIsTaken(t *testing.T) {
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	heldURL := "https://" + held.Addr().String()
+	// The backend accepts only assertions issued by the proxy at proxy.listen,
+	// as the FastAPI example does.
+	url := backend(t, func(w http.ResponseWriter, r *http.Request) {
+		claims, err := jwtClaims(r.Header.Get(identity.Header))
+		if err != nil || claims["iss"] != heldURL {
+			http.Error(w, fmt.Sprintf("issuer %v is not %s", claims["iss"], heldURL), http.StatusUnauthorized)
+		}
+	})
+	path, env := demoWithChecks(t, "  - {as: alice, request: GET /, expect: allow, envs: [dev]}\n")
+	src, _ := os.ReadFile(path)
+	os.WriteFile(path, []byte(strings.Replace(string(src), "127.0.0.1:8443", held.Addr().String(), 1)), 0o644)
+	code, stdout, stderr := run(t, env, "--state", "file", "--config", path, "test", "--upstream", url)
+	if code != 0 || !strings.Contains(stdout, "1 passed") {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stderr, held.Addr().String()+" is taken") {
+		t.Errorf("stderr does not say that proxy.listen was taken:\n%s", stderr)
+	}
+}
+
+func TestTestRunsSignAssertionsWithTheSameKey(t *testing.T) {
+	var mu sync.Mutex
+	kids := map[string]bool{}
+	url := backend(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/openapi.json" {
+			http.NotFound(w, r) // authdev test asks for the routes, with no assertion
+			return
+		}
+		parts := strings.Split(r.Header.Get(identity.Header), ".")
+		raw, _ := base64.RawURLEncoding.DecodeString(parts[0])
+		var h struct{ Kid string }
+		json.Unmarshal(raw, &h)
+		mu.Lock()
+		kids[h.Kid] = true
+		mu.Unlock()
+	})
+	path, env := demoWithChecks(t, "  - {as: alice, request: GET /, expect: allow, envs: [dev]}\n")
+	for range 2 {
+		if code, stdout, stderr := run(t, env, "--state", "file", "--config", path, "test", "--upstream", url, "--proxy-listen", "127.0.0.1:0"); code != 0 {
+			t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+		}
+	}
+	if len(kids) != 1 {
+		t.Fatalf("two runs signed with keys %v; a backend that cached the first run's JWKS refuses the second's", kids)
+	}
+	if _, err := state.NewFile(env["AUTHDEV_STATE_DIR"]).Get(stack.AssertionKeyKey); err != nil {
+		t.Fatalf("the assertion key is not in the state store: %v", err)
 	}
 }

@@ -72,7 +72,7 @@ scripts; --json prints the access, ID and refresh tokens with their expiry;
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.As, "as", "", "the persona who logs in (required)")
-	fl.StringVar(&opts.Env, "env", "", "environment, i.e. issuer (default the first in the config)")
+	fl.StringVar(&opts.Env, "env", "", "environment, i.e. issuer (default the active one of a running authdev up, else the first in the config)")
 	fl.StringVar(&opts.Audience, "aud", "", "audience of the access token (default the environment's audience)")
 	fl.StringVar(&opts.Scope, "scope", "", "scopes to ask for, space-separated (openid is always added; default \"openid profile email offline_access\")")
 	fl.StringVar(&opts.Client, "client", config.CLIClientID, "client to log in as: the built-in public client, or one of idp.clients")
@@ -94,15 +94,54 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 		return usageErrorf("--as is required: name a persona, one of %s", strings.Join(cfg.PersonaIDs(), ", "))
 	}
 	if _, ok := cfg.Persona(opts.As); !ok {
-		return usageErrorf("--as %q: no such persona: use one of %s", opts.As, strings.Join(cfg.PersonaIDs(), ", "))
+		return &UsageError{Err: cfg.UnknownPersona(opts.As)}
 	}
-	env := opts.Env
-	if env == "" {
-		env = cfg.DefaultEnvironment()
+	env, why, err := tokenEnv(ctx, opts, cfg)
+	if err != nil {
+		return err
 	}
-	if _, ok := cfg.Environment(env); !ok {
-		return usageErrorf("--env %q: no such environment: use one of %s", env, strings.Join(cfg.EnvironmentNames(), ", "))
+	req, err := tokenRequest(opts, cfg)
+	if err != nil {
+		return err
 	}
+	base, err := stack.IdPBaseURL(cfg)
+	if err != nil {
+		return err
+	}
+	req.Issuer = mockidp.IssuerOf(base, cfg, env)
+	if req.HTTPClient, err = tokenClient(ctx, opts, cfg, base, req.Issuer); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "authdev token: %s in %s (%s), issuer %s\n", opts.As, env, why, req.Issuer)
+	tok, err := oidcgrant.Code(ctx, req)
+	if err != nil {
+		return err
+	}
+	return printTokens(opts, tok)
+}
+
+// tokenEnv is the environment the token is for, and why: --env, else the
+// active environment of an `authdev up` of this config (its proxy accepts
+// only tokens of that environment's issuer), else the config's first.
+func tokenEnv(ctx context.Context, opts *TokenOptions, cfg *config.Config) (env, why string, err error) {
+	if opts.Env != "" {
+		if _, ok := cfg.Environment(opts.Env); !ok {
+			return "", "", &UsageError{Err: cfg.UnknownEnvironment(opts.Env)}
+		}
+		return opts.Env, "--env", nil
+	}
+	store, err := opts.State()
+	if err != nil {
+		return "", "", err
+	}
+	if up, ok := findRunningUp(ctx, cfg, store); ok {
+		return up.Active.Env, "the active environment of authdev up at " + up.ProxyURL, nil
+	}
+	return cfg.DefaultEnvironment(), "the first environment; --env picks another", nil
+}
+
+// tokenRequest is the grant of --client, --aud and --scope.
+func tokenRequest(opts *TokenOptions, cfg *config.Config) (oidcgrant.Request, error) {
 	req := oidcgrant.Request{ClientID: opts.Client, Persona: opts.As, Audience: opts.Audience}
 	if opts.Client != config.CLIClientID {
 		i := slices.IndexFunc(cfg.IDP.Clients, func(c config.Client) bool { return c.ID == opts.Client })
@@ -111,14 +150,14 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 			for _, c := range cfg.IDP.Clients {
 				ids = append(ids, c.ID)
 			}
-			return usageErrorf("--client %q: no such client: use one of %s (add clients under idp.clients)", opts.Client, strings.Join(ids, ", "))
+			return req, usageErrorf("--client %q: no such client: use one of %s (add clients under idp.clients)", opts.Client, strings.Join(ids, ", "))
 		}
 		c := cfg.IDP.Clients[i]
 		if len(c.Grants) > 0 && !slices.Contains(c.Grants, "authorization_code") {
-			return usageErrorf("--client %q may not use the authorization code flow: add authorization_code to its grants", c.ID)
+			return req, usageErrorf("--client %q may not use the authorization code flow: add authorization_code to its grants", c.ID)
 		}
 		if len(c.RedirectURIs) == 0 {
-			return usageErrorf("--client %q has no redirect_uris: add one (it is never dialled; e.g. http://127.0.0.1/callback)", c.ID)
+			return req, usageErrorf("--client %q has no redirect_uris: add one (it is never dialled; e.g. http://127.0.0.1/callback)", c.ID)
 		}
 		req.ClientSecret, req.RedirectURI = c.Secret, c.RedirectURIs[0]
 	}
@@ -128,39 +167,30 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 			req.Scopes = append([]string{"openid"}, req.Scopes...)
 		}
 	}
+	return req, nil
+}
 
-	base, err := stack.IdPBaseURL(cfg)
-	if err != nil {
-		return err
-	}
-	req.Issuer = mockidp.IssuerOf(base, cfg, env)
+// tokenClient reaches the IdP of this config when one runs, or else one in
+// this process, with the same store (the same keys) and the configured
+// issuer URLs.
+func tokenClient(ctx context.Context, opts *TokenOptions, cfg *config.Config, base, issuer string) (*http.Client, error) {
 	client, err := tokenHTTPClient(opts, cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	running, err := idpRunning(ctx, client, req.Issuer)
+	running, err := idpRunning(ctx, client, issuer)
+	if err != nil || running {
+		return client, err
+	}
+	store, err := opts.State()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if !running {
-		// No IdP answers: serve the grant from one in this process, with
-		// the same store (the same keys) and the configured issuer URLs.
-		store, err := opts.State()
-		if err != nil {
-			return err
-		}
-		srv, err := mockidp.New(cfg, mockidp.Options{Store: store, BaseURL: base, Now: opts.Now, KeyReload: -1})
-		if err != nil {
-			return err
-		}
-		client = &http.Client{Transport: handlerTransport{srv.Handler()}, Timeout: 15 * time.Second}
-	}
-	req.HTTPClient = client
-	tok, err := oidcgrant.Code(ctx, req)
+	srv, err := mockidp.New(cfg, mockidp.Options{Store: store, BaseURL: base, Now: opts.Now, KeyReload: -1})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return printTokens(opts, tok)
+	return &http.Client{Transport: handlerTransport{srv.Handler()}, Timeout: 15 * time.Second}, nil
 }
 
 // tokenHTTPClient is the client for the IdP: the test's, or one that

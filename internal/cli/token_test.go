@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -10,11 +11,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
+	"github.com/authdev/authdev/audit"
 	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/internal/stack"
 	"github.com/authdev/authdev/internal/state"
 	"github.com/authdev/authdev/mockidp"
 )
@@ -160,8 +164,8 @@ func TestTokenFromTheRunningIdP(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := run(t, env, append([]string{"--state", "file", "--config", path, "token"}, tc.args...)...)
-			if code != 0 || stderr != "" {
-				t.Fatalf("exit %d, stderr %q", code, stderr)
+			if code != 0 || strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "authdev token: ") || !strings.Contains(stderr, " in prod (--env), issuer "+iss+"\n") {
+				t.Fatalf("exit %d, stderr %q; want one line naming the environment", code, stderr)
 			}
 			tc.check(t, stdout)
 		})
@@ -183,8 +187,8 @@ func TestTokenErrorsGoToStderrWithAnExitCode(t *testing.T) {
 		want string
 	}{
 		{"no --as", []string{"token"}, ExitUsage, "--as is required"},
-		{"an unknown persona", []string{"token", "--as", "mallory"}, ExitUsage, `--as "mallory": no such persona: use one of alice, bob, carol, eve`},
-		{"an unknown environment", []string{"token", "--as", "bob", "--env", "qa"}, ExitUsage, `--env "qa": no such environment`},
+		{"an unknown persona", []string{"token", "--as", "mallory"}, ExitUsage, `unknown persona "mallory": use one of alice, bob, carol, eve`},
+		{"an unknown environment", []string{"token", "--as", "bob", "--env", "qa"}, ExitUsage, `unknown environment "qa": use one of`},
 		{"an unknown client", []string{"token", "--as", "bob", "--client", "nope"}, ExitUsage, `--client "nope": no such client`},
 		{"a client without the code flow", []string{"token", "--as", "bob", "--client", "ci"}, ExitUsage, "authorization_code"},
 		{"something else on idp.listen", []string{"--config", otherPath, "token", "--as", "bob"}, ExitFailure, "not this config's IdP"},
@@ -206,4 +210,79 @@ func mustRead(t *testing.T, p string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+func TestTokenIsForTheEnvironmentOfTheRunningUp(t *testing.T) {
+	path, env, ln := tokenConfig(t)
+	idpAddr := ln.Addr().String()
+	ln.Close()
+	cfg, err := config.Load(path, config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := state.NewFile(env["AUTHDEV_STATE_DIR"])
+	s, err := stack.Up(stack.Options{Config: cfg, Store: store, ProxyListen: "127.0.0.1:0", IdPListen: idpAddr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	// What README's persona switch does, then a token with no --env.
+	if code, _, stderr := run(t, env, "--state", "file", "--config", path, "as", "bob", "--env", "prod"); code != 0 {
+		t.Fatalf("authdev as: exit %d: %s", code, stderr)
+	}
+	code, stdout, stderr := run(t, env, "--state", "file", "--config", path, "token", "--as", "carol")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	verify(t, s.IdP().Issuer("prod"), "authdev", strings.TrimSpace(stdout))
+	want := "authdev token: carol in prod (the active environment of authdev up at " + s.ProxyURL() + ")"
+	if !strings.Contains(stderr, want) {
+		t.Errorf("stderr %q lacks %q", stderr, want)
+	}
+	// The proxy of that up takes the token.
+	req, _ := http.NewRequest(http.MethodGet, s.ProxyURL()+"/", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(stdout))
+	resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.CA().Pool()}}}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("the running proxy answered %s to the token", resp.Status)
+	}
+}
+
+func TestTheLoginOfATokenNamesItsEnvironmentInTheAuditTrail(t *testing.T) {
+	path, env, ln := tokenConfig(t)
+	cfg, err := config.Load(path, config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var logins []string
+	srv, err := mockidp.New(cfg, mockidp.Options{Store: state.NewMemory(), Events: func(e audit.Event) {
+		if e.Kind == audit.KindLogin {
+			mu.Lock()
+			logins = append(logins, e.Message)
+			mu.Unlock()
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(ln); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	if code, _, stderr := run(t, env, "--state", "file", "--config", path, "token", "--as", "bob", "--env", "prod"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(logins) != 1 || logins[0] != "signed in at the prod IdP for client authdev-cli" {
+		t.Fatalf("login events %q; want one naming prod", logins)
+	}
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -61,7 +62,7 @@ func NewCmdUp(f *Factory, runF func(context.Context, *UpOptions) error) *cobra.C
 	opts := &UpOptions{IO: f.IO, Config: f.Config, ConfigFile: f.ConfigFile, State: f.State, Now: f.Now,
 		OpenBrowser: openBrowser(f.IO.ErrOut), RunTUI: runTUI, Getenv: f.Getenv,
 		LoadConfig: func(path string) (*config.Config, error) {
-			return config.Load(path, config.Options{LookupEnv: func(k string) (string, bool) { v := f.Getenv(k); return v, v != "" }})
+			return config.Load(path, f.LoadOptions())
 		}}
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -119,37 +120,18 @@ func upRun(ctx context.Context, opts *UpOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.Env != "" {
-		if _, ok := cfg.Environment(opts.Env); !ok {
-			return usageErrorf("--env %q: no such environment: use one of %s", opts.Env, strings.Join(cfg.EnvironmentNames(), ", "))
-		}
-	}
-	if opts.As != "" {
-		if _, ok := cfg.Persona(opts.As); !ok {
-			return usageErrorf("--as %q: no such persona: use one of %s", opts.As, strings.Join(cfg.PersonaIDs(), ", "))
-		}
-	}
-	var warnings []string
-	for _, l := range []struct{ what, addr, override string }{
-		{"idp.listen", cfg.IDP.Listen, opts.IdPListen}, {"proxy.listen", cfg.Proxy.Listen, opts.ProxyListen},
-	} {
-		addr := l.addr
-		if l.override != "" {
-			addr = l.override
-		}
-		w, err := checkListen(l.what, addr, opts.AllowRemote)
-		if err != nil {
-			return err
-		}
-		if w != "" {
-			warnings = append(warnings, w)
-		}
+	warnings, err := checkUpFlags(opts, cfg)
+	if err != nil {
+		return err
 	}
 	store, err := opts.State()
 	if err != nil {
 		return err
 	}
 	tuiWanted := !opts.NoTUI && opts.IO.OutIsTerminal
+	if !opts.NoTUI && !opts.IO.OutIsTerminal {
+		fmt.Fprintln(opts.IO.ErrOut, "authdev up: stdout is not a terminal, so no TUI (the audit trail goes to stderr): run it in a terminal for the TUI, or pass --no-tui to say this is meant")
+	}
 	auditFile := opts.AuditLog
 	if tuiWanted && auditFile == "" {
 		// The TUI owns the screen: the trail goes to a file instead.
@@ -171,14 +153,7 @@ func upRun(ctx context.Context, opts *UpOptions) error {
 	if err := s.Start(); err != nil {
 		return err
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := s.Shutdown(sctx); err != nil {
-			fmt.Fprintf(opts.IO.ErrOut, "authdev up: shutdown: %v\n", err)
-		}
-		fmt.Fprintln(opts.IO.ErrOut, "authdev up: stopped")
-	}()
+	defer stopUp(opts.IO.ErrOut, s)
 	for _, w := range warnings {
 		fmt.Fprintln(opts.IO.ErrOut, "authdev up: WARNING: "+w)
 	}
@@ -200,28 +175,80 @@ func upRun(ctx context.Context, opts *UpOptions) error {
 		opts.Ready(s)
 	}
 	if tuiWanted {
-		err := opts.RunTUI(ctx, opts.IO, tuiStack{s})
-		if !errors.Is(err, errNoTUI) {
-			return err
-		}
-		fmt.Fprintln(opts.IO.ErrOut, "authdev up: no terminal UI in this build: logging the audit trail to stderr")
-		events, cancel := s.Subscribe()
-		log := audit.NewLog(opts.IO.ErrOut)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			for e := range events {
-				_ = log.Write(e)
-			}
-		}()
-		defer func() {
-			cancel()
-			<-done
-			log.Close()
-		}()
+		return runTUIOrLog(ctx, opts, s)
 	}
 	<-ctx.Done()
 	fmt.Fprintln(opts.IO.ErrOut, "authdev up: stopping")
+	return nil
+}
+
+// checkUpFlags refuses an unknown --env or --as and a listen address off
+// loopback without --allow-remote; it returns the warnings to print.
+func checkUpFlags(opts *UpOptions, cfg *config.Config) ([]string, error) {
+	if opts.Env != "" {
+		if _, ok := cfg.Environment(opts.Env); !ok {
+			return nil, &UsageError{Err: cfg.UnknownEnvironment(opts.Env)}
+		}
+	}
+	if opts.As != "" {
+		if _, ok := cfg.Persona(opts.As); !ok {
+			return nil, &UsageError{Err: cfg.UnknownPersona(opts.As)}
+		}
+	}
+	var warnings []string
+	for _, l := range []struct{ what, addr string }{
+		{"idp.listen", cmp.Or(opts.IdPListen, cfg.IDP.Listen)}, {"proxy.listen", cmp.Or(opts.ProxyListen, cfg.Proxy.Listen)},
+	} {
+		w, err := checkListen(l.what, l.addr, opts.AllowRemote)
+		if err != nil {
+			return nil, err
+		}
+		if w != "" {
+			warnings = append(warnings, w)
+		}
+	}
+	return warnings, nil
+}
+
+// stopUp shuts the stack down and says so, naming the environment and
+// persona it was in at the end (switches included), as the start banner
+// named those it began with.
+func stopUp(errOut io.Writer, s *stack.Stack) {
+	persona, env := s.Active()
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Shutdown(sctx); err != nil {
+		fmt.Fprintf(errOut, "authdev up: shutdown: %v\n", err)
+	}
+	as := ""
+	if persona != "" {
+		as = " as " + persona
+	}
+	fmt.Fprintf(errOut, "authdev up: stopped (in %s%s)\n", env, as)
+}
+
+// runTUIOrLog runs the terminal UI until the user quits; a build without
+// one logs the audit trail to stderr until ctx ends.
+func runTUIOrLog(ctx context.Context, opts *UpOptions, s *stack.Stack) error {
+	err := opts.RunTUI(ctx, opts.IO, tuiStack{s})
+	if !errors.Is(err, errNoTUI) {
+		return err
+	}
+	fmt.Fprintln(opts.IO.ErrOut, "authdev up: no terminal UI in this build: logging the audit trail to stderr")
+	events, cancel := s.Subscribe()
+	log := audit.NewLog(opts.IO.ErrOut)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for e := range events {
+			_ = log.Write(e)
+		}
+	}()
+	<-ctx.Done()
+	fmt.Fprintln(opts.IO.ErrOut, "authdev up: stopping")
+	cancel()
+	<-done
+	_ = log.Close()
 	return nil
 }
 

@@ -137,8 +137,8 @@ func TestUpRefusesBadFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"an unknown environment", []string{"--env", "qa"}, `--env "qa"`},
-		{"an unknown persona", []string{"--as", "mallory"}, `--as "mallory"`},
+		{"an unknown environment", []string{"--env", "qa"}, `unknown environment "qa"`},
+		{"an unknown persona", []string{"--as", "mallory"}, `unknown persona "mallory"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			env := map[string]string{"AUTHDEV_STATE_DIR": t.TempDir()}
@@ -193,3 +193,39 @@ func newEchoServer(t *testing.T) string {
 }
 
 func netListen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
+
+func TestUpWithoutATerminalSaysTheTUIIsOffAndStopsNamingWhereItIs(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "authdev.yaml")
+	os.WriteFile(cfgPath, []byte(upConfig), 0o644)
+	env := map[string]string{"AUTHDEV_STATE_DIR": filepath.Join(dir, "state"), "AUTHDEV_CONFIG": cfgPath}
+	errOut := &testkit.Buffer{}
+	f := &Factory{IO: &IO{In: &bytes.Buffer{}, Out: &testkit.Buffer{}, ErrOut: errOut}, Getenv: func(k string) string { return env[k] }, Now: time.Now, Version: "test"}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		root := NewRootCmd(f)
+		root.SetArgs([]string{"--state", "file", "up"})
+		done <- root.ExecuteContext(ctx)
+	}()
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(errOut.String(), "authdev up: ready"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("authdev up is not ready:\n%s", errOut.String())
+		}
+	}
+	if code, _, stderr := run(t, env, "--state", "file", "as", "bob", "--env", "prod"); code != 0 {
+		t.Fatalf("authdev as: exit %d: %s", code, stderr)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	out := errOut.String()
+	if strings.Count(out, "no TUI") != 1 || !strings.Contains(out, "run it in a terminal for the TUI") {
+		t.Errorf("no single line saying the TUI is off and how to get it:\n%s", out)
+	}
+	if !strings.Contains(out, "authdev up: stopped (in prod as bob)\n") {
+		t.Errorf("the shutdown line does not name the environment switched to:\n%s", out)
+	}
+}

@@ -3,7 +3,6 @@ package rbactest
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/authdev/authdev/config"
 )
@@ -30,7 +29,7 @@ func Plan(cfg *config.Config, envs []string) ([]Case, error) {
 	all := cfg.EnvironmentNames()
 	for _, e := range envs {
 		if !slices.Contains(all, e) {
-			return nil, fmt.Errorf("--env %q: no such environment: use one of %s", e, strings.Join(all, ", "))
+			return nil, cfg.UnknownEnvironment(e)
 		}
 	}
 	var errs config.Errors

@@ -55,7 +55,7 @@ func TestPlanChoosesEnvironmentsPerCheck(t *testing.T) {
 		{name: "every environment by default, envs: and expect maps narrow it, a map missing a listed env is a problem",
 			wantErr: `check "eve POST /d" runs in "prod" but its expect map has no "prod"`},
 		{name: "--env keeps only that environment", envs: []string{"staging"}, want: []string{"0:staging", "2:staging"}},
-		{name: "an unknown --env is refused", envs: []string{"qa"}, wantErr: `--env "qa": no such environment`},
+		{name: "an unknown --env is refused", envs: []string{"qa"}, wantErr: `unknown environment "qa": use one of`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cases, err := Plan(cfg, tc.envs)
@@ -256,7 +256,7 @@ func TestJUnitHasACasePerCheckAndEnvironmentWithFailuresAndErrors(t *testing.T) 
 		t.Fatalf("tests %d failures %d errors %d suites %d", doc.Tests, doc.Failures, doc.Errors, len(doc.Suites))
 	}
 	f := doc.Suites[1].Cases[0].Failure
-	if f == nil || f.Message != "expected allow, got deny" || !strings.Contains(f.Text, `policy "admin-area"`) {
+	if f == nil || f.Message != "expected allow, got deny (403)" || !strings.Contains(f.Text, `policy "admin-area"`) {
 		t.Fatalf("the prod failure is %+v", f)
 	}
 	if doc.Suites[0].Cases[1].Error == nil {

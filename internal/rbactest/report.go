@@ -2,7 +2,6 @@ package rbactest
 
 import (
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/internal/junit"
 )
 
 // Report is a run's results with what the outputs need around them.
@@ -20,6 +20,8 @@ type Report struct {
 	Envs     []string
 	Results  []Result
 	Duration time.Duration
+	// Coverage is nil when no OpenAPI document was read.
+	Coverage *Coverage
 }
 
 // NewReport orders envs as allEnvs lists them, keeping those that ran.
@@ -75,7 +77,10 @@ func (r Report) Summary() Summary {
 }
 
 // OK reports whether every expectation held.
-func (r Report) OK() bool { s := r.Summary(); return s.Failed == 0 && s.Errors == 0 }
+func (r Report) OK() bool {
+	s := r.Summary()
+	return s.Failed == 0 && s.Errors == 0 && r.Coverage.OK()
+}
 
 type matrixRow struct {
 	name     string
@@ -110,8 +115,16 @@ func (r Report) matrix() []matrixRow {
 // with the checks that differ between environments marked, and the summary
 // line.
 func (r Report) WriteText(w io.Writer) error {
+	// A column for what the backend said appears when a mismatch has an
+	// answer: the reason a check failed, without the trailing blanks an
+	// always-empty column would leave.
+	answers := slices.ContainsFunc(r.Results, func(res Result) bool { return !res.Pass && res.Answer != "" })
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "CHECK\tENV\t\tEXPECT\tGOT\tSTATUS\tDECIDED BY")
+	header := "CHECK\tENV\t\tEXPECT\tGOT\tSTATUS\tDECIDED BY"
+	if answers {
+		header += "\tBACKEND SAID"
+	}
+	fmt.Fprintln(tw, header)
 	for _, res := range r.Results {
 		mark := "✓"
 		if !res.Pass {
@@ -121,7 +134,11 @@ func (r Report) WriteText(w io.Writer) error {
 		if res.Status != 0 {
 			status = strconv.Itoa(res.Status)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", res.Name+via(res), res.Env, mark, res.Expect, res.Outcome, status, decidedBy(res))
+		row := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", res.Name+via(res), res.Env, mark, res.Expect, res.Outcome, status, decidedBy(res))
+		if answers && !res.Pass {
+			row += "\t" + res.Answer
+		}
+		fmt.Fprintln(tw, row)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -164,6 +181,11 @@ func (r Report) WriteText(w io.Writer) error {
 			return err
 		}
 	}
+	if r.Coverage != nil {
+		if err := r.Coverage.writeText(w); err != nil {
+			return err
+		}
+	}
 	_, err := fmt.Fprintln(w, "\n"+r.SummaryLine())
 	return err
 }
@@ -172,7 +194,7 @@ func (r Report) WriteText(w io.Writer) error {
 func (r Report) SummaryLine() string {
 	s := r.Summary()
 	verdict := "ok"
-	if s.Failed > 0 || s.Errors > 0 {
+	if !r.OK() {
 		verdict = "FAILED"
 	}
 	line := fmt.Sprintf("%s: %s × %s: %d run, %d passed, %d failed", verdict, plural(s.Checks, "check"), plural(s.Envs, "environment"), s.Run, s.Passed, s.Failed)
@@ -219,41 +241,12 @@ func upper(s []string) []string {
 
 // JUnit XML, as CI systems read it: one suite per environment, one test
 // case per check in it.
-type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Errors   int          `xml:"errors,attr"`
-	Time     string       `xml:"time,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Errors   int         `xml:"errors,attr"`
-	Time     string      `xml:"time,attr"`
-	Cases    []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	ClassName string        `xml:"classname,attr"`
-	Time      string        `xml:"time,attr"`
-	File      string        `xml:"file,attr,omitempty"`
-	Line      int           `xml:"line,attr,omitempty"`
-	Failure   *junitProblem `xml:"failure,omitempty"`
-	Error     *junitProblem `xml:"error,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
-}
-
-type junitProblem struct {
-	Message string `xml:"message,attr"`
-	Type    string `xml:"type,attr"`
-	Text    string `xml:",chardata"`
-}
+type (
+	junitSuites  = junit.Suites
+	junitSuite   = junit.Suite
+	junitCase    = junit.Case
+	junitProblem = junit.Problem
+)
 
 // sourceFile is the check's file, "" for the built-in demo.
 func sourceFile(p config.Pos) string {
@@ -263,7 +256,7 @@ func sourceFile(p config.Pos) string {
 	return p.File
 }
 
-func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 3, 64) }
+var seconds = junit.Seconds
 
 // WriteJUnit writes the JUnit XML report.
 func (r Report) WriteJUnit(w io.Writer) error {
@@ -288,7 +281,14 @@ func (r Report) WriteJUnit(w io.Writer) error {
 				tc.Error = &junitProblem{Message: res.Reason, Type: "error", Text: res.Reason}
 			default:
 				suite.Failures++
-				tc.Failure = &junitProblem{Message: fmt.Sprintf("expected %s, got %s", res.Expect, res.Outcome), Type: "mismatch", Text: res.Reason}
+				msg := fmt.Sprintf("expected %s, got %s", res.Expect, res.Outcome)
+				if res.Status != 0 && res.Outcome != strconv.Itoa(res.Status) {
+					msg += fmt.Sprintf(" (%d)", res.Status)
+				}
+				if res.Answer != "" {
+					msg += ": " + res.Answer
+				}
+				tc.Failure = &junitProblem{Message: msg, Type: "mismatch", Text: res.Reason}
 			}
 			suite.Tests++
 			suite.Cases = append(suite.Cases, tc)
@@ -296,16 +296,10 @@ func (r Report) WriteJUnit(w io.Writer) error {
 		suite.Time = seconds(total)
 		out.Suites = append(out.Suites, suite)
 	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
+	if r.Coverage != nil {
+		out.Suites = append(out.Suites, r.Coverage.junitSuites()...)
 	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(out); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return junit.Write(w, out)
 }
 
 // WriteJSON writes the summary and every result as one JSON document.
@@ -316,12 +310,13 @@ func (r Report) WriteJSON(w io.Writer) error {
 		Differs  bool              `json:"differs"`
 	}
 	doc := struct {
-		OK      bool         `json:"ok"`
-		Summary Summary      `json:"summary"`
-		Envs    []string     `json:"environments"`
-		Results []Result     `json:"results"`
-		Matrix  []matrixJSON `json:"matrix"`
-	}{OK: r.OK(), Summary: r.Summary(), Envs: r.Envs, Results: r.Results}
+		OK       bool         `json:"ok"`
+		Summary  Summary      `json:"summary"`
+		Envs     []string     `json:"environments"`
+		Results  []Result     `json:"results"`
+		Matrix   []matrixJSON `json:"matrix"`
+		Coverage *Coverage    `json:"coverage,omitempty"`
+	}{OK: r.OK(), Summary: r.Summary(), Envs: r.Envs, Results: r.Results, Coverage: r.Coverage}
 	if doc.Results == nil {
 		doc.Results = []Result{}
 	}

@@ -64,19 +64,23 @@ const (
 
 // Result is one case's outcome.
 type Result struct {
-	Index    int           `json:"index"`
-	Name     string        `json:"check"`
-	Persona  string        `json:"as"`
-	Request  string        `json:"request"`
-	Via      string        `json:"via"`
-	Env      string        `json:"env"`
-	Expect   string        `json:"expect"`
-	Status   int           `json:"status,omitempty"`
-	Outcome  string        `json:"outcome"` // allow | deny | error | the status code
-	By       string        `json:"decided_by,omitempty"`
-	Policy   string        `json:"policy,omitempty"`
-	Pass     bool          `json:"pass"`
-	Reason   string        `json:"reason,omitempty"`
+	Index   int    `json:"index"`
+	Name    string `json:"check"`
+	Persona string `json:"as"`
+	Request string `json:"request"`
+	Via     string `json:"via"`
+	Env     string `json:"env"`
+	Expect  string `json:"expect"`
+	Status  int    `json:"status,omitempty"`
+	Outcome string `json:"outcome"` // allow | deny | error | the status code
+	By      string `json:"decided_by,omitempty"`
+	Policy  string `json:"policy,omitempty"`
+	Pass    bool   `json:"pass"`
+	Reason  string `json:"reason,omitempty"`
+	// Answer is the first line of the backend's body when the outcome is
+	// not the expected one: why the backend refused or failed (FastAPI's
+	// detail).
+	Answer   string        `json:"answer,omitempty"`
 	Duration time.Duration `json:"duration_ns"`
 	Pos      config.Pos    `json:"-"`
 }
@@ -227,6 +231,9 @@ func (r *runner) run(ctx context.Context, c Case) Result {
 	res := r.base(c)
 	res.Duration = r.now().Sub(start)
 	classify(&res, resp, page)
+	if res.By == "backend" {
+		res.Answer = firstLine(page)
+	}
 	if policies != nil && res.Outcome == OutcomeAllow {
 		if p, ok := policies.DecidingPolicy(ctx, requestID); ok {
 			if p == "" {
@@ -295,7 +302,7 @@ func judge(res *Result) {
 		}
 	}
 	if res.Pass {
-		res.Reason = ""
+		res.Reason, res.Answer = "", ""
 		return
 	}
 	if res.Outcome == OutcomeError {
@@ -324,7 +331,41 @@ func judge(res *Result) {
 	if res.Reason != "" {
 		why += ": " + res.Reason
 	}
+	if res.Answer != "" {
+		why += ": " + res.Answer
+	}
 	res.Reason = why
+}
+
+// answerLen bounds the backend's answer quoted in a report.
+const answerLen = 200
+
+// firstLine is what a backend's body says first: the message of a JSON
+// error (FastAPI's detail, an OAuth-style error_description or error,
+// a message), or else its first non-blank line.
+func firstLine(page []byte) string {
+	var j map[string]any
+	line := ""
+	if json.Unmarshal(page, &j) == nil {
+		for _, k := range []string{"detail", "error_description", "error", "message"} {
+			if s, ok := j[k].(string); ok && s != "" {
+				line = s
+				break
+			}
+		}
+	}
+	if line == "" {
+		for l := range strings.Lines(string(page)) {
+			if l = strings.TrimSpace(l); l != "" {
+				line = l
+				break
+			}
+		}
+	}
+	if r := []rune(line); len(r) > answerLen {
+		line = string(r[:answerLen]) + "…"
+	}
+	return line
 }
 
 // The proxy's own pages end with this footer (HTML) or are this JSON.

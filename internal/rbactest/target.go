@@ -43,7 +43,11 @@ type InProcessOptions struct {
 	Upstream string
 	// ProxyListen is the proxy's address; default a free loopback port.
 	ProxyListen string
-	Now         func() time.Time
+	// AssertionIssuer replaces the proxy's URL as the issuer of its
+	// identity assertions (a proxy on a spare port that signs as the one
+	// the backends know).
+	AssertionIssuer string
+	Now             func() time.Time
 }
 
 // InProcess is an IdP and a proxy started for the run on loopback.
@@ -120,7 +124,7 @@ func StartInProcess(o InProcessOptions) (*InProcess, error) {
 	}
 	ip := &InProcess{}
 	s, err := stack.Up(stack.Options{Config: o.Config, Store: o.Store, Upstream: o.Upstream,
-		ProxyListen: listen, IdPListen: "127.0.0.1:0", Now: o.Now, Events: ip.decisions.record})
+		ProxyListen: listen, IdPListen: "127.0.0.1:0", AssertionIssuer: o.AssertionIssuer, Now: o.Now, Events: ip.decisions.record})
 	if err != nil {
 		return nil, err
 	}
@@ -204,11 +208,9 @@ func (r *Remote) Issuer(env string) string { return r.issuer(env) }
 // environment, which Restore puts back.
 func (r *Remote) Use(ctx context.Context, env string) error {
 	if r.saved == nil {
-		cur, err := r.active(ctx)
-		if err != nil {
+		if _, err := r.Active(ctx); err != nil {
 			return err
 		}
-		r.saved = &cur
 	}
 	_, err := stack.Switch(ctx, r.url, r.token, r.roots, stack.ActiveState{Persona: "", Env: env})
 	return err
@@ -225,9 +227,10 @@ func (r *Remote) Restore(ctx context.Context) error {
 	return err
 }
 
-// active reads the proxy's health endpoint, which names the active
-// persona and environment.
-func (r *Remote) active(ctx context.Context) (stack.ActiveState, error) {
+// Active reads the proxy's health endpoint, which names the active
+// persona and environment, and remembers them for Restore. Its error says
+// when nothing answers at the proxy's URL.
+func (r *Remote) Active(ctx context.Context) (stack.ActiveState, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url+"/.authdev/health", nil)
 	if err != nil {
 		return stack.ActiveState{}, err
@@ -244,5 +247,6 @@ func (r *Remote) active(ctx context.Context) (stack.ActiveState, error) {
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&h); err != nil {
 		return h, errors.New(r.url + "/.authdev/health is not an authdev proxy's health document")
 	}
+	r.saved = &h
 	return h, nil
 }

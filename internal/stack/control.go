@@ -113,13 +113,26 @@ func controlError(w http.ResponseWriter, status int, msg string) {
 // when not "") active. roots verify its certificate under HTTPS.
 func Switch(ctx context.Context, proxyURL, token string, roots *x509.CertPool, want ActiveState) (ActiveState, error) {
 	body, _ := json.Marshal(want)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(proxyURL, "/")+ControlPath, bytes.NewReader(body))
+	return callControl(ctx, http.MethodPost, proxyURL, token, roots, body)
+}
+
+// Active asks the `authdev up` serving proxyURL for its active persona and
+// environment, changing nothing.
+func Active(ctx context.Context, proxyURL, token string, roots *x509.CertPool) (ActiveState, error) {
+	return callControl(ctx, http.MethodGet, proxyURL, token, roots, nil)
+}
+
+func callControl(ctx context.Context, method, proxyURL, token string, roots *x509.CertPool, body []byte) (ActiveState, error) {
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(proxyURL, "/")+ControlPath, bytes.NewReader(body))
 	if err != nil {
 		return ActiveState{}, err
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	defer client.CloseIdleConnections()
 	resp, err := client.Do(req)
 	if err != nil {
 		return ActiveState{}, fmt.Errorf("no `authdev up` answers at %s: %w: start it, or pass the --config it runs with", proxyURL, err)

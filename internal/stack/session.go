@@ -2,8 +2,6 @@ package stack
 
 import (
 	"errors"
-	"fmt"
-	"strings"
 
 	"github.com/authdev/authdev/audit"
 	"github.com/authdev/authdev/devproxy"
@@ -40,7 +38,7 @@ func (s *Stack) SetEnvironment(env string) error {
 func (s *Stack) switchTo(persona, env string) error {
 	if cfg := s.cfg.Load(); persona != "" && s.IdP() != nil {
 		if _, ok := cfg.Persona(persona); !ok {
-			return fmt.Errorf("unknown persona %q: use one of %s", persona, strings.Join(cfg.PersonaIDs(), ", "))
+			return cfg.UnknownPersona(persona)
 		}
 	}
 	return s.proxy.SetActive(devproxy.Active{Persona: persona, Env: env})

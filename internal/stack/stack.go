@@ -52,6 +52,9 @@ type Options struct {
 	// (tests use 127.0.0.1:0).
 	ProxyListen string
 	IdPListen   string
+	// AssertionIssuer replaces the proxy's URL as the issuer of the
+	// identity assertions (see devproxy.Options).
+	AssertionIssuer string
 	// Events receives the audit trail besides the broker (the audit log).
 	Events func(audit.Event)
 	// Detail puts claims, headers and traces in request events (the TUI).
@@ -259,7 +262,7 @@ func (s *Stack) buildProxy() error {
 	}
 	if s.opts.Persona != "" && s.idp.Load() != nil {
 		if _, ok := cfg.Persona(s.opts.Persona); !ok {
-			return fmt.Errorf("unknown persona %q: use one of %s", s.opts.Persona, strings.Join(cfg.PersonaIDs(), ", "))
+			return cfg.UnknownPersona(s.opts.Persona)
 		}
 	}
 	s.proxy, err = devproxy.New(po)
@@ -330,6 +333,7 @@ func (s *Stack) proxyOptions(cfg *config.Config, idp *mockidp.Server) (devproxy.
 		po.Upstreams = []devproxy.Upstream{u}
 	}
 	po.PublicURL = s.publicURL
+	po.AssertionIssuer = s.opts.AssertionIssuer
 	po.Policy = eng
 	return po, warns, nil
 }
