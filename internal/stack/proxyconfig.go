@@ -2,7 +2,9 @@ package stack
 
 import (
 	"cmp"
+	"fmt"
 
+	"github.com/authdev/authdev/adc"
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/devproxy"
 	"github.com/authdev/authdev/internal/flavor"
@@ -67,4 +69,46 @@ func SAMLLogins(opts *devproxy.Options, cfg *config.Config, idpBase string) {
 		env.Login = e.Login
 		env.SAML = &devproxy.SAMLLogin{Metadata: md, Attributes: flavor.Of(e.Flavor).SAML}
 	}
+}
+
+// SAMLActions applies an ns.conf's `add authentication samlAction`: as on
+// the ADC, browsers then log in with SAML (at authdev's IdP, whose persona
+// is the user), -samlUserField names the attribute that becomes
+// AAA.USER.NAME and -samlIssuerName is the proxy's entity id at an IdP of
+// saml_metadata (authdev's IdP knows the proxy as config.ProxySAMLEntityID).
+// It returns warnings for what it cannot follow.
+func SAMLActions(opts *devproxy.Options, cfg *config.Config, actions []adc.SAMLAction) []string {
+	if len(actions) == 0 {
+		return nil
+	}
+	a := actions[0]
+	var warns []string
+	ownIdP := false
+	where := fmt.Sprintf("samlAction %q (%s)", a.Name, filePos(a.Pos))
+	if len(actions) > 1 {
+		warns = append(warns, fmt.Sprintf("%s: the ns.conf has %d samlActions; the proxy logs in with the first", where, len(actions)))
+	}
+	if a.RedirectURL != "" || a.IdPCertName != "" {
+		warns = append(warns, fmt.Sprintf("%s: browsers log in at authdev's SAML IdP, not at -samlRedirectUrl %q: set environments.<env>.saml_metadata to use another IdP", where, a.RedirectURL))
+	}
+	for i := range opts.Environments {
+		env := &opts.Environments[i]
+		if env.SAML == nil {
+			warns = append(warns, fmt.Sprintf("%s: environment %q has no SAML IdP: its browser logins stay OIDC", where, env.Name))
+			continue
+		}
+		env.Login = config.LoginSAML
+		if a.UserField != "" {
+			env.UserNameClaim = a.UserField
+		}
+		if e, ok := cfg.Environment(env.Name); ok && e.SAMLMetadata != "" {
+			env.SAML.EntityID = a.IssuerName
+		} else if a.IssuerName != "" {
+			ownIdP = true
+		}
+	}
+	if ownIdP {
+		warns = append(warns, fmt.Sprintf("%s: authdev's IdP knows the proxy as %q, not as -samlIssuerName %q", where, config.ProxySAMLEntityID, a.IssuerName))
+	}
+	return warns
 }
