@@ -122,6 +122,9 @@ func TestKeysRotateReachesARunningIdP(t *testing.T) {
 	if len(before) != 1 {
 		t.Fatalf("JWKS before rotation: %v", before)
 	}
+	if want := strings.TrimSuffix(envBase, "/dev") + "/<env>/saml/metadata"; !strings.Contains(errOut.String(), want) {
+		t.Errorf("authdev idp does not say where the SAML metadata is (%s):\n%s", want, errOut.String())
+	}
 	samlBefore := samlSigningCerts(t, envBase+"/saml/metadata")
 	if len(samlBefore) != 1 {
 		t.Fatalf("SAML metadata before rotation lists %d signing certificates, want 1", len(samlBefore))
