@@ -228,14 +228,9 @@ func adcExplainRun(opts *ADCExplainOptions) error {
 		r.Header.Add(name, value)
 	}
 	settings := e.Settings()
-	via := cmp.Or(opts.Via, env.Login)
-	if !slices.Contains(config.Logins, via) {
-		return usageErrorf("--via %q is not one of %s", opts.Via, strings.Join(config.Logins, ", "))
-	}
-	user := explainUser(id, env, settings)
-	var samlAttrs []saml.Attribute
-	if via == config.LoginSAML {
-		user, samlAttrs = explainSAMLUser(id, env, settings)
+	user, samlAttrs, err := explainIdentity(opts.Via, id, env, settings)
+	if err != nil {
+		return err
 	}
 	req := &adc.Request{HTTP: r, ClientIP: ip, User: user, Upstream: routeUpstream(cfg, settings, r.URL.Path)}
 	if n := e.NeedsBody(); n > 0 {
@@ -244,6 +239,19 @@ func adcExplainRun(opts *ADCExplainOptions) error {
 	var res adc.Result
 	e.Evaluate(req, &res)
 	return writeExplain(opts.IO.Out, opts, id, user, samlAttrs, req, &res, settings)
+}
+
+// explainIdentity is AAA.USER as the login via (default: the environment's)
+// would make it, and the SAML attributes behind it for a SAML login.
+func explainIdentity(via string, id config.Identity, env *config.Environment, s adc.Settings) (*adc.User, []saml.Attribute, error) {
+	switch cmp.Or(via, env.Login) {
+	case config.LoginSAML:
+		u, attrs := explainSAMLUser(id, env, s)
+		return u, attrs, nil
+	case config.LoginOIDC:
+		return explainUser(id, env, s), nil, nil
+	}
+	return nil, nil, usageErrorf("--via %q is not one of %s", via, strings.Join(config.Logins, ", "))
 }
 
 // explainSAMLUser builds AAA.USER as the proxy would from the persona's
