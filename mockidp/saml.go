@@ -17,7 +17,7 @@ import (
 	"github.com/authdev/authdev/audit"
 )
 
-// SAML endpoint paths under an environment's issuer.
+// SAML endpoint paths under BaseURL/<env>.
 const (
 	samlMetadataPath     = "/saml/metadata"
 	samlSSOPath          = "/saml/sso"
