@@ -56,8 +56,8 @@ func newSAMLState() *samlState {
 }
 
 // samlIdP is the IdP's metadata, read at the first SAML login and again
-// after samlMetadataTTL (or after a failure), so that the proxy may start
-// before its IdP and follows its key rotation.
+// after samlMetadataTTL, so that the proxy may start before its IdP and
+// follows its key rotation; a failed refresh keeps what was read before.
 type samlIdP struct {
 	mu      sync.Mutex
 	meta    *saml.EntityDescriptor
@@ -73,10 +73,12 @@ func (e *envState) serviceProvider(p *Proxy, acs string) (*saml.ServiceProvider,
 	now := p.now()
 	if e.samlIdP.meta == nil || now.Sub(e.samlIdP.fetched) > samlMetadataTTL {
 		md, err := e.fetchSAMLMetadata(p)
-		if err != nil {
+		switch {
+		case err == nil:
+			e.samlIdP.meta, e.samlIdP.fetched = md, now
+		case e.samlIdP.meta == nil:
 			return nil, err
 		}
-		e.samlIdP.meta, e.samlIdP.fetched = md, now
 	}
 	u, err := url.Parse(acs)
 	if err != nil {
