@@ -226,6 +226,7 @@ func (v *validator) environments() {
 		v.oneOf(v.of(&e.Alg), fmt.Sprintf("environment %q alg", e.Name), e.Alg, Algs)
 		v.oneOf(v.of(&e.Login), fmt.Sprintf("environment %q login", e.Name), e.Login, Logins)
 	}
+	v.c.IDP.SAML.validate(v.errs, v.at, v.oneOf)
 }
 
 // unknownEnv reports env when no environment has that name.

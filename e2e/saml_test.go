@@ -13,7 +13,7 @@ import (
 // and the demo backend shows the persona with a verified assertion. The
 // login is started on localhost and on 127.0.0.1, and completes on each.
 func TestChromiumLogsInThroughSAML(t *testing.T) {
-	s := startAuthdevWith(t, "127.0.0.1", func(cfg string) string {
+	s := startAuthdevWith(t, func(cfg string) string {
 		return strings.Replace(cfg, "  tls: true\n", "  tls: true\n  login: saml\n", 1)
 	})
 	for _, host := range []string{"localhost", "127.0.0.1"} {

@@ -56,18 +56,25 @@ func startStack(t *testing.T) *stack {
 // HOME and state folder.
 func startAuthdev(t *testing.T, args ...string) *stack {
 	t.Helper()
-	return startAuthdevOn(t, "127.0.0.1", args...)
+	return launchAuthdev(t, "127.0.0.1", nil, args...)
 }
 
 // startAuthdevOn is startAuthdev with the proxy listening on proxyHost.
 func startAuthdevOn(t *testing.T, proxyHost string, args ...string) *stack {
 	t.Helper()
-	return startAuthdevWith(t, proxyHost, func(cfg string) string { return cfg }, args...)
+	return launchAuthdev(t, proxyHost, nil, args...)
 }
 
-// startAuthdevWith is startAuthdevOn with the demo configuration changed
-// by edit.
-func startAuthdevWith(t *testing.T, proxyHost string, edit func(cfg string) string, args ...string) *stack {
+// startAuthdevWith is startAuthdev with the demo configuration changed by
+// edit.
+func startAuthdevWith(t *testing.T, edit func(cfg string) string, args ...string) *stack {
+	t.Helper()
+	return launchAuthdev(t, "127.0.0.1", edit, args...)
+}
+
+// launchAuthdev runs authdev up with the proxy on proxyHost and the demo
+// configuration changed by edit (when not nil).
+func launchAuthdev(t *testing.T, proxyHost string, edit func(cfg string) string, args ...string) *stack {
 	t.Helper()
 	dir := t.TempDir()
 	s := &stack{dir: dir}
@@ -84,7 +91,10 @@ func startAuthdevWith(t *testing.T, proxyHost string, edit func(cfg string) stri
 	cfg := strings.ReplaceAll(string(demo), "127.0.0.1:9400", "127.0.0.1:"+itoa(idpPort))
 	cfg = strings.ReplaceAll(cfg, "listen: 127.0.0.1:8443", "listen: \""+net.JoinHostPort(proxyHost, itoa(proxyPort))+"\"")
 	s.config = filepath.Join(dir, "authdev.yaml")
-	if err := os.WriteFile(s.config, []byte(edit(cfg)), 0o600); err != nil {
+	if edit != nil {
+		cfg = edit(cfg)
+	}
+	if err := os.WriteFile(s.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	argv := append([]string{authdevBin, "up", "--no-tui", "--state", "file", "--config", s.config}, args...)

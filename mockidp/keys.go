@@ -208,6 +208,15 @@ func ImportKey(store state.Store, cfg *config.Config, env string, key crypto.Sig
 
 // generateKey makes a key for alg. Go's crypto ignores injected randomness
 // for key generation, so keys always come from the system's source.
+// newStoredKey generates a key for alg, made now, in its stored form.
+func newStoredKey(alg string, now time.Time) (storedKey, error) {
+	priv, err := generateKey(alg)
+	if err != nil {
+		return storedKey{}, err
+	}
+	return storedKeyOf(priv, alg, now)
+}
+
 func generateKey(alg string) (crypto.Signer, error) {
 	switch alg {
 	case "ES256":

@@ -33,11 +33,15 @@ func (s *Server) routes() http.Handler {
 		for _, r := range ep.routes() {
 			handle(r.path, r.handler)
 		}
-		envPath := "/" + e.Name
-		handle(envPath+samlMetadataPath, http.HandlerFunc(ep.samlMetadata))
-		handle(envPath+samlSSOPath, http.HandlerFunc(ep.samlSSO))
-		handle(envPath+samlSLOPath, http.HandlerFunc(ep.samlSLO))
-		handle(envPath+samlIDPInitiatedPath, http.HandlerFunc(ep.samlIDPInitiated))
+		// SAML lives at /<env>/saml/ and, for a flavor whose issuer path is
+		// longer, under the issuer too, where SAML SPs configured from the
+		// issuer URL look for it.
+		for _, p := range []string{"/" + e.Name, strings.TrimSuffix(ep.env.layout.Issuer, "/")} {
+			handle(p+samlMetadataPath, http.HandlerFunc(ep.samlMetadata))
+			handle(p+samlSSOPath, http.HandlerFunc(ep.samlSSO))
+			handle(p+samlSLOPath, http.HandlerFunc(ep.samlSLO))
+			handle(p+samlIDPInitiatedPath, http.HandlerFunc(ep.samlIDPInitiated))
+		}
 	}
 	mux.HandleFunc(s.basePath+"/healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

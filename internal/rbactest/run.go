@@ -486,8 +486,8 @@ func (r *runner) login(ctx context.Context, c Case) (*http.Client, error) {
 	return nil, fmt.Errorf("logging %s in: too many redirects", c.Persona)
 }
 
+// samlFormRE and hiddenRE read the HTTP-POST binding's form of the IdP.
 var (
-	// samlFormRE and hiddenRE read the HTTP-POST binding's form of the IdP.
 	samlFormRE = regexp.MustCompile(`<form method="post" action="([^"]*)" id="saml">`)
 	hiddenRE   = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)">`)
 )
