@@ -182,7 +182,7 @@ func (p *Proxy) completeLogin(w http.ResponseWriter, r *http.Request) *loginErro
 	if lerr != nil {
 		return lerr
 	}
-	return p.startSession(w, r, env, ls, claims, rawID, now)
+	return p.startSession(w, r, env, ls, claims, rawID, now, "session")
 }
 
 // loginInProgress is the login this browser started for the callback's
@@ -265,7 +265,7 @@ func addUserInfo(ctx context.Context, prov *provider, tok *oauth2.Token, claims 
 
 // startSession sets the session cookie for the verified claims and sends
 // the browser back where the login started.
-func (p *Proxy) startSession(w http.ResponseWriter, r *http.Request, env *envState, ls *loginState, claims map[string]any, rawID string, now time.Time) *loginError {
+func (p *Proxy) startSession(w http.ResponseWriter, r *http.Request, env *envState, ls *loginState, claims map[string]any, rawID string, now time.Time, via string) *loginError {
 	email, _ := claims["email"].(string)
 	persona := p.rt().personaOf(env.Name, email)
 	c, err := env.newCaller(claims, persona)
@@ -282,7 +282,7 @@ func (p *Proxy) startSession(w http.ResponseWriter, r *http.Request, env *envSta
 		return loginFailure(http.StatusInternalServerError, err.Error())
 	}
 	p.setSessionCookie(w, v)
-	p.emit(audit.Event{Kind: audit.KindLogin, Persona: persona, User: c.user, Env: env.Name, Via: "session",
+	p.emit(audit.Event{Kind: audit.KindLogin, Persona: persona, User: c.user, Env: env.Name, Via: via,
 		ClientIP: clientIP(r).String(), Path: ls.Return, Claims: p.detailClaims(claims),
 		Message: fmt.Sprintf("groups %s; roles %s", strings.Join(c.groups, ","), strings.Join(c.roles, ","))})
 	w.Header().Set("Cache-Control", "no-store")

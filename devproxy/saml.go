@@ -195,7 +195,7 @@ func (p *Proxy) completeSAMLLogin(w http.ResponseWriter, r *http.Request) *login
 	if err != nil {
 		return loginFailure(http.StatusUnauthorized, "the SAML response was refused: "+samlRefusal(err))
 	}
-	return p.startSession(w, r, env, ls, SAMLClaims(a, env.SAML.Attributes, env.GroupsClaim), "", now)
+	return p.startSession(w, r, env, ls, SAMLClaims(a, env.SAML.Attributes, env.GroupsClaim), "", now, config.LoginSAML)
 }
 
 // samlRefusal is the reason behind crewjam/saml's "Authentication failed".

@@ -108,8 +108,8 @@ func TestSAMLBrowserLoginGivesTheSameSessionHeadersAndAssertionAsOIDC(t *testing
 		t.Error("no signed assertion for the backend")
 	}
 	logins := e.events.of(audit.KindLogin)
-	if len(logins) == 0 || logins[len(logins)-1].Claims["department"] != "platform" {
-		t.Errorf("the session's claims lack the SAML attribute department: %+v", logins)
+	if len(logins) == 0 || logins[len(logins)-1].Claims["department"] != "platform" || logins[len(logins)-1].Via != "saml" {
+		t.Errorf("want a login via saml whose claims have the SAML attribute department: %+v", logins)
 	}
 	if c := get(t, b.Client, e.url+"/"); c.StatusCode != http.StatusOK {
 		t.Errorf("the NSC_TMAS session does not carry the next request: %d", c.StatusCode)
