@@ -241,10 +241,15 @@ func adcExplainRun(opts *ADCExplainOptions) error {
 	return writeExplain(opts.IO.Out, opts, id, user, samlAttrs, req, &res, settings)
 }
 
-// explainIdentity is AAA.USER as the login via (default: the environment's)
-// would make it, and the SAML attributes behind it for a SAML login.
+// explainIdentity is AAA.USER as the login via would make it, and the SAML
+// attributes behind it for a SAML login. The default is the proxy's: SAML
+// under an ns.conf samlAction, else the environment's login.
 func explainIdentity(via string, id config.Identity, env *config.Environment, s adc.Settings) (*adc.User, []saml.Attribute, error) {
-	switch cmp.Or(via, env.Login) {
+	login := env.Login
+	if len(s.Authn.SAML) > 0 {
+		login = config.LoginSAML
+	}
+	switch cmp.Or(via, login) {
 	case config.LoginSAML:
 		u, attrs := explainSAMLUser(id, env, s)
 		return u, attrs, nil
