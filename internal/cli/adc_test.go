@@ -291,7 +291,7 @@ func TestADCExplainShowsTheSAMLAttributesItWouldUse(t *testing.T) {
 personas:
   alice: {name: Alice Admin, email: alice@example.com, groups: [sg-admins], claims: {department: platform}}
 environments:
-  prod: {flavor: entra, login: saml, roles: {sg-admins: [admin]}}
+  prod: {flavor: entra, entra: {group_names: true}, login: saml, roles: {sg-admins: [admin]}}
   dev: {flavor: okta}
 proxy:
   policies:
@@ -320,5 +320,41 @@ proxy:
 	}
 	if code, _, stderr := run(t, nil, "--config", cfg, "adc", "explain", "--as", "alice", "--via", "ldap", "GET", "/"); code != ExitUsage || !strings.Contains(stderr, `"ldap"`) {
 		t.Fatalf("--via ldap: exit %d: %s", code, stderr)
+	}
+}
+
+// An ns.conf samlAction's -attribute1..16 give AAA.USER.ATTRIBUTE(n) its
+// meaning, as an OAuth action's -Attributes do, and make explain's login
+// SAML.
+func TestADCExplainNumbersTheSAMLActionsAttributes(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"ns.conf": `add authentication samlAction saml_idp -samlIdPCertName idp -samlRedirectUrl "https://idp.example.com/sso" -attribute1 "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/department"
+set tm sessionParameter -defaultAuthorizationAction ALLOW
+`,
+		"authdev.yaml": `personas:
+  alice: {email: alice@example.com, claims: {department: platform}}
+  bob: {email: bob@example.com, claims: {department: sales}}
+environments:
+  prod: {flavor: entra}
+proxy:
+  adc_config: ns.conf
+  policies:
+    - name: platform-only
+      rule: HTTP.REQ.URL.PATH.STARTSWITH("/platform") && !AAA.USER.ATTRIBUTE(1).EQ("platform")
+      action: DENY
+`,
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := filepath.Join(dir, "authdev.yaml")
+	for persona, want := range map[string]string{"alice": "decision: ALLOW", "bob": "DENY (403) by policy platform-only"} {
+		code, stdout, stderr := run(t, nil, "--config", cfg, "adc", "explain", "--as", persona, "GET", "/platform/x")
+		if code != 0 || !strings.Contains(stdout, want) || !strings.Contains(stdout, "SAML attributes") {
+			t.Errorf("%s: exit %d, want %q and the SAML attributes in:\n%s\nstderr: %s", persona, code, want, stdout, stderr)
+		}
 	}
 }
