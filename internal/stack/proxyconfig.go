@@ -14,12 +14,15 @@ func ConfigOptions(cfg *config.Config, issuer func(env string) string, clientSec
 	o := devproxy.Options{
 		SessionTimeout: cfg.Proxy.SessionTimeout.D(),
 		IdleTimeout:    cfg.Proxy.IdleTimeout.D(),
-		PersonaOf: func(env, email string) string {
-			if email == "" {
-				return ""
+		RequestTimeout: cfg.Proxy.RequestTimeout.D(),
+		PersonaOf: func(env, user string) string {
+			if id, ok := cfg.PersonaByEmail(env, user); ok && user != "" {
+				return id.Persona
 			}
-			id, _ := cfg.PersonaByEmail(env, email)
-			return id.Persona
+			if p, ok := cfg.Persona(user); ok {
+				return p.ID
+			}
+			return ""
 		},
 	}
 	for _, e := range cfg.Environments {
@@ -27,6 +30,9 @@ func ConfigOptions(cfg *config.Config, issuer func(env string) string, clientSec
 		env := devproxy.Environment{
 			Name: e.Name, Issuer: issuer(e.Name), ClientID: config.ProxyClientID, ClientSecret: clientSecret,
 			Audience: e.Audience, GroupsClaim: spec.GroupsClaim, UserNameClaim: spec.UserNameClaim, Roles: spec.ProxyRoles(&e),
+		}
+		if spec.ClientBoundAccess {
+			env.BearerClients = cfg.ClientIDs()
 		}
 		md := e.SAMLMetadata
 		if md == "" {

@@ -103,6 +103,8 @@ type Stack struct {
 	mu             sync.Mutex // one Reload at a time; guards warns
 	warns          []string
 	sessionTimeout time.Duration // as built: Reload cannot change it
+
+	drills drillState
 }
 
 // idpKeyReload is how often the stack re-reads the IdP's signing keys from
@@ -123,7 +125,7 @@ func Up(opts Options) (_ *Stack, err error) {
 	}()
 	cfg := opts.Config
 	idpAddr := cmp.Or(opts.IdPListen, cfg.IDP.Listen)
-	if s.idpLn, err = listen("the IdP", idpAddr, "idp.listen"); err != nil {
+	if s.idpLn, err = listenLoopback("the IdP", idpAddr, "idp.listen"); err != nil {
 		return nil, err
 	}
 	if cfg.IDP.PublicURL == "" {
@@ -203,7 +205,7 @@ func newStack(opts Options) (*Stack, error) {
 // come from the state store, so an IdP built by Reload signs with the same
 // keys as the one it replaces.
 func (s *Stack) newIdP(cfg *config.Config) (*mockidp.Server, error) {
-	return mockidp.New(cfg, mockidp.Options{Store: s.store, BaseURL: s.idpBase, Now: s.now, Rand: s.rand,
+	return mockidp.New(cfg, mockidp.Options{Store: s.store, BaseURL: s.idpBase, Now: s.idpNow, Rand: s.rand,
 		Events: s.publish, KeyReload: -1})
 }
 
@@ -212,7 +214,7 @@ func (s *Stack) newIdP(cfg *config.Config) (*mockidp.Server, error) {
 func (s *Stack) buildProxy() error {
 	cfg := s.cfg.Load()
 	var err error
-	if s.proxyLn, err = listen("the proxy", cmp.Or(s.opts.ProxyListen, cfg.Proxy.Listen), "proxy.listen"); err != nil {
+	if s.proxyLn, err = listenLoopback("the proxy", cmp.Or(s.opts.ProxyListen, cfg.Proxy.Listen), "proxy.listen"); err != nil {
 		return err
 	}
 	s.publicURL = ProxyURL(cfg, s.proxyLn.Addr().String())
@@ -475,6 +477,9 @@ func (s *Stack) Start() error {
 		// current, so that Reload can replace it under the same listener.
 		s.idpSrv = &http.Server{ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 			Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if s.unreachable(w, r) {
+					return
+				}
 				s.idp.Load().Handler().ServeHTTP(w, r)
 			})}
 		s.idpStop = make(chan struct{})
