@@ -96,12 +96,15 @@ bind cs vserver front -policyName no_admin -priority 10 -gotoPriorityExpression 
 add audit messageaction said INFORMATIONAL "\"allowed \" + HTTP.REQ.URL.PATH"
 add authorization policy logged "HTTP.REQ.URL.PATH.EQ(\"/x\")" ALLOW -logAction said
 bind lb vserver lb_app -policyName logged -priority 5
+add cs vserver plain HTTP 10.0.0.1 80
+bind cs vserver plain -lbvserver lb_app
 `)
-	for _, tt := range []struct{ path, want string }{
-		{"/admin/users", "decision: RESET: the connection is reset (policy no_admin)\ncontent switching: lb vserver lb_app serves it"},
-		{"/x", "decision: ALLOW by policy logged\ncontent switching: lb vserver lb_app serves it\naudit message (INFORMATIONAL, policy logged): allowed /x"},
+	for _, tt := range []struct{ vserver, path, want string }{
+		{"", "/admin/users", "decision: RESET: the connection is reset (policy no_admin)\ncontent switching: lb vserver lb_app serves it"},
+		{"", "/x", "decision: ALLOW by policy logged\ncontent switching: lb vserver lb_app serves it\naudit message (INFORMATIONAL, policy logged): allowed /x"},
+		{"plain", "/admin/users", "decision: ALLOW by policy everyone\ncontent switching: lb vserver lb_app serves it"},
 	} {
-		code, stdout, stderr := run(t, nil, "--config", cfg, "adc", "explain", "--as", "alice", "GET", tt.path)
+		code, stdout, stderr := run(t, nil, "--config", cfg, "adc", "explain", "--vserver", tt.vserver, "--as", "alice", "GET", tt.path)
 		if code != 0 || !strings.Contains(stdout, tt.want) {
 			t.Errorf("GET %s: exit %d, stderr %q, output lacks %q:\n%s", tt.path, code, stderr, tt.want, stdout)
 		}
