@@ -3,7 +3,6 @@ package e2e
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -56,25 +55,12 @@ func startStack(t *testing.T) *stack {
 // HOME and state folder.
 func startAuthdev(t *testing.T, args ...string) *stack {
 	t.Helper()
-	return launchAuthdev(t, "127.0.0.1", nil, args...)
-}
-
-// startAuthdevOn is startAuthdev with the proxy listening on proxyHost.
-func startAuthdevOn(t *testing.T, proxyHost string, args ...string) *stack {
-	t.Helper()
-	return launchAuthdev(t, proxyHost, nil, args...)
+	return startAuthdevWith(t, nil, args...)
 }
 
 // startAuthdevWith is startAuthdev with the demo configuration changed by
-// edit.
+// edit (when not nil).
 func startAuthdevWith(t *testing.T, edit func(cfg string) string, args ...string) *stack {
-	t.Helper()
-	return launchAuthdev(t, "127.0.0.1", edit, args...)
-}
-
-// launchAuthdev runs authdev up with the proxy on proxyHost and the demo
-// configuration changed by edit (when not nil).
-func launchAuthdev(t *testing.T, proxyHost string, edit func(cfg string) string, args ...string) *stack {
 	t.Helper()
 	dir := t.TempDir()
 	s := &stack{dir: dir}
@@ -89,7 +75,7 @@ func launchAuthdev(t *testing.T, proxyHost string, edit func(cfg string) string,
 	}
 	idpPort, proxyPort := freePort(t), freePort(t)
 	cfg := strings.ReplaceAll(string(demo), "127.0.0.1:9400", "127.0.0.1:"+itoa(idpPort))
-	cfg = strings.ReplaceAll(cfg, "listen: 127.0.0.1:8443", "listen: \""+net.JoinHostPort(proxyHost, itoa(proxyPort))+"\"")
+	cfg = strings.ReplaceAll(cfg, "127.0.0.1:8443", "127.0.0.1:"+itoa(proxyPort))
 	s.config = filepath.Join(dir, "authdev.yaml")
 	if edit != nil {
 		cfg = edit(cfg)
