@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -199,4 +200,14 @@ func (c *Config) Resolve(path string) string {
 		return path
 	}
 	return filepath.Join(c.Dir, path)
+}
+
+// ClientIDs lists every client the IdP knows: the built-in ones, then
+// idp.clients.
+func (c *Config) ClientIDs() []string {
+	ids := slices.Clone(ReservedClientIDs)
+	for _, cl := range c.IDP.Clients {
+		ids = append(ids, cl.ID)
+	}
+	return ids
 }

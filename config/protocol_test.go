@@ -31,6 +31,10 @@ environments:
 			t.Errorf("errors lack %q:\n%v", w, err)
 		}
 	}
+	_, err = parse(t, "idp: {tls: true, public_url: http://idp.local:9400}\npersonas: {alice: {}}\n", nil)
+	if err == nil || !strings.Contains(err.Error(), `authdev.yaml:1:30: idp.public_url "http://idp.local:9400" is http but idp.tls serves https`) {
+		t.Errorf("an http public_url under idp.tls: %v", err)
+	}
 	cfg, err := parse(t, `personas: {alice: {}}
 environments:
   prod: {flavor: entra, entra: {tenant_id: 72f988bf-86f1-41af-91ab-2d7cd011db47, group_names: true}}

@@ -196,6 +196,9 @@ func (v *validator) idp() {
 	v.oneOf(v.of(&v.c.ChecksCoverage), "checks_coverage", v.c.ChecksCoverage, CoverageModes)
 	if i.PublicURL != "" {
 		checkURL(v.errs, v.of(&i.PublicURL), "idp.public_url", i.PublicURL)
+		if i.TLS && strings.HasPrefix(i.PublicURL, "http:") {
+			v.errs.add(v.of(&i.PublicURL), "idp.public_url %q is http but idp.tls serves https: write https://, or turn idp.tls off", i.PublicURL)
+		}
 	}
 	clientIDs := map[string]bool{}
 	for _, cl := range i.Clients {

@@ -23,6 +23,10 @@ type Environment struct {
 	Scopes []string
 	// Audience is the aud bearer tokens must carry.
 	Audience string
+	// BearerClients, when set, replaces the aud check of bearer tokens:
+	// their client_id must be one of these (Cognito's access tokens have
+	// no aud).
+	BearerClients []string
 	// GroupsClaim is the claim that lists the user's groups; default "groups".
 	GroupsClaim string
 	// UserNameClaim becomes AAA.USER.NAME; default "email".
@@ -134,9 +138,9 @@ func (e *envState) provider(p *Proxy) (*provider, error) {
 		endSession: meta.EndSession,
 		userInfo:   op.UserInfo,
 	}
-	if e.Audience != "" {
+	if e.Audience != "" || len(e.BearerClients) > 0 {
 		prov.bearer = oidc.NewVerifier(e.Issuer, keys, &oidc.Config{
-			ClientID: e.Audience, SupportedSigningAlgs: SigningAlgs, Now: skewed})
+			ClientID: e.Audience, SkipClientIDCheck: len(e.BearerClients) > 0, SupportedSigningAlgs: SigningAlgs, Now: skewed})
 	}
 	e.prov = prov
 	return prov, nil

@@ -81,9 +81,10 @@ type Options struct {
 	CookieSecret []byte
 	// AssertionKey signs X-Authdev-Assertion (ES256).
 	AssertionKey *ecdsa.PrivateKey
-	// PersonaOf names the persona whose email in env is email ("" when
-	// none), so tokens and sessions are shown as personas.
-	PersonaOf func(env, email string) string
+	// PersonaOf names the persona whose email in env is user, or whose id
+	// is user where tokens carry a user name instead ("" when none), so
+	// tokens and sessions are shown as personas.
+	PersonaOf func(env, user string) string
 	// Events receives the audit trail; it must not block.
 	Events func(audit.Event)
 	// Detail adds claims, headers, assertion claims and the policy trace
@@ -139,6 +140,11 @@ type Proxy struct {
 	stop       context.CancelFunc
 	monitorCtx context.Context // set by Start; Reload starts new monitors under it
 	monitors   sync.WaitGroup
+
+	// expired and expiredBefore are the sessions ExpireSessions ended: by
+	// ID, and all those created before a second.
+	expired       *cache[string, struct{}]
+	expiredBefore atomic.Int64
 }
 
 // Active is the environment whose issuer logs users in, and the persona
@@ -185,6 +191,7 @@ func New(opts Options) (*Proxy, error) {
 		sessions:   newCache[string, *sessionEntry](10000),
 		bearers:    newCache[string, *caller](10000),
 		revoked:    newCache[string, struct{}](100000),
+		expired:    newCache[string, struct{}](10000),
 		store:      opts.State,
 		saml:       newSAMLState(),
 		events:     opts.Events,

@@ -293,6 +293,17 @@ func TestFlavorValuesFollowTheProvidersRules(t *testing.T) {
 		if c["sub"] != "ci@clients" || c["gty"] != "client-credentials" {
 			t.Errorf("client token %v", c)
 		}
+		// The RFC 9068 profile (https://auth0.com/docs/secure/tokens/access-tokens/access-token-profiles)
+		// and an explicit role -> permissions map.
+		ts, err := srv.Mint("alice", "a9", mockidp.MintOptions{ClientID: "webapp"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a9 := claimsOf(t, ts.AccessToken)
+		if headerOf(t, ts.AccessToken)["typ"] != "at+jwt" || a9["client_id"] != "webapp" || a9["jti"] == nil ||
+			fmt.Sprint(a9["permissions"]) != "[read:users write:users]" {
+			t.Errorf("RFC 9068 profile: header %v claims %v", headerOf(t, ts.AccessToken), a9)
+		}
 		keys := make([]string, 0, len(a))
 		for k := range a {
 			keys = append(keys, k)

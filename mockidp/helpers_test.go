@@ -70,6 +70,7 @@ environments:
     keycloak: {realm: platform, client_roles: {orders-api: {eng-admins: [orders-admin]}}}
   cog: {flavor: cognito}
   a0: {flavor: auth0, roles: {eng-admins: [admin]}}
+  a9: {flavor: auth0, roles: {eng-admins: [admin]}, auth0: {rfc9068: true, permissions: {admin: ["read:users", "write:users"]}}}
   gen: {flavor: generic, roles: {eng: [reader]}}
   es: {flavor: generic, alg: ES256, audience: api://es}
 `

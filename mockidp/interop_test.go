@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/authdev/authdev/internal/state"
 	"github.com/authdev/authdev/mockidp"
 	"github.com/authdev/authdev/mockidp/idptest"
 )
@@ -234,6 +236,30 @@ func TestAuth0LogoutReturnsToTheClientsURL(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != want || (want == http.StatusFound && resp.Header.Get("Location") != target) {
 			t.Errorf("returnTo %s: %d %q, want %d", target, resp.StatusCode, resp.Header.Get("Location"), want)
+		}
+	}
+}
+
+// Behind a reverse proxy idp.public_url may carry a path: the issuers and
+// every well-known form keep it.
+func TestMetadataAnswersUnderAPublicURLWithAPath(t *testing.T) {
+	cfg := testConfig(t)
+	store := state.NewMemory()
+	if err := idptest.SeedKeys(store, cfg); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := mockidp.New(cfg, mockidp.Options{Store: store, BaseURL: "https://idp.example/auth"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, env := range []string{"dev", "okta", "a0"} {
+		iss := srv.Issuer(env)
+		for _, u := range wellKnownURLs(iss) {
+			rec := httptest.NewRecorder()
+			srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, u, nil))
+			if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"issuer":"`+iss+`"`) {
+				t.Errorf("%s: %d %.120s", u, rec.Code, rec.Body.String())
+			}
 		}
 	}
 }

@@ -25,7 +25,7 @@ func (s *Server) routes() http.Handler {
 	handle := func(p string, h http.Handler) {
 		if !seen[p] {
 			seen[p] = true
-			mux.Handle(s.basePath+p, h)
+			mux.Handle(p, h)
 		}
 	}
 	for _, e := range s.cfg.Environments {
@@ -36,7 +36,7 @@ func (s *Server) routes() http.Handler {
 		// SAML lives at /<env>/saml/ and, for a flavor whose issuer path is
 		// longer, under the issuer too, where SAML SPs configured from the
 		// issuer URL look for it.
-		for _, p := range []string{"/" + e.Name, strings.TrimSuffix(ep.env.layout.Issuer, "/")} {
+		for _, p := range []string{s.basePath + "/" + e.Name, s.basePath + strings.TrimSuffix(ep.env.layout.Issuer, "/")} {
 			handle(p+samlMetadataPath, http.HandlerFunc(ep.samlMetadata))
 			handle(p+samlSSOPath, http.HandlerFunc(ep.samlSSO))
 			handle(p+samlSLOPath, http.HandlerFunc(ep.samlSLO))
@@ -54,7 +54,7 @@ func (s *Server) routes() http.Handler {
 	return mux
 }
 
-// route is a path under the base URL and what serves it.
+// route is a path on the server and what serves it.
 type route struct {
 	path    string
 	handler http.Handler
@@ -66,33 +66,35 @@ type route struct {
 // form), inserted after the host (RFC 8414 §3.1), and under /<env> for
 // every flavor, so scripts can keep one rule.
 func (ep *issuerEP) routes() []route {
-	l := ep.env.layout
+	l, base := ep.env.layout, ep.s.basePath
 	disc := cors(http.HandlerFunc(ep.discovery))
-	issPath := strings.TrimSuffix(l.Issuer, "/")
-	envPath := "/" + ep.env.cfg.Name
+	issPath := base + strings.TrimSuffix(l.Issuer, "/")
 	var rs []route
-	for _, p := range []string{issPath, envPath} {
+	for _, p := range []string{issPath, base + "/" + ep.env.cfg.Name} {
 		rs = append(rs,
 			route{p + wellKnownOIDC, disc}, route{p + wellKnownOAuth, disc},
 			route{wellKnownOIDC + p, disc}, route{wellKnownOAuth + p, disc})
 	}
-	if issPath != l.Issuer {
+	if issPath != base+l.Issuer {
 		// An issuer with a trailing slash (auth0) keeps it after insertion;
 		// {$} matches that path alone, not what is under it.
-		rs = append(rs, route{wellKnownOIDC + l.Issuer + "{$}", disc}, route{wellKnownOAuth + l.Issuer + "{$}", disc})
+		rs = append(rs, route{wellKnownOIDC + base + l.Issuer + "{$}", disc}, route{wellKnownOAuth + base + l.Issuer + "{$}", disc})
 	}
-	rs = append(rs,
-		route{l.JWKS, cors(http.HandlerFunc(ep.jwks))},
-		route{l.Token, cors(http.HandlerFunc(ep.token))},
-		route{l.UserInfo, cors(http.HandlerFunc(ep.userinfo))},
-		route{l.Authorization, http.HandlerFunc(ep.authorize)},
-		route{l.Introspection, http.HandlerFunc(ep.introspect)},
-		route{l.Revocation, http.HandlerFunc(ep.revoke)},
-		route{l.EndSession, http.HandlerFunc(ep.endSession)},
-		route{l.DeviceAuthorization, http.HandlerFunc(ep.deviceAuthorization)},
-		route{l.DeviceVerification, http.HandlerFunc(ep.deviceVerification)})
-	if l.ExtraLogout != "" {
-		rs = append(rs, route{l.ExtraLogout, http.HandlerFunc(ep.endSession)})
+	for _, r := range []route{
+		{l.JWKS, cors(http.HandlerFunc(ep.jwks))},
+		{l.Token, cors(http.HandlerFunc(ep.token))},
+		{l.UserInfo, cors(http.HandlerFunc(ep.userinfo))},
+		{l.Authorization, http.HandlerFunc(ep.authorize)},
+		{l.Introspection, http.HandlerFunc(ep.introspect)},
+		{l.Revocation, http.HandlerFunc(ep.revoke)},
+		{l.EndSession, http.HandlerFunc(ep.endSession)},
+		{l.DeviceAuthorization, http.HandlerFunc(ep.deviceAuthorization)},
+		{l.DeviceVerification, http.HandlerFunc(ep.deviceVerification)},
+		{l.ExtraLogout, http.HandlerFunc(ep.endSession)},
+	} {
+		if r.path != "" {
+			rs = append(rs, route{base + r.path, r.handler})
+		}
 	}
 	return rs
 }

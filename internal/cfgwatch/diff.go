@@ -53,6 +53,7 @@ func Diff(old, new *config.Config) string {
 	}{
 		{"idp.listen", old.IDP.Listen, new.IDP.Listen},
 		{"idp.public_url", old.IDP.PublicURL, new.IDP.PublicURL},
+		{"idp.tls", old.IDP.TLS, new.IDP.TLS},
 		{"idp.flavor", old.IDP.Flavor, new.IDP.Flavor},
 		{"idp.alg", old.IDP.Alg, new.IDP.Alg},
 		{"idp.token_ttl", old.IDP.TokenTTL, new.IDP.TokenTTL},

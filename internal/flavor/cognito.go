@@ -14,12 +14,14 @@ import (
 // cognito:username. Custom attributes are prefixed custom:. Cognito sends
 // no typ header.
 var cognito = Spec{
-	Layout:          cognitoLayout,
-	Subject:         func(env *config.Environment, persona string) string { return UUID("sub", env.Name, persona) },
-	GroupsClaim:     "cognito:groups",
-	GroupValue:      sameGroup,
-	UserNameClaim:   "username",
-	AccessTokenType: func(*config.Environment) string { return "" },
+	Layout:        cognitoLayout,
+	Subject:       func(env *config.Environment, persona string) string { return UUID("sub", env.Name, persona) },
+	GroupsClaim:   "cognito:groups",
+	GroupValue:    sameGroup,
+	UserNameClaim: "username",
+	// API Gateway's Cognito authorizer accepts the pool's app clients.
+	ClientBoundAccess: true,
+	AccessTokenType:   func(*config.Environment) string { return "" },
 	ClaimsSupported: []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "jti", "nonce", "at_hash", "token_use",
 		"client_id", "scope", "username", "cognito:username", "cognito:groups", "email", "email_verified", "name",
 		"origin_jti", "event_id", "version"},

@@ -63,6 +63,9 @@ type Spec struct {
 	// GroupValue is how a group named in authdev.yaml appears in the
 	// groups claim (Entra: an object ID).
 	GroupValue func(env *config.Environment, group string) string
+	// ClientBoundAccess says access tokens carry no aud: relying parties
+	// check client_id instead (Cognito).
+	ClientBoundAccess bool
 	// UserNameClaim is the access-token claim that names the user for the
 	// proxy's AAA.USER.NAME; "" keeps the proxy's default (email).
 	UserNameClaim string

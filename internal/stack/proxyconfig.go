@@ -15,12 +15,14 @@ func ConfigOptions(cfg *config.Config, issuer func(env string) string, clientSec
 		SessionTimeout: cfg.Proxy.SessionTimeout.D(),
 		IdleTimeout:    cfg.Proxy.IdleTimeout.D(),
 		RequestTimeout: cfg.Proxy.RequestTimeout.D(),
-		PersonaOf: func(env, email string) string {
-			if email == "" {
-				return ""
+		PersonaOf: func(env, user string) string {
+			if id, ok := cfg.PersonaByEmail(env, user); ok && user != "" {
+				return id.Persona
 			}
-			id, _ := cfg.PersonaByEmail(env, email)
-			return id.Persona
+			if p, ok := cfg.Persona(user); ok {
+				return p.ID
+			}
+			return ""
 		},
 	}
 	for _, e := range cfg.Environments {
@@ -28,6 +30,9 @@ func ConfigOptions(cfg *config.Config, issuer func(env string) string, clientSec
 		env := devproxy.Environment{
 			Name: e.Name, Issuer: issuer(e.Name), ClientID: config.ProxyClientID, ClientSecret: clientSecret,
 			Audience: e.Audience, GroupsClaim: spec.GroupsClaim, UserNameClaim: spec.UserNameClaim, Roles: spec.ProxyRoles(&e),
+		}
+		if spec.ClientBoundAccess {
+			env.BearerClients = cfg.ClientIDs()
 		}
 		md := e.SAMLMetadata
 		if md == "" {

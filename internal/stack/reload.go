@@ -29,7 +29,7 @@ import (
 //     sessions survive and take the new roles at their next request.
 //
 // Needs a restart, reported as a warning notice while the rest applies:
-// idp.listen, idp.public_url, proxy.listen, proxy.tls, proxy.hostnames,
+// idp.listen, idp.public_url, idp.tls, proxy.listen, proxy.tls, proxy.hostnames,
 // proxy.public_url and the session and idle timeouts (those of the ns.conf
 // included): they are bound into the listeners, certificates and cookies
 // already handed out. `--upstream` keeps replacing proxy.upstreams, and
@@ -104,6 +104,7 @@ func (s *Stack) needsRestart(old, cfg *config.Config, po devproxy.Options) []str
 	}{
 		{"idp.listen", old.IDP.Listen, cfg.IDP.Listen, s.opts.IdPListen != "" || s.idpLn == nil},
 		{"idp.public_url", old.IDP.PublicURL, cfg.IDP.PublicURL, s.idpLn == nil},
+		{"idp.tls", old.IDP.TLS, cfg.IDP.TLS, s.idpLn == nil},
 		{"proxy.listen", old.Proxy.Listen, cfg.Proxy.Listen, s.opts.ProxyListen != ""},
 		{"proxy.tls", old.Proxy.TLSEnabled(), cfg.Proxy.TLSEnabled(), false},
 		{"proxy.hostnames", old.Proxy.Hostnames, cfg.Proxy.Hostnames, false},

@@ -103,6 +103,8 @@ type Stack struct {
 	mu             sync.Mutex // one Reload at a time; guards warns
 	warns          []string
 	sessionTimeout time.Duration // as built: Reload cannot change it
+
+	drills drillState
 }
 
 // idpKeyReload is how often the stack re-reads the IdP's signing keys from
@@ -203,7 +205,7 @@ func newStack(opts Options) (*Stack, error) {
 // come from the state store, so an IdP built by Reload signs with the same
 // keys as the one it replaces.
 func (s *Stack) newIdP(cfg *config.Config) (*mockidp.Server, error) {
-	return mockidp.New(cfg, mockidp.Options{Store: s.store, BaseURL: s.idpBase, Now: s.now, Rand: s.rand,
+	return mockidp.New(cfg, mockidp.Options{Store: s.store, BaseURL: s.idpBase, Now: s.idpNow, Rand: s.rand,
 		Events: s.publish, KeyReload: -1})
 }
 
@@ -278,9 +280,16 @@ func (s *Stack) proxyOptions(cfg *config.Config, idp *mockidp.Server) (devproxy.
 	if err != nil {
 		return devproxy.Options{}, nil, err
 	}
+	// A real ns.conf holds many lines that change nothing for authdev
+	// (SSL ciphers, SNMP...): name only those able to change a decision.
 	var warns []string
 	for _, w := range eng.Warnings() {
-		warns = append(warns, w.String())
+		if w.Effect == adc.EffectDecision {
+			warns = append(warns, w.String())
+		}
+	}
+	if n := eng.Lines().Understood; n > 0 {
+		warns = append(warns, fmt.Sprintf("%d ns.conf lines are understood and not emulated, with no effect on HTTP decisions: `authdev adc check` lists them", n))
 	}
 	settings := eng.Settings()
 
@@ -468,6 +477,9 @@ func (s *Stack) Start() error {
 		// current, so that Reload can replace it under the same listener.
 		s.idpSrv = &http.Server{ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 			Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if s.unreachable(w, r) {
+					return
+				}
 				s.idp.Load().Handler().ServeHTTP(w, r)
 			})}
 		s.idpStop = make(chan struct{})
