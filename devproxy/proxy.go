@@ -121,9 +121,9 @@ type Proxy struct {
 	sessions   *cache[string, *sessionEntry]
 	bearers    *cache[string, *caller]
 	revoked    *cache[string, struct{}]
+	saml       *samlState
 	store      state.Store
 	revokeMu   sync.Mutex // one read-modify-write of the stored revocations at a time
-	saml       *samlState
 	events     func(audit.Event)
 	detail     bool
 	control    http.Handler
@@ -192,8 +192,8 @@ func New(opts Options) (*Proxy, error) {
 		bearers:    newCache[string, *caller](10000),
 		revoked:    newCache[string, struct{}](100000),
 		expired:    newCache[string, struct{}](10000),
-		store:      opts.State,
 		saml:       newSAMLState(),
+		store:      opts.State,
 		events:     opts.Events,
 		detail:     opts.Detail,
 		control:    opts.Control,

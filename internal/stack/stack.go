@@ -310,6 +310,7 @@ func (s *Stack) proxyOptions(cfg *config.Config, idp *mockidp.Server) (devproxy.
 		po.Env = env
 	case idp != nil:
 		po = ConfigOptions(cfg, idp.Issuer, idp.ProxyClientSecret())
+		SAMLLogins(&po, cfg, idp.BaseURL())
 	default:
 		secret, err := mockidp.ProxyClientSecret(s.store)
 		if err != nil {
@@ -320,6 +321,7 @@ func (s *Stack) proxyOptions(cfg *config.Config, idp *mockidp.Server) (devproxy.
 			return devproxy.Options{}, nil, err
 		}
 		po = ConfigOptions(cfg, func(env string) string { return mockidp.IssuerOf(base, cfg, env) }, secret)
+		SAMLLogins(&po, cfg, base)
 	}
 	// The OAuth action's userNameField is how the ADC fills AAA.USER.NAME,
 	// whichever issuer logs the user in.
@@ -328,6 +330,7 @@ func (s *Stack) proxyOptions(cfg *config.Config, idp *mockidp.Server) (devproxy.
 			po.Environments[i].UserNameClaim = o.UserNameField
 		}
 	}
+	warns = append(warns, SAMLActions(&po, cfg, settings.Authn.SAML)...)
 	if settings.SessionTimeout > 0 {
 		po.SessionTimeout = settings.SessionTimeout
 	}
