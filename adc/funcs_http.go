@@ -123,20 +123,26 @@ func urlSuffix(e *evalCtx) string {
 // first segment after the leading slash.
 func pathProps() map[string]funcSpec {
 	return map[string]funcSpec{
-		"GET":         pathList(listGet),
-		"GET_REVERSE": pathList(listGetReverse),
+		"GET":         listOf("/", listIndex(listGet)),
+		"GET_REVERSE": listOf("/", listIndex(listGetReverse)),
 	}
 }
 
-func pathList(get func(s, sep string, i int64, skipEmpty bool) string) funcSpec {
-	return func(c *compiler, recv val, n *node) (val, error) {
-		return listIndex(get)(c, val{ty: tyList, text: recv.text, sep: "/", fold: recv.fold}, n)
-	}
-}
-
+// queryProps: the query is a name-value list, "&"-separated.
 func queryProps() map[string]funcSpec {
 	return map[string]funcSpec{
-		"VALUE": queryValueSpec,
+		"VALUE":                 queryValueSpec,
+		"GET":                   listOf("&", listIndex(listGet)),
+		"GET_REVERSE":           listOf("&", listIndex(listGetReverse)),
+		"COUNT":                 listOf("&", listCountSpec),
+		"IGNORE_EMPTY_ELEMENTS": listOf("&", ignoreEmpty),
+	}
+}
+
+// listOf applies a list function to text read as a list separated by sep.
+func listOf(sep string, spec funcSpec) funcSpec {
+	return func(c *compiler, recv val, n *node) (val, error) {
+		return spec(c, val{ty: tyList, text: recv.text, sep: sep, fold: recv.fold}, n)
 	}
 }
 

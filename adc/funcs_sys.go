@@ -1,6 +1,7 @@
 package adc
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -197,6 +198,9 @@ func (c *compiler) timeArgs(n *node, want int) ([]timeSpec, error) {
 			return nil, errAt(a.pos, "%s takes dates such as GMT 2024 Jan 10_10h or LOCAL 08h", n.raw)
 		}
 		t, err := parseTimeSpec(a.tok.val)
+		if errors.Is(err, errWeekdayOfMonth) {
+			return nil, notEmulatedAt(a.pos, "SYS.TIME."+n.raw+" with a weekday of the month ("+a.tok.val+")")
+		}
 		if err != nil {
 			return nil, errAt(a.pos, "%v", err)
 		}
@@ -205,7 +209,14 @@ func (c *compiler) timeArgs(n *node, want int) ([]timeSpec, error) {
 	return specs, nil
 }
 
-var monthNames = []string{"JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"}
+var (
+	monthNames = []string{"JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"}
+	dayNames   = []string{"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}
+
+	// errWeekdayOfMonth: a date such as GMT 2005 May Sun_1 (the first
+	// Sunday), valid on the ADC and not emulated.
+	errWeekdayOfMonth = errors.New("a weekday of the month")
+)
 
 // parseTimeSpec reads GMT|LOCAL [yyyy] [month] [d] [h] [m] [s], the parts
 // separated by spaces or "_", as in GMT 2004 Jan 10_10h_12m.
@@ -224,11 +235,14 @@ func parseTimeSpec(s string) (timeSpec, error) {
 			set(1, m+1)
 			continue
 		}
+		if slices.Contains(dayNames, w) {
+			return t, errWeekdayOfMonth
+		}
 		unit := w[len(w)-1]
 		num, err := strconv.Atoi(strings.TrimRight(w, "HMS"))
 		switch {
 		case err != nil:
-			return t, fmt.Errorf("date %q: %q is not a year, a month (Jan), a day, or hours, minutes, seconds (10h, 30m, 15s); weekdays of the month are not emulated", s, w)
+			return t, fmt.Errorf("date %q: %q is not a year, a month (Jan), a day, or hours, minutes, seconds (10h, 30m, 15s)", s, w)
 		case unit == 'H':
 			set(3, num)
 		case unit == 'M':

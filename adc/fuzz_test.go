@@ -22,6 +22,9 @@ var fuzzSeeds = append([]string{
 	`"a" + AAA.USER.ATTRIBUTE("roles") + "\x41\""`, `HTTP.REQ.BODY(64).CONTAINS("x")`, `HTTP.REQ.HEADER("N").TYPECAST_NUM_T.GT(3)`,
 	`HTTP.REQ.METHOD.EQ(GET) || HTTP.REQ.HOSTNAME.PORT == 443`, `HTTP.REQ.COOKIE.VALUE("s").LENGTH - 2 >= 0`,
 	`HTTP.REQ.URL.PATH.REGEX_MATCH(re/(a+)+$/)`, `((((true))))`, `HTTP.REQ.`, `"unclosed`, `q{`,
+	`SYS.TIME.BETWEEN(GMT 2004 Jan 10_10h, LOCAL 2006)`, `SYS.TIME.WITHIN(LOCAL 09h, LOCAL 17h_30m)`,
+	`HTTP.REQ.HEADER("N").AFTER_STR(",").HTTP_URL_SAFE`, `HTTP.REQ.URL.PATH.SET_TEXT_MODE(URLENCODED).DECODE_USING_TEXT_MODE`,
+	`HTTP.REQ.URL.QUERY.GET_REVERSE(0).REGEX_SELECT(re#[0-9]+#)`, `HTTP.REQ.BODY(9).XPATH(xp%//a%)`,
 }, benchPolicies...)
 
 func FuzzParse(f *testing.F) {
@@ -53,7 +56,8 @@ func FuzzEvaluate(f *testing.F) {
 	}
 	f.Add(`HTTP.REQ.URL.PATH.REGEX_MATCH(re/(a+)+$/)`, "/"+strings.Repeat("a", 2000)+"!", "", "")
 	f.Fuzz(func(t *testing.T, rule, target, header, groups string) {
-		e := &env{limits: map[string]*limiter{}, oauthAttrs: []string{"roles"}}
+		e := newEnv(map[string]*limiter{}, time.Now)
+		e.oauthAttrs = []string{"roles"}
 		v, err := compileValue(rule, e)
 		if err != nil {
 			return

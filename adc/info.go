@@ -384,21 +384,33 @@ func (e *Engine) writeActions(sw *summaryWriter) {
 }
 
 // writeWarnings lists the lines not emulated, those that can change a
-// decision first, and ends with the count of lines.
+// decision first, each reason once with every line it concerns, and ends
+// with the count of lines.
 func (e *Engine) writeWarnings(sw *summaryWriter) {
 	for _, effect := range []Effect{EffectDecision, EffectNone} {
-		var ws []Warning
+		var msgs []string
+		lines := map[string][]string{}
+		n := 0
 		for _, w := range e.warnings {
-			if w.Effect == effect {
-				ws = append(ws, w)
+			if w.Effect != effect {
+				continue
 			}
+			n++
+			if _, seen := lines[w.Msg]; !seen {
+				msgs = append(msgs, w.Msg)
+			}
+			at := loc(w.Pos)
+			if prev := lines[w.Msg]; len(prev) > 0 && w.Pos.Line > 0 {
+				at = strconv.Itoa(w.Pos.Line) // the file is named once, first
+			}
+			lines[w.Msg] = append(lines[w.Msg], at)
 		}
-		if len(ws) == 0 {
+		if n == 0 {
 			continue
 		}
-		sw.section(fmt.Sprintf("%s (%d)", effect, len(ws)))
-		for _, w := range ws {
-			sw.printf("  %s: %s\n", loc(w.Pos), w.Msg)
+		sw.section(fmt.Sprintf("%s (%d)", effect, n))
+		for _, m := range msgs {
+			sw.printf("  %s: %s\n", strings.Join(lines[m], ","), m)
 		}
 	}
 	if e.info.File == "" {

@@ -254,6 +254,10 @@ func (l *lexer) word() (token, error) {
 			return l.delimited(start, i, tString)
 		case "re":
 			return l.delimited(start, i, tRegex)
+		case "xp", "xp_json", "xp_html":
+			// An XPath literal: read, so that XPATH is named as not
+			// emulated rather than its argument as a syntax error.
+			return l.delimited(start, i, tString)
 		}
 	}
 	l.off = i

@@ -250,6 +250,11 @@ func (n *nsconf) linkCS(s *session, binds *boundPolicies) {
 			e.front = ent
 		}
 	}
+	for _, cs := range n.cs {
+		if e.cs[cs.name] != e.front {
+			s.warn(cs.pos, "add cs vserver", EffectNone, fmt.Sprintf("cs vserver %q: requests arrive at cs vserver %q, authdev's one listener; this one applies only to a request that names it (adc explain --vserver %s)", cs.name, e.front.name, cs.name))
+		}
+	}
 }
 
 func (n *nsconf) csVServerProto(name string) string {

@@ -118,6 +118,12 @@ bind lb vserver v -policyName sub -priority 1
 	if res.Response != nil || len(res.Trace) != 1 || res.Trace[0].Error != "HTTP.REQ.URL.SUBSTR is not emulated" {
 		t.Errorf("the policy is not UNDEF: %+v", res.Trace)
 	}
+	for _, rule := range []string{`HTTP.REQ.BODY(100).XPATH(xp%//user/name%).EQ(\"x\")`, `SYS.HTTP_CALLOUT(\"c\").EQ(\"x\")`, `CLIENT.SSL.CLIENT_CERT.EXISTS`, `SYS.TIME.BETWEEN(GMT 2005 May Sun_1, GMT 2005 May Sun_3)`} {
+		e := compileNSConf(t, "add lb vserver v HTTP\nadd responder policy p \""+rule+"\" RESET\nbind lb vserver v -policyName p -priority 1\n")
+		if w := warningsOf(e)[2]; !strings.Contains(w, "is not emulated: it is UNDEF when evaluated") {
+			t.Errorf("%s: warning %q", rule, w)
+		}
+	}
 	cfg := loadConfig(t, map[string]string{"authdev.yaml": personasYAML + `proxy:
   policies:
     - {name: p, rule: 'HTTP.REQ.URL.SUBSTR("x").LENGTH.GT(0)', action: DENY}
@@ -307,5 +313,45 @@ bind authentication vserver av -policy saml_pol -priority 100 -nextFactor second
 	note := "authentication back-ends: 1 LDAP, 1 RADIUS, 1 SAML, 1 login schema, 1 nFactor policy label: emulated by a login through authdev's IdP (the persona is the user)"
 	if strings.Count(sum.String(), "emulated by a login through authdev's IdP") != 1 || !strings.Contains(sum.String(), note) {
 		t.Errorf("the summary does not say once how back-ends are emulated:\n%s", sum.String())
+	}
+}
+
+// Requests arrive at the SSL cs vserver; another applies only when a
+// request names it.
+func TestRequestsArriveAtTheSSLCSVServerUnlessTheyNameAnother(t *testing.T) {
+	e := compileNSConf(t, csNSConf+"add cs vserver plain HTTP 10.0.0.10 80\nbind cs vserver plain -lbvserver lb_api\n")
+	var res Result
+	e.Evaluate(newRequest("GET", "/admin", admin), &res)
+	if res.Response == nil || !res.Response.Reset {
+		t.Fatalf("the SSL cs vserver's responder did not run: %+v", res)
+	}
+	req := newRequest("GET", "/admin", admin)
+	req.VServer = "plain"
+	e.Evaluate(req, &res)
+	if res.Response != nil || res.Target != "lb_api" || !res.Allowed {
+		t.Fatalf("at cs vserver plain: response %+v target %q allowed %v", res.Response, res.Target, res.Allowed)
+	}
+	if w := warningsOf(e)[24]; !strings.Contains(w, `none: cs vserver "plain": requests arrive at cs vserver "cs_front"`) {
+		t.Errorf("warning %q", w)
+	}
+}
+
+// A reason the summary gives once, with every line it concerns.
+func TestTheSummaryNamesEachReasonOnceWithItsLines(t *testing.T) {
+	e := compileNSConf(t, "add ssl certKey a -cert a.pem\nadd lb vserver v HTTP\nadd ssl certKey b -cert b.pem\nadd appfw policy p true APPFW_BLOCK\n")
+	var b strings.Builder
+	if err := e.WriteSummary(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := `NOT EMULATED, able to change a decision (1)
+  ns.conf:4: "add appfw policy" is not emulated: the web application firewall blocks requests
+
+understood, not emulated (no effect on HTTP decisions) (2)
+  ns.conf:1,3: "add ssl certKey" is not emulated: TLS settings: authdev terminates TLS with its local CA
+
+ns.conf: 4 command lines: 1 emulated, 2 understood but not emulated (no effect on HTTP decisions), 1 not emulated and able to change a decision
+`
+	if !strings.HasSuffix(b.String(), want) {
+		t.Errorf("summary ends\n%s\nwant\n%s", b.String(), want)
 	}
 }

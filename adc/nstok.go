@@ -157,7 +157,13 @@ func parseCommand(toks []ntok, pos config.Pos, line string) (*command, func(*ses
 		}
 	}
 	if run == nil {
-		n := min(len(words), 3)
+		// The verb and object of a command authdev does not read: up to
+		// three keywords ("set lb monitor"), not the name or address after
+		// them ("set service nshttpd-gui-127.0.0.1-80", "add route 0.0.0.0").
+		n := 1
+		for n < min(len(words), 3) && isKeyword(words[n]) {
+			n++
+		}
 		c.key, c.verb = strings.Join(words[:n], " "), toks[:n]
 		toks = toks[n:]
 	}
@@ -181,6 +187,18 @@ func parseCommand(toks []ntok, pos config.Pos, line string) (*command, func(*ses
 		c.args = append(c.args, t)
 	}
 	return c, run
+}
+
+// isKeyword: a word of the CLI's own, letters then letters or digits
+// (nd6RAvariables), unlike the names and addresses users give.
+func isKeyword(w string) bool {
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (i == 0 || c < '0' || c > '9') {
+			return false
+		}
+	}
+	return w != ""
 }
 
 func isOption(t ntok) bool {

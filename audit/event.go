@@ -73,7 +73,7 @@ type PolicyMessage struct {
 // PolicyResult is one policy considered for a request.
 type PolicyResult struct {
 	Name     string `json:"name"`
-	Kind     string `json:"kind"` // authorization | responder | rewrite
+	Kind     string `json:"kind"` // authorization | responder | rewrite | session | content switching
 	Rule     string `json:"rule"`
 	Priority int    `json:"priority,omitempty"`
 	Matched  bool   `json:"matched"`

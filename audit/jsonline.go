@@ -47,6 +47,23 @@ func appendLogLine(b []byte, e *Event) []byte {
 		}
 		b = append(b, ']')
 	}
+	if len(e.Messages) > 0 {
+		// What the ns.conf's audit message actions wrote, as ns.log keeps it.
+		b = append(b, `,"messages":[`...)
+		for i, m := range e.Messages {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"policy":`...)
+			b = appendJSONString(b, m.Policy)
+			b = append(b, `,"level":`...)
+			b = appendJSONString(b, m.Level)
+			b = append(b, `,"text":`...)
+			b = appendJSONString(b, m.Text)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
 	return append(b, "}\n"...)
 }
 

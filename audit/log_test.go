@@ -33,6 +33,7 @@ func everyFieldEvent(s string) Event {
 		HeadersStripped: []string{s, "X-Remote-User"},
 		Claims:          map[string]any{"a": 1}, HeadersInjected: map[string]string{"b": "c"},
 		Assertion: map[string]any{"d": 2}, Trace: []PolicyResult{{Name: "p"}},
+		Messages: []PolicyMessage{{Policy: s, Level: "INFORMATIONAL", Text: s}, {Policy: "p2", Level: s, Text: ""}},
 	}
 }
 

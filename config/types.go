@@ -123,6 +123,7 @@ type Proxy struct {
 	PublicURL            string     `yaml:"public_url" jsonschema:"description=The URL browsers use for the proxy; default from listen and tls"`
 	SessionTimeout       Duration   `yaml:"session_timeout" jsonschema:"default=30m"`
 	IdleTimeout          Duration   `yaml:"idle_timeout" jsonschema:"default=30m"`
+	RequestTimeout       Duration   `yaml:"request_timeout" jsonschema:"description=How long a client may take to send a request body before a 408 (the ADC's HTTP profile -reqTimeout),default=30s"`
 	Upstreams            []Upstream `yaml:"upstreams"`
 	Headers              Headers    `yaml:"headers" jsonschema:"description=Header name -> NetScaler string expression (insert_http_header)"`
 	DefaultAuthorization string     `yaml:"default_authorization" jsonschema:"enum=ALLOW,enum=DENY,default=ALLOW"`

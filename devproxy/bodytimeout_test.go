@@ -82,7 +82,7 @@ func TestASlowRequestBodyIsCutAtTheRequestTimeout(t *testing.T) {
 // outlive its request on a kept-alive connection.
 func TestABodyInTimePassesAndTheNextRequestOnTheConnectionIsNotCut(t *testing.T) {
 	e := start(t, setup{upstreams: upstreamTo(echoBackend(t, "api").URL),
-		tweak: func(o *devproxy.Options) { o.RequestTimeout = 300 * time.Millisecond }})
+		tweak: func(o *devproxy.Options) { o.RequestTimeout = 200 * time.Millisecond }})
 	auth := e.bearer("bob")
 	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
 	for i := range 3 {
@@ -94,7 +94,7 @@ func TestABodyInTimePassesAndTheNextRequestOnTheConnectionIsNotCut(t *testing.T)
 		}
 		readSeen(t, resp)
 		if i < 2 {
-			time.Sleep(400 * time.Millisecond) // longer than the timeout, between requests
+			time.Sleep(250 * time.Millisecond) // longer than the timeout, between requests
 		}
 	}
 }

@@ -19,10 +19,11 @@ import (
 	"github.com/authdev/authdev/audit"
 )
 
-// countingBackend counts the connections and requests it takes.
+// countingBackend counts the connections and requests it takes, and the
+// connections it has closed.
 type countingBackend struct {
 	*httptest.Server
-	conns, requests atomic.Int32
+	conns, closed, requests atomic.Int32
 }
 
 func newCountingBackend(t *testing.T, idle time.Duration, h http.HandlerFunc) *countingBackend {
@@ -33,8 +34,11 @@ func newCountingBackend(t *testing.T, idle time.Duration, h http.HandlerFunc) *c
 	}))
 	b.Config.IdleTimeout = idle
 	b.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
+		switch s {
+		case http.StateNew:
 			b.conns.Add(1)
+		case http.StateClosed:
+			b.closed.Add(1)
 		}
 	}
 	b.Start()
@@ -77,6 +81,7 @@ func TestPlainRequestsShareOneKeptAliveBackendConnection(t *testing.T) {
 func TestARequestAfterTheBackendClosedTheIdleConnectionStillWorks(t *testing.T) {
 	for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
 		t.Run(method, func(t *testing.T) {
+			t.Parallel()
 			b := newCountingBackend(t, 20*time.Millisecond, ok)
 			e := start(t, setup{upstreams: upstreamTo(b.URL)})
 			auth := e.bearer("alice")
@@ -84,7 +89,8 @@ func TestARequestAfterTheBackendClosedTheIdleConnectionStillWorks(t *testing.T) 
 				if code, text := send(t, method, e.url+"/x", auth); code != 200 || text != "ok "+method {
 					t.Fatalf("request %d: %d %q", i, code, text)
 				}
-				time.Sleep(250 * time.Millisecond) // the backend (idle timeout 20 ms) closes the connection meanwhile
+				// The backend (idle timeout 20 ms) closes the connection meanwhile.
+				waitFor(t, "the backend to close its idle connection", func() bool { return b.closed.Load() == int32(i+1) })
 			}
 			if n := b.requests.Load(); n != 3 {
 				t.Fatalf("the backend answered %d requests, want 3 (none twice)", n)

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/xml"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -9,65 +8,28 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// rbacJUnit is what CI systems read from `authdev test --junit`.
-type rbacJUnit struct {
-	Tests    int `xml:"tests,attr"`
-	Failures int `xml:"failures,attr"`
-	Errors   int `xml:"errors,attr"`
-	Suites   []struct {
-		Name     string `xml:"name,attr"`
-		Tests    int    `xml:"tests,attr"`
-		Failures int    `xml:"failures,attr"`
-		Cases    []struct {
-			Name      string `xml:"name,attr"`
-			ClassName string `xml:"classname,attr"`
-			Failure   *struct {
-				Message string `xml:"message,attr"`
-				Text    string `xml:",chardata"`
-			} `xml:"failure"`
-		} `xml:"testcase"`
-	} `xml:"testsuite"`
-}
+	"github.com/authdev/authdev/internal/junit"
+	"github.com/authdev/authdev/internal/junit/junittest"
+)
 
 // ciRun is the CI recipe of docs/ci.md: the CA printed first, the FastAPI
 // example started against the proxy URL that `authdev test` will serve,
 // then `authdev test` alone, which starts and stops the IdP and the proxy.
 type ciRun struct {
-	dir, config string
-	env         []string
-	appURL      string
+	*home
+	appURL string
 }
 
 func startCIBackend(t *testing.T, checks string) *ciRun {
 	t.Helper()
-	dir := t.TempDir()
-	r := &ciRun{dir: dir, env: []string{
-		"HOME=" + filepath.Join(dir, "home"),
-		"XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
-		"AUTHDEV_STATE_DIR=" + filepath.Join(dir, "state"),
-	}}
-	demo, err := os.ReadFile("../config/demo.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxyPort := freePort(t)
-	cfg := strings.ReplaceAll(string(demo), "127.0.0.1:9400", "127.0.0.1:"+itoa(freePort(t)))
-	cfg = strings.ReplaceAll(cfg, "127.0.0.1:8443", "127.0.0.1:"+itoa(proxyPort))
+	var edit func(string) string
 	if checks != "" {
-		cfg = cfg[:strings.Index(cfg, "checks:")] + "checks:\n" + checks
+		edit = func(cfg string) string { return cfg[:strings.Index(cfg, "checks:")] + "checks:\n" + checks }
 	}
-	r.config = filepath.Join(dir, "authdev.yaml")
-	if err := os.WriteFile(r.config, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	caPEM, stderr, code := runCmd(t, r.env, authdevBin, "--state", "file", "--config", r.config, "ca", "print")
-	if code != 0 {
-		t.Fatalf("authdev ca print: exit %d: %s", code, stderr)
-	}
-	caFile := filepath.Join(dir, "ca.pem")
-	os.WriteFile(caFile, []byte(caPEM), 0o600)
+	r := &ciRun{home: newHome(t, "127.0.0.1", edit)}
+	proxyPort := r.proxyPort
+	_, caFile := r.printCA(t)
 	appPort := freePort(t)
 	r.appURL = "http://127.0.0.1:" + itoa(appPort)
 	backend := startProcess(t, "uvicorn", []string{
@@ -80,25 +42,21 @@ func startCIBackend(t *testing.T, checks string) *ciRun {
 	return r
 }
 
-func (r *ciRun) test(t *testing.T, args ...string) (stdout, stderr string, code int, junit rbacJUnit) {
+func (r *ciRun) test(t *testing.T, args ...string) (stdout, stderr string, code int, report junit.Suites) {
 	t.Helper()
-	report := filepath.Join(r.dir, "rbac.xml")
-	argv := append([]string{authdevBin, "--state", "file", "--config", r.config, "test", "--upstream", r.appURL, "--junit", report}, args...)
+	path := filepath.Join(r.dir, "rbac.xml")
+	argv := append([]string{authdevBin, "--state", "file", "--config", r.config, "test", "--upstream", r.appURL, "--junit", path}, args...)
 	stdout, stderr, code = runCmd(t, r.env, argv...)
-	b, err := os.ReadFile(report)
-	if err != nil {
+	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("no JUnit report (exit %d): %v\n%s", code, err, stderr)
 	}
-	if err := xml.Unmarshal(b, &junit); err != nil {
-		t.Fatalf("the JUnit report is not well-formed XML: %v\n%s", err, b)
-	}
-	return stdout, stderr, code, junit
+	return stdout, stderr, code, junittest.ReadFile(t, path)
 }
 
 func TestAuthdevTestPassesTheDemoChecksAgainstFastAPI(t *testing.T) {
 	t.Parallel()
 	r := startCIBackend(t, "")
-	stdout, stderr, code, junit := r.test(t)
+	stdout, stderr, code, report := r.test(t)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
@@ -114,11 +72,11 @@ func TestAuthdevTestPassesTheDemoChecksAgainstFastAPI(t *testing.T) {
 	}
 	// Besides a suite per environment, one of route coverage per
 	// environment: FastAPI's five routes.
-	if junit.Tests != 27+15 || junit.Failures != 0 || junit.Errors != 0 || len(junit.Suites) != 6 {
-		t.Fatalf("JUnit: %d tests, %d failures, %d errors, %d suites; want 42, 0, 0, 6", junit.Tests, junit.Failures, junit.Errors, len(junit.Suites))
+	if report.Tests != 27+15 || report.Failures != 0 || report.Errors != 0 || len(report.Suites) != 6 {
+		t.Fatalf("JUnit: %d tests, %d failures, %d errors, %d suites; want 42, 0, 0, 6", report.Tests, report.Failures, report.Errors, len(report.Suites))
 	}
 	for i, env := range []string{"dev", "staging", "prod"} {
-		s := junit.Suites[i]
+		s := report.Suites[i]
 		if s.Name != "authdev test "+env || s.Tests != 9 || len(s.Cases) != 9 || s.Cases[0].ClassName != "authdev."+env {
 			t.Errorf("suite %d: %q with %d tests, want %q with 9", i, s.Name, s.Tests, "authdev test "+env)
 		}
@@ -131,7 +89,7 @@ func TestAuthdevTestFailsOnAWrongExpectationAgainstFastAPI(t *testing.T) {
   - {name: carol may administer dev, as: carol, request: GET /admin/users, expect: allow, envs: [dev]}
   - {name: bob's token reads the admin area in prod, as: bob, request: GET /admin/users, expect: 200, envs: [prod], via: bearer}
 `)
-	stdout, stderr, code, junit := r.test(t)
+	stdout, stderr, code, report := r.test(t)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s\n%s", code, stdout, stderr)
 	}
@@ -139,11 +97,11 @@ func TestAuthdevTestFailsOnAWrongExpectationAgainstFastAPI(t *testing.T) {
 		t.Errorf("no failing summary line:\n%s", stdout)
 	}
 	// 5 check runs, and FastAPI's 5 routes × 3 environments of coverage.
-	if junit.Tests != 5+15 || junit.Failures != 2 || junit.Errors != 0 {
-		t.Fatalf("JUnit: %d tests, %d failures, %d errors; want 20, 2, 0", junit.Tests, junit.Failures, junit.Errors)
+	if report.Tests != 5+15 || report.Failures != 2 || report.Errors != 0 {
+		t.Fatalf("JUnit: %d tests, %d failures, %d errors; want 20, 2, 0", report.Tests, report.Failures, report.Errors)
 	}
 	failures := map[string]string{}
-	for _, s := range junit.Suites {
+	for _, s := range report.Suites {
 		for _, c := range s.Cases {
 			if c.Failure != nil {
 				failures[s.Name+": "+c.Name] = c.Failure.Message + " | " + c.Failure.Text

@@ -3,10 +3,7 @@ package e2e
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -19,9 +16,7 @@ const upstreamName = "app"
 
 // stack is `authdev up` in front of the FastAPI example.
 type stack struct {
-	dir      string
-	env      []string // the environment every authdev command of the test runs with
-	config   string
+	*home
 	proxyURL string
 	issuer   string // the active environment's issuer
 	caPEM    []byte
@@ -76,49 +71,21 @@ func startAuthdevWith(t *testing.T, edit func(cfg string) string, args ...string
 // configuration changed by edit (when not nil).
 func launchAuthdev(t *testing.T, proxyHost string, edit func(cfg string) string, args ...string) *stack {
 	t.Helper()
-	dir := t.TempDir()
-	s := &stack{dir: dir}
-	s.env = []string{
-		"HOME=" + filepath.Join(dir, "home"),
-		"XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
-		"AUTHDEV_STATE_DIR=" + filepath.Join(dir, "state"),
-	}
-	demo, err := os.ReadFile("../config/demo.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	idpPort, proxyPort := freePort(t), freePort(t)
-	cfg := strings.ReplaceAll(string(demo), "127.0.0.1:9400", "127.0.0.1:"+itoa(idpPort))
-	cfg = strings.ReplaceAll(cfg, "listen: 127.0.0.1:8443", "listen: \""+net.JoinHostPort(proxyHost, itoa(proxyPort))+"\"")
-	s.config = filepath.Join(dir, "authdev.yaml")
-	if edit != nil {
-		cfg = edit(cfg)
-	}
-	if err := os.WriteFile(s.config, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	s := &stack{home: newHome(t, proxyHost, edit)}
 	argv := append([]string{authdevBin, "up", "--no-tui", "--state", "file", "--config", s.config}, args...)
-	s.authdev = startProcess(t, "authdev up", s.env, dir, argv...)
+	s.authdev = startProcess(t, "authdev up", s.env, s.dir, argv...)
 	// `authdev up` prints "  proxy     URL" and "  idp       ISSUER" once ready.
 	s.authdev.waitOutput(t, regexp.MustCompile(`authdev up: ready`), 60*time.Second)
 	s.proxyURL = s.authdev.waitOutput(t, regexp.MustCompile(`(?m)^\s+proxy\s+(\S+)$`), time.Second)[1]
 	s.issuer = s.authdev.waitOutput(t, regexp.MustCompile(`(?m)^\s+idp\s+(\S+)$`), time.Second)[1]
-	if !strings.Contains(s.proxyURL, ":"+itoa(proxyPort)) || !strings.Contains(s.issuer, ":"+itoa(idpPort)) {
-		t.Fatalf("authdev up serves the proxy at %s and the IdP at %s, not on the configured ports %d and %d", s.proxyURL, s.issuer, proxyPort, idpPort)
+	if !strings.Contains(s.proxyURL, ":"+itoa(s.proxyPort)) || !strings.Contains(s.issuer, ":"+itoa(s.idpPort)) {
+		t.Fatalf("authdev up serves the proxy at %s and the IdP at %s, not on the configured ports %d and %d", s.proxyURL, s.issuer, s.proxyPort, s.idpPort)
 	}
 
-	out, errOut, code := s.authdevCmd(t, "ca", "print")
-	if code != 0 || !strings.Contains(out, "BEGIN CERTIFICATE") {
-		t.Fatalf("authdev ca print: exit %d, stderr %s", code, errOut)
-	}
-	s.caPEM = []byte(out)
-	s.caFile = filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(s.caFile, s.caPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	s.caPEM, s.caFile = s.printCA(t)
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(s.caPEM) {
-		t.Fatalf("authdev ca print wrote no certificate:\n%s", out)
+		t.Fatalf("authdev ca print wrote no certificate:\n%s", s.caPEM)
 	}
 	s.client = &http.Client{
 		Transport: &http.Transport{

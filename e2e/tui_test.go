@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -110,47 +111,24 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 // the backend as bob, and q ends authdev up with status 0.
 func TestTUISwitchesPersonaInFrontOfFastAPI(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	env := []string{
-		"HOME=" + filepath.Join(dir, "home"),
-		"XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
-		"AUTHDEV_STATE_DIR=" + filepath.Join(dir, "state"),
-		"PATH=" + os.Getenv("PATH"),
-		"LANG=C.UTF-8",
-		"TERM=tmux-256color",
-	}
-	demo, err := os.ReadFile("../config/demo.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	idpPort, proxyPort, appPort := freePort(t), freePort(t), freePort(t)
-	cfg := strings.ReplaceAll(string(demo), "127.0.0.1:9400", "127.0.0.1:"+itoa(idpPort))
-	cfg = strings.ReplaceAll(cfg, "127.0.0.1:8443", "127.0.0.1:"+itoa(proxyPort))
-	config := filepath.Join(dir, "authdev.yaml")
-	if err := os.WriteFile(config, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	proxyURL := "https://127.0.0.1:" + itoa(proxyPort)
+	h := newHome(t, "127.0.0.1", nil)
+	env := append(slices.Clone(h.env), "PATH="+os.Getenv("PATH"), "LANG=C.UTF-8", "TERM=tmux-256color")
+	proxyURL := "https://127.0.0.1:" + itoa(h.proxyPort)
+	appPort := freePort(t)
 	appURL := "http://127.0.0.1:" + itoa(appPort)
 
-	term := startTerminal(t, dir, 100, 30, env, authdevBin, "up", "--state", "file", "--config", config,
+	term := startTerminal(t, h.dir, 100, 30, env, authdevBin, "up", "--state", "file", "--config", h.config,
 		"--as", "alice", "--upstream", appURL)
 	screen := term.waitScreen("the persona pane", func(s string) bool { return strings.Contains(s, "Personas in dev") })
-	for _, want := range []string{"[dev]", "staging", "prod", "proxy " + proxyURL, "idp http://localhost:" + itoa(idpPort),
+	for _, want := range []string{"[dev]", "staging", "prod", "proxy " + proxyURL, "idp http://localhost:" + itoa(h.idpPort),
 		"app " + appURL, "● alice", "Bob Builder", "carol@example.com", "Eve Contractor"} {
 		if !strings.Contains(screen, want) {
 			t.Errorf("the first screen lacks %q:\n%s", want, screen)
 		}
 	}
 
-	caPEM, errOut, code := runCmd(t, env, authdevBin, "--state", "file", "--config", config, "ca", "print")
-	if code != 0 {
-		t.Fatalf("authdev ca print: exit %d: %s", code, errOut)
-	}
-	caFile := filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(caFile, []byte(caPEM), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	pem, caFile := h.printCA(t)
+	caPEM := string(pem)
 	backend := startProcess(t, "uvicorn", []string{
 		"AUTHDEV_ISSUER=" + proxyURL, "AUTHDEV_AUDIENCE=" + upstreamName, "AUTHDEV_CA_FILE=" + caFile,
 	}, "../examples/fastapi", "/usr/bin/python3", "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", itoa(appPort))

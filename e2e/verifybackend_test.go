@@ -132,39 +132,16 @@ func TestVerifyBackendNamesEveryForgeryATrustingBackendAccepts(t *testing.T) {
 // backendRig is an authdev.yaml (the demo with free ports), its state
 // folder and CA, and a free port for a backend; no authdev runs.
 type backendRig struct {
-	dir, config, caFile string
-	env                 []string
-	proxyURL, appURL    string
+	*home
+	caFile           string
+	proxyURL, appURL string
 }
 
 func newBackendRig(t *testing.T) *backendRig {
 	t.Helper()
-	dir := t.TempDir()
-	r := &backendRig{dir: dir, env: []string{
-		"HOME=" + filepath.Join(dir, "home"),
-		"XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
-		"AUTHDEV_STATE_DIR=" + filepath.Join(dir, "state"),
-	}}
-	demo, err := os.ReadFile("../config/demo.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxyPort := freePort(t)
-	cfg := strings.ReplaceAll(string(demo), "127.0.0.1:9400", "127.0.0.1:"+itoa(freePort(t)))
-	cfg = strings.ReplaceAll(cfg, "127.0.0.1:8443", "127.0.0.1:"+itoa(proxyPort))
-	r.config = filepath.Join(dir, "authdev.yaml")
-	if err := os.WriteFile(r.config, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	caPEM, stderr, code := runCmd(t, r.env, authdevBin, "--state", "file", "--config", r.config, "ca", "print")
-	if code != 0 {
-		t.Fatalf("authdev ca print: exit %d: %s", code, stderr)
-	}
-	r.caFile = filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(r.caFile, []byte(caPEM), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	r.proxyURL = "https://127.0.0.1:" + itoa(proxyPort)
+	r := &backendRig{home: newHome(t, "127.0.0.1", nil)}
+	_, r.caFile = r.printCA(t)
+	r.proxyURL = "https://127.0.0.1:" + itoa(r.proxyPort)
 	r.appURL = "http://127.0.0.1:" + itoa(freePort(t))
 	return r
 }

@@ -38,13 +38,16 @@ func (s Styles) detailContent(e audit.Event, w int) string {
 	}
 	sections := []struct{ title, body string }{
 		{"Policies evaluated", s.policies(e, w)},
+		{"Audit messages (ns.conf)", s.messages(e, w)},
 		{"Headers injected", s.injected(e, w)},
 		{"Headers stripped from the request", s.stripped(e)},
 		{"Claims", s.claims(e.Claims, w)},
 		{"Signed assertion (decoded)", s.claims(e.Assertion, w)},
 	}
 	for _, sec := range sections {
-		b.WriteString("\n" + s.Section.Render(sec.title) + "\n" + sec.body)
+		if sec.body != "" {
+			b.WriteString("\n" + s.Section.Render(sec.title) + "\n" + sec.body)
+		}
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
@@ -102,6 +105,16 @@ func (s Styles) policies(e audit.Event, w int) string {
 	var b strings.Builder
 	for _, p := range e.Trace {
 		b.WriteString(s.policyLine(p, w) + "\n")
+	}
+	return b.String()
+}
+
+// messages are what the ns.conf's audit message actions wrote for the
+// request, "" when none did.
+func (s Styles) messages(e audit.Event, w int) string {
+	var b strings.Builder
+	for _, m := range e.Messages {
+		b.WriteString(s.kv(m.Policy+":", m.Text+s.Muted.Render(" ("+m.Level+")"), 0, w) + "\n")
 	}
 	return b.String()
 }

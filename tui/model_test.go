@@ -795,3 +795,15 @@ func lastLine(s string) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.TrimSpace(lines[len(lines)-1])
 }
+
+func TestTheDetailShowsTheNSConfAuditMessagesOnlyWhenThereAreSome(t *testing.T) {
+	e := detailedEvent()
+	e.Messages = []audit.PolicyMessage{{Policy: "admin-area", Level: "NOTICE", Text: "admin denied to bob@example.com"}}
+	c := ansi.Strip(NewStyles(true).detailContent(e, 120))
+	if !strings.Contains(c, "Audit messages (ns.conf)\n  admin-area: admin denied to bob@example.com (NOTICE)") {
+		t.Errorf("the detail lacks the audit message:\n%s", c)
+	}
+	if c := ansi.Strip(NewStyles(true).detailContent(detailedEvent(), 120)); strings.Contains(c, "Audit messages") {
+		t.Errorf("an empty audit messages section:\n%s", c)
+	}
+}

@@ -71,7 +71,7 @@ func matches(pattern, path string) bool {
 	if pattern == "*" {
 		return strings.HasPrefix(path, module)
 	}
-	if !strings.Contains(pattern, ".") || !strings.Contains(strings.SplitN(pattern, "/", 2)[0], ".") {
+	if host, _, _ := strings.Cut(pattern, "/"); !strings.Contains(host, ".") {
 		pattern = module + pattern
 	}
 	if tree, ok := strings.CutSuffix(pattern, "/..."); ok {

@@ -106,6 +106,7 @@ type ADCExplainOptions struct {
 	Headers  []string
 	ClientIP string
 	Body     string
+	VServer  string
 	// Via is the login the identity comes from: oidc or saml; default the
 	// environment's login.
 	Via string
@@ -137,6 +138,7 @@ Nothing is sent anywhere: no IdP, proxy or backend needs to run.`,
 	cmd.Flags().StringArrayVarP(&opts.Headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
 	cmd.Flags().StringVar(&opts.ClientIP, "client-ip", "127.0.0.1", "CLIENT.IP.SRC of the request")
 	cmd.Flags().StringVarP(&opts.Body, "data", "d", "", "request body, for policies that read HTTP.REQ.BODY")
+	cmd.Flags().StringVar(&opts.VServer, "vserver", "", "the cs vserver the request arrives at (default: the ns.conf's first SSL one)")
 	cmd.Flags().StringVar(&opts.Via, "via", "", "the login the identity comes from: oidc or saml (default: the environment's login)")
 	return cmd
 }
@@ -162,11 +164,8 @@ func adcExplainRun(opts *ADCExplainOptions) error {
 	if opts.Persona == "" {
 		return usageErrorf("--as is required: name the persona making the request")
 	}
-	if slices.Contains(httpMethods, strings.ToUpper(opts.Method)) && opts.Method != strings.ToUpper(opts.Method) {
-		return usageErrorf("method %q must be upper-case, such as %s", opts.Method, strings.ToUpper(opts.Method))
-	}
-	if !slices.Contains(httpMethods, opts.Method) {
-		return usageErrorf("method %q is not an HTTP method: use one of %s", opts.Method, strings.Join(httpMethods, ", "))
+	if err := checkMethod(opts.Method); err != nil {
+		return err
 	}
 	target, err := url.ParseRequestURI(opts.Path)
 	if err != nil || !strings.HasPrefix(opts.Path, "/") {
@@ -206,26 +205,12 @@ func adcExplainRun(opts *ADCExplainOptions) error {
 		return &UsageError{Err: cfg.UnknownPersona(opts.Persona)}
 	}
 
-	r, err := http.NewRequest(opts.Method, "http://localhost"+opts.Path, strings.NewReader(opts.Body))
+	r, err := explainHTTPRequest(opts, target, ip)
 	if err != nil {
-		return usageErrorf("request %s %s: %v", opts.Method, opts.Path, err)
+		return err
 	}
-	r.RequestURI = target.RequestURI()
-	if target.RawQuery != "" || strings.HasSuffix(opts.Path, "?") {
-		r.RequestURI = opts.Path
-	}
-	r.RemoteAddr = netip.AddrPortFrom(ip, 50000).String()
-	for _, h := range opts.Headers {
-		name, value, ok := strings.Cut(h, ":")
-		if !ok || strings.TrimSpace(name) == "" {
-			return usageErrorf("header %q must be 'Name: value'", h)
-		}
-		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
-		if strings.EqualFold(name, "Host") {
-			r.Host = value
-			continue
-		}
-		r.Header.Add(name, value)
+	if err := checkVServer(e, opts.VServer); err != nil {
+		return err
 	}
 	settings := e.Settings()
 	via := cmp.Or(opts.Via, env.Login)
@@ -237,7 +222,7 @@ func adcExplainRun(opts *ADCExplainOptions) error {
 	if via == config.LoginSAML {
 		user, samlAttrs = explainSAMLUser(id, env, settings)
 	}
-	req := &adc.Request{HTTP: r, ClientIP: ip, User: user, Upstream: routeUpstream(cfg, settings, r.URL.Path)}
+	req := &adc.Request{HTTP: r, ClientIP: ip, User: user, Upstream: routeUpstream(cfg, settings, r.URL.Path), VServer: opts.VServer}
 	if n := e.NeedsBody(); n > 0 {
 		req.Body = []byte(opts.Body)
 	}
@@ -267,6 +252,65 @@ func explainSAMLUser(id config.Identity, env *config.Environment, s adc.Settings
 		}
 	}
 	return &adc.User{Name: name, Groups: groups, Roles: roles, Attributes: claims}, attrs
+}
+
+// checkMethod refuses a method HTTP does not have, and says so for one
+// written in lower case.
+func checkMethod(m string) error {
+	if slices.Contains(httpMethods, strings.ToUpper(m)) && m != strings.ToUpper(m) {
+		return usageErrorf("method %q must be upper-case, such as %s", m, strings.ToUpper(m))
+	}
+	if !slices.Contains(httpMethods, m) {
+		return usageErrorf("method %q is not an HTTP method: use one of %s", m, strings.Join(httpMethods, ", "))
+	}
+	return nil
+}
+
+// explainHTTPRequest builds the request as the client would send it: the
+// path and query as written, the client address and the -H headers.
+func explainHTTPRequest(opts *ADCExplainOptions, target *url.URL, ip netip.Addr) (*http.Request, error) {
+	r, err := http.NewRequest(opts.Method, "http://localhost"+opts.Path, strings.NewReader(opts.Body))
+	if err != nil {
+		return nil, usageErrorf("request %s %s: %v", opts.Method, opts.Path, err)
+	}
+	r.RequestURI = target.RequestURI()
+	if target.RawQuery != "" || strings.HasSuffix(opts.Path, "?") {
+		r.RequestURI = opts.Path
+	}
+	r.RemoteAddr = netip.AddrPortFrom(ip, 50000).String()
+	for _, h := range opts.Headers {
+		name, value, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(name) == "" {
+			return nil, usageErrorf("header %q must be 'Name: value'", h)
+		}
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if strings.EqualFold(name, "Host") {
+			r.Host = value
+			continue
+		}
+		r.Header.Add(name, value)
+	}
+	return r, nil
+}
+
+// checkVServer refuses a --vserver that names no cs vserver of the ns.conf.
+func checkVServer(e *adc.Engine, name string) error {
+	if name == "" {
+		return nil
+	}
+	var names []string
+	for _, v := range e.Info().VServers {
+		if v.Type == "cs" {
+			if v.Name == name {
+				return nil
+			}
+			names = append(names, v.Name)
+		}
+	}
+	if len(names) == 0 {
+		return usageErrorf("--vserver %q: the ns.conf has no cs vserver", name)
+	}
+	return usageErrorf("--vserver %q: no such cs vserver; choose one of %s", name, strings.Join(names, ", "))
 }
 
 // explainUser builds AAA.USER as the proxy would from the persona's token:
@@ -356,6 +400,12 @@ func writeExplain(w io.Writer, opts *ADCExplainOptions, id config.Identity, user
 		}
 	}
 	ew.printf("\ndecision: %s\n", decision(res, s))
+	if res.Target != "" {
+		ew.printf("content switching: lb vserver %s serves it\n", res.Target)
+	}
+	for _, m := range res.Messages {
+		ew.printf("audit message (%s, policy %s): %s\n", m.Level, m.Policy, m.Text)
+	}
 	if res.Response == nil && res.Allowed {
 		if res.URL != "" {
 			ew.printf("rewritten URL: %s\n", res.URL)

@@ -80,6 +80,34 @@ func TestADCExplainNamesEveryPolicyAndTheDecision(t *testing.T) {
 	}
 }
 
+// A responder that resets /admin at the cs vserver decides before the lb
+// vserver the switch picks, whose policies would allow it.
+func TestADCExplainEvaluatesTheCSVServerFirst(t *testing.T) {
+	cfg := writeADCConfig(t, `add serviceGroup sg HTTP
+bind serviceGroup sg 127.0.0.1 8001
+add lb vserver lb_app HTTP 0.0.0.0 0
+bind lb vserver lb_app sg
+add authorization policy everyone true ALLOW
+bind lb vserver lb_app -policyName everyone -priority 10
+add cs vserver front SSL 10.0.0.1 443
+bind cs vserver front -lbvserver lb_app
+add responder policy no_admin "HTTP.REQ.URL.PATH.STARTSWITH(\"/admin\")" RESET
+bind cs vserver front -policyName no_admin -priority 10 -gotoPriorityExpression END -type REQUEST
+add audit messageaction said INFORMATIONAL "\"allowed \" + HTTP.REQ.URL.PATH"
+add authorization policy logged "HTTP.REQ.URL.PATH.EQ(\"/x\")" ALLOW -logAction said
+bind lb vserver lb_app -policyName logged -priority 5
+`)
+	for _, tt := range []struct{ path, want string }{
+		{"/admin/users", "decision: RESET: the connection is reset (policy no_admin)\ncontent switching: lb vserver lb_app serves it"},
+		{"/x", "decision: ALLOW by policy logged\ncontent switching: lb vserver lb_app serves it\naudit message (INFORMATIONAL, policy logged): allowed /x"},
+	} {
+		code, stdout, stderr := run(t, nil, "--config", cfg, "adc", "explain", "--as", "alice", "GET", tt.path)
+		if code != 0 || !strings.Contains(stdout, tt.want) {
+			t.Errorf("GET %s: exit %d, stderr %q, output lacks %q:\n%s", tt.path, code, stderr, tt.want, stdout)
+		}
+	}
+}
+
 func TestADCExplainRejectsBadUsage(t *testing.T) {
 	cfg := writeADCConfig(t, explainNSConf)
 	tests := []struct {
@@ -95,6 +123,7 @@ func TestADCExplainRejectsBadUsage(t *testing.T) {
 		{"with a header lacking a colon", []string{"--as", "bob", "GET", "/", "-H", "X-Tea"}, `header "X-Tea" must be 'Name: value'`},
 		{"with one argument, the path is missing", []string{"--as", "bob", "GET"}, "the path is missing: expected METHOD PATH, such as GET /admin/users"},
 		{"without arguments", []string{"--as", "bob"}, "expected METHOD PATH, such as GET /admin/users"},
+		{"with a --vserver the ns.conf lacks", []string{"--as", "bob", "--vserver", "front", "GET", "/"}, `--vserver "front": the ns.conf has no cs vserver`},
 		{"with a method HTTP does not have", []string{"--as", "alice", "FETCH", "/x"}, `method "FETCH" is not an HTTP method: use one of GET, HEAD`},
 	}
 	for _, tt := range tests {

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"net"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/identity"
+	"github.com/authdev/authdev/internal/junit/junittest"
 	"github.com/authdev/authdev/internal/stack"
 	"github.com/authdev/authdev/internal/stack/stacktest"
 	"github.com/authdev/authdev/internal/state"
@@ -39,35 +39,6 @@ func demoWithChecks(t *testing.T, checks string) (path string, env map[string]st
 	return path, map[string]string{"AUTHDEV_STATE_DIR": filepath.Join(dir, "state")}
 }
 
-type junitDoc struct {
-	Tests    int `xml:"tests,attr"`
-	Failures int `xml:"failures,attr"`
-	Errors   int `xml:"errors,attr"`
-	Suites   []struct {
-		Name  string `xml:"name,attr"`
-		Cases []struct {
-			Name    string `xml:"name,attr"`
-			Failure *struct {
-				Message string `xml:"message,attr"`
-				Text    string `xml:",chardata"`
-			} `xml:"failure"`
-		} `xml:"testcase"`
-	} `xml:"testsuite"`
-}
-
-func readJUnit(t *testing.T, path string) junitDoc {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc junitDoc
-	if err := xml.Unmarshal(b, &doc); err != nil {
-		t.Fatalf("%s is not well-formed: %v\n%s", path, err, b)
-	}
-	return doc
-}
-
 func TestTestRunsTheDemoChecksAndExitsZero(t *testing.T) {
 	path, env := demoWithChecks(t, "")
 	junit := filepath.Join(filepath.Dir(path), "rbac.xml")
@@ -80,7 +51,7 @@ func TestTestRunsTheDemoChecksAndExitsZero(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
 	}
-	if doc := readJUnit(t, junit); doc.Tests != 27 || doc.Failures != 0 || doc.Errors != 0 || len(doc.Suites) != 3 {
+	if doc := junittest.ReadFile(t, junit); doc.Tests != 27 || doc.Failures != 0 || doc.Errors != 0 || len(doc.Suites) != 3 {
 		t.Fatalf("JUnit counts %+v", doc)
 	}
 	if entries, _ := os.ReadDir(env["AUTHDEV_STATE_DIR"]); len(entries) > 0 {
@@ -106,7 +77,7 @@ func TestTestExitsOneWithTheReasonWhenAnExpectationFails(t *testing.T) {
 	if doc.OK || doc.Summary.Run != 6 || doc.Summary.Passed != 4 || doc.Summary.Failed != 2 {
 		t.Fatalf("summary %+v ok %v", doc.Summary, doc.OK)
 	}
-	j := readJUnit(t, junit)
+	j := junittest.ReadFile(t, junit)
 	if j.Tests != 6 || j.Failures != 2 {
 		t.Fatalf("JUnit counts %+v", j)
 	}
@@ -238,7 +209,7 @@ func TestTestShowsWhatTheBackendSaidWhenACheckFails(t *testing.T) {
 	if !regexp.MustCompile(`alice GET /admin/users\s+dev\s+✗\s+allow\s+deny\s+401\s+backend\s+Invalid audience`).MatchString(stdout) {
 		t.Errorf("the table does not show the status and what the backend said:\n%s", stdout)
 	}
-	if f := readJUnit(t, junit).Suites[0].Cases[0].Failure; f == nil || f.Message != "expected allow, got deny (401): Invalid audience" {
+	if f := junittest.ReadFile(t, junit).Suites[0].Cases[0].Failure; f == nil || f.Message != "expected allow, got deny (401): Invalid audience" {
 		t.Errorf("JUnit failure %+v", f)
 	}
 	_, stdout, _ = run(t, env, append(args, "--json")...)

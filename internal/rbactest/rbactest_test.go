@@ -3,7 +3,6 @@ package rbactest
 import (
 	"bytes"
 	"context"
-	"encoding/xml"
 	"fmt"
 	"net/http/httptest"
 	"regexp"
@@ -11,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/internal/junit/junittest"
 	"github.com/authdev/authdev/internal/stack"
 	"github.com/authdev/authdev/internal/stack/stacktest"
 	"github.com/authdev/authdev/internal/state"
@@ -233,25 +233,7 @@ func TestJUnitHasACasePerCheckAndEnvironmentWithFailuresAndErrors(t *testing.T) 
 	if err := sampleReport().WriteJUnit(&buf); err != nil {
 		t.Fatal(err)
 	}
-	var doc struct {
-		Tests    int `xml:"tests,attr"`
-		Failures int `xml:"failures,attr"`
-		Errors   int `xml:"errors,attr"`
-		Suites   []struct {
-			Name  string `xml:"name,attr"`
-			Cases []struct {
-				Name    string `xml:"name,attr"`
-				Failure *struct {
-					Message string `xml:"message,attr"`
-					Text    string `xml:",chardata"`
-				} `xml:"failure"`
-				Error *struct{} `xml:"error"`
-			} `xml:"testcase"`
-		} `xml:"testsuite"`
-	}
-	if err := xml.Unmarshal(buf.Bytes(), &doc); err != nil {
-		t.Fatalf("not well-formed XML: %v\n%s", err, buf.String())
-	}
+	doc := junittest.Decode(t, buf.Bytes())
 	if doc.Tests != 4 || doc.Failures != 1 || doc.Errors != 1 || len(doc.Suites) != 2 {
 		t.Fatalf("tests %d failures %d errors %d suites %d", doc.Tests, doc.Failures, doc.Errors, len(doc.Suites))
 	}

@@ -14,6 +14,7 @@ func ConfigOptions(cfg *config.Config, issuer func(env string) string, clientSec
 	o := devproxy.Options{
 		SessionTimeout: cfg.Proxy.SessionTimeout.D(),
 		IdleTimeout:    cfg.Proxy.IdleTimeout.D(),
+		RequestTimeout: cfg.Proxy.RequestTimeout.D(),
 		PersonaOf: func(env, user string) string {
 			if id, ok := cfg.PersonaByEmail(env, user); ok && user != "" {
 				return id.Persona

@@ -110,6 +110,7 @@ func (s *Stack) needsRestart(old, cfg *config.Config, po devproxy.Options) []str
 		{"proxy.hostnames", old.Proxy.Hostnames, cfg.Proxy.Hostnames, false},
 		{"proxy.public_url", old.Proxy.PublicURL, cfg.Proxy.PublicURL, false},
 		{"proxy.idle_timeout", old.Proxy.IdleTimeout, cfg.Proxy.IdleTimeout, false},
+		{"proxy.request_timeout", old.Proxy.RequestTimeout, cfg.Proxy.RequestTimeout, false},
 	} {
 		if !f.overriden && !reflect.DeepEqual(f.old, f.new) {
 			out = append(out, f.name)

@@ -32,11 +32,7 @@ type watched struct {
 
 func startWatched(t *testing.T) *watched {
 	t.Helper()
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]string{"user": r.Header.Get("X-Remote-User"), "roles": r.Header.Get("X-Remote-Roles")})
-	}))
-	t.Cleanup(backend.Close)
-	w := &watched{t: t, path: filepath.Join(t.TempDir(), "authdev.yaml"), backend: backend.URL}
+	w := &watched{t: t, path: filepath.Join(t.TempDir(), "authdev.yaml"), backend: whoBackend(t)}
 	w.write(testkit.RolesYAML)
 	cfg, err := testkit.LoadFile(w.path)
 	if err != nil {
@@ -257,10 +253,7 @@ func TestMergeUpstreamsMapsAVserverOntoTheUpstreamOfTheSameName(t *testing.T) {
 func TestProxyAloneTakesTheRelyingPartyFromTheNSConfOAuthAction(t *testing.T) {
 	t.Parallel()
 	up := startUp(t, Options{})
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]string{"user": r.Header.Get("X-Remote-User")})
-	}))
-	defer backend.Close()
+	backend := whoBackend(t)
 	dir := t.TempDir()
 	nsconf := `enable ns feature AAA
 add authentication OAuthAction mock_idp -metadataUrl "` + up.IdP().Issuer("dev") + `/.well-known/openid-configuration" -clientID ` + config.ProxyClientID + ` -clientSecret s3cret -encrypted -audience authdev -userNameField sub
@@ -272,7 +265,7 @@ set tm sessionParameter -defaultAuthorizationAction ALLOW
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := startProxy(t, Options{Config: cfg, Upstream: "api=" + backend.URL}, nil)
+	s := startProxy(t, Options{Config: cfg, Upstream: "api=" + backend}, nil)
 	if _, env := s.Active(); env != "mock_idp" {
 		t.Errorf("the environment is %q, want the OAuth action's name", env)
 	}
@@ -296,7 +289,7 @@ set tm sessionParameter -defaultAuthorizationAction ALLOW
 	}
 
 	// Flags win over the OAuth action: an audience the token lacks is refused.
-	s2 := startProxy(t, Options{Config: cfg, Upstream: "api=" + backend.URL}, &Issuer{Audience: "api://other"})
+	s2 := startProxy(t, Options{Config: cfg, Upstream: "api=" + backend}, &Issuer{Audience: "api://other"})
 	if code := getJSON(t, http.DefaultClient, s2.ProxyURL()+"/x", http.Header{"Authorization": {"Bearer " + tok}}, nil); code != http.StatusUnauthorized {
 		t.Fatalf("--audience did not override the OAuth action's: %d", code)
 	}

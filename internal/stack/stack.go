@@ -123,7 +123,7 @@ func Up(opts Options) (_ *Stack, err error) {
 	}()
 	cfg := opts.Config
 	idpAddr := cmp.Or(opts.IdPListen, cfg.IDP.Listen)
-	if s.idpLn, err = listen("the IdP", idpAddr, "idp.listen"); err != nil {
+	if s.idpLn, err = listenLoopback("the IdP", idpAddr, "idp.listen"); err != nil {
 		return nil, err
 	}
 	if cfg.IDP.PublicURL == "" {
@@ -212,7 +212,7 @@ func (s *Stack) newIdP(cfg *config.Config) (*mockidp.Server, error) {
 func (s *Stack) buildProxy() error {
 	cfg := s.cfg.Load()
 	var err error
-	if s.proxyLn, err = listen("the proxy", cmp.Or(s.opts.ProxyListen, cfg.Proxy.Listen), "proxy.listen"); err != nil {
+	if s.proxyLn, err = listenLoopback("the proxy", cmp.Or(s.opts.ProxyListen, cfg.Proxy.Listen), "proxy.listen"); err != nil {
 		return err
 	}
 	s.publicURL = ProxyURL(cfg, s.proxyLn.Addr().String())
@@ -278,9 +278,16 @@ func (s *Stack) proxyOptions(cfg *config.Config, idp *mockidp.Server) (devproxy.
 	if err != nil {
 		return devproxy.Options{}, nil, err
 	}
+	// A real ns.conf holds many lines that change nothing for authdev
+	// (SSL ciphers, SNMP...): name only those able to change a decision.
 	var warns []string
 	for _, w := range eng.Warnings() {
-		warns = append(warns, w.String())
+		if w.Effect == adc.EffectDecision {
+			warns = append(warns, w.String())
+		}
+	}
+	if n := eng.Lines().Understood; n > 0 {
+		warns = append(warns, fmt.Sprintf("%d ns.conf lines are understood and not emulated, with no effect on HTTP decisions: `authdev adc check` lists them", n))
 	}
 	settings := eng.Settings()
 

@@ -16,6 +16,7 @@ import (
 	"github.com/authdev/authdev/audit"
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/demoapp"
+	"github.com/authdev/authdev/identity"
 	"github.com/authdev/authdev/internal/state"
 	"github.com/authdev/authdev/internal/testkit"
 )
@@ -42,6 +43,16 @@ func startUp(t *testing.T, opts Options) *Stack {
 		s.Shutdown(ctx)
 	})
 	return s
+}
+
+// whoBackend is a backend that answers, as JSON, the user and roles the
+// proxy's identity headers gave it.
+func whoBackend(t *testing.T) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]string{"user": r.Header.Get(identity.HeaderUser), "roles": r.Header.Get(identity.HeaderRoles)})
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
 
 // startProxy runs Proxy(opts, iss), as `authdev proxy` does, on a free
@@ -203,14 +214,11 @@ func TestAuthdevAsSwitchesThroughTheControlEndpoint(t *testing.T) {
 func TestProxyAloneInFrontOfAnotherIssuer(t *testing.T) {
 	t.Parallel()
 	up := startUp(t, Options{})
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]string{"user": r.Header.Get("X-Remote-User")})
-	}))
-	defer backend.Close()
+	backend := whoBackend(t)
 	cfg := testkit.DemoConfig(t)
 	f := false
 	cfg.Proxy.TLS = &f
-	s := startProxy(t, Options{Config: cfg, Upstream: "api=" + backend.URL},
+	s := startProxy(t, Options{Config: cfg, Upstream: "api=" + backend},
 		&Issuer{URL: up.IdP().Issuer("dev"), ClientID: config.ProxyClientID, ClientSecret: up.IdP().ProxyClientSecret(), Audience: "authdev", Env: "okta-dev"})
 	if !strings.HasPrefix(s.ProxyURL(), "http://127.0.0.1:") {
 		t.Fatalf("proxy URL %s", s.ProxyURL())

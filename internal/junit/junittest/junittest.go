@@ -3,11 +3,14 @@
 package junittest
 
 import (
+	"encoding/xml"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"github.com/authdev/authdev/internal/junit"
 )
 
 // Schema is the path of the JUnit XSD kept with package junit.
@@ -36,4 +39,25 @@ func Validate(t testing.TB, report []byte) {
 	if err != nil {
 		t.Fatalf("the JUnit report is not valid against %s: %v\n%s\nreport:\n%s", Schema(t), err, out, report)
 	}
+}
+
+// Decode reads a JUnit report as CI systems do, failing t when it is not
+// well-formed.
+func Decode(t testing.TB, report []byte) junit.Suites {
+	t.Helper()
+	var s junit.Suites
+	if err := xml.Unmarshal(report, &s); err != nil {
+		t.Fatalf("the JUnit report is not well-formed XML: %v\n%s", err, report)
+	}
+	return s
+}
+
+// ReadFile is Decode of the report at path.
+func ReadFile(t testing.TB, path string) junit.Suites {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("no JUnit report: %v", err)
+	}
+	return Decode(t, b)
 }
