@@ -64,7 +64,7 @@ func userAttribute(c *compiler, recv val, n *node) (val, error) {
 			return val{}, errAt(n.args[0].pos, "ATTRIBUTE takes a claim name or a number from 1 to 16")
 		}
 		if int(a.numConst) > len(c.env.oauthAttrs) {
-			return val{}, errAt(n.args[0].pos, "ATTRIBUTE(%d) needs at least %d names in the OAuth action's -Attributes; it lists %d", a.numConst, a.numConst, len(c.env.oauthAttrs))
+			return val{}, errAt(n.args[0].pos, "ATTRIBUTE(%d) needs at least %d names in the OAuth action's -Attributes (or the samlAction's -attribute1..16); it lists %d", a.numConst, a.numConst, len(c.env.oauthAttrs))
 		}
 		claim = c.env.oauthAttrs[a.numConst-1]
 	default:

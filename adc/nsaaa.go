@@ -159,10 +159,14 @@ func (s *session) urlOpts(c *command, into map[string]*string) {
 
 // chooseOAuth picks the OAuth action in use: the one an authentication
 // policy bound to an authentication vserver names, else the only one. Its
-// -Attributes give AAA.USER.ATTRIBUTE(n) its meaning.
+// -Attributes give AAA.USER.ATTRIBUTE(n) its meaning; without one, those
+// of the first samlAction (-attribute1..16, then -Attributes) do.
 func (s *session) chooseOAuth() {
 	n := s.ns
 	if len(n.oauth) == 0 {
+		if len(n.backends.SAML) > 0 {
+			s.env.oauthAttrs = n.backends.SAML[0].Attributes
+		}
 		return
 	}
 	chosen := n.oauth[0]

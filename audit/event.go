@@ -43,7 +43,7 @@ type Event struct {
 	Latency  time.Duration `json:"latency_ns,omitempty"`
 	Decision Decision      `json:"decision,omitempty"` // "" when no policy ran (the request was refused first)
 	Policy   string        `json:"policy,omitempty"`   // the deciding policy; "" = the default action
-	Via      string        `json:"via,omitempty"`      // session | bearer
+	Via      string        `json:"via,omitempty"`      // session | bearer | saml (a session's SAML login)
 	ClientIP string        `json:"client_ip,omitempty"`
 	// RequestID is the client's X-Request-Id, to find a request of a test
 	// run or of the backend's log in the audit trail.

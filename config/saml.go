@@ -89,9 +89,9 @@ func (s *SAMLIdP) validate(errs *Errors, at func(Pos) Pos, oneOf func(Pos, strin
 	}
 }
 
-// SAMLAttributeNames are the attribute names a flavor's IdP gives a
-// persona's facts in SAML assertions: the mock IdP writes them, the proxy
-// as SP reads them back.
+// SAMLAttributeNames are the attribute names an IdP gives a persona's
+// facts in SAML assertions (each flavor has its own): the mock IdP writes
+// them, the proxy as SP reads them back.
 type SAMLAttributeNames struct {
 	Email, Name, Groups, Roles string
 	// ClaimPrefix namespaces custom claims, as the provider does with
@@ -108,40 +108,3 @@ const (
 	SAMLAttrNameFormatBasic       = "urn:oasis:names:tc:SAML:2.0:attrname-format:basic"
 	SAMLAttrNameFormatUnspecified = "urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified"
 )
-
-// samlAttributeNames is the table of flavors. Entra ID uses its claim type
-// URIs without a NameFormat
-// (https://learn.microsoft.com/en-us/entra/identity-platform/reference-saml-tokens);
-// Auth0's SAML add-on uses the WS-Federation claim types of ADFS
-// (https://auth0.com/docs/authenticate/protocols/saml/saml-configuration/saml-assertions);
-// Okta sends the names of its attribute statements as written, NameFormat
-// unspecified (https://developer.okta.com/docs/concepts/saml/#attribute-statements);
-// Keycloak's role list mapper calls its attribute "Role".
-var samlAttributeNames = map[Flavor]SAMLAttributeNames{
-	FlavorEntra: {
-		Email:       "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
-		Name:        "http://schemas.microsoft.com/identity/claims/displayname",
-		Groups:      "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups",
-		Roles:       "http://schemas.microsoft.com/ws/2008/06/identity/claims/role",
-		ClaimPrefix: "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/",
-	},
-	FlavorAuth0: {
-		Email:       "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
-		Name:        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
-		Groups:      "http://schemas.xmlsoap.org/claims/Group",
-		Roles:       "http://schemas.microsoft.com/ws/2008/06/identity/claims/role",
-		ClaimPrefix: "http://schemas.auth0.com/",
-		NameFormat:  SAMLAttrNameFormatURI,
-	},
-	FlavorOkta:     {Email: "email", Name: "name", Groups: "groups", Roles: "roles", NameFormat: SAMLAttrNameFormatUnspecified},
-	FlavorKeycloak: {Email: "email", Name: "name", Groups: "groups", Roles: "Role", NameFormat: SAMLAttrNameFormatBasic},
-}
-
-// SAMLAttributes returns the attribute names of flavor; flavors without a
-// SAML shape of their own use plain names.
-func SAMLAttributes(flavor Flavor) SAMLAttributeNames {
-	if n, ok := samlAttributeNames[flavor]; ok {
-		return n
-	}
-	return SAMLAttributeNames{Email: "email", Name: "name", Groups: "groups", Roles: "roles", NameFormat: SAMLAttrNameFormatBasic}
-}

@@ -95,21 +95,21 @@ type Personas []Persona
 // Environment is one tenant: its own issuer, keys, claim flavor and the
 // mapping from IdP groups to application roles.
 type Environment struct {
-	Name         string              `yaml:"-" authdev:"key"`
-	Description  string              `yaml:"description"`
-	Flavor       Flavor              `yaml:"flavor" jsonschema:"enum=okta,enum=entra,enum=keycloak,enum=cognito,enum=auth0,enum=generic,description=Defaults to idp.flavor"`
-	Alg          string              `yaml:"alg" jsonschema:"enum=RS256,enum=ES256,description=Defaults to idp.alg"`
-	Audience     string              `yaml:"audience" jsonschema:"default=authdev"`
-	Roles        map[string][]string `yaml:"roles" jsonschema:"description=IdP group -> application roles"`
-	Login        string              `yaml:"login" jsonschema:"enum=oidc,enum=saml,description=How the proxy logs browsers in to this environment; defaults to proxy.login"`
-	SAMLMetadata string              `yaml:"saml_metadata" jsonschema:"description=With login: saml, the SAML IdP's metadata (http(s) URL or file, relative to this file) when it is not authdev's own <issuer>/saml/metadata"`
+	Name        string              `yaml:"-" authdev:"key"`
+	Description string              `yaml:"description"`
+	Flavor      Flavor              `yaml:"flavor" jsonschema:"enum=okta,enum=entra,enum=keycloak,enum=cognito,enum=auth0,enum=generic,description=Defaults to idp.flavor"`
+	Alg         string              `yaml:"alg" jsonschema:"enum=RS256,enum=ES256,description=Defaults to idp.alg"`
+	Audience    string              `yaml:"audience" jsonschema:"default=authdev"`
+	Roles       map[string][]string `yaml:"roles" jsonschema:"description=IdP group -> application roles"`
 	// Provider settings: only the block of the environment's flavor.
-	Okta     *OktaSettings     `yaml:"okta" jsonschema:"description=Settings of the okta flavor"`
-	Entra    *EntraSettings    `yaml:"entra" jsonschema:"description=Settings of the entra flavor"`
-	Keycloak *KeycloakSettings `yaml:"keycloak" jsonschema:"description=Settings of the keycloak flavor"`
-	Cognito  *CognitoSettings  `yaml:"cognito" jsonschema:"description=Settings of the cognito flavor"`
-	Auth0    *Auth0Settings    `yaml:"auth0" jsonschema:"description=Settings of the auth0 flavor"`
-	Pos      Pos               `yaml:"-"`
+	Okta         *OktaSettings     `yaml:"okta" jsonschema:"description=Settings of the okta flavor"`
+	Entra        *EntraSettings    `yaml:"entra" jsonschema:"description=Settings of the entra flavor"`
+	Keycloak     *KeycloakSettings `yaml:"keycloak" jsonschema:"description=Settings of the keycloak flavor"`
+	Cognito      *CognitoSettings  `yaml:"cognito" jsonschema:"description=Settings of the cognito flavor"`
+	Auth0        *Auth0Settings    `yaml:"auth0" jsonschema:"description=Settings of the auth0 flavor"`
+	Login        string            `yaml:"login" jsonschema:"enum=oidc,enum=saml,description=How the proxy logs browsers in to this environment; defaults to proxy.login"`
+	SAMLMetadata string            `yaml:"saml_metadata" jsonschema:"description=With login: saml, the SAML IdP's metadata (http(s) URL or file, relative to this file) when it is not authdev's own <issuer>/saml/metadata"`
+	Pos          Pos               `yaml:"-"`
 }
 
 // Environments keeps environments in file order.

@@ -20,14 +20,14 @@ var (
 	LBMethods = []string{"roundrobin", "leastconnection"}
 	Actions   = []string{"ALLOW", "DENY"}
 	CheckVias = []string{"session", "bearer", "saml"}
-	// CheckDrills are the failure drills a check may run under.
-	CheckDrills = []string{DrillExpiredSession, DrillRotatedKeys, DrillIdPDown}
-	// CoverageModes are the values of checks_coverage.
-	CoverageModes = []string{CoverageReport, CoverageRequired}
 	// Logins are the ways the proxy logs browsers in (proxy.login).
 	Logins = []string{LoginOIDC, LoginSAML}
 	// SAMLNameIDFormats are the nameid_format values of a service provider.
 	SAMLNameIDFormats = []string{"email", "persistent", "transient", "unspecified"}
+	// CheckDrills are the failure drills a check may run under.
+	CheckDrills = []string{DrillExpiredSession, DrillRotatedKeys, DrillIdPDown}
+	// CoverageModes are the values of checks_coverage.
+	CoverageModes = []string{CoverageReport, CoverageRequired}
 	// ReservedClientIDs are the IdP's built-in clients.
 	ReservedClientIDs = []string{ProxyClientID, CLIClientID}
 )
@@ -64,9 +64,6 @@ const (
 const (
 	ProxySAMLEntityID = "urn:authdev:proxy"
 	SAMLACSPath       = "/cgi/samlauth"
-	// SAMLMetadataPath follows an environment's issuer URL on authdev's
-	// IdP; the metadata URL is also the IdP's entity id.
-	SAMLMetadataPath = "/saml/metadata"
 )
 
 func (c *Config) applyDefaults() {
@@ -102,7 +99,6 @@ func (c *Config) applyDefaults() {
 		px.IdleTimeout = Duration(30 * time.Minute)
 	}
 	px.DefaultAuthorization = strings.ToUpper(cmp.Or(px.DefaultAuthorization, "ALLOW"))
-	c.ChecksCoverage = cmp.Or(c.ChecksCoverage, CoverageReport)
 	px.Login = strings.ToLower(cmp.Or(px.Login, LoginOIDC))
 	for k := range c.Environments {
 		e := &c.Environments[k]
@@ -112,6 +108,7 @@ func (c *Config) applyDefaults() {
 		}
 	}
 	c.IDP.SAML.applyDefaults(c)
+	c.ChecksCoverage = cmp.Or(c.ChecksCoverage, CoverageReport)
 	if len(px.Headers) == 0 {
 		px.Headers = Headers{
 			{Name: identity.HeaderUser, Expr: Expr{Text: "AAA.USER.NAME"}},
@@ -218,6 +215,7 @@ func (v *validator) idp() {
 			v.oneOf(cl.Pos, fmt.Sprintf("client %q grant", cl.ID), string(g), names(GrantTypes))
 		}
 	}
+	i.SAML.validate(v.errs, v.at, v.oneOf)
 }
 
 func (v *validator) environments() {

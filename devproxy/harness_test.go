@@ -135,6 +135,7 @@ func start(t *testing.T, s setup) *env {
 		}
 	}
 	opts := stack.ConfigOptions(cfg, idp.Issuer, idp.ProxyClientSecret())
+	stack.SAMLLogins(&opts, cfg, idp.BaseURL())
 	opts.PublicURL = "http://" + ln.Addr().String()
 	opts.Persona = s.persona
 	opts.Upstreams = s.upstreams

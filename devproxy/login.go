@@ -151,12 +151,16 @@ func loginFailure(status int, why string) *loginError { return &loginError{statu
 // which becomes a session in three steps: find the login this browser
 // started, redeem the code for verified claims, start the session.
 func (p *Proxy) callback(w http.ResponseWriter, r *http.Request) {
-	lerr := p.completeLogin(w, r)
-	if lerr == nil {
-		return
+	if lerr := p.completeLogin(w, r); lerr != nil {
+		p.loginFailed(w, r, lerr, "session")
 	}
+}
+
+// loginFailed records and shows why a login (OIDC or SAML) did not
+// complete.
+func (p *Proxy) loginFailed(w http.ResponseWriter, r *http.Request, lerr *loginError, via string) {
 	p.emit(audit.Event{Kind: audit.KindTokenRefused, Method: r.Method, Path: r.URL.Path,
-		ClientIP: clientIP(r).String(), Via: "session", Message: "login failed: " + lerr.why})
+		ClientIP: clientIP(r).String(), Via: via, Message: "login failed: " + lerr.why})
 	w.Header().Set("Cache-Control", "no-store")
 	p.page(w, r, lerr.status, pageData{Title: "Login failed", Summary: "The login did not complete.", Detail: lerr.why,
 		Link: InternalPrefix + "login?return=%2F", LinkText: "Log in again"})
@@ -178,7 +182,7 @@ func (p *Proxy) completeLogin(w http.ResponseWriter, r *http.Request) *loginErro
 	if lerr != nil {
 		return lerr
 	}
-	return p.startSession(w, r, env, claims, rawID, ls.Return)
+	return p.startSession(w, r, env, ls, claims, rawID, now, "session")
 }
 
 // loginInProgress is the login this browser started for the callback's
@@ -259,10 +263,9 @@ func addUserInfo(ctx context.Context, prov *provider, tok *oauth2.Token, claims 
 	}
 }
 
-// startSession ends a login, OIDC or SAML: the identity from the IdP's
-// claims, a sealed NSC_TMAS session, the audit line, and the way back.
-func (p *Proxy) startSession(w http.ResponseWriter, r *http.Request, env *envState, claims map[string]any, idToken, returnTo string) *loginError {
-	now := p.now()
+// startSession sets the session cookie for the verified claims and sends
+// the browser back where the login started.
+func (p *Proxy) startSession(w http.ResponseWriter, r *http.Request, env *envState, ls *loginState, claims map[string]any, rawID string, now time.Time, via string) *loginError {
 	email, _ := claims["email"].(string)
 	persona := p.rt().personaOf(env.Name, email)
 	c, err := env.newCaller(claims, persona)
@@ -273,17 +276,17 @@ func (p *Proxy) startSession(w http.ResponseWriter, r *http.Request, env *envSta
 	if err != nil {
 		return loginFailure(http.StatusInternalServerError, err.Error())
 	}
-	s := session{ID: sid, Env: env.Name, Persona: persona, Claims: claims, IDToken: idToken, Created: now.Unix(), Seen: now.Unix()}
+	s := session{ID: sid, Env: env.Name, Persona: persona, Claims: claims, IDToken: rawID, Created: now.Unix(), Seen: now.Unix()}
 	v, err := p.sealSession(&s)
 	if err != nil {
 		return loginFailure(http.StatusInternalServerError, err.Error())
 	}
 	p.setSessionCookie(w, v)
-	p.emit(audit.Event{Kind: audit.KindLogin, Persona: persona, User: c.user, Env: env.Name, Via: "session",
-		ClientIP: clientIP(r).String(), Path: returnTo, Claims: p.detailClaims(claims),
+	p.emit(audit.Event{Kind: audit.KindLogin, Persona: persona, User: c.user, Env: env.Name, Via: via,
+		ClientIP: clientIP(r).String(), Path: ls.Return, Claims: p.detailClaims(claims),
 		Message: fmt.Sprintf("groups %s; roles %s", strings.Join(c.groups, ","), strings.Join(c.roles, ","))})
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, returnTo, http.StatusFound)
+	http.Redirect(w, r, ls.Return, http.StatusFound)
 	return nil
 }
 

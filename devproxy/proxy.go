@@ -121,9 +121,9 @@ type Proxy struct {
 	sessions   *cache[string, *sessionEntry]
 	bearers    *cache[string, *caller]
 	revoked    *cache[string, struct{}]
+	saml       *samlState
 	store      state.Store
 	revokeMu   sync.Mutex // one read-modify-write of the stored revocations at a time
-	saml       *samlState
 	events     func(audit.Event)
 	detail     bool
 	control    http.Handler
@@ -140,6 +140,11 @@ type Proxy struct {
 	stop       context.CancelFunc
 	monitorCtx context.Context // set by Start; Reload starts new monitors under it
 	monitors   sync.WaitGroup
+
+	// expired and expiredBefore are the sessions ExpireSessions ended: by
+	// ID, and all those created before a second.
+	expired       *cache[string, struct{}]
+	expiredBefore atomic.Int64
 }
 
 // Active is the environment whose issuer logs users in, and the persona
@@ -186,8 +191,9 @@ func New(opts Options) (*Proxy, error) {
 		sessions:   newCache[string, *sessionEntry](10000),
 		bearers:    newCache[string, *caller](10000),
 		revoked:    newCache[string, struct{}](100000),
-		store:      opts.State,
+		expired:    newCache[string, struct{}](10000),
 		saml:       newSAMLState(),
+		store:      opts.State,
 		events:     opts.Events,
 		detail:     opts.Detail,
 		control:    opts.Control,

@@ -15,7 +15,6 @@ import (
 	"github.com/crewjam/saml/samlsp"
 	dsig "github.com/russellhaering/goxmldsig"
 
-	"github.com/authdev/authdev/audit"
 	"github.com/authdev/authdev/config"
 )
 
@@ -57,8 +56,8 @@ func newSAMLState() *samlState {
 }
 
 // samlIdP is the IdP's metadata, read at the first SAML login and again
-// after samlMetadataTTL (or after a failure), so that the proxy may start
-// before its IdP and follows its key rotation.
+// after samlMetadataTTL, so that the proxy may start before its IdP and
+// follows its key rotation; a failed refresh keeps what was read before.
 type samlIdP struct {
 	mu      sync.Mutex
 	meta    *saml.EntityDescriptor
@@ -74,10 +73,12 @@ func (e *envState) serviceProvider(p *Proxy, acs string) (*saml.ServiceProvider,
 	now := p.now()
 	if e.samlIdP.meta == nil || now.Sub(e.samlIdP.fetched) > samlMetadataTTL {
 		md, err := e.fetchSAMLMetadata(p)
-		if err != nil {
+		switch {
+		case err == nil:
+			e.samlIdP.meta, e.samlIdP.fetched = md, now
+		case e.samlIdP.meta == nil:
 			return nil, err
 		}
-		e.samlIdP.meta, e.samlIdP.fetched = md, now
 	}
 	u, err := url.Parse(acs)
 	if err != nil {
@@ -116,11 +117,6 @@ func (e *envState) fetchSAMLMetadata(p *Proxy) (*saml.EntityDescriptor, error) {
 	return md, nil
 }
 
-// acsURL is the assertion consumer service on the origin the browser used
-// (the same rule as the OIDC callback's), so that the session cookie lands
-// where the browser is.
-func (p *Proxy) acsURL(r *http.Request) string { return p.origin(r) + SAMLACSPath }
-
 // startSAMLLogin redirects the browser to the IdP with an AuthnRequest
 // (HTTP-Redirect binding); a silent login of the active persona adds
 // login_hint and ForceAuthn, which replace the IdP's session.
@@ -130,7 +126,7 @@ func (p *Proxy) startSAMLLogin(w http.ResponseWriter, r *http.Request, env *envS
 			"log in with OIDC, or run the proxy with authdev's IdP (`authdev up`), which speaks SAML in every environment")
 		return
 	}
-	sp, err := env.serviceProvider(p, p.acsURL(r))
+	sp, err := env.serviceProvider(p, p.origin(r)+SAMLACSPath)
 	if err != nil {
 		p.errorPage(w, r, http.StatusBadGateway, "Bad gateway", "The SAML identity provider did not answer.",
 			err.Error()+": start it (`authdev up` or `authdev idp`) and reload this page")
@@ -163,53 +159,43 @@ func (p *Proxy) startSAMLLogin(w http.ResponseWriter, r *http.Request, env *envS
 // audience, recipient and destination, validity window and InResponseTo;
 // a request ID is accepted once, and an IdP-initiated assertion once.
 func (p *Proxy) samlACS(w http.ResponseWriter, r *http.Request) {
-	fail := func(status int, why string) {
-		p.emit(audit.Event{Kind: audit.KindTokenRefused, Method: r.Method, Path: r.URL.Path,
-			ClientIP: clientIP(r).String(), Via: "saml", Message: "login failed: " + why})
-		w.Header().Set("Cache-Control", "no-store")
-		p.page(w, r, status, pageData{Title: "Login failed", Summary: "The SAML login did not complete.", Detail: why,
-			Link: InternalPrefix + "login?return=%2F", LinkText: "Log in again"})
+	if lerr := p.completeSAMLLogin(w, r); lerr != nil {
+		p.loginFailed(w, r, lerr, config.LoginSAML)
 	}
+}
+
+func (p *Proxy) completeSAMLLogin(w http.ResponseWriter, r *http.Request) *loginError {
 	if r.Method != http.MethodPost {
-		fail(http.StatusMethodNotAllowed, "the assertion consumer service takes the IdP's HTTP-POST form: start at the application, not at "+SAMLACSPath)
-		return
+		return loginFailure(http.StatusMethodNotAllowed, "the assertion consumer service takes the IdP's HTTP-POST form: start at the application, not at "+SAMLACSPath)
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, samlMaxForm)
 	if err := r.ParseForm(); err != nil || r.PostForm.Get("SAMLResponse") == "" {
-		fail(http.StatusBadRequest, fmt.Sprintf("no SAMLResponse in the form (%v)", err))
-		return
+		return loginFailure(http.StatusBadRequest, fmt.Sprintf("no SAMLResponse in the form (%v)", err))
 	}
 	now := p.now()
 	relay := r.PostForm.Get("RelayState")
-	pending, solicited := p.saml.pending.get(relay, now)
+	ls := &loginState{Return: "/", Env: p.active.Load().Env}
 	var ids []string
-	env := p.rt().env(p.active.Load().Env)
-	returnTo := "/"
-	if solicited {
+	if pending, solicited := p.saml.pending.get(relay, now); solicited {
 		p.saml.pending.delete(relay)
-		ids, returnTo = []string{relay}, pending.returnTo
-		if env = p.rt().envs[pending.env]; env == nil {
-			fail(http.StatusBadRequest, fmt.Sprintf("environment %q no longer exists", pending.env))
-			return
-		}
+		ids, ls.Return, ls.Env = []string{relay}, pending.returnTo, pending.env
 	}
-	if env.SAML == nil {
-		fail(http.StatusBadRequest, fmt.Sprintf("environment %q has no SAML identity provider", env.Name))
-		return
+	env := p.rt().envs[ls.Env]
+	switch {
+	case env == nil:
+		return loginFailure(http.StatusBadRequest, fmt.Sprintf("environment %q no longer exists", ls.Env))
+	case env.SAML == nil:
+		return loginFailure(http.StatusBadRequest, fmt.Sprintf("environment %q has no SAML identity provider", env.Name))
 	}
-	sp, err := env.serviceProvider(p, p.acsURL(r))
+	sp, err := env.serviceProvider(p, p.origin(r)+SAMLACSPath)
 	if err != nil {
-		fail(http.StatusBadGateway, err.Error())
-		return
+		return loginFailure(http.StatusBadGateway, err.Error())
 	}
 	a, err := sp.ParseResponse(r, ids)
 	if err != nil {
-		fail(http.StatusUnauthorized, "the SAML response was refused: "+samlRefusal(err))
-		return
+		return loginFailure(http.StatusUnauthorized, "the SAML response was refused: "+samlRefusal(err))
 	}
-	if lerr := p.startSession(w, r, env, SAMLClaims(a, env.SAML.Attributes, env.GroupsClaim), "", returnTo); lerr != nil {
-		fail(lerr.status, lerr.why)
-	}
+	return p.startSession(w, r, env, ls, SAMLClaims(a, env.SAML.Attributes, env.GroupsClaim), "", now, config.LoginSAML)
 }
 
 // samlRefusal is the reason behind crewjam/saml's "Authentication failed".

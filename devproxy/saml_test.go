@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -108,8 +110,8 @@ func TestSAMLBrowserLoginGivesTheSameSessionHeadersAndAssertionAsOIDC(t *testing
 		t.Error("no signed assertion for the backend")
 	}
 	logins := e.events.of(audit.KindLogin)
-	if len(logins) == 0 || logins[len(logins)-1].Claims["department"] != "platform" {
-		t.Errorf("the session's claims lack the SAML attribute department: %+v", logins)
+	if len(logins) == 0 || logins[len(logins)-1].Claims["department"] != "platform" || logins[len(logins)-1].Via != "saml" {
+		t.Errorf("want a login via saml whose claims have the SAML attribute department: %+v", logins)
 	}
 	if c := get(t, b.Client, e.url+"/"); c.StatusCode != http.StatusOK {
 		t.Errorf("the NSC_TMAS session does not carry the next request: %d", c.StatusCode)
@@ -270,5 +272,28 @@ func TestSAMLIdPInitiatedLoginIsAcceptedOnce(t *testing.T) {
 	resp := post.submit(t, again.Client)
 	if text := html.UnescapeString(body(resp)); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(text, "already been used") {
 		t.Fatalf("a replayed IdP-initiated response answered %d:\n%s", resp.StatusCode, text)
+	}
+}
+
+// saml_metadata (a file here) names the IdP the proxy logs in at, for an
+// IdP that is not authdev's own.
+func TestSAMLLoginAtAnIdPGivenByAMetadataFile(t *testing.T) {
+	backend := echoBackend(t, "api")
+	s := samlSetup(t, "alice", backend.URL)
+	file := filepath.Join(t.TempDir(), "idp.xml")
+	s.tweak = func(o *devproxy.Options) {
+		resp, err := http.Get(o.Environments[0].SAML.Metadata)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(file, []byte(body(resp)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		o.Environments[0].SAML.Metadata = file
+	}
+	e := start(t, s)
+	b := newBrowser(t)
+	if got := readSeen(t, readSAMLPost(t, get(t, b.Client, e.url+"/")).submit(t, b.Client)).header("X-Remote-User"); len(got) != 1 || got[0] != "alice@example.com" {
+		t.Fatalf("after a login at the IdP of %s the backend sees %v", file, got)
 	}
 }

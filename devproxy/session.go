@@ -81,6 +81,9 @@ func (p *Proxy) sessionIdentity(w http.ResponseWriter, cookie string, act *Activ
 	if _, gone := p.revoked.get(se.s.ID, now); gone {
 		return nil, sessionLoggedOut
 	}
+	if _, gone := p.expired.get(se.s.ID, now); gone || se.s.Created < p.expiredBefore.Load() {
+		return nil, sessionExpired
+	}
 	if se.s.Env != act.Env || (act.Persona != "" && se.s.Persona != act.Persona) {
 		return se, sessionSwitched
 	}
@@ -152,4 +155,16 @@ func (p *Proxy) randomToken(n int) (string, error) {
 		return "", err
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// ExpireSessions ends every session as its timeout would: each one used
+// since the start is refused from now on, and so is any older cookie. The
+// browser logs in again. This is the expired-session failure drill.
+func (p *Proxy) ExpireSessions() {
+	now := p.now()
+	p.expiredBefore.Store(now.Unix())
+	p.sessions.deleteFunc(func(_ string, se *sessionEntry) bool {
+		p.expired.put(se.s.ID, struct{}{}, se.expires, now)
+		return true
+	})
 }

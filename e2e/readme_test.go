@@ -107,7 +107,6 @@ func TestTheREADMEWorksAsWritten(t *testing.T) {
 		t.Fatal("the README's quick start needs Debian's /usr/bin/python3 with python3-fastapi: run .ci/run")
 	}
 	notHere := map[string]string{
-		"go install github.com/authdev/authdev/cmd/authdev@latest": "installs the published module: the network reaches no VCS here; `go install ./cmd/authdev` of the quick start is the same build",
 		"make bench": "the development targets: `make test` is the suite this test belongs to; the others take minutes",
 	}
 	sh := newReadmeShell(t)
@@ -118,6 +117,9 @@ func TestTheREADMEWorksAsWritten(t *testing.T) {
 		case strings.HasPrefix(b.text, "go run ./cmd/authdev up"):
 			driven["go run"] = true
 			t.Run("the two commands", func(t *testing.T) { readmeGoRunUp(t, sh, b) })
+		case strings.HasPrefix(b.text, "go install ./cmd/authdev") && strings.Contains(b.text, "make build"):
+			driven["install"] = true
+			t.Run("install", func(t *testing.T) { readmeInstall(t, sh, b) })
 		case strings.Contains(b.text, "uvicorn app:app"):
 			driven["quick start"] = true
 			readmeQuickStart(t, sh, b)
@@ -139,7 +141,7 @@ func TestTheREADMEWorksAsWritten(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"go run", "quick start", "switch"} {
+	for _, want := range []string{"go run", "install", "quick start", "switch"} {
 		if !driven[want] {
 			t.Errorf("README.md has no %s block any more: update e2e/readme_test.go", want)
 		}
@@ -163,6 +165,15 @@ func readmeGoRunUp(t *testing.T, sh *readmeShell, b fencedBlock) {
 	up.stop()
 	if !strings.Contains(up.out.String(), "authdev up: stopped") {
 		t.Errorf("SIGTERM did not stop authdev up cleanly:\n%s", up.out.String())
+	}
+}
+
+// readmeInstall builds authdev both ways the README says and runs each
+// build.
+func readmeInstall(t *testing.T, sh *readmeShell, b fencedBlock) {
+	stdout, stderr, code := sh.run(t, b.text+"authdev version\n./authdev version\n")
+	if code != 0 || strings.Count(stdout, "authdev") < 2 {
+		t.Fatalf("README.md:%d: exit %d\n%s\n%s", b.line, code, stdout, stderr)
 	}
 }
 

@@ -18,6 +18,13 @@
 // confidential clients, revocation, logout and the device flow. Under
 // Options.TLS it serves HTTPS.
 //
+// Each environment is also a SAML 2.0 IdP (crewjam/saml) at BaseURL/env/saml/:
+// metadata, sso (HTTP-Redirect and HTTP-POST), slo and idp-initiated, for
+// the service providers of idp.saml and the built-in proxy (entity id
+// config.ProxySAMLEntityID); its key and certificate live under
+// SAMLKeysStoreKey(env), made at the first SAML request and rotated with
+// the OIDC keys.
+//
 // Two clients exist without configuration: authdev-proxy (confidential;
 // its secret lives in the state store under ProxyClientSecretKey) and
 // authdev-cli (public, PKCE, any loopback redirect). Signing keys live in

@@ -100,20 +100,25 @@ func RotateStoredKeys(store state.Store, cfg *config.Config, env string, now tim
 	if !ok {
 		return KeyInfo{}, cfg.UnknownEnvironment(env)
 	}
-	return rotateStored(store, KeysStoreKey(env), KeyGrace(cfg), env, func() (storedKey, error) { return newStoredKey(e.Alg, now) }, now)
+	priv, err := generateKey(e.Alg)
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	nk, err := storedKeyOf(priv, e.Alg, now)
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	return publishKey(store, KeysStoreKey(env), env, nk, KeyGrace(cfg), now)
 }
 
-// rotateStored retires the keys at storeKey and makes a new one active.
-func rotateStored(store state.Store, storeKey string, grace time.Duration, env string, newKey func() (storedKey, error), now time.Time) (KeyInfo, error) {
+// publishKey makes nk the active key at storeKey, retiring the current one
+// and forgetting those whose grace has passed.
+func publishKey(store state.Store, storeKey, env string, nk storedKey, grace time.Duration, now time.Time) (KeyInfo, error) {
 	sk, err := readStoredKeys(store, storeKey)
 	if err != nil && !errors.Is(err, state.ErrNotFound) {
 		return KeyInfo{}, err
 	}
 	sk = rotate(sk, now, grace)
-	nk, err := newKey()
-	if err != nil {
-		return KeyInfo{}, err
-	}
 	sk.Keys = append([]storedKey{nk}, sk.Keys...)
 	if err := writeStoredKeys(store, storeKey, sk); err != nil {
 		return KeyInfo{}, err
@@ -197,13 +202,8 @@ func ImportKey(store state.Store, cfg *config.Config, env string, key crypto.Sig
 	if err != nil {
 		return err
 	}
-	sk, err := readStoredKeys(store, env)
-	if err != nil && !errors.Is(err, state.ErrNotFound) {
-		return err
-	}
-	sk = rotate(sk, now, KeyGrace(cfg))
-	sk.Keys = append([]storedKey{nk}, sk.Keys...)
-	return writeStoredKeys(store, env, sk)
+	_, err = publishKey(store, KeysStoreKey(env), env, nk, KeyGrace(cfg), now)
+	return err
 }
 
 // generateKey makes a key for alg. Go's crypto ignores injected randomness

@@ -15,12 +15,11 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/authdev/authdev/audit"
-	"github.com/authdev/authdev/config"
 )
 
-// SAML endpoint paths under /<env>.
+// SAML endpoint paths under BaseURL/<env>.
 const (
-	samlMetadataPath     = config.SAMLMetadataPath
+	samlMetadataPath     = "/saml/metadata"
 	samlSSOPath          = "/saml/sso"
 	samlSLOPath          = "/saml/slo"
 	samlIDPInitiatedPath = "/saml/idp-initiated"
@@ -35,11 +34,18 @@ type SAMLEndpoints struct {
 	Metadata, SSO, SLO, IDPInitiated string
 }
 
-// SAMLEndpoints returns env's SAML URLs.
+// SAMLEndpoints returns env's SAML URLs: under BaseURL/env whatever the
+// flavor's OIDC layout.
 func (s *Server) SAMLEndpoints(env string) SAMLEndpoints {
 	base := s.BaseURL() + "/" + env
-	return SAMLEndpoints{Metadata: base + samlMetadataPath, SSO: base + samlSSOPath,
+	return SAMLEndpoints{Metadata: SAMLMetadataURL(s.BaseURL(), env), SSO: base + samlSSOPath,
 		SLO: base + samlSLOPath, IDPInitiated: base + samlIDPInitiatedPath}
+}
+
+// SAMLMetadataURL is the metadata URL (and entity id) of env's SAML IdP
+// on an IdP serving at base, for callers that do not run it.
+func SAMLMetadataURL(base, env string) string {
+	return strings.TrimRight(base, "/") + "/" + env + samlMetadataPath
 }
 
 // samlNameIDFormats are those the metadata advertises, the default first.

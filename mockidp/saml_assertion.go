@@ -13,6 +13,7 @@ import (
 	"github.com/crewjam/saml"
 
 	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/internal/flavor"
 )
 
 // samlAssertionTTL is how long an assertion may be presented: NotOnOrAfter
@@ -46,7 +47,8 @@ func (h *samlIdP) MakeAssertion(req *saml.IdpAuthnRequest, session *saml.Session
 // named by the environment's flavor unless the SP's attributes map renames
 // (or, with "", drops) them. `authdev adc explain` shows them.
 func SAMLAttributes(env *config.Environment, id config.Identity, sp config.SAMLServiceProvider) []saml.Attribute {
-	names := config.SAMLAttributes(env.Flavor)
+	spec := flavor.Of(env.Flavor)
+	names := spec.SAML
 	type fact struct {
 		key, name string
 		values    []string
@@ -54,7 +56,7 @@ func SAMLAttributes(env *config.Environment, id config.Identity, sp config.SAMLS
 	facts := []fact{
 		{"email", names.Email, []string{id.Email}},
 		{"name", names.Name, []string{id.Name}},
-		{"groups", names.Groups, id.Groups},
+		{"groups", names.Groups, groupValues(spec, env, id.Groups)},
 		{"roles", names.Roles, env.RolesFor(id.Groups)},
 	}
 	claims := make([]string, 0, len(id.Claims))
@@ -79,6 +81,15 @@ func SAMLAttributes(env *config.Environment, id config.Identity, sp config.SAMLS
 			a.Values = append(a.Values, saml.AttributeValue{Type: "xs:string", Value: v})
 		}
 		out = append(out, a)
+	}
+	return out
+}
+
+// groupValues are groups as the flavor names them (Entra: object IDs).
+func groupValues(spec *flavor.Spec, env *config.Environment, groups []string) []string {
+	out := make([]string, len(groups))
+	for i, g := range groups {
+		out[i] = spec.GroupValue(env, g)
 	}
 	return out
 }

@@ -59,17 +59,21 @@ func RotateStoredSAMLKeys(store state.Store, cfg *config.Config, env string, now
 	if _, ok := cfg.Environment(env); !ok {
 		return KeyInfo{}, fmt.Errorf("unknown environment %q: use one of %v", env, cfg.EnvironmentNames())
 	}
-	return rotateStored(store, SAMLKeysStoreKey(env), KeyGrace(cfg), env, func() (storedKey, error) { return newSAMLKey(env, now) }, now)
+	nk, err := newSAMLKey(env, now)
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	return publishKey(store, SAMLKeysStoreKey(env), env, nk, KeyGrace(cfg), now)
 }
 
 // newSAMLKey is an RSA key (SAML signs with RSA-SHA256) with a self-signed
 // certificate naming the environment.
 func newSAMLKey(env string, now time.Time) (storedKey, error) {
-	k, err := newStoredKey("RS256", now)
+	priv, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return storedKey{}, err
 	}
-	priv, err := parseSAMLPrivateKey(k)
+	k, err := storedKeyOf(priv, "RS256", now)
 	if err != nil {
 		return storedKey{}, err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/crewjam/saml/samlsp"
 
 	"github.com/authdev/authdev/audit"
+	"github.com/authdev/authdev/internal/flavor"
 	"github.com/authdev/authdev/mockidp"
 	"github.com/authdev/authdev/mockidp/idptest"
 )
@@ -71,10 +72,11 @@ func TestSAMLAttributesTakeTheFlavorsNames(t *testing.T) {
 	cases := map[string]map[string][]string{
 		"prod": {
 			"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress": {"alice@example.com"},
-			"http://schemas.microsoft.com/ws/2008/06/identity/claims/groups":     {"sg-prod-admins"},
-			"http://schemas.microsoft.com/ws/2008/06/identity/claims/role":       {"admin", "auditor"},
-			"http://schemas.microsoft.com/identity/claims/displayname":           {"Alice Admin"},
-			"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/department":   {"platform"},
+			// Object IDs, as Entra's groups claim has them.
+			"http://schemas.microsoft.com/ws/2008/06/identity/claims/groups":   {flavor.UUID("group", "prod", "sg-prod-admins")},
+			"http://schemas.microsoft.com/ws/2008/06/identity/claims/role":     {"admin", "auditor"},
+			"http://schemas.microsoft.com/identity/claims/displayname":         {"Alice Admin"},
+			"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/department": {"platform"},
 		},
 		"a0": {
 			"http://schemas.xmlsoap.org/claims/Group":                            {"eng-admins", "eng"},

@@ -107,6 +107,10 @@ type Server struct {
 	srv     *http.Server
 	stop    chan struct{}
 	stopped sync.WaitGroup
+
+	// ttlDrill, when not zero, replaces ttl for the tokens issued from now
+	// on (the token-lifetime failure drill).
+	ttlDrill atomic.Int64
 }
 
 // envState is one environment as the IdP serves it.
@@ -365,6 +369,18 @@ func endpointsOf(base string, l flavor.Layout) Endpoints {
 		DeviceAuthorization: base + l.DeviceAuthorization,
 		DeviceVerification:  base + l.DeviceVerification,
 	}
+}
+
+// SetTokenLifetime makes the access and ID tokens issued from now on live
+// d; 0 goes back to idp.token_ttl. Tokens already issued keep their exp.
+func (s *Server) SetTokenLifetime(d time.Duration) { s.ttlDrill.Store(int64(d)) }
+
+// tokenTTL is the lifetime of the tokens issued now.
+func (s *Server) tokenTTL() time.Duration {
+	if d := time.Duration(s.ttlDrill.Load()); d > 0 {
+		return d
+	}
+	return s.ttl
 }
 
 // RotateKeys publishes a new signing key for env and keeps the previous one

@@ -128,7 +128,8 @@ type refreshRecord struct {
 func (s *Server) issue(req issueRequest) (TokenSet, *Error) {
 	es := req.ep.env
 	now := s.now()
-	exp := now.Add(s.ttl)
+	ttl := s.tokenTTL()
+	exp := now.Add(ttl)
 	var id config.Identity
 	if req.persona != "" {
 		var ok bool
@@ -143,7 +144,7 @@ func (s *Server) issue(req issueRequest) (TokenSet, *Error) {
 	keys := es.keys.Load()
 	base := flavor.Token{Env: es.cfg, Issuer: req.ep.issuer(), User: id, ClientID: req.client.id,
 		ClientRoles: req.client.roles, Scopes: req.scopes, Grant: jti}
-	ts := TokenSet{TokenType: "Bearer", ExpiresIn: int64(s.ttl / time.Second), Scope: strings.Join(req.scopes, " "), Expiry: exp}
+	ts := TokenSet{TokenType: "Bearer", ExpiresIn: int64(ttl / time.Second), Scope: strings.Join(req.scopes, " "), Expiry: exp}
 	at := s.accessClaims(req, base, now, exp)
 	if ts.AccessToken, err = s.sign(keys.active, es.flavor.AccessTokenType(es.cfg), at); err != nil {
 		return TokenSet{}, oauthErr(ErrServerError, "sign the access token: %v", err)

@@ -70,6 +70,19 @@ func (m *Model) openBrowser() tea.Cmd {
 	}
 }
 
+// drill runs the next failure drill of DrillSequence.
+func (m *Model) drill() tea.Cmd {
+	name, stack := DrillSequence[m.drills%len(DrillSequence)], m.stack
+	m.drills++
+	return func() tea.Msg {
+		done, err := stack.Drill(name)
+		if err != nil {
+			return actionMsg{err: fmt.Errorf("drill %s: %w", name, err)}
+		}
+		return actionMsg{text: "drill " + name + ": " + done}
+	}
+}
+
 func (m *Model) rotate() tea.Cmd {
 	env, stack := m.env, m.stack
 	return func() tea.Msg {

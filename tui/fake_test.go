@@ -26,6 +26,7 @@ type fakeStack struct {
 	broker     *audit.Broker
 	activated  []string
 	rotated    []string
+	drilled    []string
 	tokenFor   []string
 	subscribed int
 	failWith   error // returned by every action when set
@@ -121,6 +122,16 @@ func (f *fakeStack) SetEnvironment(env string) error {
 	}
 	f.env = env
 	return nil
+}
+
+func (f *fakeStack) Drill(name string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failWith != nil {
+		return "", f.failWith
+	}
+	f.drilled = append(f.drilled, name)
+	return "done " + name, nil
 }
 
 func (f *fakeStack) RotateKeys(env string) error {

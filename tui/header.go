@@ -35,6 +35,9 @@ func (s Styles) headerLines(info Info, envs []string, env string, w int) []strin
 	for _, u := range info.Upstreams {
 		items = append(items, s.service(u.Name, u.URL, u.Health, u.Reason))
 	}
+	if info.Coverage != "" {
+		items = append(items, s.Muted.Render(info.Coverage))
+	}
 	return append([]string{ansi.Truncate(first, w, "…")}, flow(items, "   ", w)...)
 }
 

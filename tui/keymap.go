@@ -20,6 +20,7 @@ type KeyMap struct {
 	Copy     key.Binding
 	Open     key.Binding
 	Rotate   key.Binding
+	Drill    key.Binding
 	Filter   key.Binding
 	Help     key.Binding
 	Quit     key.Binding
@@ -43,6 +44,7 @@ func DefaultKeyMap() KeyMap {
 		Copy:     key.NewBinding(key.WithKeys("c", "y"), key.WithHelp("c", "copy token")),
 		Open:     key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open proxy")),
 		Rotate:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "rotate keys")),
+		Drill:    key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "drill")),
 		Filter:   key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
@@ -62,7 +64,7 @@ func (h helpKeys) FullHelp() [][]key.Binding { return h.full }
 func (k KeyMap) fullHelp() helpKeys {
 	return helpKeys{full: [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{k.Enter, k.Back, k.Tab, k.Filter},
+		{k.Enter, k.Back, k.Tab, k.Filter, k.Drill},
 		{k.NextEnv, k.PrevEnv, k.Token, k.Copy, k.Open, k.Rotate},
 		{k.Help, k.Quit},
 	}}

@@ -129,6 +129,7 @@ type Model struct {
 	filter    textinput.Model
 
 	status   status
+	drills   int // presses of the drill key so far
 	events   <-chan audit.Event
 	sub      *subscription
 	quitting bool
@@ -419,6 +420,8 @@ func (m *Model) handleActionKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.openBrowser()
 	case key.Matches(msg, k.Rotate):
 		return m.rotate()
+	case key.Matches(msg, k.Drill):
+		return m.drill()
 	case key.Matches(msg, k.Filter):
 		m.focus = paneRequests
 		m.filtering = true

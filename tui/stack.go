@@ -25,6 +25,9 @@ type Stack interface {
 	SetEnvironment(env string) error
 	// RotateKeys publishes a new signing key for env.
 	RotateKeys(env string) error
+	// Drill runs the failure drill name (see DrillSequence) and says what
+	// it did.
+	Drill(name string) (string, error)
 	// Token returns a fresh access token for persona in env.
 	Token(persona, env string) (string, error)
 	// Subscribe delivers events (requests, logins, notices) until cancel.
@@ -39,7 +42,14 @@ type Info struct {
 	// StateStore names where keys live ("keyring", "file (...)").
 	StateStore string
 	ConfigFile string
+	// Coverage is the one-line route coverage of the checks ("" until
+	// known, or without an OpenAPI document).
+	Coverage string
 }
+
+// DrillSequence are the failure drills the drill key runs, one per press,
+// in this order.
+var DrillSequence = []string{"expire-sessions", "rotate-keys", "idp-down", "reset"}
 
 // Service is an upstream target and its health.
 type Service struct {

@@ -164,3 +164,25 @@ func TestABackendThatRefusesEverythingFailsTheGenuineCase(t *testing.T) {
 		t.Errorf("report:\n%s", text.String())
 	}
 }
+
+func TestTheJSONReportCarriesEveryCaseAndTheVerdict(t *testing.T) {
+	r := backendcheck.Report{Backend: "http://127.0.0.1:8000", Request: "GET /admin/users", Results: []backendcheck.Result{
+		{Case: backendcheck.CaseGenuine, Verdict: backendcheck.Pass},
+		{Case: backendcheck.CaseAlgNone, Verdict: backendcheck.Fail, Status: 200, Hint: "allow only ES256"},
+	}}
+	var buf bytes.Buffer
+	if err := r.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		OK      bool
+		Backend string
+		Results []struct{ Case, Verdict, Hint string }
+	}
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.OK || doc.Backend != r.Backend || len(doc.Results) != 2 || doc.Results[1].Verdict != "FAIL" || doc.Results[1].Hint == "" {
+		t.Errorf("JSON: %s", buf.String())
+	}
+}

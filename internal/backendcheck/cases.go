@@ -58,7 +58,7 @@ var forgeries = []forgery{
 			tok, err := sign(r.foreign, r.t.KeyID, c)
 			return tok, nil, err
 		}},
-	{CaseUnknownKID, "an assertion signed by another key under a kid the JWKS lacks",
+	{CaseUnknownKID, "an assertion signed by another key under a kid the JWKS lacks (a foreign key, or one retired past its grace)",
 		"your backend accepted a kid the proxy never published: look the key up by kid in the proxy's JWKS and refuse unknown kids",
 		func(r *runner, c identity.Claims) (string, http.Header, error) {
 			tok, err := sign(r.foreign, "authdev-forged-"+randomID(), c)

@@ -40,6 +40,11 @@ type Target struct {
 	IdentityHeaders func(Persona) http.Header
 	// Leeway is the clock skew the backend tolerates on exp, nbf and iat.
 	Leeway time.Duration
+	// Settle is how long the genuine assertion is retried while the
+	// backend refuses it: a backend refetches the proxy's keys at most so
+	// often (5 s in the examples), and may hold the keys of a proxy that
+	// ran just before with another key.
+	Settle time.Duration
 	Client *http.Client
 	Now    func() time.Time
 }
@@ -85,8 +90,9 @@ func (t *Target) send(ctx context.Context, assertion string, h http.Header) (ans
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	first, _, _ := strings.Cut(strings.TrimSpace(string(body)), "\n")
-	if len(first) > 160 {
-		first = first[:160] + "…"
+	// The table shows it beside the status: enough to say why.
+	if r := []rune(first); len(r) > 80 {
+		first = string(r[:80]) + "…"
 	}
 	return answer{status: resp.StatusCode, detail: first}, nil
 }

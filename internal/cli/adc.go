@@ -213,14 +213,9 @@ func adcExplainRun(opts *ADCExplainOptions) error {
 		return err
 	}
 	settings := e.Settings()
-	via := cmp.Or(opts.Via, env.Login)
-	if !slices.Contains(config.Logins, via) {
-		return usageErrorf("--via %q is not one of %s", opts.Via, strings.Join(config.Logins, ", "))
-	}
-	user := explainUser(id, env, settings)
-	var samlAttrs []saml.Attribute
-	if via == config.LoginSAML {
-		user, samlAttrs = explainSAMLUser(id, env, settings)
+	user, samlAttrs, err := explainIdentity(opts.Via, id, env, settings)
+	if err != nil {
+		return err
 	}
 	req := &adc.Request{HTTP: r, ClientIP: ip, User: user, Upstream: routeUpstream(cfg, settings, r.URL.Path), VServer: opts.VServer}
 	if n := e.NeedsBody(); n > 0 {
@@ -229,6 +224,24 @@ func adcExplainRun(opts *ADCExplainOptions) error {
 	var res adc.Result
 	e.Evaluate(req, &res)
 	return writeExplain(opts.IO.Out, opts, id, user, samlAttrs, req, &res, settings)
+}
+
+// explainIdentity is AAA.USER as the login via would make it, and the SAML
+// attributes behind it for a SAML login. The default is the proxy's: SAML
+// under an ns.conf samlAction, else the environment's login.
+func explainIdentity(via string, id config.Identity, env *config.Environment, s adc.Settings) (*adc.User, []saml.Attribute, error) {
+	login := env.Login
+	if len(s.Authn.SAML) > 0 {
+		login = config.LoginSAML
+	}
+	switch cmp.Or(via, login) {
+	case config.LoginSAML:
+		u, attrs := explainSAMLUser(id, env, s)
+		return u, attrs, nil
+	case config.LoginOIDC:
+		return explainUser(id, env, s), nil, nil
+	}
+	return nil, nil, usageErrorf("--via %q is not one of %s", via, strings.Join(config.Logins, ", "))
 }
 
 // explainSAMLUser builds AAA.USER as the proxy would from the persona's
@@ -240,8 +253,8 @@ func explainSAMLUser(id config.Identity, env *config.Environment, s adc.Settings
 		Subject:             &saml.Subject{NameID: &saml.NameID{Format: string(saml.EmailAddressNameIDFormat), Value: id.Email}},
 		AttributeStatements: []saml.AttributeStatement{{Attributes: attrs}},
 	}
-	groupsClaim := flavor.Of(env.Flavor).GroupsClaim
-	claims := devproxy.SAMLClaims(a, config.SAMLAttributes(env.Flavor), groupsClaim)
+	spec := flavor.Of(env.Flavor)
+	claims := devproxy.SAMLClaims(a, spec.SAML, spec.GroupsClaim)
 	groups := id.Groups
 	roles := env.RolesFor(groups)
 	claims["groups"], claims["roles"] = groups, roles

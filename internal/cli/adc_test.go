@@ -96,12 +96,15 @@ bind cs vserver front -policyName no_admin -priority 10 -gotoPriorityExpression 
 add audit messageaction said INFORMATIONAL "\"allowed \" + HTTP.REQ.URL.PATH"
 add authorization policy logged "HTTP.REQ.URL.PATH.EQ(\"/x\")" ALLOW -logAction said
 bind lb vserver lb_app -policyName logged -priority 5
+add cs vserver plain HTTP 10.0.0.1 80
+bind cs vserver plain -lbvserver lb_app
 `)
-	for _, tt := range []struct{ path, want string }{
-		{"/admin/users", "decision: RESET: the connection is reset (policy no_admin)\ncontent switching: lb vserver lb_app serves it"},
-		{"/x", "decision: ALLOW by policy logged\ncontent switching: lb vserver lb_app serves it\naudit message (INFORMATIONAL, policy logged): allowed /x"},
+	for _, tt := range []struct{ vserver, path, want string }{
+		{"", "/admin/users", "decision: RESET: the connection is reset (policy no_admin)\ncontent switching: lb vserver lb_app serves it"},
+		{"", "/x", "decision: ALLOW by policy logged\ncontent switching: lb vserver lb_app serves it\naudit message (INFORMATIONAL, policy logged): allowed /x"},
+		{"plain", "/admin/users", "decision: ALLOW by policy everyone\ncontent switching: lb vserver lb_app serves it"},
 	} {
-		code, stdout, stderr := run(t, nil, "--config", cfg, "adc", "explain", "--as", "alice", "GET", tt.path)
+		code, stdout, stderr := run(t, nil, "--config", cfg, "adc", "explain", "--vserver", tt.vserver, "--as", "alice", "GET", tt.path)
 		if code != 0 || !strings.Contains(stdout, tt.want) {
 			t.Errorf("GET %s: exit %d, stderr %q, output lacks %q:\n%s", tt.path, code, stderr, tt.want, stdout)
 		}
@@ -291,7 +294,7 @@ func TestADCExplainShowsTheSAMLAttributesItWouldUse(t *testing.T) {
 personas:
   alice: {name: Alice Admin, email: alice@example.com, groups: [sg-admins], claims: {department: platform}}
 environments:
-  prod: {flavor: entra, login: saml, roles: {sg-admins: [admin]}}
+  prod: {flavor: entra, entra: {group_names: true}, login: saml, roles: {sg-admins: [admin]}}
   dev: {flavor: okta}
 proxy:
   policies:
@@ -320,5 +323,41 @@ proxy:
 	}
 	if code, _, stderr := run(t, nil, "--config", cfg, "adc", "explain", "--as", "alice", "--via", "ldap", "GET", "/"); code != ExitUsage || !strings.Contains(stderr, `"ldap"`) {
 		t.Fatalf("--via ldap: exit %d: %s", code, stderr)
+	}
+}
+
+// An ns.conf samlAction's -attribute1..16 give AAA.USER.ATTRIBUTE(n) its
+// meaning, as an OAuth action's -Attributes do, and make explain's login
+// SAML.
+func TestADCExplainNumbersTheSAMLActionsAttributes(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"ns.conf": `add authentication samlAction saml_idp -samlIdPCertName idp -samlRedirectUrl "https://idp.example.com/sso" -attribute1 "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/department"
+set tm sessionParameter -defaultAuthorizationAction ALLOW
+`,
+		"authdev.yaml": `personas:
+  alice: {email: alice@example.com, claims: {department: platform}}
+  bob: {email: bob@example.com, claims: {department: sales}}
+environments:
+  prod: {flavor: entra}
+proxy:
+  adc_config: ns.conf
+  policies:
+    - name: platform-only
+      rule: HTTP.REQ.URL.PATH.STARTSWITH("/platform") && !AAA.USER.ATTRIBUTE(1).EQ("platform")
+      action: DENY
+`,
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := filepath.Join(dir, "authdev.yaml")
+	for persona, want := range map[string]string{"alice": "decision: ALLOW", "bob": "DENY (403) by policy platform-only"} {
+		code, stdout, stderr := run(t, nil, "--config", cfg, "adc", "explain", "--as", persona, "GET", "/platform/x")
+		if code != 0 || !strings.Contains(stdout, want) || !strings.Contains(stdout, "SAML attributes") {
+			t.Errorf("%s: exit %d, want %q and the SAML attributes in:\n%s\nstderr: %s", persona, code, want, stdout, stderr)
+		}
 	}
 }

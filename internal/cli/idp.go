@@ -113,6 +113,7 @@ func idpRun(ctx context.Context, opts *IdPOptions) error {
 	for _, e := range cfg.Environments {
 		fmt.Fprintf(opts.IO.ErrOut, "  %-10s %s  (%s, %s)\n", e.Name, srv.Issuer(e.Name), e.Flavor, e.Alg)
 	}
+	fmt.Fprintf(opts.IO.ErrOut, "authdev idp: SAML metadata of each environment at %s\n", srv.SAMLEndpoints("<env>").Metadata)
 	fmt.Fprintf(opts.IO.ErrOut, "authdev idp: built-in clients %q (secret in the state store) and %q (public, PKCE); Ctrl-C stops\n",
 		config.ProxyClientID, config.CLIClientID)
 	if opts.Ready != nil {

@@ -12,8 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authdev/authdev/internal/testkit"
 	"github.com/crewjam/saml/samlsp"
+
+	"github.com/authdev/authdev/internal/testkit"
 )
 
 func TestIdPRefusesANonLoopbackAddressWithoutAllowRemote(t *testing.T) {
@@ -95,11 +96,11 @@ func TestKeysRotateReachesARunningIdP(t *testing.T) {
 		}
 	})
 
-	issuer := regexp.MustCompile(`dev\s+(http://localhost:\d+/dev\S*)`)
-	var iss string
+	issuer := regexp.MustCompile(`dev\s+((http://localhost:\d+/dev)\S*)`)
+	var iss, envBase string
 	if !testkit.Eventually(20*time.Second, func() bool {
 		if m := issuer.FindStringSubmatch(errOut.String()); m != nil {
-			iss = m[1]
+			iss, envBase = m[1], m[2]
 		}
 		return iss != ""
 	}) {
@@ -121,7 +122,10 @@ func TestKeysRotateReachesARunningIdP(t *testing.T) {
 	if len(before) != 1 {
 		t.Fatalf("JWKS before rotation: %v", before)
 	}
-	samlBefore := samlSigningCerts(t, iss+"/saml/metadata")
+	if want := strings.TrimSuffix(envBase, "/dev") + "/<env>/saml/metadata"; !strings.Contains(errOut.String(), want) {
+		t.Errorf("authdev idp does not say where the SAML metadata is (%s):\n%s", want, errOut.String())
+	}
+	samlBefore := samlSigningCerts(t, envBase+"/saml/metadata")
 	if len(samlBefore) != 1 {
 		t.Fatalf("SAML metadata before rotation lists %d signing certificates, want 1", len(samlBefore))
 	}
@@ -140,7 +144,7 @@ func TestKeysRotateReachesARunningIdP(t *testing.T) {
 	}
 	var samlAfter []string
 	for deadline := time.Now().Add(10 * time.Second); len(samlAfter) < 2 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		samlAfter = samlSigningCerts(t, iss+"/saml/metadata")
+		samlAfter = samlSigningCerts(t, envBase+"/saml/metadata")
 	}
 	if len(samlAfter) != 2 || samlAfter[0] == samlBefore[0] || samlAfter[1] != samlBefore[0] {
 		t.Fatalf("SAML metadata after rotation lists %d signing certificates, want the new one first and the old one kept", len(samlAfter))

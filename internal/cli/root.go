@@ -91,6 +91,7 @@ and environment, and RBAC smoke tests for CI — from one binary.`,
 		NewCmdToken(f, nil),
 		NewCmdTest(f, nil),
 		NewCmdVerifyBackend(f, nil),
+		NewCmdDrill(f, nil),
 	)
 	// The streams are set before the completion command is made: it keeps
 	// the writer it finds then.

@@ -144,37 +144,13 @@ func testRun(ctx context.Context, opts *TestOptions) error {
 	if opts.Scaffold && (opts.Record != "" || cfg.IsDemo()) {
 		return usageErrorf("--scaffold writes into the config file: run it without --record, with a config of your own (authdev init)")
 	}
-	userStore, err := opts.State()
+	store, err := testStore(opts, cfg)
 	if err != nil {
 		return err
 	}
-	// The run's own secrets stay in memory: a CI job leaves no keys behind
-	// and does not disturb an `authdev up` sharing the store. The one
-	// exception, in front of a backend, is the proxy's assertion key, kept
-	// once made: backends cache the proxy's JWKS by URL, and a key made
-	// afresh by each run would be unknown to them on the next.
-	store := &overlayStore{base: userStore, mem: state.NewMemory()}
-	if frontsBackend(opts, cfg) {
-		store.keep = stack.AssertionKeyKey
-	}
-	var remote *rbactest.Remote
-	envs := opts.Envs
-	if opts.Proxy != "" {
-		// Asked first, so that a wrong --proxy is said once, up front.
-		if remote, envs, err = connectRemote(ctx, opts, cfg, store); err != nil {
-			return err
-		}
-	}
-	cases, err := rbactest.Plan(cfg, envs)
+	remote, cases, err := planCases(ctx, opts, cfg, store)
 	if err != nil {
-		var ce config.Errors
-		if errors.As(err, &ce) {
-			return err
-		}
-		return &UsageError{Err: err}
-	}
-	if len(cases) == 0 {
-		return usageErrorf("no checks to run in %s: add some under checks: in %s", envList(cfg, envs), cmp.Or(opts.ConfigFile(), config.EmbeddedDemoName))
+		return err
 	}
 	coverage, err := testCoverage(ctx, opts, cfg, cases)
 	if err != nil {
@@ -213,6 +189,49 @@ func testRun(ctx context.Context, opts *TestOptions) error {
 		return &SilentError{Code: ExitFailure}
 	}
 	return nil
+}
+
+// testStore is the run's state store. Its own secrets stay in memory: a CI
+// job leaves no keys behind and does not disturb an `authdev up` sharing
+// the store. The one exception, in front of a backend, is the proxy's
+// assertion key, kept once made: backends cache the proxy's JWKS by URL,
+// and a key made afresh by each run would be unknown to them on the next.
+func testStore(opts *TestOptions, cfg *config.Config) (state.Store, error) {
+	userStore, err := opts.State()
+	if err != nil {
+		return nil, err
+	}
+	store := &overlayStore{base: userStore, mem: state.NewMemory()}
+	if frontsBackend(opts, cfg) {
+		store.keep = stack.AssertionKeyKey
+	}
+	return store, nil
+}
+
+// planCases lists the run's cases and, with --proxy, reaches the running
+// proxy first, so that a wrong URL is said once, up front (and the
+// environments default to its active one).
+func planCases(ctx context.Context, opts *TestOptions, cfg *config.Config, store state.Store) (*rbactest.Remote, []rbactest.Case, error) {
+	var remote *rbactest.Remote
+	envs := opts.Envs
+	if opts.Proxy != "" {
+		var err error
+		if remote, envs, err = connectRemote(ctx, opts, cfg, store); err != nil {
+			return nil, nil, err
+		}
+	}
+	cases, err := rbactest.Plan(cfg, envs)
+	if err != nil {
+		var ce config.Errors
+		if errors.As(err, &ce) {
+			return nil, nil, err
+		}
+		return nil, nil, &UsageError{Err: err}
+	}
+	if len(cases) == 0 {
+		return nil, nil, usageErrorf("no checks to run in %s: add some under checks: in %s", envList(cfg, envs), cmp.Or(opts.ConfigFile(), config.EmbeddedDemoName))
+	}
+	return remote, cases, nil
 }
 
 func checkTestFlags(opts *TestOptions) error {

@@ -54,6 +54,11 @@ with PKCE and login_hint, as the IdP's built-in public client authdev-cli (or
 against an in-process IdP with the same state store — the same signing keys,
 so the token verifies at the IdP and the proxy later.
 
+Without --env the token is for the active environment of the running
+` + "`authdev up`" + ` (asked through its control endpoint, same --state), which is
+the one its proxy accepts, or else for the config's first environment;
+stderr says which.
+
 Only the token goes to stdout, so $(authdev token --as alice) works in
 scripts; --json prints the access, ID and refresh tokens with their expiry;
 --decode prints the token's claims instead.`,
@@ -170,9 +175,9 @@ func tokenRequest(opts *TokenOptions, cfg *config.Config) (oidcgrant.Request, er
 	return req, nil
 }
 
-// tokenClient reaches the IdP of this config when one runs, or else one in
-// this process, with the same store (the same keys) and the configured
-// issuer URLs.
+// tokenClient reaches the IdP of this config when one runs (trusting
+// authdev's local CA under idp.tls), or else one in this process, with the
+// same store (the same keys) and the configured issuer URLs.
 func tokenClient(ctx context.Context, opts *TokenOptions, cfg *config.Config, base, issuer string) (*http.Client, error) {
 	client, err := tokenHTTPClient(opts, cfg)
 	if err != nil {

@@ -230,7 +230,7 @@ func stopUp(errOut io.Writer, s *stack.Stack) {
 // runTUIOrLog runs the terminal UI until the user quits; a build without
 // one logs the audit trail to stderr until ctx ends.
 func runTUIOrLog(ctx context.Context, opts *UpOptions, s *stack.Stack) error {
-	err := opts.RunTUI(ctx, opts.IO, tuiStack{s})
+	err := opts.RunTUI(ctx, opts.IO, newTUIStack(s))
 	if !errors.Is(err, errNoTUI) {
 		return err
 	}

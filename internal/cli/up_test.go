@@ -209,11 +209,7 @@ func TestUpWithoutATerminalSaysTheTUIIsOffAndStopsNamingWhereItIs(t *testing.T) 
 		root.SetArgs([]string{"--state", "file", "up"})
 		done <- root.ExecuteContext(ctx)
 	}()
-	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(errOut.String(), "authdev up: ready"); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("authdev up is not ready:\n%s", errOut.String())
-		}
-	}
+	testkit.WaitFor(t, "authdev up to be ready", func() bool { return strings.Contains(errOut.String(), "authdev up: ready") })
 	if code, _, stderr := run(t, env, "--state", "file", "as", "bob", "--env", "prod"); code != 0 {
 		t.Fatalf("authdev as: exit %d: %s", code, stderr)
 	}

@@ -31,14 +31,19 @@ func runTUI(ctx context.Context, ios *IO, s tui.Stack) error {
 // tuiStack shows a running stack to the terminal UI. The translation into
 // the TUI's types lives here, with the caller of both, so that the stack
 // (and `authdev test`, which runs one) never links the TUI.
-type tuiStack struct{ *stack.Stack }
+type tuiStack struct {
+	*stack.Stack
+	coverage *coverageLine
+}
 
 var _ tui.Stack = tuiStack{}
+
+func newTUIStack(s *stack.Stack) tuiStack { return tuiStack{Stack: s, coverage: &coverageLine{}} }
 
 // Info is the header: where everything listens and how each upstream
 // target is doing.
 func (s tuiStack) Info() tui.Info {
-	info := tui.Info{ProxyURL: s.ProxyURL(), StateStore: s.StateStore(), ConfigFile: s.ConfigFile()}
+	info := tui.Info{ProxyURL: s.ProxyURL(), StateStore: s.StateStore(), ConfigFile: s.ConfigFile(), Coverage: s.coverage.get(s.Stack)}
 	if idp := s.IdP(); idp != nil {
 		info.IdPURL = idp.BaseURL()
 	}

@@ -17,7 +17,7 @@ import (
 // not "".
 func startDemo(t *testing.T, env, upstream string) tuiStack {
 	t.Helper()
-	return tuiStack{stacktest.Start(t, stack.Options{Env: env, Upstream: upstream})}
+	return newTUIStack(stacktest.Start(t, stack.Options{Env: env, Upstream: upstream}))
 }
 
 // upstreamHealth waits until the proxy knows the first upstream's health.

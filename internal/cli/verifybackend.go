@@ -25,6 +25,7 @@ import (
 	"github.com/authdev/authdev/devproxy"
 	"github.com/authdev/authdev/identity"
 	"github.com/authdev/authdev/internal/backendcheck"
+	"github.com/authdev/authdev/internal/openapi"
 	"github.com/authdev/authdev/internal/pki"
 	"github.com/authdev/authdev/internal/stack"
 	"github.com/authdev/authdev/internal/state"
@@ -89,7 +90,7 @@ bad usage.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Upstream, "upstream", "", "the backend: URL (upstream \"app\") or NAME=URL; default the first of proxy.upstreams")
-	fl.StringVar(&opts.Path, "path", "", "a protected route of the backend (default the first GET check's path, else /)")
+	fl.StringVar(&opts.Path, "path", "", "a protected route of the backend (default the first GET check's path, else the first GET route of its OpenAPI document it refuses without identity, else /)")
 	fl.StringVar(&opts.Method, "method", http.MethodGet, "the request method")
 	fl.StringVar(&opts.Env, "env", "", "environment whose roles the personas hold (default the first)")
 	fl.StringVar(&opts.Issuer, "issuer", "", "the proxy URL the backend trusts (default the URL of proxy.listen)")
@@ -120,6 +121,9 @@ func verifyBackendRun(ctx context.Context, opts *VerifyBackendOptions) error {
 		return err
 	}
 	t.Key = secrets.AssertionKey
+	if t.Path == "" {
+		t.Path = openAPIProtectedPath(ctx, t.URL)
+	}
 	stop, err := publishAssertionKey(ctx, opts, cfg, store, t)
 	if err != nil {
 		return err
@@ -163,6 +167,10 @@ func writeBackendReport(opts *VerifyBackendOptions, report backendcheck.Report) 
 	return nil
 }
 
+// genuineSettle covers a backend's minimum time between two downloads of
+// the proxy's keys (5 s in both examples), and some.
+const genuineSettle = 10 * time.Second
+
 // backendTarget settles everything but the key from the flags and the
 // config: bad usage is found before anything starts.
 func backendTarget(cfg *config.Config, opts *VerifyBackendOptions) (*backendcheck.Target, error) {
@@ -186,7 +194,7 @@ func backendTarget(cfg *config.Config, opts *VerifyBackendOptions) (*backendchec
 		return nil, usageErrorf("--issuer %q is not an http(s) URL: write it like https://127.0.0.1:8443", issuer)
 	}
 	t := &backendcheck.Target{URL: up.Targets[0], Method: strings.ToUpper(opts.Method), Path: cmp.Or(opts.Path, defaultProtectedPath(cfg)),
-		Issuer: issuer, Audience: up.Name, OtherAudience: otherUpstream(cfg, up.Name), Leeway: opts.Leeway,
+		Issuer: issuer, Audience: up.Name, OtherAudience: otherUpstream(cfg, up.Name), Leeway: opts.Leeway, Settle: genuineSettle,
 		IdentityHeaders: identityHeaders(cfg), Now: opts.Now, Client: &http.Client{Timeout: 15 * time.Second}}
 	for _, id := range cfg.PersonaIDs() {
 		p, _ := cfg.IdentityIn(id, env)
@@ -216,11 +224,42 @@ func backendUpstream(cfg *config.Config, flag string) (devproxy.Upstream, error)
 }
 
 // defaultProtectedPath is the path of the first GET check: a route the
-// team cares about.
+// team cares about; "" when there is none.
 func defaultProtectedPath(cfg *config.Config) string {
 	for _, ch := range cfg.Checks {
 		if m, p, err := config.ParseRequest(ch.Request); err == nil && m == http.MethodGet {
 			return p
+		}
+	}
+	return ""
+}
+
+// openAPIProtectedPath is the first GET route of the backend's OpenAPI
+// document (parameters filled from its examples) that the backend refuses
+// a request without identity to: a protected route. "/" without one.
+func openAPIProtectedPath(ctx context.Context, backend string) string {
+	client := &http.Client{Timeout: 15 * time.Second}
+	base := strings.TrimRight(backend, "/")
+	routes, err := openapi.Load(ctx, base+openAPIPath, client)
+	if err != nil {
+		return "/"
+	}
+	for _, r := range routes {
+		if r.Method != http.MethodGet || len(r.Placeholders()) > 0 {
+			continue
+		}
+		path := r.Fill(nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+		if err != nil {
+			continue
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return "/"
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+			return path
 		}
 	}
 	return "/"

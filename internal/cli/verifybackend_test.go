@@ -1,6 +1,10 @@
 package cli
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 )
@@ -24,5 +28,29 @@ func TestVerifyBackendBadUsageExitsTwo(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want 2 and %q", code, stderr, tt.want)
 			}
 		})
+	}
+}
+
+func TestWithoutPathOrChecksTheFirstRefusedOpenAPIRouteIsUsed(t *testing.T) {
+	doc, err := os.ReadFile(reportsDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case openAPIPath:
+			w.Write(doc)
+		case "/reports/q3": // public
+			w.Write([]byte("{}"))
+		default:
+			http.Error(w, "who are you?", http.StatusUnauthorized)
+		}
+	}))
+	defer backend.Close()
+	if got := openAPIProtectedPath(context.Background(), backend.URL); got != "/teams/platform/members/7" {
+		t.Errorf("path %q, want the first GET route refused without identity", got)
+	}
+	if got := openAPIProtectedPath(context.Background(), "http://127.0.0.1:1"); got != "/" {
+		t.Errorf("no backend: %q", got)
 	}
 }

@@ -31,6 +31,16 @@ var auth0 = Spec{
 		"iat", "identities", "iss", "name", "nickname", "phone_number", "picture", "sub", "sid", "nonce", "at_hash",
 		Auth0Namespace + "groups", Auth0Namespace + "roles", Auth0Namespace + "email"},
 	Shape: auth0Shape,
+	// The SAML2 Web App add-on uses the WS-Federation claim types of ADFS:
+	// https://auth0.com/docs/authenticate/protocols/saml/saml-configuration/saml-assertions
+	SAML: config.SAMLAttributeNames{
+		Email:       "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+		Name:        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
+		Groups:      "http://schemas.xmlsoap.org/claims/Group",
+		Roles:       "http://schemas.microsoft.com/ws/2008/06/identity/claims/role",
+		ClaimPrefix: "http://schemas.auth0.com/",
+		NameFormat:  config.SAMLAttrNameFormatURI,
+	},
 }
 
 func auth0RFC9068(env *config.Environment) bool { return env.Auth0 != nil && env.Auth0.RFC9068 }

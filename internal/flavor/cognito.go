@@ -26,6 +26,8 @@ var cognito = Spec{
 		"client_id", "scope", "username", "cognito:username", "cognito:groups", "email", "email_verified", "name",
 		"origin_jti", "event_id", "version"},
 	Shape: cognitoShape,
+	// Cognito is a SAML service provider, never an IdP: plain names.
+	SAML: plainSAMLNames("roles", config.SAMLAttrNameFormatBasic),
 }
 
 // CognitoUserPool is env's user pool id, <region>_<id>: configured, or

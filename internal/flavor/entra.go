@@ -24,6 +24,15 @@ var entra = Spec{
 	ClaimsSupported: []string{"sub", "iss", "aud", "exp", "iat", "nbf", "auth_time", "nonce", "at_hash", "sid",
 		"name", "email", "preferred_username", "oid", "tid", "ver", "azp", "scp", "roles", "groups", "idtyp"},
 	Shape: entraShape,
+	// Entra ID's SAML tokens name claims by URI, with no NameFormat:
+	// https://learn.microsoft.com/en-us/entra/identity-platform/reference-saml-tokens
+	SAML: config.SAMLAttributeNames{
+		Email:       "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+		Name:        "http://schemas.microsoft.com/identity/claims/displayname",
+		Groups:      "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups",
+		Roles:       "http://schemas.microsoft.com/ws/2008/06/identity/claims/role",
+		ClaimPrefix: "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/",
+	},
 }
 
 // entraTenant is env's tenant GUID: configured, or derived from its name.

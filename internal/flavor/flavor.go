@@ -76,6 +76,8 @@ type Spec struct {
 	ClaimsSupported []string
 	// Shape adds the flavor's claims to t.Claims.
 	Shape func(t *Token)
+	// SAML names the attributes of the provider's SAML assertions.
+	SAML config.SAMLAttributeNames
 }
 
 // specs is the table: a flavor's name to its Spec.
@@ -108,6 +110,11 @@ func (s *Spec) ProxyRoles(env *config.Environment) map[string][]string {
 }
 
 func sameGroup(_ *config.Environment, g string) string { return g }
+
+// plainSAMLNames are SAML attribute names without a namespace.
+func plainSAMLNames(roles, nameFormat string) config.SAMLAttributeNames {
+	return config.SAMLAttributeNames{Email: "email", Name: "name", Groups: "groups", Roles: roles, NameFormat: nameFormat}
+}
 
 // flatLayout puts every endpoint right under the issuer with authdev's
 // own names: the generic flavor's layout, and the base of others.

@@ -23,4 +23,5 @@ var generic = Spec{
 		c["roles"] = rolesOf(t)
 		personaClaims(c, t.User, asIs)
 	},
+	SAML: plainSAMLNames("roles", config.SAMLAttrNameFormatBasic),
 }

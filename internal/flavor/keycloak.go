@@ -22,6 +22,8 @@ var keycloak = Spec{
 	ClaimsSupported: []string{"aud", "sub", "iss", "iat", "exp", "nonce", "at_hash", "auth_time", "name", "given_name", "family_name", "preferred_username",
 		"email", "acr", "azp", "typ", "sid", "scope", "email_verified", "realm_access", "resource_access", "groups"},
 	Shape: keycloakShape,
+	// Keycloak's role list mapper calls its attribute "Role".
+	SAML: plainSAMLNames("Role", config.SAMLAttrNameFormatBasic),
 }
 
 // keycloakRealm is env's realm: configured, or the environment's name.

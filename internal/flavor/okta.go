@@ -22,6 +22,9 @@ var okta = Spec{
 	ClaimsSupported: []string{"iss", "ver", "sub", "aud", "iat", "exp", "jti", "auth_time", "amr", "idp", "nonce",
 		"name", "email", "email_verified", "preferred_username", "at_hash", "cid", "uid", "scp", "groups"},
 	Shape: oktaShape,
+	// Okta sends the names of the app's attribute statements as written,
+	// NameFormat unspecified: https://developer.okta.com/docs/concepts/saml/#attribute-statements
+	SAML: plainSAMLNames("roles", config.SAMLAttrNameFormatUnspecified),
 }
 
 func oktaLayout(env *config.Environment) Layout {

@@ -60,6 +60,7 @@ const (
 	OutcomeAllow = "allow" // the upstream answered 2xx or 3xx
 	OutcomeDeny  = "deny"  // 401 or 403, from the proxy or the backend
 	OutcomeError = "error" // the check could not run
+	OutcomeLogin = "login" // the IdP asked who logs in (drills that follow redirects)
 )
 
 // Result is one case's outcome.
@@ -114,6 +115,8 @@ func Run(ctx context.Context, t Target, cases []Case, opts Options) []Result {
 			}
 			continue
 		}
+		// Drills act on the whole stack: their checks run alone, last.
+		idx, drilled := splitDrills(cases, idx)
 		work := make(chan int)
 		var wg sync.WaitGroup
 		for range min(opts.Parallel, len(idx)) {
@@ -130,6 +133,9 @@ func Run(ctx context.Context, t Target, cases []Case, opts Options) []Result {
 		}
 		close(work)
 		wg.Wait()
+		for _, i := range drilled {
+			results[i] = r.runDrill(ctx, cases[i])
+		}
 	}
 	return results
 }
@@ -187,17 +193,27 @@ func (r *runner) run(ctx context.Context, c Case) Result {
 	start := r.now()
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	client := &http.Client{Transport: r.t.Transport(), CheckRedirect: noRedirects}
-	var bearer string
-	var err error
-	if c.Via == "bearer" {
-		bearer, err = lazyOf(&r.mu, r.tokens, key{c.Persona, c.Env, c.Via}).get(func() (string, error) { return r.token(ctx, c) })
-	} else {
-		client, err = lazyOf(&r.mu, r.sessions, key{c.Persona, c.Env, c.Via}).get(func() (*http.Client, error) { return r.login(ctx, c) })
-	}
+	client, bearer, err := r.credentials(ctx, c)
 	if err != nil {
 		return r.failed(c, err, r.now().Sub(start))
 	}
+	return r.send(ctx, c, client, bearer, start)
+}
+
+// credentials are the case's session (a client with its cookies) or
+// bearer token, made once per persona and environment.
+func (r *runner) credentials(ctx context.Context, c Case) (*http.Client, string, error) {
+	if c.Via == "bearer" {
+		bearer, err := lazyOf(&r.mu, r.tokens, key{c.Persona, c.Env, c.Via}).get(func() (string, error) { return r.token(ctx, c) })
+		return &http.Client{Transport: r.t.Transport(), CheckRedirect: noRedirects}, bearer, err
+	}
+	client, err := lazyOf(&r.mu, r.sessions, key{c.Persona, c.Env, c.Via}).get(func() (*http.Client, error) { return r.login(ctx, c) })
+	return client, "", err
+}
+
+// send makes the case's request with client (and bearer) and judges the
+// answer.
+func (r *runner) send(ctx context.Context, c Case, client *http.Client, bearer string, start time.Time) Result {
 	var body io.Reader
 	if c.Check.Body != "" {
 		body = strings.NewReader(c.Check.Body)
@@ -259,6 +275,12 @@ func classify(res *Result, resp *http.Response, page []byte) {
 	res.Status = resp.StatusCode
 	fromProxy := isProxyPage(resp, page)
 	switch {
+	case resp.StatusCode == http.StatusOK && resp.Request != nil && resp.Request.Response != nil &&
+		strings.HasSuffix(resp.Request.URL.Path, "/authorize"):
+		// A client that follows redirects (a drill's) was redirected to
+		// the IdP's persona picker: the login was not silent.
+		res.Outcome, res.By = OutcomeLogin, "idp"
+		res.Reason = "the IdP asked who logs in: the session was not re-established silently"
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		res.Outcome = OutcomeDeny
 		res.By = "backend"

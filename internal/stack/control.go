@@ -24,6 +24,10 @@ import (
 // finds the proxy, with no extra port or discovery file.
 const ControlPath = "/.authdev/control/active"
 
+// ControlDrillPath runs failure drills (POST a DrillRequest) and reports
+// what is in effect (GET).
+const ControlDrillPath = "/.authdev/control/drill"
+
 // ProxyURLKey is where a running `authdev up` leaves its proxy URL in the
 // state store, so that `authdev as` finds it whatever the listen address.
 const ProxyURLKey = "stack/proxy-url"
@@ -65,8 +69,8 @@ type control struct {
 }
 
 func (c *control) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != ControlPath {
-		controlError(w, http.StatusNotFound, "no such control endpoint: use "+ControlPath)
+	if r.URL.Path != ControlPath && r.URL.Path != ControlDrillPath {
+		controlError(w, http.StatusNotFound, "no such control endpoint: use "+ControlPath+" or "+ControlDrillPath)
 		return
 	}
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err != nil || !ap.Addr().Unmap().IsLoopback() {
@@ -77,6 +81,10 @@ func (c *control) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(tok), []byte(c.token)) != 1 {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="authdev-control"`)
 		controlError(w, http.StatusUnauthorized, "missing or wrong control token: run `authdev as` with the same --state as `authdev up`")
+		return
+	}
+	if r.URL.Path == ControlDrillPath {
+		c.drill(w, r)
 		return
 	}
 	switch r.Method {
@@ -103,6 +111,31 @@ func (c *control) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(ActiveState{Persona: persona, Env: env})
 }
 
+// drill runs a posted drill, or reports the drills in effect (GET).
+func (c *control) drill(w http.ResponseWriter, r *http.Request) {
+	var st DrillState
+	switch r.Method {
+	case http.MethodGet:
+		st = c.s.DrillState()
+	case http.MethodPost:
+		var req DrillRequest
+		if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&req); err != nil {
+			controlError(w, http.StatusBadRequest, "body must be JSON {\"drill\": ..., \"duration\": ...}: "+err.Error())
+			return
+		}
+		var err error
+		if st, err = c.s.RunDrill(req); err != nil {
+			controlError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+	default:
+		controlError(w, http.StatusMethodNotAllowed, "use GET or POST")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(st)
+}
+
 func controlError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -112,43 +145,69 @@ func controlError(w http.ResponseWriter, status int, msg string) {
 // Switch asks the `authdev up` serving proxyURL to make persona (in env,
 // when not "") active. roots verify its certificate under HTTPS.
 func Switch(ctx context.Context, proxyURL, token string, roots *x509.CertPool, want ActiveState) (ActiveState, error) {
-	body, _ := json.Marshal(want)
-	return callControl(ctx, http.MethodPost, proxyURL, token, roots, body)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var got ActiveState
+	err := controlCall(ctx, proxyURL, ControlPath, token, roots, want, &got)
+	return got, err
 }
 
 // Active asks the `authdev up` serving proxyURL for its active persona and
 // environment, changing nothing.
 func Active(ctx context.Context, proxyURL, token string, roots *x509.CertPool) (ActiveState, error) {
-	return callControl(ctx, http.MethodGet, proxyURL, token, roots, nil)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var got ActiveState
+	err := controlCall(ctx, proxyURL, ControlPath, token, roots, nil, &got)
+	return got, err
 }
 
-func callControl(ctx context.Context, method, proxyURL, token string, roots *x509.CertPool, body []byte) (ActiveState, error) {
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(proxyURL, "/")+ControlPath, bytes.NewReader(body))
+// RunDrillAt runs a drill on the `authdev up` serving proxyURL; a nil req
+// only reads what is in effect.
+func RunDrillAt(ctx context.Context, proxyURL, token string, roots *x509.CertPool, req *DrillRequest) (DrillState, error) {
+	// rotate-keys makes a key per environment: RSA keys take a while.
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	var body any
+	if req != nil {
+		body = req
+	}
+	var got DrillState
+	err := controlCall(ctx, proxyURL, ControlDrillPath, token, roots, body, &got)
+	return got, err
+}
+
+// controlCall POSTs body (GETs when it is nil) to a control endpoint of
+// the proxy at proxyURL and decodes the answer into out, within ctx's
+// deadline.
+func controlCall(ctx context.Context, proxyURL, path, token string, roots *x509.CertPool, body, out any) error {
+	method, payload := http.MethodGet, []byte(nil)
+	if body != nil {
+		method = http.MethodPost
+		payload, _ = json.Marshal(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(proxyURL, "/")+path, bytes.NewReader(payload))
 	if err != nil {
-		return ActiveState{}, err
+		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
-	if body != nil {
+	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
 	defer client.CloseIdleConnections()
 	resp, err := client.Do(req)
 	if err != nil {
-		return ActiveState{}, fmt.Errorf("no `authdev up` answers at %s: %w: start it, or pass the --config it runs with", proxyURL, err)
+		return fmt.Errorf("no `authdev up` answers at %s: %w: start it, or pass the --config it runs with", proxyURL, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		var e struct{ Error string }
 		json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&e)
 		if e.Error == "" {
-			return ActiveState{}, fmt.Errorf("%s answered %s: is it an authdev proxy?", proxyURL, resp.Status)
+			return fmt.Errorf("%s answered %s: is it an authdev proxy?", proxyURL, resp.Status)
 		}
-		return ActiveState{}, errors.New(e.Error)
+		return errors.New(e.Error)
 	}
-	var got ActiveState
-	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
-		return ActiveState{}, err
-	}
-	return got, nil
+	return json.NewDecoder(resp.Body).Decode(out)
 }

@@ -1,9 +1,14 @@
 package stack
 
 import (
+	"cmp"
+	"fmt"
+
+	"github.com/authdev/authdev/adc"
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/devproxy"
 	"github.com/authdev/authdev/internal/flavor"
+	"github.com/authdev/authdev/mockidp"
 )
 
 // ConfigOptions returns the Options that authdev.yaml decides: one
@@ -34,11 +39,6 @@ func ConfigOptions(cfg *config.Config, issuer func(env string) string, clientSec
 		if spec.ClientBoundAccess {
 			env.BearerClients = cfg.ClientIDs()
 		}
-		md := e.SAMLMetadata
-		if md == "" {
-			md = issuer(e.Name) + config.SAMLMetadataPath
-		}
-		env.Login, env.SAML = e.Login, &devproxy.SAMLLogin{Metadata: md, Attributes: config.SAMLAttributes(e.Flavor)}
 		o.Environments = append(o.Environments, env)
 	}
 	for _, u := range cfg.Proxy.Upstreams {
@@ -59,4 +59,63 @@ func UpstreamFromConfig(u config.Upstream) devproxy.Upstream {
 		out.Monitor = &devproxy.Monitor{Path: m.Path, Interval: m.Interval.D(), Timeout: m.Timeout.D(), Status: m.Status, Retries: m.Retries}
 	}
 	return out
+}
+
+// SAMLLogins lets the environments of opts log in with SAML at the IdP
+// serving at idpBase (authdev's, which speaks SAML in every environment),
+// or at the IdP of an environment's saml_metadata; proxy.login and
+// environments.<env>.login choose which login browsers get.
+func SAMLLogins(opts *devproxy.Options, cfg *config.Config, idpBase string) {
+	for i := range opts.Environments {
+		env := &opts.Environments[i]
+		e, ok := cfg.Environment(env.Name)
+		if !ok {
+			continue
+		}
+		md := cmp.Or(e.SAMLMetadata, mockidp.SAMLMetadataURL(idpBase, e.Name))
+		env.Login = e.Login
+		env.SAML = &devproxy.SAMLLogin{Metadata: md, Attributes: flavor.Of(e.Flavor).SAML}
+	}
+}
+
+// SAMLActions applies an ns.conf's `add authentication samlAction`: as on
+// the ADC, browsers then log in with SAML (at authdev's IdP, whose persona
+// is the user), -samlUserField names the attribute that becomes
+// AAA.USER.NAME and -samlIssuerName is the proxy's entity id at an IdP of
+// saml_metadata (authdev's IdP knows the proxy as config.ProxySAMLEntityID).
+// It returns warnings for what it cannot follow.
+func SAMLActions(opts *devproxy.Options, cfg *config.Config, actions []adc.SAMLAction) []string {
+	if len(actions) == 0 {
+		return nil
+	}
+	a := actions[0]
+	var warns []string
+	ownIdP := false
+	where := fmt.Sprintf("samlAction %q (%s)", a.Name, filePos(a.Pos))
+	if len(actions) > 1 {
+		warns = append(warns, fmt.Sprintf("%s: the ns.conf has %d samlActions; the proxy logs in with the first", where, len(actions)))
+	}
+	if a.RedirectURL != "" || a.IdPCertName != "" {
+		warns = append(warns, fmt.Sprintf("%s: browsers log in at authdev's SAML IdP, not at -samlRedirectUrl %q: set environments.<env>.saml_metadata to use another IdP", where, a.RedirectURL))
+	}
+	for i := range opts.Environments {
+		env := &opts.Environments[i]
+		if env.SAML == nil {
+			warns = append(warns, fmt.Sprintf("%s: environment %q has no SAML IdP: its browser logins stay OIDC", where, env.Name))
+			continue
+		}
+		env.Login = config.LoginSAML
+		if a.UserField != "" {
+			env.UserNameClaim = a.UserField
+		}
+		if e, ok := cfg.Environment(env.Name); ok && e.SAMLMetadata != "" {
+			env.SAML.EntityID = a.IssuerName
+		} else if a.IssuerName != "" {
+			ownIdP = true
+		}
+	}
+	if ownIdP {
+		warns = append(warns, fmt.Sprintf("%s: authdev's IdP knows the proxy as %q, not as -samlIssuerName %q", where, config.ProxySAMLEntityID, a.IssuerName))
+	}
+	return warns
 }

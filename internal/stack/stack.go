@@ -103,6 +103,8 @@ type Stack struct {
 	mu             sync.Mutex // one Reload at a time; guards warns
 	warns          []string
 	sessionTimeout time.Duration // as built: Reload cannot change it
+
+	drills drillState
 }
 
 // idpKeyReload is how often the stack re-reads the IdP's signing keys from
@@ -203,7 +205,7 @@ func newStack(opts Options) (*Stack, error) {
 // come from the state store, so an IdP built by Reload signs with the same
 // keys as the one it replaces.
 func (s *Stack) newIdP(cfg *config.Config) (*mockidp.Server, error) {
-	return mockidp.New(cfg, mockidp.Options{Store: s.store, BaseURL: s.idpBase, Now: s.now, Rand: s.rand,
+	return mockidp.New(cfg, mockidp.Options{Store: s.store, BaseURL: s.idpBase, Now: s.idpNow, Rand: s.rand,
 		Events: s.publish, KeyReload: -1})
 }
 
@@ -308,6 +310,7 @@ func (s *Stack) proxyOptions(cfg *config.Config, idp *mockidp.Server) (devproxy.
 		po.Env = env
 	case idp != nil:
 		po = ConfigOptions(cfg, idp.Issuer, idp.ProxyClientSecret())
+		SAMLLogins(&po, cfg, idp.BaseURL())
 	default:
 		secret, err := mockidp.ProxyClientSecret(s.store)
 		if err != nil {
@@ -318,6 +321,7 @@ func (s *Stack) proxyOptions(cfg *config.Config, idp *mockidp.Server) (devproxy.
 			return devproxy.Options{}, nil, err
 		}
 		po = ConfigOptions(cfg, func(env string) string { return mockidp.IssuerOf(base, cfg, env) }, secret)
+		SAMLLogins(&po, cfg, base)
 	}
 	// The OAuth action's userNameField is how the ADC fills AAA.USER.NAME,
 	// whichever issuer logs the user in.
@@ -326,6 +330,7 @@ func (s *Stack) proxyOptions(cfg *config.Config, idp *mockidp.Server) (devproxy.
 			po.Environments[i].UserNameClaim = o.UserNameField
 		}
 	}
+	warns = append(warns, SAMLActions(&po, cfg, settings.Authn.SAML)...)
 	if settings.SessionTimeout > 0 {
 		po.SessionTimeout = settings.SessionTimeout
 	}
@@ -475,6 +480,9 @@ func (s *Stack) Start() error {
 		// current, so that Reload can replace it under the same listener.
 		s.idpSrv = &http.Server{ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 			Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if s.unreachable(w, r) {
+					return
+				}
 				s.idp.Load().Handler().ServeHTTP(w, r)
 			})}
 		s.idpStop = make(chan struct{})
