@@ -1,6 +1,10 @@
 package adc
 
-import "github.com/authdev/authdev/config"
+import (
+	"strings"
+
+	"github.com/authdev/authdev/config"
+)
 
 // AuthnBackends are the authentication back-ends an ns.conf chains (LDAP,
 // RADIUS, SAML, nFactor login schemas and policy labels). authdev emulates
@@ -13,6 +17,28 @@ type AuthnBackends struct {
 	SAML         []SAMLAction
 	LoginSchemas []LoginSchema
 	Labels       []PolicyLabel
+	// CertKeys are the `add ssl certKey`s, which samlActions name.
+	CertKeys []CertKey
+}
+
+// CertKey is an `add ssl certKey NAME -cert FILE [-key FILE]`; a relative
+// file is resolved against the ns.conf's directory (the appliance's is
+// /nsconfig/ssl), so certificates copied beside the ns.conf are found.
+type CertKey struct {
+	Name string
+	Cert string // -cert
+	Key  string // -key
+	Pos  config.Pos
+}
+
+// CertKey finds the certKey name, case-blind as the ADC's names are.
+func (b AuthnBackends) CertKey(name string) (CertKey, bool) {
+	for _, ck := range b.CertKeys {
+		if strings.EqualFold(ck.Name, name) {
+			return ck, true
+		}
+	}
+	return CertKey{}, false
 }
 
 // Empty reports that the ns.conf names no authentication back-end.

@@ -2,6 +2,7 @@ package adc
 
 import (
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -88,6 +89,22 @@ func (s *session) addSAMLAction(c *command) {
 	}
 	c.useAll()
 	s.ns.backends.SAML = append(s.ns.backends.SAML, a)
+}
+
+// addCertKey keeps a certKey for the samlActions that name it; for TLS it
+// stays not emulated (authdev terminates TLS with its local CA).
+func (s *session) addCertKey(c *command) {
+	if len(c.args) > 0 {
+		ck := CertKey{Name: c.args[0].text, Pos: c.pos}
+		strOpts(c, map[string]*string{"cert": &ck.Cert, "key": &ck.Key})
+		for _, f := range []*string{&ck.Cert, &ck.Key} {
+			if *f != "" && !filepath.IsAbs(*f) {
+				*f = filepath.Join(filepath.Dir(c.pos.File), *f)
+			}
+		}
+		s.ns.backends.CertKeys = append(s.ns.backends.CertKeys, ck)
+	}
+	s.warn(c.pos, c.verbText(), EffectNone, fmt.Sprintf("%q is not emulated: %s", c.verbText(), families["ssl"].why))
 }
 
 // addClassicAuthnPolicy is `add authentication ldapPolicy|radiusPolicy|

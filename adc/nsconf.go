@@ -266,6 +266,7 @@ var nsCommands = map[string]func(*session, *command){
 	"add authentication ldapaction":        (*session).addLDAPAction,
 	"add authentication radiusaction":      (*session).addRADIUSAction,
 	"add authentication samlaction":        (*session).addSAMLAction,
+	"add ssl certkey":                      (*session).addCertKey,
 	"add authentication ldappolicy":        (*session).addClassicAuthnPolicy,
 	"add authentication radiuspolicy":      (*session).addClassicAuthnPolicy,
 	"add authentication samlpolicy":        (*session).addClassicAuthnPolicy,

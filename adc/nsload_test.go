@@ -1,6 +1,7 @@
 package adc
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -270,6 +271,25 @@ bind lb vserver v -policyName admin_area -priority 10
 	}
 	if _, err := compileNSConfErr(t, "add authorization policy p true ALLOW -logAction nope\n", ""); err == nil || !strings.Contains(err.Error(), `no audit message action "nope"`) {
 		t.Errorf("an unknown -logAction: %v", err)
+	}
+}
+
+// A samlAction's -samlIdPCertName and -samlSigningCertName name certKeys;
+// their files are read from beside the ns.conf when relative.
+func TestCertKeysAreKeptForTheSAMLActionsThatNameThem(t *testing.T) {
+	e := compileNSConf(t, `add ssl certKey entra_cert -cert certs/entra.pem
+add ssl certKey sp_cert -cert /nsconfig/ssl/sp.crt -key /nsconfig/ssl/sp.key
+`)
+	a := e.Settings().Authn
+	// The certKeys samlActions name, a relative file beside the ns.conf.
+	if ck, ok := a.CertKey("ENTRA_cert"); !ok || !filepath.IsAbs(ck.Cert) || !strings.HasSuffix(ck.Cert, filepath.Join("certs", "entra.pem")) || ck.Pos.Line != 1 {
+		t.Errorf("certKey entra_cert %+v (%v)", ck, ok)
+	}
+	if ck, ok := a.CertKey("sp_cert"); !ok || ck.Cert != "/nsconfig/ssl/sp.crt" || ck.Key != "/nsconfig/ssl/sp.key" {
+		t.Errorf("certKey sp_cert %+v (%v)", ck, ok)
+	}
+	if w := e.Warnings(); len(w) != 2 || w[0].Effect != EffectNone {
+		t.Errorf("a certKey stays not emulated for TLS: %v", w)
 	}
 }
 

@@ -2,6 +2,8 @@ package devproxy
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/beevik/etree"
 	"github.com/crewjam/saml"
 	"github.com/crewjam/saml/samlsp"
 	dsig "github.com/russellhaering/goxmldsig"
@@ -27,6 +30,12 @@ const SAMLACSPath = config.SAMLACSPath
 type SAMLLogin struct {
 	// Metadata is the IdP's SAML metadata: an http(s) URL or a file.
 	Metadata string
+	// SSOURL and IdPCertificate, when SSOURL is set, replace Metadata, as
+	// the ADC's -samlRedirectUrl and -samlIdPCertName do: the IdP's
+	// single sign-on service and the certificate its responses are signed
+	// with, which is all the ADC trusts (it knows no IdP entity id).
+	SSOURL         string
+	IdPCertificate *x509.Certificate
 	// EntityID is the proxy's entity id as SP (the ADC's -samlIssuerName);
 	// default config.ProxySAMLEntityID.
 	EntityID string
@@ -71,6 +80,9 @@ func (e *envState) serviceProvider(p *Proxy, acs string) (*saml.ServiceProvider,
 	e.samlIdP.mu.Lock()
 	defer e.samlIdP.mu.Unlock()
 	now := p.now()
+	if e.SAML.SSOURL != "" {
+		e.samlIdP.meta = e.SAML.idpDescriptor()
+	}
 	if e.samlIdP.meta == nil || now.Sub(e.samlIdP.fetched) > samlMetadataTTL {
 		md, err := e.fetchSAMLMetadata(p)
 		switch {
@@ -93,6 +105,42 @@ func (e *envState) serviceProvider(p *Proxy, acs string) (*saml.ServiceProvider,
 		AllowIDPInitiated: true, ReplayCache: p.saml.replays,
 		Clock: dsig.NewFakeClockAt(now),
 	}, nil
+}
+
+// idpDescriptor is the metadata the ADC's -samlRedirectUrl and
+// -samlIdPCertName amount to; its entity id is the SSO URL until a
+// response names its issuer (see trustIssuer).
+func (l *SAMLLogin) idpDescriptor() *saml.EntityDescriptor {
+	cert := base64.StdEncoding.EncodeToString(l.IdPCertificate.Raw)
+	sso := []saml.Endpoint{{Binding: saml.HTTPRedirectBinding, Location: l.SSOURL}, {Binding: saml.HTTPPostBinding, Location: l.SSOURL}}
+	return &saml.EntityDescriptor{EntityID: l.SSOURL, IDPSSODescriptors: []saml.IDPSSODescriptor{{
+		SSODescriptor: saml.SSODescriptor{RoleDescriptor: saml.RoleDescriptor{
+			ProtocolSupportEnumeration: "urn:oasis:names:tc:SAML:2.0:protocol",
+			KeyDescriptors: []saml.KeyDescriptor{{Use: "signing", KeyInfo: saml.KeyInfo{
+				X509Data: saml.X509Data{X509Certificates: []saml.X509Certificate{{Data: cert}}}}}},
+		}},
+		SingleSignOnServices: sso,
+	}}}
+}
+
+// trustIssuer makes sp accept the issuer the posted response names, for an
+// IdP given by its SSO URL and certificate: as on the ADC, the signature
+// by that certificate is what is trusted.
+func trustIssuer(sp *saml.ServiceProvider, samlResponse string) {
+	raw, err := base64.StdEncoding.DecodeString(samlResponse)
+	doc := etree.NewDocument()
+	if err != nil || doc.ReadFromBytes(raw) != nil || doc.Root() == nil {
+		return
+	}
+	iss := doc.Root().SelectElement("Issuer")
+	if a := doc.Root().SelectElement("Assertion"); iss == nil && a != nil {
+		iss = a.SelectElement("Issuer")
+	}
+	if iss != nil {
+		md := *sp.IDPMetadata
+		md.EntityID = strings.TrimSpace(iss.Text())
+		sp.IDPMetadata = &md
+	}
 }
 
 func (e *envState) fetchSAMLMetadata(p *Proxy) (*saml.EntityDescriptor, error) {
@@ -190,6 +238,9 @@ func (p *Proxy) completeSAMLLogin(w http.ResponseWriter, r *http.Request) *login
 	sp, err := env.serviceProvider(p, p.origin(r)+SAMLACSPath)
 	if err != nil {
 		return loginFailure(http.StatusBadGateway, err.Error())
+	}
+	if env.SAML.SSOURL != "" {
+		trustIssuer(sp, r.PostForm.Get("SAMLResponse"))
 	}
 	a, err := sp.ParseResponse(r, ids)
 	if err != nil {

@@ -2,7 +2,10 @@ package stack
 
 import (
 	"cmp"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
+	"os"
 
 	"github.com/authdev/authdev/adc"
 	"github.com/authdev/authdev/config"
@@ -79,12 +82,15 @@ func SAMLLogins(opts *devproxy.Options, cfg *config.Config, idpBase string) {
 }
 
 // SAMLActions applies an ns.conf's `add authentication samlAction`: as on
-// the ADC, browsers then log in with SAML (at authdev's IdP, whose persona
-// is the user), -samlUserField names the attribute that becomes
-// AAA.USER.NAME and -samlIssuerName is the proxy's entity id at an IdP of
-// saml_metadata (authdev's IdP knows the proxy as config.ProxySAMLEntityID).
-// It returns warnings for what it cannot follow.
-func SAMLActions(opts *devproxy.Options, cfg *config.Config, actions []adc.SAMLAction) []string {
+// the ADC, browsers then log in with SAML, at -samlRedirectUrl with the
+// certificate of -samlIdPCertName's certKey when that file is at hand,
+// else at authdev's IdP (whose persona is the user); -samlUserField names
+// the attribute that becomes AAA.USER.NAME and -samlIssuerName is the
+// proxy's entity id at an IdP other than authdev's (which knows the proxy
+// as config.ProxySAMLEntityID). It returns warnings for what it cannot
+// follow.
+func SAMLActions(opts *devproxy.Options, cfg *config.Config, authn adc.AuthnBackends) []string {
+	actions := authn.SAML
 	if len(actions) == 0 {
 		return nil
 	}
@@ -95,11 +101,19 @@ func SAMLActions(opts *devproxy.Options, cfg *config.Config, actions []adc.SAMLA
 	if len(actions) > 1 {
 		warns = append(warns, fmt.Sprintf("%s: the ns.conf has %d samlActions; the proxy logs in with the first", where, len(actions)))
 	}
-	if a.RedirectURL != "" || a.IdPCertName != "" {
-		warns = append(warns, fmt.Sprintf("%s: browsers log in at authdev's SAML IdP, not at -samlRedirectUrl %q: set environments.<env>.saml_metadata to use another IdP", where, a.RedirectURL))
+	idpCert, why := samlIdPCertificate(a, authn)
+	if why != "" {
+		warns = append(warns, fmt.Sprintf("%s: browsers log in at authdev's SAML IdP, not at -samlRedirectUrl %q: %s", where, a.RedirectURL, why))
 	}
 	for i := range opts.Environments {
 		env := &opts.Environments[i]
+		if idpCert != nil {
+			var names config.SAMLAttributeNames
+			if env.SAML != nil {
+				names = env.SAML.Attributes
+			}
+			env.SAML = &devproxy.SAMLLogin{SSOURL: a.RedirectURL, IdPCertificate: idpCert, Attributes: names}
+		}
 		if env.SAML == nil {
 			warns = append(warns, fmt.Sprintf("%s: environment %q has no SAML IdP: its browser logins stay OIDC", where, env.Name))
 			continue
@@ -108,7 +122,7 @@ func SAMLActions(opts *devproxy.Options, cfg *config.Config, actions []adc.SAMLA
 		if a.UserField != "" {
 			env.UserNameClaim = a.UserField
 		}
-		if e, ok := cfg.Environment(env.Name); ok && e.SAMLMetadata != "" {
+		if e, ok := cfg.Environment(env.Name); idpCert != nil || ok && e.SAMLMetadata != "" {
 			env.SAML.EntityID = a.IssuerName
 		} else if a.IssuerName != "" {
 			ownIdP = true
@@ -118,4 +132,32 @@ func SAMLActions(opts *devproxy.Options, cfg *config.Config, actions []adc.SAMLA
 		warns = append(warns, fmt.Sprintf("%s: authdev's IdP knows the proxy as %q, not as -samlIssuerName %q", where, config.ProxySAMLEntityID, a.IssuerName))
 	}
 	return warns
+}
+
+// samlIdPCertificate reads the certificate of a's -samlIdPCertName, which
+// signs the responses of the IdP at -samlRedirectUrl; without both, or
+// without the file, it says why browsers log in at authdev's IdP instead.
+func samlIdPCertificate(a adc.SAMLAction, authn adc.AuthnBackends) (*x509.Certificate, string) {
+	if a.RedirectURL == "" && a.IdPCertName == "" {
+		return nil, ""
+	}
+	if a.RedirectURL == "" || a.IdPCertName == "" {
+		return nil, "the IdP needs both -samlRedirectUrl and -samlIdPCertName"
+	}
+	ck, ok := authn.CertKey(a.IdPCertName)
+	if !ok {
+		return nil, fmt.Sprintf("the ns.conf has no `add ssl certKey %s -cert FILE` for -samlIdPCertName: add it, with the IdP's signing certificate beside the ns.conf", a.IdPCertName)
+	}
+	raw, err := os.ReadFile(ck.Cert)
+	if err != nil {
+		return nil, fmt.Sprintf("certKey %q (%s): %v: copy the IdP's signing certificate there", ck.Name, filePos(ck.Pos), err)
+	}
+	if b, _ := pem.Decode(raw); b != nil {
+		raw = b.Bytes
+	}
+	cert, err := x509.ParseCertificate(raw)
+	if err != nil {
+		return nil, fmt.Sprintf("certKey %q (%s): %s is not a PEM or DER certificate: %v", ck.Name, filePos(ck.Pos), ck.Cert, err)
+	}
+	return cert, ""
 }

@@ -1,11 +1,19 @@
 package stack
 
 import (
+	"encoding/base64"
+	"encoding/pem"
+	"html"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/crewjam/saml/samlsp"
 
 	"github.com/authdev/authdev/internal/testkit"
 )
@@ -38,5 +46,106 @@ add authentication Policy saml_pol -rule true -action saml_idp
 	resp.Body.Close()
 	if loc := resp.Request.URL.String(); resp.StatusCode != http.StatusOK || !strings.Contains(loc, "/dev/saml/sso?SAMLRequest=") {
 		t.Fatalf("with a samlAction the browser lands at %s (%d), want the IdP's SAML SSO service", loc, resp.StatusCode)
+	}
+}
+
+// samlFormRE reads the IdP's auto-submitting HTTP-POST form.
+var (
+	samlFormRE  = regexp.MustCompile(`<form method="post" action="([^"]*)" id="saml">`)
+	samlFieldRE = regexp.MustCompile(`<input type="hidden" name="(SAMLResponse|RelayState)" value="([^"]*)">`)
+)
+
+// postSAMLForm submits the IdP's form in resp as a browser does.
+func postSAMLForm(t *testing.T, c *http.Client, resp *http.Response) *http.Response {
+	t.Helper()
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := samlFormRE.FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("at %s (%d) no SAML form:\n%s", resp.Request.URL, resp.StatusCode, b)
+	}
+	form := url.Values{}
+	for _, f := range samlFieldRE.FindAllSubmatch(b, -1) {
+		form.Set(string(f[1]), html.UnescapeString(string(f[2])))
+	}
+	out, err := c.PostForm(html.UnescapeString(string(m[1])), form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// otherSAMLIdP is authdev's IdP in a stack of its own, standing for an IdP
+// that is not the proxy's: its SSO URL and the PEM of its signing
+// certificate, as an ADC administrator copies them from its metadata.
+func otherSAMLIdP(t *testing.T) (sso string, certPEM []byte) {
+	other := startUp(t, Options{})
+	ep := other.IdP().SAMLEndpoints("dev")
+	resp, err := http.Get(ep.Metadata)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	md, err := samlsp.ParseMetadata(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(md.IDPSSODescriptors[0].KeyDescriptors[0].KeyInfo.X509Data.X509Certificates[0].Data), ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ep.SSO, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+// -samlRedirectUrl and -samlIdPCertName (its certKey's -cert, beside the
+// ns.conf) name the IdP browsers log in at and the certificate its
+// responses must be signed with:
+// https://developer-docs.netscaler.com/en-us/adc-nitro-api/13/configuration/authentication/authenticationsamlaction
+// https://docs.citrix.com/ko-kr/netscaler/11-1/reference/netscaler-command-reference/authentication/authentication-samlaction.html
+func TestASAMLActionLogsInAtTheIdPOfItsRedirectURLAndCertificate(t *testing.T) {
+	sso, certPEM := otherSAMLIdP(t)
+	_, wrongPEM := otherSAMLIdP(t)
+	for _, tc := range []struct {
+		name string
+		cert []byte
+		want int
+	}{{"its certificate", certPEM, http.StatusOK}, {"another certificate", wrongPEM, http.StatusUnauthorized}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := testkit.WriteFiles(t, t.TempDir(), map[string]string{
+				"certs/idp.pem": string(tc.cert),
+				"ns.conf": `add ssl certKey other_idp -cert certs/idp.pem
+add authentication samlAction saml_other -samlIdPCertName other_idp -samlRedirectUrl "` + sso + `" -samlUserField email
+add authentication Policy saml_pol -rule true -action saml_other
+set tm sessionParameter -defaultAuthorizationAction ALLOW
+`,
+				"authdev.yaml": "personas:\n  alice: {email: alice@example.com}\nenvironments:\n  dev: {flavor: okta}\nproxy:\n  tls: false\n  adc_config: ns.conf\n",
+			})
+			cfg, err := testkit.LoadFile(filepath.Join(dir, "authdev.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := startUp(t, Options{Config: cfg, Persona: "alice", Upstream: "api=" + whoBackend(t)})
+			if w := strings.Join(s.Warnings(), "\n"); strings.Contains(w, "saml_other") {
+				t.Errorf("warnings about the samlAction:\n%s", w)
+			}
+			c := s.client(t)
+			resp, err := c.Get(s.ProxyURL() + "/x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if at := resp.Request.URL.String(); !strings.HasPrefix(at, sso+"?SAMLRequest=") {
+				t.Fatalf("the browser logs in at %s, want -samlRedirectUrl %s", at, sso)
+			}
+			out := postSAMLForm(t, c, resp)
+			b, _ := io.ReadAll(out.Body)
+			out.Body.Close()
+			if out.StatusCode != tc.want {
+				t.Fatalf("with %s the login answered %d, want %d:\n%s", tc.name, out.StatusCode, tc.want, b)
+			}
+			if tc.want == http.StatusOK && !strings.Contains(string(b), `"user":"alice@example.com"`) {
+				t.Fatalf("after the login the backend saw %s", b)
+			}
+		})
 	}
 }
