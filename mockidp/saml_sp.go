@@ -43,6 +43,16 @@ type samlSPs struct {
 	list   []*samlSP
 	client *http.Client
 	now    func() time.Time
+	// proxyNames are entity ids the proxy goes by besides
+	// config.ProxySAMLEntityID (an ns.conf's -samlIssuerName).
+	proxyNames sync.Map
+}
+
+// AcceptSAMLProxyAs lets the proxy log in under entityID too, as an
+// ns.conf's samlAction -samlIssuerName names it, with the built-in
+// proxy's assertion consumer services.
+func (s *Server) AcceptSAMLProxyAs(entityID string) {
+	s.samlSPs.proxyNames.Store(entityID, true)
 }
 
 func newSAMLSPs(cfg *config.Config, now func() time.Time) (*samlSPs, error) {
@@ -71,8 +81,8 @@ func where(c config.SAMLServiceProvider) string {
 // or one whose metadata URL names it. It returns os.ErrNotExist for an
 // unknown SP, as saml.ServiceProviderProvider requires.
 func (r *samlSPs) lookup(ctx context.Context, entityID, acs string) (*saml.EntityDescriptor, *config.SAMLServiceProvider, error) {
-	if entityID == config.ProxySAMLEntityID {
-		return r.proxyMetadata(acs), nil, nil
+	if _, alias := r.proxyNames.Load(entityID); alias || entityID == config.ProxySAMLEntityID {
+		return r.proxyMetadata(entityID, acs), nil, nil
 	}
 	for _, sp := range r.list {
 		if sp.cfg.EntityID != "" && sp.cfg.EntityID != entityID {
@@ -110,12 +120,12 @@ func (r *samlSPs) configOf(entityID string) config.SAMLServiceProvider {
 // client, its assertion consumer service is /cgi/samlauth on any loopback
 // name and port, or on proxy.public_url. IdP-initiated logins (no request,
 // so no acs) go to proxy.public_url or proxy.listen.
-func (r *samlSPs) proxyMetadata(acs string) *saml.EntityDescriptor {
+func (r *samlSPs) proxyMetadata(entityID, acs string) *saml.EntityDescriptor {
 	locations := []string{r.cfg.Proxy.BrowserURL(r.cfg.Proxy.Listen) + config.SAMLACSPath}
 	if u, err := url.Parse(acs); err == nil && isLoopback(u) && u.Path == config.SAMLACSPath && u.RawQuery == "" {
 		locations = append(locations, acs)
 	}
-	return spDescriptor(config.ProxySAMLEntityID, locations, nil)
+	return spDescriptor(entityID, locations, nil)
 }
 
 // metadata is sp's EntityDescriptor: its metadata with what authdev.yaml

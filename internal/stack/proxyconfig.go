@@ -86,10 +86,10 @@ func SAMLLogins(opts *devproxy.Options, cfg *config.Config, idpBase string) {
 // certificate of -samlIdPCertName's certKey when that file is at hand,
 // else at authdev's IdP (whose persona is the user); -samlUserField names
 // the attribute that becomes AAA.USER.NAME and -samlIssuerName is the
-// proxy's entity id at an IdP other than authdev's (which knows the proxy
-// as config.ProxySAMLEntityID). It returns warnings for what it cannot
-// follow.
-func SAMLActions(opts *devproxy.Options, cfg *config.Config, authn adc.AuthnBackends) []string {
+// proxy's entity id, which idp (authdev's IdP in this process; nil when it
+// runs elsewhere) then accepts besides config.ProxySAMLEntityID. It
+// returns warnings for what it cannot follow.
+func SAMLActions(opts *devproxy.Options, cfg *config.Config, authn adc.AuthnBackends, idp *mockidp.Server) []string {
 	actions := authn.SAML
 	if len(actions) == 0 {
 		return nil
@@ -122,14 +122,18 @@ func SAMLActions(opts *devproxy.Options, cfg *config.Config, authn adc.AuthnBack
 		if a.UserField != "" {
 			env.UserNameClaim = a.UserField
 		}
-		if e, ok := cfg.Environment(env.Name); idpCert != nil || ok && e.SAMLMetadata != "" {
-			env.SAML.EntityID = a.IssuerName
-		} else if a.IssuerName != "" {
+		env.SAML.EntityID = a.IssuerName
+		if e, ok := cfg.Environment(env.Name); idpCert == nil && (!ok || e.SAMLMetadata == "") {
 			ownIdP = true
 		}
 	}
-	if ownIdP {
-		warns = append(warns, fmt.Sprintf("%s: authdev's IdP knows the proxy as %q, not as -samlIssuerName %q", where, config.ProxySAMLEntityID, a.IssuerName))
+	switch {
+	case !ownIdP || a.IssuerName == "":
+	case idp != nil:
+		idp.AcceptSAMLProxyAs(a.IssuerName)
+	default:
+		warns = append(warns, fmt.Sprintf("%s: authdev's IdP, running apart, knows the proxy as %q, not as -samlIssuerName %q: register it under idp.saml.service_providers (entity_id: %s, acs_url: the proxy's %s)",
+			where, config.ProxySAMLEntityID, a.IssuerName, a.IssuerName, devproxy.SAMLACSPath))
 	}
 	return warns
 }

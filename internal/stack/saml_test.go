@@ -1,18 +1,21 @@
 package stack
 
 import (
+	"bytes"
+	"compress/flate"
 	"encoding/base64"
 	"encoding/pem"
+	"encoding/xml"
 	"html"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/crewjam/saml"
 	"github.com/crewjam/saml/samlsp"
 
 	"github.com/authdev/authdev/internal/testkit"
@@ -20,10 +23,14 @@ import (
 
 // An ns.conf's samlAction makes the proxy a SAML SP, as on the ADC:
 // https://docs.citrix.com/en-us/citrix-adc/current-release/aaa-tm/authentication-methods/saml-authentication/citrix-adc-saml-sp.html
+// -samlIssuerName is the proxy's entity id in its AuthnRequests and the
+// audience it expects; authdev's IdP accepts it as the proxy's:
+// https://developer-docs.netscaler.com/en-us/adc-nitro-api/13/configuration/authentication/authenticationsamlaction
 func TestAnNSConfSAMLActionMakesBrowserLoginsSAML(t *testing.T) {
 	dir := testkit.WriteFiles(t, t.TempDir(), map[string]string{
 		"ns.conf": `add authentication samlAction saml_idp -samlIdPCertName idp_cert -samlRedirectUrl "https://idp.example.com/sso" -samlUserField "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress" -samlIssuerName "https://app.example.com"
 add authentication Policy saml_pol -rule true -action saml_idp
+set tm sessionParameter -defaultAuthorizationAction ALLOW
 `,
 		"authdev.yaml": "personas:\n  alice: {email: alice@example.com}\nenvironments:\n  dev: {flavor: entra}\nproxy:\n  tls: false\n  adc_config: ns.conf\n",
 	})
@@ -31,22 +38,52 @@ add authentication Policy saml_pol -rule true -action saml_idp
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := startUp(t, Options{Config: cfg})
+	s := startUp(t, Options{Config: cfg, Persona: "alice", Upstream: "api=" + whoBackend(t)})
 	warns := strings.Join(s.Warnings(), "\n")
-	for _, want := range []string{`samlAction "saml_idp"`, "authdev's SAML IdP", `"urn:authdev:proxy"`} {
+	for _, want := range []string{`samlAction "saml_idp"`, "authdev's SAML IdP", "add ssl certKey idp_cert"} {
 		if !strings.Contains(warns, want) {
 			t.Errorf("warnings lack %q:\n%s", want, warns)
 		}
 	}
-	jar, _ := cookiejar.New(nil)
-	resp, err := (&http.Client{Jar: jar}).Get(s.ProxyURL() + "/")
+	if strings.Contains(warns, "-samlIssuerName") {
+		t.Errorf("authdev's IdP should accept -samlIssuerName:\n%s", warns)
+	}
+	c := s.client(t)
+	resp, err := c.Get(s.ProxyURL() + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
 	if loc := resp.Request.URL.String(); resp.StatusCode != http.StatusOK || !strings.Contains(loc, "/dev/saml/sso?SAMLRequest=") {
 		t.Fatalf("with a samlAction the browser lands at %s (%d), want the IdP's SAML SSO service", loc, resp.StatusCode)
 	}
+	if iss := authnRequestIssuer(t, resp.Request.URL); iss != "https://app.example.com" {
+		t.Errorf("the AuthnRequest's Issuer is %q, want -samlIssuerName", iss)
+	}
+	out := postSAMLForm(t, c, resp)
+	b, _ := io.ReadAll(out.Body)
+	out.Body.Close()
+	if out.StatusCode != http.StatusOK || !strings.Contains(string(b), `"user":"alice@example.com"`) {
+		t.Fatalf("the login as https://app.example.com answered %d:\n%s", out.StatusCode, b)
+	}
+}
+
+// authnRequestIssuer reads the Issuer of the HTTP-Redirect binding's
+// deflated AuthnRequest in u.
+func authnRequestIssuer(t *testing.T, u *url.URL) string {
+	t.Helper()
+	raw, err := base64.StdEncoding.DecodeString(u.Query().Get("SAMLRequest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := io.ReadAll(flate.NewReader(bytes.NewReader(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req saml.AuthnRequest
+	if err := xml.Unmarshal(x, &req); err != nil || req.Issuer == nil {
+		t.Fatalf("AuthnRequest %s: %v", x, err)
+	}
+	return req.Issuer.Value
 }
 
 // samlFormRE reads the IdP's auto-submitting HTTP-POST form.

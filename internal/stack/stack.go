@@ -330,7 +330,7 @@ func (s *Stack) proxyOptions(cfg *config.Config, idp *mockidp.Server) (devproxy.
 			po.Environments[i].UserNameClaim = o.UserNameField
 		}
 	}
-	warns = append(warns, SAMLActions(&po, cfg, settings.Authn)...)
+	warns = append(warns, SAMLActions(&po, cfg, settings.Authn, idp)...)
 	if settings.SessionTimeout > 0 {
 		po.SessionTimeout = settings.SessionTimeout
 	}
