@@ -1,11 +1,13 @@
 package devproxy
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"os"
@@ -39,6 +41,9 @@ type SAMLLogin struct {
 	// EntityID is the proxy's entity id as SP (the ADC's -samlIssuerName);
 	// default config.ProxySAMLEntityID.
 	EntityID string
+	// Binding sends the AuthnRequest: saml.HTTPRedirectBinding (the
+	// default) or saml.HTTPPostBinding (the ADC's -samlBinding POST).
+	Binding string
 	// Attributes name the IdP's attributes, to read email, name and
 	// groups back; every attribute is also a claim under its own name.
 	Attributes config.SAMLAttributeNames
@@ -165,8 +170,9 @@ func (e *envState) fetchSAMLMetadata(p *Proxy) (*saml.EntityDescriptor, error) {
 	return md, nil
 }
 
-// startSAMLLogin redirects the browser to the IdP with an AuthnRequest
-// (HTTP-Redirect binding); a silent login of the active persona adds
+// startSAMLLogin sends the browser to the IdP with an AuthnRequest, by the
+// HTTP-Redirect binding or, as the ADC's -samlBinding POST does, an
+// auto-submitting HTTP-POST form; a silent login of the active persona adds
 // login_hint and ForceAuthn, which replace the IdP's session.
 func (p *Proxy) startSAMLLogin(w http.ResponseWriter, r *http.Request, env *envState, act *Active, returnTo string) {
 	if env.SAML == nil {
@@ -180,13 +186,18 @@ func (p *Proxy) startSAMLLogin(w http.ResponseWriter, r *http.Request, env *envS
 			err.Error()+": start it (`authdev up` or `authdev idp`) and reload this page")
 		return
 	}
-	req, err := sp.MakeAuthenticationRequest(sp.GetSSOBindingLocation(saml.HTTPRedirectBinding), saml.HTTPRedirectBinding, saml.HTTPPostBinding)
+	binding := cmp.Or(env.SAML.Binding, saml.HTTPRedirectBinding)
+	req, err := sp.MakeAuthenticationRequest(sp.GetSSOBindingLocation(binding), binding, saml.HTTPPostBinding)
 	if err == nil && act.Persona != "" {
 		force := true
 		req.ForceAuthn = &force
 	}
 	var u *url.URL
-	if err == nil {
+	switch {
+	case err != nil:
+	case binding == saml.HTTPPostBinding:
+		u, err = url.Parse(req.Destination)
+	default:
 		u, err = req.Redirect(req.ID, sp)
 	}
 	if err != nil {
@@ -196,11 +207,41 @@ func (p *Proxy) startSAMLLogin(w http.ResponseWriter, r *http.Request, env *envS
 	now := p.now()
 	p.saml.pending.put(req.ID, &samlRequest{env: env.Name, returnTo: safeReturn(returnTo)}, now.Add(loginTimeout), now)
 	if act.Persona != "" {
-		u.RawQuery += "&login_hint=" + url.QueryEscape(act.Persona)
+		q := u.Query()
+		q.Set("login_hint", act.Persona)
+		if binding == saml.HTTPPostBinding {
+			u.RawQuery = q.Encode()
+		} else {
+			u.RawQuery += "&login_hint=" + url.QueryEscape(act.Persona)
+		}
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, u.String(), http.StatusFound)
+	if binding != saml.HTTPPostBinding {
+		http.Redirect(w, r, u.String(), http.StatusFound)
+		return
+	}
+	doc := etree.NewDocument()
+	doc.SetRoot(req.Element())
+	xml, err := doc.WriteToBytes()
+	if err != nil {
+		p.errorPage(w, r, http.StatusInternalServerError, "Internal error", "The SAML login could not start.", err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	samlRequestForm.Execute(w, map[string]string{"Action": u.String(), "SAMLRequest": base64.StdEncoding.EncodeToString(xml), "RelayState": req.ID})
 }
+
+// samlRequestForm is the HTTP-POST binding's form: it submits itself, and
+// without JavaScript its button does.
+var samlRequestForm = template.Must(template.New("saml").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Logging in · authdev</title></head>
+<body onload="document.forms.saml.submit()">
+<form method="post" action="{{.Action}}" id="saml">
+<input type="hidden" name="SAMLRequest" value="{{.SAMLRequest}}">
+<input type="hidden" name="RelayState" value="{{.RelayState}}">
+<noscript><button type="submit">Continue to the identity provider</button></noscript>
+</form></body></html>
+`))
 
 // samlACS is /cgi/samlauth: the IdP posts the SAMLResponse here. crewjam/saml
 // checks the signature (wrapped or moved signatures included), issuer,

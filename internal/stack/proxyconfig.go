@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/crewjam/saml"
+
 	"github.com/authdev/authdev/adc"
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/devproxy"
@@ -101,6 +103,14 @@ func SAMLActions(opts *devproxy.Options, cfg *config.Config, authn adc.AuthnBack
 	if len(actions) > 1 {
 		warns = append(warns, fmt.Sprintf("%s: the ns.conf has %d samlActions; the proxy logs in with the first", where, len(actions)))
 	}
+	binding := saml.HTTPPostBinding
+	switch a.Binding {
+	case "REDIRECT":
+		binding = saml.HTTPRedirectBinding
+	case "ARTIFACT":
+		binding = saml.HTTPRedirectBinding
+		warns = append(warns, fmt.Sprintf("%s: -samlBinding ARTIFACT is not emulated: the proxy sends its AuthnRequest by HTTP-Redirect and takes the IdP's response by HTTP-POST; use POST or REDIRECT", where))
+	}
 	idpCert, why := samlIdPCertificate(a, authn)
 	if why != "" {
 		warns = append(warns, fmt.Sprintf("%s: browsers log in at authdev's SAML IdP, not at -samlRedirectUrl %q: %s", where, a.RedirectURL, why))
@@ -122,7 +132,7 @@ func SAMLActions(opts *devproxy.Options, cfg *config.Config, authn adc.AuthnBack
 		if a.UserField != "" {
 			env.UserNameClaim = a.UserField
 		}
-		env.SAML.EntityID = a.IssuerName
+		env.SAML.EntityID, env.SAML.Binding = a.IssuerName, binding
 		if e, ok := cfg.Environment(env.Name); idpCert == nil && (!ok || e.SAMLMetadata == "") {
 			ownIdP = true
 		}

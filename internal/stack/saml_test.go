@@ -18,6 +18,8 @@ import (
 	"github.com/crewjam/saml"
 	"github.com/crewjam/saml/samlsp"
 
+	"github.com/authdev/authdev/adc"
+	"github.com/authdev/authdev/devproxy"
 	"github.com/authdev/authdev/internal/testkit"
 )
 
@@ -28,7 +30,7 @@ import (
 // https://developer-docs.netscaler.com/en-us/adc-nitro-api/13/configuration/authentication/authenticationsamlaction
 func TestAnNSConfSAMLActionMakesBrowserLoginsSAML(t *testing.T) {
 	dir := testkit.WriteFiles(t, t.TempDir(), map[string]string{
-		"ns.conf": `add authentication samlAction saml_idp -samlIdPCertName idp_cert -samlRedirectUrl "https://idp.example.com/sso" -samlUserField "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress" -samlIssuerName "https://app.example.com"
+		"ns.conf": `add authentication samlAction saml_idp -samlIdPCertName idp_cert -samlRedirectUrl "https://idp.example.com/sso" -samlUserField "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress" -samlIssuerName "https://app.example.com" -samlBinding REDIRECT
 add authentication Policy saml_pol -rule true -action saml_idp
 set tm sessionParameter -defaultAuthorizationAction ALLOW
 `,
@@ -86,13 +88,14 @@ func authnRequestIssuer(t *testing.T, u *url.URL) string {
 	return req.Issuer.Value
 }
 
-// samlFormRE reads the IdP's auto-submitting HTTP-POST form.
+// samlFormRE reads an auto-submitting HTTP-POST form: the proxy's
+// AuthnRequest or the IdP's response.
 var (
 	samlFormRE  = regexp.MustCompile(`<form method="post" action="([^"]*)" id="saml">`)
-	samlFieldRE = regexp.MustCompile(`<input type="hidden" name="(SAMLResponse|RelayState)" value="([^"]*)">`)
+	samlFieldRE = regexp.MustCompile(`<input type="hidden" name="(SAMLRequest|SAMLResponse|RelayState)" value="([^"]*)">`)
 )
 
-// postSAMLForm submits the IdP's form in resp as a browser does.
+// postSAMLForm submits the SAML form in resp as a browser does.
 func postSAMLForm(t *testing.T, c *http.Client, resp *http.Response) *http.Response {
 	t.Helper()
 	b, _ := io.ReadAll(resp.Body)
@@ -152,7 +155,7 @@ func TestASAMLActionLogsInAtTheIdPOfItsRedirectURLAndCertificate(t *testing.T) {
 			dir := testkit.WriteFiles(t, t.TempDir(), map[string]string{
 				"certs/idp.pem": string(tc.cert),
 				"ns.conf": `add ssl certKey other_idp -cert certs/idp.pem
-add authentication samlAction saml_other -samlIdPCertName other_idp -samlRedirectUrl "` + sso + `" -samlUserField email
+add authentication samlAction saml_other -samlIdPCertName other_idp -samlRedirectUrl "` + sso + `" -samlUserField email -samlBinding redirect
 add authentication Policy saml_pol -rule true -action saml_other
 set tm sessionParameter -defaultAuthorizationAction ALLOW
 `,
@@ -184,5 +187,51 @@ set tm sessionParameter -defaultAuthorizationAction ALLOW
 				t.Fatalf("after the login the backend saw %s", b)
 			}
 		})
+	}
+}
+
+// -samlBinding POST, the ADC's default, sends the AuthnRequest by an
+// auto-submitting HTTP-POST form (a button without JavaScript):
+// https://developer-docs.netscaler.com/en-us/adc-nitro-api/13/configuration/authentication/authenticationsamlaction
+func TestASAMLActionSendsItsAuthnRequestByHTTPPostByDefault(t *testing.T) {
+	dir := testkit.WriteFiles(t, t.TempDir(), map[string]string{
+		"ns.conf": `add authentication samlAction saml_idp -samlUserField email
+add authentication Policy saml_pol -rule true -action saml_idp
+set tm sessionParameter -defaultAuthorizationAction ALLOW
+`,
+		"authdev.yaml": "personas:\n  alice: {email: alice@example.com}\nenvironments:\n  dev: {flavor: okta}\nproxy:\n  tls: false\n  adc_config: ns.conf\n",
+	})
+	cfg, err := testkit.LoadFile(filepath.Join(dir, "authdev.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startUp(t, Options{Config: cfg, Persona: "alice", Upstream: "api=" + whoBackend(t)})
+	c := s.client(t)
+	resp, err := c.Get(s.ProxyURL() + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if at := resp.Request.URL.String(); at != s.ProxyURL()+"/x" || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the browser went to %s (%d), want the proxy's own HTTP-POST form", at, resp.StatusCode)
+	}
+	idpForm := postSAMLForm(t, c, resp)
+	if at := idpForm.Request; at.Method != http.MethodPost || !strings.HasPrefix(at.URL.String(), s.IdP().SAMLEndpoints("dev").SSO+"?login_hint=alice") {
+		t.Fatalf("the proxy's form went %s %s, want a POST to the IdP's SSO service", at.Method, at.URL)
+	}
+	out := postSAMLForm(t, c, idpForm)
+	b, _ := io.ReadAll(out.Body)
+	out.Body.Close()
+	if out.StatusCode != http.StatusOK || !strings.Contains(string(b), `"user":"alice@example.com"`) {
+		t.Fatalf("the login by HTTP-POST answered %d:\n%s", out.StatusCode, b)
+	}
+}
+
+// -samlBinding ARTIFACT is not emulated: the warning says so and what the
+// proxy does instead.
+func TestSAMLBindingArtifactIsAWarning(t *testing.T) {
+	opts := devproxy.Options{Environments: []devproxy.Environment{{Name: "dev", SAML: &devproxy.SAMLLogin{Metadata: "md.xml"}}}}
+	warns := SAMLActions(&opts, testkit.DemoConfig(t), adc.AuthnBackends{SAML: []adc.SAMLAction{{Name: "a", Binding: "ARTIFACT"}}}, nil)
+	if len(warns) != 1 || !strings.Contains(warns[0], "-samlBinding ARTIFACT is not emulated") || opts.Environments[0].SAML.Binding != saml.HTTPRedirectBinding {
+		t.Errorf("ARTIFACT: binding %q, warnings %q", opts.Environments[0].SAML.Binding, warns)
 	}
 }
