@@ -3,6 +3,7 @@ package devproxy
 import (
 	"cmp"
 	"context"
+	"crypto"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
@@ -41,6 +42,12 @@ type SAMLLogin struct {
 	// EntityID is the proxy's entity id as SP (the ADC's -samlIssuerName);
 	// default config.ProxySAMLEntityID.
 	EntityID string
+	// SigningKey and SigningCertificate, when set, sign the AuthnRequests
+	// with SignatureMethod (a dsig URI), as the ADC's -samlSigningCertName
+	// and -signatureAlg do; the digest uses the same hash.
+	SigningKey         crypto.Signer
+	SigningCertificate *x509.Certificate
+	SignatureMethod    string
 	// Binding sends the AuthnRequest: saml.HTTPRedirectBinding (the
 	// default) or saml.HTTPPostBinding (the ADC's -samlBinding POST).
 	Binding string
@@ -105,11 +112,15 @@ func (e *envState) serviceProvider(p *Proxy, acs string) (*saml.ServiceProvider,
 	if entity == "" {
 		entity = config.ProxySAMLEntityID
 	}
-	return &saml.ServiceProvider{
+	sp := &saml.ServiceProvider{
 		EntityID: entity, AcsURL: *u, IDPMetadata: e.samlIdP.meta,
 		AllowIDPInitiated: true, ReplayCache: p.saml.replays,
 		Clock: dsig.NewFakeClockAt(now),
-	}, nil
+	}
+	if e.SAML.SigningKey != nil {
+		sp.Key, sp.Certificate, sp.SignatureMethod = e.SAML.SigningKey, e.SAML.SigningCertificate, e.SAML.SignatureMethod
+	}
+	return sp, nil
 }
 
 // idpDescriptor is the metadata the ADC's -samlRedirectUrl and
@@ -186,12 +197,12 @@ func (p *Proxy) startSAMLLogin(w http.ResponseWriter, r *http.Request, env *envS
 			err.Error()+": start it (`authdev up` or `authdev idp`) and reload this page")
 		return
 	}
+	if act.Persona != "" {
+		force := true
+		sp.ForceAuthn = &force
+	}
 	binding := cmp.Or(env.SAML.Binding, saml.HTTPRedirectBinding)
 	req, err := sp.MakeAuthenticationRequest(sp.GetSSOBindingLocation(binding), binding, saml.HTTPPostBinding)
-	if err == nil && act.Persona != "" {
-		force := true
-		req.ForceAuthn = &force
-	}
 	var u *url.URL
 	switch {
 	case err != nil:

@@ -2,6 +2,7 @@ package mockidp
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
@@ -43,16 +44,18 @@ type samlSPs struct {
 	list   []*samlSP
 	client *http.Client
 	now    func() time.Time
-	// proxyNames are entity ids the proxy goes by besides
-	// config.ProxySAMLEntityID (an ns.conf's -samlIssuerName).
+	// proxyNames are the entity ids the proxy goes by besides
+	// config.ProxySAMLEntityID (an ns.conf's -samlIssuerName), to the
+	// certificate its AuthnRequests are signed with, nil for none.
 	proxyNames sync.Map
 }
 
-// AcceptSAMLProxyAs lets the proxy log in under entityID too, as an
-// ns.conf's samlAction -samlIssuerName names it, with the built-in
-// proxy's assertion consumer services.
-func (s *Server) AcceptSAMLProxyAs(entityID string) {
-	s.samlSPs.proxyNames.Store(entityID, true)
+// AcceptSAMLProxyAs lets the proxy log in under entityID (an ns.conf's
+// samlAction -samlIssuerName, or config.ProxySAMLEntityID), with the
+// built-in proxy's assertion consumer services and, when signing is set,
+// AuthnRequests signed with that certificate (-samlSigningCertName).
+func (s *Server) AcceptSAMLProxyAs(entityID string, signing *x509.Certificate) {
+	s.samlSPs.proxyNames.Store(entityID, signing)
 }
 
 func newSAMLSPs(cfg *config.Config, now func() time.Time) (*samlSPs, error) {
@@ -81,8 +84,13 @@ func where(c config.SAMLServiceProvider) string {
 // or one whose metadata URL names it. It returns os.ErrNotExist for an
 // unknown SP, as saml.ServiceProviderProvider requires.
 func (r *samlSPs) lookup(ctx context.Context, entityID, acs string) (*saml.EntityDescriptor, *config.SAMLServiceProvider, error) {
-	if _, alias := r.proxyNames.Load(entityID); alias || entityID == config.ProxySAMLEntityID {
-		return r.proxyMetadata(entityID, acs), nil, nil
+	if signing, alias := r.proxyNames.Load(entityID); alias || entityID == config.ProxySAMLEntityID {
+		var keys []saml.KeyDescriptor
+		if cert, _ := signing.(*x509.Certificate); cert != nil {
+			keys = []saml.KeyDescriptor{{Use: "signing", KeyInfo: saml.KeyInfo{X509Data: saml.X509Data{
+				X509Certificates: []saml.X509Certificate{{Data: base64.StdEncoding.EncodeToString(cert.Raw)}}}}}}
+		}
+		return r.proxyMetadata(entityID, acs, keys), nil, nil
 	}
 	for _, sp := range r.list {
 		if sp.cfg.EntityID != "" && sp.cfg.EntityID != entityID {
@@ -120,12 +128,12 @@ func (r *samlSPs) configOf(entityID string) config.SAMLServiceProvider {
 // client, its assertion consumer service is /cgi/samlauth on any loopback
 // name and port, or on proxy.public_url. IdP-initiated logins (no request,
 // so no acs) go to proxy.public_url or proxy.listen.
-func (r *samlSPs) proxyMetadata(entityID, acs string) *saml.EntityDescriptor {
+func (r *samlSPs) proxyMetadata(entityID, acs string, keys []saml.KeyDescriptor) *saml.EntityDescriptor {
 	locations := []string{r.cfg.Proxy.BrowserURL(r.cfg.Proxy.Listen) + config.SAMLACSPath}
 	if u, err := url.Parse(acs); err == nil && isLoopback(u) && u.Path == config.SAMLACSPath && u.RawQuery == "" {
 		locations = append(locations, acs)
 	}
-	return spDescriptor(entityID, locations, nil)
+	return spDescriptor(entityID, locations, keys)
 }
 
 // metadata is sp's EntityDescriptor: its metadata with what authdev.yaml

@@ -2,12 +2,15 @@ package stack
 
 import (
 	"cmp"
+	"crypto"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
 	"os"
 
 	"github.com/crewjam/saml"
+	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/authdev/authdev/adc"
 	"github.com/authdev/authdev/config"
@@ -111,6 +114,10 @@ func SAMLActions(opts *devproxy.Options, cfg *config.Config, authn adc.AuthnBack
 		binding = saml.HTTPRedirectBinding
 		warns = append(warns, fmt.Sprintf("%s: -samlBinding ARTIFACT is not emulated: the proxy sends its AuthnRequest by HTTP-Redirect and takes the IdP's response by HTTP-POST; use POST or REDIRECT", where))
 	}
+	signer, method, signWarns := samlSigning(a, authn)
+	for _, w := range signWarns {
+		warns = append(warns, where+": "+w)
+	}
 	idpCert, why := samlIdPCertificate(a, authn)
 	if why != "" {
 		warns = append(warns, fmt.Sprintf("%s: browsers log in at authdev's SAML IdP, not at -samlRedirectUrl %q: %s", where, a.RedirectURL, why))
@@ -133,17 +140,23 @@ func SAMLActions(opts *devproxy.Options, cfg *config.Config, authn adc.AuthnBack
 			env.UserNameClaim = a.UserField
 		}
 		env.SAML.EntityID, env.SAML.Binding = a.IssuerName, binding
+		if signer != nil {
+			env.SAML.SigningKey, env.SAML.SigningCertificate, env.SAML.SignatureMethod = signer.PrivateKey.(crypto.Signer), signer.Leaf, method
+		}
 		if e, ok := cfg.Environment(env.Name); idpCert == nil && (!ok || e.SAMLMetadata == "") {
 			ownIdP = true
 		}
 	}
+	entity := cmp.Or(a.IssuerName, config.ProxySAMLEntityID)
 	switch {
-	case !ownIdP || a.IssuerName == "":
+	case !ownIdP || a.IssuerName == "" && signer == nil:
+	case idp != nil && signer != nil:
+		idp.AcceptSAMLProxyAs(entity, signer.Leaf)
 	case idp != nil:
-		idp.AcceptSAMLProxyAs(a.IssuerName)
+		idp.AcceptSAMLProxyAs(entity, nil)
 	default:
-		warns = append(warns, fmt.Sprintf("%s: authdev's IdP, running apart, knows the proxy as %q, not as -samlIssuerName %q: register it under idp.saml.service_providers (entity_id: %s, acs_url: the proxy's %s)",
-			where, config.ProxySAMLEntityID, a.IssuerName, a.IssuerName, devproxy.SAMLACSPath))
+		warns = append(warns, fmt.Sprintf("%s: authdev's IdP, running apart, knows the proxy as %q with no signing certificate: register -samlIssuerName %q under idp.saml.service_providers (entity_id, acs_url: the proxy's %s, metadata with the certificate of -samlSigningCertName)",
+			where, config.ProxySAMLEntityID, entity, devproxy.SAMLACSPath))
 	}
 	return warns
 }
@@ -174,4 +187,42 @@ func samlIdPCertificate(a adc.SAMLAction, authn adc.AuthnBackends) (*x509.Certif
 		return nil, fmt.Sprintf("certKey %q (%s): %s is not a PEM or DER certificate: %v", ck.Name, filePos(ck.Pos), ck.Cert, err)
 	}
 	return cert, ""
+}
+
+// samlSignatureMethods are the ADC's -signatureAlg values, with the
+// -digestMethod each one signs with (crewjam/saml hashes the digest with
+// the signature's hash).
+var samlSignatureMethods = map[string]struct{ uri, digest string }{
+	"RSA-SHA256": {dsig.RSASHA256SignatureMethod, "SHA256"},
+	"RSA-SHA1":   {dsig.RSASHA1SignatureMethod, "SHA1"},
+}
+
+// samlSigning reads the certificate and key of a's -samlSigningCertName,
+// which sign the AuthnRequests with -signatureAlg; nil when a names none
+// or they cannot be read (a warning says why).
+func samlSigning(a adc.SAMLAction, authn adc.AuthnBackends) (*tls.Certificate, string, []string) {
+	if a.SigningCertName == "" {
+		return nil, "", nil
+	}
+	ck, ok := authn.CertKey(a.SigningCertName)
+	if !ok {
+		return nil, "", []string{fmt.Sprintf("AuthnRequests go unsigned: the ns.conf has no `add ssl certKey %s -cert FILE -key FILE` for -samlSigningCertName", a.SigningCertName)}
+	}
+	pair, err := tls.LoadX509KeyPair(ck.Cert, ck.Key)
+	if _, signer := pair.PrivateKey.(crypto.Signer); err == nil && !signer {
+		err = fmt.Errorf("the key of %s cannot sign", ck.Key)
+	}
+	if err != nil {
+		return nil, "", []string{fmt.Sprintf("AuthnRequests go unsigned: certKey %q (%s): %v: copy its -cert and -key files beside the ns.conf", ck.Name, filePos(ck.Pos), err)}
+	}
+	m, ok := samlSignatureMethods[a.SignatureAlg]
+	var warns []string
+	if !ok {
+		m = samlSignatureMethods["RSA-SHA256"]
+		warns = append(warns, fmt.Sprintf("-signatureAlg %q is not one of RSA-SHA256 and RSA-SHA1: AuthnRequests are signed with RSA-SHA256", a.SignatureAlg))
+	}
+	if a.DigestMethod != m.digest {
+		warns = append(warns, fmt.Sprintf("-digestMethod %s is not emulated with -signatureAlg %s: the digest is %s; set -digestMethod %s", a.DigestMethod, a.SignatureAlg, m.digest, m.digest))
+	}
+	return &pair, m.uri, warns
 }

@@ -3,20 +3,28 @@ package stack
 import (
 	"bytes"
 	"compress/flate"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
 	"encoding/xml"
 	"html"
 	"io"
+	"math/big"
 	"net/http"
 	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/beevik/etree"
 	"github.com/crewjam/saml"
 	"github.com/crewjam/saml/samlsp"
+	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/authdev/authdev/adc"
 	"github.com/authdev/authdev/devproxy"
@@ -233,5 +241,108 @@ func TestSAMLBindingArtifactIsAWarning(t *testing.T) {
 	warns := SAMLActions(&opts, testkit.DemoConfig(t), adc.AuthnBackends{SAML: []adc.SAMLAction{{Name: "a", Binding: "ARTIFACT"}}}, nil)
 	if len(warns) != 1 || !strings.Contains(warns[0], "-samlBinding ARTIFACT is not emulated") || opts.Environments[0].SAML.Binding != saml.HTTPRedirectBinding {
 		t.Errorf("ARTIFACT: binding %q, warnings %q", opts.Environments[0].SAML.Binding, warns)
+	}
+}
+
+// writeSigningCertKey writes a self-signed certificate and its RSA key, as
+// an ADC administrator's `add ssl certKey -cert -key` files.
+func writeSigningCertKey(t *testing.T, dir string) *x509.Certificate {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "app.example.com"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.WriteFiles(t, dir, map[string]string{
+		"sp.crt": string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
+		"sp.key": string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})),
+	})
+	cert, _ := x509.ParseCertificate(der)
+	return cert
+}
+
+// -samlSigningCertName signs the AuthnRequests with its certKey's key, by
+// -signatureAlg and -digestMethod: in the XML of the HTTP-POST binding, in
+// the query of the HTTP-Redirect binding:
+// https://developer-docs.netscaler.com/en-us/adc-nitro-api/13/configuration/authentication/authenticationsamlaction
+func TestASAMLActionSignsItsAuthnRequests(t *testing.T) {
+	for _, tc := range []struct{ binding, alg, digest, sigURI, digestURI string }{
+		{"POST", "RSA-SHA1", "SHA1", dsig.RSASHA1SignatureMethod, "http://www.w3.org/2000/09/xmldsig#sha1"},
+		{"POST", "RSA-SHA256", "SHA256", dsig.RSASHA256SignatureMethod, "http://www.w3.org/2001/04/xmlenc#sha256"},
+		{"REDIRECT", "RSA-SHA256", "SHA256", dsig.RSASHA256SignatureMethod, ""},
+	} {
+		t.Run(tc.binding+" "+tc.alg, func(t *testing.T) {
+			dir := t.TempDir()
+			cert := writeSigningCertKey(t, dir)
+			testkit.WriteFiles(t, dir, map[string]string{
+				"ns.conf": `add ssl certKey sp_cert -cert sp.crt -key sp.key
+add authentication samlAction saml_idp -samlUserField email -samlSigningCertName sp_cert -samlBinding ` + tc.binding + ` -signatureAlg ` + tc.alg + ` -digestMethod ` + tc.digest + `
+add authentication Policy saml_pol -rule true -action saml_idp
+set tm sessionParameter -defaultAuthorizationAction ALLOW
+`,
+				"authdev.yaml": "personas:\n  alice: {email: alice@example.com}\nenvironments:\n  dev: {flavor: okta}\nproxy:\n  tls: false\n  adc_config: ns.conf\n",
+			})
+			cfg, err := testkit.LoadFile(filepath.Join(dir, "authdev.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := startUp(t, Options{Config: cfg, Persona: "alice", Upstream: "api=" + whoBackend(t)})
+			if w := strings.Join(s.Warnings(), "\n"); strings.Contains(w, "saml_idp") {
+				t.Errorf("warnings about the samlAction:\n%s", w)
+			}
+			c := s.client(t)
+			resp, err := c.Get(s.ProxyURL() + "/x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.binding == "REDIRECT" {
+				if q := resp.Request.URL.Query(); q.Get("SigAlg") != tc.sigURI || q.Get("Signature") == "" {
+					t.Fatalf("the HTTP-Redirect AuthnRequest at %s is not signed with %s", resp.Request.URL, tc.sigURI)
+				}
+			} else {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				verifySignedAuthnRequest(t, b, cert, tc.sigURI, tc.digestURI)
+				resp.Body = io.NopCloser(bytes.NewReader(b))
+				resp = postSAMLForm(t, c, resp)
+			}
+			out := postSAMLForm(t, c, resp)
+			b, _ := io.ReadAll(out.Body)
+			out.Body.Close()
+			if out.StatusCode != http.StatusOK || !strings.Contains(string(b), `"user":"alice@example.com"`) {
+				t.Fatalf("the login with a signed AuthnRequest answered %d:\n%s", out.StatusCode, b)
+			}
+		})
+	}
+}
+
+// verifySignedAuthnRequest checks the XML signature of the AuthnRequest in
+// the proxy's HTTP-POST form page: by cert, with the algorithms wanted.
+func verifySignedAuthnRequest(t *testing.T, page []byte, cert *x509.Certificate, sigURI, digestURI string) {
+	t.Helper()
+	var req string
+	for _, f := range samlFieldRE.FindAllSubmatch(page, -1) {
+		if string(f[1]) == "SAMLRequest" {
+			req = html.UnescapeString(string(f[2]))
+		}
+	}
+	raw, err := base64.StdEncoding.DecodeString(req)
+	if err != nil {
+		t.Fatalf("no SAMLRequest in the proxy's form: %v\n%s", err, page)
+	}
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(raw); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{cert}}).Validate(doc.Root()); err != nil {
+		t.Fatalf("the AuthnRequest's signature does not verify with -samlSigningCertName's certificate: %v\n%s", err, raw)
+	}
+	sm, dm := doc.FindElement("//SignatureMethod"), doc.FindElement("//DigestMethod")
+	if sm == nil || dm == nil || sm.SelectAttrValue("Algorithm", "") != sigURI || dm.SelectAttrValue("Algorithm", "") != digestURI {
+		t.Fatalf("the AuthnRequest is signed with %v / %v, want %s / %s", sm, dm, sigURI, digestURI)
 	}
 }
