@@ -58,12 +58,14 @@ const (
 	LoginSAML = "saml"
 )
 
-// The proxy as the IdP's built-in SAML service provider: its entity id, and
-// its assertion consumer service path (the ADC's, on any loopback name or
+// The proxy as the IdP's built-in SAML service provider: its entity id, its
+// assertion consumer service path and its logout path, where the IdP's
+// LogoutResponse lands (the ADC's, on any loopback name or
 // proxy.public_url).
 const (
 	ProxySAMLEntityID = "urn:authdev:proxy"
 	SAMLACSPath       = "/cgi/samlauth"
+	ProxyLogoutPath   = "/cgi/tmlogout"
 )
 
 func (c *Config) applyDefaults() {

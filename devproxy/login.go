@@ -307,7 +307,7 @@ func (p *Proxy) logout(w http.ResponseWriter, r *http.Request) {
 	act := p.active.Load()
 	g := p.rt()
 	env := g.env(act.Env)
-	idToken := ""
+	idToken, nameID := "", ""
 	if c := cookieValue(r, SessionCookie); c != "" {
 		var s session
 		if p.sealer.open(SessionCookie, c, &s) == nil {
@@ -320,6 +320,7 @@ func (p *Proxy) logout(w http.ResponseWriter, r *http.Request) {
 				env = e
 			}
 			idToken = s.IDToken
+			nameID, _ = s.Claims["sub"].(string)
 			user, _ := s.Claims[env.UserNameClaim].(string)
 			p.emit(audit.Event{Kind: audit.KindLogout, Persona: s.Persona, User: user, Env: s.Env, Via: "session",
 				ClientIP: clientIP(r).String(), Path: r.URL.Path,
@@ -330,8 +331,12 @@ func (p *Proxy) logout(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	back := p.origin(r) + LoggedOutPath
 	if env.Login == config.LoginSAML {
-		// The IdP session stays, as on an ADC without SAML single logout.
-		http.Redirect(w, r, LoggedOutPath, http.StatusFound)
+		// Without -logoutURL the IdP session stays, as on the ADC.
+		slo, err := p.samlLogoutURL(r, env, nameID)
+		if err != nil {
+			p.notice("warn", "no SAML LogoutRequest after the logout: "+err.Error())
+		}
+		http.Redirect(w, r, cmp.Or(slo, LoggedOutPath), http.StatusFound)
 		return
 	}
 	prov, err := env.provider(p)

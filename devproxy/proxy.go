@@ -23,6 +23,7 @@ import (
 
 	"github.com/authdev/authdev/adc"
 	"github.com/authdev/authdev/audit"
+	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/identity"
 	"github.com/authdev/authdev/internal/state"
 )
@@ -30,7 +31,7 @@ import (
 // Paths the proxy answers itself, as the ADC does.
 const (
 	CallbackPath   = "/oauth/login"
-	LogoutPath     = "/cgi/tmlogout"
+	LogoutPath     = config.ProxyLogoutPath
 	InternalPrefix = "/.authdev/"
 )
 

@@ -48,6 +48,10 @@ type SAMLLogin struct {
 	SigningKey         crypto.Signer
 	SigningCertificate *x509.Certificate
 	SignatureMethod    string
+	// LogoutURL is the IdP's single logout service (the ADC's -logoutURL):
+	// /cgi/tmlogout sends it a LogoutRequest (HTTP-Redirect binding,
+	// signed as AuthnRequests are) once the proxy session has ended.
+	LogoutURL string
 	// Binding sends the AuthnRequest: saml.HTTPRedirectBinding (the
 	// default) or saml.HTTPPostBinding (the ADC's -samlBinding POST).
 	Binding string
@@ -253,6 +257,28 @@ var samlRequestForm = template.Must(template.New("saml").Parse(`<!doctype html>
 <noscript><button type="submit">Continue to the identity provider</button></noscript>
 </form></body></html>
 `))
+
+// samlLogoutURL is where /cgi/tmlogout sends the browser once the session
+// of nameID has ended: the IdP's single logout service with a
+// LogoutRequest, or "" when env has none.
+func (p *Proxy) samlLogoutURL(r *http.Request, env *envState, nameID string) (string, error) {
+	if env.SAML == nil || env.SAML.LogoutURL == "" || nameID == "" {
+		return "", nil
+	}
+	sp, err := env.serviceProvider(p, p.origin(r)+SAMLACSPath)
+	if err != nil {
+		return "", err
+	}
+	req, err := sp.MakeLogoutRequest(env.SAML.LogoutURL, nameID)
+	if err != nil {
+		return "", err
+	}
+	u, err := sp.RedirectLogoutRequestURL(req, "")
+	if err != nil {
+		return "", err
+	}
+	return u.String(), nil
+}
 
 // samlACS is /cgi/samlauth: the IdP posts the SAMLResponse here. crewjam/saml
 // checks the signature (wrapped or moved signatures included), issuer,

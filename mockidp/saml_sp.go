@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -126,14 +127,18 @@ func (r *samlSPs) configOf(entityID string) config.SAMLServiceProvider {
 
 // proxyMetadata describes the proxy of `authdev up`: like the built-in OIDC
 // client, its assertion consumer service is /cgi/samlauth on any loopback
-// name and port, or on proxy.public_url. IdP-initiated logins (no request,
+// name and port, or on proxy.public_url; its single logout service, where
+// LogoutResponses go, is /cgi/tmlogout beside it. IdP-initiated logins (no request,
 // so no acs) go to proxy.public_url or proxy.listen.
 func (r *samlSPs) proxyMetadata(entityID, acs string, keys []saml.KeyDescriptor) *saml.EntityDescriptor {
 	locations := []string{r.cfg.Proxy.BrowserURL(r.cfg.Proxy.Listen) + config.SAMLACSPath}
 	if u, err := url.Parse(acs); err == nil && isLoopback(u) && u.Path == config.SAMLACSPath && u.RawQuery == "" {
 		locations = append(locations, acs)
 	}
-	return spDescriptor(entityID, locations, keys)
+	ed := spDescriptor(entityID, locations, keys)
+	slo := strings.TrimSuffix(locations[len(locations)-1], config.SAMLACSPath) + config.ProxyLogoutPath
+	ed.SPSSODescriptors[0].SingleLogoutServices = []saml.Endpoint{{Binding: saml.HTTPRedirectBinding, Location: slo}}
+	return ed
 }
 
 // metadata is sp's EntityDescriptor: its metadata with what authdev.yaml

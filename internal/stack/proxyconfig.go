@@ -139,7 +139,7 @@ func SAMLActions(opts *devproxy.Options, cfg *config.Config, authn adc.AuthnBack
 		if a.UserField != "" {
 			env.UserNameClaim = a.UserField
 		}
-		env.SAML.EntityID, env.SAML.Binding = a.IssuerName, binding
+		env.SAML.EntityID, env.SAML.Binding, env.SAML.LogoutURL = a.IssuerName, binding, a.LogoutURL
 		if signer != nil {
 			env.SAML.SigningKey, env.SAML.SigningCertificate, env.SAML.SignatureMethod = signer.PrivateKey.(crypto.Signer), signer.Leaf, method
 		}

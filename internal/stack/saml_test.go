@@ -27,6 +27,7 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/authdev/authdev/adc"
+	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/devproxy"
 	"github.com/authdev/authdev/internal/testkit"
 )
@@ -124,10 +125,10 @@ func postSAMLForm(t *testing.T, c *http.Client, resp *http.Response) *http.Respo
 }
 
 // otherSAMLIdP is authdev's IdP in a stack of its own, standing for an IdP
-// that is not the proxy's: its SSO URL and the PEM of its signing
-// certificate, as an ADC administrator copies them from its metadata.
-func otherSAMLIdP(t *testing.T) (sso string, certPEM []byte) {
-	other := startUp(t, Options{})
+// that is not the proxy's, and the PEM of its signing certificate, as an
+// ADC administrator copies it from its metadata.
+func otherSAMLIdP(t *testing.T) (other *Stack, certPEM []byte) {
+	other = startUp(t, Options{})
 	ep := other.IdP().SAMLEndpoints("dev")
 	resp, err := http.Get(ep.Metadata)
 	if err != nil {
@@ -143,7 +144,7 @@ func otherSAMLIdP(t *testing.T) (sso string, certPEM []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ep.SSO, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	return other, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
 
 // -samlRedirectUrl and -samlIdPCertName (its certKey's -cert, beside the
@@ -152,8 +153,9 @@ func otherSAMLIdP(t *testing.T) (sso string, certPEM []byte) {
 // https://developer-docs.netscaler.com/en-us/adc-nitro-api/13/configuration/authentication/authenticationsamlaction
 // https://docs.citrix.com/ko-kr/netscaler/11-1/reference/netscaler-command-reference/authentication/authentication-samlaction.html
 func TestASAMLActionLogsInAtTheIdPOfItsRedirectURLAndCertificate(t *testing.T) {
-	sso, certPEM := otherSAMLIdP(t)
+	other, certPEM := otherSAMLIdP(t)
 	_, wrongPEM := otherSAMLIdP(t)
+	sso := other.IdP().SAMLEndpoints("dev").SSO
 	for _, tc := range []struct {
 		name string
 		cert []byte
@@ -344,5 +346,73 @@ func verifySignedAuthnRequest(t *testing.T, page []byte, cert *x509.Certificate,
 	sm, dm := doc.FindElement("//SignatureMethod"), doc.FindElement("//DigestMethod")
 	if sm == nil || dm == nil || sm.SelectAttrValue("Algorithm", "") != sigURI || dm.SelectAttrValue("Algorithm", "") != digestURI {
 		t.Fatalf("the AuthnRequest is signed with %v / %v, want %s / %s", sm, dm, sigURI, digestURI)
+	}
+}
+
+// -logoutURL is the IdP's single logout service: /cgi/tmlogout ends the
+// proxy session, then sends the IdP a LogoutRequest, which ends the IdP's:
+// https://developer-docs.netscaler.com/en-us/adc-nitro-api/13/configuration/authentication/authenticationsamlaction
+func TestASAMLActionLogsOutAtTheIdPOfItsLogoutURL(t *testing.T) {
+	other, idpPEM := otherSAMLIdP(t)
+	ep := other.IdP().SAMLEndpoints("dev")
+	dir := t.TempDir()
+	cert := writeSigningCertKey(t, dir)
+	// crewjam/saml's IdP takes only signed LogoutRequests.
+	other.IdP().AcceptSAMLProxyAs(config.ProxySAMLEntityID, cert)
+	testkit.WriteFiles(t, dir, map[string]string{
+		"idp.pem": string(idpPEM),
+		"ns.conf": `add ssl certKey sp_cert -cert sp.crt -key sp.key
+add ssl certKey idp_cert -cert idp.pem
+add authentication samlAction saml_idp -samlUserField email -samlSigningCertName sp_cert -samlIdPCertName idp_cert -samlRedirectUrl "` + ep.SSO + `" -samlBinding REDIRECT -logoutURL "` + ep.SLO + `"
+add authentication Policy saml_pol -rule true -action saml_idp
+set tm sessionParameter -defaultAuthorizationAction ALLOW
+`,
+		"authdev.yaml": "personas:\n  alice: {email: alice@example.com}\nenvironments:\n  dev: {flavor: okta}\nproxy:\n  tls: false\n  adc_config: ns.conf\n",
+	})
+	cfg, err := testkit.LoadFile(filepath.Join(dir, "authdev.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startUp(t, Options{Config: cfg, Persona: "alice", Upstream: "api=" + whoBackend(t)})
+	c := s.client(t)
+	resp, err := c.Get(s.ProxyURL() + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := postSAMLForm(t, c, resp); out.StatusCode != http.StatusOK {
+		t.Fatalf("login: %d", out.StatusCode)
+	}
+	// The IdP answers the proxy's ACS origin; this IdP's config does not
+	// know the proxy's port, so the browser stops at its answer.
+	var hops []string
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		hops = append(hops, req.URL.String())
+		if strings.Contains(req.URL.RawQuery, "SAMLResponse=") {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+	out, err := c.Get(s.ProxyURL() + "/cgi/tmlogout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(out.Body)
+	out.Body.Close()
+	if len(hops) == 0 || !strings.HasPrefix(hops[0], ep.SLO+"?SAMLRequest=") {
+		t.Fatalf("after /cgi/tmlogout the browser went to %v, want -logoutURL %s with a LogoutRequest", hops, ep.SLO)
+	}
+	loc, _ := out.Location()
+	if out.StatusCode != http.StatusFound || loc == nil || !strings.HasSuffix(loc.Path, "/cgi/tmlogout") {
+		t.Fatalf("the IdP answered the LogoutRequest %d (Location %v), want its LogoutResponse to the proxy's /cgi/tmlogout:\n%s", out.StatusCode, loc, b)
+	}
+	raw, _ := base64.StdEncoding.DecodeString(loc.Query().Get("SAMLResponse"))
+	x, _ := io.ReadAll(flate.NewReader(bytes.NewReader(raw)))
+	var lr saml.LogoutResponse
+	if err := xml.Unmarshal(x, &lr); err != nil || lr.Status.StatusCode.Value != saml.StatusSuccess {
+		t.Fatalf("LogoutResponse %s: %v", x, err)
+	}
+	c.CheckRedirect = nil
+	if resp, err := c.Get(s.ProxyURL() + "/x"); err != nil || resp.Request.URL.Host == strings.TrimPrefix(s.ProxyURL(), "http://") {
+		t.Fatalf("after the logout the proxy session still answers: %v %v", resp.Request.URL, err)
 	}
 }
