@@ -4,21 +4,15 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/internal/stack"
-	"github.com/authdev/authdev/internal/state"
 )
 
 // AsOptions are the inputs of `authdev as`.
 type AsOptions struct {
-	IO     *IO
-	Config func() (*config.Config, error)
-	State  func() (state.Store, error)
-	Now    func() time.Time
+	Deps
 
 	Persona string
 	Env     string
@@ -31,7 +25,7 @@ const PickerPersona = "-"
 
 // NewCmdAs builds `authdev as`.
 func NewCmdAs(f *Factory, runF func(context.Context, *AsOptions) error) *cobra.Command {
-	opts := &AsOptions{IO: f.IO, Config: f.Config, State: f.State, Now: f.Now}
+	opts := &AsOptions{Deps: f.deps()}
 	return opts.bindEnv(&cobra.Command{
 		Use:   "as PERSONA",
 		Short: "Switch the active persona of a running authdev up",
@@ -45,12 +39,7 @@ IdP's persona picker.`,
 		ValidArgsFunction: onlyFirstArg(completeFrom(f, personaNames, cobra.CompletionWithDesc(PickerPersona, "the IdP's picker"))),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Persona = args[0]
-			ctx, stop := interruptible(cmd)
-			defer stop()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return asRun(ctx, opts)
+			return runInterruptible(cmd, opts, runF, asRun)
 		},
 	})
 }

@@ -70,12 +70,7 @@ in each case.`,
 			if len(args) == 2 {
 				opts.Duration = args[1]
 			}
-			ctx, stop := interruptible(cmd)
-			defer stop()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return drillRun(ctx, opts)
+			return runInterruptible(cmd, opts, runF, drillRun)
 		},
 	}
 	// Flags come before NAME, so that a negative skew (-90s) is an

@@ -5,23 +5,18 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/authdev/authdev/audit"
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/internal/pki"
-	"github.com/authdev/authdev/internal/state"
 	"github.com/authdev/authdev/mockidp"
 )
 
 // IdPOptions are the inputs of `authdev idp`.
 type IdPOptions struct {
-	IO     *IO
-	Config func() (*config.Config, error)
-	State  func() (state.Store, error)
-	Now    func() time.Time
+	Deps
 
 	Listen      string
 	AllowRemote bool
@@ -32,7 +27,7 @@ type IdPOptions struct {
 
 // NewCmdIdP builds `authdev idp`.
 func NewCmdIdP(f *Factory, runF func(context.Context, *IdPOptions) error) *cobra.Command {
-	opts := &IdPOptions{IO: f.IO, Config: f.Config, State: f.State, Now: f.Now}
+	opts := &IdPOptions{Deps: f.deps()}
 	cmd := &cobra.Command{
 		Use:   "idp",
 		Short: "Run the mock OIDC identity provider alone (for CI and other proxies)",
@@ -47,12 +42,7 @@ Signing keys come from the state store; ` + "`authdev keys rotate`" + ` in anoth
 terminal takes effect in a running IdP within two seconds.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := interruptible(cmd)
-			defer stop()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return idpRun(ctx, opts)
+			return runInterruptible(cmd, opts, runF, idpRun)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Listen, "listen", "", "host:port to listen on (default idp.listen, 127.0.0.1:9400)")
@@ -65,11 +55,7 @@ func idpRun(ctx context.Context, opts *IdPOptions) error {
 	if err != nil {
 		return err
 	}
-	addr, what := opts.Listen, "--listen"
-	if addr == "" {
-		addr, what = cfg.IDP.Listen, "idp.listen"
-	}
-	warning, err := checkListen(what, addr, opts.AllowRemote)
+	addr, warning, err := listenAddr(opts.Listen, cfg.IDP.Listen, "idp.listen", opts.AllowRemote)
 	if err != nil {
 		return err
 	}

@@ -7,8 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/authdev/authdev/config"
-	"github.com/authdev/authdev/internal/state"
 	"github.com/authdev/authdev/mockidp"
 )
 
@@ -21,16 +19,13 @@ func NewCmdKeys(f *Factory) *cobra.Command {
 
 // KeysRotateOptions are the inputs of `authdev keys rotate`.
 type KeysRotateOptions struct {
-	IO     *IO
-	Config func() (*config.Config, error)
-	State  func() (state.Store, error)
-	Now    func() time.Time
-	Env    string
+	Deps
+	Env string
 }
 
 // NewCmdKeysRotate builds `authdev keys rotate`.
 func NewCmdKeysRotate(f *Factory, runF func(*KeysRotateOptions) error) *cobra.Command {
-	opts := &KeysRotateOptions{IO: f.IO, Config: f.Config, State: f.State, Now: f.Now}
+	opts := &KeysRotateOptions{Deps: f.deps()}
 	cmd := &cobra.Command{
 		Use:   "rotate",
 		Short: "Publish new IdP signing keys (OIDC and SAML); the old ones verify for token TTL + 5 min",

@@ -11,15 +11,11 @@ import (
 
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/internal/stack"
-	"github.com/authdev/authdev/internal/state"
 )
 
 // ProxyOptions are the inputs of `authdev proxy`.
 type ProxyOptions struct {
-	IO     *IO
-	Config func() (*config.Config, error)
-	State  func() (state.Store, error)
-	Now    func() time.Time
+	Deps
 
 	Upstream     string
 	Issuer       string
@@ -37,7 +33,7 @@ type ProxyOptions struct {
 
 // NewCmdProxy builds `authdev proxy`.
 func NewCmdProxy(f *Factory, runF func(context.Context, *ProxyOptions) error) *cobra.Command {
-	opts := &ProxyOptions{IO: f.IO, Config: f.Config, State: f.State, Now: f.Now}
+	opts := &ProxyOptions{Deps: f.deps()}
 	cmd := &cobra.Command{
 		Use:   "proxy",
 		Short: "Run the ADC-emulating proxy alone, in front of any OIDC issuer",
@@ -58,12 +54,7 @@ of a burst of requests are written together, at most 20 ms late.`,
     --client-secret "$OKTA_SECRET" --audience api://default --upstream http://127.0.0.1:8000`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := interruptible(cmd)
-			defer stop()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return proxyRun(ctx, opts)
+			return runInterruptible(cmd, opts, runF, proxyRun)
 		},
 	}
 	fl := cmd.Flags()
@@ -84,12 +75,7 @@ func proxyRun(ctx context.Context, opts *ProxyOptions) error {
 	if err != nil {
 		return err
 	}
-	listen := opts.Listen
-	what := "--listen"
-	if listen == "" {
-		listen, what = cfg.Proxy.Listen, "proxy.listen"
-	}
-	warning, err := checkListen(what, listen, opts.AllowRemote)
+	_, warning, err := listenAddr(opts.Listen, cfg.Proxy.Listen, "proxy.listen", opts.AllowRemote)
 	if err != nil {
 		return err
 	}

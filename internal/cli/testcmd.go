@@ -102,12 +102,7 @@ baseline, not a verdict.`,
   authdev test --require-coverage --openapi api/openapi.yaml`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := interruptible(cmd)
-			defer stop()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return testRun(ctx, opts)
+			return runInterruptible(cmd, opts, runF, testRun)
 		},
 	}
 	fl := cmd.Flags()

@@ -18,16 +18,12 @@ import (
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/internal/oidcgrant"
 	"github.com/authdev/authdev/internal/stack"
-	"github.com/authdev/authdev/internal/state"
 	"github.com/authdev/authdev/mockidp"
 )
 
 // TokenOptions are the inputs of `authdev token`.
 type TokenOptions struct {
-	IO     *IO
-	Config func() (*config.Config, error)
-	State  func() (state.Store, error)
-	Now    func() time.Time
+	Deps
 
 	As       string
 	Env      string
@@ -44,7 +40,7 @@ type TokenOptions struct {
 
 // NewCmdToken builds `authdev token`.
 func NewCmdToken(f *Factory, runF func(context.Context, *TokenOptions) error) *cobra.Command {
-	opts := &TokenOptions{IO: f.IO, Config: f.Config, State: f.State, Now: f.Now}
+	opts := &TokenOptions{Deps: f.deps()}
 	cmd := &cobra.Command{
 		Use:   "token --as PERSONA",
 		Short: "Get a token for a persona from the IdP; only the token goes to stdout",
@@ -67,12 +63,7 @@ scripts; --json prints the access, ID and refresh tokens with their expiry;
   authdev token --as carol --aud reports-api --json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := interruptible(cmd)
-			defer stop()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return tokenRun(ctx, opts)
+			return runInterruptible(cmd, opts, runF, tokenRun)
 		},
 	}
 	fl := cmd.Flags()

@@ -86,12 +86,7 @@ $XDG_STATE_HOME/authdev/audit.log (~/.local/state/authdev/audit.log).`,
   authdev up --no-tui --upstream http://127.0.0.1:8000 --audit-log audit.jsonl`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := interruptible(cmd)
-			defer stop()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return upRun(ctx, opts)
+			return runInterruptible(cmd, opts, runF, upRun)
 		},
 	}
 	fl := cmd.Flags()

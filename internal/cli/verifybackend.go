@@ -33,10 +33,7 @@ import (
 
 // VerifyBackendOptions are the inputs of `authdev verify-backend`.
 type VerifyBackendOptions struct {
-	IO     *IO
-	Config func() (*config.Config, error)
-	State  func() (state.Store, error)
-	Now    func() time.Time
+	Deps
 
 	Upstream string
 	Path     string
@@ -50,7 +47,7 @@ type VerifyBackendOptions struct {
 
 // NewCmdVerifyBackend builds `authdev verify-backend`.
 func NewCmdVerifyBackend(f *Factory, runF func(context.Context, *VerifyBackendOptions) error) *cobra.Command {
-	opts := &VerifyBackendOptions{IO: f.IO, Config: f.Config, State: f.State, Now: f.Now}
+	opts := &VerifyBackendOptions{Deps: f.deps()}
 	cmd := &cobra.Command{
 		Use:   "verify-backend",
 		Short: "Send forged identities straight to the backend; fail if it accepts one",
@@ -80,12 +77,7 @@ bad usage.`,
   authdev verify-backend --junit backend.xml`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := interruptible(cmd)
-			defer stop()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return verifyBackendRun(ctx, opts)
+			return runInterruptible(cmd, opts, runF, verifyBackendRun)
 		},
 	}
 	fl := cmd.Flags()

@@ -1,0 +1,48 @@
+package cli
+
+import (
+	"context"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/authdev/authdev/config"
+	"github.com/authdev/authdev/internal/state"
+)
+
+// Deps are what most commands take from the Factory: the IO, the lazily
+// loaded config and state store, and the clock. Options structs embed it
+// first, as their dependencies, before their flag values.
+type Deps struct {
+	IO     *IO
+	Config func() (*config.Config, error)
+	State  func() (state.Store, error)
+	Now    func() time.Time
+}
+
+// deps are the Factory's dependencies for a command's Options.
+func (f *Factory) deps() Deps {
+	return Deps{IO: f.IO, Config: f.Config, State: f.State, Now: f.Now}
+}
+
+// runInterruptible runs a long-running command until Ctrl-C or SIGTERM:
+// runF when a test captures the options, else the command's own run.
+func runInterruptible[O any](cmd *cobra.Command, opts O, runF, run func(context.Context, O) error) error {
+	ctx, stop := interruptible(cmd)
+	defer stop()
+	if runF != nil {
+		return runF(ctx, opts)
+	}
+	return run(ctx, opts)
+}
+
+// listenAddr is the address of --listen, else the config's (named key),
+// as checkListen allows it, with the warning to print.
+func listenAddr(flag, fromConfig, key string, allowRemote bool) (addr, warning string, err error) {
+	addr, what := flag, "--listen"
+	if addr == "" {
+		addr, what = fromConfig, key
+	}
+	warning, err = checkListen(what, addr, allowRemote)
+	return addr, warning, err
+}
