@@ -34,15 +34,14 @@ func NewCmdADC(f *Factory) *cobra.Command {
 
 // ADCCheckOptions are the inputs of `authdev adc check`.
 type ADCCheckOptions struct {
-	IO     *IO
-	Config func() (*config.Config, error)
+	Deps
 
 	Strict bool
 }
 
 // NewCmdADCCheck builds `authdev adc check`.
 func NewCmdADCCheck(f *Factory, runF func(*ADCCheckOptions) error) *cobra.Command {
-	opts := &ADCCheckOptions{IO: f.IO, Config: f.Config}
+	opts := &ADCCheckOptions{Deps: f.deps()}
 	cmd := &cobra.Command{
 		Use:   "check [--strict]",
 		Short: "Print what authdev understood of the policies and ns.conf, and what it does not emulate",
@@ -96,8 +95,7 @@ func adcCheckRun(opts *ADCCheckOptions) error {
 
 // ADCExplainOptions are the inputs of `authdev adc explain`.
 type ADCExplainOptions struct {
-	IO     *IO
-	Config func() (*config.Config, error)
+	Deps
 
 	Persona  string
 	Env      string
@@ -114,7 +112,7 @@ type ADCExplainOptions struct {
 
 // NewCmdADCExplain builds `authdev adc explain`.
 func NewCmdADCExplain(f *Factory, runF func(*ADCExplainOptions) error) *cobra.Command {
-	opts := &ADCExplainOptions{IO: f.IO, Config: f.Config}
+	opts := &ADCExplainOptions{Deps: f.deps()}
 	cmd := &cobra.Command{
 		Use:   "explain --as PERSONA [--env E] METHOD PATH [-H 'Name: value']",
 		Short: "Show which policies decide a request, without a backend",

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 
@@ -69,12 +68,11 @@ func asRun(ctx context.Context, opts *AsOptions) error {
 	if err != nil {
 		return err
 	}
-	token, roots, err := stack.ControlCredentials(store)
+	c, err := openControl(cfg, store, opts.ProxyURL)
 	if err != nil {
 		return err
 	}
-	url := cmp.Or(opts.ProxyURL, controlURL(cfg, store))
-	got, err := stack.Switch(ctx, url, token, roots, stack.ActiveState{Persona: persona, Env: opts.Env})
+	got, err := stack.Switch(ctx, c.url, c.token, c.roots, stack.ActiveState{Persona: persona, Env: opts.Env})
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -96,7 +95,7 @@ func drillRun(ctx context.Context, opts *DrillOptions) error {
 	if err != nil {
 		return err
 	}
-	token, roots, err := stack.ControlCredentials(store)
+	c, err := openControl(cfg, store, opts.ProxyURL)
 	if err != nil {
 		return err
 	}
@@ -104,7 +103,7 @@ func drillRun(ctx context.Context, opts *DrillOptions) error {
 	if opts.Name != drillStatus {
 		req = &stack.DrillRequest{Drill: stack.Drill(opts.Name), Duration: opts.Duration, Env: opts.Env}
 	}
-	st, err := stack.RunDrillAt(ctx, cmp.Or(opts.ProxyURL, controlURL(cfg, store)), token, roots, req)
+	st, err := stack.RunDrillAt(ctx, c.url, c.token, c.roots, req)
 	if err != nil {
 		return err
 	}
