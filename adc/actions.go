@@ -25,23 +25,16 @@ type responderAction struct {
 	pos     config.Pos
 }
 
-var (
-	actNOOP  = &responderAction{name: "NOOP", builtin: "NOOP"}
-	actRESET = &responderAction{name: "RESET", builtin: "RESET"}
-	actDROP  = &responderAction{name: "DROP", builtin: "DROP"}
-)
+// builtinResponders are the ADC's built-in responder actions, by name.
+var builtinResponders = map[string]*responderAction{
+	"NOOP":  {name: "NOOP", builtin: "NOOP"},
+	"RESET": {name: "RESET", builtin: "RESET"},
+	"DROP":  {name: "DROP", builtin: "DROP"},
+}
 
 // builtinResponder is the built-in responder action called name, or nil.
 func builtinResponder(name string) *responderAction {
-	switch strings.ToUpper(name) {
-	case "NOOP":
-		return actNOOP
-	case "RESET":
-		return actRESET
-	case "DROP":
-		return actDROP
-	}
-	return nil
+	return builtinResponders[strings.ToUpper(name)]
 }
 
 // respond returns the answer, or nil for NOOP (evaluation goes on).
@@ -121,23 +114,16 @@ type rewriteAction struct {
 	pos     config.Pos
 }
 
-var (
-	actNOREWRITE = &rewriteAction{name: "NOREWRITE", builtin: "NOREWRITE"}
-	actRWRESET   = &rewriteAction{name: "RESET", builtin: "RESET"}
-	actRWDROP    = &rewriteAction{name: "DROP", builtin: "DROP"}
-)
+// builtinRewrites are the ADC's built-in rewrite actions, by name.
+var builtinRewrites = map[string]*rewriteAction{
+	"NOREWRITE": {name: "NOREWRITE", builtin: "NOREWRITE"},
+	"RESET":     {name: "RESET", builtin: "RESET"},
+	"DROP":      {name: "DROP", builtin: "DROP"},
+}
 
 // builtinRewrite is the built-in rewrite action called name, or nil.
 func builtinRewrite(name string) *rewriteAction {
-	switch strings.ToUpper(name) {
-	case "NOREWRITE":
-		return actNOREWRITE
-	case "RESET":
-		return actRWRESET
-	case "DROP":
-		return actRWDROP
-	}
-	return nil
+	return builtinRewrites[strings.ToUpper(name)]
 }
 
 func (a *rewriteAction) apply(c *evalCtx, res *Result) {
