@@ -64,11 +64,7 @@ func asRun(ctx context.Context, opts *AsOptions) error {
 			return &UsageError{Err: cfg.UnknownEnvironment(opts.Env)}
 		}
 	}
-	store, err := opts.State()
-	if err != nil {
-		return err
-	}
-	c, err := openControl(cfg, store, opts.ProxyURL)
+	c, err := opts.control(cfg, opts.ProxyURL)
 	if err != nil {
 		return err
 	}

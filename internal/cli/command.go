@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -45,4 +48,36 @@ func listenAddr(flag, fromConfig, key string, allowRemote bool) (addr, warning s
 	}
 	warning, err = checkListen(what, addr, allowRemote)
 	return addr, warning, err
+}
+
+// report is the result of a run of checks, as `authdev test` and
+// `authdev verify-backend` print it.
+type report interface {
+	WriteText(io.Writer) error
+	WriteJSON(io.Writer) error
+	WriteJUnit(io.Writer) error
+}
+
+// writeReport prints r to stdout, as JSON with asJSON, and writes its
+// JUnit XML to the file junit unless that is "".
+func writeReport(ios *IO, cmd string, r report, asJSON bool, junit string) error {
+	write := r.WriteText
+	if asJSON {
+		write = r.WriteJSON
+	}
+	if err := write(ios.Out); err != nil {
+		return err
+	}
+	if junit == "" {
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := r.WriteJUnit(&buf); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(junit, buf.Bytes()); err != nil {
+		return fmt.Errorf("--junit %s: %w", junit, err)
+	}
+	fmt.Fprintf(ios.ErrOut, "%s: JUnit report in %s\n", cmd, junit)
+	return nil
 }

@@ -10,9 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/internal/stack"
-	"github.com/authdev/authdev/internal/state"
 )
 
 // drillStatus reads the drills in effect without running one.
@@ -20,9 +18,7 @@ const drillStatus = "status"
 
 // DrillOptions are the inputs of `authdev drill`.
 type DrillOptions struct {
-	IO     *IO
-	Config func() (*config.Config, error)
-	State  func() (state.Store, error)
+	Deps
 
 	Name     string
 	Duration string
@@ -33,7 +29,7 @@ type DrillOptions struct {
 
 // NewCmdDrill builds `authdev drill`.
 func NewCmdDrill(f *Factory, runF func(context.Context, *DrillOptions) error) *cobra.Command {
-	opts := &DrillOptions{IO: f.IO, Config: f.Config, State: f.State}
+	opts := &DrillOptions{Deps: f.deps()}
 	cmd := &cobra.Command{
 		Use:   "drill NAME [DURATION]",
 		Short: "Run a failure drill on a running authdev up",
@@ -91,11 +87,7 @@ func drillRun(ctx context.Context, opts *DrillOptions) error {
 	if err != nil {
 		return err
 	}
-	store, err := opts.State()
-	if err != nil {
-		return err
-	}
-	c, err := openControl(cfg, store, opts.ProxyURL)
+	c, err := opts.control(cfg, opts.ProxyURL)
 	if err != nil {
 		return err
 	}

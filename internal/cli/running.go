@@ -45,6 +45,15 @@ type control struct {
 	roots      *x509.CertPool
 }
 
+// control opens the state store and reads the control credentials from it.
+func (d Deps) control(cfg *config.Config, proxyURL string) (control, error) {
+	store, err := d.State()
+	if err != nil {
+		return control{}, err
+	}
+	return openControl(cfg, store, proxyURL)
+}
+
 // openControl reads the control credentials from store; the URL is
 // proxyURL, else controlURL's.
 func openControl(cfg *config.Config, store state.Store, proxyURL string) (control, error) {

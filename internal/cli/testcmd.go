@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -169,7 +168,7 @@ func testRun(ctx context.Context, opts *TestOptions) error {
 	if ctx.Err() != nil {
 		return errors.New("interrupted")
 	}
-	if err := writeReports(opts, report); err != nil {
+	if err := writeReport(opts.IO, "authdev test", report, opts.JSON, opts.JUnit); err != nil {
 		return err
 	}
 	if recordTo != "" {
@@ -329,29 +328,6 @@ func startInProcess(opts *TestOptions, cfg *config.Config, store state.Store) (*
 // backend rather than to the embedded demo.
 func frontsBackend(opts *TestOptions, cfg *config.Config) bool {
 	return opts.Upstream != "" || len(cfg.Proxy.Upstreams) > 0 || cfg.Proxy.ADCConfig != ""
-}
-
-// writeReports prints the report (table or --json) and writes --junit.
-func writeReports(opts *TestOptions, report rbactest.Report) error {
-	if opts.JSON {
-		if err := report.WriteJSON(opts.IO.Out); err != nil {
-			return err
-		}
-	} else if err := report.WriteText(opts.IO.Out); err != nil {
-		return err
-	}
-	if opts.JUnit == "" {
-		return nil
-	}
-	var buf bytes.Buffer
-	if err := report.WriteJUnit(&buf); err != nil {
-		return err
-	}
-	if err := writeFileAtomic(opts.JUnit, buf.Bytes()); err != nil {
-		return fmt.Errorf("--junit %s: %w", opts.JUnit, err)
-	}
-	fmt.Fprintf(opts.IO.ErrOut, "authdev test: JUnit report in %s\n", opts.JUnit)
-	return nil
 }
 
 // recordRun writes the outcomes as expectations into recordTo.

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"crypto/ecdsa"
@@ -134,24 +133,8 @@ func verifyBackendRun(ctx context.Context, opts *VerifyBackendOptions) error {
 }
 
 func writeBackendReport(opts *VerifyBackendOptions, report backendcheck.Report) error {
-	var err error
-	if opts.JSON {
-		err = report.WriteJSON(opts.IO.Out)
-	} else {
-		err = report.WriteText(opts.IO.Out)
-	}
-	if err != nil {
+	if err := writeReport(opts.IO, "authdev verify-backend", report, opts.JSON, opts.JUnit); err != nil {
 		return err
-	}
-	if opts.JUnit != "" {
-		var buf bytes.Buffer
-		if err := report.WriteJUnit(&buf); err != nil {
-			return err
-		}
-		if err := writeFileAtomic(opts.JUnit, buf.Bytes()); err != nil {
-			return fmt.Errorf("--junit %s: %w", opts.JUnit, err)
-		}
-		fmt.Fprintf(opts.IO.ErrOut, "authdev verify-backend: JUnit report in %s\n", opts.JUnit)
 	}
 	if !report.OK() {
 		return &SilentError{Code: ExitFailure}
