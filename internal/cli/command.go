@@ -39,6 +39,16 @@ func runInterruptible[O any](cmd *cobra.Command, opts O, runF, run func(context.
 	return run(ctx, opts)
 }
 
+// longRunning makes cmd a command without arguments that runs until
+// Ctrl-C or SIGTERM, as runInterruptible does.
+func longRunning[O any](cmd *cobra.Command, opts O, runF, run func(context.Context, O) error) *cobra.Command {
+	cmd.Args = noArgs
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		return runInterruptible(cmd, opts, runF, run)
+	}
+	return cmd
+}
+
 // listenAddr is the address of --listen, else the config's (named key),
 // as checkListen allows it, with the warning to print.
 func listenAddr(flag, fromConfig, key string, allowRemote bool) (addr, warning string, err error) {
@@ -58,11 +68,24 @@ type report interface {
 	WriteJUnit(io.Writer) error
 }
 
-// writeReport prints r to stdout, as JSON with asJSON, and writes its
-// JUnit XML to the file junit unless that is "".
-func writeReport(ios *IO, cmd string, r report, asJSON bool, junit string) error {
+// ReportFlags choose how a report of checks is written: --json, --junit.
+type ReportFlags struct {
+	JSON  bool
+	JUnit string
+}
+
+func (rf *ReportFlags) bind(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.BoolVar(&rf.JSON, "json", false, "print the results as JSON on stdout instead of the table")
+	fl.StringVar(&rf.JUnit, "junit", "", "also write a JUnit XML report to this file")
+}
+
+// writeReport prints r to stdout, as JSON with --json, and writes its
+// JUnit XML to the file of --junit.
+func writeReport(ios *IO, cmd string, r report, rf ReportFlags) error {
+	junit := rf.JUnit
 	write := r.WriteText
-	if asJSON {
+	if rf.JSON {
 		write = r.WriteJSON
 	}
 	if err := write(ios.Out); err != nil {

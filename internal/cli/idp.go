@@ -28,7 +28,7 @@ type IdPOptions struct {
 // NewCmdIdP builds `authdev idp`.
 func NewCmdIdP(f *Factory, runF func(context.Context, *IdPOptions) error) *cobra.Command {
 	opts := &IdPOptions{Deps: f.deps()}
-	cmd := &cobra.Command{
+	cmd := longRunning(&cobra.Command{
 		Use:   "idp",
 		Short: "Run the mock OIDC identity provider alone (for CI and other proxies)",
 		Long: `Run the mock OIDC identity provider for the environments of authdev.yaml:
@@ -40,11 +40,7 @@ persona-picker login, every OAuth grant, JWKS, introspection and logout.
 It logs anyone in, so it binds a loopback address unless --allow-remote.
 Signing keys come from the state store; ` + "`authdev keys rotate`" + ` in another
 terminal takes effect in a running IdP within two seconds.`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runInterruptible(cmd, opts, runF, idpRun)
-		},
-	}
+	}, opts, runF, idpRun)
 	cmd.Flags().StringVar(&opts.Listen, "listen", "", "host:port to listen on (default idp.listen, 127.0.0.1:9400)")
 	cmd.Flags().BoolVar(&opts.AllowRemote, "allow-remote", false, "allow a non-loopback --listen address (anyone who reaches it can log in)")
 	return cmd

@@ -34,7 +34,7 @@ type ProxyOptions struct {
 // NewCmdProxy builds `authdev proxy`.
 func NewCmdProxy(f *Factory, runF func(context.Context, *ProxyOptions) error) *cobra.Command {
 	opts := &ProxyOptions{Deps: f.deps()}
-	cmd := &cobra.Command{
+	cmd := longRunning(&cobra.Command{
 		Use:   "proxy",
 		Short: "Run the ADC-emulating proxy alone, in front of any OIDC issuer",
 		Long: `Run the ADC-emulating proxy without the mock IdP: as a relying party of the
@@ -52,11 +52,7 @@ of a burst of requests are written together, at most 20 ms late.`,
 		Example: `  authdev proxy --upstream http://127.0.0.1:8000
   authdev proxy --issuer https://dev-123.okta.com/oauth2/default --client-id 0oa... \
     --client-secret "$OKTA_SECRET" --audience api://default --upstream http://127.0.0.1:8000`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runInterruptible(cmd, opts, runF, proxyRun)
-		},
-	}
+	}, opts, runF, proxyRun)
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Upstream, "upstream", "", "backend to proxy to instead of proxy.upstreams: URL (upstream \"app\") or NAME=URL")
 	fl.StringVar(&opts.Issuer, "issuer", "", "OIDC issuer URL (default: the mock IdP's issuers of the config)")

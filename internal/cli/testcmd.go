@@ -35,10 +35,9 @@ type TestOptions struct {
 	Proxy       string
 	Upstream    string
 	ProxyListen string
-	JUnit       string
-	JSON        bool
-	Record      string
-	Parallel    int
+	ReportFlags
+	Record   string
+	Parallel int
 
 	OpenAPI         string
 	RequireCoverage bool
@@ -48,7 +47,7 @@ type TestOptions struct {
 // NewCmdTest builds `authdev test`.
 func NewCmdTest(f *Factory, runF func(context.Context, *TestOptions) error) *cobra.Command {
 	opts := &TestOptions{IO: f.IO, Config: f.Config, ConfigFile: f.ConfigFile, State: f.State, Now: f.Now}
-	cmd := &cobra.Command{
+	cmd := longRunning(&cobra.Command{
 		Use:   "test",
 		Short: "Run the RBAC checks of authdev.yaml through the proxy, in every environment",
 		Long: `Run the checks of authdev.yaml through the ADC-emulating proxy exactly as a
@@ -99,18 +98,13 @@ baseline, not a verdict.`,
   authdev test --proxy https://127.0.0.1:8443
   authdev test --record=authdev.baseline.yaml
   authdev test --require-coverage --openapi api/openapi.yaml`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runInterruptible(cmd, opts, runF, testRun)
-		},
-	}
+	}, opts, runF, testRun)
 	fl := cmd.Flags()
 	fl.StringSliceVar(&opts.Envs, "env", nil, "run only in these environments (repeat or comma-separate; default every environment)")
 	fl.StringVar(&opts.Proxy, "proxy", "", "test through this running authdev proxy instead of starting one")
 	fl.StringVar(&opts.Upstream, "upstream", "", "backend to test instead of proxy.upstreams: URL (upstream \"app\") or NAME=URL")
 	fl.StringVar(&opts.ProxyListen, "proxy-listen", "", "address of the in-process proxy (default proxy.listen with a backend when free, else a free port)")
-	fl.StringVar(&opts.JUnit, "junit", "", "also write a JUnit XML report to this file")
-	fl.BoolVar(&opts.JSON, "json", false, "print the results as JSON on stdout instead of the table")
+	opts.ReportFlags.bind(cmd)
 	fl.StringVar(&opts.Record, "record", "", "write the observed outcomes as expectations: into the config, or into `FILE` with --record=FILE")
 	fl.Lookup("record").NoOptDefVal = recordInPlace
 	fl.IntVar(&opts.Parallel, "parallel", 16, "checks run at once")
@@ -168,7 +162,7 @@ func testRun(ctx context.Context, opts *TestOptions) error {
 	if ctx.Err() != nil {
 		return errors.New("interrupted")
 	}
-	if err := writeReport(opts.IO, "authdev test", report, opts.JSON, opts.JUnit); err != nil {
+	if err := writeReport(opts.IO, "authdev test", report, opts.ReportFlags); err != nil {
 		return err
 	}
 	if recordTo != "" {

@@ -41,7 +41,7 @@ type TokenOptions struct {
 // NewCmdToken builds `authdev token`.
 func NewCmdToken(f *Factory, runF func(context.Context, *TokenOptions) error) *cobra.Command {
 	opts := &TokenOptions{Deps: f.deps()}
-	cmd := &cobra.Command{
+	cmd := longRunning(&cobra.Command{
 		Use:   "token --as PERSONA",
 		Short: "Get a token for a persona from the IdP; only the token goes to stdout",
 		Long: `Get a token for a persona through a real grant: the authorization code flow
@@ -61,11 +61,7 @@ scripts; --json prints the access, ID and refresh tokens with their expiry;
 		Example: `  curl -H "Authorization: Bearer $(authdev token --as alice)" https://127.0.0.1:8443/api
   authdev token --as bob --env prod --decode
   authdev token --as carol --aud reports-api --json`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runInterruptible(cmd, opts, runF, tokenRun)
-		},
-	}
+	}, opts, runF, tokenRun)
 	fl := cmd.Flags()
 	fl.StringVar(&opts.As, "as", "", "the persona who logs in (required)")
 	fl.StringVar(&opts.Env, "env", "", "environment, i.e. issuer (default the active one of a running authdev up, else the first in the config)")

@@ -64,7 +64,7 @@ func NewCmdUp(f *Factory, runF func(context.Context, *UpOptions) error) *cobra.C
 		LoadConfig: func(path string) (*config.Config, error) {
 			return config.Load(path, f.LoadOptions())
 		}}
-	cmd := &cobra.Command{
+	cmd := longRunning(&cobra.Command{
 		Use:   "up",
 		Short: "Run the mock IdP and the ADC-emulating proxy (and the demo backend when there is no upstream)",
 		Long: `Run the whole stack: the mock OIDC IdP, the ADC-emulating proxy in front of
@@ -84,11 +84,7 @@ While the terminal UI runs, the audit trail goes to --audit-log, by default
 $XDG_STATE_HOME/authdev/audit.log (~/.local/state/authdev/audit.log).`,
 		Example: `  authdev up --as alice
   authdev up --no-tui --upstream http://127.0.0.1:8000 --audit-log audit.jsonl`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runInterruptible(cmd, opts, runF, upRun)
-		},
-	}
+	}, opts, runF, upRun)
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Env, "env", "", "active environment (default the first in the config)")
 	fl.StringVar(&opts.As, "as", "", "active persona: browser logins become silent logins of it")

@@ -40,14 +40,13 @@ type VerifyBackendOptions struct {
 	Env      string
 	Issuer   string
 	Leeway   time.Duration
-	JSON     bool
-	JUnit    string
+	ReportFlags
 }
 
 // NewCmdVerifyBackend builds `authdev verify-backend`.
 func NewCmdVerifyBackend(f *Factory, runF func(context.Context, *VerifyBackendOptions) error) *cobra.Command {
 	opts := &VerifyBackendOptions{Deps: f.deps()}
-	cmd := &cobra.Command{
+	cmd := longRunning(&cobra.Command{
 		Use:   "verify-backend",
 		Short: "Send forged identities straight to the backend; fail if it accepts one",
 		Long: `Send requests directly to the backend, not through the proxy, and check that
@@ -74,11 +73,7 @@ forgery is refused and the genuine assertion accepted, 1 otherwise, 2 for
 bad usage.`,
 		Example: `  authdev verify-backend --upstream http://127.0.0.1:8000 --path /admin/users
   authdev verify-backend --junit backend.xml`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runInterruptible(cmd, opts, runF, verifyBackendRun)
-		},
-	}
+	}, opts, runF, verifyBackendRun)
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Upstream, "upstream", "", "the backend: URL (upstream \"app\") or NAME=URL; default the first of proxy.upstreams")
 	fl.StringVar(&opts.Path, "path", "", "a protected route of the backend (default the first GET check's path, else the first GET route of its OpenAPI document it refuses without identity, else /)")
@@ -86,8 +81,7 @@ bad usage.`,
 	fl.StringVar(&opts.Env, "env", "", "environment whose roles the personas hold (default the first)")
 	fl.StringVar(&opts.Issuer, "issuer", "", "the proxy URL the backend trusts (default the URL of proxy.listen)")
 	fl.DurationVar(&opts.Leeway, "leeway", 10*time.Second, "clock skew the backend tolerates on exp and nbf (the examples' AUTHDEV_LEEWAY)")
-	fl.BoolVar(&opts.JSON, "json", false, "print the results as JSON on stdout instead of the table")
-	fl.StringVar(&opts.JUnit, "junit", "", "also write a JUnit XML report to this file")
+	opts.ReportFlags.bind(cmd)
 	return cmd
 }
 
@@ -133,7 +127,7 @@ func verifyBackendRun(ctx context.Context, opts *VerifyBackendOptions) error {
 }
 
 func writeBackendReport(opts *VerifyBackendOptions, report backendcheck.Report) error {
-	if err := writeReport(opts.IO, "authdev verify-backend", report, opts.JSON, opts.JUnit); err != nil {
+	if err := writeReport(opts.IO, "authdev verify-backend", report, opts.ReportFlags); err != nil {
 		return err
 	}
 	if !report.OK() {
