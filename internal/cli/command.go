@@ -23,9 +23,31 @@ type Deps struct {
 	Now    func() time.Time
 }
 
-// deps are the Factory's dependencies for a command's Options.
+// deps are the Factory's dependencies for a command's Options; the clock
+// is the system's unless the Factory has another.
 func (f *Factory) deps() Deps {
-	return Deps{IO: f.IO, Config: f.Config, State: f.State, Now: f.Now}
+	now := f.Now
+	if now == nil {
+		now = time.Now
+	}
+	return Deps{IO: f.IO, Config: f.Config, State: f.State, Now: now}
+}
+
+// load reads the config, lets check refuse bad flags against it, and only
+// then opens the state store: bad usage is said before anything is opened.
+func (d Deps) load(check func(*config.Config) error) (*config.Config, state.Store, error) {
+	cfg, err := d.Config()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := check(cfg); err != nil {
+		return nil, nil, err
+	}
+	store, err := d.State()
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, store, nil
 }
 
 // runInterruptible runs a long-running command until Ctrl-C or SIGTERM:

@@ -47,15 +47,11 @@ terminal takes effect in a running IdP within two seconds.`,
 }
 
 func idpRun(ctx context.Context, opts *IdPOptions) error {
-	cfg, err := opts.Config()
-	if err != nil {
+	var addr, warning string
+	cfg, store, err := opts.load(func(cfg *config.Config) (err error) {
+		addr, warning, err = listenAddr(opts.Listen, cfg.IDP.Listen, "idp.listen", opts.AllowRemote)
 		return err
-	}
-	addr, warning, err := listenAddr(opts.Listen, cfg.IDP.Listen, "idp.listen", opts.AllowRemote)
-	if err != nil {
-		return err
-	}
-	store, err := opts.State()
+	})
 	if err != nil {
 		return err
 	}

@@ -67,19 +67,15 @@ of a burst of requests are written together, at most 20 ms late.`,
 }
 
 func proxyRun(ctx context.Context, opts *ProxyOptions) error {
-	cfg, err := opts.Config()
-	if err != nil {
+	var warning string
+	var iss *stack.Issuer
+	cfg, store, err := opts.load(func(cfg *config.Config) (err error) {
+		if _, warning, err = listenAddr(opts.Listen, cfg.Proxy.Listen, "proxy.listen", opts.AllowRemote); err != nil {
+			return err
+		}
+		iss, err = proxyIssuer(opts, cfg)
 		return err
-	}
-	_, warning, err := listenAddr(opts.Listen, cfg.Proxy.Listen, "proxy.listen", opts.AllowRemote)
-	if err != nil {
-		return err
-	}
-	iss, err := proxyIssuer(opts, cfg)
-	if err != nil {
-		return err
-	}
-	store, err := opts.State()
+	})
 	if err != nil {
 		return err
 	}

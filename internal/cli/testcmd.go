@@ -25,11 +25,8 @@ const recordInPlace = "(config)"
 
 // TestOptions are the inputs of `authdev test`.
 type TestOptions struct {
-	IO         *IO
-	Config     func() (*config.Config, error)
+	Deps
 	ConfigFile func() string
-	State      func() (state.Store, error)
-	Now        func() time.Time
 
 	Envs        []string
 	Proxy       string
@@ -46,7 +43,7 @@ type TestOptions struct {
 
 // NewCmdTest builds `authdev test`.
 func NewCmdTest(f *Factory, runF func(context.Context, *TestOptions) error) *cobra.Command {
-	opts := &TestOptions{IO: f.IO, Config: f.Config, ConfigFile: f.ConfigFile, State: f.State, Now: f.Now}
+	opts := &TestOptions{Deps: f.deps(), ConfigFile: f.ConfigFile}
 	cmd := longRunning(&cobra.Command{
 		Use:   "test",
 		Short: "Run the RBAC checks of authdev.yaml through the proxy, in every environment",
@@ -115,9 +112,6 @@ baseline, not a verdict.`,
 }
 
 func testRun(ctx context.Context, opts *TestOptions) error {
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
 	cfg, err := opts.Config()
 	if err != nil {
 		return err

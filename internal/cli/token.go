@@ -75,9 +75,6 @@ scripts; --json prints the access, ID and refresh tokens with their expiry;
 }
 
 func tokenRun(ctx context.Context, opts *TokenOptions) error {
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
 	cfg, err := opts.Config()
 	if err != nil {
 		return err

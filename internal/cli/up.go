@@ -19,17 +19,13 @@ import (
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/internal/cfgwatch"
 	"github.com/authdev/authdev/internal/stack"
-	"github.com/authdev/authdev/internal/state"
 	"github.com/authdev/authdev/tui"
 )
 
 // UpOptions are the inputs of `authdev up`.
 type UpOptions struct {
-	IO         *IO
-	Config     func() (*config.Config, error)
+	Deps
 	ConfigFile func() string
-	State      func() (state.Store, error)
-	Now        func() time.Time
 	// LoadConfig reads the config file again when it changes; Getenv finds
 	// the default audit log's folder.
 	LoadConfig func(path string) (*config.Config, error)
@@ -59,7 +55,7 @@ type UpOptions struct {
 
 // NewCmdUp builds `authdev up`.
 func NewCmdUp(f *Factory, runF func(context.Context, *UpOptions) error) *cobra.Command {
-	opts := &UpOptions{IO: f.IO, Config: f.Config, ConfigFile: f.ConfigFile, State: f.State, Now: f.Now,
+	opts := &UpOptions{Deps: f.deps(), ConfigFile: f.ConfigFile,
 		OpenBrowser: openBrowser(f.IO.ErrOut), RunTUI: runTUI, Getenv: f.Getenv,
 		LoadConfig: func(path string) (*config.Config, error) {
 			return config.Load(path, f.LoadOptions())
@@ -107,15 +103,11 @@ func openBrowser(errOut io.Writer) func(string) error {
 }
 
 func upRun(ctx context.Context, opts *UpOptions) error {
-	cfg, err := opts.Config()
-	if err != nil {
+	var warnings []string
+	cfg, store, err := opts.load(func(cfg *config.Config) (err error) {
+		warnings, err = checkUpFlags(opts, cfg)
 		return err
-	}
-	warnings, err := checkUpFlags(opts, cfg)
-	if err != nil {
-		return err
-	}
-	store, err := opts.State()
+	})
 	if err != nil {
 		return err
 	}

@@ -86,15 +86,11 @@ bad usage.`,
 }
 
 func verifyBackendRun(ctx context.Context, opts *VerifyBackendOptions) error {
-	cfg, err := opts.Config()
-	if err != nil {
+	var t *backendcheck.Target
+	cfg, userStore, err := opts.load(func(cfg *config.Config) (err error) {
+		t, err = backendTarget(cfg, opts)
 		return err
-	}
-	t, err := backendTarget(cfg, opts)
-	if err != nil {
-		return err
-	}
-	userStore, err := opts.State()
+	})
 	if err != nil {
 		return err
 	}
