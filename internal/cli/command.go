@@ -61,6 +61,22 @@ func runInterruptible[O any](cmd *cobra.Command, opts O, runF, run func(context.
 	return run(ctx, opts)
 }
 
+// runWith calls runF when a test captures the options, else the
+// command's own run.
+func runWith[O any](opts O, runF, run func(O) error) error {
+	if runF != nil {
+		return runF(opts)
+	}
+	return run(opts)
+}
+
+// oneShot makes cmd a command without arguments that runs once.
+func oneShot[O any](cmd *cobra.Command, opts O, runF, run func(O) error) *cobra.Command {
+	cmd.Args = noArgs
+	cmd.RunE = func(*cobra.Command, []string) error { return runWith(opts, runF, run) }
+	return cmd
+}
+
 // longRunning makes cmd a command without arguments that runs until
 // Ctrl-C or SIGTERM, as runInterruptible does.
 func longRunning[O any](cmd *cobra.Command, opts O, runF, run func(context.Context, O) error) *cobra.Command {

@@ -32,21 +32,14 @@ type ConfigValidateOptions struct {
 func NewCmdConfigValidate(f *Factory, runF func(*ConfigValidateOptions) error) *cobra.Command {
 	opts := &ConfigValidateOptions{IO: f.IO, Compile: compileConfig,
 		Load: func() (*config.Config, config.Errors) { return config.LoadAll(f.ConfigFile(), f.LoadOptions()) }}
-	return &cobra.Command{
+	return oneShot(&cobra.Command{
 		Use:   "validate",
 		Short: "Check authdev.yaml; every problem is printed with file:line:col",
 		Long: `Check authdev.yaml in one run: its keys and values, the names it refers to,
 every policy and header expression, and the ns.conf of proxy.adc_config.
 Every problem is printed as file:line:col, in file order; exit 2 when there
 is any.`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return configValidateRun(opts)
-		},
-	}
+	}, opts, runF, configValidateRun)
 }
 
 func configValidateRun(opts *ConfigValidateOptions) error {

@@ -26,7 +26,7 @@ type KeysRotateOptions struct {
 // NewCmdKeysRotate builds `authdev keys rotate`.
 func NewCmdKeysRotate(f *Factory, runF func(*KeysRotateOptions) error) *cobra.Command {
 	opts := &KeysRotateOptions{Deps: f.deps()}
-	cmd := &cobra.Command{
+	cmd := oneShot(&cobra.Command{
 		Use:   "rotate",
 		Short: "Publish new IdP signing keys (OIDC and SAML); the old ones verify for token TTL + 5 min",
 		Long: `Publish new signing keys for every environment, or for --env only: the
@@ -36,14 +36,7 @@ what they signed keeps verifying until it expires.
 
 The keys live in the state store; a running ` + "`authdev idp`" + ` or ` + "`authdev up`" + `
 re-reads them every two seconds, so the rotation reaches it without a restart.`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return keysRotateRun(opts)
-		},
-	}
+	}, opts, runF, keysRotateRun)
 	cmd.Flags().StringVar(&opts.Env, "env", "", "rotate only this environment's key")
 	return cmd
 }
