@@ -110,6 +110,12 @@ func TestBearerTokensAreVerifiedAndRefusedWithAReason(t *testing.T) {
 		{"a tampered payload", tampered, "invalid_token", "signature"},
 		{"an expired token", is.sign(func(c map[string]any) { c["exp"] = time.Now().Add(-10 * time.Minute).Unix() }), "invalid_token", "expired"},
 		{"a token not valid yet", is.sign(func(c map[string]any) { c["nbf"] = time.Now().Add(10 * time.Minute).Unix() }), "invalid_token", "not valid yet"},
+		// Okta, Keycloak, Cognito and Auth0 send no nbf: a token issued by
+		// an IdP whose clock runs ahead says so by its iat.
+		{"a token issued in the future, without nbf", is.sign(func(c map[string]any) {
+			delete(c, "nbf")
+			c["iat"] = time.Now().Add(10 * time.Minute).Unix()
+		}), "invalid_token", "issued in the future"},
 		{"a token of another issuer", is.sign(func(c map[string]any) { c["iss"] = "https://evil.example" }), "invalid_token", "issued by https://evil.example, this proxy is in t"},
 		{"a token for another audience", is.sign(func(c map[string]any) { c["aud"] = "api://other" }), "invalid_token", "audience"},
 		{"alg none", none, "invalid_token", "algorithm"},

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/authdev/authdev/audit"
+	"github.com/authdev/authdev/internal/testkit"
 )
 
 // countingBackend counts the connections and requests it takes, and the
@@ -90,7 +91,7 @@ func TestARequestAfterTheBackendClosedTheIdleConnectionStillWorks(t *testing.T) 
 					t.Fatalf("request %d: %d %q", i, code, text)
 				}
 				// The backend (idle timeout 20 ms) closes the connection meanwhile.
-				waitFor(t, "the backend to close its idle connection", func() bool { return b.closed.Load() == int32(i+1) })
+				testkit.WaitFor(t, "the backend to close its idle connection", func() bool { return b.closed.Load() == int32(i+1) })
 			}
 			if n := b.requests.Load(); n != 3 {
 				t.Fatalf("the backend answered %d requests, want 3 (none twice)", n)
@@ -125,7 +126,7 @@ func TestAClientThatGoesAwayAbortsTheBackendRequest(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the backend request went on after the client left")
 	}
-	waitFor(t, "a 499 request event", func() bool {
+	testkit.WaitFor(t, "a 499 request event", func() bool {
 		for _, ev := range e.events.of(audit.KindRequest) {
 			if ev.Path == "/wait" && ev.Status == 499 {
 				return true
@@ -167,7 +168,7 @@ func TestEarlyHintsReachTheClient(t *testing.T) {
 		t.Fatalf("early hints seen by the client: %q", hints)
 	}
 	// The audit trail records the final status, not the hint's.
-	waitFor(t, "the request event", func() bool { return len(e.events.of(audit.KindRequest)) > 0 })
+	testkit.WaitFor(t, "the request event", func() bool { return len(e.events.of(audit.KindRequest)) > 0 })
 	if ev := e.events.of(audit.KindRequest)[0]; ev.Status != http.StatusOK {
 		t.Fatalf("the event's status is %d, want 200", ev.Status)
 	}
@@ -206,7 +207,7 @@ func TestAnAnswerCutShortIsNotReused(t *testing.T) {
 	if c := b.conns.Load(); c != 2 {
 		t.Fatalf("%d backend connections, want 2", c)
 	}
-	waitFor(t, "the cut answer's event", func() bool {
+	testkit.WaitFor(t, "the cut answer's event", func() bool {
 		for _, ev := range e.events.of(audit.KindRequest) {
 			if strings.Contains(ev.Message, "cut short") {
 				return true

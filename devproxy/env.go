@@ -147,14 +147,21 @@ func (e *envState) provider(p *Proxy) (*provider, error) {
 }
 
 // tokenClaims returns the claims of a verified token after checking nbf
-// with the proxy's skew (go-oidc allows five minutes).
+// with the proxy's skew (go-oidc allows five minutes). A token without nbf
+// (most providers send none) is held to its iat instead, so a token from an
+// IdP whose clock runs ahead is refused, not taken on trust.
 func tokenClaims(t *oidc.IDToken, now time.Time) (map[string]any, error) {
 	var claims map[string]any
 	if err := t.Claims(&claims); err != nil {
 		return nil, err
 	}
-	if nbf, ok := claims["nbf"].(float64); ok && now.Add(ClockSkew).Before(time.Unix(int64(nbf), 0)) {
-		return nil, errors.New("token not valid yet (nbf is in the future)")
+	latest := now.Add(ClockSkew)
+	if nbf, ok := claims["nbf"].(float64); ok {
+		if latest.Before(time.Unix(int64(nbf), 0)) {
+			return nil, errors.New("token not valid yet (nbf is in the future)")
+		}
+	} else if iat, ok := claims["iat"].(float64); ok && latest.Before(time.Unix(int64(iat), 0)) {
+		return nil, errors.New("token issued in the future (iat): is the IdP's clock ahead of this machine's?")
 	}
 	return claims, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/authdev/authdev/audit"
 	"github.com/authdev/authdev/devproxy"
+	"github.com/authdev/authdev/internal/testkit"
 )
 
 func TestAMonitorTakesATargetDownOnlyAfterThreeFailedProbesInARow(t *testing.T) {
@@ -33,7 +34,7 @@ func TestAMonitorTakesATargetDownOnlyAfterThreeFailedProbesInARow(t *testing.T) 
 	e := start(t, setup{upstreams: []devproxy.Upstream{{Name: "api", Prefix: "/", Targets: []string{srv.URL},
 		Monitor: &devproxy.Monitor{Path: "/healthz", Interval: 10 * time.Millisecond, Timeout: time.Second}}}})
 	count := func() int { mu.Lock(); defer mu.Unlock(); return probes }
-	waitFor(t, "five probes", func() bool { return count() >= 5 })
+	testkit.WaitFor(t, "five probes", func() bool { return count() >= 5 })
 	downs := func() []string {
 		var out []string
 		for _, n := range e.events.of(audit.KindNotice) {
@@ -49,7 +50,7 @@ func TestAMonitorTakesATargetDownOnlyAfterThreeFailedProbesInARow(t *testing.T) 
 	mu.Lock()
 	alwaysFail = true
 	mu.Unlock()
-	waitFor(t, "the target marked down", func() bool { return !e.proxy.Upstreams()[0].Healthy() })
+	testkit.WaitFor(t, "the target marked down", func() bool { return !e.proxy.Upstreams()[0].Healthy() })
 	if d := downs(); len(d) != 1 || !strings.Contains(d[0], "after 3 failed probes: monitor GET /healthz: status 503") {
 		t.Errorf("down notices %q", d)
 	}

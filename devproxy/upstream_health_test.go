@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/authdev/authdev/devproxy"
+	"github.com/authdev/authdev/internal/testkit"
 )
 
 func TestATargetIsUncheckedUntilItsFirstProbeAnswers(t *testing.T) {
@@ -25,7 +26,7 @@ func TestATargetIsUncheckedUntilItsFirstProbeAnswers(t *testing.T) {
 		t.Fatalf("checked before the first probe answered: %+v", st)
 	}
 	closeOnce(release)
-	waitFor(t, "the first probe's answer", func() bool {
+	testkit.WaitFor(t, "the first probe's answer", func() bool {
 		st := e.proxy.Upstreams()[0].Targets[0]
 		return st.Checked && st.Healthy
 	})
@@ -38,7 +39,7 @@ func TestATargetThatNeverAnsweredIsShownDownAtItsFirstFailedProbe(t *testing.T) 
 	t.Cleanup(srv.Close)
 	e := start(t, setup{upstreams: []devproxy.Upstream{{Name: "api", Prefix: "/", Targets: []string{srv.URL},
 		Monitor: &devproxy.Monitor{Path: "/healthz", Interval: time.Hour, Timeout: 10 * time.Second}}}})
-	waitFor(t, "the first probe's answer", func() bool { return e.proxy.Upstreams()[0].Targets[0].Checked })
+	testkit.WaitFor(t, "the first probe's answer", func() bool { return e.proxy.Upstreams()[0].Targets[0].Checked })
 	if st := e.proxy.Upstreams()[0].Targets[0]; st.Healthy || !strings.Contains(st.Reason, "status 503") {
 		t.Errorf("after one failed probe of a target that never answered: %+v, want down with the reason", st)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/authdev/authdev/devproxy"
 	"github.com/authdev/authdev/identity"
+	"github.com/authdev/authdev/internal/testkit"
 	"github.com/authdev/authdev/mockidp"
 )
 
@@ -266,7 +267,7 @@ func TestActiveMonitorsTakeTargetsOutAndAllDownIs503(t *testing.T) {
 	a, b := backend("a"), backend("b")
 	e := start(t, setup{upstreams: []devproxy.Upstream{{Name: "api", Prefix: "/", Targets: []string{a.URL, b.URL}, LB: "roundrobin",
 		Monitor: &devproxy.Monitor{Path: "/healthz", Interval: 20 * time.Millisecond, Timeout: time.Second, Status: 200}}}})
-	waitFor(t, "b marked down", func() bool {
+	testkit.WaitFor(t, "b marked down", func() bool {
 		ts := e.proxy.Upstreams()[0].Targets
 		return ts[0].Healthy && !ts[1].Healthy && strings.Contains(ts[1].Reason, "status 500")
 	})
@@ -279,7 +280,7 @@ func TestActiveMonitorsTakeTargetsOutAndAllDownIs503(t *testing.T) {
 	mu.Lock()
 	healthy["a"] = false
 	mu.Unlock()
-	waitFor(t, "a marked down", func() bool { return !e.proxy.Upstreams()[0].Healthy() })
+	testkit.WaitFor(t, "a marked down", func() bool { return !e.proxy.Upstreams()[0].Healthy() })
 	resp := get(t, http.DefaultClient, e.url+"/", auth...)
 	text := body(resp)
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(text, `upstream &#34;api&#34; has no healthy target`) || !strings.Contains(text, "status 500") {
@@ -288,20 +289,9 @@ func TestActiveMonitorsTakeTargetsOutAndAllDownIs503(t *testing.T) {
 	mu.Lock()
 	healthy["b"] = true
 	mu.Unlock()
-	waitFor(t, "b back up", func() bool { return e.proxy.Upstreams()[0].Healthy() })
+	testkit.WaitFor(t, "b back up", func() bool { return e.proxy.Upstreams()[0].Healthy() })
 	if s := readSeen(t, get(t, http.DefaultClient, e.url+"/", auth...)); s.Server != "b" {
 		t.Fatalf("answered by %s", s.Server)
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 

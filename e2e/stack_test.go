@@ -54,12 +54,6 @@ func startAuthdev(t *testing.T, args ...string) *stack {
 	return launchAuthdev(t, "127.0.0.1", nil, args...)
 }
 
-// startAuthdevOn is startAuthdev with the proxy listening on proxyHost.
-func startAuthdevOn(t *testing.T, proxyHost string, args ...string) *stack {
-	t.Helper()
-	return launchAuthdev(t, proxyHost, nil, args...)
-}
-
 // startAuthdevWith is startAuthdev with the demo configuration changed by
 // edit.
 func startAuthdevWith(t *testing.T, edit func(cfg string) string, args ...string) *stack {

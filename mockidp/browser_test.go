@@ -13,29 +13,9 @@ import (
 	"github.com/chromedp/chromedp"
 	"golang.org/x/oauth2"
 
+	"github.com/authdev/authdev/internal/testkit/chromium"
 	"github.com/authdev/authdev/mockidp/idptest"
 )
-
-// chromium starts a fresh headless Chromium for one test.
-func chromium(t *testing.T) context.Context {
-	t.Helper()
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath("/usr/bin/chromium"),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
-	return ctx
-}
 
 // clientApp is the relying party's callback: it shows the code it got.
 func clientApp(t *testing.T) (redirect string, codes <-chan string) {
@@ -70,7 +50,7 @@ func TestChromiumPicksAPersonaAndReachesTheClientWithACode(t *testing.T) {
 		{"the keyboard alone", "bob", chromedp.KeyEvent("\t\r")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx := chromium(t)
+			ctx := chromium.Start(t)
 			err := chromedp.Do(ctx,
 				chromedp.Navigate(oc.AuthCodeURL("st", oauth2.S256ChallengeOption(v))),
 				chromedp.WaitVisible(chromedp.CSS(`button[value="alice"]`)),

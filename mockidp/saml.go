@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"net/http"
 	"net/url"
@@ -246,7 +247,38 @@ func (ep *issuerEP) samlSLO(w http.ResponseWriter, r *http.Request) {
 		ep.samlErrorPage(w, http.StatusInternalServerError, err)
 		return
 	}
-	idp.ServeSLO(w, r)
+	// The library refuses a LogoutRequest with a bare "Bad Request" and
+	// logs why: the page says why instead.
+	rw := &refusalPage{ResponseWriter: w, ep: ep}
+	idp.Logger = log.New(io.MultiWriter(samlLog{ep}, &rw.why), "", 0)
+	idp.ServeSLO(rw, r)
+}
+
+// refusalPage turns the library's plain-text error answers into the SAML
+// error page, with the reason it logged.
+type refusalPage struct {
+	http.ResponseWriter
+	ep      *issuerEP
+	why     strings.Builder
+	refused bool
+}
+
+func (rw *refusalPage) WriteHeader(status int) {
+	if status >= 400 && strings.HasPrefix(rw.Header().Get("Content-Type"), "text/plain") {
+		rw.refused = true
+		rw.Header().Del("Content-Type")
+		rw.Header().Del("X-Content-Type-Options")
+		rw.ep.samlErrorPage(rw.ResponseWriter, status, errors.New(strings.TrimSpace(rw.why.String())))
+		return
+	}
+	rw.ResponseWriter.WriteHeader(status)
+}
+
+func (rw *refusalPage) Write(b []byte) (int, error) {
+	if rw.refused {
+		return len(b), nil
+	}
+	return rw.ResponseWriter.Write(b)
 }
 
 // endIdPSession forgets the browser's IdP session, OIDC and SAML alike.

@@ -372,3 +372,19 @@ personas: {alice: {email: alice@example.com}}
 		t.Fatalf("after SP-initiated logout the IdP still has a session:\n%s", p.body)
 	}
 }
+
+// A LogoutRequest the IdP cannot accept (unsigned here) gets the SAML error
+// page with the reason, not a bare "Bad Request".
+func TestSAMLRefusedLogoutRequestGetsAPageWithTheReason(t *testing.T) {
+	srv := idptest.NewTestServer(t, idptest.Config(t, samlYAML))
+	sp := testSP(t, srv, "dev", "https://app.example.com/saml", "https://app.example.com/saml/acs")
+	sp.Key, sp.Certificate = nil, nil
+	lr, err := sp.MakeRedirectLogoutRequest("alice@example.com", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := get(t, browser(t), lr.String())
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "This SAML request cannot continue") || !strings.Contains(p.body, "logout request") {
+		t.Fatalf("want the SAML error page naming the logout request's problem, got %d %s:\n%s", p.status, p.header.Get("Content-Type"), p.body)
+	}
+}
