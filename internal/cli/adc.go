@@ -24,12 +24,7 @@ import (
 
 // NewCmdADC builds `authdev adc` and its subcommands.
 func NewCmdADC(f *Factory) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "adc",
-		Short: "Inspect the NetScaler policies and ns.conf the proxy runs",
-	}
-	cmd.AddCommand(NewCmdADCCheck(f, nil), NewCmdADCExplain(f, nil))
-	return cmd
+	return group("adc", "Inspect the NetScaler policies and ns.conf the proxy runs", NewCmdADCCheck(f, nil), NewCmdADCExplain(f, nil))
 }
 
 // ADCCheckOptions are the inputs of `authdev adc check`.

@@ -25,9 +25,8 @@ type CAOptions struct {
 
 // NewCmdCA builds `authdev ca` and its subcommands.
 func NewCmdCA(f *Factory) *cobra.Command {
-	cmd := &cobra.Command{Use: "ca", Short: "authdev's local certificate authority (the proxy's HTTPS certificates)"}
-	cmd.AddCommand(NewCmdCAPrint(f, nil), NewCmdCATrust(f, nil))
-	return cmd
+	return group("ca", "authdev's local certificate authority (the proxy's HTTPS certificates)",
+		NewCmdCAPrint(f, nil), NewCmdCATrust(f, nil))
 }
 
 func newCAOptions(f *Factory) *CAOptions {

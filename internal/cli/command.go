@@ -61,6 +61,13 @@ func runInterruptible[O any](cmd *cobra.Command, opts O, runF, run func(context.
 	return run(ctx, opts)
 }
 
+// group is a command that only holds its subcommands.
+func group(use, short string, subs ...*cobra.Command) *cobra.Command {
+	cmd := &cobra.Command{Use: use, Short: short}
+	cmd.AddCommand(subs...)
+	return cmd
+}
+
 // runWith calls runF when a test captures the options, else the
 // command's own run.
 func runWith[O any](opts O, runF, run func(O) error) error {

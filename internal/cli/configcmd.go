@@ -14,9 +14,7 @@ import (
 
 // NewCmdConfig builds `authdev config` and its subcommands.
 func NewCmdConfig(f *Factory) *cobra.Command {
-	cmd := &cobra.Command{Use: "config", Short: "Check authdev.yaml and print its schema"}
-	cmd.AddCommand(NewCmdConfigValidate(f, nil), NewCmdConfigSchema(f, nil))
-	return cmd
+	return group("config", "Check authdev.yaml and print its schema", NewCmdConfigValidate(f, nil), NewCmdConfigSchema(f, nil))
 }
 
 // ConfigValidateOptions are the inputs of `authdev config validate`.
@@ -81,20 +79,17 @@ type ConfigSchemaOptions struct{ IO *IO }
 // NewCmdConfigSchema builds `authdev config schema`.
 func NewCmdConfigSchema(f *Factory, runF func(*ConfigSchemaOptions) error) *cobra.Command {
 	opts := &ConfigSchemaOptions{IO: f.IO}
-	return &cobra.Command{
+	return oneShot(&cobra.Command{
 		Use:   "schema",
 		Short: "Print the JSON Schema of authdev.yaml",
-		Args:  noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			b, err := config.JSONSchema()
-			if err != nil {
-				return err
-			}
-			_, err = fmt.Fprintln(opts.IO.Out, string(b))
-			return err
-		},
+	}, opts, runF, configSchemaRun)
+}
+
+func configSchemaRun(opts *ConfigSchemaOptions) error {
+	b, err := config.JSONSchema()
+	if err != nil {
+		return err
 	}
+	_, err = fmt.Fprintln(opts.IO.Out, string(b))
+	return err
 }

@@ -12,9 +12,7 @@ import (
 
 // NewCmdKeys builds `authdev keys` and its subcommands.
 func NewCmdKeys(f *Factory) *cobra.Command {
-	cmd := &cobra.Command{Use: "keys", Short: "Manage the IdP's signing keys"}
-	cmd.AddCommand(NewCmdKeysRotate(f, nil))
-	return cmd
+	return group("keys", "Manage the IdP's signing keys", NewCmdKeysRotate(f, nil))
 }
 
 // KeysRotateOptions are the inputs of `authdev keys rotate`.
