@@ -25,16 +25,16 @@ type responderAction struct {
 	pos     config.Pos
 }
 
-// builtinResponders are the ADC's built-in responder actions, by name.
-var builtinResponders = map[string]*responderAction{
+// builtins are the ADC's built-in actions of a kind, by name.
+type builtins[A any] map[string]*A
+
+// get is the built-in action called name (in any case), or nil.
+func (b builtins[A]) get(name string) *A { return b[strings.ToUpper(name)] }
+
+var builtinResponders = builtins[responderAction]{
 	"NOOP":  {name: "NOOP", builtin: "NOOP"},
 	"RESET": {name: "RESET", builtin: "RESET"},
 	"DROP":  {name: "DROP", builtin: "DROP"},
-}
-
-// builtinResponder is the built-in responder action called name, or nil.
-func builtinResponder(name string) *responderAction {
-	return builtinResponders[strings.ToUpper(name)]
 }
 
 // respond returns the answer, or nil for NOOP (evaluation goes on).
@@ -114,16 +114,10 @@ type rewriteAction struct {
 	pos     config.Pos
 }
 
-// builtinRewrites are the ADC's built-in rewrite actions, by name.
-var builtinRewrites = map[string]*rewriteAction{
+var builtinRewrites = builtins[rewriteAction]{
 	"NOREWRITE": {name: "NOREWRITE", builtin: "NOREWRITE"},
 	"RESET":     {name: "RESET", builtin: "RESET"},
 	"DROP":      {name: "DROP", builtin: "DROP"},
-}
-
-// builtinRewrite is the built-in rewrite action called name, or nil.
-func builtinRewrite(name string) *rewriteAction {
-	return builtinRewrites[strings.ToUpper(name)]
 }
 
 func (a *rewriteAction) apply(c *evalCtx, res *Result) {

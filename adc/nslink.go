@@ -185,11 +185,11 @@ func (n *nsconf) compilePolicies(s *session) {
 		}
 		switch p.kind {
 		case KindRewrite:
-			if p.rw = lookupAction(act, builtinRewrite, n.rwActs, func(names []string) { bad("rewrite", names) }); p.rw != nil {
+			if p.rw = lookupAction(act, builtinRewrites, n.rwActs, func(names []string) { bad("rewrite", names) }); p.rw != nil {
 				p.action = p.rw.name
 			}
 		case KindResponder:
-			if p.resp = lookupAction(act, builtinResponder, n.respActs, func(names []string) { bad("responder", names) }); p.resp != nil {
+			if p.resp = lookupAction(act, builtinResponders, n.respActs, func(names []string) { bad("responder", names) }); p.resp != nil {
 				p.action = p.resp.name
 			}
 		case KindSession:
@@ -208,11 +208,11 @@ func (n *nsconf) policyExtras(s *session, np *nsPolicy) {
 	if u := np.undef.text; u != "" {
 		switch p.kind {
 		case KindResponder:
-			if p.undefResp = builtinResponder(u); p.undefResp == nil {
+			if p.undefResp = builtinResponders.get(u); p.undefResp == nil {
 				p.undefResp = n.respActs[u]
 			}
 		case KindRewrite:
-			if p.undefRW = builtinRewrite(u); p.undefRW == nil {
+			if p.undefRW = builtinRewrites.get(u); p.undefRW == nil {
 				p.undefRW = n.rwActs[u]
 			}
 		}
@@ -232,8 +232,8 @@ func (n *nsconf) policyExtras(s *session, np *nsPolicy) {
 
 // lookupAction is the built-in action called name, else the one the
 // ns.conf defines; when neither exists it tells bad the defined names.
-func lookupAction[A any](name string, builtin func(string) *A, defined map[string]*A, bad func(names []string)) *A {
-	if a := builtin(name); a != nil {
+func lookupAction[A any](name string, builtin builtins[A], defined map[string]*A, bad func(names []string)) *A {
+	if a := builtin.get(name); a != nil {
 		return a
 	}
 	if a, ok := defined[name]; ok {
