@@ -128,7 +128,6 @@ func (rf *ReportFlags) bind(cmd *cobra.Command) {
 // writeReport prints r to stdout, as JSON with --json, and writes its
 // JUnit XML to the file of --junit.
 func writeReport(ios *IO, cmd string, r report, rf ReportFlags) error {
-	junit := rf.JUnit
 	write := r.WriteText
 	if rf.JSON {
 		write = r.WriteJSON
@@ -136,16 +135,16 @@ func writeReport(ios *IO, cmd string, r report, rf ReportFlags) error {
 	if err := write(ios.Out); err != nil {
 		return err
 	}
-	if junit == "" {
+	if rf.JUnit == "" {
 		return nil
 	}
 	var buf bytes.Buffer
 	if err := r.WriteJUnit(&buf); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(junit, buf.Bytes()); err != nil {
-		return fmt.Errorf("--junit %s: %w", junit, err)
+	if err := writeFileAtomic(rf.JUnit, buf.Bytes()); err != nil {
+		return fmt.Errorf("--junit %s: %w", rf.JUnit, err)
 	}
-	fmt.Fprintf(ios.ErrOut, "%s: JUnit report in %s\n", cmd, junit)
+	fmt.Fprintf(ios.ErrOut, "%s: JUnit report in %s\n", cmd, rf.JUnit)
 	return nil
 }
