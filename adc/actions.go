@@ -25,23 +25,16 @@ type responderAction struct {
 	pos     config.Pos
 }
 
-var (
-	actNOOP  = &responderAction{name: "NOOP", builtin: "NOOP"}
-	actRESET = &responderAction{name: "RESET", builtin: "RESET"}
-	actDROP  = &responderAction{name: "DROP", builtin: "DROP"}
-)
+// builtins are the ADC's built-in actions of a kind, by name.
+type builtins[A any] map[string]*A
 
-// builtinResponder is the built-in responder action called name, or nil.
-func builtinResponder(name string) *responderAction {
-	switch strings.ToUpper(name) {
-	case "NOOP":
-		return actNOOP
-	case "RESET":
-		return actRESET
-	case "DROP":
-		return actDROP
-	}
-	return nil
+// get is the built-in action called name (in any case), or nil.
+func (b builtins[A]) get(name string) *A { return b[strings.ToUpper(name)] }
+
+var builtinResponders = builtins[responderAction]{
+	"NOOP":  {name: "NOOP", builtin: "NOOP"},
+	"RESET": {name: "RESET", builtin: "RESET"},
+	"DROP":  {name: "DROP", builtin: "DROP"},
 }
 
 // respond returns the answer, or nil for NOOP (evaluation goes on).
@@ -121,23 +114,10 @@ type rewriteAction struct {
 	pos     config.Pos
 }
 
-var (
-	actNOREWRITE = &rewriteAction{name: "NOREWRITE", builtin: "NOREWRITE"}
-	actRWRESET   = &rewriteAction{name: "RESET", builtin: "RESET"}
-	actRWDROP    = &rewriteAction{name: "DROP", builtin: "DROP"}
-)
-
-// builtinRewrite is the built-in rewrite action called name, or nil.
-func builtinRewrite(name string) *rewriteAction {
-	switch strings.ToUpper(name) {
-	case "NOREWRITE":
-		return actNOREWRITE
-	case "RESET":
-		return actRWRESET
-	case "DROP":
-		return actRWDROP
-	}
-	return nil
+var builtinRewrites = builtins[rewriteAction]{
+	"NOREWRITE": {name: "NOREWRITE", builtin: "NOREWRITE"},
+	"RESET":     {name: "RESET", builtin: "RESET"},
+	"DROP":      {name: "DROP", builtin: "DROP"},
 }
 
 func (a *rewriteAction) apply(c *evalCtx, res *Result) {

@@ -19,8 +19,7 @@ type authnVServer struct {
 // addAuthnPolicy is `add authentication Policy` and `add authentication
 // loginSchemaPolicy`: NAME -rule RULE -action ACTION.
 func (s *session) addAuthnPolicy(c *command) {
-	s.ns.aaaTM = true
-	if !s.needArgs(c, 1, "add authentication Policy NAME -rule RULE -action ACTION") {
+	if !s.aaaArgs(c, 1, "add authentication Policy NAME -rule RULE -action ACTION") {
 		return
 	}
 	name := c.args[0].text
@@ -236,14 +235,12 @@ func (s *session) bindTMGlobal(c *command) {
 // addAAAEntity is `add aaa user|group NAME`: authdev's personas are the
 // users, and their IdP groups the groups.
 func (s *session) addAAAEntity(c *command) {
-	s.ns.aaaTM = true
-	s.needArgs(c, 1, c.verbText()+" NAME")
+	s.aaaArgs(c, 1, c.verbText()+" NAME")
 	s.finish(c, "weight", "password", "loggedin")
 }
 
 func (s *session) bindAAAEntity(c *command) {
-	s.ns.aaaTM = true
-	if !s.needArgs(c, 1, c.verbText()+" NAME -policy POLICY -priority N") {
+	if !s.aaaArgs(c, 1, c.verbText()+" NAME -policy POLICY -priority N") {
 		return
 	}
 	if c.opt("policy") == nil && c.opt("policyname") == nil {
@@ -256,8 +253,7 @@ func (s *session) bindAAAEntity(c *command) {
 }
 
 func (s *session) addAuthnVServer(c *command) {
-	s.ns.aaaTM = true
-	if s.needArgs(c, 2, "add authentication vserver NAME SSL [IP PORT]") {
+	if s.aaaArgs(c, 2, "add authentication vserver NAME SSL [IP PORT]") {
 		s.ns.authnVS = append(s.ns.authnVS, &authnVServer{name: c.args[0].text, proto: strings.ToUpper(c.args[1].text),
 			addr: addrOf(c.args[2:]), pos: c.pos})
 	}
@@ -268,8 +264,7 @@ func (s *session) addAuthnVServer(c *command) {
 // certificate or a login schema, which only shape the login page (authdev
 // shows its persona picker instead).
 func (s *session) bindAuthnVServer(c *command) {
-	s.ns.aaaTM = true
-	if !s.needArgs(c, 1, "bind authentication vserver NAME -policy POLICY -priority N") {
+	if !s.aaaArgs(c, 1, "bind authentication vserver NAME -policy POLICY -priority N") {
 		return
 	}
 	if c.opt("policy") == nil && c.opt("policyname") == nil {

@@ -21,8 +21,7 @@ func strOpts(c *command, into map[string]*string) {
 }
 
 func (s *session) addLDAPAction(c *command) {
-	s.ns.aaaTM = true
-	if !s.needArgs(c, 1, "add authentication ldapAction NAME -serverIP IP -ldapBase BASE ...") {
+	if !s.aaaArgs(c, 1, "add authentication ldapAction NAME -serverIP IP -ldapBase BASE ...") {
 		return
 	}
 	a := LDAPAction{Name: c.args[0].text, Port: "389", SecType: "PLAINTEXT", Pos: c.pos}
@@ -47,8 +46,7 @@ func (s *session) needServer(c *command, what, name, server string) bool {
 }
 
 func (s *session) addRADIUSAction(c *command) {
-	s.ns.aaaTM = true
-	if !s.needArgs(c, 1, "add authentication radiusAction NAME -serverIP IP -radKey KEY") {
+	if !s.aaaArgs(c, 1, "add authentication radiusAction NAME -serverIP IP -radKey KEY") {
 		return
 	}
 	a := RADIUSAction{Name: c.args[0].text, Port: "1812", Pos: c.pos}
@@ -59,8 +57,7 @@ func (s *session) addRADIUSAction(c *command) {
 }
 
 func (s *session) addSAMLAction(c *command) {
-	s.ns.aaaTM = true
-	if !s.needArgs(c, 1, "add authentication samlAction NAME -samlIdPCertName CERT -samlRedirectUrl URL") {
+	if !s.aaaArgs(c, 1, "add authentication samlAction NAME -samlIdPCertName CERT -samlRedirectUrl URL") {
 		return
 	}
 	a := SAMLAction{Name: c.args[0].text, Binding: "POST", SignatureAlg: "RSA-SHA256", DigestMethod: "SHA256", Pos: c.pos}
@@ -110,8 +107,7 @@ func (s *session) addCertKey(c *command) {
 // addClassicAuthnPolicy is `add authentication ldapPolicy|radiusPolicy|
 // samlPolicy NAME RULE ACTION`, whose rule is a classic expression.
 func (s *session) addClassicAuthnPolicy(c *command) {
-	s.ns.aaaTM = true
-	if !s.needArgs(c, 3, c.verbText()+" NAME RULE ACTION") {
+	if !s.aaaArgs(c, 3, c.verbText()+" NAME RULE ACTION") {
 		return
 	}
 	name := c.args[0].text
@@ -121,8 +117,7 @@ func (s *session) addClassicAuthnPolicy(c *command) {
 }
 
 func (s *session) addLoginSchema(c *command) {
-	s.ns.aaaTM = true
-	if !s.needArgs(c, 1, "add authentication loginSchema NAME -authenticationSchema FILE") {
+	if !s.aaaArgs(c, 1, "add authentication loginSchema NAME -authenticationSchema FILE") {
 		return
 	}
 	ls := LoginSchema{Name: c.args[0].text, Pos: c.pos}
@@ -133,8 +128,7 @@ func (s *session) addLoginSchema(c *command) {
 }
 
 func (s *session) addPolicyLabel(c *command) {
-	s.ns.aaaTM = true
-	if !s.needArgs(c, 1, "add authentication policylabel NAME [-loginSchema SCHEMA]") {
+	if !s.aaaArgs(c, 1, "add authentication policylabel NAME [-loginSchema SCHEMA]") {
 		return
 	}
 	l := PolicyLabel{Name: c.args[0].text, Pos: c.pos}
@@ -144,8 +138,7 @@ func (s *session) addPolicyLabel(c *command) {
 }
 
 func (s *session) bindPolicyLabel(c *command) {
-	s.ns.aaaTM = true
-	if !s.needArgs(c, 1, "bind authentication policylabel NAME -policyName POLICY -priority N") {
+	if !s.aaaArgs(c, 1, "bind authentication policylabel NAME -policyName POLICY -priority N") {
 		return
 	}
 	labels := s.ns.backends.Labels

@@ -139,6 +139,13 @@ func (s *session) failCmd(c *command, format string, args ...any) {
 }
 
 // needArgs checks the positional words; usage shows the command's form.
+// aaaArgs is needArgs for a command of AAA-TM, which it turns on: the
+// appliance authenticates on a vserver that has any of them.
+func (s *session) aaaArgs(c *command, n int, usage string) bool {
+	s.ns.aaaTM = true
+	return s.needArgs(c, n, usage)
+}
+
 func (s *session) needArgs(c *command, n int, usage string) bool {
 	if len(c.args) < n {
 		s.failCmd(c, "expected %s", usage)

@@ -44,11 +44,8 @@ type csPolicy struct {
 }
 
 func (s *session) addCSVServer(c *command) {
-	if !s.needArgs(c, 2, "add cs vserver NAME HTTP|SSL [IP PORT]") {
-		return
-	}
-	name, proto := c.args[0].text, strings.ToUpper(c.args[1].text)
-	if !s.proxied(c, "cs vserver", name, proto) {
+	name, proto, ok := s.proxiedArgs(c, "cs vserver", "add cs vserver NAME HTTP|SSL [IP PORT]")
+	if !ok {
 		return
 	}
 	if s.csVServer(name) != nil {

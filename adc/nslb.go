@@ -63,11 +63,8 @@ func addrOf(args []ntok) string {
 }
 
 func (s *session) addServiceGroup(c *command) {
-	if !s.needArgs(c, 2, "add serviceGroup NAME HTTP|SSL") {
-		return
-	}
-	name, proto := c.args[0].text, strings.ToUpper(c.args[1].text)
-	if !s.proxied(c, "serviceGroup", name, proto) {
+	name, proto, ok := s.proxiedArgs(c, "serviceGroup", "add serviceGroup NAME HTTP|SSL")
+	if !ok {
 		return
 	}
 	s.ns.groups[name] = &serviceGroup{name: name, proto: proto, pos: c.pos}
@@ -223,11 +220,8 @@ func (s *session) duration(c *command, name, unitOpt string, unit time.Duration)
 }
 
 func (s *session) addVServer(c *command) {
-	if !s.needArgs(c, 2, "add lb vserver NAME HTTP|SSL [IP PORT]") {
-		return
-	}
-	name, proto := c.args[0].text, strings.ToUpper(c.args[1].text)
-	if !s.proxied(c, "lb vserver", name, proto) {
+	name, proto, ok := s.proxiedArgs(c, "lb vserver", "add lb vserver NAME HTTP|SSL [IP PORT]")
+	if !ok {
 		return
 	}
 	for _, v := range s.ns.vservers {
@@ -314,6 +308,17 @@ func (s *session) addServer(c *command) {
 		s.ns.servers[c.args[0].text] = c.args[1].text
 	}
 	s.finish(c, "comment", "state", "td", "translationip", "translationmask")
+}
+
+// proxiedArgs reads the NAME and protocol of `add <what> NAME PROTOCOL
+// ...`; ok is false when the line lacks them (said with usage) or the
+// protocol is not one authdev proxies.
+func (s *session) proxiedArgs(c *command, what, usage string) (name, proto string, ok bool) {
+	if !s.needArgs(c, 2, usage) {
+		return "", "", false
+	}
+	name, proto = c.args[0].text, strings.ToUpper(c.args[1].text)
+	return name, proto, s.proxied(c, what, name, proto)
 }
 
 // proxied reports an object of a protocol authdev proxies (HTTP, SSL);

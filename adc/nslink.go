@@ -185,25 +185,11 @@ func (n *nsconf) compilePolicies(s *session) {
 		}
 		switch p.kind {
 		case KindRewrite:
-			if p.rw = builtinRewrite(act); p.rw == nil {
-				if a, ok := n.rwActs[act]; ok {
-					p.rw = a
-				} else {
-					bad("rewrite", mapKeys(n.rwActs))
-				}
-			}
-			if p.rw != nil {
+			if p.rw = lookupAction(act, builtinRewrites, n.rwActs, func(names []string) { bad("rewrite", names) }); p.rw != nil {
 				p.action = p.rw.name
 			}
 		case KindResponder:
-			if p.resp = builtinResponder(act); p.resp == nil {
-				if a, ok := n.respActs[act]; ok {
-					p.resp = a
-				} else {
-					bad("responder", mapKeys(n.respActs))
-				}
-			}
-			if p.resp != nil {
+			if p.resp = lookupAction(act, builtinResponders, n.respActs, func(names []string) { bad("responder", names) }); p.resp != nil {
 				p.action = p.resp.name
 			}
 		case KindSession:
@@ -222,11 +208,11 @@ func (n *nsconf) policyExtras(s *session, np *nsPolicy) {
 	if u := np.undef.text; u != "" {
 		switch p.kind {
 		case KindResponder:
-			if p.undefResp = builtinResponder(u); p.undefResp == nil {
+			if p.undefResp = builtinResponders.get(u); p.undefResp == nil {
 				p.undefResp = n.respActs[u]
 			}
 		case KindRewrite:
-			if p.undefRW = builtinRewrite(u); p.undefRW == nil {
+			if p.undefRW = builtinRewrites.get(u); p.undefRW == nil {
 				p.undefRW = n.rwActs[u]
 			}
 		}
@@ -242,6 +228,19 @@ func (n *nsconf) policyExtras(s *session, np *nsPolicy) {
 		}
 		p.log = a
 	}
+}
+
+// lookupAction is the built-in action called name, else the one the
+// ns.conf defines; when neither exists it tells bad the defined names.
+func lookupAction[A any](name string, builtin builtins[A], defined map[string]*A, bad func(names []string)) *A {
+	if a := builtin.get(name); a != nil {
+		return a
+	}
+	if a, ok := defined[name]; ok {
+		return a
+	}
+	bad(mapKeys(defined))
+	return nil
 }
 
 func mapKeys[V any](m map[string]V) []string {

@@ -282,7 +282,7 @@ func replaceTarget(t string) (target, header string, ok bool) {
 }
 
 func (s *session) addResponderAction(c *command) {
-	if len(c.args) == 2 && builtinResponder(c.args[1].text) != nil {
+	if len(c.args) == 2 && builtinResponders.get(c.args[1].text) != nil {
 		s.failTok(c, c.args[1], "%s is not a type of responder action: name the built-in action %s in the policy instead", c.args[1].text, strings.ToUpper(c.args[1].text))
 		return
 	}

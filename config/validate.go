@@ -283,12 +283,7 @@ func (v *validator) upstreams() {
 	seen := map[string]bool{}
 	for i := range v.c.Proxy.Upstreams {
 		u := &v.c.Proxy.Upstreams[i]
-		if u.Name == "" {
-			v.errs.add(v.at(u.Pos), "upstream without a name: add `name: api`")
-		} else if seen[u.Name] {
-			v.errs.add(v.at(u.Pos), "upstream %q is listed twice", u.Name)
-		}
-		seen[u.Name] = true
+		v.uniqueName(seen, u.Pos, "upstream", u.Name, "api")
 		if !strings.HasPrefix(u.Prefix, "/") {
 			v.errs.add(v.at(u.Pos), "upstream %q prefix %q must start with /", u.Name, u.Prefix)
 		}
@@ -305,16 +300,22 @@ func (v *validator) upstreams() {
 	}
 }
 
+// uniqueName reports an item of a list (kind) without a name, or with the
+// name of an earlier one; example is a name to suggest.
+func (v *validator) uniqueName(seen map[string]bool, pos Pos, kind, name, example string) {
+	if name == "" {
+		v.errs.add(v.at(pos), "%s without a name: add `name: %s`", kind, example)
+	} else if seen[name] {
+		v.errs.add(v.at(pos), "%s %q is listed twice", kind, name)
+	}
+	seen[name] = true
+}
+
 func (v *validator) policies() {
 	seen := map[string]bool{}
 	for i := range v.c.Proxy.Policies {
 		p := &v.c.Proxy.Policies[i]
-		if p.Name == "" {
-			v.errs.add(v.at(p.Pos), "policy without a name: add `name: admin-area`")
-		} else if seen[p.Name] {
-			v.errs.add(v.at(p.Pos), "policy %q is listed twice", p.Name)
-		}
-		seen[p.Name] = true
+		v.uniqueName(seen, p.Pos, "policy", p.Name, "admin-area")
 		if strings.TrimSpace(p.Rule.Text) == "" {
 			v.errs.add(v.at(p.Pos), "policy %q has no rule", p.Name)
 		}

@@ -204,10 +204,7 @@ func TestNewNeedsAVerifierOrIssuer(t *testing.T) {
 
 func TestNewAcceptsAVerifier(t *testing.T) {
 	p := identitytest.New(t, "demo")
-	v, err := identity.New(identity.Options{Issuer: p.URL(), Audience: "demo"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := p.Verifier(t, identity.Options{Audience: "demo"})
 	h, err := demoapp.New(demoapp.Options{Verifier: v})
 	if err != nil {
 		t.Fatal(err)

@@ -87,10 +87,7 @@ func TestMiddleware(t *testing.T) {
 
 func TestMiddlewareAnswers503WhenKeysAreUnavailable(t *testing.T) {
 	p, _, _ := setup(t)
-	v, err := identity.New(identity.Options{Issuer: p.URL(), Audience: "app", JWKSURL: "http://127.0.0.1:1/jwks.json"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := p.Verifier(t, identity.Options{Audience: "app", JWKSURL: "http://127.0.0.1:1/jwks.json"})
 	req := httptest.NewRequest("GET", "/", nil)
 	req.Header.Set(identity.Header, p.Assertion(t, "alice"))
 	rec := httptest.NewRecorder()
@@ -166,10 +163,7 @@ func BenchmarkVerifyCachedKey(b *testing.B) {
 	}{{"reused assertion", 0}, {"fresh assertion", -1}} {
 		b.Run(bc.name, func(b *testing.B) {
 			p := identitytest.New(b, "app")
-			v, err := identity.New(identity.Options{Issuer: p.URL(), Audience: "app", CacheSize: bc.cacheSize})
-			if err != nil {
-				b.Fatal(err)
-			}
+			v := p.Verifier(b, identity.Options{Audience: "app", CacheSize: bc.cacheSize})
 			tok := p.Assertion(b, "alice", "admin")
 			ctx := context.Background()
 			if _, err := v.Verify(ctx, tok); err != nil {
@@ -190,10 +184,7 @@ func BenchmarkVerifyCachedKey(b *testing.B) {
 
 func BenchmarkMiddlewareCachedKey(b *testing.B) {
 	p := identitytest.New(b, "app")
-	v, err := identity.New(identity.Options{Issuer: p.URL(), Audience: "app"})
-	if err != nil {
-		b.Fatal(err)
-	}
+	v := p.Verifier(b, identity.Options{Audience: "app"})
 	h := v.Middleware(identity.RequireRole("admin")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok")
 	})))

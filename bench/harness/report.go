@@ -137,6 +137,18 @@ func (h *harness) targets() []target {
 func (h *harness) report() string {
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	h.reportMachine(w)
+	h.reportTargets(w)
+	h.reportGroups(w)
+	h.reportStartup(w)
+	h.reportBenchmarks(w)
+	return b.String()
+}
+
+// printer appends to the report.
+type printer func(format string, a ...any)
+
+func (h *harness) reportMachine(w printer) {
 	w("# authdev benchmarks (`make bench`)\n\n")
 	w("Written by `bench/run.sh` on %s; the whole run took %s. Every server ran on loopback on this machine,\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), time.Since(h.started).Round(time.Second))
 	w("alternating: each round runs every scenario once, in the order of the tables, and the figures are medians of %d rounds of %s each.\n\n", h.rounds, h.dur)
@@ -162,6 +174,9 @@ func (h *harness) report() string {
 		w("\nThe working tree did not build when this ran (other engineers were mid-edit), so authdev and the Go benchmarks are those of the last commit, `%s`.\n", version("git", "rev-parse", "--short", "HEAD"))
 	}
 	w("\nauthdev proxy writes one audit line (JSON) per request to stderr, which the harness sends to a file; there is no switch to turn it off, and the figures include it. oauth2-proxy ran with its request, auth and standard logging off.\n")
+}
+
+func (h *harness) reportTargets(w printer) {
 	w("\n## Targets\n\n| part | target | measured | verdict |\n|---|---|---|---|\n")
 	for _, t := range h.targets() {
 		v := "**met**"
@@ -173,7 +188,11 @@ func (h *harness) report() string {
 		}
 		w("| %s | %s | %s | %s |\n", t.part, t.what, t.measured, v)
 	}
+}
 
+// reportGroups writes a table per group of scenarios, each with its
+// ratios to authdev's reference scenario and the group's notes.
+func (h *harness) reportGroups(w printer) {
 	groups := []struct{ key, title, ref string }{
 		{"proxy", "Proxy throughput, Go backend, wrk -t1 -c32, plain HTTP", "authdev-cookie"},
 		{"latency", "Latency at one connection, wrk -t1 -c1", "authdev-cookie-c1"},
@@ -201,25 +220,33 @@ func (h *harness) report() string {
 			}
 			w("| %s | %s | %.0f | %s | %s | %s | %d | %s |\n", s.name, s.what, s.rps(), s.p50(), s.p99(), s.all(), s.bad(), ratio)
 		}
-		if g.key == "proxy" {
-			if bb := h.rate("authdev-bearer"); bb > 0 {
-				w("\nauthdev with a bearer token: %.0f req/s; ÷ oauth2-proxy bearer: %s; ÷ bare ReverseProxy: %s.\n", bb, ratioOf(bb, h.rate("oauth2-proxy-bearer")), ratioOf(bb, h.rate("bare-rp")))
-			}
-		}
-		if d, b, a := h.byName["direct-c1"], h.byName["bare-rp-c1"], h.byName["authdev-cookie-c1"]; g.key == "latency" && d != nil && b != nil && a != nil &&
-			len(d.samples) > 0 && len(b.samples) > 0 && len(a.samples) > 0 {
-			w("\nAdded p50 over direct: bare ReverseProxy %.0f µs, authdev %.0f µs.\n", float64(b.p50()-d.p50())/1e3, float64(a.p50()-d.p50())/1e3)
-		}
-		if g.key == "tokens" {
-			w("\nRS256 ÷ bare RS256 signer: %s; ES256 ÷ oauth2-mock-server: %s; RS256 ÷ oauth2-mock-server: %s.\n",
-				ratioOf(h.rate("idp-rs256"), h.rate("bare-rs256-signer")), ratioOf(h.rate("idp-es256"), h.rate("mock-server-rs256")), ratioOf(h.rate("idp-rs256"), h.rate("mock-server-rs256")))
-		}
-		if g.key == "discovery" || g.key == "jwks" {
-			other := map[string]string{"discovery": "mock-server-discovery", "jwks": "mock-server-jwks"}[g.key]
-			w("\nauthdev ÷ oauth2-mock-server: %s; authdev ÷ mockoidc: %s.\n", ratioOf(ref, h.rate(other)), ratioOf(ref, h.rate("mockoidc-"+g.key)))
+		h.groupNotes(w, g.key, ref)
+	}
+}
+
+// groupNotes are the figures under a group's table that compare more than
+// one scenario.
+func (h *harness) groupNotes(w printer, key string, ref float64) {
+	if key == "proxy" {
+		if bb := h.rate("authdev-bearer"); bb > 0 {
+			w("\nauthdev with a bearer token: %.0f req/s; ÷ oauth2-proxy bearer: %s; ÷ bare ReverseProxy: %s.\n", bb, ratioOf(bb, h.rate("oauth2-proxy-bearer")), ratioOf(bb, h.rate("bare-rp")))
 		}
 	}
+	if d, b, a := h.byName["direct-c1"], h.byName["bare-rp-c1"], h.byName["authdev-cookie-c1"]; key == "latency" && d != nil && b != nil && a != nil &&
+		len(d.samples) > 0 && len(b.samples) > 0 && len(a.samples) > 0 {
+		w("\nAdded p50 over direct: bare ReverseProxy %.0f µs, authdev %.0f µs.\n", float64(b.p50()-d.p50())/1e3, float64(a.p50()-d.p50())/1e3)
+	}
+	if key == "tokens" {
+		w("\nRS256 ÷ bare RS256 signer: %s; ES256 ÷ oauth2-mock-server: %s; RS256 ÷ oauth2-mock-server: %s.\n",
+			ratioOf(h.rate("idp-rs256"), h.rate("bare-rs256-signer")), ratioOf(h.rate("idp-es256"), h.rate("mock-server-rs256")), ratioOf(h.rate("idp-rs256"), h.rate("mock-server-rs256")))
+	}
+	if key == "discovery" || key == "jwks" {
+		other := map[string]string{"discovery": "mock-server-discovery", "jwks": "mock-server-jwks"}[key]
+		w("\nauthdev ÷ oauth2-mock-server: %s; authdev ÷ mockoidc: %s.\n", ratioOf(ref, h.rate(other)), ratioOf(ref, h.rate("mockoidc-"+key)))
+	}
+}
 
+func (h *harness) reportStartup(w printer) {
 	w("\n## Start-up and memory\n\nStart-up is exec to the first 200 of the URL named, polled every millisecond; median of the runs listed.\n")
 	w("RSS is VmRSS from /proc 1.5 s after the first start (idle), or after the load named.\n\n| what | median | runs |\n|---|---|---|\n")
 	for _, k := range slices.Sorted(maps.Keys(h.startup)) {
@@ -255,6 +282,9 @@ func (h *harness) report() string {
 		w("\n%s: %s\n", k, v)
 	}
 
+}
+
+func (h *harness) reportBenchmarks(w printer) {
 	w("\n## Go benchmarks (`go test -bench -benchmem`: the hot paths for 300ms each, `authdev test`'s stack started 20 times, its 200 × 3 checks run 5 times)\n\n```\n%s\n```\n", h.goBench)
 
 	if a, b := benchNs(h.goBench, "BenchmarkProxyAuthenticated"), benchNs(h.goBench, "BenchmarkBareReverseProxy"); a > 0 && b > 0 {
@@ -280,7 +310,6 @@ func (h *harness) report() string {
 	for _, m := range h.missing {
 		w("- %s\n", m)
 	}
-	return b.String()
 }
 
 func ratioOf(a, b float64) string {

@@ -24,19 +24,16 @@ func main() {
 	flag.Parse()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "signer:", err)
-		os.Exit(1)
+		fatal(err)
 	}
 	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: "bench"}},
 		(&jose.SignerOptions{}).WithType("at+jwt"))
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "signer:", err)
-		os.Exit(1)
+		fatal(err)
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "signer:", err)
-		os.Exit(1)
+		fatal(err)
 	}
 	fmt.Fprintf(os.Stderr, "signer: listening on http://%s\n", ln.Addr())
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -54,5 +51,10 @@ func main() {
 		json.NewEncoder(w).Encode(map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": 300})
 	})
 	fmt.Fprintln(os.Stderr, "signer:", http.Serve(ln, h))
+	os.Exit(1)
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "signer:", err)
 	os.Exit(1)
 }

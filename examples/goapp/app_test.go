@@ -16,10 +16,7 @@ import (
 
 func TestRoutes(t *testing.T) {
 	p := identitytest.New(t, "app")
-	v, err := identity.New(identity.Options{Issuer: p.URL(), Audience: "app"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := p.Verifier(t, identity.Options{Audience: "app"})
 	srv := httptest.NewServer(newHandler(v))
 	defer srv.Close()
 

@@ -5,6 +5,7 @@
 package identitytest
 
 import (
+	"cmp"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -50,6 +51,19 @@ func New(t testing.TB, audience string) *Proxy {
 	p.Server = httptest.NewServer(http.HandlerFunc(p.serveJWKS))
 	t.Cleanup(p.Server.Close)
 	return p
+}
+
+// Verifier is an identity.Verifier that trusts p: opts with the issuer, and
+// the audience when empty, taken from p. Options New refuses fail the test.
+func (p *Proxy) Verifier(t testing.TB, opts identity.Options) *identity.Verifier {
+	t.Helper()
+	opts.Issuer = p.URL()
+	opts.Audience = cmp.Or(opts.Audience, p.Audience)
+	v, err := identity.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 func (p *Proxy) serveJWKS(w http.ResponseWriter, r *http.Request) {

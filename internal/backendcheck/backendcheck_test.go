@@ -24,10 +24,7 @@ const leeway = time.Second
 // verifying is a backend done right: identity's middleware, and the admin
 // route for the admin role.
 func verifying(t *testing.T, p *identitytest.Proxy) http.Handler {
-	v, err := identity.New(identity.Options{Issuer: p.URL(), Audience: "app", Leeway: leeway})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := p.Verifier(t, identity.Options{Audience: "app", Leeway: leeway})
 	return v.Middleware(identity.RequireRole("admin")(okHandler()))
 }
 

@@ -104,4 +104,5 @@ const (
 	hintDisagreeRoute = "the route answers a caller without roles as it answers the allowed persona, so it cannot tell: pass --path with a route that needs a role"
 	hintReplay        = "your backend accepted an assertion after it expired (a cache of verified tokens?): check exp on every request"
 	hintReplayRefused = "the backend refused the assertion while it was valid, so the replay proves nothing: see the genuine case"
+	hintNeither       = "the backend neither accepted nor refused (401/403) the request: is the route right (--path)?"
 )

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/go-jose/go-jose/v4/jwt"
@@ -140,21 +141,7 @@ func (r *runner) forged(ctx context.Context, f forgery) Result {
 	if err != nil {
 		return r.errored(res, err, start)
 	}
-	a, err := r.t.send(ctx, tok, h)
-	if err != nil {
-		return r.errored(res, err, start)
-	}
-	res.Got, res.Status, res.Duration = a.String(), a.status, time.Since(start)
-	switch {
-	case a.refused():
-		res.Verdict = Pass
-	case a.accepted():
-		res.Verdict, res.Hint = Fail, f.hint
-	default:
-		res.Verdict = Error
-		res.Hint = "the backend neither accepted nor refused (401/403) the request: is the route right (--path)?"
-	}
-	return res
+	return r.expectRefused(ctx, res, tok, h, f.hint, hintNeither, start)
 }
 
 // disagree sends a genuine assertion for a caller without roles together
@@ -218,22 +205,25 @@ func (r *runner) replay(ctx context.Context, genuineOK bool) Result {
 	if err := r.sleep(ctx, exp.Add(r.t.Leeway+time.Second).Sub(r.t.Now())); err != nil {
 		return r.errored(res, err, start)
 	}
-	return r.judgeReplay(ctx, res, tok, start)
+	return r.expectRefused(ctx, res, tok, nil, hintReplay, "", start)
 }
 
-func (r *runner) judgeReplay(ctx context.Context, res Result, tok string, start time.Time) Result {
-	again, err := r.t.send(ctx, tok, nil)
+// expectRefused sends tok (with headers h) and judges the answer: refused
+// is a pass, accepted a failure with hint, anything else an error with
+// neither.
+func (r *runner) expectRefused(ctx context.Context, res Result, tok string, h http.Header, hint, neither string, start time.Time) Result {
+	a, err := r.t.send(ctx, tok, h)
 	if err != nil {
 		return r.errored(res, err, start)
 	}
-	res.Got, res.Status, res.Duration = again.String(), again.status, time.Since(start)
+	res.Got, res.Status, res.Duration = a.String(), a.status, time.Since(start)
 	switch {
-	case again.refused():
+	case a.refused():
 		res.Verdict = Pass
-	case again.accepted():
-		res.Verdict, res.Hint = Fail, hintReplay
+	case a.accepted():
+		res.Verdict, res.Hint = Fail, hint
 	default:
-		res.Verdict = Error
+		res.Verdict, res.Hint = Error, neither
 	}
 	return res
 }

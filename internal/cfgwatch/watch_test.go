@@ -98,6 +98,13 @@ func (f *fixture) write(s string) {
 	}
 }
 
+// edit replaces old with new in the base config, writes it and polls once.
+func (f *fixture) edit(old, new string) {
+	f.t.Helper()
+	f.write(strings.Replace(base, old, new, 1))
+	f.w.Poll()
+}
+
 func (f *fixture) last() audit.Event {
 	f.t.Helper()
 	if len(f.notices) == 0 {
@@ -113,8 +120,7 @@ func TestPollReloadsAChangedFileAndSaysWhatChanged(t *testing.T) {
 	if len(f.notices) != 0 || len(f.applied) != 0 {
 		t.Fatalf("an unchanged file should be left alone, got %v", f.notices)
 	}
-	f.write(strings.Replace(base, "environments:", "  dave: {email: dave@example.com}\nenvironments:", 1))
-	f.w.Poll()
+	f.edit("environments:", "  dave: {email: dave@example.com}\nenvironments:")
 	if n := f.last(); n.Kind != audit.KindNotice || n.Level != "info" || n.Message != "config reloaded: personas +dave" {
 		t.Errorf("notice = %+v", n)
 	}
@@ -130,8 +136,7 @@ func TestPollReloadsAChangedFileAndSaysWhatChanged(t *testing.T) {
 func TestABrokenFileKeepsTheRunningConfigAndSaysWhereOnce(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.write(strings.Replace(base, "roles:", "rols:", 1))
-	f.w.Poll()
+	f.edit("roles:", "rols:")
 	f.w.Poll()
 	if len(f.applied) != 0 {
 		t.Fatal("a broken file must not be applied")
@@ -145,8 +150,7 @@ func TestABrokenFileKeepsTheRunningConfigAndSaysWhereOnce(t *testing.T) {
 		t.Errorf("notice = %q (level %s), want one line with file:line", n.Message, n.Level)
 	}
 
-	f.write(strings.Replace(base, "eng: [reader]", "eng: [writer]", 1))
-	f.w.Poll()
+	f.edit("eng: [reader]", "eng: [writer]")
 	if n := f.last(); n.Level != "info" || n.Message != "config reloaded: environments ~dev" {
 		t.Errorf("after the fix: %q, want the change against the config that ran", n.Message)
 	}
@@ -156,14 +160,12 @@ func TestAnApplyErrorKeepsTheRunningConfig(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.applyErr = errors.New(`policy "admin-area": unknown function FOO`)
-	f.write(strings.Replace(base, "eng: [reader]", "eng: [writer]", 1))
-	f.w.Poll()
+	f.edit("eng: [reader]", "eng: [writer]")
 	if n := f.last(); n.Level != "error" || !strings.Contains(n.Message, `could not be applied, the running config stays: policy "admin-area"`) {
 		t.Errorf("notice = %q", n.Message)
 	}
 	f.applyErr = nil
-	f.write(strings.Replace(base, "eng: [reader]", "eng: [writer, reader]", 1))
-	f.w.Poll()
+	f.edit("eng: [reader]", "eng: [writer, reader]")
 	if n := f.last(); n.Message != "config reloaded: environments ~dev" {
 		t.Errorf("notice = %q: the diff should be against the config still running", n.Message)
 	}
@@ -180,8 +182,7 @@ func TestAMissingFileIsReportedOnceAndItsReturnReloads(t *testing.T) {
 	if len(f.notices) != 1 || f.last().Level != "warn" || !strings.Contains(f.last().Message, "the running config stays") {
 		t.Fatalf("notices = %+v", f.notices)
 	}
-	f.write(strings.Replace(base, "eng: [reader]", "eng: [writer]", 1))
-	f.w.Poll()
+	f.edit("eng: [reader]", "eng: [writer]")
 	if n := f.last(); n.Message != "config reloaded: environments ~dev" {
 		t.Errorf("notice = %q", n.Message)
 	}

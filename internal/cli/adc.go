@@ -24,26 +24,20 @@ import (
 
 // NewCmdADC builds `authdev adc` and its subcommands.
 func NewCmdADC(f *Factory) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "adc",
-		Short: "Inspect the NetScaler policies and ns.conf the proxy runs",
-	}
-	cmd.AddCommand(NewCmdADCCheck(f, nil), NewCmdADCExplain(f, nil))
-	return cmd
+	return group("adc", "Inspect the NetScaler policies and ns.conf the proxy runs", NewCmdADCCheck(f, nil), NewCmdADCExplain(f, nil))
 }
 
 // ADCCheckOptions are the inputs of `authdev adc check`.
 type ADCCheckOptions struct {
-	IO     *IO
-	Config func() (*config.Config, error)
+	Deps
 
 	Strict bool
 }
 
 // NewCmdADCCheck builds `authdev adc check`.
 func NewCmdADCCheck(f *Factory, runF func(*ADCCheckOptions) error) *cobra.Command {
-	opts := &ADCCheckOptions{IO: f.IO, Config: f.Config}
-	cmd := &cobra.Command{
+	opts := &ADCCheckOptions{Deps: f.deps()}
+	cmd := oneShot(&cobra.Command{
 		Use:   "check [--strict]",
 		Short: "Print what authdev understood of the policies and ns.conf, and what it does not emulate",
 		Long: `Compile the policies and headers of authdev.yaml and the ns.conf named by
@@ -59,24 +53,23 @@ is a warning. Only a line the ADC itself would refuse (bad syntax, a
 reference to nothing) is an error, with file:line:col (exit status 2).
 With --strict, any line able to change a decision that authdev does not
 emulate makes the exit status 1.`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return adcCheckRun(opts)
-		},
-	}
+	}, opts, runF, adcCheckRun)
 	cmd.Flags().BoolVar(&opts.Strict, "strict", false, "exit 1 when a line able to change a decision is not emulated")
 	return cmd
 }
 
-func adcCheckRun(opts *ADCCheckOptions) error {
-	cfg, err := opts.Config()
+// compile loads the config and compiles its policies and ns.conf.
+func (d Deps) compile() (*config.Config, *adc.Engine, error) {
+	cfg, err := d.Config()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	e, err := adc.Compile(cfg)
+	return cfg, e, err
+}
+
+func adcCheckRun(opts *ADCCheckOptions) error {
+	_, e, err := opts.compile()
 	if err != nil {
 		return err
 	}
@@ -96,8 +89,7 @@ func adcCheckRun(opts *ADCCheckOptions) error {
 
 // ADCExplainOptions are the inputs of `authdev adc explain`.
 type ADCExplainOptions struct {
-	IO     *IO
-	Config func() (*config.Config, error)
+	Deps
 
 	Persona  string
 	Env      string
@@ -114,7 +106,7 @@ type ADCExplainOptions struct {
 
 // NewCmdADCExplain builds `authdev adc explain`.
 func NewCmdADCExplain(f *Factory, runF func(*ADCExplainOptions) error) *cobra.Command {
-	opts := &ADCExplainOptions{IO: f.IO, Config: f.Config}
+	opts := &ADCExplainOptions{Deps: f.deps()}
 	cmd := &cobra.Command{
 		Use:   "explain --as PERSONA [--env E] METHOD PATH [-H 'Name: value']",
 		Short: "Show which policies decide a request, without a backend",
@@ -127,10 +119,7 @@ Nothing is sent anywhere: no IdP, proxy or backend needs to run.`,
 		Args: explainArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Method, opts.Path = args[0], args[1]
-			if runF != nil {
-				return runF(opts)
-			}
-			return adcExplainRun(opts)
+			return runWith(opts, runF, adcExplainRun)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Persona, "as", "", "persona making the request (required)")
@@ -184,11 +173,7 @@ func adcExplainRun(opts *ADCExplainOptions) error {
 	if err != nil {
 		return usageErrorf("--client-ip %q is not an IP address", opts.ClientIP)
 	}
-	cfg, err := opts.Config()
-	if err != nil {
-		return err
-	}
-	e, err := adc.Compile(cfg)
+	cfg, e, err := opts.compile()
 	if err != nil {
 		return err
 	}

@@ -1,24 +1,17 @@
 package cli
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/internal/stack"
-	"github.com/authdev/authdev/internal/state"
 )
 
 // AsOptions are the inputs of `authdev as`.
 type AsOptions struct {
-	IO     *IO
-	Config func() (*config.Config, error)
-	State  func() (state.Store, error)
-	Now    func() time.Time
+	Deps
 
 	Persona string
 	Env     string
@@ -31,7 +24,7 @@ const PickerPersona = "-"
 
 // NewCmdAs builds `authdev as`.
 func NewCmdAs(f *Factory, runF func(context.Context, *AsOptions) error) *cobra.Command {
-	opts := &AsOptions{IO: f.IO, Config: f.Config, State: f.State, Now: f.Now}
+	opts := &AsOptions{Deps: f.deps()}
 	return opts.bindEnv(&cobra.Command{
 		Use:   "as PERSONA",
 		Short: "Switch the active persona of a running authdev up",
@@ -45,12 +38,7 @@ IdP's persona picker.`,
 		ValidArgsFunction: onlyFirstArg(completeFrom(f, personaNames, cobra.CompletionWithDesc(PickerPersona, "the IdP's picker"))),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Persona = args[0]
-			ctx, stop := interruptible(cmd)
-			defer stop()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return asRun(ctx, opts)
+			return runInterruptible(cmd, opts, runF, asRun)
 		},
 	})
 }
@@ -76,16 +64,11 @@ func asRun(ctx context.Context, opts *AsOptions) error {
 			return &UsageError{Err: cfg.UnknownEnvironment(opts.Env)}
 		}
 	}
-	store, err := opts.State()
+	c, err := opts.control(cfg, opts.ProxyURL)
 	if err != nil {
 		return err
 	}
-	token, roots, err := stack.ControlCredentials(store)
-	if err != nil {
-		return err
-	}
-	url := cmp.Or(opts.ProxyURL, controlURL(cfg, store))
-	got, err := stack.Switch(ctx, url, token, roots, stack.ActiveState{Persona: persona, Env: opts.Env})
+	got, err := stack.Switch(ctx, c.url, c.token, c.roots, stack.ActiveState{Persona: persona, Env: opts.Env})
 	if err != nil {
 		return err
 	}

@@ -25,9 +25,8 @@ type CAOptions struct {
 
 // NewCmdCA builds `authdev ca` and its subcommands.
 func NewCmdCA(f *Factory) *cobra.Command {
-	cmd := &cobra.Command{Use: "ca", Short: "authdev's local certificate authority (the proxy's HTTPS certificates)"}
-	cmd.AddCommand(NewCmdCAPrint(f, nil), NewCmdCATrust(f, nil))
-	return cmd
+	return group("ca", "authdev's local certificate authority (the proxy's HTTPS certificates)",
+		NewCmdCAPrint(f, nil), NewCmdCATrust(f, nil))
 }
 
 func newCAOptions(f *Factory) *CAOptions {
@@ -41,7 +40,7 @@ func newCAOptions(f *Factory) *CAOptions {
 // NewCmdCAPrint builds `authdev ca print`.
 func NewCmdCAPrint(f *Factory, runF func(*CAOptions) error) *cobra.Command {
 	opts := newCAOptions(f)
-	return &cobra.Command{
+	return oneShot(&cobra.Command{
 		Use:   "print",
 		Short: "Write the CA certificate (PEM) to stdout",
 		Long: `Write the CA certificate, PEM encoded, to stdout: for curl --cacert, for
@@ -49,14 +48,7 @@ REQUESTS_CA_BUNDLE / SSL_CERT_FILE, or to add it to a trust store by hand.
 The CA is created (once, kept in the state store) if it does not exist yet.`,
 		Example: `  authdev ca print > authdev-ca.pem
   curl --cacert authdev-ca.pem https://127.0.0.1:8443/.authdev/health`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return caPrintRun(opts)
-		},
-	}
+	}, opts, runF, caPrintRun)
 }
 
 func loadCA(opts *CAOptions) (*pki.CA, error) {
@@ -79,21 +71,14 @@ func caPrintRun(opts *CAOptions) error {
 // NewCmdCATrust builds `authdev ca trust`.
 func NewCmdCATrust(f *Factory, runF func(*CAOptions) error) *cobra.Command {
 	opts := newCAOptions(f)
-	return &cobra.Command{
+	return oneShot(&cobra.Command{
 		Use:   "trust",
 		Short: "Install the CA into the system and browser (NSS) trust stores",
 		Long: `Install the CA certificate into the system trust store and into every NSS
 database (Chromium's ~/.pki/nssdb, Firefox profiles) it can write. Where it
 cannot (no root, no certutil), it prints the exact commands to stdout, so
 ` + "`authdev ca trust | sh`" + ` finishes the job.`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return caTrustRun(opts)
-		},
-	}
+	}, opts, runF, caTrustRun)
 }
 
 func caTrustRun(opts *CAOptions) error {

@@ -17,6 +17,17 @@ func run(t *testing.T, env map[string]string, args ...string) (code int, stdout,
 	return code, out.String(), errOut.String()
 }
 
+// runExit runs authdev with args and fails the test unless it exits with
+// want; it returns stdout and stderr.
+func runExit(t *testing.T, want int, args ...string) (stdout, stderr string) {
+	t.Helper()
+	code, stdout, stderr := run(t, nil, args...)
+	if code != want {
+		t.Fatalf("%v: exit %d, want %d: %s", args, code, want, stderr)
+	}
+	return stdout, stderr
+}
+
 func TestInitThenValidateSucceeds(t *testing.T) {
 	t.Chdir(t.TempDir())
 	if code, _, stderr := run(t, nil, "init"); code != 0 {
@@ -54,10 +65,7 @@ func TestBrokenConfigExitsTwoWithEveryProblem(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "authdev.yaml")
 	os.WriteFile(p, []byte("personas:\n  alice: {}\nproxy:\n  upstram: []\nchecks:\n  - {as: bobb, request: GET /, expect: allow}\n"), 0o644)
-	code, _, stderr := run(t, nil, "--config", p, "config", "validate")
-	if code != ExitUsage {
-		t.Fatalf("exit %d, want 2", code)
-	}
+	_, stderr := runExit(t, ExitUsage, "--config", p, "config", "validate")
 	for _, w := range []string{p + `:4:3: unknown key "upstram" (did you mean "upstreams"?)`, p + `:6:10: check "bobb GET /": unknown persona "bobb"`} {
 		if !strings.Contains(stderr, w) {
 			t.Errorf("stderr lacks %q:\n%s", w, stderr)

@@ -14,9 +14,7 @@ import (
 
 // NewCmdConfig builds `authdev config` and its subcommands.
 func NewCmdConfig(f *Factory) *cobra.Command {
-	cmd := &cobra.Command{Use: "config", Short: "Check authdev.yaml and print its schema"}
-	cmd.AddCommand(NewCmdConfigValidate(f, nil), NewCmdConfigSchema(f, nil))
-	return cmd
+	return group("config", "Check authdev.yaml and print its schema", NewCmdConfigValidate(f, nil), NewCmdConfigSchema(f, nil))
 }
 
 // ConfigValidateOptions are the inputs of `authdev config validate`.
@@ -32,21 +30,14 @@ type ConfigValidateOptions struct {
 func NewCmdConfigValidate(f *Factory, runF func(*ConfigValidateOptions) error) *cobra.Command {
 	opts := &ConfigValidateOptions{IO: f.IO, Compile: compileConfig,
 		Load: func() (*config.Config, config.Errors) { return config.LoadAll(f.ConfigFile(), f.LoadOptions()) }}
-	return &cobra.Command{
+	return oneShot(&cobra.Command{
 		Use:   "validate",
 		Short: "Check authdev.yaml; every problem is printed with file:line:col",
 		Long: `Check authdev.yaml in one run: its keys and values, the names it refers to,
 every policy and header expression, and the ns.conf of proxy.adc_config.
 Every problem is printed as file:line:col, in file order; exit 2 when there
 is any.`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return configValidateRun(opts)
-		},
-	}
+	}, opts, runF, configValidateRun)
 }
 
 func configValidateRun(opts *ConfigValidateOptions) error {
@@ -88,20 +79,17 @@ type ConfigSchemaOptions struct{ IO *IO }
 // NewCmdConfigSchema builds `authdev config schema`.
 func NewCmdConfigSchema(f *Factory, runF func(*ConfigSchemaOptions) error) *cobra.Command {
 	opts := &ConfigSchemaOptions{IO: f.IO}
-	return &cobra.Command{
+	return oneShot(&cobra.Command{
 		Use:   "schema",
 		Short: "Print the JSON Schema of authdev.yaml",
-		Args:  noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			b, err := config.JSONSchema()
-			if err != nil {
-				return err
-			}
-			_, err = fmt.Fprintln(opts.IO.Out, string(b))
-			return err
-		},
+	}, opts, runF, configSchemaRun)
+}
+
+func configSchemaRun(opts *ConfigSchemaOptions) error {
+	b, err := config.JSONSchema()
+	if err != nil {
+		return err
 	}
+	_, err = fmt.Fprintln(opts.IO.Out, string(b))
+	return err
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,9 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/internal/stack"
-	"github.com/authdev/authdev/internal/state"
 )
 
 // drillStatus reads the drills in effect without running one.
@@ -21,9 +18,7 @@ const drillStatus = "status"
 
 // DrillOptions are the inputs of `authdev drill`.
 type DrillOptions struct {
-	IO     *IO
-	Config func() (*config.Config, error)
-	State  func() (state.Store, error)
+	Deps
 
 	Name     string
 	Duration string
@@ -34,7 +29,7 @@ type DrillOptions struct {
 
 // NewCmdDrill builds `authdev drill`.
 func NewCmdDrill(f *Factory, runF func(context.Context, *DrillOptions) error) *cobra.Command {
-	opts := &DrillOptions{IO: f.IO, Config: f.Config, State: f.State}
+	opts := &DrillOptions{Deps: f.deps()}
 	cmd := &cobra.Command{
 		Use:   "drill NAME [DURATION]",
 		Short: "Run a failure drill on a running authdev up",
@@ -70,12 +65,7 @@ in each case.`,
 			if len(args) == 2 {
 				opts.Duration = args[1]
 			}
-			ctx, stop := interruptible(cmd)
-			defer stop()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return drillRun(ctx, opts)
+			return runInterruptible(cmd, opts, runF, drillRun)
 		},
 	}
 	// Flags come before NAME, so that a negative skew (-90s) is an
@@ -97,11 +87,7 @@ func drillRun(ctx context.Context, opts *DrillOptions) error {
 	if err != nil {
 		return err
 	}
-	store, err := opts.State()
-	if err != nil {
-		return err
-	}
-	token, roots, err := stack.ControlCredentials(store)
+	c, err := opts.control(cfg, opts.ProxyURL)
 	if err != nil {
 		return err
 	}
@@ -109,7 +95,7 @@ func drillRun(ctx context.Context, opts *DrillOptions) error {
 	if opts.Name != drillStatus {
 		req = &stack.DrillRequest{Drill: stack.Drill(opts.Name), Duration: opts.Duration, Env: opts.Env}
 	}
-	st, err := stack.RunDrillAt(ctx, cmp.Or(opts.ProxyURL, controlURL(cfg, store)), token, roots, req)
+	st, err := stack.RunDrillAt(ctx, c.url, c.token, c.roots, req)
 	if err != nil {
 		return err
 	}

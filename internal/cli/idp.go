@@ -5,23 +5,18 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/authdev/authdev/audit"
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/internal/pki"
-	"github.com/authdev/authdev/internal/state"
 	"github.com/authdev/authdev/mockidp"
 )
 
 // IdPOptions are the inputs of `authdev idp`.
 type IdPOptions struct {
-	IO     *IO
-	Config func() (*config.Config, error)
-	State  func() (state.Store, error)
-	Now    func() time.Time
+	Deps
 
 	Listen      string
 	AllowRemote bool
@@ -32,8 +27,8 @@ type IdPOptions struct {
 
 // NewCmdIdP builds `authdev idp`.
 func NewCmdIdP(f *Factory, runF func(context.Context, *IdPOptions) error) *cobra.Command {
-	opts := &IdPOptions{IO: f.IO, Config: f.Config, State: f.State, Now: f.Now}
-	cmd := &cobra.Command{
+	opts := &IdPOptions{Deps: f.deps()}
+	cmd := longRunning(&cobra.Command{
 		Use:   "idp",
 		Short: "Run the mock OIDC identity provider alone (for CI and other proxies)",
 		Long: `Run the mock OIDC identity provider for the environments of authdev.yaml:
@@ -45,35 +40,18 @@ persona-picker login, every OAuth grant, JWKS, introspection and logout.
 It logs anyone in, so it binds a loopback address unless --allow-remote.
 Signing keys come from the state store; ` + "`authdev keys rotate`" + ` in another
 terminal takes effect in a running IdP within two seconds.`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := interruptible(cmd)
-			defer stop()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return idpRun(ctx, opts)
-		},
-	}
+	}, opts, runF, idpRun)
 	cmd.Flags().StringVar(&opts.Listen, "listen", "", "host:port to listen on (default idp.listen, 127.0.0.1:9400)")
 	cmd.Flags().BoolVar(&opts.AllowRemote, "allow-remote", false, "allow a non-loopback --listen address (anyone who reaches it can log in)")
 	return cmd
 }
 
 func idpRun(ctx context.Context, opts *IdPOptions) error {
-	cfg, err := opts.Config()
-	if err != nil {
+	var addr, warning string
+	cfg, store, err := opts.load(func(cfg *config.Config) (err error) {
+		addr, warning, err = listenAddr(opts.Listen, cfg.IDP.Listen, "idp.listen", opts.AllowRemote)
 		return err
-	}
-	addr, what := opts.Listen, "--listen"
-	if addr == "" {
-		addr, what = cfg.IDP.Listen, "idp.listen"
-	}
-	warning, err := checkListen(what, addr, opts.AllowRemote)
-	if err != nil {
-		return err
-	}
-	store, err := opts.State()
+	})
 	if err != nil {
 		return err
 	}

@@ -40,10 +40,7 @@ func NewCmdInit(f *Factory, runF func(*InitOptions) error) *cobra.Command {
 			if opts.Path == "" {
 				opts.Path = config.FileName
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return initRun(opts)
+			return runWith(opts, runF, initRun)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "overwrite an existing file")

@@ -7,31 +7,24 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/authdev/authdev/config"
-	"github.com/authdev/authdev/internal/state"
 	"github.com/authdev/authdev/mockidp"
 )
 
 // NewCmdKeys builds `authdev keys` and its subcommands.
 func NewCmdKeys(f *Factory) *cobra.Command {
-	cmd := &cobra.Command{Use: "keys", Short: "Manage the IdP's signing keys"}
-	cmd.AddCommand(NewCmdKeysRotate(f, nil))
-	return cmd
+	return group("keys", "Manage the IdP's signing keys", NewCmdKeysRotate(f, nil))
 }
 
 // KeysRotateOptions are the inputs of `authdev keys rotate`.
 type KeysRotateOptions struct {
-	IO     *IO
-	Config func() (*config.Config, error)
-	State  func() (state.Store, error)
-	Now    func() time.Time
-	Env    string
+	Deps
+	Env string
 }
 
 // NewCmdKeysRotate builds `authdev keys rotate`.
 func NewCmdKeysRotate(f *Factory, runF func(*KeysRotateOptions) error) *cobra.Command {
-	opts := &KeysRotateOptions{IO: f.IO, Config: f.Config, State: f.State, Now: f.Now}
-	cmd := &cobra.Command{
+	opts := &KeysRotateOptions{Deps: f.deps()}
+	cmd := oneShot(&cobra.Command{
 		Use:   "rotate",
 		Short: "Publish new IdP signing keys (OIDC and SAML); the old ones verify for token TTL + 5 min",
 		Long: `Publish new signing keys for every environment, or for --env only: the
@@ -41,14 +34,7 @@ what they signed keeps verifying until it expires.
 
 The keys live in the state store; a running ` + "`authdev idp`" + ` or ` + "`authdev up`" + `
 re-reads them every two seconds, so the rotation reaches it without a restart.`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return keysRotateRun(opts)
-		},
-	}
+	}, opts, runF, keysRotateRun)
 	cmd.Flags().StringVar(&opts.Env, "env", "", "rotate only this environment's key")
 	return cmd
 }

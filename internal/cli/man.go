@@ -26,10 +26,7 @@ func NewCmdMan(f *Factory, runF func(*ManOptions) error) *cobra.Command {
 		Args:   exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Dir, opts.Cmd = args[0], cmd.Root()
-			if runF != nil {
-				return runF(opts)
-			}
-			return manRun(opts)
+			return runWith(opts, runF, manRun)
 		},
 	}
 }

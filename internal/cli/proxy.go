@@ -11,15 +11,11 @@ import (
 
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/internal/stack"
-	"github.com/authdev/authdev/internal/state"
 )
 
 // ProxyOptions are the inputs of `authdev proxy`.
 type ProxyOptions struct {
-	IO     *IO
-	Config func() (*config.Config, error)
-	State  func() (state.Store, error)
-	Now    func() time.Time
+	Deps
 
 	Upstream     string
 	Issuer       string
@@ -37,8 +33,8 @@ type ProxyOptions struct {
 
 // NewCmdProxy builds `authdev proxy`.
 func NewCmdProxy(f *Factory, runF func(context.Context, *ProxyOptions) error) *cobra.Command {
-	opts := &ProxyOptions{IO: f.IO, Config: f.Config, State: f.State, Now: f.Now}
-	cmd := &cobra.Command{
+	opts := &ProxyOptions{Deps: f.deps()}
+	cmd := longRunning(&cobra.Command{
 		Use:   "proxy",
 		Short: "Run the ADC-emulating proxy alone, in front of any OIDC issuer",
 		Long: `Run the ADC-emulating proxy without the mock IdP: as a relying party of the
@@ -56,16 +52,7 @@ of a burst of requests are written together, at most 20 ms late.`,
 		Example: `  authdev proxy --upstream http://127.0.0.1:8000
   authdev proxy --issuer https://dev-123.okta.com/oauth2/default --client-id 0oa... \
     --client-secret "$OKTA_SECRET" --audience api://default --upstream http://127.0.0.1:8000`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := interruptible(cmd)
-			defer stop()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return proxyRun(ctx, opts)
-		},
-	}
+	}, opts, runF, proxyRun)
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Upstream, "upstream", "", "backend to proxy to instead of proxy.upstreams: URL (upstream \"app\") or NAME=URL")
 	fl.StringVar(&opts.Issuer, "issuer", "", "OIDC issuer URL (default: the mock IdP's issuers of the config)")
@@ -80,24 +67,15 @@ of a burst of requests are written together, at most 20 ms late.`,
 }
 
 func proxyRun(ctx context.Context, opts *ProxyOptions) error {
-	cfg, err := opts.Config()
-	if err != nil {
+	var warning string
+	var iss *stack.Issuer
+	cfg, store, err := opts.load(func(cfg *config.Config) (err error) {
+		if _, warning, err = listenAddr(opts.Listen, cfg.Proxy.Listen, "proxy.listen", opts.AllowRemote); err != nil {
+			return err
+		}
+		iss, err = proxyIssuer(opts, cfg)
 		return err
-	}
-	listen := opts.Listen
-	what := "--listen"
-	if listen == "" {
-		listen, what = cfg.Proxy.Listen, "proxy.listen"
-	}
-	warning, err := checkListen(what, listen, opts.AllowRemote)
-	if err != nil {
-		return err
-	}
-	iss, err := proxyIssuer(opts, cfg)
-	if err != nil {
-		return err
-	}
-	store, err := opts.State()
+	})
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -26,20 +25,16 @@ const recordInPlace = "(config)"
 
 // TestOptions are the inputs of `authdev test`.
 type TestOptions struct {
-	IO         *IO
-	Config     func() (*config.Config, error)
+	Deps
 	ConfigFile func() string
-	State      func() (state.Store, error)
-	Now        func() time.Time
 
 	Envs        []string
 	Proxy       string
 	Upstream    string
 	ProxyListen string
-	JUnit       string
-	JSON        bool
-	Record      string
-	Parallel    int
+	ReportFlags
+	Record   string
+	Parallel int
 
 	OpenAPI         string
 	RequireCoverage bool
@@ -48,8 +43,8 @@ type TestOptions struct {
 
 // NewCmdTest builds `authdev test`.
 func NewCmdTest(f *Factory, runF func(context.Context, *TestOptions) error) *cobra.Command {
-	opts := &TestOptions{IO: f.IO, Config: f.Config, ConfigFile: f.ConfigFile, State: f.State, Now: f.Now}
-	cmd := &cobra.Command{
+	opts := &TestOptions{Deps: f.deps(), ConfigFile: f.ConfigFile}
+	cmd := longRunning(&cobra.Command{
 		Use:   "test",
 		Short: "Run the RBAC checks of authdev.yaml through the proxy, in every environment",
 		Long: `Run the checks of authdev.yaml through the ADC-emulating proxy exactly as a
@@ -100,23 +95,13 @@ baseline, not a verdict.`,
   authdev test --proxy https://127.0.0.1:8443
   authdev test --record=authdev.baseline.yaml
   authdev test --require-coverage --openapi api/openapi.yaml`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := interruptible(cmd)
-			defer stop()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return testRun(ctx, opts)
-		},
-	}
+	}, opts, runF, testRun)
 	fl := cmd.Flags()
 	fl.StringSliceVar(&opts.Envs, "env", nil, "run only in these environments (repeat or comma-separate; default every environment)")
 	fl.StringVar(&opts.Proxy, "proxy", "", "test through this running authdev proxy instead of starting one")
 	fl.StringVar(&opts.Upstream, "upstream", "", "backend to test instead of proxy.upstreams: URL (upstream \"app\") or NAME=URL")
 	fl.StringVar(&opts.ProxyListen, "proxy-listen", "", "address of the in-process proxy (default proxy.listen with a backend when free, else a free port)")
-	fl.StringVar(&opts.JUnit, "junit", "", "also write a JUnit XML report to this file")
-	fl.BoolVar(&opts.JSON, "json", false, "print the results as JSON on stdout instead of the table")
+	opts.ReportFlags.bind(cmd)
 	fl.StringVar(&opts.Record, "record", "", "write the observed outcomes as expectations: into the config, or into `FILE` with --record=FILE")
 	fl.Lookup("record").NoOptDefVal = recordInPlace
 	fl.IntVar(&opts.Parallel, "parallel", 16, "checks run at once")
@@ -127,9 +112,6 @@ baseline, not a verdict.`,
 }
 
 func testRun(ctx context.Context, opts *TestOptions) error {
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
 	cfg, err := opts.Config()
 	if err != nil {
 		return err
@@ -174,7 +156,7 @@ func testRun(ctx context.Context, opts *TestOptions) error {
 	if ctx.Err() != nil {
 		return errors.New("interrupted")
 	}
-	if err := writeReports(opts, report); err != nil {
+	if err := writeReport(opts.IO, "authdev test", report, opts.ReportFlags); err != nil {
 		return err
 	}
 	if recordTo != "" {
@@ -334,29 +316,6 @@ func startInProcess(opts *TestOptions, cfg *config.Config, store state.Store) (*
 // backend rather than to the embedded demo.
 func frontsBackend(opts *TestOptions, cfg *config.Config) bool {
 	return opts.Upstream != "" || len(cfg.Proxy.Upstreams) > 0 || cfg.Proxy.ADCConfig != ""
-}
-
-// writeReports prints the report (table or --json) and writes --junit.
-func writeReports(opts *TestOptions, report rbactest.Report) error {
-	if opts.JSON {
-		if err := report.WriteJSON(opts.IO.Out); err != nil {
-			return err
-		}
-	} else if err := report.WriteText(opts.IO.Out); err != nil {
-		return err
-	}
-	if opts.JUnit == "" {
-		return nil
-	}
-	var buf bytes.Buffer
-	if err := report.WriteJUnit(&buf); err != nil {
-		return err
-	}
-	if err := writeFileAtomic(opts.JUnit, buf.Bytes()); err != nil {
-		return fmt.Errorf("--junit %s: %w", opts.JUnit, err)
-	}
-	fmt.Fprintf(opts.IO.ErrOut, "authdev test: JUnit report in %s\n", opts.JUnit)
-	return nil
 }
 
 // recordRun writes the outcomes as expectations into recordTo.

@@ -18,16 +18,12 @@ import (
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/internal/oidcgrant"
 	"github.com/authdev/authdev/internal/stack"
-	"github.com/authdev/authdev/internal/state"
 	"github.com/authdev/authdev/mockidp"
 )
 
 // TokenOptions are the inputs of `authdev token`.
 type TokenOptions struct {
-	IO     *IO
-	Config func() (*config.Config, error)
-	State  func() (state.Store, error)
-	Now    func() time.Time
+	Deps
 
 	As       string
 	Env      string
@@ -44,8 +40,8 @@ type TokenOptions struct {
 
 // NewCmdToken builds `authdev token`.
 func NewCmdToken(f *Factory, runF func(context.Context, *TokenOptions) error) *cobra.Command {
-	opts := &TokenOptions{IO: f.IO, Config: f.Config, State: f.State, Now: f.Now}
-	cmd := &cobra.Command{
+	opts := &TokenOptions{Deps: f.deps()}
+	cmd := longRunning(&cobra.Command{
 		Use:   "token --as PERSONA",
 		Short: "Get a token for a persona from the IdP; only the token goes to stdout",
 		Long: `Get a token for a persona through a real grant: the authorization code flow
@@ -65,16 +61,7 @@ scripts; --json prints the access, ID and refresh tokens with their expiry;
 		Example: `  curl -H "Authorization: Bearer $(authdev token --as alice)" https://127.0.0.1:8443/api
   authdev token --as bob --env prod --decode
   authdev token --as carol --aud reports-api --json`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := interruptible(cmd)
-			defer stop()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return tokenRun(ctx, opts)
-		},
-	}
+	}, opts, runF, tokenRun)
 	fl := cmd.Flags()
 	fl.StringVar(&opts.As, "as", "", "the persona who logs in (required)")
 	fl.StringVar(&opts.Env, "env", "", "environment, i.e. issuer (default the active one of a running authdev up, else the first in the config)")
@@ -88,9 +75,6 @@ scripts; --json prints the access, ID and refresh tokens with their expiry;
 }
 
 func tokenRun(ctx context.Context, opts *TokenOptions) error {
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
 	cfg, err := opts.Config()
 	if err != nil {
 		return err

@@ -19,17 +19,13 @@ import (
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/internal/cfgwatch"
 	"github.com/authdev/authdev/internal/stack"
-	"github.com/authdev/authdev/internal/state"
 	"github.com/authdev/authdev/tui"
 )
 
 // UpOptions are the inputs of `authdev up`.
 type UpOptions struct {
-	IO         *IO
-	Config     func() (*config.Config, error)
+	Deps
 	ConfigFile func() string
-	State      func() (state.Store, error)
-	Now        func() time.Time
 	// LoadConfig reads the config file again when it changes; Getenv finds
 	// the default audit log's folder.
 	LoadConfig func(path string) (*config.Config, error)
@@ -59,12 +55,12 @@ type UpOptions struct {
 
 // NewCmdUp builds `authdev up`.
 func NewCmdUp(f *Factory, runF func(context.Context, *UpOptions) error) *cobra.Command {
-	opts := &UpOptions{IO: f.IO, Config: f.Config, ConfigFile: f.ConfigFile, State: f.State, Now: f.Now,
+	opts := &UpOptions{Deps: f.deps(), ConfigFile: f.ConfigFile,
 		OpenBrowser: openBrowser(f.IO.ErrOut), RunTUI: runTUI, Getenv: f.Getenv,
 		LoadConfig: func(path string) (*config.Config, error) {
 			return config.Load(path, f.LoadOptions())
 		}}
-	cmd := &cobra.Command{
+	cmd := longRunning(&cobra.Command{
 		Use:   "up",
 		Short: "Run the mock IdP and the ADC-emulating proxy (and the demo backend when there is no upstream)",
 		Long: `Run the whole stack: the mock OIDC IdP, the ADC-emulating proxy in front of
@@ -84,16 +80,7 @@ While the terminal UI runs, the audit trail goes to --audit-log, by default
 $XDG_STATE_HOME/authdev/audit.log (~/.local/state/authdev/audit.log).`,
 		Example: `  authdev up --as alice
   authdev up --no-tui --upstream http://127.0.0.1:8000 --audit-log audit.jsonl`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := interruptible(cmd)
-			defer stop()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return upRun(ctx, opts)
-		},
-	}
+	}, opts, runF, upRun)
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Env, "env", "", "active environment (default the first in the config)")
 	fl.StringVar(&opts.As, "as", "", "active persona: browser logins become silent logins of it")
@@ -116,15 +103,11 @@ func openBrowser(errOut io.Writer) func(string) error {
 }
 
 func upRun(ctx context.Context, opts *UpOptions) error {
-	cfg, err := opts.Config()
-	if err != nil {
+	var warnings []string
+	cfg, store, err := opts.load(func(cfg *config.Config) (err error) {
+		warnings, err = checkUpFlags(opts, cfg)
 		return err
-	}
-	warnings, err := checkUpFlags(opts, cfg)
-	if err != nil {
-		return err
-	}
-	store, err := opts.State()
+	})
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"crypto/ecdsa"
@@ -33,10 +32,7 @@ import (
 
 // VerifyBackendOptions are the inputs of `authdev verify-backend`.
 type VerifyBackendOptions struct {
-	IO     *IO
-	Config func() (*config.Config, error)
-	State  func() (state.Store, error)
-	Now    func() time.Time
+	Deps
 
 	Upstream string
 	Path     string
@@ -44,14 +40,13 @@ type VerifyBackendOptions struct {
 	Env      string
 	Issuer   string
 	Leeway   time.Duration
-	JSON     bool
-	JUnit    string
+	ReportFlags
 }
 
 // NewCmdVerifyBackend builds `authdev verify-backend`.
 func NewCmdVerifyBackend(f *Factory, runF func(context.Context, *VerifyBackendOptions) error) *cobra.Command {
-	opts := &VerifyBackendOptions{IO: f.IO, Config: f.Config, State: f.State, Now: f.Now}
-	cmd := &cobra.Command{
+	opts := &VerifyBackendOptions{Deps: f.deps()}
+	cmd := longRunning(&cobra.Command{
 		Use:   "verify-backend",
 		Short: "Send forged identities straight to the backend; fail if it accepts one",
 		Long: `Send requests directly to the backend, not through the proxy, and check that
@@ -78,16 +73,7 @@ forgery is refused and the genuine assertion accepted, 1 otherwise, 2 for
 bad usage.`,
 		Example: `  authdev verify-backend --upstream http://127.0.0.1:8000 --path /admin/users
   authdev verify-backend --junit backend.xml`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := interruptible(cmd)
-			defer stop()
-			if runF != nil {
-				return runF(ctx, opts)
-			}
-			return verifyBackendRun(ctx, opts)
-		},
-	}
+	}, opts, runF, verifyBackendRun)
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Upstream, "upstream", "", "the backend: URL (upstream \"app\") or NAME=URL; default the first of proxy.upstreams")
 	fl.StringVar(&opts.Path, "path", "", "a protected route of the backend (default the first GET check's path, else the first GET route of its OpenAPI document it refuses without identity, else /)")
@@ -95,21 +81,16 @@ bad usage.`,
 	fl.StringVar(&opts.Env, "env", "", "environment whose roles the personas hold (default the first)")
 	fl.StringVar(&opts.Issuer, "issuer", "", "the proxy URL the backend trusts (default the URL of proxy.listen)")
 	fl.DurationVar(&opts.Leeway, "leeway", 10*time.Second, "clock skew the backend tolerates on exp and nbf (the examples' AUTHDEV_LEEWAY)")
-	fl.BoolVar(&opts.JSON, "json", false, "print the results as JSON on stdout instead of the table")
-	fl.StringVar(&opts.JUnit, "junit", "", "also write a JUnit XML report to this file")
+	opts.ReportFlags.bind(cmd)
 	return cmd
 }
 
 func verifyBackendRun(ctx context.Context, opts *VerifyBackendOptions) error {
-	cfg, err := opts.Config()
-	if err != nil {
+	var t *backendcheck.Target
+	cfg, userStore, err := opts.load(func(cfg *config.Config) (err error) {
+		t, err = backendTarget(cfg, opts)
 		return err
-	}
-	t, err := backendTarget(cfg, opts)
-	if err != nil {
-		return err
-	}
-	userStore, err := opts.State()
+	})
 	if err != nil {
 		return err
 	}
@@ -142,24 +123,8 @@ func verifyBackendRun(ctx context.Context, opts *VerifyBackendOptions) error {
 }
 
 func writeBackendReport(opts *VerifyBackendOptions, report backendcheck.Report) error {
-	var err error
-	if opts.JSON {
-		err = report.WriteJSON(opts.IO.Out)
-	} else {
-		err = report.WriteText(opts.IO.Out)
-	}
-	if err != nil {
+	if err := writeReport(opts.IO, "authdev verify-backend", report, opts.ReportFlags); err != nil {
 		return err
-	}
-	if opts.JUnit != "" {
-		var buf bytes.Buffer
-		if err := report.WriteJUnit(&buf); err != nil {
-			return err
-		}
-		if err := writeFileAtomic(opts.JUnit, buf.Bytes()); err != nil {
-			return fmt.Errorf("--junit %s: %w", opts.JUnit, err)
-		}
-		fmt.Fprintf(opts.IO.ErrOut, "authdev verify-backend: JUnit report in %s\n", opts.JUnit)
 	}
 	if !report.OK() {
 		return &SilentError{Code: ExitFailure}

@@ -22,10 +22,7 @@ func NewCmdVersion(f *Factory, runF func(*VersionOptions) error) *cobra.Command 
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Version = resolveVersion(f.Version)
-			if runF != nil {
-				return runF(opts)
-			}
-			return versionRun(opts)
+			return runWith(opts, runF, versionRun)
 		},
 	}
 }

@@ -22,21 +22,23 @@ func main() {
 	// nil: mockoidc generates its RSA key at start, as its Run does.
 	m, err := mockoidc.NewServer(nil)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "mockoidc:", err)
-		os.Exit(1)
+		fatal(err)
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "mockoidc:", err)
-		os.Exit(1)
+		fatal(err)
 	}
 	if err := m.Start(ln, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "mockoidc:", err)
-		os.Exit(1)
+		fatal(err)
 	}
 	fmt.Fprintf(os.Stderr, "mockoidc: listening on http://%s issuer %s\n", ln.Addr(), m.Issuer())
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
 	<-stop
 	m.Shutdown()
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "mockoidc:", err)
+	os.Exit(1)
 }
