@@ -26,6 +26,9 @@ type Request struct {
 	// has several; "" is the first SSL one (else the first). Without cs
 	// vservers it is not used.
 	VServer string
+	// RelayState is AAA.LOGIN.RELAYSTATE, set when a samlAction's
+	// -relaystateRule checks a SAML login.
+	RelayState string
 }
 
 // User is AAA.USER: the identity the proxy established.

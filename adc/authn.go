@@ -1,6 +1,7 @@
 package adc
 
 import (
+	"net/http"
 	"strings"
 
 	"github.com/authdev/authdev/config"
@@ -87,6 +88,12 @@ type SAMLAction struct {
 	SignatureAlg    string   // -signatureAlg, default RSA-SHA256
 	DigestMethod    string   // -digestMethod, default SHA256
 	LogoutURL       string   // -logoutURL
+	// RelayStateCheck evaluates -relaystateRule on a login's RelayState:
+	// false (with why, when the rule is UNDEF) refuses the login; nil
+	// without a rule.
+	// r is the IdP's post to the assertion consumer service (HTTP.REQ).
+	RelayStateCheck func(r *http.Request, relayState string) (ok bool, undef string)
+	relayRule       exprSrc
 	Pos             config.Pos
 }
 

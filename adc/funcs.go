@@ -37,6 +37,7 @@ func init() {
 		"client.ssl": clientSSLProps(),
 		"aaa":        aaaProps(),
 		"aaa.user":   aaaUserProps(),
+		"aaa.login":  aaaLoginProps(),
 		"sys":        sysProps(),
 		"time":       timeProps(),
 	}
@@ -107,7 +108,9 @@ func (c *compiler) call(recv val, n *node) (val, error) {
 }
 
 func (c *compiler) unknownFunc(recv val, n *node) error {
-	if notEmulatedNames[n.name] || recv.kind == "unemulated" {
+	// AAA.LOGIN's other properties (USERNAME, PASSWORD...) are valid on
+	// the ADC and read only by authentication policies, not emulated.
+	if notEmulatedNames[n.name] || recv.kind == "unemulated" || recv.kind == "aaa.login" {
 		return notEmulatedAt(n.tok.pos, recv.what+"."+n.raw)
 	}
 	names := funcNames(recv)

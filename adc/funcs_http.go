@@ -351,6 +351,7 @@ func clientSSLProps() map[string]funcSpec {
 
 func aaaProps() map[string]funcSpec {
 	return map[string]funcSpec{
-		"USER": ns("aaa.user"),
+		"USER":  ns("aaa.user"),
+		"LOGIN": ns("aaa.login"),
 	}
 }

@@ -28,6 +28,14 @@ func aaaUserProps() map[string]funcSpec {
 	}
 }
 
+// aaaLoginProps are AAA.LOGIN: the RelayState of a SAML login, which a
+// samlAction's -relaystateRule checks.
+func aaaLoginProps() map[string]funcSpec {
+	return map[string]funcSpec{
+		"RELAYSTATE": textProp("", func(e *evalCtx) string { return e.req.RelayState }),
+	}
+}
+
 func userGroups(c *compiler, recv val, n *node) (val, error) {
 	return val{ty: tyList, sep: ",", text: func(e *evalCtx) string {
 		if e.req.User == nil {

@@ -84,6 +84,9 @@ func (s *session) addSAMLAction(c *command) {
 		s.failTok(c, c.opt("samlbinding").tok, "-samlBinding %q: use POST, REDIRECT or ARTIFACT", a.Binding)
 		return
 	}
+	if o := c.opt("relaystaterule"); o != nil && len(o.vals) > 0 {
+		a.relayRule = s.tokExpr(c, o.vals[0])
+	}
 	c.useAll()
 	s.ns.backends.SAML = append(s.ns.backends.SAML, a)
 }

@@ -3,6 +3,7 @@ package adc
 import (
 	"fmt"
 	"net"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -417,6 +418,23 @@ func (n *nsconf) settings(s *session) {
 	st := &e.settings
 	st.AAATM = n.aaaTM
 	st.Authn = n.backends
+	for i := range st.Authn.SAML {
+		a := &st.Authn.SAML[i]
+		if a.relayRule.text == "" {
+			continue
+		}
+		// The appliance loads a rule that is not true or false (real
+		// configs have -relaystateRule HTTP.REQ.URL): it checks nothing.
+		rule, err := compileBool(a.relayRule.text, s.env)
+		if err != nil {
+			s.warn(a.Pos, "add authentication samlAction", EffectDecision, fmt.Sprintf("samlAction %q: -relaystateRule %q checks no login: %v", a.Name, a.relayRule.text, err))
+			continue
+		}
+		a.RelayStateCheck = func(r *http.Request, relay string) (bool, string) {
+			ctx := &evalCtx{req: &Request{HTTP: r, RelayState: relay}, eng: e}
+			return rule(ctx) && ctx.undef == "", ctx.undef
+		}
+	}
 	if n.aaaTM {
 		st.DefaultAuthorization = "DENY"
 		st.DefaultAuthorizationFrom = "the ADC's default for AAA-TM (" + s.rel(n.file) + " sets no -defaultAuthorizationAction)"

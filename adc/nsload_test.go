@@ -1,6 +1,9 @@
 package adc
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -373,5 +376,26 @@ ns.conf: 4 command lines: 1 emulated, 2 understood but not emulated (no effect o
 `
 	if !strings.HasSuffix(b.String(), want) {
 		t.Errorf("summary ends\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+// -relaystateRule compiles against AAA.LOGIN.RELAYSTATE; a rule that is not
+// true or false (real configs have HTTP.REQ.URL) loads, checks nothing and
+// is named.
+func TestASAMLActionRelayStateRuleChecksTheRelayState(t *testing.T) {
+	e := compileNSConf(t, `add authentication samlAction s -relaystateRule "AAA.LOGIN.RELAYSTATE.STARTSWITH(\"https://app.example.com/\")"
+add authentication samlAction t -relaystateRule HTTP.REQ.URL
+add authentication Policy p -rule "AAA.LOGIN.USERNAME.CONTAINS(\"@\")" -action s
+`)
+	a := e.Settings().Authn.SAML
+	r := httptest.NewRequest(http.MethodPost, "/cgi/samlauth", nil)
+	if ok, _ := a[0].RelayStateCheck(r, "https://app.example.com/x"); !ok {
+		t.Error("the app's own RelayState is refused")
+	}
+	if ok, _ := a[0].RelayStateCheck(r, "https://evil.example.com/"); ok {
+		t.Error("another site's RelayState passes")
+	}
+	if a[1].RelayStateCheck != nil || !strings.Contains(fmt.Sprint(e.Warnings()), `-relaystateRule "HTTP.REQ.URL" checks no login`) {
+		t.Errorf("a text -relaystateRule: %v", e.Warnings())
 	}
 }

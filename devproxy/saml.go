@@ -52,6 +52,9 @@ type SAMLLogin struct {
 	// /cgi/tmlogout sends it a LogoutRequest (HTTP-Redirect binding,
 	// signed as AuthnRequests are) once the proxy session has ended.
 	LogoutURL string
+	// RelayStateRule, when set, checks the RelayState of every response
+	// (the ADC's -relaystateRule); a login it refuses fails.
+	RelayStateRule func(r *http.Request, relayState string) (ok bool, undef string)
 	// Binding sends the AuthnRequest: saml.HTTPRedirectBinding (the
 	// default) or saml.HTTPPostBinding (the ADC's -samlBinding POST).
 	Binding string
@@ -129,7 +132,7 @@ func (e *envState) serviceProvider(p *Proxy, acs string) (*saml.ServiceProvider,
 
 // idpDescriptor is the metadata the ADC's -samlRedirectUrl and
 // -samlIdPCertName amount to; its entity id is the SSO URL until a
-// response names its issuer (see trustIssuer).
+// response names its issuer (see completeSAMLLogin).
 func (l *SAMLLogin) idpDescriptor() *saml.EntityDescriptor {
 	cert := base64.StdEncoding.EncodeToString(l.IdPCertificate.Raw)
 	sso := []saml.Endpoint{{Binding: saml.HTTPRedirectBinding, Location: l.SSOURL}, {Binding: saml.HTTPPostBinding, Location: l.SSOURL}}
@@ -143,24 +146,23 @@ func (l *SAMLLogin) idpDescriptor() *saml.EntityDescriptor {
 	}}}
 }
 
-// trustIssuer makes sp accept the issuer the posted response names, for an
-// IdP given by its SSO URL and certificate: as on the ADC, the signature
-// by that certificate is what is trusted.
-func trustIssuer(sp *saml.ServiceProvider, samlResponse string) {
+// peekSAMLResponse reads, before the library checks the response, its
+// issuer and the request it answers (InResponseTo); "" when absent.
+func peekSAMLResponse(samlResponse string) (issuer, inResponseTo string) {
 	raw, err := base64.StdEncoding.DecodeString(samlResponse)
 	doc := etree.NewDocument()
 	if err != nil || doc.ReadFromBytes(raw) != nil || doc.Root() == nil {
-		return
+		return "", ""
 	}
-	iss := doc.Root().SelectElement("Issuer")
-	if a := doc.Root().SelectElement("Assertion"); iss == nil && a != nil {
+	root := doc.Root()
+	iss := root.SelectElement("Issuer")
+	if a := root.SelectElement("Assertion"); iss == nil && a != nil {
 		iss = a.SelectElement("Issuer")
 	}
 	if iss != nil {
-		md := *sp.IDPMetadata
-		md.EntityID = strings.TrimSpace(iss.Text())
-		sp.IDPMetadata = &md
+		issuer = strings.TrimSpace(iss.Text())
 	}
+	return issuer, root.SelectAttrValue("InResponseTo", "")
 }
 
 func (e *envState) fetchSAMLMetadata(p *Proxy) (*saml.EntityDescriptor, error) {
@@ -206,6 +208,10 @@ func (p *Proxy) startSAMLLogin(w http.ResponseWriter, r *http.Request, env *envS
 		sp.ForceAuthn = &force
 	}
 	binding := cmp.Or(env.SAML.Binding, saml.HTTPRedirectBinding)
+	// As on the ADC, the RelayState is where the login returns to, which a
+	// -relaystateRule may check; the response's InResponseTo finds the
+	// login.
+	relayState := p.origin(r) + safeReturn(returnTo)
 	req, err := sp.MakeAuthenticationRequest(sp.GetSSOBindingLocation(binding), binding, saml.HTTPPostBinding)
 	var u *url.URL
 	switch {
@@ -213,7 +219,7 @@ func (p *Proxy) startSAMLLogin(w http.ResponseWriter, r *http.Request, env *envS
 	case binding == saml.HTTPPostBinding:
 		u, err = url.Parse(req.Destination)
 	default:
-		u, err = req.Redirect(req.ID, sp)
+		u, err = req.Redirect(relayState, sp)
 	}
 	if err != nil {
 		p.errorPage(w, r, http.StatusBadGateway, "Bad gateway", "The SAML login could not start.", err.Error())
@@ -243,7 +249,7 @@ func (p *Proxy) startSAMLLogin(w http.ResponseWriter, r *http.Request, env *envS
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	samlRequestForm.Execute(w, map[string]string{"Action": u.String(), "SAMLRequest": base64.StdEncoding.EncodeToString(xml), "RelayState": req.ID})
+	samlRequestForm.Execute(w, map[string]string{"Action": u.String(), "SAMLRequest": base64.StdEncoding.EncodeToString(xml), "RelayState": relayState})
 }
 
 // samlRequestForm is the HTTP-POST binding's form: it submits itself, and
@@ -299,12 +305,12 @@ func (p *Proxy) completeSAMLLogin(w http.ResponseWriter, r *http.Request) *login
 		return loginFailure(http.StatusBadRequest, fmt.Sprintf("no SAMLResponse in the form (%v)", err))
 	}
 	now := p.now()
-	relay := r.PostForm.Get("RelayState")
+	issuer, reqID := peekSAMLResponse(r.PostForm.Get("SAMLResponse"))
 	ls := &loginState{Return: "/", Env: p.active.Load().Env}
 	var ids []string
-	if pending, solicited := p.saml.pending.get(relay, now); solicited {
-		p.saml.pending.delete(relay)
-		ids, ls.Return, ls.Env = []string{relay}, pending.returnTo, pending.env
+	if pending, solicited := p.saml.pending.get(reqID, now); solicited && reqID != "" {
+		p.saml.pending.delete(reqID)
+		ids, ls.Return, ls.Env = []string{reqID}, pending.returnTo, pending.env
 	}
 	env := p.rt().envs[ls.Env]
 	switch {
@@ -318,7 +324,20 @@ func (p *Proxy) completeSAMLLogin(w http.ResponseWriter, r *http.Request) *login
 		return loginFailure(http.StatusBadGateway, err.Error())
 	}
 	if env.SAML.SSOURL != "" {
-		trustIssuer(sp, r.PostForm.Get("SAMLResponse"))
+		// As on the ADC, the signature by -samlIdPCertName's certificate
+		// is what is trusted, whichever issuer the IdP names.
+		md := *sp.IDPMetadata
+		md.EntityID = issuer
+		sp.IDPMetadata = &md
+	}
+	if rule := env.SAML.RelayStateRule; rule != nil {
+		if ok, undef := rule(r, r.PostForm.Get("RelayState")); !ok {
+			why := fmt.Sprintf("the RelayState %q fails the samlAction's -relaystateRule", r.PostForm.Get("RelayState"))
+			if undef != "" {
+				why += " (UNDEF: " + undef + ")"
+			}
+			return loginFailure(http.StatusUnauthorized, why)
+		}
 	}
 	a, err := sp.ParseResponse(r, ids)
 	if err != nil {

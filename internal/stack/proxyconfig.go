@@ -140,6 +140,7 @@ func SAMLActions(opts *devproxy.Options, cfg *config.Config, authn adc.AuthnBack
 			env.UserNameClaim = a.UserField
 		}
 		env.SAML.EntityID, env.SAML.Binding, env.SAML.LogoutURL = a.IssuerName, binding, a.LogoutURL
+		env.SAML.RelayStateRule = a.RelayStateCheck
 		if signer != nil {
 			env.SAML.SigningKey, env.SAML.SigningCertificate, env.SAML.SignatureMethod = signer.PrivateKey.(crypto.Signer), signer.Leaf, method
 		}

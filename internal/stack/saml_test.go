@@ -416,3 +416,64 @@ set tm sessionParameter -defaultAuthorizationAction ALLOW
 		t.Fatalf("after the logout the proxy session still answers: %v %v", resp.Request.URL, err)
 	}
 }
+
+// -relaystateRule is evaluated on the RelayState of each response (as on
+// the ADC, where the login returns to): a login whose RelayState fails it
+// is refused:
+// https://developer-docs.netscaler.com/en-us/adc-nitro-api/13/configuration/authentication/authenticationsamlaction
+func TestASAMLActionRefusesALoginWhoseRelayStateFailsItsRule(t *testing.T) {
+	dir := testkit.WriteFiles(t, t.TempDir(), map[string]string{
+		"ns.conf": `add authentication samlAction saml_idp -samlUserField email -samlBinding REDIRECT -relaystateRule "AAA.LOGIN.RELAYSTATE.CONTAINS(\"/app/\") && HTTP.REQ.URL.EQ(\"/cgi/samlauth\")"
+add authentication Policy saml_pol -rule true -action saml_idp
+set tm sessionParameter -defaultAuthorizationAction ALLOW
+`,
+		"authdev.yaml": "personas:\n  alice: {email: alice@example.com}\nenvironments:\n  dev: {flavor: okta}\nproxy:\n  tls: false\n  adc_config: ns.conf\n",
+	})
+	cfg, err := testkit.LoadFile(filepath.Join(dir, "authdev.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startUp(t, Options{Config: cfg, Persona: "alice", Upstream: "api=" + whoBackend(t)})
+	if w := strings.Join(s.Warnings(), "\n"); strings.Contains(w, "relaystateRule") {
+		t.Errorf("warnings about the rule:\n%s", w)
+	}
+	login := func(t *testing.T, start string) (int, string) {
+		c := s.client(t)
+		resp, err := c.Get(start)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := postSAMLForm(t, c, resp)
+		b, _ := io.ReadAll(out.Body)
+		out.Body.Close()
+		return out.StatusCode, html.UnescapeString(string(b))
+	}
+	if code, b := login(t, s.ProxyURL()+"/app/x"); code != http.StatusOK || !strings.Contains(b, `"user":"alice@example.com"`) {
+		t.Fatalf("a login returning to /app/x answered %d:\n%s", code, b)
+	}
+	if code, b := login(t, s.ProxyURL()+"/other"); code != http.StatusUnauthorized || !strings.Contains(b, "-relaystateRule") {
+		t.Fatalf("a login returning to /other answered %d, want 401 by -relaystateRule:\n%s", code, b)
+	}
+	// An IdP-initiated login sent elsewhere, posted to this proxy (the IdP
+	// of this test knows the proxy at proxy.listen's default port).
+	evil := s.IdP().SAMLEndpoints("dev").IDPInitiated + "?sp=" + url.QueryEscape(config.ProxySAMLEntityID) + "&login_hint=alice&RelayState=" + url.QueryEscape("https://evil.example.com/")
+	resp, err := http.Get(evil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	form := url.Values{}
+	for _, f := range samlFieldRE.FindAllSubmatch(page, -1) {
+		form.Set(string(f[1]), html.UnescapeString(string(f[2])))
+	}
+	out, err := http.PostForm(s.ProxyURL()+"/cgi/samlauth", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(out.Body)
+	out.Body.Close()
+	if code := out.StatusCode; code != http.StatusUnauthorized || !strings.Contains(html.UnescapeString(string(b)), "https://evil.example.com/\" fails the samlAction's -relaystateRule") {
+		t.Fatalf("an IdP-initiated login with RelayState https://evil.example.com/ answered %d:\n%s", code, b)
+	}
+}
