@@ -2,16 +2,13 @@ package mockidp_test
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"html"
 	"io"
-	"math/big"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,12 +16,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/beevik/etree"
 	"github.com/crewjam/saml"
 	"github.com/crewjam/saml/samlsp"
 
+	"github.com/authdev/authdev/internal/testkit"
 	"github.com/authdev/authdev/mockidp"
 )
 
@@ -66,19 +63,7 @@ environments:
 
 // spKey is a test SP's RSA key and self-signed certificate.
 func spKey(t testing.TB) (*rsa.PrivateKey, *x509.Certificate) {
-	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test sp"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	return key, cert
+	return testkit.RSACertificate(t, "test sp")
 }
 
 // writeCert writes cert as PEM into a temporary file.

@@ -3,23 +3,18 @@ package stack
 import (
 	"bytes"
 	"compress/flate"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
 	"encoding/xml"
 	"html"
 	"io"
-	"math/big"
 	"net/http"
 	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/beevik/etree"
 	"github.com/crewjam/saml"
@@ -38,18 +33,9 @@ import (
 // audience it expects; authdev's IdP accepts it as the proxy's:
 // https://developer-docs.netscaler.com/en-us/adc-nitro-api/13/configuration/authentication/authenticationsamlaction
 func TestAnNSConfSAMLActionMakesBrowserLoginsSAML(t *testing.T) {
-	dir := testkit.WriteFiles(t, t.TempDir(), map[string]string{
-		"ns.conf": `add authentication samlAction saml_idp -samlIdPCertName idp_cert -samlRedirectUrl "https://idp.example.com/sso" -samlUserField "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress" -samlIssuerName "https://app.example.com" -samlBinding REDIRECT
+	s := startSAMLStack(t, t.TempDir(), "entra", `add authentication samlAction saml_idp -samlIdPCertName idp_cert -samlRedirectUrl "https://idp.example.com/sso" -samlUserField "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress" -samlIssuerName "https://app.example.com" -samlBinding REDIRECT
 add authentication Policy saml_pol -rule true -action saml_idp
-set tm sessionParameter -defaultAuthorizationAction ALLOW
-`,
-		"authdev.yaml": "personas:\n  alice: {email: alice@example.com}\nenvironments:\n  dev: {flavor: entra}\nproxy:\n  tls: false\n  adc_config: ns.conf\n",
-	})
-	cfg, err := testkit.LoadFile(filepath.Join(dir, "authdev.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := startUp(t, Options{Config: cfg, Persona: "alice", Upstream: "api=" + whoBackend(t)})
+`)
 	warns := strings.Join(s.Warnings(), "\n")
 	for _, want := range []string{`samlAction "saml_idp"`, "authdev's SAML IdP", "add ssl certKey idp_cert"} {
 		if !strings.Contains(warns, want) {
@@ -59,22 +45,15 @@ set tm sessionParameter -defaultAuthorizationAction ALLOW
 	if strings.Contains(warns, "-samlIssuerName") {
 		t.Errorf("authdev's IdP should accept -samlIssuerName:\n%s", warns)
 	}
-	c := s.client(t)
-	resp, err := c.Get(s.ProxyURL() + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, resp := s.browse(t, s.ProxyURL()+"/")
 	if loc := resp.Request.URL.String(); resp.StatusCode != http.StatusOK || !strings.Contains(loc, "/dev/saml/sso?SAMLRequest=") {
 		t.Fatalf("with a samlAction the browser lands at %s (%d), want the IdP's SAML SSO service", loc, resp.StatusCode)
 	}
 	if iss := authnRequestIssuer(t, resp.Request.URL); iss != "https://app.example.com" {
 		t.Errorf("the AuthnRequest's Issuer is %q, want -samlIssuerName", iss)
 	}
-	out := postSAMLForm(t, c, resp)
-	b, _ := io.ReadAll(out.Body)
-	out.Body.Close()
-	if out.StatusCode != http.StatusOK || !strings.Contains(string(b), `"user":"alice@example.com"`) {
-		t.Fatalf("the login as https://app.example.com answered %d:\n%s", out.StatusCode, b)
+	if code, b := finishSAMLLogin(t, c, resp); code != http.StatusOK || !strings.Contains(b, `"user":"alice@example.com"`) {
+		t.Fatalf("the login as https://app.example.com answered %d:\n%s", code, b)
 	}
 }
 
@@ -124,6 +103,42 @@ func postSAMLForm(t *testing.T, c *http.Client, resp *http.Response) *http.Respo
 	return out
 }
 
+// startSAMLStack runs `authdev up` as alice in front of whoBackend, with
+// nsconf (authorizing everyone) in dir and one environment of flavor.
+func startSAMLStack(t *testing.T, dir, flavor, nsconf string) *Stack {
+	t.Helper()
+	// Under AAA-TM the ADC denies by default; the tests look at logins.
+	nsconf += "set tm sessionParameter -defaultAuthorizationAction ALLOW\n"
+	testkit.WriteFiles(t, dir, map[string]string{"ns.conf": nsconf,
+		"authdev.yaml": "personas:\n  alice: {email: alice@example.com}\nenvironments:\n  dev: {flavor: " + flavor + "}\nproxy:\n  tls: false\n  adc_config: ns.conf\n"})
+	cfg, err := testkit.LoadFile(filepath.Join(dir, "authdev.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startUp(t, Options{Config: cfg, Persona: "alice", Upstream: "api=" + whoBackend(t)})
+}
+
+// browse is a new browser's visit to u.
+func (s *Stack) browse(t *testing.T, u string) (*http.Client, *http.Response) {
+	t.Helper()
+	c := s.client(t)
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, resp
+}
+
+// finishSAMLLogin submits the IdP's form in resp to the proxy and returns
+// the answer's status and (unescaped) body.
+func finishSAMLLogin(t *testing.T, c *http.Client, resp *http.Response) (int, string) {
+	t.Helper()
+	out := postSAMLForm(t, c, resp)
+	b, _ := io.ReadAll(out.Body)
+	out.Body.Close()
+	return out.StatusCode, html.UnescapeString(string(b))
+}
+
 // otherSAMLIdP is authdev's IdP in a stack of its own, standing for an IdP
 // that is not the proxy's, and the PEM of its signing certificate, as an
 // ADC administrator copies it from its metadata.
@@ -162,38 +177,24 @@ func TestASAMLActionLogsInAtTheIdPOfItsRedirectURLAndCertificate(t *testing.T) {
 		want int
 	}{{"its certificate", certPEM, http.StatusOK}, {"another certificate", wrongPEM, http.StatusUnauthorized}} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := testkit.WriteFiles(t, t.TempDir(), map[string]string{
-				"certs/idp.pem": string(tc.cert),
-				"ns.conf": `add ssl certKey other_idp -cert certs/idp.pem
-add authentication samlAction saml_other -samlIdPCertName other_idp -samlRedirectUrl "` + sso + `" -samlUserField email -samlBinding redirect
+			dir := t.TempDir()
+			testkit.WriteFiles(t, dir, map[string]string{"certs/idp.pem": string(tc.cert)})
+			s := startSAMLStack(t, dir, "okta", `add ssl certKey other_idp -cert certs/idp.pem
+add authentication samlAction saml_other -samlIdPCertName other_idp -samlRedirectUrl "`+sso+`" -samlUserField email -samlBinding redirect
 add authentication Policy saml_pol -rule true -action saml_other
-set tm sessionParameter -defaultAuthorizationAction ALLOW
-`,
-				"authdev.yaml": "personas:\n  alice: {email: alice@example.com}\nenvironments:\n  dev: {flavor: okta}\nproxy:\n  tls: false\n  adc_config: ns.conf\n",
-			})
-			cfg, err := testkit.LoadFile(filepath.Join(dir, "authdev.yaml"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			s := startUp(t, Options{Config: cfg, Persona: "alice", Upstream: "api=" + whoBackend(t)})
+`)
 			if w := strings.Join(s.Warnings(), "\n"); strings.Contains(w, "saml_other") {
 				t.Errorf("warnings about the samlAction:\n%s", w)
 			}
-			c := s.client(t)
-			resp, err := c.Get(s.ProxyURL() + "/x")
-			if err != nil {
-				t.Fatal(err)
-			}
+			c, resp := s.browse(t, s.ProxyURL()+"/x")
 			if at := resp.Request.URL.String(); !strings.HasPrefix(at, sso+"?SAMLRequest=") {
 				t.Fatalf("the browser logs in at %s, want -samlRedirectUrl %s", at, sso)
 			}
-			out := postSAMLForm(t, c, resp)
-			b, _ := io.ReadAll(out.Body)
-			out.Body.Close()
-			if out.StatusCode != tc.want {
-				t.Fatalf("with %s the login answered %d, want %d:\n%s", tc.name, out.StatusCode, tc.want, b)
+			code, b := finishSAMLLogin(t, c, resp)
+			if code != tc.want {
+				t.Fatalf("with %s the login answered %d, want %d:\n%s", tc.name, code, tc.want, b)
 			}
-			if tc.want == http.StatusOK && !strings.Contains(string(b), `"user":"alice@example.com"`) {
+			if tc.want == http.StatusOK && !strings.Contains(b, `"user":"alice@example.com"`) {
 				t.Fatalf("after the login the backend saw %s", b)
 			}
 		})
@@ -204,23 +205,10 @@ set tm sessionParameter -defaultAuthorizationAction ALLOW
 // auto-submitting HTTP-POST form (a button without JavaScript):
 // https://developer-docs.netscaler.com/en-us/adc-nitro-api/13/configuration/authentication/authenticationsamlaction
 func TestASAMLActionSendsItsAuthnRequestByHTTPPostByDefault(t *testing.T) {
-	dir := testkit.WriteFiles(t, t.TempDir(), map[string]string{
-		"ns.conf": `add authentication samlAction saml_idp -samlUserField email
+	s := startSAMLStack(t, t.TempDir(), "okta", `add authentication samlAction saml_idp -samlUserField email
 add authentication Policy saml_pol -rule true -action saml_idp
-set tm sessionParameter -defaultAuthorizationAction ALLOW
-`,
-		"authdev.yaml": "personas:\n  alice: {email: alice@example.com}\nenvironments:\n  dev: {flavor: okta}\nproxy:\n  tls: false\n  adc_config: ns.conf\n",
-	})
-	cfg, err := testkit.LoadFile(filepath.Join(dir, "authdev.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := startUp(t, Options{Config: cfg, Persona: "alice", Upstream: "api=" + whoBackend(t)})
-	c := s.client(t)
-	resp, err := c.Get(s.ProxyURL() + "/x")
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
+	c, resp := s.browse(t, s.ProxyURL()+"/x")
 	if at := resp.Request.URL.String(); at != s.ProxyURL()+"/x" || resp.StatusCode != http.StatusOK {
 		t.Fatalf("the browser went to %s (%d), want the proxy's own HTTP-POST form", at, resp.StatusCode)
 	}
@@ -228,11 +216,8 @@ set tm sessionParameter -defaultAuthorizationAction ALLOW
 	if at := idpForm.Request; at.Method != http.MethodPost || !strings.HasPrefix(at.URL.String(), s.IdP().SAMLEndpoints("dev").SSO+"?login_hint=alice") {
 		t.Fatalf("the proxy's form went %s %s, want a POST to the IdP's SSO service", at.Method, at.URL)
 	}
-	out := postSAMLForm(t, c, idpForm)
-	b, _ := io.ReadAll(out.Body)
-	out.Body.Close()
-	if out.StatusCode != http.StatusOK || !strings.Contains(string(b), `"user":"alice@example.com"`) {
-		t.Fatalf("the login by HTTP-POST answered %d:\n%s", out.StatusCode, b)
+	if code, b := finishSAMLLogin(t, c, idpForm); code != http.StatusOK || !strings.Contains(b, `"user":"alice@example.com"`) {
+		t.Fatalf("the login by HTTP-POST answered %d:\n%s", code, b)
 	}
 }
 
@@ -249,21 +234,11 @@ func TestSAMLBindingArtifactIsAWarning(t *testing.T) {
 // writeSigningCertKey writes a self-signed certificate and its RSA key, as
 // an ADC administrator's `add ssl certKey -cert -key` files.
 func writeSigningCertKey(t *testing.T, dir string) *x509.Certificate {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "app.example.com"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, cert := testkit.RSACertificate(t, "app.example.com")
 	testkit.WriteFiles(t, dir, map[string]string{
-		"sp.crt": string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
+		"sp.crt": string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})),
 		"sp.key": string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})),
 	})
-	cert, _ := x509.ParseCertificate(der)
 	return cert
 }
 
@@ -280,27 +255,14 @@ func TestASAMLActionSignsItsAuthnRequests(t *testing.T) {
 		t.Run(tc.binding+" "+tc.alg, func(t *testing.T) {
 			dir := t.TempDir()
 			cert := writeSigningCertKey(t, dir)
-			testkit.WriteFiles(t, dir, map[string]string{
-				"ns.conf": `add ssl certKey sp_cert -cert sp.crt -key sp.key
-add authentication samlAction saml_idp -samlUserField email -samlSigningCertName sp_cert -samlBinding ` + tc.binding + ` -signatureAlg ` + tc.alg + ` -digestMethod ` + tc.digest + `
+			s := startSAMLStack(t, dir, "okta", `add ssl certKey sp_cert -cert sp.crt -key sp.key
+add authentication samlAction saml_idp -samlUserField email -samlSigningCertName sp_cert -samlBinding `+tc.binding+` -signatureAlg `+tc.alg+` -digestMethod `+tc.digest+`
 add authentication Policy saml_pol -rule true -action saml_idp
-set tm sessionParameter -defaultAuthorizationAction ALLOW
-`,
-				"authdev.yaml": "personas:\n  alice: {email: alice@example.com}\nenvironments:\n  dev: {flavor: okta}\nproxy:\n  tls: false\n  adc_config: ns.conf\n",
-			})
-			cfg, err := testkit.LoadFile(filepath.Join(dir, "authdev.yaml"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			s := startUp(t, Options{Config: cfg, Persona: "alice", Upstream: "api=" + whoBackend(t)})
+`)
 			if w := strings.Join(s.Warnings(), "\n"); strings.Contains(w, "saml_idp") {
 				t.Errorf("warnings about the samlAction:\n%s", w)
 			}
-			c := s.client(t)
-			resp, err := c.Get(s.ProxyURL() + "/x")
-			if err != nil {
-				t.Fatal(err)
-			}
+			c, resp := s.browse(t, s.ProxyURL()+"/x")
 			if tc.binding == "REDIRECT" {
 				if q := resp.Request.URL.Query(); q.Get("SigAlg") != tc.sigURI || q.Get("Signature") == "" {
 					t.Fatalf("the HTTP-Redirect AuthnRequest at %s is not signed with %s", resp.Request.URL, tc.sigURI)
@@ -312,11 +274,8 @@ set tm sessionParameter -defaultAuthorizationAction ALLOW
 				resp.Body = io.NopCloser(bytes.NewReader(b))
 				resp = postSAMLForm(t, c, resp)
 			}
-			out := postSAMLForm(t, c, resp)
-			b, _ := io.ReadAll(out.Body)
-			out.Body.Close()
-			if out.StatusCode != http.StatusOK || !strings.Contains(string(b), `"user":"alice@example.com"`) {
-				t.Fatalf("the login with a signed AuthnRequest answered %d:\n%s", out.StatusCode, b)
+			if code, b := finishSAMLLogin(t, c, resp); code != http.StatusOK || !strings.Contains(b, `"user":"alice@example.com"`) {
+				t.Fatalf("the login with a signed AuthnRequest answered %d:\n%s", code, b)
 			}
 		})
 	}
@@ -359,26 +318,13 @@ func TestASAMLActionLogsOutAtTheIdPOfItsLogoutURL(t *testing.T) {
 	cert := writeSigningCertKey(t, dir)
 	// crewjam/saml's IdP takes only signed LogoutRequests.
 	other.IdP().AcceptSAMLProxyAs(config.ProxySAMLEntityID, cert)
-	testkit.WriteFiles(t, dir, map[string]string{
-		"idp.pem": string(idpPEM),
-		"ns.conf": `add ssl certKey sp_cert -cert sp.crt -key sp.key
+	testkit.WriteFiles(t, dir, map[string]string{"idp.pem": string(idpPEM)})
+	s := startSAMLStack(t, dir, "okta", `add ssl certKey sp_cert -cert sp.crt -key sp.key
 add ssl certKey idp_cert -cert idp.pem
-add authentication samlAction saml_idp -samlUserField email -samlSigningCertName sp_cert -samlIdPCertName idp_cert -samlRedirectUrl "` + ep.SSO + `" -samlBinding REDIRECT -logoutURL "` + ep.SLO + `"
+add authentication samlAction saml_idp -samlUserField email -samlSigningCertName sp_cert -samlIdPCertName idp_cert -samlRedirectUrl "`+ep.SSO+`" -samlBinding REDIRECT -logoutURL "`+ep.SLO+`"
 add authentication Policy saml_pol -rule true -action saml_idp
-set tm sessionParameter -defaultAuthorizationAction ALLOW
-`,
-		"authdev.yaml": "personas:\n  alice: {email: alice@example.com}\nenvironments:\n  dev: {flavor: okta}\nproxy:\n  tls: false\n  adc_config: ns.conf\n",
-	})
-	cfg, err := testkit.LoadFile(filepath.Join(dir, "authdev.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := startUp(t, Options{Config: cfg, Persona: "alice", Upstream: "api=" + whoBackend(t)})
-	c := s.client(t)
-	resp, err := c.Get(s.ProxyURL() + "/x")
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
+	c, resp := s.browse(t, s.ProxyURL()+"/x")
 	if out := postSAMLForm(t, c, resp); out.StatusCode != http.StatusOK {
 		t.Fatalf("login: %d", out.StatusCode)
 	}
@@ -422,31 +368,15 @@ set tm sessionParameter -defaultAuthorizationAction ALLOW
 // is refused:
 // https://developer-docs.netscaler.com/en-us/adc-nitro-api/13/configuration/authentication/authenticationsamlaction
 func TestASAMLActionRefusesALoginWhoseRelayStateFailsItsRule(t *testing.T) {
-	dir := testkit.WriteFiles(t, t.TempDir(), map[string]string{
-		"ns.conf": `add authentication samlAction saml_idp -samlUserField email -samlBinding REDIRECT -relaystateRule "AAA.LOGIN.RELAYSTATE.CONTAINS(\"/app/\") && HTTP.REQ.URL.EQ(\"/cgi/samlauth\")"
+	s := startSAMLStack(t, t.TempDir(), "okta", `add authentication samlAction saml_idp -samlUserField email -samlBinding REDIRECT -relaystateRule "AAA.LOGIN.RELAYSTATE.CONTAINS(\"/app/\") && HTTP.REQ.URL.EQ(\"/cgi/samlauth\")"
 add authentication Policy saml_pol -rule true -action saml_idp
-set tm sessionParameter -defaultAuthorizationAction ALLOW
-`,
-		"authdev.yaml": "personas:\n  alice: {email: alice@example.com}\nenvironments:\n  dev: {flavor: okta}\nproxy:\n  tls: false\n  adc_config: ns.conf\n",
-	})
-	cfg, err := testkit.LoadFile(filepath.Join(dir, "authdev.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := startUp(t, Options{Config: cfg, Persona: "alice", Upstream: "api=" + whoBackend(t)})
+`)
 	if w := strings.Join(s.Warnings(), "\n"); strings.Contains(w, "relaystateRule") {
 		t.Errorf("warnings about the rule:\n%s", w)
 	}
 	login := func(t *testing.T, start string) (int, string) {
-		c := s.client(t)
-		resp, err := c.Get(start)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := postSAMLForm(t, c, resp)
-		b, _ := io.ReadAll(out.Body)
-		out.Body.Close()
-		return out.StatusCode, html.UnescapeString(string(b))
+		c, resp := s.browse(t, start)
+		return finishSAMLLogin(t, c, resp)
 	}
 	if code, b := login(t, s.ProxyURL()+"/app/x"); code != http.StatusOK || !strings.Contains(b, `"user":"alice@example.com"`) {
 		t.Fatalf("a login returning to /app/x answered %d:\n%s", code, b)
