@@ -10,7 +10,8 @@ import (
 // AuthnBackends are the authentication back-ends an ns.conf chains (LDAP,
 // RADIUS, SAML, nFactor login schemas and policy labels). authdev emulates
 // every one of them the same way: the user logs in through authdev's IdP,
-// and the persona is the user. They are kept, typed, for what builds on
+// and the persona is the user; a samlAction whose IdP certificate is at
+// hand logs in at its own IdP. They are kept, typed, for what builds on
 // them (the SAML service provider reads SAML).
 type AuthnBackends struct {
 	LDAP         []LDAPAction
@@ -88,10 +89,10 @@ type SAMLAction struct {
 	SignatureAlg    string   // -signatureAlg, default RSA-SHA256
 	DigestMethod    string   // -digestMethod, default SHA256
 	LogoutURL       string   // -logoutURL
-	// RelayStateCheck evaluates -relaystateRule on a login's RelayState:
-	// false (with why, when the rule is UNDEF) refuses the login; nil
-	// without a rule.
-	// r is the IdP's post to the assertion consumer service (HTTP.REQ).
+	// RelayStateCheck evaluates -relaystateRule on a login's RelayState,
+	// with r, the IdP's post to the assertion consumer service, as
+	// HTTP.REQ: false (with why, when the rule is UNDEF) refuses the
+	// login; nil without a rule.
 	RelayStateCheck func(r *http.Request, relayState string) (ok bool, undef string)
 	relayRule       exprSrc
 	Pos             config.Pos

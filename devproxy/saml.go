@@ -99,10 +99,10 @@ func (e *envState) serviceProvider(p *Proxy, acs string) (*saml.ServiceProvider,
 	e.samlIdP.mu.Lock()
 	defer e.samlIdP.mu.Unlock()
 	now := p.now()
-	if e.SAML.SSOURL != "" {
+	switch {
+	case e.SAML.SSOURL != "":
 		e.samlIdP.meta = e.SAML.idpDescriptor()
-	}
-	if e.samlIdP.meta == nil || now.Sub(e.samlIdP.fetched) > samlMetadataTTL {
+	case e.samlIdP.meta == nil || now.Sub(e.samlIdP.fetched) > samlMetadataTTL:
 		md, err := e.fetchSAMLMetadata(p)
 		switch {
 		case err == nil:
@@ -228,13 +228,9 @@ func (p *Proxy) startSAMLLogin(w http.ResponseWriter, r *http.Request, env *envS
 	now := p.now()
 	p.saml.pending.put(req.ID, &samlRequest{env: env.Name, returnTo: safeReturn(returnTo)}, now.Add(loginTimeout), now)
 	if act.Persona != "" {
-		q := u.Query()
-		q.Set("login_hint", act.Persona)
-		if binding == saml.HTTPPostBinding {
-			u.RawQuery = q.Encode()
-		} else {
-			u.RawQuery += "&login_hint=" + url.QueryEscape(act.Persona)
-		}
+		// Appended: the HTTP-Redirect binding's signature covers the query
+		// as it is.
+		u.RawQuery = strings.TrimPrefix(u.RawQuery+"&login_hint="+url.QueryEscape(act.Persona), "&")
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	if binding != saml.HTTPPostBinding {

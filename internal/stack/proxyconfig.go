@@ -151,10 +151,12 @@ func SAMLActions(opts *devproxy.Options, cfg *config.Config, authn adc.AuthnBack
 	entity := cmp.Or(a.IssuerName, config.ProxySAMLEntityID)
 	switch {
 	case !ownIdP || a.IssuerName == "" && signer == nil:
-	case idp != nil && signer != nil:
-		idp.AcceptSAMLProxyAs(entity, signer.Leaf)
 	case idp != nil:
-		idp.AcceptSAMLProxyAs(entity, nil)
+		var cert *x509.Certificate
+		if signer != nil {
+			cert = signer.Leaf
+		}
+		idp.AcceptSAMLProxyAs(entity, cert)
 	default:
 		warns = append(warns, fmt.Sprintf("%s: authdev's IdP, running apart, knows the proxy as %q with no signing certificate: register -samlIssuerName %q under idp.saml.service_providers (entity_id, acs_url: the proxy's %s, metadata with the certificate of -samlSigningCertName)",
 			where, config.ProxySAMLEntityID, entity, devproxy.SAMLACSPath))
