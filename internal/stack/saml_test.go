@@ -407,3 +407,27 @@ add authentication Policy saml_pol -rule true -action saml_idp
 		t.Fatalf("an IdP-initiated login with RelayState https://evil.example.com/ answered %d:\n%s", code, b)
 	}
 }
+
+// What the proxy cannot follow of -samlSigningCertName, -signatureAlg and
+// -digestMethod is named: a missing certKey, and a digest other than the
+// signature's hash (crewjam/saml digests with the signature's hash).
+func TestSAMLSigningItCannotFollowIsAWarning(t *testing.T) {
+	dir := t.TempDir()
+	writeSigningCertKey(t, dir)
+	ck := adc.CertKey{Name: "sp_cert", Cert: filepath.Join(dir, "sp.crt"), Key: filepath.Join(dir, "sp.key")}
+	for _, tc := range []struct {
+		action adc.SAMLAction
+		signed bool
+		want   string
+	}{
+		{adc.SAMLAction{SigningCertName: "nope", SignatureAlg: "RSA-SHA256", DigestMethod: "SHA256"}, false, "no `add ssl certKey nope"},
+		{adc.SAMLAction{SigningCertName: "sp_cert", SignatureAlg: "RSA-SHA256", DigestMethod: "SHA1"}, true, "-digestMethod SHA1 is not emulated with -signatureAlg RSA-SHA256"},
+	} {
+		opts := devproxy.Options{Environments: []devproxy.Environment{{Name: "dev", SAML: &devproxy.SAMLLogin{Metadata: "md.xml"}}}}
+		tc.action.Name = "a"
+		warns := SAMLActions(&opts, testkit.DemoConfig(t), adc.AuthnBackends{SAML: []adc.SAMLAction{tc.action}, CertKeys: []adc.CertKey{ck}}, nil)
+		if signed := opts.Environments[0].SAML.SigningKey != nil; signed != tc.signed || !strings.Contains(strings.Join(warns, "\n"), tc.want) {
+			t.Errorf("%+v: signed %v, warnings %q, want %q", tc.action, signed, warns, tc.want)
+		}
+	}
+}
