@@ -175,6 +175,18 @@ func TestHTMLPage(t *testing.T) {
 	}
 }
 
+// A token without a name claim (Okta's access tokens carry none) still
+// names the caller in the page's title, by its subject.
+func TestHTMLPageTitleNamesACallerWithoutANameBySubject(t *testing.T) {
+	p, h := newDemo(t)
+	c := p.Claims("alice")
+	c.Name, c.Subject = "", "alice@example.com"
+	rec := serve(h, "/", http.Header{identity.Header: {p.Sign(t, c)}, "Accept": {"text/html"}})
+	if want := "<title>alice@example.com — authdev demo backend</title>"; !strings.Contains(rec.Body.String(), want) {
+		t.Fatalf("page lacks %q:\n%.400s", want, rec.Body.String())
+	}
+}
+
 func TestHTMLPageWithoutAssertion(t *testing.T) {
 	_, h := newDemo(t)
 	rec := serve(h, "/", nil)
