@@ -15,7 +15,7 @@ import (
 // no typ header.
 var cognito = Spec{
 	Layout:        cognitoLayout,
-	Subject:       func(env *config.Environment, persona string) string { return UUID("sub", env.Name, persona) },
+	Subject:       uuidSubject,
 	GroupsClaim:   "cognito:groups",
 	GroupValue:    sameGroup,
 	UserNameClaim: "username",

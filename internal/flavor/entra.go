@@ -20,7 +20,7 @@ var entra = Spec{
 	GroupsClaim:     "groups",
 	GroupValue:      entraGroup,
 	UserNameClaim:   "preferred_username",
-	AccessTokenType: func(*config.Environment) string { return "JWT" },
+	AccessTokenType: jwtType,
 	ClaimsSupported: []string{"sub", "iss", "aud", "exp", "iat", "nbf", "auth_time", "nonce", "at_hash", "sid",
 		"name", "email", "preferred_username", "oid", "tid", "ver", "azp", "scp", "roles", "groups", "idtyp"},
 	Shape: entraShape,

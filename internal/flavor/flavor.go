@@ -192,3 +192,12 @@ func withDefaults(roles []string, defaults ...string) []string {
 	}
 	return out
 }
+
+// uuidSubject is the sub of providers whose user ids are UUIDs: stable per
+// environment and persona.
+func uuidSubject(env *config.Environment, persona string) string {
+	return UUID("sub", env.Name, persona)
+}
+
+// jwtType is the typ header of providers that send plain "JWT".
+func jwtType(*config.Environment) string { return "JWT" }

@@ -6,7 +6,7 @@ import "github.com/authdev/authdev/config"
 // the persona's groups and mapped roles in every token.
 var generic = Spec{
 	Layout:          func(env *config.Environment) Layout { return flatLayout("/" + env.Name) },
-	Subject:         func(env *config.Environment, persona string) string { return UUID("sub", env.Name, persona) },
+	Subject:         uuidSubject,
 	GroupsClaim:     "groups",
 	GroupValue:      sameGroup,
 	AccessTokenType: func(*config.Environment) string { return "at+jwt" },

@@ -15,10 +15,10 @@ import (
 // accounts are users named service-account-<client>.
 var keycloak = Spec{
 	Layout:          keycloakLayout,
-	Subject:         func(env *config.Environment, persona string) string { return UUID("sub", env.Name, persona) },
+	Subject:         uuidSubject,
 	GroupsClaim:     "groups",
 	GroupValue:      sameGroup,
-	AccessTokenType: func(*config.Environment) string { return "JWT" },
+	AccessTokenType: jwtType,
 	ClaimsSupported: []string{"aud", "sub", "iss", "iat", "exp", "nonce", "at_hash", "auth_time", "name", "given_name", "family_name", "preferred_username",
 		"email", "acr", "azp", "typ", "sid", "scope", "email_verified", "realm_access", "resource_access", "groups"},
 	Shape: keycloakShape,
