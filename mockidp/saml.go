@@ -32,7 +32,7 @@ const (
 // SAMLEndpoints are an environment's SAML URLs; the metadata URL is also
 // the IdP's entity id.
 type SAMLEndpoints struct {
-	Metadata, SSO, SLO, IDPInitiated string
+	Metadata, SSO, SLO, IDPInitiated, ArtifactResolution string
 }
 
 // SAMLEndpoints returns env's SAML URLs: under BaseURL/env whatever the
@@ -40,7 +40,7 @@ type SAMLEndpoints struct {
 func (s *Server) SAMLEndpoints(env string) SAMLEndpoints {
 	base := s.BaseURL() + "/" + env
 	return SAMLEndpoints{Metadata: SAMLMetadataURL(s.BaseURL(), env), SSO: base + samlSSOPath,
-		SLO: base + samlSLOPath, IDPInitiated: base + samlIDPInitiatedPath}
+		SLO: base + samlSLOPath, IDPInitiated: base + samlIDPInitiatedPath, ArtifactResolution: base + samlArtifactPath}
 }
 
 // SAMLMetadataURL is the metadata URL (and entity id) of env's SAML IdP
@@ -103,13 +103,25 @@ func (l samlLog) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (ep *issuerEP) samlMetadata(w http.ResponseWriter, r *http.Request) {
+// samlMetadata is the library's metadata with the artifact resolution
+// service, which the library does not offer, added.
+func (ep *issuerEP) samlMetadata(w http.ResponseWriter, _ *http.Request) {
 	idp, err := ep.identityProvider("")
 	if err != nil {
 		ep.samlErrorPage(w, http.StatusInternalServerError, err)
 		return
 	}
-	idp.ServeMetadata(w, r)
+	md := idp.Metadata()
+	isDefault := true
+	md.IDPSSODescriptors[0].SSODescriptor.ArtifactResolutionServices = []saml.IndexedEndpoint{{Binding: saml.SOAPBinding,
+		Location: ep.s.SAMLEndpoints(ep.env.cfg.Name).ArtifactResolution, Index: samlArtifactIndex, IsDefault: &isDefault}}
+	buf, err := xml.MarshalIndent(md, "", "  ")
+	if err != nil {
+		ep.samlErrorPage(w, http.StatusInternalServerError, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/samlmetadata+xml")
+	_, _ = w.Write(buf)
 }
 
 // samlSSO is the single sign-on service: an AuthnRequest with the
@@ -162,22 +174,32 @@ type authnRequestPeek struct {
 	Binding string `xml:"ProtocolBinding,attr"`
 }
 
-// peekAuthnRequest refuses what no SAML message may carry, a DTD (SAML
-// bindings §3.4.4, and the door to entity expansion), and response bindings
-// other than HTTP-POST; and reads the ACS URL, which the built-in proxy SP
-// needs before the library looks the SP up.
+// peekAuthnRequest refuses what no SAML message may carry, a DTD, and
+// response bindings other than HTTP-POST and HTTP-Artifact; and reads the
+// ACS URL, which the built-in proxy SP needs before the library looks the
+// SP up.
 func peekAuthnRequest(raw []byte) (authnRequestPeek, error) {
 	var p authnRequestPeek
-	if bytes.Contains(bytes.ToUpper(raw), []byte("<!DOCTYPE")) || bytes.Contains(bytes.ToUpper(raw), []byte("<!ENTITY")) {
-		return p, fmt.Errorf("%w: the AuthnRequest carries a DTD, which SAML messages may not", saml.ErrMalformedMessage)
+	if err := refuseDTD(raw, "AuthnRequest"); err != nil {
+		return p, err
 	}
 	if err := xml.Unmarshal(raw, &p); err != nil {
 		return p, fmt.Errorf("%w: the SAMLRequest is not XML: %v", saml.ErrMalformedMessage, err)
 	}
-	if p.Binding != "" && p.Binding != saml.HTTPPostBinding {
-		return p, fmt.Errorf("%w: ProtocolBinding %q: this IdP answers with the HTTP-POST binding (%s) only", saml.ErrUnsupported, p.Binding, saml.HTTPPostBinding)
+	if p.Binding != "" && p.Binding != saml.HTTPPostBinding && p.Binding != saml.HTTPArtifactBinding {
+		return p, fmt.Errorf("%w: ProtocolBinding %q: this IdP answers with the HTTP-POST (%s) or HTTP-Artifact (%s) binding",
+			saml.ErrUnsupported, p.Binding, saml.HTTPPostBinding, saml.HTTPArtifactBinding)
 	}
 	return p, nil
+}
+
+// refuseDTD refuses a message carrying a DTD, which SAML messages may not
+// (saml-bindings §3.4.4), and which opens the door to entity expansion.
+func refuseDTD(raw []byte, what string) error {
+	if up := bytes.ToUpper(raw); bytes.Contains(up, []byte("<!DOCTYPE")) || bytes.Contains(up, []byte("<!ENTITY")) {
+		return fmt.Errorf("%w: the %s carries a DTD, which SAML messages may not", saml.ErrMalformedMessage, what)
+	}
+	return nil
 }
 
 // samlChoose turns the picker's POST for an HTTP-Redirect request back
@@ -307,7 +329,7 @@ func (ep *issuerEP) samlErrorPage(w http.ResponseWriter, status int, err error) 
 	case errors.Is(err, saml.ErrMalformedMessage), errors.Is(err, saml.ErrMissingElement):
 		hint = " The SAMLRequest must be a SAML 2.0 AuthnRequest: deflated and base64-encoded for HTTP-Redirect, base64-encoded for HTTP-POST."
 	case errors.Is(err, saml.ErrUnsupported):
-		hint = " Ask for the HTTP-POST binding, or leave ProtocolBinding out."
+		hint = " Ask for the HTTP-POST or HTTP-Artifact binding, or leave ProtocolBinding out."
 	case errors.Is(err, saml.ErrExpired), errors.Is(err, saml.ErrNotYetValid):
 		hint = " Check the service provider's clock, and start the login again."
 	}

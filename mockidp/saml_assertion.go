@@ -112,14 +112,18 @@ func claimValues(v any) []string {
 }
 
 // WriteResponse implements saml.ResponseWriter: the HTTP-POST binding's
-// form, which a script submits and which, without JavaScript, has a button.
-// The assertion is signed unless the SP says sign_assertion: false; the
-// response is signed unless it says sign_response: false.
+// form, which a script submits and which, without JavaScript, has a button;
+// or the HTTP-Artifact binding's redirect. The assertion is signed unless
+// the SP says sign_assertion: false; the response is signed unless it says
+// sign_response: false.
 func (h *samlIdP) WriteResponse(w http.ResponseWriter, req *saml.IdpAuthnRequest) error {
 	if req.ResponseEl == nil {
 		if err := h.makeResponse(req); err != nil {
 			return err
 		}
+	}
+	if h.wantsArtifact(req) {
+		return h.sendArtifact(w, req)
 	}
 	form, err := req.PostBinding()
 	if err != nil {

@@ -37,6 +37,10 @@ type samlSP struct {
 	mu      sync.Mutex
 	meta    *saml.EntityDescriptor
 	fetched time.Time
+	// artifactACS are the ACS URLs its metadata gives the HTTP-Artifact
+	// binding. The library sees every ACS as HTTP-POST, the binding it
+	// sends; WriteResponse sends artifacts to these.
+	artifactACS map[string]bool
 }
 
 // samlSPs is the IdP's SAML service provider registry.
@@ -173,9 +177,14 @@ func (r *samlSPs) metadata(ctx context.Context, sp *samlSP) (*saml.EntityDescrip
 		sso = &ed.SPSSODescriptors[0]
 	}
 	acs := c.ACS()
+	artifactACS := map[string]bool{}
 	if len(acs) == 0 && sso != nil {
 		for _, ep := range sso.AssertionConsumerServices {
-			if ep.Binding == saml.HTTPPostBinding {
+			switch ep.Binding {
+			case saml.HTTPArtifactBinding:
+				artifactACS[ep.Location] = true
+				fallthrough
+			case saml.HTTPPostBinding:
 				acs = append(acs, ep.Location)
 			}
 		}
@@ -189,8 +198,22 @@ func (r *samlSPs) metadata(ctx context.Context, sp *samlSP) (*saml.EntityDescrip
 		out.SPSSODescriptors[0].AttributeConsumingServices = sso.AttributeConsumingServices
 		out.SPSSODescriptors[0].SingleLogoutServices = sso.SingleLogoutServices
 	}
-	sp.meta, sp.fetched = out, r.now()
+	sp.meta, sp.fetched, sp.artifactACS = out, r.now(), artifactACS
 	return out, nil
+}
+
+// artifactACS reports whether the metadata of the SP entityID gives its
+// ACS at location the HTTP-Artifact binding.
+func (r *samlSPs) artifactACS(entityID, location string) bool {
+	for _, sp := range r.list {
+		sp.mu.Lock()
+		match := sp.meta != nil && sp.meta.EntityID == entityID && sp.artifactACS[location]
+		sp.mu.Unlock()
+		if match {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *samlSPs) readMetadata(ctx context.Context, c config.SAMLServiceProvider) ([]byte, error) {
