@@ -195,17 +195,26 @@ personas: {alice: {email: alice@example.com}}
 		t.Fatalf("a signed ArtifactResolve was not answered: %v", errDetail(err))
 	}
 
-	resp, err = browser(t).Get(srv.SAMLEndpoints("dev").IDPInitiated + "?login_hint=alice&sp=" + url.QueryEscape(sp.EntityID))
-	if err != nil {
-		t.Fatal(err)
+	idpInitiated := func() *http.Request {
+		resp, err := browser(t).Get(srv.SAMLEndpoints("dev").IDPInitiated + "?login_hint=alice&sp=" + url.QueryEscape(sp.EntityID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		readAll(t, resp)
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("IdP-initiated login to an HTTP-Artifact ACS got %d, want the artifact redirect", resp.StatusCode)
+		}
+		return atACS(t, mustURL(t, location(t, resp)))
 	}
-	readAll(t, resp)
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("IdP-initiated login to an HTTP-Artifact ACS got %d, want the artifact redirect", resp.StatusCode)
-	}
+	sp.AllowIDPInitiated = true
+	ownKey, ownCert := sp.Key, sp.Certificate
 	// Signed by a key the SP's metadata does not hold: refused.
 	sp.Key, sp.Certificate = spKey(t)
-	if _, err := sp.ParseResponse(atACS(t, mustURL(t, location(t, resp))), nil); err == nil {
-		t.Fatal("an ArtifactResolve signed by another key was answered")
+	if _, err := sp.ParseResponse(idpInitiated(), nil); err == nil || !strings.Contains(errDetail(err), "Requester") {
+		t.Fatalf("an ArtifactResolve signed by another key: %v, want the IdP's Requester status", errDetail(err))
+	}
+	sp.Key, sp.Certificate = ownKey, ownCert
+	if _, err := sp.ParseResponse(idpInitiated(), nil); err != nil {
+		t.Fatalf("IdP-initiated artifact login: %v", errDetail(err))
 	}
 }
