@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto"
+	"crypto/sha1" //nolint:gosec // SAML artifacts' SourceID is SHA-1 by definition
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
@@ -58,6 +59,11 @@ type SAMLLogin struct {
 	// Binding sends the AuthnRequest: saml.HTTPRedirectBinding (the
 	// default) or saml.HTTPPostBinding (the ADC's -samlBinding POST).
 	Binding string
+	// ResponseBinding is the binding the AuthnRequest asks the response
+	// by: saml.HTTPPostBinding (the default) or saml.HTTPArtifactBinding
+	// (the ADC's -samlBinding ARTIFACT), whose SAMLart the ACS resolves at
+	// the ArtifactResolutionService of the IdP's metadata.
+	ResponseBinding string
 	// Attributes name the IdP's attributes, to read email, name and
 	// groups back; every attribute is also a claim under its own name.
 	Attributes config.SAMLAttributeNames
@@ -115,14 +121,27 @@ func (e *envState) serviceProvider(p *Proxy, acs string) (*saml.ServiceProvider,
 	if err != nil {
 		return nil, err
 	}
+	// The IdP's LogoutResponses come back to /cgi/tmlogout beside the ACS.
+	slo, err := url.Parse(strings.TrimSuffix(acs, SAMLACSPath) + LogoutPath)
+	if err != nil {
+		return nil, err
+	}
 	entity := e.SAML.EntityID
 	if entity == "" {
 		entity = config.ProxySAMLEntityID
 	}
 	sp := &saml.ServiceProvider{
-		EntityID: entity, AcsURL: *u, IDPMetadata: e.samlIdP.meta,
+		EntityID: entity, AcsURL: *u, SloURL: *slo, IDPMetadata: e.samlIdP.meta,
 		AllowIDPInitiated: true, ReplayCache: p.saml.replays,
-		Clock: dsig.NewFakeClockAt(now),
+		Clock: dsig.NewFakeClockAt(now), HTTPClient: p.idpClient,
+		// An artifact names its IdP (SourceID), which must be this one;
+		// the metadata's entity id is a stand-in without metadata.
+		RequireStandardArtifacts: e.SAML.SSOURL == "",
+	}
+	// The back channel to a loopback IdP is plain HTTP, as the metadata
+	// was fetched.
+	if ars, err := url.Parse(sp.GetArtifactBindingLocation(saml.SOAPBinding)); err == nil && isLoopbackHost(ars.Hostname()) {
+		sp.AllowInsecureSOAPEndpoints = true
 	}
 	if e.SAML.SigningKey != nil {
 		sp.Key, sp.Certificate, sp.SignatureMethod = e.SAML.SigningKey, e.SAML.SigningCertificate, e.SAML.SignatureMethod
@@ -212,7 +231,7 @@ func (p *Proxy) startSAMLLogin(w http.ResponseWriter, r *http.Request, env *envS
 	// -relaystateRule may check; the response's InResponseTo finds the
 	// login.
 	relayState := p.origin(r) + safeReturn(returnTo)
-	req, err := sp.MakeAuthenticationRequest(sp.GetSSOBindingLocation(binding), binding, saml.HTTPPostBinding)
+	req, err := sp.MakeAuthenticationRequest(sp.GetSSOBindingLocation(binding), binding, cmp.Or(env.SAML.ResponseBinding, saml.HTTPPostBinding))
 	var u *url.URL
 	switch {
 	case err != nil:
@@ -293,20 +312,23 @@ func (p *Proxy) samlACS(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Proxy) completeSAMLLogin(w http.ResponseWriter, r *http.Request) *loginError {
-	if r.Method != http.MethodPost {
-		return loginFailure(http.StatusMethodNotAllowed, "the assertion consumer service takes the IdP's HTTP-POST form: start at the application, not at "+SAMLACSPath)
-	}
 	r.Body = http.MaxBytesReader(w, r.Body, samlMaxForm)
-	if err := r.ParseForm(); err != nil || r.PostForm.Get("SAMLResponse") == "" {
-		return loginFailure(http.StatusBadRequest, fmt.Sprintf("no SAMLResponse in the form (%v)", err))
+	if err := r.ParseForm(); err != nil {
+		return loginFailure(http.StatusBadRequest, fmt.Sprintf("the assertion consumer service could not read the request: %v", err))
 	}
 	now := p.now()
-	issuer, reqID := peekSAMLResponse(r.PostForm.Get("SAMLResponse"))
-	ls := &loginState{Return: "/", Env: p.active.Load().Env}
+	var ls *loginState
 	var ids []string
-	if pending, solicited := p.saml.pending.get(reqID, now); solicited && reqID != "" {
-		p.saml.pending.delete(reqID)
-		ids, ls.Return, ls.Env = []string{reqID}, pending.returnTo, pending.env
+	art := r.Form.Get("SAMLart")
+	switch {
+	case art != "":
+		ls, ids = p.pendingForArtifact(r, art, now)
+	case r.Method != http.MethodPost:
+		return loginFailure(http.StatusMethodNotAllowed, "the assertion consumer service takes the IdP's HTTP-POST form or HTTP-Artifact redirect: start at the application, not at "+SAMLACSPath)
+	case r.PostForm.Get("SAMLResponse") == "":
+		return loginFailure(http.StatusBadRequest, "no SAMLResponse or SAMLart in the request: the IdP sends one of them")
+	default:
+		ls, ids = p.pendingForResponse(r.PostForm.Get("SAMLResponse"), now)
 	}
 	env := p.rt().envs[ls.Env]
 	switch {
@@ -322,13 +344,14 @@ func (p *Proxy) completeSAMLLogin(w http.ResponseWriter, r *http.Request) *login
 	if env.SAML.SSOURL != "" {
 		// As on the ADC, the signature by -samlIdPCertName's certificate
 		// is what is trusted, whichever issuer the IdP names.
+		issuer, _ := peekSAMLResponse(r.PostForm.Get("SAMLResponse"))
 		md := *sp.IDPMetadata
 		md.EntityID = issuer
 		sp.IDPMetadata = &md
 	}
 	if rule := env.SAML.RelayStateRule; rule != nil {
-		if ok, undef := rule(r, r.PostForm.Get("RelayState")); !ok {
-			why := fmt.Sprintf("the RelayState %q fails the samlAction's -relaystateRule", r.PostForm.Get("RelayState"))
+		if ok, undef := rule(r, r.Form.Get("RelayState")); !ok {
+			why := fmt.Sprintf("the RelayState %q fails the samlAction's -relaystateRule", r.Form.Get("RelayState"))
 			if undef != "" {
 				why += " (UNDEF: " + undef + ")"
 			}
@@ -339,7 +362,72 @@ func (p *Proxy) completeSAMLLogin(w http.ResponseWriter, r *http.Request) *login
 	if err != nil {
 		return loginFailure(http.StatusUnauthorized, "the SAML response was refused: "+samlRefusal(err))
 	}
+	if art != "" {
+		p.answeredByArtifact(a, ls, now)
+	}
 	return p.startSession(w, r, env, ls, SAMLClaims(a, env.SAML.Attributes, env.GroupsClaim), "", now, config.LoginSAML)
+}
+
+// pendingForResponse finds the login a posted SAMLResponse answers, by its
+// InResponseTo, which is then used up; an unsolicited response is an
+// IdP-initiated login to the active environment.
+func (p *Proxy) pendingForResponse(samlResponse string, now time.Time) (*loginState, []string) {
+	ls := &loginState{Return: "/", Env: p.active.Load().Env}
+	_, reqID := peekSAMLResponse(samlResponse)
+	pending, solicited := p.saml.pending.get(reqID, now)
+	if !solicited || reqID == "" {
+		return ls, nil
+	}
+	p.saml.pending.delete(reqID)
+	ls.Return, ls.Env = pending.returnTo, pending.env
+	return ls, []string{reqID}
+}
+
+// pendingForArtifact finds the environment whose IdP issued art (its
+// SourceID is the SHA-1 of the IdP's entity id) and the logins pending
+// there, any of which the resolved Response may answer; answeredByArtifact
+// then uses up the one it does. Without a match it is the active
+// environment's, whose IdP then refuses or fails to resolve it.
+func (p *Proxy) pendingForArtifact(r *http.Request, art string, now time.Time) (*loginState, []string) {
+	ls := &loginState{Return: "/", Env: p.active.Load().Env}
+	raw, err := base64.StdEncoding.DecodeString(art)
+	if err == nil && len(raw) == 44 {
+		for name, env := range p.rt().envs {
+			if env.SAML == nil {
+				continue
+			}
+			sp, err := env.serviceProvider(p, p.origin(r)+SAMLACSPath)
+			if err == nil && sha1.Sum([]byte(sp.IDPMetadata.EntityID)) == [20]byte(raw[4:24]) { //nolint:gosec // the artifact's SourceID is SHA-1 by definition
+				ls.Env = name
+				break
+			}
+		}
+	}
+	var ids []string
+	p.saml.pending.deleteFunc(func(id string, req *samlRequest) bool {
+		if _, live := p.saml.pending.get(id, now); live && req.env == ls.Env {
+			ids = append(ids, id)
+		}
+		return false
+	})
+	return ls, ids
+}
+
+// answeredByArtifact uses up the login the resolved assertion a answers
+// and returns the browser where that login started.
+func (p *Proxy) answeredByArtifact(a *saml.Assertion, ls *loginState, now time.Time) {
+	if a.Subject == nil {
+		return
+	}
+	for _, c := range a.Subject.SubjectConfirmations {
+		if d := c.SubjectConfirmationData; d != nil && d.InResponseTo != "" {
+			if pending, ok := p.saml.pending.get(d.InResponseTo, now); ok {
+				p.saml.pending.delete(d.InResponseTo)
+				ls.Return = pending.returnTo
+			}
+			return
+		}
+	}
 }
 
 // samlRefusal is the reason behind crewjam/saml's "Authentication failed".
