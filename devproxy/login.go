@@ -329,6 +329,10 @@ func (p *Proxy) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	p.clearCookie(w, SessionCookie, "/")
 	w.Header().Set("Cache-Control", "no-store")
+	if hasSAMLResponse(w, r) {
+		p.samlLogoutReturn(w, r)
+		return
+	}
 	back := p.origin(r) + LoggedOutPath
 	if env.Login == config.LoginSAML {
 		// Without -logoutURL the IdP session stays, as on the ADC.

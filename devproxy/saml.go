@@ -79,14 +79,30 @@ type samlRequest struct {
 	returnTo string
 }
 
-// samlState is the proxy's SAML SP memory, shared by environments.
+// samlState is the proxy's SAML SP memory, shared by environments: the
+// AuthnRequests and LogoutRequests awaiting their answers, by ID.
 type samlState struct {
 	pending *cache[string, *samlRequest]
+	logouts *cache[string, *samlRequest]
 	replays saml.AssertionReplayCache
 }
 
 func newSAMLState() *samlState {
-	return &samlState{pending: newCache[string, *samlRequest](10000), replays: samlsp.NewMemoryReplayCache(100000)}
+	return &samlState{pending: newCache[string, *samlRequest](10000), logouts: newCache[string, *samlRequest](10000),
+		replays: samlsp.NewMemoryReplayCache(100000)}
+}
+
+// awaiting are the IDs of the live requests in c, by environment.
+func awaiting(c *cache[string, *samlRequest], now time.Time) map[string][]string {
+	out := map[string][]string{}
+	// deleteFunc visits every entry; it deletes none here.
+	c.deleteFunc(func(id string, req *samlRequest) bool {
+		if _, live := c.get(id, now); live {
+			out[req.env] = append(out[req.env], id)
+		}
+		return false
+	})
+	return out
 }
 
 // samlIdP is the IdP's metadata, read at the first SAML login and again
@@ -281,7 +297,8 @@ var samlRequestForm = template.Must(template.New("saml").Parse(`<!doctype html>
 
 // samlLogoutURL is where /cgi/tmlogout sends the browser once the session
 // of nameID has ended: the IdP's single logout service with a
-// LogoutRequest, or "" when env has none.
+// LogoutRequest, whose ID the LogoutResponse must answer, or "" when env
+// has none.
 func (p *Proxy) samlLogoutURL(r *http.Request, env *envState, nameID string) (string, error) {
 	if env.SAML == nil || env.SAML.LogoutURL == "" || nameID == "" {
 		return "", nil
@@ -298,7 +315,55 @@ func (p *Proxy) samlLogoutURL(r *http.Request, env *envState, nameID string) (st
 	if err != nil {
 		return "", err
 	}
+	now := p.now()
+	p.saml.logouts.put(req.ID, &samlRequest{env: env.Name}, now.Add(loginTimeout), now)
 	return u.String(), nil
+}
+
+// hasSAMLResponse reports whether r carries a SAML message's answer, by
+// the HTTP-Redirect (query) or HTTP-POST (form) binding.
+func hasSAMLResponse(w http.ResponseWriter, r *http.Request) bool {
+	if r.URL.Query().Has("SAMLResponse") {
+		return true
+	}
+	if r.Method != http.MethodPost {
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, samlMaxForm)
+	return r.ParseForm() == nil && r.PostForm.Has("SAMLResponse")
+}
+
+// samlLogoutReturn is the IdP's LogoutResponse arriving at /cgi/tmlogout,
+// after the proxy session has ended. "Logged out" is said only for a
+// response to a LogoutRequest this proxy sent and has not seen answered,
+// signed by the IdP (its issuer), to this proxy (Destination), with
+// Success; anything else gets a page saying what was wrong.
+func (p *Proxy) samlLogoutReturn(w http.ResponseWriter, r *http.Request) {
+	why := "it answers no LogoutRequest this proxy sent: it is unsolicited, replayed or too late"
+	for name, ids := range awaiting(p.saml.logouts, p.now()) {
+		env := p.rt().envs[name]
+		if env == nil || env.SAML == nil {
+			continue
+		}
+		sp, err := env.serviceProvider(p, p.origin(r)+SAMLACSPath)
+		if err != nil {
+			why = err.Error()
+			continue
+		}
+		resp, err := sp.ParseLogoutResponse(r, ids)
+		if err == nil {
+			p.saml.logouts.delete(resp.InResponseTo)
+			http.Redirect(w, r, LoggedOutPath, http.StatusFound)
+			return
+		}
+		// The IDs other logouts await are nobody else's business.
+		if !errors.Is(err, saml.ErrRequestIDMismatch) {
+			why = samlRefusal(err)
+		}
+	}
+	p.notice("warn", "a SAML LogoutResponse was refused: "+why)
+	p.errorPage(w, r, http.StatusBadRequest, "Logout not confirmed", "The identity provider's SAML LogoutResponse was refused: "+why+".",
+		"your session at this proxy has ended all the same; the IdP's session may not have: log out at the IdP, or log in and out again")
 }
 
 // samlACS is /cgi/samlauth: the IdP posts the SAMLResponse here. crewjam/saml
@@ -403,14 +468,7 @@ func (p *Proxy) pendingForArtifact(r *http.Request, art string, now time.Time) (
 			}
 		}
 	}
-	var ids []string
-	p.saml.pending.deleteFunc(func(id string, req *samlRequest) bool {
-		if _, live := p.saml.pending.get(id, now); live && req.env == ls.Env {
-			ids = append(ids, id)
-		}
-		return false
-	})
-	return ls, ids
+	return ls, awaiting(p.saml.pending, now)[ls.Env]
 }
 
 // answeredByArtifact uses up the login the resolved assertion a answers
