@@ -94,6 +94,9 @@ func (s *SAMLIdP) validate(errs *Errors, at func(Pos) Pos, oneOf func(Pos, strin
 // them, the proxy as SP reads them back.
 type SAMLAttributeNames struct {
 	Email, Name, Groups, Roles string
+	// UPN, when set, carries the email as a user principal name too
+	// (ADFS's upn claim type).
+	UPN string
 	// ClaimPrefix namespaces custom claims, as the provider does with
 	// attributes it has no name for.
 	ClaimPrefix string

@@ -29,22 +29,28 @@ const (
 	maxSAMLForm = 256 << 10
 )
 
-// SAMLEndpoints are an environment's SAML URLs; the metadata URL is also
-// the IdP's entity id.
+// SAMLEndpoints are an environment's SAML URLs, and its IdP's entity id:
+// the metadata URL unless the flavor names its IdP otherwise (ADFS).
 type SAMLEndpoints struct {
-	Metadata, SSO, SLO, IDPInitiated, ArtifactResolution string
+	EntityID, Metadata, SSO, SLO, IDPInitiated, ArtifactResolution string
 }
 
 // SAMLEndpoints returns env's SAML URLs: under BaseURL/env whatever the
 // flavor's OIDC layout.
 func (s *Server) SAMLEndpoints(env string) SAMLEndpoints {
 	base := s.BaseURL() + "/" + env
-	return SAMLEndpoints{Metadata: SAMLMetadataURL(s.BaseURL(), env), SSO: base + samlSSOPath,
+	e := SAMLEndpoints{EntityID: SAMLMetadataURL(s.BaseURL(), env), Metadata: SAMLMetadataURL(s.BaseURL(), env), SSO: base + samlSSOPath,
 		SLO: base + samlSLOPath, IDPInitiated: base + samlIDPInitiatedPath, ArtifactResolution: base + samlArtifactPath}
+	if es := s.envs[env]; es != nil && es.flavor.SAMLEntityIDPath != nil {
+		host := strings.TrimPrefix(strings.TrimPrefix(s.BaseURL(), "https://"), "http://")
+		host, _, _ = strings.Cut(host, "/")
+		e.EntityID = "http://" + host + es.flavor.SAMLEntityIDPath(es.cfg)
+	}
+	return e
 }
 
-// SAMLMetadataURL is the metadata URL (and entity id) of env's SAML IdP
-// on an IdP serving at base, for callers that do not run it.
+// SAMLMetadataURL is the metadata URL of env's SAML IdP on an IdP serving
+// at base, for callers that do not run it.
 func SAMLMetadataURL(base, env string) string {
 	return strings.TrimRight(base, "/") + "/" + env + samlMetadataPath
 }
@@ -73,8 +79,9 @@ func (ep *issuerEP) identityProvider(acs string) (*saml.IdentityProvider, error)
 		return nil, err
 	}
 	e := ep.s.SAMLEndpoints(ep.env.cfg.Name)
+	// The library takes the metadata URL for the entity id.
 	var u [3]*url.URL
-	for i, raw := range []string{e.Metadata, e.SSO, e.SLO} {
+	for i, raw := range []string{e.EntityID, e.SSO, e.SLO} {
 		if u[i], err = url.Parse(raw); err != nil {
 			return nil, err
 		}

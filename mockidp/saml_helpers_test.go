@@ -59,6 +59,7 @@ environments:
     flavor: entra
     roles: {sg-prod-admins: [admin, auditor]}
   a0: {flavor: auth0}
+  fs: {flavor: adfs, roles: {eng-admins: [admin]}}
 `
 
 // spKey is a test SP's RSA key and self-signed certificate.
