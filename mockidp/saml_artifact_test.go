@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha1" //nolint:gosec // the artifact's SourceID is SHA-1 by definition
 	"encoding/base64"
+	"encoding/json"
 	"encoding/xml"
 	"net/http"
 	"net/url"
@@ -216,5 +217,51 @@ personas: {alice: {email: alice@example.com}}
 	sp.Key, sp.Certificate = ownKey, ownCert
 	if _, err := sp.ParseResponse(idpInitiated(), nil); err != nil {
 		t.Fatalf("IdP-initiated artifact login: %v", errDetail(err))
+	}
+}
+
+// pysaml2 as an HTTP-Artifact SP (strict: signed response and assertion,
+// no unsolicited responses): its AuthnRequest asks for the artifact
+// binding, and it resolves the artifact at the ArtifactResolutionService
+// of authdev's metadata over SOAP:
+// https://pysaml2.readthedocs.io/en/latest/howto/config.html
+func TestPysaml2ResolvesTheIdPsArtifacts(t *testing.T) {
+	srv := idptest.NewTestServer(t, idptest.Config(t, samlYAML))
+	md := get(t, browser(t), srv.SAMLEndpoints("dev").Metadata)
+	mdPath := filepath.Join(t.TempDir(), "idp.xml")
+	if err := os.WriteFile(mdPath, []byte(md.body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sp := []string{mdPath, "https://app.example.com/saml", "https://app.example.com/saml/acs"}
+	out, err := pysaml2(t, "", append([]string{"artifact-request"}, sp...)...)
+	if err != nil {
+		t.Fatalf("pysaml2 could not build an AuthnRequest: %v\n%s", err, out)
+	}
+	var start struct{ URL, ID string }
+	if err := json.Unmarshal([]byte(out), &start); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := browser(t).Get(start.URL + "&login_hint=alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := readAll(t, resp)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("pysaml2's AuthnRequest for HTTP-Artifact got %d:\n%s", resp.StatusCode, p.body)
+	}
+	art := mustURL(t, location(t, resp)).Query().Get("SAMLart")
+	out, err = pysaml2(t, art, append([]string{"artifact-response"}, append(sp, start.ID)...)...)
+	if err != nil {
+		t.Fatalf("pysaml2 could not resolve authdev's artifact: %v\n%s", err, out)
+	}
+	var got struct {
+		NameID string `json:"name_id"`
+		Issuer string `json:"issuer"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil || got.NameID != "alice@example.com" || got.Issuer != srv.SAMLEndpoints("dev").Metadata {
+		t.Fatalf("pysaml2 read %s (%v)", out, err)
+	}
+	if out, err := pysaml2(t, art, append([]string{"artifact-response"}, append(sp, start.ID)...)...); err == nil {
+		t.Fatalf("pysaml2 resolved a used artifact again:\n%s", out)
 	}
 }
