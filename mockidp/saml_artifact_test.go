@@ -34,15 +34,8 @@ func artifactSP(t *testing.T, srv *mockidp.Server, entityID, acs string) *saml.S
 // and returns the AuthnRequest ID and the IdP's redirect to the ACS.
 func artifactLogin(t *testing.T, sp *saml.ServiceProvider, relayState string) (string, *url.URL) {
 	t.Helper()
-	req, err := sp.MakeAuthenticationRequest(sp.GetSSOBindingLocation(saml.HTTPRedirectBinding), saml.HTTPRedirectBinding, saml.HTTPArtifactBinding)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := req.Redirect(relayState, sp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := browser(t).Get(u.String() + "&login_hint=alice")
+	id, u := redirectLoginFor(t, sp, relayState, "alice", saml.HTTPArtifactBinding)
+	resp, err := browser(t).Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +43,7 @@ func artifactLogin(t *testing.T, sp *saml.ServiceProvider, relayState string) (s
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("an AuthnRequest asking for HTTP-Artifact got %d, want a redirect to the ACS:\n%s", resp.StatusCode, p.body)
 	}
-	return req.ID, mustURL(t, location(t, resp))
+	return id, mustURL(t, location(t, resp))
 }
 
 // atACS is the browser's arrival at the ACS with the IdP's redirect.
@@ -174,17 +167,8 @@ personas: {alice: {email: alice@example.com}}
 	sp.IDPMetadata = testSP(t, srv, "dev", sp.EntityID, sp.AcsURL.String()).IDPMetadata
 
 	// No ProtocolBinding: the metadata's binding of the ACS decides.
-	req, err := sp.MakeAuthenticationRequest(sp.GetSSOBindingLocation(saml.HTTPRedirectBinding), saml.HTTPRedirectBinding, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.ProtocolBinding = ""
-	u, err := req.Redirect("", sp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := req.ID
-	resp, err := browser(t).Get(u.String() + "&login_hint=alice")
+	id, u := redirectLoginFor(t, sp, "", "alice", "")
+	resp, err := browser(t).Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,20 +211,7 @@ personas: {alice: {email: alice@example.com}}
 // https://pysaml2.readthedocs.io/en/latest/howto/config.html
 func TestPysaml2ResolvesTheIdPsArtifacts(t *testing.T) {
 	srv := idptest.NewTestServer(t, idptest.Config(t, samlYAML))
-	md := get(t, browser(t), srv.SAMLEndpoints("dev").Metadata)
-	mdPath := filepath.Join(t.TempDir(), "idp.xml")
-	if err := os.WriteFile(mdPath, []byte(md.body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sp := []string{mdPath, "https://app.example.com/saml", "https://app.example.com/saml/acs"}
-	out, err := pysaml2(t, "", append([]string{"artifact-request"}, sp...)...)
-	if err != nil {
-		t.Fatalf("pysaml2 could not build an AuthnRequest: %v\n%s", err, out)
-	}
-	var start struct{ URL, ID string }
-	if err := json.Unmarshal([]byte(out), &start); err != nil {
-		t.Fatal(err)
-	}
+	sp, start := pysaml2Start(t, srv, "dev", "artifact-request")
 	resp, err := browser(t).Get(start.URL + "&login_hint=alice")
 	if err != nil {
 		t.Fatal(err)
@@ -250,7 +221,7 @@ func TestPysaml2ResolvesTheIdPsArtifacts(t *testing.T) {
 		t.Fatalf("pysaml2's AuthnRequest for HTTP-Artifact got %d:\n%s", resp.StatusCode, p.body)
 	}
 	art := mustURL(t, location(t, resp)).Query().Get("SAMLart")
-	out, err = pysaml2(t, art, append([]string{"artifact-response"}, append(sp, start.ID)...)...)
+	out, err := pysaml2(t, art, append([]string{"artifact-response"}, append(sp, start.ID)...)...)
 	if err != nil {
 		t.Fatalf("pysaml2 could not resolve authdev's artifact: %v\n%s", err, out)
 	}
