@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"crypto"
-	"crypto/sha1" //nolint:gosec // SAML artifacts' SourceID is SHA-1 by definition
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
@@ -366,7 +365,8 @@ func (p *Proxy) samlLogoutReturn(w http.ResponseWriter, r *http.Request) {
 		"your session at this proxy has ended all the same; the IdP's session may not have: log out at the IdP, or log in and out again")
 }
 
-// samlACS is /cgi/samlauth: the IdP posts the SAMLResponse here. crewjam/saml
+// samlACS is /cgi/samlauth: the IdP posts the SAMLResponse here, or sends
+// a SAMLart that the proxy resolves at the IdP (HTTP-Artifact). crewjam/saml
 // checks the signature (wrapped or moved signatures included), issuer,
 // audience, recipient and destination, validity window and InResponseTo;
 // a request ID is accepted once, and an IdP-initiated assertion once.
@@ -456,13 +456,13 @@ func (p *Proxy) pendingForResponse(samlResponse string, now time.Time) (*loginSt
 func (p *Proxy) pendingForArtifact(r *http.Request, art string, now time.Time) (*loginState, []string) {
 	ls := &loginState{Return: "/", Env: p.active.Load().Env}
 	raw, err := base64.StdEncoding.DecodeString(art)
-	if err == nil && len(raw) == 44 {
+	if err == nil && len(raw) == config.SAMLArtifactLength {
 		for name, env := range p.rt().envs {
 			if env.SAML == nil {
 				continue
 			}
 			sp, err := env.serviceProvider(p, p.origin(r)+SAMLACSPath)
-			if err == nil && sha1.Sum([]byte(sp.IDPMetadata.EntityID)) == [20]byte(raw[4:24]) { //nolint:gosec // the artifact's SourceID is SHA-1 by definition
+			if err == nil && config.SAMLArtifactSourceID(sp.IDPMetadata.EntityID) == [20]byte(raw[4:24]) {
 				ls.Env = name
 				break
 			}

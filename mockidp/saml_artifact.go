@@ -2,7 +2,6 @@ package mockidp
 
 import (
 	"bytes"
-	"crypto/sha1" //nolint:gosec // SAML artifacts' SourceID is SHA-1 by definition (saml-bindings §3.6.4.1), not a security hash
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/binary"
@@ -20,6 +19,7 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/authdev/authdev/audit"
+	"github.com/authdev/authdev/config"
 )
 
 // The HTTP-Artifact binding (saml-bindings §3.6): the browser carries a
@@ -86,10 +86,10 @@ func (h *samlIdP) sendArtifact(w http.ResponseWriter, req *saml.IdpAuthnRequest)
 // EndpointIndex, SourceID (SHA-1 of the IdP's entity id) and a random
 // MessageHandle.
 func (h *samlIdP) newArtifact(entityID string) (string, error) {
-	raw := make([]byte, 44)
+	raw := make([]byte, config.SAMLArtifactLength)
 	binary.BigEndian.PutUint16(raw[0:2], samlArtifactTypeCode)
 	binary.BigEndian.PutUint16(raw[2:4], samlArtifactIndex)
-	source := sha1.Sum([]byte(entityID)) //nolint:gosec // see the import
+	source := config.SAMLArtifactSourceID(entityID)
 	copy(raw[4:24], source[:])
 	if _, err := io.ReadFull(h.ep.s.rand, raw[24:]); err != nil {
 		return "", err
