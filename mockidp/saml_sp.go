@@ -179,12 +179,18 @@ func (r *samlSPs) metadata(ctx context.Context, sp *samlSP) (*saml.EntityDescrip
 	acs := c.ACS()
 	artifactACS := map[string]bool{}
 	if len(acs) == 0 && sso != nil {
+		post := map[string]bool{}
 		for _, ep := range sso.AssertionConsumerServices {
-			switch ep.Binding {
-			case saml.HTTPArtifactBinding:
+			post[ep.Location] = post[ep.Location] || ep.Binding == saml.HTTPPostBinding
+		}
+		for _, ep := range sso.AssertionConsumerServices {
+			switch {
+			case ep.Binding == saml.HTTPPostBinding:
+				acs = append(acs, ep.Location)
+			case ep.Binding == saml.HTTPArtifactBinding && !post[ep.Location]:
+				// At a URL that takes both, HTTP-POST unless the
+				// AuthnRequest asks for artifacts.
 				artifactACS[ep.Location] = true
-				fallthrough
-			case saml.HTTPPostBinding:
 				acs = append(acs, ep.Location)
 			}
 		}
