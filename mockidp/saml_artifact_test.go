@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/beevik/etree"
 	"github.com/crewjam/saml"
@@ -235,4 +236,16 @@ func TestPysaml2ResolvesTheIdPsArtifacts(t *testing.T) {
 	if out, err := pysaml2(t, art, append([]string{"artifact-response"}, append(sp, start.ID)...)...); err == nil {
 		t.Fatalf("pysaml2 resolved a used artifact again:\n%s", out)
 	}
+}
+
+// An artifact is short-lived (saml-bindings §3.6.5.2: "a few minutes" at
+// most): a minute after it was issued it no longer resolves.
+func TestSAMLArtifactExpiresAfterAMinute(t *testing.T) {
+	clk := newClock()
+	srv := idptest.NewTestServer(t, idptest.Config(t, samlYAML), mockidp.Options{Now: clk.Now})
+	sp := artifactSP(t, srv, "https://app.example.com/saml", "https://app.example.com/saml/acs")
+	_, to := artifactLogin(t, sp, "")
+	clk.Advance(time.Minute + time.Second)
+	ar, body := resolveRaw(t, srv, sp.EntityID, to.Query().Get("SAMLart"))
+	wantDenied(t, ar, body, "expired")
 }
