@@ -406,6 +406,10 @@ func (p *Proxy) completeSAMLLogin(w http.ResponseWriter, r *http.Request) *login
 	if err != nil {
 		return loginFailure(http.StatusBadGateway, err.Error())
 	}
+	if art != "" && sp.GetArtifactBindingLocation(saml.SOAPBinding) == "" {
+		return loginFailure(http.StatusBadGateway, fmt.Sprintf("the IdP of environment %q sent a SAMLart, but its metadata names no ArtifactResolutionService (SOAP binding) to resolve it at: "+
+			"give the proxy the IdP's metadata with one, or have the IdP answer by HTTP-POST", env.Name))
+	}
 	if env.SAML.SSOURL != "" {
 		// As on the ADC, the signature by -samlIdPCertName's certificate
 		// is what is trusted, whichever issuer the IdP names.

@@ -6,10 +6,13 @@ import (
 	"crypto/rand"
 	"crypto/sha1" //nolint:gosec // the artifact's SourceID is SHA-1 by definition
 	"encoding/base64"
+	"encoding/xml"
 	"html"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -157,4 +160,32 @@ func samlRequestOf(t *testing.T, u string) string {
 		t.Fatal(err)
 	}
 	return string(x)
+}
+
+// An IdP whose metadata has no ArtifactResolutionService cannot have its
+// artifacts resolved: the login fails saying so, not with a network error.
+func TestSAMLArtifactOfAnIdPWithoutAResolutionServiceIsNamed(t *testing.T) {
+	backend := echoBackend(t, "api")
+	s := artifactSetup(t, "alice", backend.URL)
+	artifact := s.tweak
+	s.tweak = func(o *devproxy.Options) {
+		artifact(o)
+		md, err := samlsp.FetchMetadata(t.Context(), http.DefaultClient, *mustParse(t, o.Environments[0].SAML.Metadata))
+		if err != nil {
+			t.Fatal(err)
+		}
+		idp := &md.IDPSSODescriptors[0]
+		idp.SSODescriptor.ArtifactResolutionServices, idp.ArtifactResolutionServices = nil, nil
+		raw, _ := xml.Marshal(md)
+		file := filepath.Join(t.TempDir(), "idp.xml")
+		if err := os.WriteFile(file, raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		o.Environments[0].SAML.Metadata = file
+	}
+	e := start(t, s)
+	resp := get(t, newBrowser(t).Client, e.url+"/")
+	if text := html.UnescapeString(body(resp)); resp.StatusCode != http.StatusBadGateway || !strings.Contains(text, "names no ArtifactResolutionService") {
+		t.Fatalf("want 502 naming the missing ArtifactResolutionService, got %d:\n%s", resp.StatusCode, text)
+	}
 }
