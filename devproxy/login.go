@@ -266,8 +266,7 @@ func addUserInfo(ctx context.Context, prov *provider, tok *oauth2.Token, claims 
 // startSession sets the session cookie for the verified claims and sends
 // the browser back where the login started.
 func (p *Proxy) startSession(w http.ResponseWriter, r *http.Request, env *envState, ls *loginState, claims map[string]any, rawID string, now time.Time, via string) *loginError {
-	email, _ := claims["email"].(string)
-	persona := p.rt().personaOf(env.Name, email)
+	persona := p.rt().personaOf(env.Name, env.personaKey(claims))
 	c, err := env.newCaller(claims, persona)
 	if err != nil {
 		return loginFailure(http.StatusUnauthorized, err.Error())
@@ -288,6 +287,17 @@ func (p *Proxy) startSession(w http.ResponseWriter, r *http.Request, env *envSta
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, ls.Return, http.StatusFound)
 	return nil
+}
+
+// personaKey is what names a token's persona: its email, or, for tokens
+// that name the user without one (Cognito's access tokens, ADFS's upn), its
+// user name claim.
+func (e *envState) personaKey(claims map[string]any) string {
+	if email, _ := claims["email"].(string); email != "" {
+		return email
+	}
+	user, _ := claims[e.UserNameClaim].(string)
+	return user
 }
 
 func (p *Proxy) detailClaims(c map[string]any) map[string]any {
