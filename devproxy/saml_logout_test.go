@@ -139,6 +139,17 @@ func TestSAMLLogoutResponseIsVerifiedBeforeLoggedOut(t *testing.T) {
 		stranger.Key, stranger.Certificate = testkit.RSACertificate(t, "stranger")
 		refused(t, logoutAnswer(t, stranger, tmlogout, lr.ID, success), "ignature")
 	})
+	// Started on localhost, the logout comes back to the proxy's listen
+	// address, and verifies there.
+	t.Run("localhost", func(t *testing.T) {
+		local := newBrowser(t)
+		at := strings.Replace(e.url, "127.0.0.1", "localhost", 1)
+		readSeen(t, readSAMLPost(t, get(t, local.Client, at+"/")).submit(t, local.Client))
+		resp := get(t, local.Client, at+devproxy.LogoutPath)
+		if text := body(resp); resp.StatusCode != http.StatusOK || resp.Request.URL.Path != devproxy.LoggedOutPath {
+			t.Fatalf("a logout started on localhost ended at %s (%d):\n%s", resp.Request.URL, resp.StatusCode, text)
+		}
+	})
 	// The refusals used nothing up: the right answer still logs out.
 	ok := get(t, noFollow(nil), logoutAnswer(t, *forger, tmlogout, lr.ID, success))
 	if loc := ok.Header.Get("Location"); ok.StatusCode != http.StatusFound || loc != devproxy.LoggedOutPath {
