@@ -73,6 +73,14 @@ func TestSAMLArtifactLoginThroughTheProxy(t *testing.T) {
 	t.Run("replayed artifact", func(t *testing.T) {
 		refusedAtACS(t, e, acsVisit(t, b.visited), "already")
 	})
+	t.Run("localhost", func(t *testing.T) {
+		local := newBrowser(t)
+		at := strings.Replace(e.url, "127.0.0.1", "localhost", 1)
+		s := readSeen(t, get(t, local.Client, at+"/q"))
+		if u := s.header("X-Remote-User"); s.Path != "/q" || len(u) != 1 || u[0] != "alice@example.com" || !strings.HasPrefix(acsVisit(t, local.visited), at) {
+			t.Fatalf("an artifact login on localhost: %v at %s, visited %v", u, s.Path, local.visited)
+		}
+	})
 }
 
 // refusedAtACS visits the ACS at u with a new browser: the login fails
