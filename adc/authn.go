@@ -21,6 +21,9 @@ type AuthnBackends struct {
 	Labels       []PolicyLabel
 	// CertKeys are the `add ssl certKey`s, which samlActions name.
 	CertKeys []CertKey
+	// Flow is the nFactor flow of browser logins; nil when no
+	// authentication vserver has policies bound.
+	Flow *AuthnFlow
 }
 
 // CertKey is an `add ssl certKey NAME -cert FILE [-key FILE]`; a relative

@@ -1,6 +1,7 @@
 package devproxy
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -30,7 +31,7 @@ func (p *Proxy) serveInternal(w http.ResponseWriter, r *http.Request) {
 		act := p.active.Load()
 		env, back := p.rt().env(act.Env), r.URL.Query().Get("return")
 		if r.URL.Query().Get("via") == config.LoginSAML {
-			p.startSAMLLogin(w, r, env, act, back)
+			p.startSAMLLogin(w, r, env, cmp.Or(env.samlLoginFor(r), env.SAML), act, back)
 			return
 		}
 		p.startLogin(w, r, env, act, back)

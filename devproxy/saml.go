@@ -31,6 +31,9 @@ const SAMLACSPath = config.SAMLACSPath
 // samlAction does: SP-initiated with the HTTP-Redirect binding, the
 // response posted to SAMLACSPath.
 type SAMLLogin struct {
+	// Name is the ADC's samlAction this login stands for, if any: the
+	// proxy serves its SP metadata at SAMLSPMetadataPath + Name.
+	Name string
 	// Metadata is the IdP's SAML metadata: an http(s) URL or a file.
 	Metadata string
 	// SSOURL and IdPCertificate, when SSOURL is set, replace Metadata, as
@@ -71,6 +74,7 @@ const samlMaxForm = 1 << 20
 type samlRequest struct {
 	env      string
 	returnTo string
+	login    *SAMLLogin
 }
 
 // samlState is the proxy's SAML SP memory, shared by environments.
@@ -88,44 +92,53 @@ func newSAMLState() *samlState {
 // follows its key rotation; a failed refresh keeps what was read before.
 type samlIdP struct {
 	mu      sync.Mutex
+	src     string
 	meta    *saml.EntityDescriptor
 	fetched time.Time
 }
 
 const samlMetadataTTL = time.Minute
 
-// serviceProvider is crewjam/saml's SP for env, answering at acs.
-func (e *envState) serviceProvider(p *Proxy, acs string) (*saml.ServiceProvider, error) {
+// serviceProvider is crewjam/saml's SP for env's login l, answering at
+// acs.
+func (e *envState) serviceProvider(p *Proxy, l *SAMLLogin, acs string) (*saml.ServiceProvider, error) {
 	e.samlIdP.mu.Lock()
 	defer e.samlIdP.mu.Unlock()
 	now := p.now()
+	var idp *saml.EntityDescriptor
 	switch {
-	case e.SAML.SSOURL != "":
-		e.samlIdP.meta = e.SAML.idpDescriptor()
-	case e.samlIdP.meta == nil || now.Sub(e.samlIdP.fetched) > samlMetadataTTL:
-		md, err := e.fetchSAMLMetadata(p)
+	case l.SSOURL != "":
+		idp = l.idpDescriptor()
+	case e.samlIdP.meta == nil || e.samlIdP.src != l.Metadata || now.Sub(e.samlIdP.fetched) > samlMetadataTTL:
+		md, err := e.fetchSAMLMetadata(p, l.Metadata)
 		switch {
 		case err == nil:
-			e.samlIdP.meta, e.samlIdP.fetched = md, now
-		case e.samlIdP.meta == nil:
+			e.samlIdP.meta, e.samlIdP.src, e.samlIdP.fetched = md, l.Metadata, now
+		case e.samlIdP.meta == nil || e.samlIdP.src != l.Metadata:
 			return nil, err
 		}
+		idp = e.samlIdP.meta
+	default:
+		idp = e.samlIdP.meta
 	}
+	sp, err := l.spOf(acs, now)
+	if err != nil {
+		return nil, err
+	}
+	sp.IDPMetadata, sp.AllowIDPInitiated, sp.ReplayCache = idp, true, p.saml.replays
+	return sp, nil
+}
+
+// spOf is crewjam/saml's SP for l as far as l alone says: its entity id,
+// assertion consumer service and signing key, without its IdP.
+func (l *SAMLLogin) spOf(acs string, now time.Time) (*saml.ServiceProvider, error) {
 	u, err := url.Parse(acs)
 	if err != nil {
 		return nil, err
 	}
-	entity := e.SAML.EntityID
-	if entity == "" {
-		entity = config.ProxySAMLEntityID
-	}
-	sp := &saml.ServiceProvider{
-		EntityID: entity, AcsURL: *u, IDPMetadata: e.samlIdP.meta,
-		AllowIDPInitiated: true, ReplayCache: p.saml.replays,
-		Clock: dsig.NewFakeClockAt(now),
-	}
-	if e.SAML.SigningKey != nil {
-		sp.Key, sp.Certificate, sp.SignatureMethod = e.SAML.SigningKey, e.SAML.SigningCertificate, e.SAML.SignatureMethod
+	sp := &saml.ServiceProvider{EntityID: cmp.Or(l.EntityID, config.ProxySAMLEntityID), AcsURL: *u, Clock: dsig.NewFakeClockAt(now)}
+	if l.SigningKey != nil {
+		sp.Key, sp.Certificate, sp.SignatureMethod = l.SigningKey, l.SigningCertificate, l.SignatureMethod
 	}
 	return sp, nil
 }
@@ -165,8 +178,7 @@ func peekSAMLResponse(samlResponse string) (issuer, inResponseTo string) {
 	return issuer, root.SelectAttrValue("InResponseTo", "")
 }
 
-func (e *envState) fetchSAMLMetadata(p *Proxy) (*saml.EntityDescriptor, error) {
-	src := e.SAML.Metadata
+func (e *envState) fetchSAMLMetadata(p *Proxy, src string) (*saml.EntityDescriptor, error) {
 	if !config.IsHTTPURL(src) {
 		raw, err := os.ReadFile(src)
 		if err != nil {
@@ -191,13 +203,13 @@ func (e *envState) fetchSAMLMetadata(p *Proxy) (*saml.EntityDescriptor, error) {
 // HTTP-Redirect binding or, as the ADC's -samlBinding POST does, an
 // auto-submitting HTTP-POST form; a silent login of the active persona adds
 // login_hint and ForceAuthn, which replace the IdP's session.
-func (p *Proxy) startSAMLLogin(w http.ResponseWriter, r *http.Request, env *envState, act *Active, returnTo string) {
-	if env.SAML == nil {
+func (p *Proxy) startSAMLLogin(w http.ResponseWriter, r *http.Request, env *envState, login *SAMLLogin, act *Active, returnTo string) {
+	if login == nil {
 		p.errorPage(w, r, http.StatusBadRequest, "No SAML login", fmt.Sprintf("Environment %q has no SAML identity provider.", env.Name),
 			"log in with OIDC, or run the proxy with authdev's IdP (`authdev up`), which speaks SAML in every environment")
 		return
 	}
-	sp, err := env.serviceProvider(p, p.origin(r)+SAMLACSPath)
+	sp, err := env.serviceProvider(p, login, p.origin(r)+SAMLACSPath)
 	if err != nil {
 		p.errorPage(w, r, http.StatusBadGateway, "Bad gateway", "The SAML identity provider did not answer.",
 			err.Error()+": start it (`authdev up` or `authdev idp`) and reload this page")
@@ -207,7 +219,7 @@ func (p *Proxy) startSAMLLogin(w http.ResponseWriter, r *http.Request, env *envS
 		force := true
 		sp.ForceAuthn = &force
 	}
-	binding := cmp.Or(env.SAML.Binding, saml.HTTPRedirectBinding)
+	binding := cmp.Or(login.Binding, saml.HTTPRedirectBinding)
 	// As on the ADC, the RelayState is where the login returns to, which a
 	// -relaystateRule may check; the response's InResponseTo finds the
 	// login.
@@ -226,7 +238,7 @@ func (p *Proxy) startSAMLLogin(w http.ResponseWriter, r *http.Request, env *envS
 		return
 	}
 	now := p.now()
-	p.saml.pending.put(req.ID, &samlRequest{env: env.Name, returnTo: safeReturn(returnTo)}, now.Add(loginTimeout), now)
+	p.saml.pending.put(req.ID, &samlRequest{env: env.Name, returnTo: safeReturn(returnTo), login: login}, now.Add(loginTimeout), now)
 	if act.Persona != "" {
 		// Appended: the HTTP-Redirect binding's signature covers the query
 		// as it is.
@@ -261,17 +273,17 @@ var samlRequestForm = template.Must(template.New("saml").Parse(`<!doctype html>
 `))
 
 // samlLogoutURL is where /cgi/tmlogout sends the browser once the session
-// of nameID has ended: the IdP's single logout service with a
-// LogoutRequest, or "" when env has none.
-func (p *Proxy) samlLogoutURL(r *http.Request, env *envState, nameID string) (string, error) {
-	if env.SAML == nil || env.SAML.LogoutURL == "" || nameID == "" {
+// of nameID, logged in by login, has ended: the IdP's single logout service
+// with a LogoutRequest, or "" when login has none.
+func (p *Proxy) samlLogoutURL(r *http.Request, env *envState, login *SAMLLogin, nameID string) (string, error) {
+	if login == nil || login.LogoutURL == "" || nameID == "" {
 		return "", nil
 	}
-	sp, err := env.serviceProvider(p, p.origin(r)+SAMLACSPath)
+	sp, err := env.serviceProvider(p, login, p.origin(r)+SAMLACSPath)
 	if err != nil {
 		return "", err
 	}
-	req, err := sp.MakeLogoutRequest(env.SAML.LogoutURL, nameID)
+	req, err := sp.MakeLogoutRequest(login.LogoutURL, nameID)
 	if err != nil {
 		return "", err
 	}
@@ -304,29 +316,34 @@ func (p *Proxy) completeSAMLLogin(w http.ResponseWriter, r *http.Request) *login
 	issuer, reqID := peekSAMLResponse(r.PostForm.Get("SAMLResponse"))
 	ls := &loginState{Return: "/", Env: p.active.Load().Env}
 	var ids []string
+	var login *SAMLLogin
 	if pending, solicited := p.saml.pending.get(reqID, now); solicited && reqID != "" {
 		p.saml.pending.delete(reqID)
-		ids, ls.Return, ls.Env = []string{reqID}, pending.returnTo, pending.env
+		ids, ls.Return, ls.Env, login = []string{reqID}, pending.returnTo, pending.env, pending.login
 	}
 	env := p.rt().envs[ls.Env]
+	if env != nil && login == nil {
+		login = env.SAML
+	}
 	switch {
 	case env == nil:
 		return loginFailure(http.StatusBadRequest, fmt.Sprintf("environment %q no longer exists", ls.Env))
-	case env.SAML == nil:
+	case login == nil:
 		return loginFailure(http.StatusBadRequest, fmt.Sprintf("environment %q has no SAML identity provider", env.Name))
 	}
-	sp, err := env.serviceProvider(p, p.origin(r)+SAMLACSPath)
+	ls.SAML = login.Name
+	sp, err := env.serviceProvider(p, login, p.origin(r)+SAMLACSPath)
 	if err != nil {
 		return loginFailure(http.StatusBadGateway, err.Error())
 	}
-	if env.SAML.SSOURL != "" {
+	if login.SSOURL != "" {
 		// As on the ADC, the signature by -samlIdPCertName's certificate
 		// is what is trusted, whichever issuer the IdP names.
 		md := *sp.IDPMetadata
 		md.EntityID = issuer
 		sp.IDPMetadata = &md
 	}
-	if rule := env.SAML.RelayStateRule; rule != nil {
+	if rule := login.RelayStateRule; rule != nil {
 		if ok, undef := rule(r, r.PostForm.Get("RelayState")); !ok {
 			why := fmt.Sprintf("the RelayState %q fails the samlAction's -relaystateRule", r.PostForm.Get("RelayState"))
 			if undef != "" {
@@ -339,7 +356,7 @@ func (p *Proxy) completeSAMLLogin(w http.ResponseWriter, r *http.Request) *login
 	if err != nil {
 		return loginFailure(http.StatusUnauthorized, "the SAML response was refused: "+samlRefusal(err))
 	}
-	return p.startSession(w, r, env, ls, SAMLClaims(a, env.SAML.Attributes, env.GroupsClaim), "", now, config.LoginSAML)
+	return p.startSession(w, r, env, ls, SAMLClaims(a, login.Attributes, env.GroupsClaim), "", now, config.LoginSAML)
 }
 
 // samlRefusal is the reason behind crewjam/saml's "Authentication failed".

@@ -1,0 +1,274 @@
+package adc
+
+import (
+	"cmp"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/authdev/authdev/config"
+)
+
+// AuthnFlow is the ADC's nFactor flow of a browser login: the
+// authentication vserver the lb vservers send logins to (-authnVsName, or
+// an authnProfile's), its authentication policies by priority, and the
+// policy labels their -nextFactor chains to. As on the appliance, the
+// first policy of a factor whose rule is true for the login request picks
+// the factor's action; a factor authdev does not emulate (LDAP, RADIUS,
+// OAuth, certificates...) is passed, the persona's login standing for it.
+type AuthnFlow struct {
+	first *factor
+	eng   *Engine
+}
+
+// factor is an authentication vserver or a policy label, with its policies
+// in priority order.
+type factor struct {
+	name  string // "authentication vserver V" or "policylabel L"
+	binds []*factorBind
+}
+
+// factorBind is an authentication policy bound to a factor.
+type factorBind struct {
+	policy   string
+	priority int
+	rule     string
+	fn       boolFn // nil for a classic rule (ns_true and the like)
+	action   string
+	what     string      // "samlAction", "ldapAction"... or "" for NO_AUTHN
+	saml     *SAMLAction // the action, when a samlAction
+	schema   bool        // a loginSchema policy: it picks the form, not a factor
+	next     *factor
+	pos      config.Pos // the policy's
+	actPos   config.Pos // the action's, when known
+}
+
+// SAMLChoice is the samlAction a browser login uses (nil when none: the
+// login is not SAML) and the steps of the flow that led to it.
+type SAMLChoice struct {
+	Action *SAMLAction
+	Steps  []string
+}
+
+// SAML follows the flow for the login request r and says which samlAction
+// it reaches.
+func (f *AuthnFlow) SAML(r *http.Request) SAMLChoice {
+	var ch SAMLChoice
+	seen := map[*factor]bool{}
+	for fa := f.first; fa != nil && !seen[fa]; {
+		seen[fa] = true
+		b := f.pick(fa, r, &ch)
+		switch {
+		case b == nil:
+			ch.Steps = append(ch.Steps, fa.name+": no policy is true: the ADC refuses this login")
+			return ch
+		case b.saml != nil:
+			ch.Action = b.saml
+			return ch
+		}
+		fa = b.next
+	}
+	ch.Steps = append(ch.Steps, "the login reaches no samlAction: it is not SAML")
+	return ch
+}
+
+// pick is the first policy of fa whose rule is true for r; ch records each
+// one considered.
+func (f *AuthnFlow) pick(fa *factor, r *http.Request, ch *SAMLChoice) *factorBind {
+	for _, b := range fa.binds {
+		if b.schema {
+			continue
+		}
+		ok, undef := b.eval(r, f.eng)
+		step := fmt.Sprintf("%s: policy %s (priority %d, rule %s)", fa.name, b.policy, b.priority, b.rule)
+		switch {
+		case undef != "":
+			ch.Steps = append(ch.Steps, step+" is UNDEF ("+undef+"): next policy")
+			continue
+		case !ok:
+			ch.Steps = append(ch.Steps, step+" is false")
+			continue
+		}
+		step += " is true: " + b.actionText()
+		if b.saml == nil && b.what != "" {
+			step += ", not emulated: the persona's login stands for it"
+		}
+		ch.Steps = append(ch.Steps, step)
+		return b
+	}
+	return nil
+}
+
+func (b *factorBind) actionText() string {
+	if b.what == "" {
+		return "NO_AUTHN"
+	}
+	return b.what + " " + b.action
+}
+
+func (b *factorBind) eval(r *http.Request, eng *Engine) (ok bool, undef string) {
+	if b.fn == nil {
+		return isConstTrue(b.rule), ""
+	}
+	req := &Request{HTTP: r}
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		req.ClientIP = ap.Addr().Unmap()
+	}
+	ctx := &evalCtx{req: req, eng: eng}
+	ok = b.fn(ctx)
+	return ok && ctx.undef == "", ctx.undef
+}
+
+// linkFlow builds the login flow once the policies are compiled, and warns
+// about what of it authdev cannot follow.
+func (n *nsconf) linkFlow(s *session) {
+	vs := n.loginVServer(s)
+	if vs == nil {
+		return
+	}
+	labels := map[string]*factor{}
+	var factorOf func(label string) *factor
+	factorOf = func(label string) *factor {
+		if fa, ok := labels[label]; ok {
+			return fa
+		}
+		fa := &factor{name: "policylabel " + label}
+		labels[label] = fa
+		for _, l := range n.backends.Labels {
+			if l.Name == label {
+				for _, lb := range l.Binds {
+					fa.binds = append(fa.binds, n.factorBind(lb.Policy, lb.Priority, lb.NextFactor, factorOf))
+				}
+			}
+		}
+		sortFactor(fa)
+		return fa
+	}
+	first := &factor{name: "authentication vserver " + vs.name}
+	for _, b := range n.binds {
+		if b.scope == "authn" && b.where == vs.name {
+			if _, ok := n.authnPols[b.policy.text]; ok {
+				first.binds = append(first.binds, n.factorBind(b.policy.text, b.priority, b.next, factorOf))
+			}
+		}
+	}
+	sortFactor(first)
+	n.backends.Flow = &AuthnFlow{first: first, eng: s.e}
+	n.warnFlow(s, first, nil, map[*factor]bool{})
+}
+
+// atPos is " (file:line)", or "" for an unknown place.
+func (s *session) atPos(p config.Pos) string {
+	if p.Line == 0 {
+		return ""
+	}
+	return " (" + s.lineOf(p) + ")"
+}
+
+// lineOf is file:line, the file relative to the config's folder.
+func (s *session) lineOf(p config.Pos) string {
+	p.Col = 0
+	return s.relPos(p)
+}
+
+func sortFactor(fa *factor) {
+	slices.SortStableFunc(fa.binds, func(a, b *factorBind) int { return cmp.Compare(a.priority, b.priority) })
+}
+
+// factorBind resolves the policy bound at a factor and its action.
+func (n *nsconf) factorBind(policy string, priority int, next string, factorOf func(string) *factor) *factorBind {
+	np := n.authnPols[policy]
+	b := &factorBind{policy: policy, priority: priority, rule: np.p.rule, fn: np.p.fn, action: np.p.action, pos: np.p.pos}
+	if next != "" {
+		b.next = factorOf(next)
+	}
+	bk := &n.backends
+	for i := range bk.SAML {
+		if strings.EqualFold(bk.SAML[i].Name, b.action) {
+			b.what, b.saml, b.actPos = "samlAction", &bk.SAML[i], bk.SAML[i].Pos
+			return b
+		}
+	}
+	for _, ls := range bk.LoginSchemas {
+		if strings.EqualFold(ls.Name, b.action) {
+			b.what, b.schema = "loginSchema", true
+			return b
+		}
+	}
+	for _, l := range bk.LDAP {
+		if strings.EqualFold(l.Name, b.action) {
+			b.what, b.actPos = "ldapAction", l.Pos
+			return b
+		}
+	}
+	for _, r := range bk.RADIUS {
+		if strings.EqualFold(r.Name, b.action) {
+			b.what, b.actPos = "radiusAction", r.Pos
+			return b
+		}
+	}
+	for _, o := range n.oauth {
+		if strings.EqualFold(o.Name, b.action) {
+			b.what, b.actPos = "OAuthAction", o.Pos
+			return b
+		}
+	}
+	if !strings.EqualFold(b.action, "NO_AUTHN") {
+		b.what = "action"
+	}
+	return b
+}
+
+// loginVServer is the authentication vserver browser logins go to: the
+// one the lb vservers name, else the only one with policies bound.
+func (n *nsconf) loginVServer(s *session) *authnVServer {
+	var named []string
+	for _, v := range n.vservers {
+		if v.authnVS != "" && !slices.Contains(named, v.authnVS) {
+			named = append(named, v.authnVS)
+		}
+	}
+	var candidates []*authnVServer
+	for _, a := range n.authnVS {
+		if slices.Contains(named, a.name) || len(named) == 0 && len(a.policies) > 0 {
+			candidates = append(candidates, a)
+		}
+	}
+	if len(candidates) == 0 {
+		return nil
+	}
+	if len(candidates) > 1 {
+		var names []string
+		for _, a := range candidates {
+			names = append(names, a.name)
+		}
+		s.warn(candidates[1].pos, "add authentication vserver", EffectDecision, fmt.Sprintf("browser logins may go to authentication vservers %s: the proxy has one login for every upstream and follows %s", strings.Join(names, ", "), candidates[0].name))
+	}
+	return candidates[0]
+}
+
+// warnFlow names every samlAction that a login reaches only after a factor
+// authdev does not emulate (after: that factor's policy). The factors
+// after a samlAction need no word: as every factor, the persona's login
+// stands for them.
+func (n *nsconf) warnFlow(s *session, fa *factor, after *factorBind, seen map[*factor]bool) {
+	if fa == nil || seen[fa] {
+		return
+	}
+	seen[fa] = true
+	defer delete(seen, fa)
+	for _, b := range fa.binds {
+		switch {
+		case b.schema:
+		case b.saml != nil && after != nil:
+			s.warn(b.pos, "add authentication policy", EffectDecision, fmt.Sprintf("samlAction %q (%s) is reached, through %s, only after %s %q%s, policy %s (%s): that factor is not emulated (the persona's login stands for it), so the proxy logs in with %q at once",
+				b.saml.Name, s.lineOf(b.actPos), fa.name, after.what, after.action, s.atPos(after.actPos), after.policy, s.lineOf(after.pos), b.saml.Name))
+		case b.saml == nil && b.what != "":
+			n.warnFlow(s, b.next, cmp.Or(after, b), seen)
+		case b.saml == nil:
+			n.warnFlow(s, b.next, after, seen)
+		}
+	}
+}
