@@ -440,3 +440,83 @@ func TestSAMLSigningItCannotFollowIsAWarning(t *testing.T) {
 		}
 	}
 }
+
+// Several samlActions, each behind an authentication policy bound to the
+// authentication vserver of the lb vserver (-Authentication ON
+// -authnVsName): each login uses the samlAction of the first policy, by
+// priority, whose rule is true for it: its binding, entity id and logout
+// URL. The shape is that of flipper's samlAuth.ns.conf (Apache-2.0,
+// adc/testdata/corpus/SOURCES.md), with hosts a laptop has; the ADC's rule:
+// https://docs.netscaler.com/en-us/citrix-adc/13/aaa-tm/authentication-methods/multi-factor-nfactor-authentication/nfactor-terminology.html
+func TestEachLoginUsesTheSAMLActionItsPoliciesPick(t *testing.T) {
+	s := startSAMLStack(t, t.TempDir(), "okta", `add authentication samlAction saml_local -samlUserField email -samlIssuerName "https://local.example.com" -samlBinding REDIRECT -logoutURL "http://127.0.0.1:9/slo-local"
+add authentication samlAction saml_ip -samlUserField email -samlIssuerName "https://ip.example.com" -samlBinding POST -logoutURL "http://127.0.0.1:9/slo-ip"
+add authentication Policy pol_local -rule "HTTP.REQ.HOSTNAME.SERVER.EQ(\"localhost\")" -action saml_local
+add authentication Policy pol_any -rule true -action saml_ip
+add authentication vserver auth_vs SSL 0.0.0.0 0
+bind authentication vserver auth_vs -policy pol_any -priority 1000 -gotoPriorityExpression END
+bind authentication vserver auth_vs -policy pol_local -priority 100 -gotoPriorityExpression END
+add lb vserver lb_app HTTP 0.0.0.0 0 -Authentication ON -authnVsName auth_vs
+`)
+	if w := strings.Join(s.Warnings(), "\n"); strings.Contains(w, "samlAction") {
+		t.Errorf("warnings about the samlActions:\n%s", w)
+	}
+	ip := s.ProxyURL()
+	local := strings.Replace(ip, "127.0.0.1", "localhost", 1)
+	for _, tc := range []struct{ origin, issuer, slo string }{
+		{local, "https://local.example.com", "http://127.0.0.1:9/slo-local"},
+		{ip, "https://ip.example.com", "http://127.0.0.1:9/slo-ip"},
+	} {
+		c, resp := s.browse(t, tc.origin+"/x")
+		if tc.origin == local {
+			if iss := authnRequestIssuer(t, resp.Request.URL); iss != tc.issuer {
+				t.Fatalf("at %s the HTTP-Redirect AuthnRequest's Issuer is %q, want %q", tc.origin, iss, tc.issuer)
+			}
+		} else {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if at := resp.Request.URL.String(); at != tc.origin+"/x" || !strings.Contains(string(b), `name="SAMLRequest"`) {
+				t.Fatalf("at %s the browser went to %s, want saml_ip's HTTP-POST form:\n%s", tc.origin, at, b)
+			}
+			if iss := postedAuthnRequestIssuer(t, b); iss != tc.issuer {
+				t.Fatalf("at %s the HTTP-POST AuthnRequest's Issuer is %q, want %q", tc.origin, iss, tc.issuer)
+			}
+			resp.Body = io.NopCloser(bytes.NewReader(b))
+			resp = postSAMLForm(t, c, resp)
+		}
+		if code, b := finishSAMLLogin(t, c, resp); code != http.StatusOK || !strings.Contains(b, `"user":"alice@example.com"`) {
+			t.Fatalf("the login at %s answered %d:\n%s", tc.origin, code, b)
+		}
+		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		out, err := c.Get(tc.origin + "/cgi/tmlogout")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.Body.Close()
+		if loc := out.Header.Get("Location"); !strings.HasPrefix(loc, tc.slo+"?SAMLRequest=") {
+			t.Errorf("the logout of the login at %s goes to %q, want its samlAction's -logoutURL %s", tc.origin, loc, tc.slo)
+		}
+	}
+}
+
+// postedAuthnRequestIssuer reads the Issuer of the AuthnRequest in the
+// proxy's HTTP-POST form page.
+func postedAuthnRequestIssuer(t *testing.T, page []byte) string {
+	t.Helper()
+	for _, f := range samlFieldRE.FindAllSubmatch(page, -1) {
+		if string(f[1]) != "SAMLRequest" {
+			continue
+		}
+		raw, err := base64.StdEncoding.DecodeString(html.UnescapeString(string(f[2])))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var req saml.AuthnRequest
+		if err := xml.Unmarshal(raw, &req); err != nil || req.Issuer == nil {
+			t.Fatalf("AuthnRequest %s: %v", raw, err)
+		}
+		return req.Issuer.Value
+	}
+	t.Fatalf("no SAMLRequest in the form:\n%s", page)
+	return ""
+}
