@@ -272,3 +272,39 @@ func (n *nsconf) warnFlow(s *session, fa *factor, after *factorBind, seen map[*f
 		}
 	}
 }
+
+// Describe lists the flow's factors, each with its policies by priority,
+// the action each picks and the factor it goes on to, as `adc check`
+// shows them.
+func (f *AuthnFlow) Describe() []string {
+	var lines []string
+	seen := map[*factor]bool{}
+	queue := []*factor{f.first}
+	for len(queue) > 0 {
+		fa := queue[0]
+		queue = queue[1:]
+		if seen[fa] {
+			continue
+		}
+		seen[fa] = true
+		lines = append(lines, fa.name)
+		for _, b := range fa.binds {
+			if b.schema {
+				continue
+			}
+			l := fmt.Sprintf("  %d %s: %s -> %s", b.priority, b.policy, b.rule, b.actionText())
+			switch {
+			case b.saml != nil:
+				l += " (SAML login)"
+			case b.what != "":
+				l += " (not emulated: the persona's login stands for it)"
+			}
+			if b.next != nil {
+				l += ", then " + b.next.name
+				queue = append(queue, b.next)
+			}
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}

@@ -114,8 +114,8 @@ func SAMLActions(opts *devproxy.Options, cfg *config.Config, authn adc.AuthnBack
 		specs[i], w = samlSpecOf(a, authn)
 		warns = append(warns, w...)
 	}
-	userField, w := samlUserField(actions)
-	warns = append(warns, w...)
+	userField := authn.UserField()
+	warns = append(warns, samlUserFields(actions, userField)...)
 	ownIdP := make([]bool, len(specs))
 	for i := range opts.Environments {
 		env := &opts.Environments[i]
@@ -160,25 +160,16 @@ func samlActionName(a *adc.SAMLAction) string {
 	return a.Name
 }
 
-// samlUserField is the -samlUserField AAA.USER.NAME comes from; the proxy
-// has one per environment, so samlActions that name different ones get the
-// first's.
-func samlUserField(actions []adc.SAMLAction) (string, []string) {
-	var first *adc.SAMLAction
+// samlUserFields names the samlActions whose -samlUserField is not field,
+// the one AAA.USER.NAME comes from after every SAML login.
+func samlUserFields(actions []adc.SAMLAction, field string) []string {
 	var warns []string
-	for i, a := range actions {
-		switch {
-		case a.UserField == "":
-		case first == nil:
-			first = &actions[i]
-		case a.UserField != first.UserField:
-			warns = append(warns, fmt.Sprintf("%s: -samlUserField %q is not emulated beside %s's %q: AAA.USER.NAME comes from %q after every SAML login", samlWhere(a), a.UserField, first.Name, first.UserField, first.UserField))
+	for _, a := range actions {
+		if a.UserField != "" && a.UserField != field {
+			warns = append(warns, fmt.Sprintf("%s: -samlUserField %q is not emulated: the proxy has one user field, and AAA.USER.NAME comes from %q (the first samlAction's) after every SAML login", samlWhere(a), a.UserField, field))
 		}
 	}
-	if first == nil {
-		return "", warns
-	}
-	return first.UserField, warns
+	return warns
 }
 
 // samlSpec is what a samlAction makes of the proxy's SAML login, whatever
