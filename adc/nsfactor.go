@@ -92,13 +92,24 @@ func (f *AuthnFlow) pick(fa *factor, r *http.Request, ch *SAMLChoice) *factorBin
 			continue
 		}
 		step += " is true: " + b.actionText()
-		if b.saml == nil && b.what != "" {
-			step += ", not emulated: the persona's login stands for it"
+		if e := b.emulation(); e != "" {
+			step += ", " + e
 		}
 		ch.Steps = append(ch.Steps, step)
 		return b
 	}
 	return nil
+}
+
+// emulation says how authdev logs in for b's action.
+func (b *factorBind) emulation() string {
+	switch b.what {
+	case "", "samlAction":
+		return ""
+	case "OAuthAction":
+		return "an OIDC login"
+	}
+	return "not emulated: the persona's login stands for it"
 }
 
 func (b *factorBind) actionText() string {
@@ -293,11 +304,11 @@ func (f *AuthnFlow) Describe() []string {
 				continue
 			}
 			l := fmt.Sprintf("  %d %s: %s -> %s", b.priority, b.policy, b.rule, b.actionText())
-			switch {
+			switch e := b.emulation(); {
 			case b.saml != nil:
 				l += " (SAML login)"
-			case b.what != "":
-				l += " (not emulated: the persona's login stands for it)"
+			case e != "":
+				l += " (" + e + ")"
 			}
 			if b.next != nil {
 				l += ", then " + b.next.name
