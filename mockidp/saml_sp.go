@@ -186,8 +186,11 @@ func (r *samlSPs) metadata(ctx context.Context, sp *samlSP) (*saml.EntityDescrip
 	}
 	out := spDescriptor(ed.EntityID, acs, keys)
 	if sso != nil {
+		// AuthnRequestsSigned makes crewjam/saml refuse the SP's unsigned
+		// AuthnRequests.
 		out.SPSSODescriptors[0].AttributeConsumingServices = sso.AttributeConsumingServices
 		out.SPSSODescriptors[0].SingleLogoutServices = sso.SingleLogoutServices
+		out.SPSSODescriptors[0].AuthnRequestsSigned = sso.AuthnRequestsSigned
 	}
 	sp.meta, sp.fetched = out, r.now()
 	return out, nil

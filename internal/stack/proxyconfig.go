@@ -142,7 +142,7 @@ func SAMLActions(opts *devproxy.Options, cfg *config.Config, authn adc.AuthnBack
 	}
 	for i, sp := range specs {
 		if ownIdP[i] {
-			warns = append(warns, sp.acceptAtIdP(cfg, idp)...)
+			warns = append(warns, sp.acceptAtIdP(cfg, idp, opts.PublicURL)...)
 		}
 	}
 	return warns
@@ -233,8 +233,9 @@ func (sp samlSpec) login(dflt *devproxy.SAMLLogin) *devproxy.SAMLLogin {
 
 // acceptAtIdP lets authdev's IdP know the proxy under sp's -samlIssuerName
 // with its signing certificate: idp, in this process, is told; an IdP
-// running apart reads the proxy's SP metadata when authdev.yaml lists it.
-func (sp samlSpec) acceptAtIdP(cfg *config.Config, idp *mockidp.Server) []string {
+// running apart reads the proxy's SP metadata (at proxyURL, the proxy's
+// own URL when known) when authdev.yaml lists it.
+func (sp samlSpec) acceptAtIdP(cfg *config.Config, idp *mockidp.Server, proxyURL string) []string {
 	a := sp.action
 	if a.IssuerName == "" && sp.signer == nil {
 		return nil
@@ -255,7 +256,7 @@ func (sp samlSpec) acceptAtIdP(cfg *config.Config, idp *mockidp.Server) []string
 		}
 	}
 	return []string{fmt.Sprintf("%s: authdev's IdP, running apart, knows the proxy as %q with no signing certificate until it reads the proxy's SP metadata: add `- metadata: %s%s` under idp.saml.service_providers",
-		samlWhere(a), config.ProxySAMLEntityID, cfg.Proxy.BrowserURL(cfg.Proxy.Listen), path)}
+		samlWhere(a), config.ProxySAMLEntityID, cmp.Or(proxyURL, cfg.Proxy.BrowserURL(cfg.Proxy.Listen)), path)}
 }
 
 // samlIdPCertificate reads the certificate of a's -samlIdPCertName, which
