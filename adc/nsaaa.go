@@ -266,6 +266,21 @@ func (s *session) addAuthnVServer(c *command) {
 	s.finish(c, "authenticationdomain", "td", "comment", "appflowlog", "maxloginattempts", "failedlogintimeout", "certkeynames", "samesite")
 }
 
+// addAuthnProfile is `add authentication authnProfile NAME -authnVsName
+// V`: lb vservers name it with -authnProfile.
+func (s *session) addAuthnProfile(c *command) {
+	if !s.aaaArgs(c, 1, "add authentication authnProfile NAME -authnVsName AAA_VSERVER") {
+		return
+	}
+	vs, o := c.optVal("authnvsname")
+	if o == nil || vs == "" {
+		s.failCmd(c, "expected -authnVsName AAA_VSERVER: the authentication vserver logins go to")
+		return
+	}
+	s.ns.authnProfiles[c.args[0].text] = vs
+	s.finish(c, "authenticationhost", "authenticationdomain", "authenticationlevel", "comment")
+}
+
 // bindAuthnVServer binds an authentication policy, or a portal theme, a
 // certificate or a login schema, which only shape the login page (authdev
 // shows its persona picker instead).

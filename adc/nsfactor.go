@@ -237,8 +237,14 @@ func (n *nsconf) factorBind(policy string, priority int, next string, factorOf f
 func (n *nsconf) loginVServer(s *session) *authnVServer {
 	var named []string
 	for _, v := range n.vservers {
-		if v.authnVS != "" && !slices.Contains(named, v.authnVS) {
-			named = append(named, v.authnVS)
+		name := v.authnVS
+		if p, ok := n.authnProfiles[v.authnProfile]; ok && name == "" {
+			name = p
+		} else if v.authnProfile != "" && !ok {
+			s.failTok(v.authnProfileCmd, v.authnProfileTok, "no authnProfile %q: add it with `add authentication authnProfile %s -authnVsName AAA_VSERVER`", v.authnProfile, v.authnProfile)
+		}
+		if name != "" && !slices.Contains(named, name) {
+			named = append(named, name)
 		}
 	}
 	var candidates []*authnVServer

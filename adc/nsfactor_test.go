@@ -98,3 +98,39 @@ add lb vserver app HTTP 0.0.0.0 0 -Authentication ON -AuthenticationHost aaa.exa
 		}
 	}
 }
+
+// The authentication vserver of browser logins is the one the lb vserver
+// names with -authnVsName, also when a later `set lb vserver` adds it, or
+// through an authnProfile's -authnVsName; another authentication vserver
+// with policies is not the login's. An lb vserver naming an authnProfile
+// that does not exist is refused, as by the appliance:
+// https://docs.citrix.com/en-us/citrix-adc/current-release/aaa-tm/entities-of-authentication-authorization-auditing/authentication-profiles.html
+func TestTheLoginFlowStartsAtTheLBVServersAuthenticationVServer(t *testing.T) {
+	const actions = `add authentication samlAction saml_right
+add authentication samlAction saml_wrong
+add authentication Policy p_right -rule true -action saml_right
+add authentication Policy p_wrong -rule true -action saml_wrong
+add authentication vserver other SSL 0.0.0.0 0
+bind authentication vserver other -policy p_wrong -priority 1
+add authentication vserver aaa SSL 0.0.0.0 0
+bind authentication vserver aaa -policy p_right -priority 1
+`
+	for name, lb := range map[string]string{
+		"set lb vserver": "add lb vserver app HTTP 0.0.0.0 0\nset lb vserver app -Authentication ON -AuthenticationHost aaa.example.com -authnVsName aaa\n",
+		"authnProfile":   "add authentication authnProfile prof -authnVsName aaa -AuthenticationHost aaa.example.com\nadd lb vserver app HTTP 0.0.0.0 0 -Authentication ON -authnProfile prof\n",
+	} {
+		e := compileNSConf(t, actions+lb)
+		if got, steps := samlChoiceOf(t, e, "app.example.com", "/"); got != "saml_right" {
+			t.Errorf("%s: the login uses %q, want saml_right (authentication vserver aaa); steps:\n%s", name, got, steps)
+		}
+		for line, w := range warningsOf(e) {
+			if strings.Contains(w, "authn") || strings.Contains(w, "Authentication") {
+				t.Errorf("%s: warning at line %d: %s", name, line, w)
+			}
+		}
+	}
+	_, err := compileNSConfErr(t, actions+"add lb vserver app HTTP 0.0.0.0 0 -Authentication ON -authnProfile nope\n", "")
+	if err == nil || !strings.Contains(err.Error(), `no authnProfile "nope"`) || !strings.Contains(err.Error(), "ns.conf:9:") {
+		t.Errorf("an unknown authnProfile: %v", err)
+	}
+}

@@ -43,8 +43,13 @@ type vserver struct {
 	authn             bool
 	authnHost         string
 	authnVS           string
-	api               bool
-	pos               config.Pos
+	// authnProfile names an `add authentication authnProfile`, whose
+	// -authnVsName applies when the vserver names none itself.
+	authnProfile    string
+	authnProfileTok ntok
+	authnProfileCmd *command
+	api             bool
+	pos             config.Pos
 }
 
 // backendRef is a service group or service bound to an lb vserver.
@@ -240,10 +245,20 @@ func (s *session) addVServer(c *command) {
 			s.warn(c.pos, c.verbText(), EffectNone, fmt.Sprintf("lb vserver %q: -lbMethod %s is not emulated: using LEASTCONNECTION", name, m))
 		}
 	}
-	onOff := func(opt string) bool {
+	s.vserverAuthn(c, vs)
+	s.ns.vservers = append(s.ns.vservers, vs)
+	s.finish(c, append(slices.Clone(serviceTuning), "persistencetype", "timeout", "persistencebackup", "backuppersistencetimeout",
+		"redirecturl", "cookiename", "listenpolicy", "rhistate", "httpprofilename", "tcpprofilename", "netprofile")...)
+}
+
+// vserverAuthn reads the AAA-TM options of an lb vserver: browser logins
+// (-Authentication ON) at the authentication vserver -authnVsName names,
+// or the one of its -authnProfile, and 401 for API clients (-authn401).
+func (s *session) vserverAuthn(c *command, vs *vserver) {
+	onOff := func(opt string, was bool) bool {
 		v, o := c.optVal(opt)
 		if o == nil {
-			return false
+			return was
 		}
 		switch strings.ToUpper(v) {
 		case "ON", "YES", "ENABLED":
@@ -252,18 +267,40 @@ func (s *session) addVServer(c *command) {
 			return false
 		}
 		s.failTok(c, o.tok, "-%s takes ON or OFF, not %q", o.tok.text[1:], v)
-		return false
+		return was
 	}
-	vs.authn = onOff("authentication")
-	vs.api = onOff("authn401")
-	vs.authnHost, _ = c.optVal("authenticationhost")
-	vs.authnVS, _ = c.optVal("authnvsname")
-	if vs.authn || vs.api || vs.authnVS != "" {
+	vs.authn = onOff("authentication", vs.authn)
+	vs.api = onOff("authn401", vs.api)
+	if v, o := c.optVal("authenticationhost"); o != nil {
+		vs.authnHost = v
+	}
+	if v, o := c.optVal("authnvsname"); o != nil {
+		vs.authnVS = v
+	}
+	if v, o := c.optVal("authnprofile"); o != nil {
+		vs.authnProfile, vs.authnProfileTok, vs.authnProfileCmd = v, o.vals[0], c
+	}
+	if vs.authn || vs.api || vs.authnVS != "" || vs.authnProfile != "" {
 		s.ns.aaaTM = true
 	}
-	s.ns.vservers = append(s.ns.vservers, vs)
-	s.finish(c, append(slices.Clone(serviceTuning), "persistencetype", "timeout", "persistencebackup", "backuppersistencetimeout",
-		"redirecturl", "cookiename", "listenpolicy", "rhistate", "httpprofilename", "tcpprofilename", "netprofile")...)
+}
+
+// setVServer is `set lb vserver NAME` with AAA-TM options (the rest of
+// what it may change is named as not emulated).
+func (s *session) setVServer(c *command) {
+	if !s.needArgs(c, 1, "set lb vserver NAME -Authentication ON -authnVsName AAA_VSERVER") {
+		return
+	}
+	vs := s.vserver(c.args[0].text)
+	if vs == nil && s.skipped(c, c.args[0].text) {
+		return
+	}
+	if vs == nil {
+		s.failTok(c, c.args[0], "no lb vserver %q: add it first with `add lb vserver %s HTTP`", c.args[0].text, c.args[0].text)
+		return
+	}
+	s.vserverAuthn(c, vs)
+	s.finish(c, serviceTuning...)
 }
 
 func (s *session) vserver(name string) *vserver {
