@@ -27,9 +27,9 @@ type nsconf struct {
 	// authentication vserver (-authnVsName) an lb vserver's -authnProfile
 	// sends logins to.
 	authnProfiles map[string]string
-	cs       []*csVServer
-	csActs   map[string]*csAction
-	csPols   map[string]*csPolicy
+	cs            []*csVServer
+	csActs        map[string]*csAction
+	csPols        map[string]*csPolicy
 
 	// skipped are the objects of types authdev does not proxy (TCP, UDP,
 	// DNS vservers and service groups...): binds to them are understood
