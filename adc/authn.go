@@ -139,4 +139,5 @@ type LabelBind struct {
 	Goto       string
 	NextFactor string
 	Pos        config.Pos
+	cmd        *command
 }

@@ -139,6 +139,7 @@ func (n *nsconf) linkFlow(s *session) {
 	if vs == nil {
 		return
 	}
+	n.checkNextFactors(s)
 	labels := map[string]*factor{}
 	var factorOf func(label string) *factor
 	factorOf = func(label string) *factor {
@@ -182,6 +183,28 @@ func (s *session) atPos(p config.Pos) string {
 func (s *session) lineOf(p config.Pos) string {
 	p.Col = 0
 	return s.relPos(p)
+}
+
+// checkNextFactors refuses a -nextFactor that names no policy label, as
+// the appliance does.
+func (n *nsconf) checkNextFactors(s *session) {
+	known := map[string]bool{}
+	for _, l := range n.backends.Labels {
+		known[l.Name] = true
+	}
+	check := func(c *command, next string) {
+		if o := c.opt("nextfactor"); next != "" && !known[next] && o != nil && len(o.vals) > 0 {
+			s.failTok(c, o.vals[0], "-nextFactor %q: no policy label %q: add it with `add authentication policylabel %s`", next, next, next)
+		}
+	}
+	for _, b := range n.binds {
+		check(b.cmd, b.next)
+	}
+	for _, l := range n.backends.Labels {
+		for _, b := range l.Binds {
+			check(b.cmd, b.NextFactor)
+		}
+	}
 }
 
 func sortFactor(fa *factor) {

@@ -134,3 +134,19 @@ bind authentication vserver aaa -policy p_right -priority 1
 		t.Errorf("an unknown authnProfile: %v", err)
 	}
 }
+
+// A -nextFactor that names no policy label is refused, with its place.
+func TestANextFactorWithoutItsPolicyLabelIsAnError(t *testing.T) {
+	_, err := compileNSConfErr(t, `add authentication samlAction saml_a
+add authentication Policy p -rule true -action saml_a
+add authentication vserver aaa SSL 0.0.0.0 0
+bind authentication vserver aaa -policy p -priority 1 -nextFactor second
+add authentication policylabel third
+bind authentication policylabel third -policyName p -priority 1 -nextFactor fourth
+`, "")
+	for _, want := range []string{`ns.conf:4:67: bind authentication vserver: -nextFactor "second": no policy label "second"`, `ns.conf:6:77: bind authentication policylabel: -nextFactor "fourth"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want %q in %v", want, err)
+		}
+	}
+}
