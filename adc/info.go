@@ -143,10 +143,13 @@ func (s *session) describeVServers(info *Info) {
 				d = append(d, fmt.Sprintf("monitor GET %s every %s expecting %d", m.Path, m.Interval, m.Status))
 			}
 		}
-		if v.authn || v.authnVS != "" {
+		if v.authn || v.authnVS != "" || v.authnProfile != "" {
 			a := "authentication"
 			if v.authnVS != "" {
 				a += " via " + v.authnVS
+			}
+			if v.authnProfile != "" {
+				a += " (authnProfile " + v.authnProfile + ")"
 			}
 			if v.authnHost != "" {
 				a += " at " + v.authnHost
