@@ -288,19 +288,23 @@ func (s *session) vserverAuthn(c *command, vs *vserver) {
 // setVServer is `set lb vserver NAME` with AAA-TM options (the rest of
 // what it may change is named as not emulated).
 func (s *session) setVServer(c *command) {
-	if !s.needArgs(c, 1, "set lb vserver NAME -Authentication ON -authnVsName AAA_VSERVER") {
-		return
+	if vs := s.namedVServer(c, "set lb vserver NAME -Authentication ON -authnVsName AAA_VSERVER"); vs != nil {
+		s.vserverAuthn(c, vs)
+		s.finish(c, serviceTuning...)
+	}
+}
+
+// namedVServer is the lb vserver c names first; nil, reported unless it is
+// one authdev does not proxy, when there is none.
+func (s *session) namedVServer(c *command, usage string) *vserver {
+	if !s.needArgs(c, 1, usage) {
+		return nil
 	}
 	vs := s.vserver(c.args[0].text)
-	if vs == nil && s.skipped(c, c.args[0].text) {
-		return
-	}
-	if vs == nil {
+	if vs == nil && !s.skipped(c, c.args[0].text) {
 		s.failTok(c, c.args[0], "no lb vserver %q: add it first with `add lb vserver %s HTTP`", c.args[0].text, c.args[0].text)
-		return
 	}
-	s.vserverAuthn(c, vs)
-	s.finish(c, serviceTuning...)
+	return vs
 }
 
 func (s *session) vserver(name string) *vserver {
@@ -313,15 +317,8 @@ func (s *session) vserver(name string) *vserver {
 }
 
 func (s *session) bindVServer(c *command) {
-	if !s.needArgs(c, 1, "bind lb vserver NAME SERVICEGROUP, or bind lb vserver NAME -policyName POLICY -priority N") {
-		return
-	}
-	vs := s.vserver(c.args[0].text)
-	if vs == nil && s.skipped(c, c.args[0].text) {
-		return
-	}
+	vs := s.namedVServer(c, "bind lb vserver NAME SERVICEGROUP, or bind lb vserver NAME -policyName POLICY -priority N")
 	if vs == nil {
-		s.failTok(c, c.args[0], "no lb vserver %q: add it first with `add lb vserver %s HTTP`", c.args[0].text, c.args[0].text)
 		return
 	}
 	if c.opt("policyname") != nil {

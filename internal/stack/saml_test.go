@@ -69,6 +69,12 @@ func authnRequestIssuer(t *testing.T, u *url.URL) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return issuerOf(t, x)
+}
+
+// issuerOf reads the Issuer of an AuthnRequest's XML.
+func issuerOf(t *testing.T, x []byte) string {
+	t.Helper()
 	var req saml.AuthnRequest
 	if err := xml.Unmarshal(x, &req); err != nil || req.Issuer == nil {
 		t.Fatalf("AuthnRequest %s: %v", x, err)
@@ -511,11 +517,7 @@ func postedAuthnRequestIssuer(t *testing.T, page []byte) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var req saml.AuthnRequest
-		if err := xml.Unmarshal(raw, &req); err != nil || req.Issuer == nil {
-			t.Fatalf("AuthnRequest %s: %v", raw, err)
-		}
-		return req.Issuer.Value
+		return issuerOf(t, raw)
 	}
 	t.Fatalf("no SAMLRequest in the form:\n%s", page)
 	return ""
