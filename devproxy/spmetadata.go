@@ -18,19 +18,19 @@ import (
 const SAMLSPMetadataPath = "/metadata/samlsp/"
 
 // samlSPMetadata answers SAMLSPMetadataPath + name with the metadata of the
-// SAML login called name, in the active environment or else the first
-// that has it.
+// SAML login (of Environment.SAMLLogins) called name, in the active
+// environment or else the first that has it.
 func (p *Proxy) samlSPMetadata(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimPrefix(r.URL.Path, SAMLSPMetadataPath)
 	g := p.rt()
 	var login *SAMLLogin
 	envs := []*envState{g.env(p.active.Load().Env)}
-	for _, name := range g.envOrder {
-		envs = append(envs, g.envs[name])
+	for _, en := range g.envOrder {
+		envs = append(envs, g.envs[en])
 	}
 	for _, env := range envs {
-		for _, l := range append(env.SAMLLogins, env.SAML) {
-			if login == nil && l != nil && l.Name == name && name != "" {
+		for _, l := range env.SAMLLogins {
+			if login == nil && l.Name == name && name != "" {
 				login = l
 			}
 		}
@@ -42,12 +42,15 @@ func (p *Proxy) samlSPMetadata(w http.ResponseWriter, r *http.Request) {
 	}
 	origin := p.origin(r)
 	sp, err := login.spOf(origin+SAMLACSPath, p.now())
+	var slo *url.URL
+	if err == nil {
+		slo, err = url.Parse(origin + config.ProxyLogoutPath)
+	}
 	if err != nil {
 		p.errorPage(w, r, http.StatusInternalServerError, "Internal error", "The SP metadata could not be built.", err.Error())
 		return
 	}
 	sp.AssertionConsumerServiceBindings = []string{saml.HTTPPostBinding}
-	slo, _ := url.Parse(origin + config.ProxyLogoutPath)
 	sp.SloURL, sp.LogoutBindings = *slo, []string{saml.HTTPRedirectBinding}
 	md := sp.Metadata()
 	md.SPSSODescriptors[0].AssertionConsumerServices = acsEndpoints(origin)
