@@ -256,10 +256,17 @@ func (n *nsconf) factorBind(policy string, priority int, next string, factorOf f
 }
 
 // loginVServer is the authentication vserver browser logins go to: the
-// one the lb vservers name, else the only one with policies bound.
+// one the cs and lb vservers name, else the only one with policies bound.
 func (n *nsconf) loginVServer(s *session) *authnVServer {
 	var named []string
+	var vs []*vsAuthn
+	for _, v := range n.cs {
+		vs = append(vs, &v.vsAuthn)
+	}
 	for _, v := range n.vservers {
+		vs = append(vs, &v.vsAuthn)
+	}
+	for _, v := range vs {
 		name := v.authnVS
 		if p, ok := n.authnProfiles[v.authnProfile]; ok && name == "" {
 			name = p

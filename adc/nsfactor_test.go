@@ -99,9 +99,9 @@ add lb vserver app HTTP 0.0.0.0 0 -Authentication ON -AuthenticationHost aaa.exa
 	}
 }
 
-// The authentication vserver of browser logins is the one the lb vserver
-// names with -authnVsName, also when a later `set lb vserver` adds it, or
-// through an authnProfile's -authnVsName; another authentication vserver
+// The authentication vserver of browser logins is the one the lb (or cs)
+// vserver names with -authnVsName, also when a later `set lb vserver` adds
+// it, or through an authnProfile's -authnVsName; another authentication vserver
 // with policies is not the login's. An lb vserver naming an authnProfile
 // that does not exist is refused, as by the appliance:
 // https://docs.citrix.com/en-us/citrix-adc/current-release/aaa-tm/entities-of-authentication-authorization-auditing/authentication-profiles.html
@@ -118,6 +118,7 @@ bind authentication vserver aaa -policy p_right -priority 1
 	for name, lb := range map[string]string{
 		"set lb vserver": "add lb vserver app HTTP 0.0.0.0 0\nset lb vserver app -Authentication ON -AuthenticationHost aaa.example.com -authnVsName aaa\n",
 		"authnProfile":   "add authentication authnProfile prof -authnVsName aaa -AuthenticationHost aaa.example.com\nadd lb vserver app HTTP 0.0.0.0 0 -Authentication ON -authnProfile prof\n",
+		"cs vserver":     "add cs vserver front SSL 0.0.0.0 0 -Authentication ON -AuthenticationHost aaa.example.com -authnVsName aaa\n",
 	} {
 		e := compileNSConf(t, actions+lb)
 		if got, steps := samlChoiceOf(t, e, "app.example.com", "/"); got != "saml_right" {

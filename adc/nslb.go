@@ -40,16 +40,21 @@ type vserver struct {
 	name, proto, addr string
 	lbMethod          string
 	backends          []backendRef
-	authn             bool
-	authnHost         string
-	authnVS           string
+	vsAuthn
+	pos config.Pos
+}
+
+// vsAuthn are the AAA-TM options of an lb or cs vserver.
+type vsAuthn struct {
+	authn     bool // -Authentication ON: browser logins
+	api       bool // -authn401 ON: 401 for API clients
+	authnHost string
+	authnVS   string
 	// authnProfile names an `add authentication authnProfile`, whose
 	// -authnVsName applies when the vserver names none itself.
 	authnProfile    string
 	authnProfileTok ntok
 	authnProfileCmd *command
-	api             bool
-	pos             config.Pos
 }
 
 // backendRef is a service group or service bound to an lb vserver.
@@ -245,16 +250,17 @@ func (s *session) addVServer(c *command) {
 			s.warn(c.pos, c.verbText(), EffectNone, fmt.Sprintf("lb vserver %q: -lbMethod %s is not emulated: using LEASTCONNECTION", name, m))
 		}
 	}
-	s.vserverAuthn(c, vs)
+	s.vserverAuthn(c, &vs.vsAuthn)
 	s.ns.vservers = append(s.ns.vservers, vs)
 	s.finish(c, append(slices.Clone(serviceTuning), "persistencetype", "timeout", "persistencebackup", "backuppersistencetimeout",
 		"redirecturl", "cookiename", "listenpolicy", "rhistate", "httpprofilename", "tcpprofilename", "netprofile")...)
 }
 
-// vserverAuthn reads the AAA-TM options of an lb vserver: browser logins
-// (-Authentication ON) at the authentication vserver -authnVsName names,
-// or the one of its -authnProfile, and 401 for API clients (-authn401).
-func (s *session) vserverAuthn(c *command, vs *vserver) {
+// vserverAuthn reads the AAA-TM options of an lb or cs vserver: browser
+// logins (-Authentication ON) at the authentication vserver -authnVsName
+// names, or the one of its -authnProfile, and 401 for API clients
+// (-authn401).
+func (s *session) vserverAuthn(c *command, vs *vsAuthn) {
 	onOff := func(opt string, was bool) bool {
 		v, o := c.optVal(opt)
 		if o == nil {
@@ -289,7 +295,7 @@ func (s *session) vserverAuthn(c *command, vs *vserver) {
 // what it may change is named as not emulated).
 func (s *session) setVServer(c *command) {
 	if vs := s.namedVServer(c, "set lb vserver NAME -Authentication ON -authnVsName AAA_VSERVER"); vs != nil {
-		s.vserverAuthn(c, vs)
+		s.vserverAuthn(c, &vs.vsAuthn)
 		s.finish(c, serviceTuning...)
 	}
 }
