@@ -18,9 +18,9 @@ type csVServer struct {
 	name, proto, addr string
 	defaultLB         backendRef // -lbvserver; name "" when none
 	vsAuthn
-	binds             []*command // -policyName binds, resolved at link
-	switches          []*csSwitchBind
-	pos               config.Pos
+	binds    []*command // -policyName binds, resolved at link
+	switches []*csSwitchBind
+	pos      config.Pos
 }
 
 // csSwitchBind is a cs policy bound to a cs vserver.
