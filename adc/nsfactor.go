@@ -135,11 +135,11 @@ func (b *factorBind) eval(r *http.Request, eng *Engine) (ok bool, undef string) 
 // linkFlow builds the login flow once the policies are compiled, and warns
 // about what of it authdev cannot follow.
 func (n *nsconf) linkFlow(s *session) {
+	n.checkNextFactors(s)
 	vs := n.loginVServer(s)
 	if vs == nil {
 		return
 	}
-	n.checkNextFactors(s)
 	labels := map[string]*factor{}
 	var factorOf func(label string) *factor
 	factorOf = func(label string) *factor {

@@ -150,4 +150,13 @@ bind authentication policylabel third -policyName p -priority 1 -nextFactor four
 			t.Errorf("want %q in %v", want, err)
 		}
 	}
+	// Also in a flow no lb vserver reaches.
+	_, err = compileNSConfErr(t, `add authentication samlAction saml_a
+add authentication Policy p -rule true -action saml_a
+add authentication policylabel third
+bind authentication policylabel third -policyName p -priority 1 -nextFactor fourth
+`, "")
+	if err == nil || !strings.Contains(err.Error(), `ns.conf:4:77: bind authentication policylabel: -nextFactor "fourth"`) {
+		t.Errorf("without an authentication vserver: %v", err)
+	}
 }
