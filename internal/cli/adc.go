@@ -450,6 +450,8 @@ func writeExplainedLogin(ew *errorWriter, l explainedLogin) {
 	switch {
 	case l.via == config.LoginSAML && l.action != nil:
 		ew.printf("  login: SAML, samlAction %s (%s:%d)\n", l.action.Name, filepath.Base(l.action.Pos.File), l.action.Pos.Line)
+	case l.action != nil && len(l.steps) > 0:
+		ew.printf("  login: %s (--via), though the ns.conf's login flow picks samlAction %s\n", strings.ToUpper(l.via), l.action.Name)
 	case len(l.steps) > 0:
 		ew.printf("  login: %s (the ns.conf's login flow reaches no samlAction)\n", strings.ToUpper(l.via))
 	default:

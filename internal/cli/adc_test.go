@@ -402,6 +402,10 @@ proxy:
 			t.Errorf("GET %s: exit %d, want %q and %q in:\n%s\nstderr: %s", tc.path, code, tc.want, tc.why, stdout, stderr)
 		}
 	}
+	// --via oidc is an OIDC login, whatever the flow would pick.
+	if _, stdout, _ := run(t, nil, "--config", cfg, "adc", "explain", "--as", "alice", "--via", "oidc", "GET", "/api/x"); !strings.Contains(stdout, "login: OIDC (--via), though the ns.conf's login flow picks samlAction saml_api") || strings.Contains(stdout, "SAML attributes") {
+		t.Errorf("--via oidc:\n%s", stdout)
+	}
 	// -samlUserField names AAA.USER.NAME after a SAML login.
 	if _, stdout, _ := run(t, nil, "--config", cfg, "adc", "explain", "--as", "alice", "GET", "/api/x"); !strings.Contains(stdout, "(AAA.USER.NAME Alice Admin)") {
 		t.Errorf("after saml_api's login AAA.USER.NAME is not -samlUserField name's:\n%s", stdout)
