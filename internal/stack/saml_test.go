@@ -522,3 +522,28 @@ func postedAuthnRequestIssuer(t *testing.T, page []byte) string {
 	t.Fatalf("no SAMLRequest in the form:\n%s", page)
 	return ""
 }
+
+// A login started at /.authdev/login (as `authdev test` and the TUI start
+// one) stands for the request of the path it returns to: the samlAction
+// rules on HTTP.REQ.URL read that path.
+func TestALoginAtTheProxysLoginURLUsesTheSAMLActionOfItsReturnPath(t *testing.T) {
+	s := startSAMLStack(t, t.TempDir(), "okta", `add authentication samlAction saml_api -samlIssuerName "https://api.example.com" -samlBinding REDIRECT
+add authentication samlAction saml_web -samlIssuerName "https://web.example.com" -samlBinding REDIRECT
+add authentication Policy pol_api -rule "HTTP.REQ.URL.PATH.STARTSWITH(\"/api/\")" -action saml_api
+add authentication Policy pol_web -rule true -action saml_web
+add authentication vserver auth_vs SSL 0.0.0.0 0
+bind authentication vserver auth_vs -policy pol_api -priority 10 -gotoPriorityExpression END
+bind authentication vserver auth_vs -policy pol_web -priority 20 -gotoPriorityExpression END
+add lb vserver lb_app HTTP 0.0.0.0 0 -Authentication ON -authnVsName auth_vs
+`)
+	for _, tc := range []struct{ start, issuer string }{
+		{"/.authdev/login?return=%2Fapi%2Fx", "https://api.example.com"},
+		{"/.authdev/login?via=saml&return=%2Fapi%2Fx", "https://api.example.com"},
+		{"/.authdev/login?return=%2Fweb", "https://web.example.com"},
+	} {
+		_, resp := s.browse(t, s.ProxyURL()+tc.start)
+		if iss := authnRequestIssuer(t, resp.Request.URL); iss != tc.issuer {
+			t.Errorf("a login at %s sends an AuthnRequest of %q, want %q", tc.start, iss, tc.issuer)
+		}
+	}
+}
