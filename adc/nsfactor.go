@@ -46,10 +46,12 @@ type factorBind struct {
 }
 
 // SAMLChoice is the samlAction a browser login uses (nil when none: the
-// login is not SAML) and the steps of the flow that led to it.
+// login is not SAML) and the steps of the flow that led to it. Refused
+// says the appliance refuses the login: a factor has no true policy.
 type SAMLChoice struct {
-	Action *SAMLAction
-	Steps  []string
+	Action  *SAMLAction
+	Steps   []string
+	Refused bool
 }
 
 // SAML follows the flow for the login request r and says which samlAction
@@ -63,6 +65,7 @@ func (f *AuthnFlow) SAML(r *http.Request) SAMLChoice {
 		switch {
 		case b == nil:
 			ch.Steps = append(ch.Steps, fa.name+": no policy is true: the ADC refuses this login")
+			ch.Refused = true
 			return ch
 		case b.saml != nil:
 			ch.Action = b.saml

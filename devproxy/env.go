@@ -43,18 +43,19 @@ type Environment struct {
 	// among several, by the request that starts it, as the ADC's
 	// authentication policies pick a samlAction: a login of SAMLLogins by
 	// its Name, or nil for a login that is not SAML (OIDC then stands
-	// for it). The session remembers which, for its logout.
-	SAMLChoice func(r *http.Request) *SAMLLogin
+	// for it); an error refuses the login and says why. The session
+	// remembers which login, for its logout.
+	SAMLChoice func(r *http.Request) (*SAMLLogin, error)
 	SAMLLogins []*SAMLLogin
 }
 
 // samlLoginFor is the SAML login a browser login started by r uses; nil
 // when it is not SAML.
-func (e *Environment) samlLoginFor(r *http.Request) *SAMLLogin {
+func (e *Environment) samlLoginFor(r *http.Request) (*SAMLLogin, error) {
 	if e.SAMLChoice != nil {
 		return e.SAMLChoice(r)
 	}
-	return e.SAML
+	return e.SAML, nil
 }
 
 // samlLoginNamed is the SAML login called name (a session's), else SAML.

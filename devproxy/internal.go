@@ -33,7 +33,8 @@ func (p *Proxy) serveInternal(w http.ResponseWriter, r *http.Request) {
 		env, back := p.rt().env(act.Env), r.URL.Query().Get("return")
 		lr := returnRequest(r, back)
 		if r.URL.Query().Get("via") == config.LoginSAML {
-			p.startSAMLLogin(w, r, env, cmp.Or(env.samlLoginFor(lr), env.SAML), act, back)
+			login, _ := env.samlLoginFor(lr)
+			p.startSAMLLogin(w, r, env, cmp.Or(login, env.SAML), act, back)
 			return
 		}
 		p.startLogin(w, lr, env, act, back)

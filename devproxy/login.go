@@ -45,9 +45,16 @@ func loginCookieName(state string) string { return loginCookiePrefix + state[:12
 // startLogin redirects the browser to the IdP: authorization code with
 // PKCE, state and nonce; a silent login when a persona is active.
 func (p *Proxy) startLogin(w http.ResponseWriter, r *http.Request, env *envState, act *Active, returnTo string) {
-	if login := env.samlLoginFor(r); env.Login == config.LoginSAML && login != nil {
-		p.startSAMLLogin(w, r, env, login, act, returnTo)
-		return
+	if env.Login == config.LoginSAML {
+		login, err := env.samlLoginFor(r)
+		switch {
+		case err != nil:
+			p.errorPage(w, r, http.StatusForbidden, "Login refused", "The ADC would refuse this login.", err.Error())
+			return
+		case login != nil:
+			p.startSAMLLogin(w, r, env, login, act, returnTo)
+			return
+		}
 	}
 	prov, err := env.provider(p)
 	if err == nil {

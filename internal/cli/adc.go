@@ -220,9 +220,10 @@ func adcExplainRun(opts *ADCExplainOptions) error {
 // for an ns.conf's samlActions which one and why (steps of its nFactor
 // flow).
 type explainedLogin struct {
-	via    string
-	action *adc.SAMLAction
-	steps  []string
+	via     string
+	action  *adc.SAMLAction
+	steps   []string
+	refused bool
 }
 
 // explainLogin is the login the proxy would start for r, or via when
@@ -235,7 +236,7 @@ func explainLogin(via string, env *config.Environment, s adc.Settings, r *http.R
 		l.via, l.action = config.LoginSAML, &s.Authn.SAML[0]
 		if f := s.Authn.Flow; f != nil {
 			ch := f.SAML(r)
-			l.action, l.steps = ch.Action, ch.Steps
+			l.action, l.steps, l.refused = ch.Action, ch.Steps, ch.Refused
 			if ch.Action == nil {
 				l.via = config.LoginOIDC
 			}
@@ -450,6 +451,8 @@ func writeExplainedLogin(ew *errorWriter, l explainedLogin) {
 	switch {
 	case l.via == config.LoginSAML && l.action != nil:
 		ew.printf("  login: SAML, samlAction %s (%s:%d)\n", l.action.Name, filepath.Base(l.action.Pos.File), l.action.Pos.Line)
+	case l.refused:
+		ew.printf("  login: refused, as the ADC refuses it (the identity below is what --via %s would give)\n", l.via)
 	case l.action != nil && len(l.steps) > 0:
 		ew.printf("  login: %s (--via), though the ns.conf's login flow picks samlAction %s\n", strings.ToUpper(l.via), l.action.Name)
 	case len(l.steps) > 0:

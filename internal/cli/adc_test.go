@@ -367,7 +367,7 @@ add authentication samlAction saml_web -samlBinding POST
 add authentication ldapAction ldap_1 -serverIP 10.0.0.5 -ldapBase "dc=example,dc=com"
 add authentication Policy p_api -rule "HTTP.REQ.URL.PATH.STARTSWITH(\"/api/\")" -action saml_api
 add authentication Policy p_ldap -rule "HTTP.REQ.URL.PATH.STARTSWITH(\"/legacy/\")" -action ldap_1
-add authentication Policy p_web -rule true -action saml_web
+add authentication Policy p_web -rule "HTTP.REQ.URL.PATH.STARTSWITH(\"/app\")" -action saml_web
 add authentication policylabel web
 bind authentication policylabel web -policyName p_web -priority 10 -gotoPriorityExpression END
 add authentication Policy p_decide -rule "HTTP.REQ.URL.PATH.STARTSWITH(\"/legacy/\").NOT" -action NO_AUTHN
@@ -394,7 +394,8 @@ proxy:
 	cfg := filepath.Join(dir, "authdev.yaml")
 	for _, tc := range []struct{ path, want, why string }{
 		{"/api/x", "login: SAML, samlAction saml_api (ns.conf:1)", `authentication vserver aaa: policy p_api (priority 10, rule HTTP.REQ.URL.PATH.STARTSWITH("/api/")) is true: samlAction saml_api`},
-		{"/app", "login: SAML, samlAction saml_web (ns.conf:2)", "policylabel web: policy p_web (priority 10, rule true) is true: samlAction saml_web"},
+		{"/app", "login: SAML, samlAction saml_web (ns.conf:2)", `policylabel web: policy p_web (priority 10, rule HTTP.REQ.URL.PATH.STARTSWITH("/app")) is true: samlAction saml_web`},
+		{"/other", "login: refused, as the ADC refuses it", "policylabel web: no policy is true: the ADC refuses this login"},
 		{"/legacy/x", "login: OIDC (the ns.conf's login flow reaches no samlAction)", "is true: ldapAction ldap_1, not emulated: the persona's login stands for it"},
 	} {
 		code, stdout, stderr := run(t, nil, "--config", cfg, "adc", "explain", "--as", "alice", "GET", tc.path)

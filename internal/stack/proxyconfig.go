@@ -137,7 +137,7 @@ func SAMLActions(opts *devproxy.Options, cfg *config.Config, authn adc.AuthnBack
 		env.Login, env.SAML, env.SAMLLogins = config.LoginSAML, list[0], list
 		env.UserNameClaim = cmp.Or(userField, env.UserNameClaim)
 		if flow := authn.Flow; flow != nil {
-			env.SAMLChoice = func(r *http.Request) *devproxy.SAMLLogin { return logins[samlActionName(flow.SAML(r).Action)] }
+			env.SAMLChoice = func(r *http.Request) (*devproxy.SAMLLogin, error) { return samlLoginOf(flow.SAML(r), logins) }
 		}
 	}
 	for i, sp := range specs {
@@ -152,12 +152,16 @@ func samlWhere(a adc.SAMLAction) string {
 	return fmt.Sprintf("samlAction %q (%s)", a.Name, filePos(a.Pos))
 }
 
-// samlActionName is a's name, "" for none.
-func samlActionName(a *adc.SAMLAction) string {
-	if a == nil {
-		return ""
+// samlLoginOf is the login of the samlAction ch picks (nil when none), or
+// why the ADC refuses the login.
+func samlLoginOf(ch adc.SAMLChoice, logins map[string]*devproxy.SAMLLogin) (*devproxy.SAMLLogin, error) {
+	switch {
+	case ch.Refused:
+		return nil, fmt.Errorf("%s; add to that factor an authentication policy whose rule is true for this request, such as -rule true", strings.Join(ch.Steps, "; "))
+	case ch.Action == nil:
+		return nil, nil
 	}
-	return a.Name
+	return logins[ch.Action.Name], nil
 }
 
 // samlUserFields names the samlActions whose -samlUserField is not field,

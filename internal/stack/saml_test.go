@@ -547,3 +547,25 @@ add lb vserver lb_app HTTP 0.0.0.0 0 -Authentication ON -authnVsName auth_vs
 		}
 	}
 }
+
+// A login for which a factor of the flow has no true policy is refused, as
+// the appliance refuses it, with the policies that were false: it is not
+// quietly logged in some other way.
+func TestALoginNoPolicyMatchesIsRefused(t *testing.T) {
+	s := startSAMLStack(t, t.TempDir(), "okta", `add authentication samlAction saml_api -samlBinding REDIRECT
+add authentication Policy pol_api -rule "HTTP.REQ.URL.PATH.STARTSWITH(\"/api/\")" -action saml_api
+add authentication vserver auth_vs SSL 0.0.0.0 0
+bind authentication vserver auth_vs -policy pol_api -priority 10 -gotoPriorityExpression END
+add lb vserver lb_app HTTP 0.0.0.0 0 -Authentication ON -authnVsName auth_vs
+`)
+	_, resp := s.browse(t, s.ProxyURL()+"/web")
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	page := html.UnescapeString(string(b))
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(page, `policy pol_api (priority 10, rule HTTP.REQ.URL.PATH.STARTSWITH("/api/")) is false`) || !strings.Contains(page, "no policy is true") {
+		t.Fatalf("a login no policy matches answered %d at %s:\n%s", resp.StatusCode, resp.Request.URL, page)
+	}
+	if _, resp := s.browse(t, s.ProxyURL()+"/api/x"); !strings.Contains(resp.Request.URL.RawQuery, "SAMLRequest=") {
+		t.Fatalf("a login pol_api matches went to %s", resp.Request.URL)
+	}
+}
