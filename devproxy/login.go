@@ -51,7 +51,9 @@ func (p *Proxy) startLogin(w http.ResponseWriter, r *http.Request, env *envState
 		case err != nil:
 			p.errorPage(w, r, http.StatusForbidden, "Login refused", "The ADC would refuse this login.", err.Error())
 			return
-		case login != nil:
+		case login != nil || env.SAMLChoice == nil:
+			// Without a SAML IdP, startSAMLLogin says so; a choice of
+			// none is a login that is not SAML.
 			p.startSAMLLogin(w, r, env, login, act, returnTo)
 			return
 		}
