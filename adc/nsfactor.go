@@ -30,6 +30,20 @@ type factor struct {
 	binds []*factorBind
 }
 
+// actionKind is what an authentication policy's action is, named as the
+// ns.conf command that adds it.
+type actionKind string
+
+const (
+	actNoAuthn     actionKind = "" // -action NO_AUTHN: a decision, no factor
+	actSAML        actionKind = "samlAction"
+	actLoginSchema actionKind = "loginSchema"
+	actLDAP        actionKind = "ldapAction"
+	actRADIUS      actionKind = "radiusAction"
+	actOAuth       actionKind = "OAuthAction"
+	actOther       actionKind = "action" // certAction, negotiateAction...: not parsed
+)
+
 // factorBind is an authentication policy bound to a factor.
 type factorBind struct {
 	policy   string
@@ -37,7 +51,7 @@ type factorBind struct {
 	rule     string
 	fn       boolFn // nil for a classic rule (ns_true and the like)
 	action   string
-	what     string      // "samlAction", "ldapAction"... or "" for NO_AUTHN
+	what     actionKind
 	saml     *SAMLAction // the action, when a samlAction
 	schema   bool        // a loginSchema policy: it picks the form, not a factor
 	next     *factor
@@ -107,19 +121,19 @@ func (f *AuthnFlow) pick(fa *factor, r *http.Request, ch *SAMLChoice) *factorBin
 // emulation says how authdev logs in for b's action.
 func (b *factorBind) emulation() string {
 	switch b.what {
-	case "", "samlAction":
+	case actNoAuthn, actSAML:
 		return ""
-	case "OAuthAction":
+	case actOAuth:
 		return "an OIDC login"
 	}
 	return "not emulated: the persona's login stands for it"
 }
 
 func (b *factorBind) actionText() string {
-	if b.what == "" {
+	if b.what == actNoAuthn {
 		return "NO_AUTHN"
 	}
-	return b.what + " " + b.action
+	return string(b.what) + " " + b.action
 }
 
 func (b *factorBind) eval(r *http.Request, eng *Engine) (ok bool, undef string) {
@@ -224,36 +238,36 @@ func (n *nsconf) factorBind(policy string, priority int, next string, factorOf f
 	bk := &n.backends
 	for i := range bk.SAML {
 		if strings.EqualFold(bk.SAML[i].Name, b.action) {
-			b.what, b.saml, b.actPos = "samlAction", &bk.SAML[i], bk.SAML[i].Pos
+			b.what, b.saml, b.actPos = actSAML, &bk.SAML[i], bk.SAML[i].Pos
 			return b
 		}
 	}
 	for _, ls := range bk.LoginSchemas {
 		if strings.EqualFold(ls.Name, b.action) {
-			b.what, b.schema = "loginSchema", true
+			b.what, b.schema = actLoginSchema, true
 			return b
 		}
 	}
 	for _, l := range bk.LDAP {
 		if strings.EqualFold(l.Name, b.action) {
-			b.what, b.actPos = "ldapAction", l.Pos
+			b.what, b.actPos = actLDAP, l.Pos
 			return b
 		}
 	}
 	for _, r := range bk.RADIUS {
 		if strings.EqualFold(r.Name, b.action) {
-			b.what, b.actPos = "radiusAction", r.Pos
+			b.what, b.actPos = actRADIUS, r.Pos
 			return b
 		}
 	}
 	for _, o := range n.oauth {
 		if strings.EqualFold(o.Name, b.action) {
-			b.what, b.actPos = "OAuthAction", o.Pos
+			b.what, b.actPos = actOAuth, o.Pos
 			return b
 		}
 	}
 	if !strings.EqualFold(b.action, "NO_AUTHN") {
-		b.what = "action"
+		b.what = actOther
 	}
 	return b
 }
@@ -315,7 +329,7 @@ func (n *nsconf) warnFlow(s *session, fa *factor, after *factorBind, seen map[*f
 		case b.saml != nil && after != nil:
 			s.warn(b.pos, "add authentication policy", EffectDecision, fmt.Sprintf("samlAction %q (%s) is reached, through %s, only after %s %q%s, policy %s (%s): that factor is not emulated (the persona's login stands for it), so the proxy logs in with %q at once",
 				b.saml.Name, s.lineOf(b.actPos), fa.name, after.what, after.action, s.atPos(after.actPos), after.policy, s.lineOf(after.pos), b.saml.Name))
-		case b.saml == nil && b.what != "":
+		case b.saml == nil && b.what != actNoAuthn:
 			n.warnFlow(s, b.next, cmp.Or(after, b), seen)
 		case b.saml == nil:
 			n.warnFlow(s, b.next, after, seen)
