@@ -569,3 +569,27 @@ add lb vserver lb_app HTTP 0.0.0.0 0 -Authentication ON -authnVsName auth_vs
 		t.Fatalf("a login pol_api matches went to %s", resp.Request.URL)
 	}
 }
+
+// A samlAction that the flow reaches only after an LDAP factor (LDAP is
+// not emulated) is named in `authdev up`'s warnings with both file:lines,
+// and a login that reaches it logs in with it at once.
+func TestASAMLActionAfterAnLDAPFactorIsNamedAndUsed(t *testing.T) {
+	s := startSAMLStack(t, t.TempDir(), "okta", `add authentication ldapAction ldap_corp -serverIP 10.0.0.5 -ldapBase "dc=example,dc=com"
+add authentication samlAction saml_second -samlIssuerName "https://second.example.com" -samlBinding REDIRECT
+add authentication Policy pol_ldap -rule true -action ldap_corp
+add authentication Policy pol_saml -rule true -action saml_second
+add authentication loginSchema ls_none -authenticationSchema noschema
+add authentication policylabel second_factor -loginSchema ls_none
+bind authentication policylabel second_factor -policyName pol_saml -priority 10 -gotoPriorityExpression END
+add authentication vserver auth_vs SSL 0.0.0.0 0
+bind authentication vserver auth_vs -policy pol_ldap -priority 10 -nextFactor second_factor -gotoPriorityExpression NEXT
+add lb vserver lb_app HTTP 0.0.0.0 0 -Authentication ON -authnVsName auth_vs
+`)
+	w := strings.Join(s.Warnings(), "\n")
+	if !strings.Contains(w, `ns.conf:4: samlAction "saml_second" (ns.conf:2) is reached, through policylabel second_factor, only after ldapAction "ldap_corp" (ns.conf:1), policy pol_ldap (ns.conf:3)`) {
+		t.Errorf("the warnings do not name the samlAction after LDAP:\n%s", w)
+	}
+	if _, resp := s.browse(t, s.ProxyURL()+"/x"); authnRequestIssuer(t, resp.Request.URL) != "https://second.example.com" {
+		t.Errorf("the login went to %s, want saml_second's AuthnRequest", resp.Request.URL)
+	}
+}
