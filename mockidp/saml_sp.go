@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -97,6 +98,9 @@ func (r *samlSPs) lookup(ctx context.Context, entityID, acs string) (*saml.Entit
 		}
 		return r.proxyMetadata(entityID, acs, keys), nil, nil
 	}
+	// An SP known only by a metadata URL may not be up yet: its error says
+	// so, and the next request reads the metadata again.
+	var unread error
 	for _, sp := range r.list {
 		if sp.cfg.EntityID != "" && sp.cfg.EntityID != entityID {
 			continue
@@ -106,11 +110,15 @@ func (r *samlSPs) lookup(ctx context.Context, entityID, acs string) (*saml.Entit
 			if sp.cfg.EntityID == entityID {
 				return nil, nil, err
 			}
+			unread = errors.Join(unread, err)
 			continue
 		}
 		if ed.EntityID == entityID {
 			return ed, &sp.cfg, nil
 		}
+	}
+	if unread != nil {
+		return nil, nil, unread
 	}
 	return nil, nil, os.ErrNotExist
 }
@@ -201,8 +209,11 @@ func (r *samlSPs) metadata(ctx context.Context, sp *samlSP) (*saml.EntityDescrip
 	}
 	out := spDescriptor(ed.EntityID, acs, keys)
 	if sso != nil {
+		// AuthnRequestsSigned makes crewjam/saml refuse the SP's unsigned
+		// AuthnRequests.
 		out.SPSSODescriptors[0].AttributeConsumingServices = sso.AttributeConsumingServices
 		out.SPSSODescriptors[0].SingleLogoutServices = sso.SingleLogoutServices
+		out.SPSSODescriptors[0].AuthnRequestsSigned = sso.AuthnRequestsSigned
 	}
 	sp.meta, sp.fetched, sp.artifactACS = out, r.now(), artifactACS
 	return out, nil
