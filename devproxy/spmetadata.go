@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/crewjam/saml"
-
 )
 
 // SAMLSPMetadataPath + a samlAction's name is where the ADC publishes its
