@@ -181,6 +181,8 @@ func samlUserFields(actions []adc.SAMLAction, field string) []string {
 type samlSpec struct {
 	action  adc.SAMLAction
 	binding string
+	// respBinding is the binding the AuthnRequest asks the response by.
+	respBinding string
 	signer  *tls.Certificate
 	method  string
 	idpCert *x509.Certificate
@@ -196,8 +198,9 @@ func samlSpecOf(a adc.SAMLAction, authn adc.AuthnBackends) (samlSpec, []string) 
 	case "REDIRECT":
 		sp.binding = saml.HTTPRedirectBinding
 	case "ARTIFACT":
-		sp.binding = saml.HTTPRedirectBinding
-		warns = append(warns, fmt.Sprintf("%s: -samlBinding ARTIFACT is not emulated: the proxy sends its AuthnRequest by HTTP-Redirect and takes the IdP's response by HTTP-POST; use POST or REDIRECT", where))
+		// The AuthnRequest goes by redirect and asks for an artifact,
+		// which the proxy resolves at the IdP's ArtifactResolutionService.
+		sp.binding, sp.respBinding = saml.HTTPRedirectBinding, saml.HTTPArtifactBinding
 	}
 	signer, method, signWarns := samlSigning(a, authn)
 	for _, w := range signWarns {
@@ -208,6 +211,9 @@ func samlSpecOf(a adc.SAMLAction, authn adc.AuthnBackends) (samlSpec, []string) 
 	sp.idpCert, why = samlIdPCertificate(a, authn)
 	if why != "" {
 		warns = append(warns, fmt.Sprintf("%s: browsers log in at authdev's SAML IdP, not at -samlRedirectUrl %q: %s", where, a.RedirectURL, why))
+	}
+	if sp.idpCert != nil && sp.respBinding == saml.HTTPArtifactBinding {
+		warns = append(warns, fmt.Sprintf("%s: -samlBinding ARTIFACT with an IdP given by -samlRedirectUrl: the proxy knows no artifact resolution service without the IdP's metadata, so artifact logins fail; use -samlBinding POST, or authdev's IdP (drop -samlRedirectUrl)", where))
 	}
 	return sp, warns
 }
@@ -228,7 +234,7 @@ func (sp samlSpec) login(dflt *devproxy.SAMLLogin) *devproxy.SAMLLogin {
 	default:
 		l.Metadata, l.Attributes = dflt.Metadata, dflt.Attributes
 	}
-	l.Name, l.EntityID, l.Binding, l.LogoutURL, l.RelayStateRule = a.Name, a.IssuerName, sp.binding, a.LogoutURL, a.RelayStateCheck
+	l.Name, l.EntityID, l.Binding, l.ResponseBinding, l.LogoutURL, l.RelayStateRule = a.Name, a.IssuerName, sp.binding, sp.respBinding, a.LogoutURL, a.RelayStateCheck
 	if sp.signer != nil {
 		l.SigningKey, l.SigningCertificate, l.SignatureMethod = sp.signer.PrivateKey.(crypto.Signer), sp.signer.Leaf, sp.method
 	}

@@ -229,11 +229,53 @@ add authentication Policy saml_pol -rule true -action saml_idp
 
 // -samlBinding ARTIFACT is not emulated: the warning says so and what the
 // proxy does instead.
-func TestSAMLBindingArtifactIsAWarning(t *testing.T) {
+// -samlBinding ARTIFACT: the proxy asks authdev's IdP for an artifact and
+// resolves it over SOAP at the IdP's ArtifactResolutionService
+// (-samlBinding "Possible values: REDIRECT, POST, ARTIFACT"):
+// https://developer-docs.netscaler.com/en-us/adc-nitro-api/13/configuration/authentication/authenticationsamlaction
+func TestASAMLActionWithTheArtifactBindingLogsInByArtifact(t *testing.T) {
+	s := startSAMLStack(t, t.TempDir(), "okta", `add authentication samlAction saml_idp -samlUserField email -samlBinding ARTIFACT
+add authentication Policy saml_pol -rule true -action saml_idp
+`)
+	if w := strings.Join(s.Warnings(), "\n"); strings.Contains(w, "saml_idp") {
+		t.Errorf("warnings about the samlAction:\n%s", w)
+	}
+	c := s.client(t)
+	var path []string
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		path = append(path, req.URL.String())
+		return nil
+	}
+	resp, err := c.Get(s.ProxyURL() + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"user":"alice@example.com"`) {
+		t.Fatalf("the artifact login answered %d:\n%s", resp.StatusCode, b)
+	}
+	var byArtifact bool
+	for _, p := range path {
+		u, err := url.Parse(p)
+		byArtifact = byArtifact || err == nil && u.Path == devproxy.SAMLACSPath && u.Query().Get("SAMLart") != ""
+	}
+	if !byArtifact {
+		t.Errorf("the IdP did not answer with a SAMLart at the proxy's ACS; the browser went through:\n%s", strings.Join(path, "\n"))
+	}
+}
+
+// An artifact needs the IdP's metadata (its ArtifactResolutionService):
+// with -samlRedirectUrl and -samlIdPCertName alone it is named.
+func TestTheArtifactBindingWithoutIdPMetadataIsAWarning(t *testing.T) {
+	dir := t.TempDir()
+	writeSigningCertKey(t, dir)
 	opts := devproxy.Options{Environments: []devproxy.Environment{{Name: "dev", SAML: &devproxy.SAMLLogin{Metadata: "md.xml"}}}}
-	warns := SAMLActions(&opts, testkit.DemoConfig(t), adc.AuthnBackends{SAML: []adc.SAMLAction{{Name: "a", Binding: "ARTIFACT"}}}, nil)
-	if len(warns) != 1 || !strings.Contains(warns[0], "-samlBinding ARTIFACT is not emulated") || opts.Environments[0].SAML.Binding != saml.HTTPRedirectBinding {
-		t.Errorf("ARTIFACT: binding %q, warnings %q", opts.Environments[0].SAML.Binding, warns)
+	authn := adc.AuthnBackends{SAML: []adc.SAMLAction{{Name: "a", Binding: "ARTIFACT", RedirectURL: "https://idp.example.com/sso", IdPCertName: "idp_cert"}},
+		CertKeys: []adc.CertKey{{Name: "idp_cert", Cert: filepath.Join(dir, "sp.crt")}}}
+	warns := SAMLActions(&opts, testkit.DemoConfig(t), authn, nil)
+	if w := strings.Join(warns, "\n"); !strings.Contains(w, "-samlBinding ARTIFACT with an IdP given by -samlRedirectUrl") {
+		t.Errorf("warnings %q", warns)
 	}
 }
 
