@@ -183,9 +183,9 @@ type samlSpec struct {
 	binding string
 	// respBinding is the binding the AuthnRequest asks the response by.
 	respBinding string
-	signer  *tls.Certificate
-	method  string
-	idpCert *x509.Certificate
+	signer      *tls.Certificate
+	method      string
+	idpCert     *x509.Certificate
 }
 
 // samlSpecOf reads a's binding, signing key and IdP certificate, with
