@@ -39,6 +39,9 @@ type User struct {
 	// Attributes are every claim of the token, for AAA.USER.ATTRIBUTE; the
 	// proxy adds "roles" and "groups" as lists.
 	Attributes map[string]any
+	// SAMLAction names the ns.conf samlAction that logged the user in, if
+	// any: AAA.USER.ATTRIBUTE(n) numbers its -attribute1..16.
+	SAMLAction string
 }
 
 // Result is what the engine decided for a request. The proxy reuses one

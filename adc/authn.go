@@ -46,18 +46,6 @@ func (b AuthnBackends) CertKey(name string) (CertKey, bool) {
 	return CertKey{}, false
 }
 
-// UserField is the -samlUserField AAA.USER.NAME comes from after a SAML
-// login: the proxy has one per environment, that of the first samlAction
-// that names one ("" for none: the email).
-func (b AuthnBackends) UserField() string {
-	for _, a := range b.SAML {
-		if a.UserField != "" {
-			return a.UserField
-		}
-	}
-	return ""
-}
-
 // Empty reports that the ns.conf names no authentication back-end.
 func (b AuthnBackends) Empty() bool {
 	return len(b.LDAP)+len(b.RADIUS)+len(b.SAML)+len(b.LoginSchemas)+len(b.Labels) == 0

@@ -60,10 +60,14 @@ type val struct {
 }
 
 // env is what expressions may refer to beyond the request: rate limits and
-// the OAuth action's attribute names.
+// the attribute names AAA.USER.ATTRIBUTE(n) numbers.
 type env struct {
 	limits     map[string]*limiter
 	oauthAttrs []string
+	// samlAttrs are each samlAction's -attribute1..16 and -Attributes, by
+	// its name: a user the samlAction logged in (User.SAMLAction) has
+	// ATTRIBUTE(n) numbered by them instead of oauthAttrs.
+	samlAttrs  map[string][]string
 	needsBody  int
 	patsets    map[string]*patset
 	stringMaps map[string]map[string]string

@@ -62,23 +62,51 @@ func userAttribute(c *compiler, recv val, n *node) (val, error) {
 	if err != nil {
 		return val{}, err
 	}
-	var claim string
 	switch {
 	case a.ty == tyText && a.isConst:
-		claim = a.strConst
+		claim := a.strConst
+		return val{ty: tyText, text: func(e *evalCtx) string { return attribute(e, claim) }}, nil
 	case a.ty == tyNum && a.isConst:
-		// ATTRIBUTE(n) is the n-th name in the OAuth action's -Attributes.
-		if a.numConst < 1 || a.numConst > 16 {
-			return val{}, errAt(n.args[0].pos, "ATTRIBUTE takes a claim name or a number from 1 to 16")
-		}
-		if int(a.numConst) > len(c.env.oauthAttrs) {
-			return val{}, errAt(n.args[0].pos, "ATTRIBUTE(%d) needs at least %d names in the OAuth action's -Attributes (or the samlAction's -attribute1..16); it lists %d", a.numConst, a.numConst, len(c.env.oauthAttrs))
-		}
-		claim = c.env.oauthAttrs[a.numConst-1]
-	default:
-		return val{}, errAt(n.args[0].pos, "ATTRIBUTE takes a claim name in quotes, as in ATTRIBUTE(\"department\")")
+		return numberedAttribute(c, n, a.numConst)
 	}
-	return val{ty: tyText, text: func(e *evalCtx) string { return attribute(e, claim) }}, nil
+	return val{}, errAt(n.args[0].pos, "ATTRIBUTE takes a claim name in quotes, as in ATTRIBUTE(\"department\")")
+}
+
+// numberedAttribute is ATTRIBUTE(i): the i-th name of the -attribute1..16
+// and -Attributes of the samlAction that logged the user in, else of the
+// OAuth action's -Attributes (or the first samlAction's). A number no
+// action lists that many names for is an error; one the user's action
+// lists fewer for is empty, an attribute the ADC did not keep.
+func numberedAttribute(c *compiler, n *node, i int64) (val, error) {
+	if i < 1 || i > 16 {
+		return val{}, errAt(n.args[0].pos, "ATTRIBUTE takes a claim name or a number from 1 to 16")
+	}
+	nth := func(names []string) string {
+		if int(i) > len(names) {
+			return ""
+		}
+		return names[i-1]
+	}
+	claim, most := nth(c.env.oauthAttrs), len(c.env.oauthAttrs)
+	byAction := make(map[string]string, len(c.env.samlAttrs))
+	for name, attrs := range c.env.samlAttrs {
+		byAction[name], most = nth(attrs), max(most, len(attrs))
+	}
+	if int(i) > most {
+		return val{}, errAt(n.args[0].pos, "ATTRIBUTE(%d) needs at least %d names in the OAuth action's -Attributes (or a samlAction's -attribute1..16); the most any lists is %d", i, i, most)
+	}
+	return val{ty: tyText, text: func(e *evalCtx) string {
+		name := claim
+		if u := e.req.User; u != nil && u.SAMLAction != "" {
+			if own, ok := byAction[u.SAMLAction]; ok {
+				name = own
+			}
+		}
+		if name == "" {
+			return ""
+		}
+		return attribute(e, name)
+	}}, nil
 }
 
 func sysProps() map[string]funcSpec {

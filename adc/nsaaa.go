@@ -3,7 +3,6 @@ package adc
 import (
 	"fmt"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -160,17 +159,17 @@ func (s *session) urlOpts(c *command, into map[string]*string) {
 // chooseOAuth picks the OAuth action in use: the one an authentication
 // policy bound to an authentication vserver names, else the only one. Its
 // -Attributes give AAA.USER.ATTRIBUTE(n) its meaning; without one, those
-// of the first samlAction (-attribute1..16, then -Attributes) do.
+// of the first samlAction (-attribute1..16, then -Attributes) do. A user a
+// samlAction logged in has them numbered by that samlAction's own.
 func (s *session) chooseOAuth() {
 	n := s.ns
+	s.env.samlAttrs = map[string][]string{}
+	for _, a := range n.backends.SAML {
+		s.env.samlAttrs[a.Name] = a.Attributes
+	}
 	if len(n.oauth) == 0 {
 		if saml := n.backends.SAML; len(saml) > 0 {
 			s.env.oauthAttrs = saml[0].Attributes
-			for _, a := range saml[1:] {
-				if len(a.Attributes) > 0 && !slices.Equal(a.Attributes, saml[0].Attributes) {
-					s.warn(a.Pos, "add authentication samlAction", EffectDecision, fmt.Sprintf("samlAction %q: its -attribute1..16 and -Attributes are not emulated: AAA.USER.ATTRIBUTE(n) numbers those of samlAction %q, the first, after every SAML login", a.Name, saml[0].Name))
-				}
-			}
 		}
 		return
 	}

@@ -160,3 +160,53 @@ bind authentication policylabel third -policyName p -priority 1 -nextFactor four
 		t.Errorf("without an authentication vserver: %v", err)
 	}
 }
+
+// AAA.USER.ATTRIBUTE(n) numbers the -Attribute1..16 of the samlAction that
+// logged the user in, each samlAction its own, as the command reference
+// gives every samlAction its own -samlUserField and -Attribute1..16:
+// https://docs.citrix.com/ko-kr/netscaler/11-1/reference/netscaler-command-reference/authentication/authentication-samlaction.html
+// A user no samlAction logged in has the first samlAction's; a number
+// only some samlAction lists is empty for the others; a number none lists
+// is an error, as before.
+func TestAAAUserAttributeNumbersThoseOfTheUsersSAMLAction(t *testing.T) {
+	e := compileNSConf(t, `add authentication samlAction saml_okta -Attribute1 department
+add authentication samlAction saml_azure -Attribute1 http://schemas.microsoft.com/identity/claims/tenantid -Attribute2 department
+set tm sessionParameter -defaultAuthorizationAction ALLOW
+add rewrite action ins insert_http_header X-Attrs "AAA.USER.ATTRIBUTE(1) + \"|\" + AAA.USER.ATTRIBUTE(2)"
+add rewrite policy p_ins true ins
+bind rewrite global p_ins 10 END
+`)
+	if w := warningsOf(e)[2]; w != "" {
+		t.Errorf("a warning about saml_azure's attributes: %s", w)
+	}
+	user := func(action string) *User {
+		return &User{Name: "alice@example.com", SAMLAction: action, Attributes: map[string]any{
+			"department": "platform", "http://schemas.microsoft.com/identity/claims/tenantid": "tenant-1"}}
+	}
+	for _, tc := range []struct{ action, want string }{
+		{"saml_okta", "platform|"},
+		{"saml_azure", "tenant-1|platform"},
+		{"", "platform|"},
+	} {
+		var res Result
+		e.Evaluate(newRequest("GET", "/", user(tc.action)), &res)
+		got := ""
+		for _, h := range res.Headers {
+			if h.Name == "X-Attrs" {
+				got = h.Value
+			}
+		}
+		if got != tc.want {
+			t.Errorf("a user logged in by %q has ATTRIBUTE(1)|ATTRIBUTE(2) %q, want %q", tc.action, got, tc.want)
+		}
+	}
+	_, err := compileNSConfErr(t, `add authentication samlAction saml_okta -Attribute1 department
+add authentication samlAction saml_azure -Attribute1 a -Attribute2 b
+add rewrite action ins insert_http_header X-A "AAA.USER.ATTRIBUTE(3)"
+add rewrite policy p_ins true ins
+bind rewrite global p_ins 10 END
+`, "")
+	if err == nil || !strings.Contains(err.Error(), "ATTRIBUTE(3) needs at least 3 names") || !strings.Contains(err.Error(), "the most any lists is 2") {
+		t.Errorf("ATTRIBUTE(3) with at most two names: %v", err)
+	}
+}

@@ -106,7 +106,7 @@ func (n *nsconf) compileSelectors(s *session) {
 	// A selector may not use SYS.CHECK_LIMIT: counting while computing the
 	// key would recurse.
 	selEnv := newEnv(map[string]*limiter{}, s.e.now)
-	selEnv.oauthAttrs, selEnv.patsets, selEnv.stringMaps, selEnv.named = s.env.oauthAttrs, s.env.patsets, s.env.stringMaps, s.env.named
+	selEnv.oauthAttrs, selEnv.samlAttrs, selEnv.patsets, selEnv.stringMaps, selEnv.named = s.env.oauthAttrs, s.env.samlAttrs, s.env.patsets, s.env.stringMaps, s.env.named
 	keys := map[string][]keyFn{}
 	for name, sel := range n.selectors {
 		for _, src := range sel.exprs {

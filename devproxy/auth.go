@@ -130,7 +130,7 @@ func (p *Proxy) bearerIdentity(ctx context.Context, env *envState, token string,
 	if cid, _ := claims["client_id"].(string); len(env.BearerClients) > 0 && !slices.Contains(env.BearerClients, cid) {
 		return nil, &bearerError{code: "invalid_token", desc: fmt.Sprintf("the token was issued to client %q, not one of %s", cid, strings.Join(env.BearerClients, ", "))}
 	}
-	id, err := env.newCaller(userClaims(claims), p.rt().personaOf(env.Name, env.personaKey(claims)))
+	id, err := env.newCaller(userClaims(claims), p.rt().personaOf(env.Name, env.personaKey(claims, nil)), nil)
 	if err != nil {
 		return nil, &bearerError{code: "invalid_token", desc: err.Error()}
 	}

@@ -75,7 +75,7 @@ func BenchmarkSessionDecode(b *testing.B) {
 		if err := p.sealer.open(SessionCookie, cookie, &s); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := env.newCaller(s.Claims, s.Persona); err != nil {
+		if _, err := env.newCaller(s.Claims, s.Persona, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -42,24 +42,30 @@ func userClaims(all map[string]any) map[string]any {
 }
 
 // newCaller builds a caller from a token's claims as the environment
-// shapes them (its groups claim, its role mapping).
-func (e *envState) newCaller(claims map[string]any, persona string) (*caller, error) {
+// shapes them (its groups claim, its role mapping), or, when login (nil
+// for OIDC logins and bearer tokens) established them, as that SAML login
+// does: its user field names the user.
+func (e *envState) newCaller(claims map[string]any, persona string, login *SAMLLogin) (*caller, error) {
 	id := &caller{env: e.Name, persona: persona, claims: claims}
+	userClaim := e.userNameClaim(login)
 	id.sub, _ = claims["sub"].(string)
 	id.email, _ = claims["email"].(string)
 	id.name, _ = claims["name"].(string)
-	for _, c := range []string{e.UserNameClaim, "email", "preferred_username", "upn", "sub"} {
+	for _, c := range []string{userClaim, "email", "preferred_username", "upn", "sub"} {
 		if v, ok := claims[c].(string); ok && v != "" {
 			id.user = v
 			break
 		}
 	}
 	if id.user == "" {
-		return nil, fmt.Errorf("the token names no user: it has no %q, email or sub claim", e.UserNameClaim)
+		return nil, fmt.Errorf("the token names no user: it has no %q, email or sub claim", userClaim)
 	}
 	id.groups = stringList(claims[e.GroupsClaim])
 	id.roles = e.rolesFor(id.groups)
 	id.finish()
+	if login != nil {
+		id.adcUser.SAMLAction = login.Name
+	}
 	return id, nil
 }
 

@@ -63,7 +63,7 @@ func FuzzCookieDecode(f *testing.F) {
 		if v != good {
 			t.Fatalf("opened a cookie the proxy did not seal: %q", v)
 		}
-		if _, err := env.newCaller(sess.Claims, sess.Persona); err != nil {
+		if _, err := env.newCaller(sess.Claims, sess.Persona, nil); err != nil {
 			t.Fatalf("the sealed session does not make an identity: %v", err)
 		}
 	})

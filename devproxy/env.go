@@ -76,6 +76,29 @@ func (e *Environment) samlLoginNamed(name string) *SAMLLogin {
 	return e.SAML
 }
 
+// samlLoginCalled is the SAML login of a session that remembers name (nil
+// for a session of an OIDC login).
+func (e *Environment) samlLoginCalled(name string) *SAMLLogin {
+	if name == "" {
+		return nil
+	}
+	for _, l := range e.samlLogins() {
+		if l.Name == name {
+			return l
+		}
+	}
+	return nil
+}
+
+// userNameClaim is the claim that names the user logged in by login (nil
+// for OIDC logins and bearer tokens): its UserField, else UserNameClaim.
+func (e *Environment) userNameClaim(login *SAMLLogin) string {
+	if login != nil && login.UserField != "" {
+		return login.UserField
+	}
+	return e.UserNameClaim
+}
+
 // SigningAlgs are the algorithms accepted on IdP tokens: asymmetric only,
 // so neither "none" nor an HMAC keyed with the public key can pass.
 var SigningAlgs = []string{

@@ -277,8 +277,9 @@ func addUserInfo(ctx context.Context, prov *provider, tok *oauth2.Token, claims 
 // startSession sets the session cookie for the verified claims and sends
 // the browser back where the login started.
 func (p *Proxy) startSession(w http.ResponseWriter, r *http.Request, env *envState, ls *loginState, claims map[string]any, rawID string, now time.Time, via string) *loginError {
-	persona := p.rt().personaOf(env.Name, env.personaKey(claims))
-	c, err := env.newCaller(claims, persona)
+	login := env.samlLoginCalled(ls.SAML)
+	persona := p.rt().personaOf(env.Name, env.personaKey(claims, login))
+	c, err := env.newCaller(claims, persona, login)
 	if err != nil {
 		return loginFailure(http.StatusUnauthorized, err.Error())
 	}
@@ -302,12 +303,12 @@ func (p *Proxy) startSession(w http.ResponseWriter, r *http.Request, env *envSta
 
 // personaKey is what names a token's persona: its email, or, for tokens
 // that name the user without one (Cognito's access tokens, ADFS's upn), its
-// user name claim.
-func (e *envState) personaKey(claims map[string]any) string {
+// user name claim (login's, for a SAML login).
+func (e *envState) personaKey(claims map[string]any, login *SAMLLogin) string {
 	if email, _ := claims["email"].(string); email != "" {
 		return email
 	}
-	user, _ := claims[e.UserNameClaim].(string)
+	user, _ := claims[e.userNameClaim(login)].(string)
 	return user
 }
 
@@ -343,7 +344,7 @@ func (p *Proxy) logout(w http.ResponseWriter, r *http.Request) {
 			idToken = s.IDToken
 			nameID, _ = s.Claims["sub"].(string)
 			samlLogin = s.SAML
-			user, _ := s.Claims[env.UserNameClaim].(string)
+			user, _ := s.Claims[env.userNameClaim(env.samlLoginCalled(s.SAML))].(string)
 			p.emit(audit.Event{Kind: audit.KindLogout, Persona: s.Persona, User: user, Env: s.Env, Via: "session",
 				ClientIP: clientIP(r).String(), Path: r.URL.Path,
 				Message: "session lasted " + now.Sub(time.Unix(s.Created, 0)).Round(time.Second).String()})

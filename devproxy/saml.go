@@ -69,6 +69,10 @@ type SAMLLogin struct {
 	// Attributes name the IdP's attributes, to read email, name and
 	// groups back; every attribute is also a claim under its own name.
 	Attributes config.SAMLAttributeNames
+	// UserField is the attribute whose value names the user
+	// (AAA.USER.NAME) after this login, as the ADC's -samlUserField;
+	// default the environment's UserNameClaim.
+	UserField string
 }
 
 // samlMaxForm bounds the posted SAMLResponse.

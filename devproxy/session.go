@@ -72,7 +72,7 @@ func (p *Proxy) sessionIdentity(w http.ResponseWriter, cookie string, act *Activ
 		if !now.Before(exp) {
 			return nil, sessionExpired
 		}
-		id, err := env.newCaller(s.Claims, s.Persona)
+		id, err := env.newCaller(s.Claims, s.Persona, env.samlLoginCalled(s.SAML))
 		if err != nil {
 			return nil, sessionForged
 		}

@@ -205,7 +205,7 @@ func adcExplainRun(opts *ADCExplainOptions) error {
 	}
 	user, samlAttrs := explainUser(id, env, settings), []saml.Attribute(nil)
 	if login.via == config.LoginSAML {
-		user, samlAttrs = explainSAMLUser(id, env, settings)
+		user, samlAttrs = explainSAMLUser(id, env, settings, login.action)
 	}
 	req := &adc.Request{HTTP: r, ClientIP: ip, User: user, Upstream: routeUpstream(cfg, settings, r.URL.Path), VServer: opts.VServer}
 	if n := e.NeedsBody(); n > 0 {
@@ -251,8 +251,10 @@ func explainLogin(via string, env *config.Environment, s adc.Settings, r *http.R
 
 // explainSAMLUser builds AAA.USER as the proxy would from the persona's
 // SAML assertion: the attributes the IdP sends (named by the flavor), read
-// back as the proxy's ACS reads them, the name from -samlUserField.
-func explainSAMLUser(id config.Identity, env *config.Environment, s adc.Settings) (*adc.User, []saml.Attribute) {
+// back as the proxy's ACS reads them, the name from the -samlUserField of
+// action (the samlAction of the login; nil for none) and ATTRIBUTE(n)
+// numbered by its -attribute1..16.
+func explainSAMLUser(id config.Identity, env *config.Environment, s adc.Settings, action *adc.SAMLAction) (*adc.User, []saml.Attribute) {
 	attrs := mockidp.SAMLAttributes(env, id, config.SAMLServiceProvider{})
 	a := &saml.Assertion{
 		Subject:             &saml.Subject{NameID: &saml.NameID{Format: string(saml.EmailAddressNameIDFormat), Value: id.Email}},
@@ -264,14 +266,17 @@ func explainSAMLUser(id config.Identity, env *config.Environment, s adc.Settings
 	roles := env.RolesFor(groups)
 	claims["groups"], claims["roles"] = groups, roles
 	name, _ := claims["email"].(string)
-	field := s.Authn.UserField()
+	field, samlAction := "", ""
+	if action != nil {
+		field, samlAction = action.UserField, action.Name
+	}
 	if s.OAuth != nil {
 		field = cmp.Or(field, s.OAuth.UserNameField)
 	}
 	if v, ok := claims[field].(string); ok && v != "" {
 		name = v
 	}
-	return &adc.User{Name: name, Groups: groups, Roles: roles, Attributes: claims}, attrs
+	return &adc.User{Name: name, Groups: groups, Roles: roles, Attributes: claims, SAMLAction: samlAction}, attrs
 }
 
 // checkMethod refuses a method HTTP does not have, and says so for one

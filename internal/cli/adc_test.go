@@ -407,9 +407,12 @@ proxy:
 	if _, stdout, _ := run(t, nil, "--config", cfg, "adc", "explain", "--as", "alice", "--via", "oidc", "GET", "/api/x"); !strings.Contains(stdout, "login: OIDC (--via), though the ns.conf's login flow picks samlAction saml_api") || strings.Contains(stdout, "SAML attributes") {
 		t.Errorf("--via oidc:\n%s", stdout)
 	}
-	// -samlUserField names AAA.USER.NAME after a SAML login.
-	if _, stdout, _ := run(t, nil, "--config", cfg, "adc", "explain", "--as", "alice", "GET", "/api/x"); !strings.Contains(stdout, "(AAA.USER.NAME Alice Admin)") {
-		t.Errorf("after saml_api's login AAA.USER.NAME is not -samlUserField name's:\n%s", stdout)
+	// -samlUserField names AAA.USER.NAME after a SAML login, each
+	// samlAction's own: saml_web names none, so the NameID (the email) does.
+	for path, want := range map[string]string{"/api/x": "(AAA.USER.NAME Alice Admin)", "/app": "(AAA.USER.NAME alice@example.com)"} {
+		if _, stdout, _ := run(t, nil, "--config", cfg, "adc", "explain", "--as", "alice", "GET", path); !strings.Contains(stdout, want) {
+			t.Errorf("after the login at %s AAA.USER.NAME is not %s, its samlAction's:\n%s", path, want, stdout)
+		}
 	}
 	code, stdout, _ := run(t, nil, "--config", cfg, "adc", "check")
 	for _, want := range []string{"login flow", "authentication vserver aaa", "  20 p_ldap: HTTP.REQ.URL.PATH.STARTSWITH(\"/legacy/\") -> ldapAction ldap_1 (not emulated: the persona's login stands for it)", "-> NO_AUTHN, then policylabel web"} {

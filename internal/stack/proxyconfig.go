@@ -94,7 +94,7 @@ func SAMLLogins(opts *devproxy.Options, cfg *config.Config, idpBase string) {
 // samlAction): at -samlRedirectUrl with the certificate of
 // -samlIdPCertName's certKey when that file is at hand, else at authdev's
 // IdP (whose persona is the user); -samlUserField names the attribute that
-// becomes AAA.USER.NAME and -samlIssuerName is the proxy's entity id,
+// becomes AAA.USER.NAME after the samlAction's logins and -samlIssuerName is the proxy's entity id,
 // which idp (authdev's IdP in this process; nil when it runs elsewhere)
 // then accepts besides config.ProxySAMLEntityID. It returns warnings for
 // what it cannot follow.
@@ -114,8 +114,6 @@ func SAMLActions(opts *devproxy.Options, cfg *config.Config, authn adc.AuthnBack
 		specs[i], w = samlSpecOf(a, authn)
 		warns = append(warns, w...)
 	}
-	userField := authn.UserField()
-	warns = append(warns, samlUserFields(actions, userField)...)
 	ownIdP := make([]bool, len(specs))
 	for i := range opts.Environments {
 		env := &opts.Environments[i]
@@ -135,7 +133,6 @@ func SAMLActions(opts *devproxy.Options, cfg *config.Config, authn adc.AuthnBack
 			continue
 		}
 		env.Login, env.SAML, env.SAMLLogins = config.LoginSAML, list[0], list
-		env.UserNameClaim = cmp.Or(userField, env.UserNameClaim)
 		if flow := authn.Flow; flow != nil {
 			env.SAMLChoice = func(r *http.Request) (*devproxy.SAMLLogin, error) { return samlLoginOf(flow.SAML(r), logins) }
 		}
@@ -162,18 +159,6 @@ func samlLoginOf(ch adc.SAMLChoice, logins map[string]*devproxy.SAMLLogin) (*dev
 		return nil, nil
 	}
 	return logins[ch.Action.Name], nil
-}
-
-// samlUserFields names the samlActions whose -samlUserField is not field,
-// the one AAA.USER.NAME comes from after every SAML login.
-func samlUserFields(actions []adc.SAMLAction, field string) []string {
-	var warns []string
-	for _, a := range actions {
-		if a.UserField != "" && a.UserField != field {
-			warns = append(warns, fmt.Sprintf("%s: -samlUserField %q is not emulated: the proxy has one user field, and AAA.USER.NAME comes from %q (the first samlAction's) after every SAML login", samlWhere(a), a.UserField, field))
-		}
-	}
-	return warns
 }
 
 // samlSpec is what a samlAction makes of the proxy's SAML login, whatever
@@ -234,7 +219,7 @@ func (sp samlSpec) login(dflt *devproxy.SAMLLogin) *devproxy.SAMLLogin {
 	default:
 		l.Metadata, l.Attributes = dflt.Metadata, dflt.Attributes
 	}
-	l.Name, l.EntityID, l.Binding, l.ResponseBinding, l.LogoutURL, l.RelayStateRule = a.Name, a.IssuerName, sp.binding, sp.respBinding, a.LogoutURL, a.RelayStateCheck
+	l.Name, l.UserField, l.EntityID, l.Binding, l.ResponseBinding, l.LogoutURL, l.RelayStateRule = a.Name, a.UserField, a.IssuerName, sp.binding, sp.respBinding, a.LogoutURL, a.RelayStateCheck
 	if sp.signer != nil {
 		l.SigningKey, l.SigningCertificate, l.SignatureMethod = sp.signer.PrivateKey.(crypto.Signer), sp.signer.Leaf, sp.method
 	}

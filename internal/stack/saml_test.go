@@ -113,10 +113,17 @@ func postSAMLForm(t *testing.T, c *http.Client, resp *http.Response) *http.Respo
 // nsconf (authorizing everyone) in dir and one environment of flavor.
 func startSAMLStack(t *testing.T, dir, flavor, nsconf string) *Stack {
 	t.Helper()
+	return startSAMLStackOf(t, dir, "alice: {email: alice@example.com}", flavor, nsconf)
+}
+
+// startSAMLStackOf is startSAMLStack with alice as the YAML persona gives
+// her.
+func startSAMLStackOf(t *testing.T, dir, persona, flavor, nsconf string) *Stack {
+	t.Helper()
 	// Under AAA-TM the ADC denies by default; the tests look at logins.
 	nsconf += "set tm sessionParameter -defaultAuthorizationAction ALLOW\n"
 	testkit.WriteFiles(t, dir, map[string]string{"ns.conf": nsconf,
-		"authdev.yaml": "personas:\n  alice: {email: alice@example.com}\nenvironments:\n  dev: {flavor: " + flavor + "}\nproxy:\n  tls: false\n  adc_config: ns.conf\n"})
+		"authdev.yaml": "personas:\n  " + persona + "\nenvironments:\n  dev: {flavor: " + flavor + "}\nproxy:\n  tls: false\n  adc_config: ns.conf\n"})
 	cfg, err := testkit.LoadFile(filepath.Join(dir, "authdev.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -633,5 +640,41 @@ add lb vserver lb_app HTTP 0.0.0.0 0 -Authentication ON -authnVsName auth_vs
 	}
 	if _, resp := s.browse(t, s.ProxyURL()+"/x"); authnRequestIssuer(t, resp.Request.URL) != "https://second.example.com" {
 		t.Errorf("the login went to %s, want saml_second's AuthnRequest", resp.Request.URL)
+	}
+}
+
+// Each samlAction has its own -samlUserField and -Attribute1..16, as the
+// command reference gives them:
+// https://docs.citrix.com/ko-kr/netscaler/11-1/reference/netscaler-command-reference/authentication/authentication-samlaction.html
+// so after a login AAA.USER.NAME and AAA.USER.ATTRIBUTE(n) are those of
+// the samlAction that logged the user in, not the first one's; no warning
+// says otherwise.
+func TestEachSAMLActionNamesItsUserAndNumbersItsAttributes(t *testing.T) {
+	s := startSAMLStackOf(t, t.TempDir(), "alice: {email: alice@example.com, name: Alice Admin, claims: {department: platform, costcenter: cc-42}}", "okta",
+		`add authentication samlAction saml_local -samlUserField name -Attribute1 department -samlIssuerName "https://local.example.com" -samlBinding REDIRECT
+add authentication samlAction saml_ip -samlUserField email -Attribute1 costcenter -samlIssuerName "https://ip.example.com" -samlBinding REDIRECT
+add authentication Policy pol_local -rule "HTTP.REQ.HOSTNAME.SERVER.EQ(\"localhost\")" -action saml_local
+add authentication Policy pol_any -rule true -action saml_ip
+add authentication vserver auth_vs SSL 0.0.0.0 0
+bind authentication vserver auth_vs -policy pol_local -priority 100 -gotoPriorityExpression END
+bind authentication vserver auth_vs -policy pol_any -priority 1000 -gotoPriorityExpression END
+add lb vserver lb_app HTTP 0.0.0.0 0 -Authentication ON -authnVsName auth_vs
+add responder action who respondwith "AAA.USER.NAME + \"|\" + AAA.USER.ATTRIBUTE(1)"
+add responder policy p_who "HTTP.REQ.URL.PATH.EQ(\"/who\")" who
+bind responder global p_who 10 END
+`)
+	if w := strings.Join(s.Warnings(), "\n"); strings.Contains(w, "samlUserField") || strings.Contains(w, "-attribute1..16") {
+		t.Errorf("warnings about the samlActions' user fields or attributes:\n%s", w)
+	}
+	ip := s.ProxyURL()
+	local := strings.Replace(ip, "127.0.0.1", "localhost", 1)
+	for _, tc := range []struct{ origin, want string }{
+		{local, "Alice Admin|platform"},
+		{ip, "alice@example.com|cc-42"},
+	} {
+		c, resp := s.browse(t, tc.origin+"/who")
+		if code, b := finishSAMLLogin(t, c, resp); code != http.StatusOK || b != tc.want {
+			t.Errorf("after the login at %s AAA.USER.NAME|AAA.USER.ATTRIBUTE(1) is (%d) %q, want %q", tc.origin, code, b, tc.want)
+		}
 	}
 }
