@@ -420,54 +420,117 @@ func (p *Proxy) completeSAMLLogin(w http.ResponseWriter, r *http.Request) *login
 		ls, login, ids = p.pendingForResponse(r.PostForm.Get("SAMLResponse"), now)
 	}
 	env := p.rt().envs[ls.Env]
-	if env != nil && login == nil {
-		login = env.SAML
-	}
 	switch {
 	case env == nil:
 		return loginFailure(http.StatusBadRequest, fmt.Sprintf("environment %q no longer exists", ls.Env))
-	case login == nil:
+	case login == nil && env.SAML == nil:
 		return loginFailure(http.StatusBadRequest, fmt.Sprintf("environment %q has no SAML identity provider", env.Name))
 	}
+	a, login, lerr := p.acceptSAMLResponse(r, env, p.samlCandidates(r, env, login, art), ids, art != "")
+	if lerr != nil {
+		return lerr
+	}
 	ls.SAML = login.Name
-	sp, err := env.serviceProvider(p, login, p.origin(r)+SAMLACSPath)
-	if err != nil {
-		return loginFailure(http.StatusBadGateway, err.Error())
-	}
-	if art != "" && sp.GetArtifactBindingLocation(saml.SOAPBinding) == "" {
-		return loginFailure(http.StatusBadGateway, fmt.Sprintf("the IdP of environment %q sent a SAMLart, but its metadata names no ArtifactResolutionService (SOAP binding) to resolve it at: "+
-			"give the proxy the IdP's metadata with one, or have the IdP answer by HTTP-POST", env.Name))
-	}
-	if login.SSOURL != "" {
-		// As on the ADC, the signature by -samlIdPCertName's certificate
-		// is what is trusted, whichever issuer the IdP names.
-		issuer, _ := peekSAMLResponse(r.PostForm.Get("SAMLResponse"))
-		md := *sp.IDPMetadata
-		md.EntityID = issuer
-		sp.IDPMetadata = &md
-	}
-	if rule := login.RelayStateRule; rule != nil {
-		if ok, undef := rule(r, r.Form.Get("RelayState")); !ok {
-			why := fmt.Sprintf("the RelayState %q fails the samlAction's -relaystateRule", r.Form.Get("RelayState"))
-			if undef != "" {
-				why += " (UNDEF: " + undef + ")"
-			}
-			return loginFailure(http.StatusUnauthorized, why)
-		}
-	}
-	a, err := sp.ParseResponse(r, ids)
-	if err != nil {
-		return loginFailure(http.StatusUnauthorized, "the SAML response was refused: "+samlRefusal(err))
-	}
 	if art != "" {
 		p.answeredByArtifact(a, ls, now)
 	}
 	return p.startSession(w, r, env, ls, SAMLClaims(a, login.Attributes, env.GroupsClaim), "", now, config.LoginSAML)
 }
 
+// samlCandidates are the SAML logins of env that may take the response in
+// r: the one its request was sent for; for an unsolicited response
+// (IdP-initiated), every login whose IdP may have issued it, in order:
+// by metadata, those whose IdP's entity id is its Issuer; by
+// -samlRedirectUrl, whose certificate is all that is known of the IdP,
+// each. Without any, env's default login, whose checks then refuse it.
+func (p *Proxy) samlCandidates(r *http.Request, env *envState, login *SAMLLogin, art string) []*SAMLLogin {
+	if login != nil {
+		return []*SAMLLogin{login}
+	}
+	issuer, _ := peekSAMLResponse(r.PostForm.Get("SAMLResponse"))
+	var out []*SAMLLogin
+	for _, l := range env.samlLogins() {
+		if art != "" || issuer == "" {
+			// An artifact names its IdP itself (pendingForArtifact).
+			break
+		}
+		if l.SSOURL != "" {
+			out = append(out, l)
+			continue
+		}
+		if sp, err := env.serviceProvider(p, l, p.origin(r)+SAMLACSPath); err == nil && sp.IDPMetadata.EntityID == issuer {
+			out = append(out, l)
+		}
+	}
+	if len(out) == 0 {
+		return []*SAMLLogin{env.SAML}
+	}
+	return out
+}
+
+// acceptSAMLResponse checks the response in r (a posted SAMLResponse, or
+// the one an artifact resolves to) with each login of candidates in turn
+// and returns the assertion and login of the first that accepts it; ids
+// are the AuthnRequests it may answer. No check is relaxed: each login's
+// own IdP, audience, signature and validity apply.
+func (p *Proxy) acceptSAMLResponse(r *http.Request, env *envState, candidates []*SAMLLogin, ids []string, byArtifact bool) (*saml.Assertion, *SAMLLogin, *loginError) {
+	var why []string
+	for _, login := range candidates {
+		sp, err := env.serviceProvider(p, login, p.origin(r)+SAMLACSPath)
+		if err != nil {
+			return nil, nil, loginFailure(http.StatusBadGateway, err.Error())
+		}
+		if byArtifact && sp.GetArtifactBindingLocation(saml.SOAPBinding) == "" {
+			return nil, nil, loginFailure(http.StatusBadGateway, fmt.Sprintf("the IdP of environment %q sent a SAMLart, but its metadata names no ArtifactResolutionService (SOAP binding) to resolve it at: "+
+				"give the proxy the IdP's metadata with one, or have the IdP answer by HTTP-POST", env.Name))
+		}
+		if login.SSOURL != "" {
+			// As on the ADC, the signature by -samlIdPCertName's
+			// certificate is what is trusted, whichever issuer the IdP
+			// names.
+			issuer, _ := peekSAMLResponse(r.PostForm.Get("SAMLResponse"))
+			md := *sp.IDPMetadata
+			md.EntityID = issuer
+			sp.IDPMetadata = &md
+		}
+		var a *saml.Assertion
+		reason := relayStateRefusal(r, login)
+		if reason == "" {
+			if a, err = sp.ParseResponse(r, ids); err == nil {
+				return a, login, nil
+			}
+			reason = "the SAML response was refused: " + samlRefusal(err)
+		}
+		if len(candidates) > 1 {
+			reason = fmt.Sprintf("samlAction %q: %s", login.Name, reason)
+		}
+		why = append(why, reason)
+	}
+	return nil, nil, loginFailure(http.StatusUnauthorized, strings.Join(why, "; "))
+}
+
+// relayStateRefusal says why login's -relaystateRule refuses the
+// RelayState of r; "" when it has none or accepts it.
+func relayStateRefusal(r *http.Request, login *SAMLLogin) string {
+	rule := login.RelayStateRule
+	if rule == nil {
+		return ""
+	}
+	ok, undef := rule(r, r.Form.Get("RelayState"))
+	if ok {
+		return ""
+	}
+	why := fmt.Sprintf("the RelayState %q fails the samlAction's -relaystateRule", r.Form.Get("RelayState"))
+	if undef != "" {
+		why += " (UNDEF: " + undef + ")"
+	}
+	return why
+}
+
 // pendingForResponse finds the login a posted SAMLResponse answers, by its
 // InResponseTo, which is then used up; an unsolicited response is an
-// IdP-initiated login to the active environment (login nil: its default).
+// IdP-initiated login to the active environment (login nil: samlCandidates
+// finds the logins whose IdP sent it).
 func (p *Proxy) pendingForResponse(samlResponse string, now time.Time) (*loginState, *SAMLLogin, []string) {
 	ls := &loginState{Return: "/", Env: p.active.Load().Env}
 	_, reqID := peekSAMLResponse(samlResponse)
