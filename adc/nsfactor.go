@@ -3,7 +3,7 @@ package adc
 import (
 	"cmp"
 	"fmt"
-	"net/http"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -11,16 +11,30 @@ import (
 	"github.com/authdev/authdev/config"
 )
 
-// AuthnFlow is the ADC's nFactor flow of a browser login: the
-// authentication vserver the lb vservers send logins to (-authnVsName, or
-// an authnProfile's), its authentication policies by priority, and the
-// policy labels their -nextFactor chains to. As on the appliance, the
-// first policy of a factor whose rule is true for the login request picks
-// the factor's action; a factor authdev does not emulate (LDAP, RADIUS,
-// OAuth, certificates...) is passed, the persona's login standing for it.
+// AuthnFlow is the ADC's nFactor flow of browser logins: the
+// authentication vserver the vserver a login request reaches sends it to
+// (-authnVsName, or an authnProfile's), its authentication policies by
+// priority, and the policy labels their -nextFactor chains to. As on the
+// appliance, the first policy of a factor whose rule is true for the
+// login request picks the factor's action; a factor authdev does not
+// emulate (LDAP, RADIUS, OAuth, certificates...) is passed, the persona's
+// login standing for it.
 type AuthnFlow struct {
+	// byCS and byLB are the authentication vserver each cs and lb
+	// vserver names, by the vserver's name; dflt is where a login goes
+	// that reaches none of them, and why.
+	byCS, byLB map[string]vsLogin
+	dflt       *factor
+	dfltWhy    string
+	starts     []*factor // every authentication vserver's, in ns.conf order
+	eng        *Engine
+}
+
+// vsLogin is the authentication vserver (its first factor) an lb or cs
+// vserver sends logins to, and the option that names it.
+type vsLogin struct {
 	first *factor
-	eng   *Engine
+	how   string
 }
 
 // factor is an authentication vserver or a policy label, with its policies
@@ -68,14 +82,20 @@ type SAMLChoice struct {
 	Refused bool
 }
 
-// SAML follows the flow for the login request r and says which samlAction
-// it reaches.
-func (f *AuthnFlow) SAML(r *http.Request) SAMLChoice {
+// SAML follows the flow for the login request req (its HTTP request, the
+// upstream and cs vserver it arrives for, as for Engine.Evaluate) and says
+// which samlAction it reaches.
+func (f *AuthnFlow) SAML(req *Request) SAMLChoice {
+	if !req.ClientIP.IsValid() {
+		if ap, err := netip.ParseAddrPort(req.HTTP.RemoteAddr); err == nil {
+			req.ClientIP = ap.Addr().Unmap()
+		}
+	}
 	var ch SAMLChoice
 	seen := map[*factor]bool{}
-	for fa := f.first; fa != nil && !seen[fa]; {
+	for fa := f.start(req, &ch); fa != nil && !seen[fa]; {
 		seen[fa] = true
-		b := f.pick(fa, r, &ch)
+		b := f.pick(fa, req, &ch)
 		switch {
 		case b == nil:
 			ch.Steps = append(ch.Steps, fa.name+": no policy is true: the ADC refuses this login")
@@ -91,14 +111,48 @@ func (f *AuthnFlow) SAML(r *http.Request) SAMLChoice {
 	return ch
 }
 
+// start is the authentication vserver req reaches: that of the cs vserver
+// it arrives at, else of the lb vserver content switching picks (without
+// cs vservers, its upstream's), else the default; ch records why.
+func (f *AuthnFlow) start(req *Request, ch *SAMLChoice) *factor {
+	lb, why := req.Upstream, "the request's upstream is lb vserver "+req.Upstream
+	if cs := f.eng.front; cs != nil {
+		if named, ok := f.eng.cs[req.VServer]; ok {
+			cs = named
+		}
+		if l, ok := f.byCS[cs.name]; ok {
+			ch.Steps = append(ch.Steps, fmt.Sprintf("cs vserver %s names %s (%s)", cs.name, l.first.name, l.how))
+			return l.first
+		}
+		var res Result
+		lb = cs.pick(&evalCtx{req: req, eng: f.eng}, &res)
+		why = fmt.Sprintf("cs vserver %s sends the request to lb vserver %s (%s)", cs.name, lb, switchReason(&res))
+	}
+	if l, ok := f.byLB[lb]; ok && lb != "" {
+		ch.Steps = append(ch.Steps, fmt.Sprintf("%s, which names %s (%s)", why, l.first.name, l.how))
+		return l.first
+	}
+	ch.Steps = append(ch.Steps, fmt.Sprintf("the request reaches no vserver that names an authentication vserver: the login goes to %s, %s", f.dflt.name, f.dfltWhy))
+	return f.dflt
+}
+
+// switchReason names the cs policy that picked the lb vserver, from the
+// trace of the switch.
+func switchReason(res *Result) string {
+	if n := len(res.Trace); n > 0 && res.Trace[n-1].Matched {
+		return "cs policy " + res.Trace[n-1].Name + " is true"
+	}
+	return "no cs policy is true: its -lbvserver"
+}
+
 // pick is the first policy of fa whose rule is true for r; ch records each
 // one considered.
-func (f *AuthnFlow) pick(fa *factor, r *http.Request, ch *SAMLChoice) *factorBind {
+func (f *AuthnFlow) pick(fa *factor, req *Request, ch *SAMLChoice) *factorBind {
 	for _, b := range fa.binds {
 		if b.schema {
 			continue
 		}
-		ok, undef := b.eval(r, f.eng)
+		ok, undef := b.eval(req, f.eng)
 		step := fmt.Sprintf("%s: policy %s (priority %d, rule %s)", fa.name, b.policy, b.priority, b.rule)
 		switch {
 		case undef != "":
@@ -136,13 +190,9 @@ func (b *factorBind) actionText() string {
 	return string(b.what) + " " + b.action
 }
 
-func (b *factorBind) eval(r *http.Request, eng *Engine) (ok bool, undef string) {
+func (b *factorBind) eval(req *Request, eng *Engine) (ok bool, undef string) {
 	if b.fn == nil {
 		return isConstTrue(b.rule), ""
-	}
-	req := &Request{HTTP: r}
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		req.ClientIP = ap.Addr().Unmap()
 	}
 	ctx := &evalCtx{req: req, eng: eng}
 	ok = b.fn(ctx)
@@ -153,8 +203,8 @@ func (b *factorBind) eval(r *http.Request, eng *Engine) (ok bool, undef string) 
 // about what of it authdev cannot follow.
 func (n *nsconf) linkFlow(s *session) {
 	n.checkNextFactors(s)
-	vs := n.loginVServer(s)
-	if vs == nil {
+	cs, lb, dflt, why := n.loginVServers(s)
+	if dflt == nil {
 		return
 	}
 	labels := map[string]*factor{}
@@ -175,17 +225,46 @@ func (n *nsconf) linkFlow(s *session) {
 		sortFactor(fa)
 		return fa
 	}
-	first := &factor{name: "authentication vserver " + vs.name}
-	for _, b := range n.binds {
-		if b.scope == "authn" && b.where == vs.name {
-			if _, ok := n.authnPols[b.policy.text]; ok {
-				first.binds = append(first.binds, n.factorBind(b.policy.text, b.priority, b.next, factorOf))
+	flow := &AuthnFlow{byCS: map[string]vsLogin{}, byLB: map[string]vsLogin{}, dfltWhy: why, eng: s.e}
+	firsts := map[string]*factor{}
+	for _, vs := range n.authnVS {
+		if vs != dflt && !namedIn(vs.name, cs) && !namedIn(vs.name, lb) {
+			continue
+		}
+		first := &factor{name: "authentication vserver " + vs.name}
+		for _, b := range n.binds {
+			if b.scope == "authn" && b.where == vs.name {
+				if _, ok := n.authnPols[b.policy.text]; ok {
+					first.binds = append(first.binds, n.factorBind(b.policy.text, b.priority, b.next, factorOf))
+				}
 			}
 		}
+		sortFactor(first)
+		firsts[vs.name] = first
+		flow.starts = append(flow.starts, first)
+		n.warnFlow(s, first, nil, map[*factor]bool{})
 	}
-	sortFactor(first)
-	n.backends.Flow = &AuthnFlow{first: first, eng: s.e}
-	n.warnFlow(s, first, nil, map[*factor]bool{})
+	for v, named := range cs {
+		flow.byCS[v] = vsLogin{first: firsts[named.authnVS], how: named.how}
+	}
+	for v, named := range lb {
+		flow.byLB[v] = vsLogin{first: firsts[named.authnVS], how: named.how}
+	}
+	flow.dflt = firsts[dflt.name]
+	n.backends.Flow = flow
+}
+
+// vsNamed is the authentication vserver an lb or cs vserver names, and the
+// option that names it.
+type vsNamed struct{ authnVS, how string }
+
+func namedIn(authnVS string, by map[string]vsNamed) bool {
+	for _, v := range by {
+		if v.authnVS == authnVS {
+			return true
+		}
+	}
+	return false
 }
 
 // atPos is " (file:line)", or "" for an unknown place.
@@ -272,45 +351,52 @@ func (n *nsconf) factorBind(policy string, priority int, next string, factorOf f
 	return b
 }
 
-// loginVServer is the authentication vserver browser logins go to: the
-// one the cs and lb vservers name, else the only one with policies bound.
-func (n *nsconf) loginVServer(s *session) *authnVServer {
-	var named []string
-	var vs []*vsAuthn
-	for _, v := range n.cs {
-		vs = append(vs, &v.vsAuthn)
-	}
-	for _, v := range n.vservers {
-		vs = append(vs, &v.vsAuthn)
-	}
-	for _, v := range vs {
-		name := v.authnVS
-		if p, ok := n.authnProfiles[v.authnProfile]; ok && name == "" {
-			name = p
+// loginVServers are the authentication vservers the cs and lb vservers
+// name (by the vserver's name; only those the ns.conf adds), and the one a
+// login reaching none of them goes to, with why: the first named, else
+// the first with policies bound.
+func (n *nsconf) loginVServers(s *session) (cs, lb map[string]vsNamed, dflt *authnVServer, why string) {
+	cs, lb = map[string]vsNamed{}, map[string]vsNamed{}
+	add := func(into map[string]vsNamed, name string, v *vsAuthn) {
+		named := vsNamed{v.authnVS, "-authnVsName"}
+		if p, ok := n.authnProfiles[v.authnProfile]; ok && named.authnVS == "" {
+			named = vsNamed{p, "-authnProfile " + v.authnProfile}
 		} else if v.authnProfile != "" && !ok {
 			s.failTok(v.authnProfileCmd, v.authnProfileTok, "no authnProfile %q: add it with `add authentication authnProfile %s -authnVsName AAA_VSERVER`", v.authnProfile, v.authnProfile)
 		}
-		if name != "" && !slices.Contains(named, name) {
-			named = append(named, name)
+		for _, a := range n.authnVS {
+			if a.name == named.authnVS {
+				into[name] = named
+			}
 		}
 	}
-	var candidates []*authnVServer
+	for _, v := range n.cs {
+		add(cs, v.name, &v.vsAuthn)
+	}
+	for _, v := range n.vservers {
+		add(lb, v.name, &v.vsAuthn)
+	}
+	var withPolicies []string
 	for _, a := range n.authnVS {
-		if slices.Contains(named, a.name) || len(named) == 0 && len(a.policies) > 0 {
-			candidates = append(candidates, a)
+		switch {
+		case dflt == nil && (namedIn(a.name, cs) || namedIn(a.name, lb)):
+			dflt, why = a, "the first authentication vserver a vserver names"
+		case len(a.policies) > 0:
+			withPolicies = append(withPolicies, a.name)
 		}
 	}
-	if len(candidates) == 0 {
-		return nil
+	if dflt != nil || len(withPolicies) == 0 {
+		return cs, lb, dflt, why
 	}
-	if len(candidates) > 1 {
-		var names []string
-		for _, a := range candidates {
-			names = append(names, a.name)
+	for _, a := range n.authnVS {
+		if a.name == withPolicies[0] {
+			dflt, why = a, "the first with policies bound (no vserver names one)"
 		}
-		s.warn(candidates[1].pos, "add authentication vserver", EffectDecision, fmt.Sprintf("browser logins may go to authentication vservers %s: the proxy has one login for every upstream and follows %s", strings.Join(names, ", "), candidates[0].name))
 	}
-	return candidates[0]
+	if len(withPolicies) > 1 {
+		s.warn(dflt.pos, "add authentication vserver", EffectDecision, fmt.Sprintf("browser logins may go to authentication vservers %s: no lb or cs vserver names one (-authnVsName), so the proxy follows %s", strings.Join(withPolicies, ", "), dflt.name))
+	}
+	return cs, lb, dflt, why
 }
 
 // warnFlow names every samlAction that a login reaches only after a factor
@@ -337,13 +423,25 @@ func (n *nsconf) warnFlow(s *session, fa *factor, after *factorBind, seen map[*f
 	}
 }
 
-// Describe lists the flow's factors, each with its policies by priority,
-// the action each picks and the factor it goes on to, as `adc check`
-// shows them.
+// Describe lists which authentication vserver each vserver sends logins
+// to, then the flow's factors, each with its policies by priority, the
+// action each picks and the factor it goes on to, as `adc check` shows
+// them.
 func (f *AuthnFlow) Describe() []string {
 	var lines []string
+	for _, by := range []struct {
+		kind string
+		m    map[string]vsLogin
+	}{{"cs", f.byCS}, {"lb", f.byLB}} {
+		for _, v := range slices.Sorted(maps.Keys(by.m)) {
+			lines = append(lines, fmt.Sprintf("%s vserver %s -> %s (%s)", by.kind, v, by.m[v].first.name, by.m[v].how))
+		}
+	}
+	if len(f.starts) > 1 || len(lines) == 0 {
+		lines = append(lines, "any other login -> "+f.dflt.name+", "+f.dfltWhy)
+	}
 	seen := map[*factor]bool{}
-	queue := []*factor{f.first}
+	queue := slices.Clone(f.starts)
 	for len(queue) > 0 {
 		fa := queue[0]
 		queue = queue[1:]

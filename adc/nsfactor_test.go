@@ -17,7 +17,7 @@ func samlChoiceOf(t *testing.T, e *Engine, host, path string) (string, string) {
 		t.Fatal("the ns.conf has no login flow")
 	}
 	r := httptest.NewRequest("GET", "http://"+host+path, nil)
-	ch := flow.SAML(r)
+	ch := flow.SAML(&Request{HTTP: r})
 	name := ""
 	if ch.Action != nil {
 		name = ch.Action.Name
@@ -208,5 +208,76 @@ bind rewrite global p_ins 10 END
 `, "")
 	if err == nil || !strings.Contains(err.Error(), "ATTRIBUTE(3) needs at least 3 names") || !strings.Contains(err.Error(), "the most any lists is 2") {
 		t.Errorf("ATTRIBUTE(3) with at most two names: %v", err)
+	}
+}
+
+// Several authentication vservers: the login goes to the one the vserver
+// it reaches names. Behind a cs vserver, its cs policies pick the lb
+// vserver, whose -authnVsName (or authnProfile) names the authentication
+// vserver, whose policies pick the samlAction; a cs vserver that names an
+// authentication vserver itself sends every login there. Without cs
+// vservers, the lb vserver is the request's upstream:
+// https://docs.netscaler.com/en-us/citrix-adc/13-1/aaa-tm/entities-of-authentication-authorization-auditing/authentication-virtual-server
+// https://docs.citrix.com/en-us/citrix-adc/current-release/aaa-tm/entities-of-authentication-authorization-auditing/authentication-profiles.html
+func TestEachVServerLeadsLoginsToItsOwnAuthenticationVServer(t *testing.T) {
+	const aaa = `add authentication samlAction saml_api
+add authentication samlAction saml_web
+add authentication Policy p_api -rule true -action saml_api
+add authentication Policy p_web -rule true -action saml_web
+add authentication vserver aaa_api SSL 0.0.0.0 0
+bind authentication vserver aaa_api -policy p_api -priority 10
+add authentication vserver aaa_web SSL 0.0.0.0 0
+bind authentication vserver aaa_web -policy p_web -priority 10
+add authentication authnProfile prof_web -authnVsName aaa_web
+add lb vserver lb_api HTTP 0.0.0.0 0 -Authentication ON -authnVsName aaa_api
+add lb vserver lb_web HTTP 0.0.0.0 0 -Authentication ON -authnProfile prof_web
+`
+	const cs = `add cs vserver cs_front SSL 10.0.0.1 443
+add cs policy cs_api -rule "HTTP.REQ.URL.PATH.STARTSWITH(\"/api/\")"
+bind cs vserver cs_front -policyName cs_api -targetLBVserver lb_api -priority 10
+bind cs vserver cs_front -lbvserver lb_web
+`
+	choice := func(e *Engine, path, upstream string) (string, string) {
+		ch := e.Settings().Authn.Flow.SAML(&Request{HTTP: httptest.NewRequest("GET", "http://app.example.com"+path, nil), Upstream: upstream})
+		if ch.Action == nil {
+			return "", strings.Join(ch.Steps, "\n")
+		}
+		return ch.Action.Name, strings.Join(ch.Steps, "\n")
+	}
+	e := compileNSConf(t, aaa+cs)
+	for line, w := range warningsOf(e) {
+		if strings.Contains(w, "authentication vserver") {
+			t.Errorf("a warning at line %d about the authentication vservers: %s", line, w)
+		}
+	}
+	for _, tc := range []struct{ path, want, why string }{
+		{"/api/x", "saml_api", "cs vserver cs_front sends the request to lb vserver lb_api (cs policy cs_api is true), which names authentication vserver aaa_api (-authnVsName)"},
+		{"/web", "saml_web", "cs vserver cs_front sends the request to lb vserver lb_web (no cs policy is true: its -lbvserver), which names authentication vserver aaa_web (-authnProfile prof_web)"},
+	} {
+		if got, steps := choice(e, tc.path, ""); got != tc.want || !strings.Contains(steps, tc.why) {
+			t.Errorf("behind cs_front a login at %s uses %q, want %q (%q); steps:\n%s", tc.path, got, tc.want, tc.why, steps)
+		}
+	}
+	check := strings.Join(e.Settings().Authn.Flow.Describe(), "\n")
+	for _, want := range []string{"lb vserver lb_api -> authentication vserver aaa_api (-authnVsName)", "lb vserver lb_web -> authentication vserver aaa_web (-authnProfile prof_web)", "authentication vserver aaa_web\n  10 p_web: true -> samlAction saml_web"} {
+		if !strings.Contains(check, want) {
+			t.Errorf("the flow's description lacks %q:\n%s", want, check)
+		}
+	}
+
+	e = compileNSConf(t, aaa+strings.Replace(cs, "10.0.0.1 443", "10.0.0.1 443 -Authentication ON -authnVsName aaa_web", 1))
+	if got, steps := choice(e, "/api/x", ""); got != "saml_web" || !strings.Contains(steps, "cs vserver cs_front names authentication vserver aaa_web (-authnVsName)") {
+		t.Errorf("with cs_front naming aaa_web a login at /api/x uses %q; steps:\n%s", got, steps)
+	}
+
+	e = compileNSConf(t, aaa)
+	for _, tc := range []struct{ upstream, want, why string }{
+		{"lb_api", "saml_api", "the request's upstream is lb vserver lb_api, which names authentication vserver aaa_api"},
+		{"lb_web", "saml_web", "the request's upstream is lb vserver lb_web, which names authentication vserver aaa_web"},
+		{"", "saml_api", "the request reaches no vserver that names an authentication vserver: the login goes to authentication vserver aaa_api, the first authentication vserver a vserver names"},
+	} {
+		if got, steps := choice(e, "/x", tc.upstream); got != tc.want || !strings.Contains(steps, tc.why) {
+			t.Errorf("a login for upstream %q uses %q, want %q (%q); steps:\n%s", tc.upstream, got, tc.want, tc.why, steps)
+		}
 	}
 }

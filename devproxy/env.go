@@ -40,20 +40,21 @@ type Environment struct {
 	// has none. /.authdev/login?via=saml uses it whatever Login says.
 	SAML *SAMLLogin
 	// SAMLChoice, when set, picks the SAML login of each browser login
-	// among several, by the request that starts it, as the ADC's
-	// authentication policies pick a samlAction: a login of SAMLLogins by
+	// among several, by the request that starts it and the upstream its
+	// path routes to ("" for none), as the ADC's authentication vservers
+	// and their policies pick a samlAction: a login of SAMLLogins by
 	// its Name, or nil for a login that is not SAML (OIDC then stands
 	// for it); an error refuses the login and says why. The session
 	// remembers which login, for its logout.
-	SAMLChoice func(r *http.Request) (*SAMLLogin, error)
+	SAMLChoice func(r *http.Request, upstream string) (*SAMLLogin, error)
 	SAMLLogins []*SAMLLogin
 }
 
-// samlLoginFor is the SAML login a browser login started by r uses; nil
-// when it is not SAML.
-func (e *Environment) samlLoginFor(r *http.Request) (*SAMLLogin, error) {
+// samlLoginFor is the SAML login a browser login started by r, for
+// upstream, uses; nil when it is not SAML.
+func (e *Environment) samlLoginFor(r *http.Request, upstream string) (*SAMLLogin, error) {
 	if e.SAMLChoice != nil {
-		return e.SAMLChoice(r)
+		return e.SAMLChoice(r, upstream)
 	}
 	return e.SAML, nil
 }

@@ -33,7 +33,7 @@ func (p *Proxy) serveInternal(w http.ResponseWriter, r *http.Request) {
 		env, back := p.rt().env(act.Env), r.URL.Query().Get("return")
 		lr := returnRequest(r, back)
 		if r.URL.Query().Get("via") == config.LoginSAML {
-			login, _ := env.samlLoginFor(lr)
+			login, _ := env.samlLoginFor(lr, p.rt().routeName(lr.URL.Path))
 			p.startSAMLLogin(w, r, env, cmp.Or(login, env.SAML), act, back)
 			return
 		}

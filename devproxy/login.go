@@ -46,7 +46,7 @@ func loginCookieName(state string) string { return loginCookiePrefix + state[:12
 // PKCE, state and nonce; a silent login when a persona is active.
 func (p *Proxy) startLogin(w http.ResponseWriter, r *http.Request, env *envState, act *Active, returnTo string) {
 	if env.Login == config.LoginSAML {
-		login, err := env.samlLoginFor(r)
+		login, err := env.samlLoginFor(r, p.rt().routeName(r.URL.Path))
 		switch {
 		case err != nil:
 			p.errorPage(w, r, http.StatusForbidden, "Login refused", "The ADC would refuse this login.", err.Error())

@@ -385,6 +385,14 @@ func (g *routing) named(name string) *upstream {
 	return nil
 }
 
+// routeName is the name of the upstream route finds for path; "" for none.
+func (g *routing) routeName(path string) string {
+	if u := g.route(path); u != nil {
+		return u.Name
+	}
+	return ""
+}
+
 // route finds the upstream with the longest prefix that covers path.
 func (g *routing) route(path string) *upstream {
 	for _, u := range g.upstreams {

@@ -199,7 +199,8 @@ func adcExplainRun(opts *ADCExplainOptions) error {
 		return err
 	}
 	settings := e.Settings()
-	login, err := explainLogin(opts.Via, env, settings, r)
+	req := &adc.Request{HTTP: r, ClientIP: ip, Upstream: routeUpstream(cfg, settings, r.URL.Path), VServer: opts.VServer}
+	login, err := explainLogin(opts.Via, env, settings, req)
 	if err != nil {
 		return err
 	}
@@ -207,7 +208,7 @@ func adcExplainRun(opts *ADCExplainOptions) error {
 	if login.via == config.LoginSAML {
 		user, samlAttrs = explainSAMLUser(id, env, settings, login.action)
 	}
-	req := &adc.Request{HTTP: r, ClientIP: ip, User: user, Upstream: routeUpstream(cfg, settings, r.URL.Path), VServer: opts.VServer}
+	req.User = user
 	if n := e.NeedsBody(); n > 0 {
 		req.Body = []byte(opts.Body)
 	}
@@ -226,16 +227,16 @@ type explainedLogin struct {
 	refused bool
 }
 
-// explainLogin is the login the proxy would start for r, or via when
+// explainLogin is the login the proxy would start for req, or via when
 // given. The default is the proxy's: SAML under an ns.conf samlAction,
-// with the samlAction its nFactor flow picks for r (none: OIDC stands for
-// the factors it reaches), else the environment's login.
-func explainLogin(via string, env *config.Environment, s adc.Settings, r *http.Request) (explainedLogin, error) {
+// with the samlAction its nFactor flow picks for req (none: OIDC stands
+// for the factors it reaches), else the environment's login.
+func explainLogin(via string, env *config.Environment, s adc.Settings, req *adc.Request) (explainedLogin, error) {
 	l := explainedLogin{via: env.Login}
 	if len(s.Authn.SAML) > 0 {
 		l.via, l.action = config.LoginSAML, &s.Authn.SAML[0]
 		if f := s.Authn.Flow; f != nil {
-			ch := f.SAML(r)
+			ch := f.SAML(req)
 			l.action, l.steps, l.refused = ch.Action, ch.Steps, ch.Refused
 			if ch.Action == nil {
 				l.via = config.LoginOIDC

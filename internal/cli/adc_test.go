@@ -421,3 +421,56 @@ proxy:
 		}
 	}
 }
+
+// With several authentication vservers, adc explain says which one a login
+// goes to and why: the lb vserver the cs vserver's policies pick names it
+// (-authnVsName, or an authnProfile), as the traffic management vserver
+// sends logins to its authentication vserver:
+// https://docs.netscaler.com/en-us/citrix-adc/13-1/aaa-tm/entities-of-authentication-authorization-auditing/authentication-virtual-server
+// The user it shows is the one that samlAction's login makes.
+func TestADCExplainSaysWhichAuthenticationVServerALoginGoesTo(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"ns.conf": `add authentication samlAction saml_api -samlUserField name -samlBinding REDIRECT
+add authentication samlAction saml_web -samlBinding REDIRECT
+add authentication Policy pol_api -rule true -action saml_api
+add authentication Policy pol_web -rule true -action saml_web
+add authentication vserver aaa_api SSL 0.0.0.0 0
+bind authentication vserver aaa_api -policy pol_api -priority 100
+add authentication vserver aaa_web SSL 0.0.0.0 0
+bind authentication vserver aaa_web -policy pol_web -priority 100
+add authentication authnProfile prof_web -authnVsName aaa_web
+add lb vserver lb_api HTTP 0.0.0.0 0 -Authentication ON -authnVsName aaa_api
+add lb vserver lb_web HTTP 0.0.0.0 0 -Authentication ON -authnProfile prof_web
+add cs vserver cs_front SSL 10.0.0.1 443
+add cs policy cs_pol_api -rule "HTTP.REQ.URL.PATH.STARTSWITH(\"/api/\")"
+bind cs vserver cs_front -policyName cs_pol_api -targetLBVserver lb_api -priority 10
+bind cs vserver cs_front -lbvserver lb_web
+set tm sessionParameter -defaultAuthorizationAction ALLOW
+`,
+		"authdev.yaml": `personas:
+  alice: {name: Alice Admin, email: alice@example.com}
+environments:
+  dev: {flavor: okta}
+proxy:
+  adc_config: ns.conf
+`,
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := filepath.Join(dir, "authdev.yaml")
+	for _, tc := range []struct{ path, action, why, user string }{
+		{"/api/x", "samlAction saml_api", "cs vserver cs_front sends the request to lb vserver lb_api (cs policy cs_pol_api is true), which names authentication vserver aaa_api (-authnVsName)", "(AAA.USER.NAME Alice Admin)"},
+		{"/web", "samlAction saml_web", "cs vserver cs_front sends the request to lb vserver lb_web (no cs policy is true: its -lbvserver), which names authentication vserver aaa_web (-authnProfile prof_web)", "(AAA.USER.NAME alice@example.com)"},
+	} {
+		code, stdout, stderr := run(t, nil, "--config", cfg, "adc", "explain", "--as", "alice", "GET", tc.path)
+		for _, want := range []string{"login: SAML, " + tc.action, tc.why, tc.user} {
+			if code != 0 || !strings.Contains(stdout, want) {
+				t.Errorf("GET %s: exit %d, want %q in:\n%s\nstderr: %s", tc.path, code, want, stdout, stderr)
+			}
+		}
+	}
+}

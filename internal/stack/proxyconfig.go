@@ -134,7 +134,9 @@ func SAMLActions(opts *devproxy.Options, cfg *config.Config, authn adc.AuthnBack
 		}
 		env.Login, env.SAML, env.SAMLLogins = config.LoginSAML, list[0], list
 		if flow := authn.Flow; flow != nil {
-			env.SAMLChoice = func(r *http.Request) (*devproxy.SAMLLogin, error) { return samlLoginOf(flow.SAML(r), logins) }
+			env.SAMLChoice = func(r *http.Request, upstream string) (*devproxy.SAMLLogin, error) {
+				return samlLoginOf(flow.SAML(&adc.Request{HTTP: r, Upstream: upstream}), logins)
+			}
 		}
 	}
 	for i, sp := range specs {
