@@ -431,8 +431,8 @@ proxy:
 func TestADCExplainSaysWhichAuthenticationVServerALoginGoesTo(t *testing.T) {
 	dir := t.TempDir()
 	files := map[string]string{
-		"ns.conf": `add authentication samlAction saml_api -samlUserField name -samlBinding REDIRECT
-add authentication samlAction saml_web -samlBinding REDIRECT
+		"ns.conf": `add authentication samlAction saml_api -samlUserField name -samlBinding REDIRECT -Attribute1 department
+add authentication samlAction saml_web -samlBinding REDIRECT -Attribute1 team
 add authentication Policy pol_api -rule true -action saml_api
 add authentication Policy pol_web -rule true -action saml_web
 add authentication vserver aaa_api SSL 0.0.0.0 0
@@ -449,11 +449,15 @@ bind cs vserver cs_front -lbvserver lb_web
 set tm sessionParameter -defaultAuthorizationAction ALLOW
 `,
 		"authdev.yaml": `personas:
-  alice: {name: Alice Admin, email: alice@example.com}
+  alice: {name: Alice Admin, email: alice@example.com, claims: {department: platform, team: core}}
 environments:
   dev: {flavor: okta}
 proxy:
   adc_config: ns.conf
+  policies:
+    - name: no-core
+      rule: AAA.USER.ATTRIBUTE(1).EQ("core")
+      action: DENY
 `,
 	}
 	for name, body := range files {
@@ -462,12 +466,13 @@ proxy:
 		}
 	}
 	cfg := filepath.Join(dir, "authdev.yaml")
-	for _, tc := range []struct{ path, action, why, user string }{
-		{"/api/x", "samlAction saml_api", "cs vserver cs_front sends the request to lb vserver lb_api (cs policy cs_pol_api is true), which names authentication vserver aaa_api (-authnVsName)", "(AAA.USER.NAME Alice Admin)"},
-		{"/web", "samlAction saml_web", "cs vserver cs_front sends the request to lb vserver lb_web (no cs policy is true: its -lbvserver), which names authentication vserver aaa_web (-authnProfile prof_web)", "(AAA.USER.NAME alice@example.com)"},
+	// ATTRIBUTE(1) is saml_api's department, saml_web's team.
+	for _, tc := range []struct{ path, action, why, user, decision string }{
+		{"/api/x", "samlAction saml_api", "cs vserver cs_front sends the request to lb vserver lb_api (cs policy cs_pol_api is true), which names authentication vserver aaa_api (-authnVsName)", "(AAA.USER.NAME Alice Admin)", "decision: ALLOW"},
+		{"/web", "samlAction saml_web", "cs vserver cs_front sends the request to lb vserver lb_web (no cs policy is true: its -lbvserver), which names authentication vserver aaa_web (-authnProfile prof_web)", "(AAA.USER.NAME alice@example.com)", "DENY (403) by policy no-core"},
 	} {
 		code, stdout, stderr := run(t, nil, "--config", cfg, "adc", "explain", "--as", "alice", "GET", tc.path)
-		for _, want := range []string{"login: SAML, " + tc.action, tc.why, tc.user} {
+		for _, want := range []string{"login: SAML, " + tc.action, tc.why, tc.user, tc.decision} {
 			if code != 0 || !strings.Contains(stdout, want) {
 				t.Errorf("GET %s: exit %d, want %q in:\n%s\nstderr: %s", tc.path, code, want, stdout, stderr)
 			}
