@@ -506,13 +506,7 @@ func TestSAMLSigningItCannotFollowIsAWarning(t *testing.T) {
 func TestEachLoginUsesTheSAMLActionItsPoliciesPick(t *testing.T) {
 	s := startSAMLStack(t, t.TempDir(), "okta", `add authentication samlAction saml_local -samlUserField email -samlIssuerName "https://local.example.com" -samlBinding REDIRECT -logoutURL "http://127.0.0.1:9/slo-local"
 add authentication samlAction saml_ip -samlUserField email -samlIssuerName "https://ip.example.com" -samlBinding POST -logoutURL "http://127.0.0.1:9/slo-ip"
-add authentication Policy pol_local -rule "HTTP.REQ.HOSTNAME.SERVER.EQ(\"localhost\")" -action saml_local
-add authentication Policy pol_any -rule true -action saml_ip
-add authentication vserver auth_vs SSL 0.0.0.0 0
-bind authentication vserver auth_vs -policy pol_any -priority 1000 -gotoPriorityExpression END
-bind authentication vserver auth_vs -policy pol_local -priority 100 -gotoPriorityExpression END
-add lb vserver lb_app HTTP 0.0.0.0 0 -Authentication ON -authnVsName auth_vs
-`)
+`+samlByHost)
 	if w := strings.Join(s.Warnings(), "\n"); strings.Contains(w, "samlAction") {
 		t.Errorf("warnings about the samlActions:\n%s", w)
 	}
@@ -553,6 +547,17 @@ add lb vserver lb_app HTTP 0.0.0.0 0 -Authentication ON -authnVsName auth_vs
 		}
 	}
 }
+
+// samlByHost picks samlAction saml_local for a login at localhost and
+// saml_ip for any other; its binds are written out of priority order,
+// which decides.
+const samlByHost = `add authentication Policy pol_local -rule "HTTP.REQ.HOSTNAME.SERVER.EQ(\"localhost\")" -action saml_local
+add authentication Policy pol_any -rule true -action saml_ip
+add authentication vserver auth_vs SSL 0.0.0.0 0
+bind authentication vserver auth_vs -policy pol_any -priority 1000 -gotoPriorityExpression END
+bind authentication vserver auth_vs -policy pol_local -priority 100 -gotoPriorityExpression END
+add lb vserver lb_app HTTP 0.0.0.0 0 -Authentication ON -authnVsName auth_vs
+`
 
 // postedAuthnRequestIssuer reads the Issuer of the AuthnRequest in the
 // proxy's HTTP-POST form page.
@@ -653,13 +658,7 @@ func TestEachSAMLActionNamesItsUserAndNumbersItsAttributes(t *testing.T) {
 	s := startSAMLStackOf(t, t.TempDir(), "alice: {email: alice@example.com, name: Alice Admin, claims: {department: platform, costcenter: cc-42}}", "okta",
 		`add authentication samlAction saml_local -samlUserField name -Attribute1 department -samlIssuerName "https://local.example.com" -samlBinding REDIRECT
 add authentication samlAction saml_ip -samlUserField email -Attribute1 costcenter -samlIssuerName "https://ip.example.com" -samlBinding REDIRECT
-add authentication Policy pol_local -rule "HTTP.REQ.HOSTNAME.SERVER.EQ(\"localhost\")" -action saml_local
-add authentication Policy pol_any -rule true -action saml_ip
-add authentication vserver auth_vs SSL 0.0.0.0 0
-bind authentication vserver auth_vs -policy pol_local -priority 100 -gotoPriorityExpression END
-bind authentication vserver auth_vs -policy pol_any -priority 1000 -gotoPriorityExpression END
-add lb vserver lb_app HTTP 0.0.0.0 0 -Authentication ON -authnVsName auth_vs
-add responder action who respondwith "AAA.USER.NAME + \"|\" + AAA.USER.ATTRIBUTE(1)"
+`+samlByHost+`add responder action who respondwith "AAA.USER.NAME + \"|\" + AAA.USER.ATTRIBUTE(1)"
 add responder policy p_who "HTTP.REQ.URL.PATH.EQ(\"/who\")" who
 bind responder global p_who 10 END
 `)
