@@ -83,8 +83,9 @@ type SAMLChoice struct {
 }
 
 // SAML follows the flow for the login request req (its HTTP request, the
-// upstream and cs vserver it arrives for, as for Engine.Evaluate) and says
-// which samlAction it reaches.
+// upstream and cs vserver it arrives for, as for Engine.Evaluate; an unset
+// ClientIP is set from HTTP.RemoteAddr) and says which samlAction it
+// reaches.
 func (f *AuthnFlow) SAML(req *Request) SAMLChoice {
 	if !req.ClientIP.IsValid() {
 		if ap, err := netip.ParseAddrPort(req.HTTP.RemoteAddr); err == nil {
@@ -376,27 +377,26 @@ func (n *nsconf) loginVServers(s *session) (cs, lb map[string]vsNamed, dflt *aut
 	for _, v := range n.vservers {
 		add(lb, v.name, &v.vsAuthn)
 	}
-	var withPolicies []string
+	var withPolicies []*authnVServer
 	for _, a := range n.authnVS {
-		switch {
-		case dflt == nil && (namedIn(a.name, cs) || namedIn(a.name, lb)):
-			dflt, why = a, "the first authentication vserver a vserver names"
-		case len(a.policies) > 0:
-			withPolicies = append(withPolicies, a.name)
+		if namedIn(a.name, cs) || namedIn(a.name, lb) {
+			return cs, lb, a, "the first authentication vserver a vserver names"
+		}
+		if len(a.policies) > 0 {
+			withPolicies = append(withPolicies, a)
 		}
 	}
-	if dflt != nil || len(withPolicies) == 0 {
-		return cs, lb, dflt, why
-	}
-	for _, a := range n.authnVS {
-		if a.name == withPolicies[0] {
-			dflt, why = a, "the first with policies bound (no vserver names one)"
-		}
+	if len(withPolicies) == 0 {
+		return cs, lb, nil, ""
 	}
 	if len(withPolicies) > 1 {
-		s.warn(dflt.pos, "add authentication vserver", EffectDecision, fmt.Sprintf("browser logins may go to authentication vservers %s: no lb or cs vserver names one (-authnVsName), so the proxy follows %s", strings.Join(withPolicies, ", "), dflt.name))
+		var names []string
+		for _, a := range withPolicies {
+			names = append(names, a.name)
+		}
+		s.warn(withPolicies[1].pos, "add authentication vserver", EffectDecision, fmt.Sprintf("browser logins may go to authentication vservers %s: no lb or cs vserver names one (-authnVsName), so the proxy follows %s", strings.Join(names, ", "), names[0]))
 	}
-	return cs, lb, dflt, why
+	return cs, lb, withPolicies[0], "the first with policies bound (no vserver names one)"
 }
 
 // warnFlow names every samlAction that a login reaches only after a factor

@@ -67,16 +67,6 @@ func (e *Environment) samlLogins() []*SAMLLogin {
 	return []*SAMLLogin{e.SAML}
 }
 
-// samlLoginNamed is the SAML login called name (a session's), else SAML.
-func (e *Environment) samlLoginNamed(name string) *SAMLLogin {
-	for _, l := range e.SAMLLogins {
-		if l.Name == name {
-			return l
-		}
-	}
-	return e.SAML
-}
-
 // samlLoginCalled is the SAML login of a session that remembers name (nil
 // for a session of an OIDC login).
 func (e *Environment) samlLoginCalled(name string) *SAMLLogin {

@@ -359,7 +359,7 @@ func (p *Proxy) logout(w http.ResponseWriter, r *http.Request) {
 	back := p.origin(r) + LoggedOutPath
 	if env.Login == config.LoginSAML {
 		// Without -logoutURL the IdP session stays, as on the ADC.
-		slo, err := p.samlLogoutURL(r, env, env.samlLoginNamed(samlLogin), nameID)
+		slo, err := p.samlLogoutURL(r, env, cmp.Or(env.samlLoginCalled(samlLogin), env.SAML), nameID)
 		if err != nil {
 			p.notice("warn", "no SAML LogoutRequest after the logout: "+err.Error())
 		}

@@ -426,7 +426,7 @@ func (p *Proxy) completeSAMLLogin(w http.ResponseWriter, r *http.Request) *login
 	case login == nil && env.SAML == nil:
 		return loginFailure(http.StatusBadRequest, fmt.Sprintf("environment %q has no SAML identity provider", env.Name))
 	}
-	a, login, lerr := p.acceptSAMLResponse(r, env, p.samlCandidates(r, env, login, art), ids, art != "")
+	a, login, lerr := p.acceptSAMLResponse(r, env, p.samlCandidates(r, env, login), ids, art != "")
 	if lerr != nil {
 		return lerr
 	}
@@ -443,15 +443,16 @@ func (p *Proxy) completeSAMLLogin(w http.ResponseWriter, r *http.Request) *login
 // by metadata, those whose IdP's entity id is its Issuer; by
 // -samlRedirectUrl, whose certificate is all that is known of the IdP,
 // each. Without any, env's default login, whose checks then refuse it.
-func (p *Proxy) samlCandidates(r *http.Request, env *envState, login *SAMLLogin, art string) []*SAMLLogin {
+func (p *Proxy) samlCandidates(r *http.Request, env *envState, login *SAMLLogin) []*SAMLLogin {
 	if login != nil {
 		return []*SAMLLogin{login}
 	}
+	// An artifact that matched no login has no SAMLResponse to name an
+	// issuer, nor has a response without Issuer.
 	issuer, _ := peekSAMLResponse(r.PostForm.Get("SAMLResponse"))
 	var out []*SAMLLogin
 	for _, l := range env.samlLogins() {
-		if art != "" || issuer == "" {
-			// An artifact names its IdP itself (pendingForArtifact).
+		if issuer == "" {
 			break
 		}
 		if l.SSOURL != "" {

@@ -94,10 +94,10 @@ func SAMLLogins(opts *devproxy.Options, cfg *config.Config, idpBase string) {
 // samlAction): at -samlRedirectUrl with the certificate of
 // -samlIdPCertName's certKey when that file is at hand, else at authdev's
 // IdP (whose persona is the user); -samlUserField names the attribute that
-// becomes AAA.USER.NAME after the samlAction's logins and -samlIssuerName is the proxy's entity id,
-// which idp (authdev's IdP in this process; nil when it runs elsewhere)
-// then accepts besides config.ProxySAMLEntityID. It returns warnings for
-// what it cannot follow.
+// becomes AAA.USER.NAME after the samlAction's logins and -samlIssuerName
+// is the proxy's entity id, which idp (authdev's IdP in this process; nil
+// when it runs elsewhere) then accepts besides config.ProxySAMLEntityID.
+// It returns warnings for what it cannot follow.
 func SAMLActions(opts *devproxy.Options, cfg *config.Config, authn adc.AuthnBackends, idp *mockidp.Server) []string {
 	actions := authn.SAML
 	if len(actions) == 0 {
