@@ -719,3 +719,54 @@ bind cs vserver cs_front -lbvserver lb_web
 		}
 	}
 }
+
+// Without a cs vserver, the lb vserver a login reaches is the upstream
+// its path routes to (authdev.yaml's upstream of the vserver's name, with
+// its prefix), and that vserver's authentication vserver picks the
+// samlAction:
+// https://docs.netscaler.com/en-us/citrix-adc/13-1/aaa-tm/entities-of-authentication-authorization-auditing/authentication-virtual-server
+func TestEachLBVServerUpstreamLogsInThroughItsAuthenticationVServer(t *testing.T) {
+	dir := t.TempDir()
+	who := whoBackend(t)
+	testkit.WriteFiles(t, dir, map[string]string{
+		"ns.conf": `add authentication samlAction saml_api -samlIssuerName "https://api.example.com" -samlBinding REDIRECT
+add authentication samlAction saml_web -samlIssuerName "https://web.example.com" -samlBinding REDIRECT
+add authentication Policy pol_api -rule true -action saml_api
+add authentication Policy pol_web -rule true -action saml_web
+add authentication vserver aaa_api SSL 0.0.0.0 0
+bind authentication vserver aaa_api -policy pol_api -priority 100 -gotoPriorityExpression END
+add authentication vserver aaa_web SSL 0.0.0.0 0
+bind authentication vserver aaa_web -policy pol_web -priority 100 -gotoPriorityExpression END
+add lb vserver lb_api HTTP 0.0.0.0 0 -Authentication ON -authnVsName aaa_api
+add lb vserver lb_web HTTP 0.0.0.0 0 -Authentication ON -authnVsName aaa_web
+set tm sessionParameter -defaultAuthorizationAction ALLOW
+`,
+		"authdev.yaml": `personas:
+  alice: {email: alice@example.com}
+environments:
+  dev: {flavor: okta}
+proxy:
+  tls: false
+  adc_config: ns.conf
+  upstreams:
+    - {name: lb_api, prefix: /api/, targets: ["` + who + `"]}
+    - {name: lb_web, prefix: /, targets: ["` + who + `"]}
+`})
+	cfg, err := testkit.LoadFile(filepath.Join(dir, "authdev.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startUp(t, Options{Config: cfg, Persona: "alice"})
+	for _, tc := range []struct{ path, issuer string }{
+		{"/api/x", "https://api.example.com"},
+		{"/web", "https://web.example.com"},
+	} {
+		c, resp := s.browse(t, s.ProxyURL()+tc.path)
+		if iss := authnRequestIssuer(t, resp.Request.URL); iss != tc.issuer {
+			t.Fatalf("a login at %s sends an AuthnRequest of %q, want %q", tc.path, iss, tc.issuer)
+		}
+		if code, b := finishSAMLLogin(t, c, resp); code != http.StatusOK || !strings.Contains(b, `"user":"alice@example.com"`) {
+			t.Fatalf("the login at %s answered %d:\n%s", tc.path, code, b)
+		}
+	}
+}
