@@ -23,8 +23,9 @@
 // ns.conf sets up AAA-TM, as on the ADC), then the YAML headers and
 // rewrite policies. Authentication back-ends (LDAP, RADIUS, SAML, nFactor)
 // are parsed into Settings.Authn and emulated by a login through
-// authdev's IdP; its Flow follows the nFactor binds to say which
-// samlAction a login request reaches.
+// authdev's IdP; its Flow follows the nFactor binds, from the
+// authentication vserver of the vserver a login request reaches, to say
+// which samlAction it reaches.
 //
 // As on the ADC, keywords are case-blind and comparisons case-sensitive
 // unless SET_TEXT_MODE(IGNORECASE), host names excepted; HTTP.REQ.URL is
