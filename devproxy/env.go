@@ -103,9 +103,9 @@ const ClockSkew = 30 * time.Second
 // envState is an environment and, once discovered, its provider.
 type envState struct {
 	Environment
-	mu      sync.Mutex
-	prov    *provider
-	samlIdP samlIdP
+	mu       sync.Mutex
+	prov     *provider
+	samlIdPs samlIdPs
 }
 
 // provider is what discovery tells about an issuer, ready to use.

@@ -119,39 +119,59 @@ func awaiting(c *cache[string, *samlRequest], now time.Time) map[awaitKey][]stri
 	return out
 }
 
-// samlIdP is the IdP's metadata, read at the first SAML login and again
-// after samlMetadataTTL, so that the proxy may start before its IdP and
-// follows its key rotation; a failed refresh keeps what was read before.
-type samlIdP struct {
-	mu      sync.Mutex
-	src     string
+// samlIdPs are the IdPs' metadata, by where it is read from: each read at
+// the first SAML login that needs it and again after samlMetadataTTL, so
+// that the proxy may start before its IdP and follows its key rotation; a
+// failed refresh keeps what was read before. Several SAML logins (and the
+// IdP-initiated responses tried against each) share one reading per IdP.
+type samlIdPs struct {
+	mu    sync.Mutex
+	bySrc map[string]samlIdPMetadata
+}
+
+type samlIdPMetadata struct {
 	meta    *saml.EntityDescriptor
 	fetched time.Time
 }
 
 const samlMetadataTTL = time.Minute
 
+// idpMetadata is the metadata at src, read again when older than
+// samlMetadataTTL.
+func (e *envState) idpMetadata(p *Proxy, src string, now time.Time) (*saml.EntityDescriptor, error) {
+	e.samlIdPs.mu.Lock()
+	defer e.samlIdPs.mu.Unlock()
+	got, ok := e.samlIdPs.bySrc[src]
+	if ok && now.Sub(got.fetched) <= samlMetadataTTL {
+		return got.meta, nil
+	}
+	md, err := e.fetchSAMLMetadata(p, src)
+	switch {
+	case err == nil:
+		if e.samlIdPs.bySrc == nil {
+			e.samlIdPs.bySrc = map[string]samlIdPMetadata{}
+		}
+		e.samlIdPs.bySrc[src] = samlIdPMetadata{md, now}
+		return md, nil
+	case ok:
+		return got.meta, nil
+	}
+	return nil, err
+}
+
 // serviceProvider is crewjam/saml's SP for env's login l, answering at
 // acs.
 func (e *envState) serviceProvider(p *Proxy, l *SAMLLogin, acs string) (*saml.ServiceProvider, error) {
-	e.samlIdP.mu.Lock()
-	defer e.samlIdP.mu.Unlock()
 	now := p.now()
 	var idp *saml.EntityDescriptor
-	switch {
-	case l.SSOURL != "":
+	if l.SSOURL != "" {
 		idp = l.idpDescriptor()
-	case e.samlIdP.meta == nil || e.samlIdP.src != l.Metadata || now.Sub(e.samlIdP.fetched) > samlMetadataTTL:
-		md, err := e.fetchSAMLMetadata(p, l.Metadata)
-		switch {
-		case err == nil:
-			e.samlIdP.meta, e.samlIdP.src, e.samlIdP.fetched = md, l.Metadata, now
-		case e.samlIdP.meta == nil || e.samlIdP.src != l.Metadata:
+	} else {
+		md, err := e.idpMetadata(p, l.Metadata, now)
+		if err != nil {
 			return nil, err
 		}
-		idp = e.samlIdP.meta
-	default:
-		idp = e.samlIdP.meta
+		idp = md
 	}
 	sp, err := l.spOf(acs, now)
 	if err != nil {

@@ -5,7 +5,9 @@ import (
 	"encoding/base64"
 	"html"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/crewjam/saml/samlsp"
@@ -102,5 +104,50 @@ func TestSAMLIdPInitiatedLoginGoesToTheSAMLActionOfItsIdP(t *testing.T) {
 				t.Fatalf("after an IdP-initiated login from %s's IdP with logins %v the backend sees user %v, want %q", tc.from, tc.logins, got, tc.user)
 			}
 		})
+	}
+}
+
+// Several SAML logins at different IdPs share one reading of each IdP's
+// metadata (until it is a minute old): trying an unsolicited response
+// against each login does not read them again and again.
+func TestSAMLLoginsAtSeveralIdPsReadEachMetadataOnce(t *testing.T) {
+	backend := echoBackend(t, "api")
+	var mu sync.Mutex
+	reads := map[string]int{}
+	s := samlSetup(t, "", backend.URL)
+	s.tweak = func(o *devproxy.Options) {
+		dev, prod := *o.Environments[0].SAML, *o.Environments[1].SAML
+		origin := map[string]string{"/dev": dev.Metadata, "/prod": prod.Metadata}
+		counting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			reads[r.URL.Path]++
+			mu.Unlock()
+			resp, err := http.Get(origin[r.URL.Path])
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+			w.Write([]byte(body(resp)))
+		}))
+		t.Cleanup(counting.Close)
+		env := &o.Environments[0]
+		env.SAMLLogins = []*devproxy.SAMLLogin{
+			{Name: "saml_dev", Metadata: counting.URL + "/dev", Attributes: dev.Attributes},
+			{Name: "saml_prod", Metadata: counting.URL + "/prod", Attributes: prod.Attributes},
+		}
+		env.SAML = env.SAMLLogins[0]
+	}
+	e := start(t, s)
+	for _, from := range []string{"dev", "prod", "dev", "prod"} {
+		b := newBrowser(t)
+		post := readSAMLPost(t, get(t, b.Client, e.idp.SAMLEndpoints(from).IDPInitiated+"?sp=urn:authdev:proxy&login_hint=bob"))
+		if got := readSeen(t, post.submit(t, b.Client)).header("X-Remote-User"); len(got) != 1 || got[0] != "bob@example.com" {
+			t.Fatalf("after an IdP-initiated login from %s's IdP the backend sees %v", from, got)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if reads["/dev"] != 1 || reads["/prod"] != 1 {
+		t.Errorf("the IdPs' metadata was read %v times, want once each", reads)
 	}
 }
