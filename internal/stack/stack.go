@@ -485,6 +485,7 @@ func (s *Stack) Start() error {
 				}
 				s.idp.Load().Handler().ServeHTTP(w, r)
 			})}
+		mockidp.SpareP()
 		s.idpStop = make(chan struct{})
 		s.idpDone.Add(2)
 		go func() {
