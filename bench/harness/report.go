@@ -123,10 +123,11 @@ func (h *harness) targets() []target {
 		t.measured = fmt.Sprintf("%s after %d tokens", mb(after), h.tokensIssued)
 	}
 	ts = append(ts, t)
-	cold, warm := benchNs(h.head().goBench, "BenchmarkStackStartup/cold"), benchNs(h.head().goBench, "BenchmarkStackStartup/warm")
+	g := h.head().goBench
+	cold, warm, keys := benchNs(g, "BenchmarkStackStartup/cold"), benchNs(g, "BenchmarkStackStartup/warm"), benchNs(g, "BenchmarkStackStartup/rsa-keys")
 	t = maxTarget("test", "`authdev test`'s in-process stack starts ≤ 150 ms (a cold store: its keys generated)", cold/1e6, 150, "ms", cold > 0)
 	if cold > 0 {
-		t.measured = fmt.Sprintf("%.0f ms cold (three RSA-2048 keys; mean of 20 starts), %.1f ms with the keys in the store", cold/1e6, warm/1e6)
+		t.measured = fmt.Sprintf("%.0f ms cold (three RSA-2048 keys; mean of 20 starts), %.1f ms with the keys in the store; the three keys alone, generated in parallel: %.0f ms", cold/1e6, warm/1e6, keys/1e6)
 	}
 	ts = append(ts, t)
 	run := benchNs(h.head().goBench, "BenchmarkRun200ChecksX3Envs")
