@@ -27,7 +27,8 @@ func (h *harness) comparisons() []comparison {
 			cs = append(cs,
 				comparison{s.name, "req/s", s.rps(), t.rps(), func(v float64) string { return fmt.Sprintf("%.0f", v) }},
 				comparison{s.name, "p50", float64(s.p50()), float64(t.p50()), dur},
-				comparison{s.name, "p99", float64(s.p99()), float64(t.p99()), dur})
+				comparison{s.name, "p99", float64(s.p99()), float64(t.p99()), dur},
+				comparison{s.name, "p99 ÷ p50", tailRatio(s), tailRatio(t), func(v float64) string { return fmt.Sprintf("%.2f×", v) }})
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(h.startup)) {
@@ -52,6 +53,10 @@ func (h *harness) comparisons() []comparison {
 	}
 	return cs
 }
+
+// tailRatio is a scenario's p99 ÷ p50: how far its slowest requests fall
+// behind the typical one.
+func tailRatio(s *series) float64 { return float64(s.p99()) / float64(s.p50()) }
 
 func (h *harness) reportBeforeAfter(w printer) {
 	w("\n## Before / after\n\n")

@@ -186,7 +186,9 @@ func (h *harness) run() error {
 	}
 	h.alternate()
 	for _, r := range h.rigs {
-		h.rss["authdev proxy after load"+r.suffix] = rssKB(r.proxy.cmd.Process.Pid)
+		if h.selected("authdev-cookie") || h.selected("authdev-bearer") {
+			h.rss["authdev proxy after load"+r.suffix] = rssKB(r.proxy.cmd.Process.Pid)
+		}
 	}
 	if h.only == nil {
 		// Memory of the IdP after 500k tokens.
