@@ -33,7 +33,7 @@ func (h *harness) comparisons() []comparison {
 	}
 	for _, k := range slices.Sorted(maps.Keys(h.startup)) {
 		if b, ok := h.startup[k+twinSuffix]; ok {
-			cs = append(cs, comparison{k, "time to ready, median", float64(medianDur(h.startup[k])), float64(medianDur(b)),
+			cs = append(cs, comparison{k, "time, median", float64(medianDur(h.startup[k])), float64(medianDur(b)),
 				func(v float64) string { return ms(time.Duration(v)) }})
 		}
 	}
