@@ -11,6 +11,7 @@ import (
 	"github.com/authdev/authdev/audit"
 	"github.com/authdev/authdev/config"
 	"github.com/authdev/authdev/internal/pki"
+	"github.com/authdev/authdev/internal/stack"
 	"github.com/authdev/authdev/mockidp"
 )
 
@@ -71,9 +72,9 @@ func idpRun(ctx context.Context, opts *IdPOptions) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := stack.ListenLoopback("the IdP", addr, "--listen (or idp.listen)")
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w: stop whatever uses it, or pick another address with --listen", addr, err)
+		return err
 	}
 	if err := srv.Start(ln); err != nil {
 		ln.Close()

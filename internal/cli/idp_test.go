@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -77,10 +78,13 @@ func jwksKIDs(t *testing.T, url string) []string {
 	return kids
 }
 
-func TestKeysRotateReachesARunningIdP(t *testing.T) {
-	env := map[string]string{"AUTHDEV_STATE_DIR": t.TempDir()}
+// startIdP runs `authdev idp` on a free loopback port with env (its file
+// store in AUTHDEV_STATE_DIR) until the test ends, and returns its stderr and the dev issuer it
+// announces (and that issuer's environment base, without the flavor path).
+func startIdP(t *testing.T, env map[string]string) (errOut *testkit.Buffer, iss, envBase string) {
+	t.Helper()
 	getenv := func(k string) string { return env[k] }
-	errOut := &testkit.Buffer{}
+	errOut = &testkit.Buffer{}
 	f := &Factory{IO: &IO{In: &bytes.Buffer{}, Out: &testkit.Buffer{}, ErrOut: errOut}, Getenv: getenv, Version: "test"}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -95,9 +99,7 @@ func TestKeysRotateReachesARunningIdP(t *testing.T) {
 			t.Errorf("authdev idp: %v", err)
 		}
 	})
-
 	issuer := regexp.MustCompile(`dev\s+((http://localhost:\d+/dev)\S*)`)
-	var iss, envBase string
 	if !testkit.Eventually(20*time.Second, func() bool {
 		if m := issuer.FindStringSubmatch(errOut.String()); m != nil {
 			iss, envBase = m[1], m[2]
@@ -106,6 +108,36 @@ func TestKeysRotateReachesARunningIdP(t *testing.T) {
 	}) {
 		t.Fatalf("authdev idp did not announce its issuers:\n%s", errOut.String())
 	}
+	return errOut, iss, envBase
+}
+
+// The issuer URLs say localhost, which a client may resolve to ::1 first:
+// `authdev idp` answers there too, as `authdev up` does.
+func TestIdPAloneAnswersOnTheIPv6LoopbackToo(t *testing.T) {
+	if ln, err := net.Listen("tcp", "[::1]:0"); err != nil {
+		t.Skipf("this machine has no IPv6 loopback: %v", err)
+	} else {
+		ln.Close()
+	}
+	_, iss, _ := startIdP(t, map[string]string{"AUTHDEV_STATE_DIR": t.TempDir()})
+	u, err := url.Parse(iss + "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Host = net.JoinHostPort("::1", u.Port())
+	resp, err := http.Get(u.String())
+	if err != nil {
+		t.Fatalf("%s: %v", u, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s: status %d", u, resp.StatusCode)
+	}
+}
+
+func TestKeysRotateReachesARunningIdP(t *testing.T) {
+	env := map[string]string{"AUTHDEV_STATE_DIR": t.TempDir()}
+	errOut, iss, envBase := startIdP(t, env)
 	var disc struct {
 		JWKS string `json:"jwks_uri"`
 	}

@@ -7,12 +7,13 @@ import (
 	"sync"
 )
 
-// listenLoopback is listen, and when addr is the IPv4 loopback also the
-// IPv6 loopback on the same port, so that every URL authdev prints works
+// ListenLoopback is net.Listen, and when addr is the IPv4 loopback also
+// the IPv6 loopback on the same port, so that every URL authdev prints works
 // with [::1] as with 127.0.0.1 and localhost (which a browser may resolve
 // to either). A machine without IPv6, or with that port taken there, gets
-// the IPv4 listener alone.
-func listenLoopback(what, addr, key string) (net.Listener, error) {
+// the IPv4 listener alone. what and key name the listener and the setting
+// that changes addr in the error when addr is taken.
+func ListenLoopback(what, addr, key string) (net.Listener, error) {
 	ln, err := listen(what, addr, key)
 	if err != nil {
 		return nil, err

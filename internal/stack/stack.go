@@ -125,7 +125,7 @@ func Up(opts Options) (_ *Stack, err error) {
 	}()
 	cfg := opts.Config
 	idpAddr := cmp.Or(opts.IdPListen, cfg.IDP.Listen)
-	if s.idpLn, err = listenLoopback("the IdP", idpAddr, "idp.listen"); err != nil {
+	if s.idpLn, err = ListenLoopback("the IdP", idpAddr, "idp.listen"); err != nil {
 		return nil, err
 	}
 	if cfg.IDP.PublicURL == "" {
@@ -214,7 +214,7 @@ func (s *Stack) newIdP(cfg *config.Config) (*mockidp.Server, error) {
 func (s *Stack) buildProxy() error {
 	cfg := s.cfg.Load()
 	var err error
-	if s.proxyLn, err = listenLoopback("the proxy", cmp.Or(s.opts.ProxyListen, cfg.Proxy.Listen), "proxy.listen"); err != nil {
+	if s.proxyLn, err = ListenLoopback("the proxy", cmp.Or(s.opts.ProxyListen, cfg.Proxy.Listen), "proxy.listen"); err != nil {
 		return err
 	}
 	s.publicURL = ProxyURL(cfg, s.proxyLn.Addr().String())
