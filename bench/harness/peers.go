@@ -107,8 +107,7 @@ func (h *harness) startFastAPI(c32 func(string, ...string) load) error {
 	port := freePort()
 	app := fmt.Sprintf("http://127.0.0.1:%d", port)
 	pxPort := freePort() // HEAD's proxy, whose assertions the example trusts
-
-	p, err := h.ps.start("uvicorn", []string{"AUTHDEV_ISSUER=" + fmt.Sprintf("http://127.0.0.1:%d", pxPort), "AUTHDEV_AUDIENCE=app"}, "/usr/bin/python3", "-m", "uvicorn",
+	p, err := h.ps.start("uvicorn", []string{fmt.Sprintf("AUTHDEV_ISSUER=http://127.0.0.1:%d", pxPort), "AUTHDEV_AUDIENCE=app"}, "/usr/bin/python3", "-m", "uvicorn",
 		"--app-dir", h.fastapiDir, "app:app", "--host", "127.0.0.1", "--port", fmt.Sprint(port), "--workers", "1",
 		"--no-access-log", "--log-level", "warning")
 	if err != nil {
