@@ -21,6 +21,9 @@ type AuthnBackends struct {
 	Labels       []PolicyLabel
 	// CertKeys are the `add ssl certKey`s, which samlActions name.
 	CertKeys []CertKey
+	// Flow is the nFactor flow of browser logins; nil when no
+	// authentication vserver has policies bound.
+	Flow *AuthnFlow
 }
 
 // CertKey is an `add ssl certKey NAME -cert FILE [-key FILE]`; a relative
@@ -41,6 +44,18 @@ func (b AuthnBackends) CertKey(name string) (CertKey, bool) {
 		}
 	}
 	return CertKey{}, false
+}
+
+// UserField is the -samlUserField AAA.USER.NAME comes from after a SAML
+// login: the proxy has one per environment, that of the first samlAction
+// that names one ("" for none: the email).
+func (b AuthnBackends) UserField() string {
+	for _, a := range b.SAML {
+		if a.UserField != "" {
+			return a.UserField
+		}
+	}
+	return ""
 }
 
 // Empty reports that the ns.conf names no authentication back-end.
@@ -124,4 +139,5 @@ type LabelBind struct {
 	Goto       string
 	NextFactor string
 	Pos        config.Pos
+	cmd        *command
 }

@@ -23,7 +23,8 @@
 // ns.conf sets up AAA-TM, as on the ADC), then the YAML headers and
 // rewrite policies. Authentication back-ends (LDAP, RADIUS, SAML, nFactor)
 // are parsed into Settings.Authn and emulated by a login through
-// authdev's IdP.
+// authdev's IdP; its Flow follows the nFactor binds to say which
+// samlAction a login request reaches.
 //
 // As on the ADC, keywords are case-blind and comparisons case-sensitive
 // unless SET_TEXT_MODE(IGNORECASE), host names excepted; HTTP.REQ.URL is

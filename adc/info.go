@@ -143,10 +143,13 @@ func (s *session) describeVServers(info *Info) {
 				d = append(d, fmt.Sprintf("monitor GET %s every %s expecting %d", m.Path, m.Interval, m.Status))
 			}
 		}
-		if v.authn || v.authnVS != "" {
+		if v.authn || v.authnVS != "" || v.authnProfile != "" {
 			a := "authentication"
 			if v.authnVS != "" {
 				a += " via " + v.authnVS
+			}
+			if v.authnProfile != "" {
+				a += " (authnProfile " + v.authnProfile + ")"
 			}
 			if v.authnHost != "" {
 				a += " at " + v.authnHost
@@ -259,6 +262,7 @@ func (e *Engine) WriteSummary(w io.Writer) error {
 	e.writeFile(sw)
 	e.writeVServers(sw)
 	e.writeSession(sw)
+	e.writeLoginFlow(sw)
 	e.writePolicies(sw)
 	e.writeActions(sw)
 	e.writeWarnings(sw)
@@ -327,6 +331,19 @@ func (e *Engine) writeSession(sw *summaryWriter) {
 	sw.printf("  session timeout: %s\n", st.SessionTimeout)
 	if o := st.OAuth; o != nil {
 		sw.printf("  OAuth action in use: %s\n", o.Name)
+	}
+}
+
+// writeLoginFlow shows the nFactor flow that picks each login's
+// samlAction.
+func (e *Engine) writeLoginFlow(sw *summaryWriter) {
+	f := e.settings.Authn.Flow
+	if f == nil {
+		return
+	}
+	sw.section("login flow (the first true policy of a factor picks its action)")
+	for _, l := range f.Describe() {
+		sw.printf("  %s\n", l)
 	}
 }
 

@@ -3,6 +3,7 @@ package adc
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -163,8 +164,13 @@ func (s *session) urlOpts(c *command, into map[string]*string) {
 func (s *session) chooseOAuth() {
 	n := s.ns
 	if len(n.oauth) == 0 {
-		if len(n.backends.SAML) > 0 {
-			s.env.oauthAttrs = n.backends.SAML[0].Attributes
+		if saml := n.backends.SAML; len(saml) > 0 {
+			s.env.oauthAttrs = saml[0].Attributes
+			for _, a := range saml[1:] {
+				if len(a.Attributes) > 0 && !slices.Equal(a.Attributes, saml[0].Attributes) {
+					s.warn(a.Pos, "add authentication samlAction", EffectDecision, fmt.Sprintf("samlAction %q: its -attribute1..16 and -Attributes are not emulated: AAA.USER.ATTRIBUTE(n) numbers those of samlAction %q, the first, after every SAML login", a.Name, saml[0].Name))
+				}
+			}
 		}
 		return
 	}
@@ -258,6 +264,21 @@ func (s *session) addAuthnVServer(c *command) {
 			addr: addrOf(c.args[2:]), pos: c.pos})
 	}
 	s.finish(c, "authenticationdomain", "td", "comment", "appflowlog", "maxloginattempts", "failedlogintimeout", "certkeynames", "samesite")
+}
+
+// addAuthnProfile is `add authentication authnProfile NAME -authnVsName
+// V`: lb vservers name it with -authnProfile.
+func (s *session) addAuthnProfile(c *command) {
+	if !s.aaaArgs(c, 1, "add authentication authnProfile NAME -authnVsName AAA_VSERVER") {
+		return
+	}
+	vs, o := c.optVal("authnvsname")
+	if o == nil || vs == "" {
+		s.failCmd(c, "expected -authnVsName AAA_VSERVER: the authentication vserver logins go to")
+		return
+	}
+	s.ns.authnProfiles[c.args[0].text] = vs
+	s.finish(c, "authenticationhost", "authenticationdomain", "authenticationlevel", "comment")
 }
 
 // bindAuthnVServer binds an authentication policy, or a portal theme, a

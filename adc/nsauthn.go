@@ -166,7 +166,7 @@ func (s *session) bindPolicyLabel(c *command) {
 		return
 	}
 	next, _ := c.optVal("nextfactor")
-	labels[i].Binds = append(labels[i].Binds, LabelBind{Policy: name, Priority: b.priority, Goto: b.gotoExpr, NextFactor: next, Pos: c.pos})
+	labels[i].Binds = append(labels[i].Binds, LabelBind{Policy: name, Priority: b.priority, Goto: b.gotoExpr, NextFactor: next, Pos: c.pos, cmd: c})
 	c.useAll()
 }
 

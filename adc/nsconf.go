@@ -23,9 +23,13 @@ type nsconf struct {
 	monitors map[string]*monitor
 	vservers []*vserver
 	authnVS  []*authnVServer
-	cs       []*csVServer
-	csActs   map[string]*csAction
-	csPols   map[string]*csPolicy
+	// authnProfiles are `add authentication authnProfile`s: the
+	// authentication vserver (-authnVsName) an lb vserver's -authnProfile
+	// sends logins to.
+	authnProfiles map[string]string
+	cs            []*csVServer
+	csActs        map[string]*csAction
+	csPols        map[string]*csPolicy
 
 	// skipped are the objects of types authdev does not proxy (TCP, UDP,
 	// DNS vservers and service groups...): binds to them are understood
@@ -64,7 +68,7 @@ func newNSConf(path string) *nsconf {
 	return &nsconf{file: path, servers: map[string]string{}, groups: map[string]*serviceGroup{},
 		services: map[string]*service{}, monitors: builtinMonitors(), skipped: map[string]string{},
 		foreign: map[string]foreignPolicy{}, csActs: map[string]*csAction{}, csPols: map[string]*csPolicy{},
-		authnPols: map[string]*nsPolicy{}, authzPols: map[string]*nsPolicy{}, rwPols: map[string]*nsPolicy{},
+		authnPols: map[string]*nsPolicy{}, authnProfiles: map[string]string{}, authzPols: map[string]*nsPolicy{}, rwPols: map[string]*nsPolicy{},
 		respPols: map[string]*nsPolicy{}, sessPols: builtinSessionPolicies(),
 		rwActs: map[string]*rewriteAction{}, respActs: map[string]*responderAction{},
 		sessActs: map[string]*sessionAction{}, msgActs: map[string]*messageAction{}, selectors: map[string]*selector{}}
@@ -235,6 +239,7 @@ var nsCommands = map[string]func(*session, *command){
 	"add lb monitor":    (*session).addMonitor,
 	"add lb vserver":    (*session).addVServer,
 	"bind lb vserver":   (*session).bindVServer,
+	"set lb vserver":    (*session).setVServer,
 
 	"add cs vserver":  (*session).addCSVServer,
 	"add cs action":   (*session).addCSAction,
@@ -267,6 +272,7 @@ var nsCommands = map[string]func(*session, *command){
 	"bind aaa group":                       (*session).bindAAAEntity,
 	"bind aaa user":                        (*session).bindAAAEntity,
 	"add authentication vserver":           (*session).addAuthnVServer,
+	"add authentication authnprofile":      (*session).addAuthnProfile,
 	"bind authentication vserver":          (*session).bindAuthnVServer,
 	"add authentication policy":            (*session).addAuthnPolicy,
 	"add authentication oauthaction":       (*session).addOAuth,

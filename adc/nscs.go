@@ -17,9 +17,10 @@ import (
 type csVServer struct {
 	name, proto, addr string
 	defaultLB         backendRef // -lbvserver; name "" when none
-	binds             []*command // -policyName binds, resolved at link
-	switches          []*csSwitchBind
-	pos               config.Pos
+	vsAuthn
+	binds    []*command // -policyName binds, resolved at link
+	switches []*csSwitchBind
+	pos      config.Pos
 }
 
 // csSwitchBind is a cs policy bound to a cs vserver.
@@ -52,7 +53,9 @@ func (s *session) addCSVServer(c *command) {
 		s.failTok(c, c.args[0], "cs vserver %q is defined twice", name)
 		return
 	}
-	s.ns.cs = append(s.ns.cs, &csVServer{name: name, proto: proto, addr: addrOf(c.args[2:]), pos: c.pos})
+	cs := &csVServer{name: name, proto: proto, addr: addrOf(c.args[2:]), pos: c.pos}
+	s.vserverAuthn(c, &cs.vsAuthn)
+	s.ns.cs = append(s.ns.cs, cs)
 	s.finish(c, append(serviceTuning, "persistencetype", "timeout", "casesensitive", "precedence", "stateupdate",
 		"httpprofilename", "tcpprofilename", "cookiename", "dnsrecordtype", "insertvserveripport", "vipheader")...)
 }

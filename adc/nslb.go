@@ -40,11 +40,21 @@ type vserver struct {
 	name, proto, addr string
 	lbMethod          string
 	backends          []backendRef
-	authn             bool
-	authnHost         string
-	authnVS           string
-	api               bool
-	pos               config.Pos
+	vsAuthn
+	pos config.Pos
+}
+
+// vsAuthn are the AAA-TM options of an lb or cs vserver.
+type vsAuthn struct {
+	authn     bool // -Authentication ON: browser logins
+	api       bool // -authn401 ON: 401 for API clients
+	authnHost string
+	authnVS   string
+	// authnProfile names an `add authentication authnProfile`, whose
+	// -authnVsName applies when the vserver names none itself.
+	authnProfile    string
+	authnProfileTok ntok
+	authnProfileCmd *command
 }
 
 // backendRef is a service group or service bound to an lb vserver.
@@ -240,10 +250,21 @@ func (s *session) addVServer(c *command) {
 			s.warn(c.pos, c.verbText(), EffectNone, fmt.Sprintf("lb vserver %q: -lbMethod %s is not emulated: using LEASTCONNECTION", name, m))
 		}
 	}
-	onOff := func(opt string) bool {
+	s.vserverAuthn(c, &vs.vsAuthn)
+	s.ns.vservers = append(s.ns.vservers, vs)
+	s.finish(c, append(slices.Clone(serviceTuning), "persistencetype", "timeout", "persistencebackup", "backuppersistencetimeout",
+		"redirecturl", "cookiename", "listenpolicy", "rhistate", "httpprofilename", "tcpprofilename", "netprofile")...)
+}
+
+// vserverAuthn reads the AAA-TM options of an lb or cs vserver: browser
+// logins (-Authentication ON) at the authentication vserver -authnVsName
+// names, or the one of its -authnProfile, and 401 for API clients
+// (-authn401).
+func (s *session) vserverAuthn(c *command, vs *vsAuthn) {
+	onOff := func(opt string, was bool) bool {
 		v, o := c.optVal(opt)
 		if o == nil {
-			return false
+			return was
 		}
 		switch strings.ToUpper(v) {
 		case "ON", "YES", "ENABLED":
@@ -252,18 +273,44 @@ func (s *session) addVServer(c *command) {
 			return false
 		}
 		s.failTok(c, o.tok, "-%s takes ON or OFF, not %q", o.tok.text[1:], v)
-		return false
+		return was
 	}
-	vs.authn = onOff("authentication")
-	vs.api = onOff("authn401")
-	vs.authnHost, _ = c.optVal("authenticationhost")
-	vs.authnVS, _ = c.optVal("authnvsname")
-	if vs.authn || vs.api || vs.authnVS != "" {
+	vs.authn = onOff("authentication", vs.authn)
+	vs.api = onOff("authn401", vs.api)
+	if v, o := c.optVal("authenticationhost"); o != nil {
+		vs.authnHost = v
+	}
+	if v, o := c.optVal("authnvsname"); o != nil {
+		vs.authnVS = v
+	}
+	if v, o := c.optVal("authnprofile"); o != nil {
+		vs.authnProfile, vs.authnProfileTok, vs.authnProfileCmd = v, o.vals[0], c
+	}
+	if vs.authn || vs.api || vs.authnVS != "" || vs.authnProfile != "" {
 		s.ns.aaaTM = true
 	}
-	s.ns.vservers = append(s.ns.vservers, vs)
-	s.finish(c, append(slices.Clone(serviceTuning), "persistencetype", "timeout", "persistencebackup", "backuppersistencetimeout",
-		"redirecturl", "cookiename", "listenpolicy", "rhistate", "httpprofilename", "tcpprofilename", "netprofile")...)
+}
+
+// setVServer is `set lb vserver NAME` with AAA-TM options (the rest of
+// what it may change is named as not emulated).
+func (s *session) setVServer(c *command) {
+	if vs := s.namedVServer(c, "set lb vserver NAME -Authentication ON -authnVsName AAA_VSERVER"); vs != nil {
+		s.vserverAuthn(c, &vs.vsAuthn)
+		s.finish(c, serviceTuning...)
+	}
+}
+
+// namedVServer is the lb vserver c names first; nil, reported unless it is
+// one authdev does not proxy, when there is none.
+func (s *session) namedVServer(c *command, usage string) *vserver {
+	if !s.needArgs(c, 1, usage) {
+		return nil
+	}
+	vs := s.vserver(c.args[0].text)
+	if vs == nil && !s.skipped(c, c.args[0].text) {
+		s.failTok(c, c.args[0], "no lb vserver %q: add it first with `add lb vserver %s HTTP`", c.args[0].text, c.args[0].text)
+	}
+	return vs
 }
 
 func (s *session) vserver(name string) *vserver {
@@ -276,15 +323,8 @@ func (s *session) vserver(name string) *vserver {
 }
 
 func (s *session) bindVServer(c *command) {
-	if !s.needArgs(c, 1, "bind lb vserver NAME SERVICEGROUP, or bind lb vserver NAME -policyName POLICY -priority N") {
-		return
-	}
-	vs := s.vserver(c.args[0].text)
-	if vs == nil && s.skipped(c, c.args[0].text) {
-		return
-	}
+	vs := s.namedVServer(c, "bind lb vserver NAME SERVICEGROUP, or bind lb vserver NAME -policyName POLICY -priority N")
 	if vs == nil {
-		s.failTok(c, c.args[0], "no lb vserver %q: add it first with `add lb vserver %s HTTP`", c.args[0].text, c.args[0].text)
 		return
 	}
 	if c.opt("policyname") != nil {

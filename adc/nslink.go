@@ -22,6 +22,7 @@ func (n *nsconf) link(s *session) {
 	n.compilePolicies(s)
 	n.resolveCSBinds(s)
 	binds := n.resolveBinds(s)
+	n.linkFlow(s)
 	n.checkFeatures(s)
 
 	known := map[string]bool{}

@@ -38,6 +38,7 @@ type nsBind struct {
 	policy   ntok
 	priority int
 	gotoExpr string
+	next     string // -nextFactor: the policy label an authentication factor goes on to
 	typ      string
 	cmd      *command
 }
@@ -59,6 +60,7 @@ func (s *session) bindPolicy(c *command, target, where, scope string, kinds []st
 		return
 	}
 	b.typ, _ = c.optVal("type")
+	b.next, _ = c.optVal("nextfactor")
 	s.ns.binds = append(s.ns.binds, b)
 	s.finish(c, "bindpoint", "invoke", "labeltype", "labelname", "nextfactor", "secondary", "groupextraction", "targetlbvserver")
 }

@@ -13,6 +13,7 @@ const (
 	FlavorKeycloak Flavor = "keycloak"
 	FlavorCognito  Flavor = "cognito"
 	FlavorAuth0    Flavor = "auth0"
+	FlavorADFS     Flavor = "adfs"
 	FlavorGeneric  Flavor = "generic"
 )
 
@@ -30,7 +31,7 @@ const (
 
 // Values the schema allows, in the order error messages list them.
 var (
-	Flavors    = []Flavor{FlavorOkta, FlavorEntra, FlavorKeycloak, FlavorCognito, FlavorAuth0, FlavorGeneric}
+	Flavors    = []Flavor{FlavorOkta, FlavorEntra, FlavorKeycloak, FlavorCognito, FlavorAuth0, FlavorADFS, FlavorGeneric}
 	GrantTypes = []GrantType{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantDeviceCode, GrantTokenExchange}
 )
 

@@ -2,6 +2,7 @@ package config
 
 import (
 	"cmp"
+	"crypto/sha1" //nolint:gosec // see SAMLArtifactSourceID
 	"fmt"
 	"net/url"
 	"slices"
@@ -94,6 +95,9 @@ func (s *SAMLIdP) validate(errs *Errors, at func(Pos) Pos, oneOf func(Pos, strin
 // them, the proxy as SP reads them back.
 type SAMLAttributeNames struct {
 	Email, Name, Groups, Roles string
+	// UPN, when set, carries the email as a user principal name too
+	// (ADFS's upn claim type).
+	UPN string
 	// ClaimPrefix namespaces custom claims, as the provider does with
 	// attributes it has no name for.
 	ClaimPrefix string
@@ -108,3 +112,15 @@ const (
 	SAMLAttrNameFormatBasic       = "urn:oasis:names:tc:SAML:2.0:attrname-format:basic"
 	SAMLAttrNameFormatUnspecified = "urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified"
 )
+
+// SAMLArtifactLength is the length of a decoded type 0x0004 SAML artifact
+// (saml-bindings §3.6.4): TypeCode, EndpointIndex, SourceID and
+// MessageHandle, 2, 2, 20 and 20 bytes.
+const SAMLArtifactLength = 44
+
+// SAMLArtifactSourceID is the SourceID in the artifacts of the IdP
+// entityID: the SHA-1 of its entity id, which tells a service provider
+// whom to ask for the message.
+func SAMLArtifactSourceID(entityID string) [20]byte {
+	return sha1.Sum([]byte(entityID)) //nolint:gosec // SHA-1 by definition here, not for security
+}

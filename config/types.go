@@ -27,7 +27,7 @@ type IDP struct {
 	Listen    string   `yaml:"listen" jsonschema:"description=host:port to listen on (loopback unless authdev idp --allow-remote),default=127.0.0.1:9400"`
 	PublicURL string   `yaml:"public_url" jsonschema:"description=Replaces http://localhost:<port> in issuer URLs (for containers)"`
 	TLS       bool     `yaml:"tls" jsonschema:"description=Serve HTTPS with a certificate from authdev's local CA: issuers become https://localhost:<port>/<env>"`
-	Flavor    Flavor   `yaml:"flavor" jsonschema:"enum=okta,enum=entra,enum=keycloak,enum=cognito,enum=auth0,enum=generic,default=generic"`
+	Flavor    Flavor   `yaml:"flavor" jsonschema:"enum=okta,enum=entra,enum=keycloak,enum=cognito,enum=auth0,enum=adfs,enum=generic,default=generic"`
 	Alg       string   `yaml:"alg" jsonschema:"enum=RS256,enum=ES256,default=RS256,description=Default signing algorithm of every environment"`
 	TokenTTL  Duration `yaml:"token_ttl" jsonschema:"description=Lifetime of access and ID tokens,default=5m"`
 	Clients   []Client `yaml:"clients" jsonschema:"description=Extra clients; the proxy of authdev up and the authdev token CLI are built in"`
@@ -97,7 +97,7 @@ type Personas []Persona
 type Environment struct {
 	Name        string              `yaml:"-" authdev:"key"`
 	Description string              `yaml:"description"`
-	Flavor      Flavor              `yaml:"flavor" jsonschema:"enum=okta,enum=entra,enum=keycloak,enum=cognito,enum=auth0,enum=generic,description=Defaults to idp.flavor"`
+	Flavor      Flavor              `yaml:"flavor" jsonschema:"enum=okta,enum=entra,enum=keycloak,enum=cognito,enum=auth0,enum=adfs,enum=generic,description=Defaults to idp.flavor"`
 	Alg         string              `yaml:"alg" jsonschema:"enum=RS256,enum=ES256,description=Defaults to idp.alg"`
 	Audience    string              `yaml:"audience" jsonschema:"default=authdev"`
 	Roles       map[string][]string `yaml:"roles" jsonschema:"description=IdP group -> application roles"`

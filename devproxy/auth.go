@@ -130,13 +130,7 @@ func (p *Proxy) bearerIdentity(ctx context.Context, env *envState, token string,
 	if cid, _ := claims["client_id"].(string); len(env.BearerClients) > 0 && !slices.Contains(env.BearerClients, cid) {
 		return nil, &bearerError{code: "invalid_token", desc: fmt.Sprintf("the token was issued to client %q, not one of %s", cid, strings.Join(env.BearerClients, ", "))}
 	}
-	// Some providers' access tokens name the user without an email
-	// (Cognito's username): the persona is found by that name then.
-	user, _ := claims["email"].(string)
-	if user == "" {
-		user, _ = claims[env.UserNameClaim].(string)
-	}
-	id, err := env.newCaller(userClaims(claims), p.rt().personaOf(env.Name, user))
+	id, err := env.newCaller(userClaims(claims), p.rt().personaOf(env.Name, env.personaKey(claims)))
 	if err != nil {
 		return nil, &bearerError{code: "invalid_token", desc: err.Error()}
 	}

@@ -39,6 +39,41 @@ type Environment struct {
 	// SAML is how to log in with the environment's SAML IdP; nil when it
 	// has none. /.authdev/login?via=saml uses it whatever Login says.
 	SAML *SAMLLogin
+	// SAMLChoice, when set, picks the SAML login of each browser login
+	// among several, by the request that starts it, as the ADC's
+	// authentication policies pick a samlAction: a login of SAMLLogins by
+	// its Name, or nil for a login that is not SAML (OIDC then stands
+	// for it); an error refuses the login and says why. The session
+	// remembers which login, for its logout.
+	SAMLChoice func(r *http.Request) (*SAMLLogin, error)
+	SAMLLogins []*SAMLLogin
+}
+
+// samlLoginFor is the SAML login a browser login started by r uses; nil
+// when it is not SAML.
+func (e *Environment) samlLoginFor(r *http.Request) (*SAMLLogin, error) {
+	if e.SAMLChoice != nil {
+		return e.SAMLChoice(r)
+	}
+	return e.SAML, nil
+}
+
+// samlLogins are every SAML login of e: SAMLLogins, or SAML alone.
+func (e *Environment) samlLogins() []*SAMLLogin {
+	if len(e.SAMLLogins) > 0 || e.SAML == nil {
+		return e.SAMLLogins
+	}
+	return []*SAMLLogin{e.SAML}
+}
+
+// samlLoginNamed is the SAML login called name (a session's), else SAML.
+func (e *Environment) samlLoginNamed(name string) *SAMLLogin {
+	for _, l := range e.SAMLLogins {
+		if l.Name == name {
+			return l
+		}
+	}
+	return e.SAML
 }
 
 // SigningAlgs are the algorithms accepted on IdP tokens: asymmetric only,

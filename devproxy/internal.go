@@ -1,8 +1,10 @@
 package devproxy
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -29,11 +31,13 @@ func (p *Proxy) serveInternal(w http.ResponseWriter, r *http.Request) {
 	case rest == "login":
 		act := p.active.Load()
 		env, back := p.rt().env(act.Env), r.URL.Query().Get("return")
+		lr := returnRequest(r, back)
 		if r.URL.Query().Get("via") == config.LoginSAML {
-			p.startSAMLLogin(w, r, env, act, back)
+			login, _ := env.samlLoginFor(lr)
+			p.startSAMLLogin(w, r, env, cmp.Or(login, env.SAML), act, back)
 			return
 		}
-		p.startLogin(w, r, env, act, back)
+		p.startLogin(w, lr, env, act, back)
 	case rest == "logged-out":
 		p.page(w, r, http.StatusOK, pageData{Title: "Logged out",
 			Summary: "Your session at the proxy and at the identity provider has ended.",
@@ -44,6 +48,20 @@ func (p *Proxy) serveInternal(w http.ResponseWriter, r *http.Request) {
 		p.errorPage(w, r, http.StatusNotFound, "Not found", "The proxy has no "+r.URL.Path+".",
 			"its own endpoints are "+InternalPrefix+"health, "+InternalPrefix+"whoami and "+identity.JWKSPath)
 	}
+}
+
+// returnRequest is r as the GET of the path a login at /.authdev/login
+// returns to: the request that login stands for, whose URL the rules
+// choosing a samlAction read.
+func returnRequest(r *http.Request, back string) *http.Request {
+	u, err := url.Parse(safeReturn(back))
+	if err != nil {
+		return r
+	}
+	lr := r.Clone(r.Context())
+	lr.Method, lr.RequestURI = http.MethodGet, u.RequestURI()
+	lr.URL.Path, lr.URL.RawPath, lr.URL.RawQuery = u.Path, u.RawPath, u.RawQuery
+	return lr
 }
 
 // Whoami is what /.authdev/whoami shows: the identity the proxy holds for

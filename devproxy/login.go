@@ -31,6 +31,8 @@ type loginState struct {
 	// Redirect is the redirect_uri of this login, which the code exchange
 	// must repeat.
 	Redirect string `json:"c"`
+	// SAML names the SAML login (SAMLLogin.Name) of a SAML login.
+	SAML string `json:"sa,omitempty"`
 }
 
 // loginTimeout is how long a user may take at the IdP.
@@ -44,8 +46,17 @@ func loginCookieName(state string) string { return loginCookiePrefix + state[:12
 // PKCE, state and nonce; a silent login when a persona is active.
 func (p *Proxy) startLogin(w http.ResponseWriter, r *http.Request, env *envState, act *Active, returnTo string) {
 	if env.Login == config.LoginSAML {
-		p.startSAMLLogin(w, r, env, act, returnTo)
-		return
+		login, err := env.samlLoginFor(r)
+		switch {
+		case err != nil:
+			p.errorPage(w, r, http.StatusForbidden, "Login refused", "The ADC would refuse this login.", err.Error())
+			return
+		case login != nil || env.SAMLChoice == nil:
+			// Without a SAML IdP, startSAMLLogin says so; a choice of
+			// none is a login that is not SAML.
+			p.startSAMLLogin(w, r, env, login, act, returnTo)
+			return
+		}
 	}
 	prov, err := env.provider(p)
 	if err == nil {
@@ -266,8 +277,7 @@ func addUserInfo(ctx context.Context, prov *provider, tok *oauth2.Token, claims 
 // startSession sets the session cookie for the verified claims and sends
 // the browser back where the login started.
 func (p *Proxy) startSession(w http.ResponseWriter, r *http.Request, env *envState, ls *loginState, claims map[string]any, rawID string, now time.Time, via string) *loginError {
-	email, _ := claims["email"].(string)
-	persona := p.rt().personaOf(env.Name, email)
+	persona := p.rt().personaOf(env.Name, env.personaKey(claims))
 	c, err := env.newCaller(claims, persona)
 	if err != nil {
 		return loginFailure(http.StatusUnauthorized, err.Error())
@@ -276,7 +286,7 @@ func (p *Proxy) startSession(w http.ResponseWriter, r *http.Request, env *envSta
 	if err != nil {
 		return loginFailure(http.StatusInternalServerError, err.Error())
 	}
-	s := session{ID: sid, Env: env.Name, Persona: persona, Claims: claims, IDToken: rawID, Created: now.Unix(), Seen: now.Unix()}
+	s := session{ID: sid, Env: env.Name, Persona: persona, Claims: claims, IDToken: rawID, SAML: ls.SAML, Created: now.Unix(), Seen: now.Unix()}
 	v, err := p.sealSession(&s)
 	if err != nil {
 		return loginFailure(http.StatusInternalServerError, err.Error())
@@ -288,6 +298,17 @@ func (p *Proxy) startSession(w http.ResponseWriter, r *http.Request, env *envSta
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, ls.Return, http.StatusFound)
 	return nil
+}
+
+// personaKey is what names a token's persona: its email, or, for tokens
+// that name the user without one (Cognito's access tokens, ADFS's upn), its
+// user name claim.
+func (e *envState) personaKey(claims map[string]any) string {
+	if email, _ := claims["email"].(string); email != "" {
+		return email
+	}
+	user, _ := claims[e.UserNameClaim].(string)
+	return user
 }
 
 func (p *Proxy) detailClaims(c map[string]any) map[string]any {
@@ -307,7 +328,7 @@ func (p *Proxy) logout(w http.ResponseWriter, r *http.Request) {
 	act := p.active.Load()
 	g := p.rt()
 	env := g.env(act.Env)
-	idToken, nameID := "", ""
+	idToken, nameID, samlLogin := "", "", ""
 	if c := cookieValue(r, SessionCookie); c != "" {
 		var s session
 		if p.sealer.open(SessionCookie, c, &s) == nil {
@@ -321,6 +342,7 @@ func (p *Proxy) logout(w http.ResponseWriter, r *http.Request) {
 			}
 			idToken = s.IDToken
 			nameID, _ = s.Claims["sub"].(string)
+			samlLogin = s.SAML
 			user, _ := s.Claims[env.UserNameClaim].(string)
 			p.emit(audit.Event{Kind: audit.KindLogout, Persona: s.Persona, User: user, Env: s.Env, Via: "session",
 				ClientIP: clientIP(r).String(), Path: r.URL.Path,
@@ -329,10 +351,14 @@ func (p *Proxy) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	p.clearCookie(w, SessionCookie, "/")
 	w.Header().Set("Cache-Control", "no-store")
+	if hasSAMLResponse(w, r) {
+		p.samlLogoutReturn(w, r)
+		return
+	}
 	back := p.origin(r) + LoggedOutPath
 	if env.Login == config.LoginSAML {
 		// Without -logoutURL the IdP session stays, as on the ADC.
-		slo, err := p.samlLogoutURL(r, env, nameID)
+		slo, err := p.samlLogoutURL(r, env, env.samlLoginNamed(samlLogin), nameID)
 		if err != nil {
 			p.notice("warn", "no SAML LogoutRequest after the logout: "+err.Error())
 		}

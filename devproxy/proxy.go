@@ -358,6 +358,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.callback(w, r)
 	case rp == SAMLACSPath:
 		p.samlACS(w, r)
+	case strings.HasPrefix(rp, SAMLSPMetadataPath):
+		p.samlSPMetadata(w, r)
 	case rp == LogoutPath:
 		p.logout(w, r)
 	default:

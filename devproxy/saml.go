@@ -31,6 +31,9 @@ const SAMLACSPath = config.SAMLACSPath
 // samlAction does: SP-initiated with the HTTP-Redirect binding, the
 // response posted to SAMLACSPath.
 type SAMLLogin struct {
+	// Name is the ADC's samlAction this login stands for, if any: the
+	// proxy serves its SP metadata at SAMLSPMetadataPath + Name.
+	Name string
 	// Metadata is the IdP's SAML metadata: an http(s) URL or a file.
 	Metadata string
 	// SSOURL and IdPCertificate, when SSOURL is set, replace Metadata, as
@@ -58,6 +61,11 @@ type SAMLLogin struct {
 	// Binding sends the AuthnRequest: saml.HTTPRedirectBinding (the
 	// default) or saml.HTTPPostBinding (the ADC's -samlBinding POST).
 	Binding string
+	// ResponseBinding is the binding the AuthnRequest asks the response
+	// by: saml.HTTPPostBinding (the default) or saml.HTTPArtifactBinding
+	// (the ADC's -samlBinding ARTIFACT), whose SAMLart the ACS resolves at
+	// the ArtifactResolutionService of the IdP's metadata.
+	ResponseBinding string
 	// Attributes name the IdP's attributes, to read email, name and
 	// groups back; every attribute is also a claim under its own name.
 	Attributes config.SAMLAttributeNames
@@ -71,16 +79,40 @@ const samlMaxForm = 1 << 20
 type samlRequest struct {
 	env      string
 	returnTo string
+	login    *SAMLLogin
 }
 
-// samlState is the proxy's SAML SP memory, shared by environments.
+// samlState is the proxy's SAML SP memory, shared by environments: the
+// AuthnRequests and LogoutRequests awaiting their answers, by ID.
 type samlState struct {
 	pending *cache[string, *samlRequest]
+	logouts *cache[string, *samlRequest]
 	replays saml.AssertionReplayCache
 }
 
 func newSAMLState() *samlState {
-	return &samlState{pending: newCache[string, *samlRequest](10000), replays: samlsp.NewMemoryReplayCache(100000)}
+	return &samlState{pending: newCache[string, *samlRequest](10000), logouts: newCache[string, *samlRequest](10000),
+		replays: samlsp.NewMemoryReplayCache(100000)}
+}
+
+// awaitKey is the environment and SAML login a request was sent for.
+type awaitKey struct {
+	env   string
+	login *SAMLLogin
+}
+
+// awaiting are the IDs of the live requests in c, by environment and login.
+func awaiting(c *cache[string, *samlRequest], now time.Time) map[awaitKey][]string {
+	out := map[awaitKey][]string{}
+	// deleteFunc visits every entry; it deletes none here.
+	c.deleteFunc(func(id string, req *samlRequest) bool {
+		if _, live := c.get(id, now); live {
+			k := awaitKey{req.env, req.login}
+			out[k] = append(out[k], id)
+		}
+		return false
+	})
+	return out
 }
 
 // samlIdP is the IdP's metadata, read at the first SAML login and again
@@ -88,44 +120,66 @@ func newSAMLState() *samlState {
 // follows its key rotation; a failed refresh keeps what was read before.
 type samlIdP struct {
 	mu      sync.Mutex
+	src     string
 	meta    *saml.EntityDescriptor
 	fetched time.Time
 }
 
 const samlMetadataTTL = time.Minute
 
-// serviceProvider is crewjam/saml's SP for env, answering at acs.
-func (e *envState) serviceProvider(p *Proxy, acs string) (*saml.ServiceProvider, error) {
+// serviceProvider is crewjam/saml's SP for env's login l, answering at
+// acs.
+func (e *envState) serviceProvider(p *Proxy, l *SAMLLogin, acs string) (*saml.ServiceProvider, error) {
 	e.samlIdP.mu.Lock()
 	defer e.samlIdP.mu.Unlock()
 	now := p.now()
+	var idp *saml.EntityDescriptor
 	switch {
-	case e.SAML.SSOURL != "":
-		e.samlIdP.meta = e.SAML.idpDescriptor()
-	case e.samlIdP.meta == nil || now.Sub(e.samlIdP.fetched) > samlMetadataTTL:
-		md, err := e.fetchSAMLMetadata(p)
+	case l.SSOURL != "":
+		idp = l.idpDescriptor()
+	case e.samlIdP.meta == nil || e.samlIdP.src != l.Metadata || now.Sub(e.samlIdP.fetched) > samlMetadataTTL:
+		md, err := e.fetchSAMLMetadata(p, l.Metadata)
 		switch {
 		case err == nil:
-			e.samlIdP.meta, e.samlIdP.fetched = md, now
-		case e.samlIdP.meta == nil:
+			e.samlIdP.meta, e.samlIdP.src, e.samlIdP.fetched = md, l.Metadata, now
+		case e.samlIdP.meta == nil || e.samlIdP.src != l.Metadata:
 			return nil, err
 		}
+		idp = e.samlIdP.meta
+	default:
+		idp = e.samlIdP.meta
 	}
+	sp, err := l.spOf(acs, now)
+	if err != nil {
+		return nil, err
+	}
+	sp.IDPMetadata, sp.AllowIDPInitiated, sp.ReplayCache, sp.HTTPClient = idp, true, p.saml.replays, p.idpClient
+	// An artifact names its IdP (SourceID), which must be this one; the
+	// metadata's entity id is a stand-in without metadata.
+	sp.RequireStandardArtifacts = l.SSOURL == ""
+	// The back channel to a loopback IdP is plain HTTP, as the metadata
+	// was fetched.
+	if ars, err := url.Parse(sp.GetArtifactBindingLocation(saml.SOAPBinding)); err == nil && isLoopbackHost(ars.Hostname()) {
+		sp.AllowInsecureSOAPEndpoints = true
+	}
+	return sp, nil
+}
+
+// spOf is crewjam/saml's SP for l as far as l alone says: its entity id,
+// assertion consumer service and signing key, without its IdP.
+func (l *SAMLLogin) spOf(acs string, now time.Time) (*saml.ServiceProvider, error) {
 	u, err := url.Parse(acs)
 	if err != nil {
 		return nil, err
 	}
-	entity := e.SAML.EntityID
-	if entity == "" {
-		entity = config.ProxySAMLEntityID
+	// The IdP's LogoutResponses come back to /cgi/tmlogout beside the ACS.
+	slo, err := url.Parse(strings.TrimSuffix(acs, SAMLACSPath) + LogoutPath)
+	if err != nil {
+		return nil, err
 	}
-	sp := &saml.ServiceProvider{
-		EntityID: entity, AcsURL: *u, IDPMetadata: e.samlIdP.meta,
-		AllowIDPInitiated: true, ReplayCache: p.saml.replays,
-		Clock: dsig.NewFakeClockAt(now),
-	}
-	if e.SAML.SigningKey != nil {
-		sp.Key, sp.Certificate, sp.SignatureMethod = e.SAML.SigningKey, e.SAML.SigningCertificate, e.SAML.SignatureMethod
+	sp := &saml.ServiceProvider{EntityID: cmp.Or(l.EntityID, config.ProxySAMLEntityID), AcsURL: *u, SloURL: *slo, Clock: dsig.NewFakeClockAt(now)}
+	if l.SigningKey != nil {
+		sp.Key, sp.Certificate, sp.SignatureMethod = l.SigningKey, l.SigningCertificate, l.SignatureMethod
 	}
 	return sp, nil
 }
@@ -165,8 +219,7 @@ func peekSAMLResponse(samlResponse string) (issuer, inResponseTo string) {
 	return issuer, root.SelectAttrValue("InResponseTo", "")
 }
 
-func (e *envState) fetchSAMLMetadata(p *Proxy) (*saml.EntityDescriptor, error) {
-	src := e.SAML.Metadata
+func (e *envState) fetchSAMLMetadata(p *Proxy, src string) (*saml.EntityDescriptor, error) {
 	if !config.IsHTTPURL(src) {
 		raw, err := os.ReadFile(src)
 		if err != nil {
@@ -191,13 +244,13 @@ func (e *envState) fetchSAMLMetadata(p *Proxy) (*saml.EntityDescriptor, error) {
 // HTTP-Redirect binding or, as the ADC's -samlBinding POST does, an
 // auto-submitting HTTP-POST form; a silent login of the active persona adds
 // login_hint and ForceAuthn, which replace the IdP's session.
-func (p *Proxy) startSAMLLogin(w http.ResponseWriter, r *http.Request, env *envState, act *Active, returnTo string) {
-	if env.SAML == nil {
+func (p *Proxy) startSAMLLogin(w http.ResponseWriter, r *http.Request, env *envState, login *SAMLLogin, act *Active, returnTo string) {
+	if login == nil {
 		p.errorPage(w, r, http.StatusBadRequest, "No SAML login", fmt.Sprintf("Environment %q has no SAML identity provider.", env.Name),
 			"log in with OIDC, or run the proxy with authdev's IdP (`authdev up`), which speaks SAML in every environment")
 		return
 	}
-	sp, err := env.serviceProvider(p, p.origin(r)+SAMLACSPath)
+	sp, err := env.serviceProvider(p, login, p.origin(r)+SAMLACSPath)
 	if err != nil {
 		p.errorPage(w, r, http.StatusBadGateway, "Bad gateway", "The SAML identity provider did not answer.",
 			err.Error()+": start it (`authdev up` or `authdev idp`) and reload this page")
@@ -207,12 +260,12 @@ func (p *Proxy) startSAMLLogin(w http.ResponseWriter, r *http.Request, env *envS
 		force := true
 		sp.ForceAuthn = &force
 	}
-	binding := cmp.Or(env.SAML.Binding, saml.HTTPRedirectBinding)
+	binding := cmp.Or(login.Binding, saml.HTTPRedirectBinding)
 	// As on the ADC, the RelayState is where the login returns to, which a
 	// -relaystateRule may check; the response's InResponseTo finds the
 	// login.
 	relayState := p.origin(r) + safeReturn(returnTo)
-	req, err := sp.MakeAuthenticationRequest(sp.GetSSOBindingLocation(binding), binding, saml.HTTPPostBinding)
+	req, err := sp.MakeAuthenticationRequest(sp.GetSSOBindingLocation(binding), binding, cmp.Or(login.ResponseBinding, saml.HTTPPostBinding))
 	var u *url.URL
 	switch {
 	case err != nil:
@@ -226,7 +279,7 @@ func (p *Proxy) startSAMLLogin(w http.ResponseWriter, r *http.Request, env *envS
 		return
 	}
 	now := p.now()
-	p.saml.pending.put(req.ID, &samlRequest{env: env.Name, returnTo: safeReturn(returnTo)}, now.Add(loginTimeout), now)
+	p.saml.pending.put(req.ID, &samlRequest{env: env.Name, returnTo: safeReturn(returnTo), login: login}, now.Add(loginTimeout), now)
 	if act.Persona != "" {
 		// Appended: the HTTP-Redirect binding's signature covers the query
 		// as it is.
@@ -261,17 +314,18 @@ var samlRequestForm = template.Must(template.New("saml").Parse(`<!doctype html>
 `))
 
 // samlLogoutURL is where /cgi/tmlogout sends the browser once the session
-// of nameID has ended: the IdP's single logout service with a
-// LogoutRequest, or "" when env has none.
-func (p *Proxy) samlLogoutURL(r *http.Request, env *envState, nameID string) (string, error) {
-	if env.SAML == nil || env.SAML.LogoutURL == "" || nameID == "" {
+// of nameID, logged in by login, has ended: the IdP's single logout service
+// with a LogoutRequest, whose ID the LogoutResponse must answer, or "" when
+// login has none.
+func (p *Proxy) samlLogoutURL(r *http.Request, env *envState, login *SAMLLogin, nameID string) (string, error) {
+	if login == nil || login.LogoutURL == "" || nameID == "" {
 		return "", nil
 	}
-	sp, err := env.serviceProvider(p, p.origin(r)+SAMLACSPath)
+	sp, err := env.serviceProvider(p, login, p.origin(r)+SAMLACSPath)
 	if err != nil {
 		return "", err
 	}
-	req, err := sp.MakeLogoutRequest(env.SAML.LogoutURL, nameID)
+	req, err := sp.MakeLogoutRequest(login.LogoutURL, nameID)
 	if err != nil {
 		return "", err
 	}
@@ -279,10 +333,59 @@ func (p *Proxy) samlLogoutURL(r *http.Request, env *envState, nameID string) (st
 	if err != nil {
 		return "", err
 	}
+	now := p.now()
+	p.saml.logouts.put(req.ID, &samlRequest{env: env.Name, login: login}, now.Add(loginTimeout), now)
 	return u.String(), nil
 }
 
-// samlACS is /cgi/samlauth: the IdP posts the SAMLResponse here. crewjam/saml
+// hasSAMLResponse reports whether r carries a SAML message's answer, by
+// the HTTP-Redirect (query) or HTTP-POST (form) binding.
+func hasSAMLResponse(w http.ResponseWriter, r *http.Request) bool {
+	if r.URL.Query().Has("SAMLResponse") {
+		return true
+	}
+	if r.Method != http.MethodPost {
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, samlMaxForm)
+	return r.ParseForm() == nil && r.PostForm.Has("SAMLResponse")
+}
+
+// samlLogoutReturn is the IdP's LogoutResponse arriving at /cgi/tmlogout,
+// after the proxy session has ended. "Logged out" is said only for a
+// response to a LogoutRequest this proxy sent and has not seen answered,
+// signed by the IdP (its issuer), to this proxy (Destination), with
+// Success; anything else gets a page saying what was wrong.
+func (p *Proxy) samlLogoutReturn(w http.ResponseWriter, r *http.Request) {
+	why := "it answers no LogoutRequest this proxy sent: it is unsolicited, replayed or too late"
+	for k, ids := range awaiting(p.saml.logouts, p.now()) {
+		env := p.rt().envs[k.env]
+		if env == nil || k.login == nil {
+			continue
+		}
+		sp, err := env.serviceProvider(p, k.login, p.origin(r)+SAMLACSPath)
+		if err != nil {
+			why = err.Error()
+			continue
+		}
+		resp, err := sp.ParseLogoutResponse(r, ids)
+		if err == nil {
+			p.saml.logouts.delete(resp.InResponseTo)
+			http.Redirect(w, r, LoggedOutPath, http.StatusFound)
+			return
+		}
+		// The IDs other logouts await are nobody else's business.
+		if !errors.Is(err, saml.ErrRequestIDMismatch) {
+			why = samlRefusal(err)
+		}
+	}
+	p.notice("warn", "a SAML LogoutResponse was refused: "+why)
+	p.errorPage(w, r, http.StatusBadRequest, "Logout not confirmed", "The identity provider's SAML LogoutResponse was refused: "+why+".",
+		"your session at this proxy has ended all the same; the IdP's session may not have: log out at the IdP, or log in and out again")
+}
+
+// samlACS is /cgi/samlauth: the IdP posts the SAMLResponse here, or sends
+// a SAMLart that the proxy resolves at the IdP (HTTP-Artifact). crewjam/saml
 // checks the signature (wrapped or moved signatures included), issuer,
 // audience, recipient and destination, validity window and InResponseTo;
 // a request ID is accepted once, and an IdP-initiated assertion once.
@@ -293,42 +396,55 @@ func (p *Proxy) samlACS(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Proxy) completeSAMLLogin(w http.ResponseWriter, r *http.Request) *loginError {
-	if r.Method != http.MethodPost {
-		return loginFailure(http.StatusMethodNotAllowed, "the assertion consumer service takes the IdP's HTTP-POST form: start at the application, not at "+SAMLACSPath)
-	}
 	r.Body = http.MaxBytesReader(w, r.Body, samlMaxForm)
-	if err := r.ParseForm(); err != nil || r.PostForm.Get("SAMLResponse") == "" {
-		return loginFailure(http.StatusBadRequest, fmt.Sprintf("no SAMLResponse in the form (%v)", err))
+	if err := r.ParseForm(); err != nil {
+		return loginFailure(http.StatusBadRequest, fmt.Sprintf("the assertion consumer service could not read the request: %v", err))
 	}
 	now := p.now()
-	issuer, reqID := peekSAMLResponse(r.PostForm.Get("SAMLResponse"))
-	ls := &loginState{Return: "/", Env: p.active.Load().Env}
+	var ls *loginState
 	var ids []string
-	if pending, solicited := p.saml.pending.get(reqID, now); solicited && reqID != "" {
-		p.saml.pending.delete(reqID)
-		ids, ls.Return, ls.Env = []string{reqID}, pending.returnTo, pending.env
+	var login *SAMLLogin
+	art := r.Form.Get("SAMLart")
+	switch {
+	case art != "":
+		ls, login, ids = p.pendingForArtifact(r, art, now)
+	case r.Method != http.MethodPost:
+		return loginFailure(http.StatusMethodNotAllowed, "the assertion consumer service takes the IdP's HTTP-POST form or HTTP-Artifact redirect: start at the application, not at "+SAMLACSPath)
+	case r.PostForm.Get("SAMLResponse") == "":
+		return loginFailure(http.StatusBadRequest, "no SAMLResponse or SAMLart in the request: the IdP sends one of them")
+	default:
+		ls, login, ids = p.pendingForResponse(r.PostForm.Get("SAMLResponse"), now)
 	}
 	env := p.rt().envs[ls.Env]
+	if env != nil && login == nil {
+		login = env.SAML
+	}
 	switch {
 	case env == nil:
 		return loginFailure(http.StatusBadRequest, fmt.Sprintf("environment %q no longer exists", ls.Env))
-	case env.SAML == nil:
+	case login == nil:
 		return loginFailure(http.StatusBadRequest, fmt.Sprintf("environment %q has no SAML identity provider", env.Name))
 	}
-	sp, err := env.serviceProvider(p, p.origin(r)+SAMLACSPath)
+	ls.SAML = login.Name
+	sp, err := env.serviceProvider(p, login, p.origin(r)+SAMLACSPath)
 	if err != nil {
 		return loginFailure(http.StatusBadGateway, err.Error())
 	}
-	if env.SAML.SSOURL != "" {
+	if art != "" && sp.GetArtifactBindingLocation(saml.SOAPBinding) == "" {
+		return loginFailure(http.StatusBadGateway, fmt.Sprintf("the IdP of environment %q sent a SAMLart, but its metadata names no ArtifactResolutionService (SOAP binding) to resolve it at: "+
+			"give the proxy the IdP's metadata with one, or have the IdP answer by HTTP-POST", env.Name))
+	}
+	if login.SSOURL != "" {
 		// As on the ADC, the signature by -samlIdPCertName's certificate
 		// is what is trusted, whichever issuer the IdP names.
+		issuer, _ := peekSAMLResponse(r.PostForm.Get("SAMLResponse"))
 		md := *sp.IDPMetadata
 		md.EntityID = issuer
 		sp.IDPMetadata = &md
 	}
-	if rule := env.SAML.RelayStateRule; rule != nil {
-		if ok, undef := rule(r, r.PostForm.Get("RelayState")); !ok {
-			why := fmt.Sprintf("the RelayState %q fails the samlAction's -relaystateRule", r.PostForm.Get("RelayState"))
+	if rule := login.RelayStateRule; rule != nil {
+		if ok, undef := rule(r, r.Form.Get("RelayState")); !ok {
+			why := fmt.Sprintf("the RelayState %q fails the samlAction's -relaystateRule", r.Form.Get("RelayState"))
 			if undef != "" {
 				why += " (UNDEF: " + undef + ")"
 			}
@@ -339,7 +455,66 @@ func (p *Proxy) completeSAMLLogin(w http.ResponseWriter, r *http.Request) *login
 	if err != nil {
 		return loginFailure(http.StatusUnauthorized, "the SAML response was refused: "+samlRefusal(err))
 	}
-	return p.startSession(w, r, env, ls, SAMLClaims(a, env.SAML.Attributes, env.GroupsClaim), "", now, config.LoginSAML)
+	if art != "" {
+		p.answeredByArtifact(a, ls, now)
+	}
+	return p.startSession(w, r, env, ls, SAMLClaims(a, login.Attributes, env.GroupsClaim), "", now, config.LoginSAML)
+}
+
+// pendingForResponse finds the login a posted SAMLResponse answers, by its
+// InResponseTo, which is then used up; an unsolicited response is an
+// IdP-initiated login to the active environment (login nil: its default).
+func (p *Proxy) pendingForResponse(samlResponse string, now time.Time) (*loginState, *SAMLLogin, []string) {
+	ls := &loginState{Return: "/", Env: p.active.Load().Env}
+	_, reqID := peekSAMLResponse(samlResponse)
+	pending, solicited := p.saml.pending.get(reqID, now)
+	if !solicited || reqID == "" {
+		return ls, nil, nil
+	}
+	p.saml.pending.delete(reqID)
+	ls.Return, ls.Env = pending.returnTo, pending.env
+	return ls, pending.login, []string{reqID}
+}
+
+// pendingForArtifact finds the environment and SAML login whose IdP issued
+// art (its SourceID is the SHA-1 of the IdP's entity id) and the logins
+// pending there, any of which the resolved Response may answer;
+// answeredByArtifact then uses up the one it does. Without a match it is
+// the active environment's default login, whose IdP then refuses or fails
+// to resolve it.
+func (p *Proxy) pendingForArtifact(r *http.Request, art string, now time.Time) (*loginState, *SAMLLogin, []string) {
+	ls := &loginState{Return: "/", Env: p.active.Load().Env}
+	raw, err := base64.StdEncoding.DecodeString(art)
+	if err != nil || len(raw) != config.SAMLArtifactLength {
+		return ls, nil, nil
+	}
+	for name, env := range p.rt().envs {
+		for _, l := range env.samlLogins() {
+			sp, err := env.serviceProvider(p, l, p.origin(r)+SAMLACSPath)
+			if err == nil && config.SAMLArtifactSourceID(sp.IDPMetadata.EntityID) == [20]byte(raw[4:24]) {
+				ls.Env = name
+				return ls, l, awaiting(p.saml.pending, now)[awaitKey{name, l}]
+			}
+		}
+	}
+	return ls, nil, nil
+}
+
+// answeredByArtifact uses up the login the resolved assertion a answers
+// and returns the browser where that login started.
+func (p *Proxy) answeredByArtifact(a *saml.Assertion, ls *loginState, now time.Time) {
+	if a.Subject == nil {
+		return
+	}
+	for _, c := range a.Subject.SubjectConfirmations {
+		if d := c.SubjectConfirmationData; d != nil && d.InResponseTo != "" {
+			if pending, ok := p.saml.pending.get(d.InResponseTo, now); ok {
+				p.saml.pending.delete(d.InResponseTo)
+				ls.Return = pending.returnTo
+			}
+			return
+		}
+	}
 }
 
 // samlRefusal is the reason behind crewjam/saml's "Authentication failed".

@@ -19,6 +19,8 @@ type session struct {
 	// IDToken is the hint for RP-initiated logout; dropped when the
 	// cookie would grow past what browsers keep.
 	IDToken string `json:"t,omitempty"`
+	// SAML names the SAML login of the session, for its logout.
+	SAML    string `json:"sa,omitempty"`
 	Created int64  `json:"ct"`
 	Seen    int64  `json:"st"`
 }

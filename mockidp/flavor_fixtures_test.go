@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2/clientcredentials"
 
@@ -115,6 +116,25 @@ var fixtures = map[config.Flavor]fixture{
 		client: shape{claims: map[string]string{"iss": "string", "sub": "string", "aud": "string", "iat": "number", "exp": "number",
 			"azp": "string", "scope": "string", "gty": "string"}, typ: "JWT"},
 		userinfo: shape{claims: map[string]string{"sub": "string", "nickname": "string", "name": "string", "email": "string", "email_verified": "bool"}},
+	},
+	config.FlavorADFS: {
+		env: "fs",
+		// ADFS 2016+ tokens as Microsoft shows them: access tokens with appid,
+		// apptype (client_credentials), authmethod, auth_time as a timestamp
+		// string, ver 1.0 and scp; ID tokens with upn and unique_name; the
+		// group and role claim types under their JWT names.
+		source: "https://learn.microsoft.com/en-us/windows-server/identity/ad-fs/development/ad-fs-openid-connect-oauth-concepts",
+		access: shape{claims: map[string]string{"aud": "string", "iss": "string", "iat": "number", "exp": "number", "appid": "string",
+			"authmethod": "string", "auth_time": "string", "ver": "string", "scp": "string", "upn": "string", "unique_name": "string",
+			"group": "string", "role": "array", "sub": "string"},
+			absent: []string{"client_id", "scope", "azp", "jti", "email", "groups", "roles"}, typ: "JWT"},
+		id: shape{claims: map[string]string{"aud": "string", "iss": "string", "iat": "number", "exp": "number", "auth_time": "number",
+			"nonce": "string", "sub": "string", "upn": "string", "unique_name": "string", "at_hash": "string", "group": "string"},
+			absent: []string{"azp", "email", "groups"}, typ: "JWT"},
+		client: shape{claims: map[string]string{"aud": "string", "iss": "string", "iat": "number", "exp": "number", "appid": "string",
+			"apptype": "string", "ver": "string", "scp": "string"}, absent: []string{"client_id", "upn", "unique_name", "group"}, typ: "JWT"},
+		// ADFS's userinfo endpoint returns the subject alone.
+		userinfo: shape{claims: map[string]string{"sub": "string"}, absent: []string{"upn", "email", "name", "group"}},
 	},
 	config.FlavorGeneric: {
 		env: "dev",
@@ -282,6 +302,21 @@ func TestFlavorValuesFollowTheProvidersRules(t *testing.T) {
 		}
 		if a["origin_jti"] != i["origin_jti"] || a["event_id"] != i["event_id"] || i["custom:department"] != "platform" {
 			t.Errorf("tokens of one sign-in differ: %v %v", a, i)
+		}
+	})
+	t.Run("adfs: /adfs issuer and discovery, upn, DOMAIN\\user, one group as a string, appid", func(t *testing.T) {
+		a, i, c, _ := get("fs")
+		if srv.Issuer("fs") != base+"/fs/adfs" || srv.Endpoints("fs").Discovery != base+"/fs/adfs/.well-known/openid-configuration" {
+			t.Errorf("issuer %s, discovery %s", srv.Issuer("fs"), srv.Endpoints("fs").Discovery)
+		}
+		if i["upn"] != "alice@example.com" || i["unique_name"] != `FS\alice` || a["group"] != "eng-admins" || fmt.Sprint(a["role"]) != "[admin auditor]" {
+			t.Errorf("id %v / access %v", i, a)
+		}
+		if a["appid"] != "webapp" || c["appid"] != "ci" || c["apptype"] != "Confidential" || a["ver"] != "1.0" || a["scp"] != "openid profile email" {
+			t.Errorf("access %v / client %v", a, c)
+		}
+		if _, err := time.Parse(time.RFC3339, fmt.Sprint(a["auth_time"])); err != nil {
+			t.Errorf("access auth_time %v is not ADFS's timestamp string: %v", a["auth_time"], err)
 		}
 	})
 	t.Run("auth0: trailing-slash issuer, userinfo audience, permissions, @clients", func(t *testing.T) {

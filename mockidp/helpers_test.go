@@ -72,6 +72,7 @@ environments:
   a0: {flavor: auth0, roles: {eng-admins: [admin]}}
   a9: {flavor: auth0, roles: {eng-admins: [admin]}, auth0: {rfc9068: true, permissions: {admin: ["read:users", "write:users"]}}}
   gen: {flavor: generic, roles: {eng: [reader]}}
+  fs: {flavor: adfs, roles: {eng-admins: [admin, auditor]}}
   es: {flavor: generic, alg: ES256, audience: api://es}
 `
 

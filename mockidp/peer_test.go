@@ -124,7 +124,7 @@ func TestOpenIDClientDiscoversEveryIssuerOverTLS(t *testing.T) {
 	node := requireNodePeer(t, "openid-client")
 	srv, ca, _ := tlsServer(t)
 	var issuers []string
-	for _, env := range []string{"dev", "okta", "prod", "kc", "cog", "a0"} {
+	for _, env := range []string{"dev", "okta", "prod", "kc", "cog", "a0", "fs"} {
 		issuers = append(issuers, srv.Issuer(env))
 	}
 	job, _ := json.Marshal(map[string]any{"issuers": issuers, "clientId": "ci", "clientSecret": "ci-secret"})

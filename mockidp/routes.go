@@ -41,6 +41,7 @@ func (s *Server) routes() http.Handler {
 			handle(p+samlSSOPath, http.HandlerFunc(ep.samlSSO))
 			handle(p+samlSLOPath, http.HandlerFunc(ep.samlSLO))
 			handle(p+samlIDPInitiatedPath, http.HandlerFunc(ep.samlIDPInitiated))
+			handle(p+samlArtifactPath, http.HandlerFunc(ep.samlArtifactResolve))
 		}
 	}
 	mux.HandleFunc(s.basePath+"/healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -29,22 +29,28 @@ const (
 	maxSAMLForm = 256 << 10
 )
 
-// SAMLEndpoints are an environment's SAML URLs; the metadata URL is also
-// the IdP's entity id.
+// SAMLEndpoints are an environment's SAML URLs, and its IdP's entity id:
+// the metadata URL unless the flavor names its IdP otherwise (ADFS).
 type SAMLEndpoints struct {
-	Metadata, SSO, SLO, IDPInitiated string
+	EntityID, Metadata, SSO, SLO, IDPInitiated, ArtifactResolution string
 }
 
 // SAMLEndpoints returns env's SAML URLs: under BaseURL/env whatever the
 // flavor's OIDC layout.
 func (s *Server) SAMLEndpoints(env string) SAMLEndpoints {
 	base := s.BaseURL() + "/" + env
-	return SAMLEndpoints{Metadata: SAMLMetadataURL(s.BaseURL(), env), SSO: base + samlSSOPath,
-		SLO: base + samlSLOPath, IDPInitiated: base + samlIDPInitiatedPath}
+	e := SAMLEndpoints{EntityID: SAMLMetadataURL(s.BaseURL(), env), Metadata: SAMLMetadataURL(s.BaseURL(), env), SSO: base + samlSSOPath,
+		SLO: base + samlSLOPath, IDPInitiated: base + samlIDPInitiatedPath, ArtifactResolution: base + samlArtifactPath}
+	if es := s.envs[env]; es != nil && es.flavor.SAMLEntityIDPath != nil {
+		host := strings.TrimPrefix(strings.TrimPrefix(s.BaseURL(), "https://"), "http://")
+		host, _, _ = strings.Cut(host, "/")
+		e.EntityID = "http://" + host + es.flavor.SAMLEntityIDPath(es.cfg)
+	}
+	return e
 }
 
-// SAMLMetadataURL is the metadata URL (and entity id) of env's SAML IdP
-// on an IdP serving at base, for callers that do not run it.
+// SAMLMetadataURL is the metadata URL of env's SAML IdP on an IdP serving
+// at base, for callers that do not run it.
 func SAMLMetadataURL(base, env string) string {
 	return strings.TrimRight(base, "/") + "/" + env + samlMetadataPath
 }
@@ -73,8 +79,9 @@ func (ep *issuerEP) identityProvider(acs string) (*saml.IdentityProvider, error)
 		return nil, err
 	}
 	e := ep.s.SAMLEndpoints(ep.env.cfg.Name)
+	// The library takes the metadata URL for the entity id.
 	var u [3]*url.URL
-	for i, raw := range []string{e.Metadata, e.SSO, e.SLO} {
+	for i, raw := range []string{e.EntityID, e.SSO, e.SLO} {
 		if u[i], err = url.Parse(raw); err != nil {
 			return nil, err
 		}
@@ -103,13 +110,25 @@ func (l samlLog) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (ep *issuerEP) samlMetadata(w http.ResponseWriter, r *http.Request) {
+// samlMetadata is the library's metadata with the artifact resolution
+// service, which the library does not offer, added.
+func (ep *issuerEP) samlMetadata(w http.ResponseWriter, _ *http.Request) {
 	idp, err := ep.identityProvider("")
 	if err != nil {
 		ep.samlErrorPage(w, http.StatusInternalServerError, err)
 		return
 	}
-	idp.ServeMetadata(w, r)
+	md := idp.Metadata()
+	isDefault := true
+	md.IDPSSODescriptors[0].SSODescriptor.ArtifactResolutionServices = []saml.IndexedEndpoint{{Binding: saml.SOAPBinding,
+		Location: ep.s.SAMLEndpoints(ep.env.cfg.Name).ArtifactResolution, Index: samlArtifactIndex, IsDefault: &isDefault}}
+	buf, err := xml.MarshalIndent(md, "", "  ")
+	if err != nil {
+		ep.samlErrorPage(w, http.StatusInternalServerError, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/samlmetadata+xml")
+	_, _ = w.Write(buf)
 }
 
 // samlSSO is the single sign-on service: an AuthnRequest with the
@@ -162,22 +181,32 @@ type authnRequestPeek struct {
 	Binding string `xml:"ProtocolBinding,attr"`
 }
 
-// peekAuthnRequest refuses what no SAML message may carry, a DTD (SAML
-// bindings §3.4.4, and the door to entity expansion), and response bindings
-// other than HTTP-POST; and reads the ACS URL, which the built-in proxy SP
-// needs before the library looks the SP up.
+// peekAuthnRequest refuses what no SAML message may carry, a DTD, and
+// response bindings other than HTTP-POST and HTTP-Artifact; and reads the
+// ACS URL, which the built-in proxy SP needs before the library looks the
+// SP up.
 func peekAuthnRequest(raw []byte) (authnRequestPeek, error) {
 	var p authnRequestPeek
-	if bytes.Contains(bytes.ToUpper(raw), []byte("<!DOCTYPE")) || bytes.Contains(bytes.ToUpper(raw), []byte("<!ENTITY")) {
-		return p, fmt.Errorf("%w: the AuthnRequest carries a DTD, which SAML messages may not", saml.ErrMalformedMessage)
+	if err := refuseDTD(raw, "AuthnRequest"); err != nil {
+		return p, err
 	}
 	if err := xml.Unmarshal(raw, &p); err != nil {
 		return p, fmt.Errorf("%w: the SAMLRequest is not XML: %v", saml.ErrMalformedMessage, err)
 	}
-	if p.Binding != "" && p.Binding != saml.HTTPPostBinding {
-		return p, fmt.Errorf("%w: ProtocolBinding %q: this IdP answers with the HTTP-POST binding (%s) only", saml.ErrUnsupported, p.Binding, saml.HTTPPostBinding)
+	if p.Binding != "" && p.Binding != saml.HTTPPostBinding && p.Binding != saml.HTTPArtifactBinding {
+		return p, fmt.Errorf("%w: ProtocolBinding %q: this IdP answers with the HTTP-POST (%s) or HTTP-Artifact (%s) binding",
+			saml.ErrUnsupported, p.Binding, saml.HTTPPostBinding, saml.HTTPArtifactBinding)
 	}
 	return p, nil
+}
+
+// refuseDTD refuses a message carrying a DTD, which SAML messages may not
+// (saml-bindings §3.4.4), and which opens the door to entity expansion.
+func refuseDTD(raw []byte, what string) error {
+	if up := bytes.ToUpper(raw); bytes.Contains(up, []byte("<!DOCTYPE")) || bytes.Contains(up, []byte("<!ENTITY")) {
+		return fmt.Errorf("%w: the %s carries a DTD, which SAML messages may not", saml.ErrMalformedMessage, what)
+	}
+	return nil
 }
 
 // samlChoose turns the picker's POST for an HTTP-Redirect request back
@@ -307,7 +336,7 @@ func (ep *issuerEP) samlErrorPage(w http.ResponseWriter, status int, err error) 
 	case errors.Is(err, saml.ErrMalformedMessage), errors.Is(err, saml.ErrMissingElement):
 		hint = " The SAMLRequest must be a SAML 2.0 AuthnRequest: deflated and base64-encoded for HTTP-Redirect, base64-encoded for HTTP-POST."
 	case errors.Is(err, saml.ErrUnsupported):
-		hint = " Ask for the HTTP-POST binding, or leave ProtocolBinding out."
+		hint = " Ask for the HTTP-POST or HTTP-Artifact binding, or leave ProtocolBinding out."
 	case errors.Is(err, saml.ErrExpired), errors.Is(err, saml.ErrNotYetValid):
 		hint = " Check the service provider's clock, and start the login again."
 	}

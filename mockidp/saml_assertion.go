@@ -43,7 +43,8 @@ func (h *samlIdP) MakeAssertion(req *saml.IdpAuthnRequest, session *saml.Session
 }
 
 // SAMLAttributes are a persona's facts in env as the IdP's assertions carry
-// them: email, name, groups and roles (multi-valued) and custom claims,
+// them: email (also as upn where the flavor has one), name, groups and
+// roles (multi-valued) and custom claims,
 // named by the environment's flavor unless the SP's attributes map renames
 // (or, with "", drops) them. `authdev adc explain` shows them.
 func SAMLAttributes(env *config.Environment, id config.Identity, sp config.SAMLServiceProvider) []saml.Attribute {
@@ -55,6 +56,7 @@ func SAMLAttributes(env *config.Environment, id config.Identity, sp config.SAMLS
 	}
 	facts := []fact{
 		{"email", names.Email, []string{id.Email}},
+		{"upn", names.UPN, []string{id.Email}},
 		{"name", names.Name, []string{id.Name}},
 		{"groups", names.Groups, groupValues(spec, env, id.Groups)},
 		{"roles", names.Roles, env.RolesFor(id.Groups)},
@@ -112,14 +114,18 @@ func claimValues(v any) []string {
 }
 
 // WriteResponse implements saml.ResponseWriter: the HTTP-POST binding's
-// form, which a script submits and which, without JavaScript, has a button.
-// The assertion is signed unless the SP says sign_assertion: false; the
-// response is signed unless it says sign_response: false.
+// form, which a script submits and which, without JavaScript, has a button;
+// or the HTTP-Artifact binding's redirect. The assertion is signed unless
+// the SP says sign_assertion: false; the response is signed unless it says
+// sign_response: false.
 func (h *samlIdP) WriteResponse(w http.ResponseWriter, req *saml.IdpAuthnRequest) error {
 	if req.ResponseEl == nil {
 		if err := h.makeResponse(req); err != nil {
 			return err
 		}
+	}
+	if h.wantsArtifact(req) {
+		return h.sendArtifact(w, req)
 	}
 	form, err := req.PostBinding()
 	if err != nil {

@@ -50,3 +50,32 @@ func FuzzSAMLRequest(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSAMLArtifactResolve feeds arbitrary SOAP messages to the artifact
+// resolution service: it answers an ArtifactResponse without a Response
+// (no artifact was issued) or a plain refusal, never a panic or a server
+// error.
+func FuzzSAMLArtifactResolve(f *testing.F) {
+	srv := fuzzServer(f)
+	for _, seed := range []string{
+		`<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><samlp:ArtifactResolve xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="id-1" Version="2.0" IssueInstant="2026-01-01T00:00:00Z"><saml:Issuer>urn:authdev:proxy</saml:Issuer><samlp:Artifact>AAQAAA==</samlp:Artifact></samlp:ArtifactResolve></soapenv:Body></soapenv:Envelope>`,
+		`<!DOCTYPE a [<!ENTITY b "c">]><a>&b;</a>`,
+		`<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body/></soapenv:Envelope>`,
+		"", "\x00\xff", "<a",
+	} {
+		f.Add([]byte(seed))
+	}
+	h := srv.Handler()
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		r := httptest.NewRequest(http.MethodPost, "/dev/saml/artifact", bytes.NewReader(raw))
+		r.Header.Set("Content-Type", "text/xml")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if rec.Code != http.StatusOK && rec.Code != http.StatusBadRequest {
+			t.Fatalf("status %d for %q:\n%s", rec.Code, raw, rec.Body)
+		}
+		if strings.Contains(rec.Body.String(), "Assertion") {
+			t.Fatalf("a Response for %q, though no artifact was issued:\n%s", raw, rec.Body)
+		}
+	})
+}

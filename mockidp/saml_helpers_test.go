@@ -59,6 +59,7 @@ environments:
     flavor: entra
     roles: {sg-prod-admins: [admin, auditor]}
   a0: {flavor: auth0}
+  fs: {flavor: adfs, roles: {eng-admins: [admin]}}
 `
 
 // spKey is a test SP's RSA key and self-signed certificate.
@@ -170,10 +171,18 @@ func get(t testing.TB, c *http.Client, u string) page {
 // AuthnRequest's ID and the SSO URL with login_hint when hint is set.
 func redirectLogin(t testing.TB, sp *saml.ServiceProvider, relayState, hint string) (string, string) {
 	t.Helper()
-	req, err := sp.MakeAuthenticationRequest(sp.GetSSOBindingLocation(saml.HTTPRedirectBinding), saml.HTTPRedirectBinding, saml.HTTPPostBinding)
+	return redirectLoginFor(t, sp, relayState, hint, saml.HTTPPostBinding)
+}
+
+// redirectLoginFor is redirectLogin asking for the response by binding
+// (its ProtocolBinding), or for none when binding is "".
+func redirectLoginFor(t testing.TB, sp *saml.ServiceProvider, relayState, hint, binding string) (string, string) {
+	t.Helper()
+	req, err := sp.MakeAuthenticationRequest(sp.GetSSOBindingLocation(saml.HTTPRedirectBinding), saml.HTTPRedirectBinding, binding)
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.ProtocolBinding = binding
 	u, err := req.Redirect(relayState, sp)
 	if err != nil {
 		t.Fatal(err)

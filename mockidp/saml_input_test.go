@@ -31,9 +31,10 @@ func TestSAMLBadInputGetsAClearErrorPage(t *testing.T) {
 	srv := idptest.NewTestServer(t, idptest.Config(t, samlYAML))
 	sso := srv.SAMLEndpoints("dev").SSO
 	bomb := deflated(t, bytes.Repeat([]byte("A"), 20<<20))
-	artifact := strings.Replace(strings.Replace(xxeRequest, "<!DOCTYPE r [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>", "", 1), "&xxe;",
+	redirectBack := strings.Replace(strings.Replace(xxeRequest, "<!DOCTYPE r [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>", "", 1), "&xxe;",
 		"https://app.example.com/saml", 1)
-	artifact = strings.Replace(artifact, `Version=`, `ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact" Version=`, 1)
+	// HTTP-Redirect cannot carry a Response (saml-profiles §4.1.2).
+	redirectBack = strings.Replace(redirectBack, `Version=`, `ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Version=`, 1)
 	cases := []struct {
 		name, method, body string
 		query              url.Values
@@ -47,7 +48,7 @@ func TestSAMLBadInputGetsAClearErrorPage(t *testing.T) {
 		{"entities and a DTD", "POST", url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString([]byte(xxeRequest))}}.Encode(), nil, 400, "DTD"},
 		{"DTD over HTTP-Redirect", "GET", "", url.Values{"SAMLRequest": {deflated(t, []byte(xxeRequest))}}, 400, "DTD"},
 		{"oversized POST", "POST", "SAMLRequest=" + strings.Repeat("A", 300<<10), nil, 400, "too large"},
-		{"artifact binding", "POST", url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString([]byte(artifact))}}.Encode(), nil, 400, "HTTP-POST binding"},
+		{"response by HTTP-Redirect", "POST", url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString([]byte(redirectBack))}}.Encode(), nil, 400, "HTTP-Artifact"},
 		{"unknown binding (PUT)", "PUT", "", url.Values{"SAMLRequest": {"x"}}, 405, "GET (HTTP-Redirect binding) or POST"},
 		{"no SAMLRequest", "GET", "", nil, 400, "idp-initiated"},
 	}

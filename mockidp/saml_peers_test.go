@@ -135,6 +135,31 @@ func pysaml2(t *testing.T, stdin string, args ...string) (string, error) {
 	return string(out), nil
 }
 
+// pysaml2Start has pysaml2, as the SP app.example.com trusting env's
+// metadata, make its AuthnRequest (mode "request" or "artifact-request"):
+// it returns the SP's arguments and the request's URL and ID.
+func pysaml2Start(t *testing.T, srv *mockidp.Server, env, mode string) ([]string, pysaml2Request) {
+	t.Helper()
+	md := get(t, browser(t), srv.SAMLEndpoints(env).Metadata)
+	mdPath := filepath.Join(t.TempDir(), "idp.xml")
+	if err := os.WriteFile(mdPath, []byte(md.body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sp := []string{mdPath, "https://app.example.com/saml", "https://app.example.com/saml/acs"}
+	out, err := pysaml2(t, "", append([]string{mode}, sp...)...)
+	if err != nil {
+		t.Fatalf("pysaml2 could not build an AuthnRequest from authdev's metadata: %v\n%s", err, out)
+	}
+	var start pysaml2Request
+	if err := json.Unmarshal([]byte(out), &start); err != nil {
+		t.Fatal(err)
+	}
+	return sp, start
+}
+
+// pysaml2Request is pysaml2's AuthnRequest: its HTTP-Redirect URL and ID.
+type pysaml2Request struct{ URL, ID string }
+
 // A strict pysaml2 SP (signed response and assertion required, no
 // unsolicited responses) starts the login and consumes authdev's answer:
 // https://pysaml2.readthedocs.io/en/latest/howto/config.html
@@ -142,22 +167,9 @@ func TestPysaml2ConsumesTheIdPsResponsesInStrictMode(t *testing.T) {
 	srv := idptest.NewTestServer(t, idptest.Config(t, samlYAML))
 	for _, env := range []string{"dev", "prod"} {
 		t.Run(env, func(t *testing.T) {
-			md := get(t, browser(t), srv.SAMLEndpoints(env).Metadata)
-			mdPath := filepath.Join(t.TempDir(), "idp.xml")
-			if err := os.WriteFile(mdPath, []byte(md.body), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			sp := []string{mdPath, "https://app.example.com/saml", "https://app.example.com/saml/acs"}
-			out, err := pysaml2(t, "", append([]string{"request"}, sp...)...)
-			if err != nil {
-				t.Fatalf("pysaml2 could not build an AuthnRequest from authdev's metadata: %v\n%s", err, out)
-			}
-			var start struct{ URL, ID string }
-			if err := json.Unmarshal([]byte(out), &start); err != nil {
-				t.Fatal(err)
-			}
+			sp, start := pysaml2Start(t, srv, env, "request")
 			f := parseSAMLForm(t, get(t, browser(t), start.URL+"&login_hint=alice"))
-			out, err = pysaml2(t, f.SAMLResponse, append([]string{"response"}, append(sp, start.ID)...)...)
+			out, err := pysaml2(t, f.SAMLResponse, append([]string{"response"}, append(sp, start.ID)...)...)
 			if err != nil {
 				t.Fatalf("pysaml2 refused authdev's response: %v\n%s", err, out)
 			}

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -37,6 +38,10 @@ type samlSP struct {
 	mu      sync.Mutex
 	meta    *saml.EntityDescriptor
 	fetched time.Time
+	// artifactACS are the ACS URLs its metadata gives the HTTP-Artifact
+	// binding. The library sees every ACS as HTTP-POST, the binding it
+	// sends; WriteResponse sends artifacts to these.
+	artifactACS map[string]bool
 }
 
 // samlSPs is the IdP's SAML service provider registry.
@@ -93,6 +98,9 @@ func (r *samlSPs) lookup(ctx context.Context, entityID, acs string) (*saml.Entit
 		}
 		return r.proxyMetadata(entityID, acs, keys), nil, nil
 	}
+	// An SP known only by a metadata URL may not be up yet: its error says
+	// so, and the next request reads the metadata again.
+	var unread error
 	for _, sp := range r.list {
 		if sp.cfg.EntityID != "" && sp.cfg.EntityID != entityID {
 			continue
@@ -102,11 +110,15 @@ func (r *samlSPs) lookup(ctx context.Context, entityID, acs string) (*saml.Entit
 			if sp.cfg.EntityID == entityID {
 				return nil, nil, err
 			}
+			unread = errors.Join(unread, err)
 			continue
 		}
 		if ed.EntityID == entityID {
 			return ed, &sp.cfg, nil
 		}
+	}
+	if unread != nil {
+		return nil, nil, unread
 	}
 	return nil, nil, os.ErrNotExist
 }
@@ -173,9 +185,20 @@ func (r *samlSPs) metadata(ctx context.Context, sp *samlSP) (*saml.EntityDescrip
 		sso = &ed.SPSSODescriptors[0]
 	}
 	acs := c.ACS()
+	artifactACS := map[string]bool{}
 	if len(acs) == 0 && sso != nil {
+		post := map[string]bool{}
 		for _, ep := range sso.AssertionConsumerServices {
-			if ep.Binding == saml.HTTPPostBinding {
+			post[ep.Location] = post[ep.Location] || ep.Binding == saml.HTTPPostBinding
+		}
+		for _, ep := range sso.AssertionConsumerServices {
+			switch {
+			case ep.Binding == saml.HTTPPostBinding:
+				acs = append(acs, ep.Location)
+			case ep.Binding == saml.HTTPArtifactBinding && !post[ep.Location]:
+				// At a URL that takes both, HTTP-POST unless the
+				// AuthnRequest asks for artifacts.
+				artifactACS[ep.Location] = true
 				acs = append(acs, ep.Location)
 			}
 		}
@@ -186,11 +209,28 @@ func (r *samlSPs) metadata(ctx context.Context, sp *samlSP) (*saml.EntityDescrip
 	}
 	out := spDescriptor(ed.EntityID, acs, keys)
 	if sso != nil {
+		// AuthnRequestsSigned makes crewjam/saml refuse the SP's unsigned
+		// AuthnRequests.
 		out.SPSSODescriptors[0].AttributeConsumingServices = sso.AttributeConsumingServices
 		out.SPSSODescriptors[0].SingleLogoutServices = sso.SingleLogoutServices
+		out.SPSSODescriptors[0].AuthnRequestsSigned = sso.AuthnRequestsSigned
 	}
-	sp.meta, sp.fetched = out, r.now()
+	sp.meta, sp.fetched, sp.artifactACS = out, r.now(), artifactACS
 	return out, nil
+}
+
+// artifactACS reports whether the metadata of the SP entityID gives its
+// ACS at location the HTTP-Artifact binding.
+func (r *samlSPs) artifactACS(entityID, location string) bool {
+	for _, sp := range r.list {
+		sp.mu.Lock()
+		match := sp.meta != nil && sp.meta.EntityID == entityID && sp.artifactACS[location]
+		sp.mu.Unlock()
+		if match {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *samlSPs) readMetadata(ctx context.Context, c config.SAMLServiceProvider) ([]byte, error) {

@@ -84,6 +84,15 @@ func TestSAMLAttributesTakeTheFlavorsNames(t *testing.T) {
 			"http://schemas.auth0.com/department":                                {"platform"},
 			"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress": {"alice@example.com"},
 		},
+		// ADFS's claim types, as its "Send LDAP Attributes as Claims" rules
+		// issue them: https://learn.microsoft.com/en-us/windows-server/identity/ad-fs/technical-reference/when-to-use-a-send-ldap-attributes-as-claims-rule
+		"fs": {
+			"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn":          {"alice@example.com"},
+			"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress": {"alice@example.com"},
+			"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name":         {"Alice Admin"},
+			"http://schemas.xmlsoap.org/claims/Group":                            {"eng-admins", "eng"},
+			"http://schemas.microsoft.com/ws/2008/06/identity/claims/role":       {"admin"},
+		},
 	}
 	for env, want := range cases {
 		t.Run(env, func(t *testing.T) {
@@ -100,6 +109,27 @@ func TestSAMLAttributesTakeTheFlavorsNames(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// ADFS names its SAML IdP by its Federation Service identifier, which
+// relying parties compare with the issuer, by default
+// http://<host>/adfs/services/trust whatever the scheme it serves on:
+// https://learn.microsoft.com/en-us/windows-server/identity/ad-fs/technical-reference/how-uris-are-used-in-ad-fs
+func TestSAMLIdPOfTheADFSFlavorIsNamedAsADFSNamesIt(t *testing.T) {
+	srv := idptest.NewTestServer(t, idptest.Config(t, samlYAML))
+	want := "http://" + strings.TrimPrefix(srv.BaseURL(), "http://") + "/fs/adfs/services/trust"
+	sp := testSP(t, srv, "fs", "https://app.example.com/saml", "https://app.example.com/saml/acs")
+	if sp.IDPMetadata.EntityID != want || srv.SAMLEndpoints("fs").EntityID != want {
+		t.Fatalf("entity id %q (endpoints %q), want %q", sp.IDPMetadata.EntityID, srv.SAMLEndpoints("fs").EntityID, want)
+	}
+	id, u := redirectLogin(t, sp, "", "alice")
+	a, err := parseSAMLForm(t, get(t, browser(t), u)).consume(t, sp, id)
+	if err != nil || a.Issuer.Value != want {
+		t.Fatalf("assertion issuer %v: %v", a, errDetail(err))
+	}
+	if dev := testSP(t, srv, "dev", "https://app.example.com/saml", "https://app.example.com/saml/acs"); dev.IDPMetadata.EntityID != srv.SAMLEndpoints("dev").Metadata {
+		t.Errorf("other flavors keep the metadata URL as entity id, got %q", dev.IDPMetadata.EntityID)
 	}
 }
 

@@ -97,6 +97,9 @@ type Server struct {
 	devices  *ttlStore[*deviceGrant]
 	userCode *ttlStore[string]
 	revoked  *ttlStore[struct{}]
+	// samlArtifacts are Responses issued by the HTTP-Artifact binding,
+	// awaiting resolution.
+	samlArtifacts *ttlStore[*issuedArtifact]
 
 	// signing bounds concurrent signatures to the CPUs: beyond that,
 	// requests only queue inside the signer and the p99 latency balloons.
@@ -201,6 +204,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	s.devices = newTTLStore[*deviceGrant](s.now, deviceTTL, maxDevices)
 	s.userCode = newTTLStore[string](s.now, deviceTTL, maxDevices)
 	s.revoked = newTTLStore[struct{}](s.now, s.ttl+time.Minute, maxRevoked)
+	s.samlArtifacts = newTTLStore[*issuedArtifact](s.now, samlArtifactTTL, maxSAMLArtifacts)
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -198,9 +199,13 @@ func adcExplainRun(opts *ADCExplainOptions) error {
 		return err
 	}
 	settings := e.Settings()
-	user, samlAttrs, err := explainIdentity(opts.Via, id, env, settings)
+	login, err := explainLogin(opts.Via, env, settings, r)
 	if err != nil {
 		return err
+	}
+	user, samlAttrs := explainUser(id, env, settings), []saml.Attribute(nil)
+	if login.via == config.LoginSAML {
+		user, samlAttrs = explainSAMLUser(id, env, settings)
 	}
 	req := &adc.Request{HTTP: r, ClientIP: ip, User: user, Upstream: routeUpstream(cfg, settings, r.URL.Path), VServer: opts.VServer}
 	if n := e.NeedsBody(); n > 0 {
@@ -208,30 +213,45 @@ func adcExplainRun(opts *ADCExplainOptions) error {
 	}
 	var res adc.Result
 	e.Evaluate(req, &res)
-	return writeExplain(opts.IO.Out, opts, id, user, samlAttrs, req, &res, settings)
+	return writeExplain(opts.IO.Out, opts, id, user, samlAttrs, login, req, &res, settings)
 }
 
-// explainIdentity is AAA.USER as the login via would make it, and the SAML
-// attributes behind it for a SAML login. The default is the proxy's: SAML
-// under an ns.conf samlAction, else the environment's login.
-func explainIdentity(via string, id config.Identity, env *config.Environment, s adc.Settings) (*adc.User, []saml.Attribute, error) {
-	login := env.Login
+// explainedLogin is the login a request's identity comes from: via, and
+// for an ns.conf's samlActions which one and why (steps of its nFactor
+// flow).
+type explainedLogin struct {
+	via     string
+	action  *adc.SAMLAction
+	steps   []string
+	refused bool
+}
+
+// explainLogin is the login the proxy would start for r, or via when
+// given. The default is the proxy's: SAML under an ns.conf samlAction,
+// with the samlAction its nFactor flow picks for r (none: OIDC stands for
+// the factors it reaches), else the environment's login.
+func explainLogin(via string, env *config.Environment, s adc.Settings, r *http.Request) (explainedLogin, error) {
+	l := explainedLogin{via: env.Login}
 	if len(s.Authn.SAML) > 0 {
-		login = config.LoginSAML
+		l.via, l.action = config.LoginSAML, &s.Authn.SAML[0]
+		if f := s.Authn.Flow; f != nil {
+			ch := f.SAML(r)
+			l.action, l.steps, l.refused = ch.Action, ch.Steps, ch.Refused
+			if ch.Action == nil {
+				l.via = config.LoginOIDC
+			}
+		}
 	}
-	switch cmp.Or(via, login) {
-	case config.LoginSAML:
-		u, attrs := explainSAMLUser(id, env, s)
-		return u, attrs, nil
-	case config.LoginOIDC:
-		return explainUser(id, env, s), nil, nil
+	switch l.via = cmp.Or(via, l.via); l.via {
+	case config.LoginSAML, config.LoginOIDC:
+		return l, nil
 	}
-	return nil, nil, usageErrorf("--via %q is not one of %s", via, strings.Join(config.Logins, ", "))
+	return l, usageErrorf("--via %q is not one of %s", via, strings.Join(config.Logins, ", "))
 }
 
 // explainSAMLUser builds AAA.USER as the proxy would from the persona's
 // SAML assertion: the attributes the IdP sends (named by the flavor), read
-// back as the proxy's ACS reads them.
+// back as the proxy's ACS reads them, the name from -samlUserField.
 func explainSAMLUser(id config.Identity, env *config.Environment, s adc.Settings) (*adc.User, []saml.Attribute) {
 	attrs := mockidp.SAMLAttributes(env, id, config.SAMLServiceProvider{})
 	a := &saml.Assertion{
@@ -244,10 +264,12 @@ func explainSAMLUser(id config.Identity, env *config.Environment, s adc.Settings
 	roles := env.RolesFor(groups)
 	claims["groups"], claims["roles"] = groups, roles
 	name, _ := claims["email"].(string)
-	if s.OAuth != nil && s.OAuth.UserNameField != "" {
-		if v, ok := claims[s.OAuth.UserNameField].(string); ok && v != "" {
-			name = v
-		}
+	field := s.Authn.UserField()
+	if s.OAuth != nil {
+		field = cmp.Or(field, s.OAuth.UserNameField)
+	}
+	if v, ok := claims[field].(string); ok && v != "" {
+		name = v
 	}
 	return &adc.User{Name: name, Groups: groups, Roles: roles, Attributes: claims}, attrs
 }
@@ -356,10 +378,11 @@ func routeUpstream(cfg *config.Config, s adc.Settings, path string) string {
 	return best
 }
 
-func writeExplain(w io.Writer, opts *ADCExplainOptions, id config.Identity, user *adc.User, samlAttrs []saml.Attribute, req *adc.Request, res *adc.Result, s adc.Settings) error {
+func writeExplain(w io.Writer, opts *ADCExplainOptions, id config.Identity, user *adc.User, samlAttrs []saml.Attribute, login explainedLogin, req *adc.Request, res *adc.Result, s adc.Settings) error {
 	ew := &errorWriter{w: w}
 	ew.printf("%s %s as %s (AAA.USER.NAME %s) in %s\n", opts.Method, opts.Path, id.Persona, user.Name, id.Env)
 	ew.printf("  groups: %s\n  roles:  %s\n", listOrNone(user.Groups), listOrNone(user.Roles))
+	writeExplainedLogin(ew, login)
 	if samlAttrs != nil {
 		ew.printf("  SAML attributes (AAA.USER.ATTRIBUTE(\"name\")):\n")
 		for _, a := range samlAttrs {
@@ -420,6 +443,26 @@ func writeExplain(w io.Writer, opts *ADCExplainOptions, id config.Identity, user
 		}
 	}
 	return ew.err
+}
+
+// writeExplainedLogin says which samlAction a browser login would use,
+// and the steps of the nFactor flow that chose it.
+func writeExplainedLogin(ew *errorWriter, l explainedLogin) {
+	switch {
+	case l.via == config.LoginSAML && l.action != nil:
+		ew.printf("  login: SAML, samlAction %s (%s:%d)\n", l.action.Name, filepath.Base(l.action.Pos.File), l.action.Pos.Line)
+	case l.refused:
+		ew.printf("  login: refused, as the ADC refuses it (the identity below is what --via %s would give)\n", l.via)
+	case l.action != nil && len(l.steps) > 0:
+		ew.printf("  login: %s (--via), though the ns.conf's login flow picks samlAction %s\n", strings.ToUpper(l.via), l.action.Name)
+	case len(l.steps) > 0:
+		ew.printf("  login: %s (the ns.conf's login flow reaches no samlAction)\n", strings.ToUpper(l.via))
+	default:
+		return
+	}
+	for _, st := range l.steps {
+		ew.printf("    %s\n", st)
+	}
 }
 
 func decision(res *adc.Result, s adc.Settings) string {

@@ -352,3 +352,69 @@ proxy:
 		}
 	}
 }
+
+// adc explain says which samlAction a browser login making the request
+// would use, and why: the policies of the ns.conf's nFactor flow (the
+// authentication vserver of the lb vserver, then -nextFactor labels),
+// first true by priority; a flow that reaches no samlAction is no SAML
+// login:
+// https://docs.netscaler.com/en-us/citrix-adc/13/aaa-tm/authentication-methods/multi-factor-nfactor-authentication/nfactor-terminology.html
+func TestADCExplainSaysWhichSAMLActionALoginUses(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"ns.conf": `add authentication samlAction saml_api -samlUserField name -samlBinding REDIRECT
+add authentication samlAction saml_web -samlBinding POST
+add authentication ldapAction ldap_1 -serverIP 10.0.0.5 -ldapBase "dc=example,dc=com"
+add authentication Policy p_api -rule "HTTP.REQ.URL.PATH.STARTSWITH(\"/api/\")" -action saml_api
+add authentication Policy p_ldap -rule "HTTP.REQ.URL.PATH.STARTSWITH(\"/legacy/\")" -action ldap_1
+add authentication Policy p_web -rule "HTTP.REQ.URL.PATH.STARTSWITH(\"/app\")" -action saml_web
+add authentication policylabel web
+bind authentication policylabel web -policyName p_web -priority 10 -gotoPriorityExpression END
+add authentication Policy p_decide -rule "HTTP.REQ.URL.PATH.STARTSWITH(\"/legacy/\").NOT" -action NO_AUTHN
+add authentication vserver aaa SSL 0.0.0.0 0
+bind authentication vserver aaa -policy p_api -priority 10 -gotoPriorityExpression NEXT
+bind authentication vserver aaa -policy p_ldap -priority 20 -gotoPriorityExpression NEXT
+bind authentication vserver aaa -policy p_decide -priority 30 -nextFactor web -gotoPriorityExpression NEXT
+add lb vserver app HTTP 0.0.0.0 0 -Authentication ON -authnVsName aaa
+set tm sessionParameter -defaultAuthorizationAction ALLOW
+`,
+		"authdev.yaml": `personas:
+  alice: {name: Alice Admin, email: alice@example.com}
+environments:
+  dev: {flavor: okta}
+proxy:
+  adc_config: ns.conf
+`,
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := filepath.Join(dir, "authdev.yaml")
+	for _, tc := range []struct{ path, want, why string }{
+		{"/api/x", "login: SAML, samlAction saml_api (ns.conf:1)", `authentication vserver aaa: policy p_api (priority 10, rule HTTP.REQ.URL.PATH.STARTSWITH("/api/")) is true: samlAction saml_api`},
+		{"/app", "login: SAML, samlAction saml_web (ns.conf:2)", `policylabel web: policy p_web (priority 10, rule HTTP.REQ.URL.PATH.STARTSWITH("/app")) is true: samlAction saml_web`},
+		{"/other", "login: refused, as the ADC refuses it", "policylabel web: no policy is true: the ADC refuses this login"},
+		{"/legacy/x", "login: OIDC (the ns.conf's login flow reaches no samlAction)", "is true: ldapAction ldap_1, not emulated: the persona's login stands for it"},
+	} {
+		code, stdout, stderr := run(t, nil, "--config", cfg, "adc", "explain", "--as", "alice", "GET", tc.path)
+		if code != 0 || !strings.Contains(stdout, tc.want) || !strings.Contains(stdout, tc.why) {
+			t.Errorf("GET %s: exit %d, want %q and %q in:\n%s\nstderr: %s", tc.path, code, tc.want, tc.why, stdout, stderr)
+		}
+	}
+	// --via oidc is an OIDC login, whatever the flow would pick.
+	if _, stdout, _ := run(t, nil, "--config", cfg, "adc", "explain", "--as", "alice", "--via", "oidc", "GET", "/api/x"); !strings.Contains(stdout, "login: OIDC (--via), though the ns.conf's login flow picks samlAction saml_api") || strings.Contains(stdout, "SAML attributes") {
+		t.Errorf("--via oidc:\n%s", stdout)
+	}
+	// -samlUserField names AAA.USER.NAME after a SAML login.
+	if _, stdout, _ := run(t, nil, "--config", cfg, "adc", "explain", "--as", "alice", "GET", "/api/x"); !strings.Contains(stdout, "(AAA.USER.NAME Alice Admin)") {
+		t.Errorf("after saml_api's login AAA.USER.NAME is not -samlUserField name's:\n%s", stdout)
+	}
+	code, stdout, _ := run(t, nil, "--config", cfg, "adc", "check")
+	for _, want := range []string{"login flow", "authentication vserver aaa", "  20 p_ldap: HTTP.REQ.URL.PATH.STARTSWITH(\"/legacy/\") -> ldapAction ldap_1 (not emulated: the persona's login stands for it)", "-> NO_AUTHN, then policylabel web"} {
+		if code != 0 || !strings.Contains(stdout, want) {
+			t.Errorf("adc check: exit %d, want %q in:\n%s", code, want, stdout)
+		}
+	}
+}

@@ -78,6 +78,10 @@ type Spec struct {
 	Shape func(t *Token)
 	// SAML names the attributes of the provider's SAML assertions.
 	SAML config.SAMLAttributeNames
+	// SAMLEntityIDPath, when set, is the path of the SAML IdP's entity id
+	// on an http:// URL of the IdP's host, as ADFS names itself whatever
+	// its scheme; nil makes the metadata URL the entity id.
+	SAMLEntityIDPath func(env *config.Environment) string
 }
 
 // specs is the table: a flavor's name to its Spec.
@@ -88,6 +92,7 @@ var specs = map[config.Flavor]*Spec{
 	config.FlavorKeycloak: &keycloak,
 	config.FlavorCognito:  &cognito,
 	config.FlavorAuth0:    &auth0,
+	config.FlavorADFS:     &adfs,
 }
 
 // Of is the Spec of f; configuration validation has refused unknown names,

@@ -7,7 +7,9 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"net/http"
 	"os"
+	"strings"
 
 	"github.com/crewjam/saml"
 	dsig "github.com/russellhaering/goxmldsig"
@@ -86,82 +88,185 @@ func SAMLLogins(opts *devproxy.Options, cfg *config.Config, idpBase string) {
 	}
 }
 
-// SAMLActions applies an ns.conf's `add authentication samlAction`: as on
-// the ADC, browsers then log in with SAML, at -samlRedirectUrl with the
-// certificate of -samlIdPCertName's certKey when that file is at hand,
-// else at authdev's IdP (whose persona is the user); -samlUserField names
-// the attribute that becomes AAA.USER.NAME and -samlIssuerName is the
-// proxy's entity id, which idp (authdev's IdP in this process; nil when it
-// runs elsewhere) then accepts besides config.ProxySAMLEntityID. It
-// returns warnings for what it cannot follow.
+// SAMLActions applies an ns.conf's `add authentication samlAction`s: as on
+// the ADC, browsers then log in with SAML, each login with the samlAction
+// its nFactor flow reaches (adc.AuthnFlow; without one, the first
+// samlAction): at -samlRedirectUrl with the certificate of
+// -samlIdPCertName's certKey when that file is at hand, else at authdev's
+// IdP (whose persona is the user); -samlUserField names the attribute that
+// becomes AAA.USER.NAME and -samlIssuerName is the proxy's entity id,
+// which idp (authdev's IdP in this process; nil when it runs elsewhere)
+// then accepts besides config.ProxySAMLEntityID. It returns warnings for
+// what it cannot follow.
 func SAMLActions(opts *devproxy.Options, cfg *config.Config, authn adc.AuthnBackends, idp *mockidp.Server) []string {
 	actions := authn.SAML
 	if len(actions) == 0 {
 		return nil
 	}
-	a := actions[0]
 	var warns []string
-	ownIdP := false
-	where := fmt.Sprintf("samlAction %q (%s)", a.Name, filePos(a.Pos))
-	if len(actions) > 1 {
-		warns = append(warns, fmt.Sprintf("%s: the ns.conf has %d samlActions; the proxy logs in with the first", where, len(actions)))
+	if authn.Flow == nil && len(actions) > 1 {
+		warns = append(warns, fmt.Sprintf("%s: the ns.conf has %d samlActions and binds none to an authentication vserver; the proxy logs in with the first", samlWhere(actions[0]), len(actions)))
+		actions = actions[:1]
 	}
-	binding := saml.HTTPPostBinding
+	specs := make([]samlSpec, len(actions))
+	for i, a := range actions {
+		var w []string
+		specs[i], w = samlSpecOf(a, authn)
+		warns = append(warns, w...)
+	}
+	userField := authn.UserField()
+	warns = append(warns, samlUserFields(actions, userField)...)
+	ownIdP := make([]bool, len(specs))
+	for i := range opts.Environments {
+		env := &opts.Environments[i]
+		e, _ := cfg.Environment(env.Name)
+		logins := map[string]*devproxy.SAMLLogin{}
+		var list []*devproxy.SAMLLogin
+		for j, sp := range specs {
+			l := sp.login(env.SAML)
+			if l == nil {
+				warns = append(warns, fmt.Sprintf("%s: environment %q has no SAML IdP: its browser logins stay OIDC", samlWhere(sp.action), env.Name))
+				continue
+			}
+			logins[sp.action.Name], list = l, append(list, l)
+			ownIdP[j] = ownIdP[j] || sp.idpCert == nil && (e == nil || e.SAMLMetadata == "")
+		}
+		if len(list) == 0 {
+			continue
+		}
+		env.Login, env.SAML, env.SAMLLogins = config.LoginSAML, list[0], list
+		env.UserNameClaim = cmp.Or(userField, env.UserNameClaim)
+		if flow := authn.Flow; flow != nil {
+			env.SAMLChoice = func(r *http.Request) (*devproxy.SAMLLogin, error) { return samlLoginOf(flow.SAML(r), logins) }
+		}
+	}
+	for i, sp := range specs {
+		if ownIdP[i] {
+			warns = append(warns, sp.acceptAtIdP(cfg, idp, opts.PublicURL)...)
+		}
+	}
+	return warns
+}
+
+func samlWhere(a adc.SAMLAction) string {
+	return fmt.Sprintf("samlAction %q (%s)", a.Name, filePos(a.Pos))
+}
+
+// samlLoginOf is the login of the samlAction ch picks (nil when none), or
+// why the ADC refuses the login.
+func samlLoginOf(ch adc.SAMLChoice, logins map[string]*devproxy.SAMLLogin) (*devproxy.SAMLLogin, error) {
+	switch {
+	case ch.Refused:
+		return nil, fmt.Errorf("%s; add to that factor an authentication policy whose rule is true for this request, such as -rule true", strings.Join(ch.Steps, "; "))
+	case ch.Action == nil:
+		return nil, nil
+	}
+	return logins[ch.Action.Name], nil
+}
+
+// samlUserFields names the samlActions whose -samlUserField is not field,
+// the one AAA.USER.NAME comes from after every SAML login.
+func samlUserFields(actions []adc.SAMLAction, field string) []string {
+	var warns []string
+	for _, a := range actions {
+		if a.UserField != "" && a.UserField != field {
+			warns = append(warns, fmt.Sprintf("%s: -samlUserField %q is not emulated: the proxy has one user field, and AAA.USER.NAME comes from %q (the first samlAction's) after every SAML login", samlWhere(a), a.UserField, field))
+		}
+	}
+	return warns
+}
+
+// samlSpec is what a samlAction makes of the proxy's SAML login, whatever
+// the environment.
+type samlSpec struct {
+	action  adc.SAMLAction
+	binding string
+	// respBinding is the binding the AuthnRequest asks the response by.
+	respBinding string
+	signer      *tls.Certificate
+	method      string
+	idpCert     *x509.Certificate
+}
+
+// samlSpecOf reads a's binding, signing key and IdP certificate, with
+// warnings for what it cannot follow.
+func samlSpecOf(a adc.SAMLAction, authn adc.AuthnBackends) (samlSpec, []string) {
+	where := samlWhere(a)
+	sp := samlSpec{action: a, binding: saml.HTTPPostBinding}
+	var warns []string
 	switch a.Binding {
 	case "REDIRECT":
-		binding = saml.HTTPRedirectBinding
+		sp.binding = saml.HTTPRedirectBinding
 	case "ARTIFACT":
-		binding = saml.HTTPRedirectBinding
-		warns = append(warns, fmt.Sprintf("%s: -samlBinding ARTIFACT is not emulated: the proxy sends its AuthnRequest by HTTP-Redirect and takes the IdP's response by HTTP-POST; use POST or REDIRECT", where))
+		// The AuthnRequest goes by redirect and asks for an artifact,
+		// which the proxy resolves at the IdP's ArtifactResolutionService.
+		sp.binding, sp.respBinding = saml.HTTPRedirectBinding, saml.HTTPArtifactBinding
 	}
 	signer, method, signWarns := samlSigning(a, authn)
 	for _, w := range signWarns {
 		warns = append(warns, where+": "+w)
 	}
-	idpCert, why := samlIdPCertificate(a, authn)
+	sp.signer, sp.method = signer, method
+	var why string
+	sp.idpCert, why = samlIdPCertificate(a, authn)
 	if why != "" {
 		warns = append(warns, fmt.Sprintf("%s: browsers log in at authdev's SAML IdP, not at -samlRedirectUrl %q: %s", where, a.RedirectURL, why))
 	}
-	for i := range opts.Environments {
-		env := &opts.Environments[i]
-		if idpCert != nil {
-			var names config.SAMLAttributeNames
-			if env.SAML != nil {
-				names = env.SAML.Attributes
-			}
-			env.SAML = &devproxy.SAMLLogin{SSOURL: a.RedirectURL, IdPCertificate: idpCert, Attributes: names}
+	if sp.idpCert != nil && sp.respBinding == saml.HTTPArtifactBinding {
+		warns = append(warns, fmt.Sprintf("%s: -samlBinding ARTIFACT with an IdP given by -samlRedirectUrl: the proxy knows no artifact resolution service without the IdP's metadata, so artifact logins fail; use -samlBinding POST, or authdev's IdP (drop -samlRedirectUrl)", where))
+	}
+	return sp, warns
+}
+
+// login is the SAML login sp makes of an environment whose own SAML IdP is
+// dflt (nil when it has none): nil when sp names no IdP either.
+func (sp samlSpec) login(dflt *devproxy.SAMLLogin) *devproxy.SAMLLogin {
+	a := sp.action
+	var l devproxy.SAMLLogin
+	switch {
+	case sp.idpCert != nil:
+		l.SSOURL, l.IdPCertificate = a.RedirectURL, sp.idpCert
+		if dflt != nil {
+			l.Attributes = dflt.Attributes
 		}
-		if env.SAML == nil {
-			warns = append(warns, fmt.Sprintf("%s: environment %q has no SAML IdP: its browser logins stay OIDC", where, env.Name))
-			continue
-		}
-		env.Login = config.LoginSAML
-		if a.UserField != "" {
-			env.UserNameClaim = a.UserField
-		}
-		env.SAML.EntityID, env.SAML.Binding, env.SAML.LogoutURL = a.IssuerName, binding, a.LogoutURL
-		env.SAML.RelayStateRule = a.RelayStateCheck
-		if signer != nil {
-			env.SAML.SigningKey, env.SAML.SigningCertificate, env.SAML.SignatureMethod = signer.PrivateKey.(crypto.Signer), signer.Leaf, method
-		}
-		if e, ok := cfg.Environment(env.Name); idpCert == nil && (!ok || e.SAMLMetadata == "") {
-			ownIdP = true
-		}
+	case dflt == nil:
+		return nil
+	default:
+		l.Metadata, l.Attributes = dflt.Metadata, dflt.Attributes
+	}
+	l.Name, l.EntityID, l.Binding, l.ResponseBinding, l.LogoutURL, l.RelayStateRule = a.Name, a.IssuerName, sp.binding, sp.respBinding, a.LogoutURL, a.RelayStateCheck
+	if sp.signer != nil {
+		l.SigningKey, l.SigningCertificate, l.SignatureMethod = sp.signer.PrivateKey.(crypto.Signer), sp.signer.Leaf, sp.method
+	}
+	return &l
+}
+
+// acceptAtIdP lets authdev's IdP know the proxy under sp's -samlIssuerName
+// with its signing certificate: idp, in this process, is told; an IdP
+// running apart reads the proxy's SP metadata (at proxyURL, the proxy's
+// own URL when known) when authdev.yaml lists it.
+func (sp samlSpec) acceptAtIdP(cfg *config.Config, idp *mockidp.Server, proxyURL string) []string {
+	a := sp.action
+	if a.IssuerName == "" && sp.signer == nil {
+		return nil
 	}
 	entity := cmp.Or(a.IssuerName, config.ProxySAMLEntityID)
-	switch {
-	case !ownIdP || a.IssuerName == "" && signer == nil:
-	case idp != nil:
+	if idp != nil {
 		var cert *x509.Certificate
-		if signer != nil {
-			cert = signer.Leaf
+		if sp.signer != nil {
+			cert = sp.signer.Leaf
 		}
 		idp.AcceptSAMLProxyAs(entity, cert)
-	default:
-		warns = append(warns, fmt.Sprintf("%s: authdev's IdP, running apart, knows the proxy as %q with no signing certificate: register -samlIssuerName %q under idp.saml.service_providers (entity_id, acs_url: the proxy's %s, metadata with the certificate of -samlSigningCertName)",
-			where, config.ProxySAMLEntityID, entity, devproxy.SAMLACSPath))
+		return nil
 	}
-	return warns
+	path := devproxy.SAMLSPMetadataPath + a.Name
+	for _, s := range cfg.IDP.SAML.ServiceProviders {
+		if strings.HasSuffix(s.Metadata, path) {
+			return nil
+		}
+	}
+	return []string{fmt.Sprintf("%s: authdev's IdP, running apart, knows the proxy as %q with no signing certificate until it reads the proxy's SP metadata: add `- metadata: %s%s` under idp.saml.service_providers",
+		samlWhere(a), config.ProxySAMLEntityID, cmp.Or(proxyURL, cfg.Proxy.BrowserURL(cfg.Proxy.Listen)), path)}
 }
 
 // samlIdPCertificate reads the certificate of a's -samlIdPCertName, which
@@ -224,8 +329,14 @@ func samlSigning(a adc.SAMLAction, authn adc.AuthnBackends) (*tls.Certificate, s
 		m = samlSignatureMethods["RSA-SHA256"]
 		warns = append(warns, fmt.Sprintf("-signatureAlg %q is not one of RSA-SHA256 and RSA-SHA1: AuthnRequests are signed with RSA-SHA256", a.SignatureAlg))
 	}
-	if a.DigestMethod != m.digest {
-		warns = append(warns, fmt.Sprintf("-digestMethod %s is not emulated with -signatureAlg %s: the digest is %s; set -digestMethod %s", a.DigestMethod, a.SignatureAlg, m.digest, m.digest))
+	// Only the HTTP-POST binding's AuthnRequest carries an XML signature,
+	// whose Reference has a digest; the HTTP-Redirect binding signs the
+	// query string (as the proxy's LogoutRequests always are), with no
+	// digest at all. goxmldsig's SigningContext has one Hash for the
+	// Reference's digest and the signature, and crewjam/saml signs
+	// through it: the digest cannot differ without hand-written XML-DSig.
+	if viaPost := a.Binding != "REDIRECT" && a.Binding != "ARTIFACT"; viaPost && a.DigestMethod != m.digest {
+		warns = append(warns, fmt.Sprintf("-digestMethod %s is not emulated with -signatureAlg %s: the HTTP-POST binding's AuthnRequest is signed with DigestMethod %s, the signature's hash (the XML-DSig library has one hash for both); set -digestMethod %s, or -samlBinding REDIRECT, whose query-string signature has no digest", a.DigestMethod, a.SignatureAlg, m.digest, m.digest))
 	}
 	return &pair, m.uri, warns
 }

@@ -69,6 +69,12 @@ func authnRequestIssuer(t *testing.T, u *url.URL) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return issuerOf(t, x)
+}
+
+// issuerOf reads the Issuer of an AuthnRequest's XML.
+func issuerOf(t *testing.T, x []byte) string {
+	t.Helper()
 	var req saml.AuthnRequest
 	if err := xml.Unmarshal(x, &req); err != nil || req.Issuer == nil {
 		t.Fatalf("AuthnRequest %s: %v", x, err)
@@ -223,11 +229,53 @@ add authentication Policy saml_pol -rule true -action saml_idp
 
 // -samlBinding ARTIFACT is not emulated: the warning says so and what the
 // proxy does instead.
-func TestSAMLBindingArtifactIsAWarning(t *testing.T) {
+// -samlBinding ARTIFACT: the proxy asks authdev's IdP for an artifact and
+// resolves it over SOAP at the IdP's ArtifactResolutionService
+// (-samlBinding "Possible values: REDIRECT, POST, ARTIFACT"):
+// https://developer-docs.netscaler.com/en-us/adc-nitro-api/13/configuration/authentication/authenticationsamlaction
+func TestASAMLActionWithTheArtifactBindingLogsInByArtifact(t *testing.T) {
+	s := startSAMLStack(t, t.TempDir(), "okta", `add authentication samlAction saml_idp -samlUserField email -samlBinding ARTIFACT
+add authentication Policy saml_pol -rule true -action saml_idp
+`)
+	if w := strings.Join(s.Warnings(), "\n"); strings.Contains(w, "saml_idp") {
+		t.Errorf("warnings about the samlAction:\n%s", w)
+	}
+	c := s.client(t)
+	var path []string
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		path = append(path, req.URL.String())
+		return nil
+	}
+	resp, err := c.Get(s.ProxyURL() + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"user":"alice@example.com"`) {
+		t.Fatalf("the artifact login answered %d:\n%s", resp.StatusCode, b)
+	}
+	var byArtifact bool
+	for _, p := range path {
+		u, err := url.Parse(p)
+		byArtifact = byArtifact || err == nil && u.Path == devproxy.SAMLACSPath && u.Query().Get("SAMLart") != ""
+	}
+	if !byArtifact {
+		t.Errorf("the IdP did not answer with a SAMLart at the proxy's ACS; the browser went through:\n%s", strings.Join(path, "\n"))
+	}
+}
+
+// An artifact needs the IdP's metadata (its ArtifactResolutionService):
+// with -samlRedirectUrl and -samlIdPCertName alone it is named.
+func TestTheArtifactBindingWithoutIdPMetadataIsAWarning(t *testing.T) {
+	dir := t.TempDir()
+	writeSigningCertKey(t, dir)
 	opts := devproxy.Options{Environments: []devproxy.Environment{{Name: "dev", SAML: &devproxy.SAMLLogin{Metadata: "md.xml"}}}}
-	warns := SAMLActions(&opts, testkit.DemoConfig(t), adc.AuthnBackends{SAML: []adc.SAMLAction{{Name: "a", Binding: "ARTIFACT"}}}, nil)
-	if len(warns) != 1 || !strings.Contains(warns[0], "-samlBinding ARTIFACT is not emulated") || opts.Environments[0].SAML.Binding != saml.HTTPRedirectBinding {
-		t.Errorf("ARTIFACT: binding %q, warnings %q", opts.Environments[0].SAML.Binding, warns)
+	authn := adc.AuthnBackends{SAML: []adc.SAMLAction{{Name: "a", Binding: "ARTIFACT", RedirectURL: "https://idp.example.com/sso", IdPCertName: "idp_cert"}},
+		CertKeys: []adc.CertKey{{Name: "idp_cert", Cert: filepath.Join(dir, "sp.crt")}}}
+	warns := SAMLActions(&opts, testkit.DemoConfig(t), authn, nil)
+	if w := strings.Join(warns, "\n"); !strings.Contains(w, "-samlBinding ARTIFACT with an IdP given by -samlRedirectUrl") {
+		t.Errorf("warnings %q", warns)
 	}
 }
 
@@ -409,8 +457,12 @@ add authentication Policy saml_pol -rule true -action saml_idp
 }
 
 // What the proxy cannot follow of -samlSigningCertName, -signatureAlg and
-// -digestMethod is named: a missing certKey, and a digest other than the
-// signature's hash (crewjam/saml digests with the signature's hash).
+// -digestMethod is named: a missing certKey, and, for the HTTP-POST
+// binding's XML signature, a digest other than the signature's hash
+// (goxmldsig has one hash for both). RSA-SHA256 with a SHA1 digest is a
+// legal ADC pair; with -samlBinding REDIRECT the query string is signed
+// and there is no digest, so nothing is said:
+// https://developer-docs.netscaler.com/en-us/adc-nitro-api/13/configuration/authentication/authenticationsamlaction
 func TestSAMLSigningItCannotFollowIsAWarning(t *testing.T) {
 	dir := t.TempDir()
 	writeSigningCertKey(t, dir)
@@ -421,13 +473,165 @@ func TestSAMLSigningItCannotFollowIsAWarning(t *testing.T) {
 		want   string
 	}{
 		{adc.SAMLAction{SigningCertName: "nope", SignatureAlg: "RSA-SHA256", DigestMethod: "SHA256"}, false, "no `add ssl certKey nope"},
-		{adc.SAMLAction{SigningCertName: "sp_cert", SignatureAlg: "RSA-SHA256", DigestMethod: "SHA1"}, true, "-digestMethod SHA1 is not emulated with -signatureAlg RSA-SHA256"},
+		{adc.SAMLAction{SigningCertName: "sp_cert", Binding: "POST", SignatureAlg: "RSA-SHA256", DigestMethod: "SHA1"}, true, "-digestMethod SHA1 is not emulated with -signatureAlg RSA-SHA256: the HTTP-POST binding's AuthnRequest is signed with DigestMethod SHA256"},
+		{adc.SAMLAction{SigningCertName: "sp_cert", Binding: "POST", SignatureAlg: "RSA-SHA1", DigestMethod: "SHA256"}, true, "-digestMethod SHA256 is not emulated with -signatureAlg RSA-SHA1: the HTTP-POST binding's AuthnRequest is signed with DigestMethod SHA1"},
+		{adc.SAMLAction{SigningCertName: "sp_cert", Binding: "REDIRECT", SignatureAlg: "RSA-SHA256", DigestMethod: "SHA1"}, true, ""},
 	} {
 		opts := devproxy.Options{Environments: []devproxy.Environment{{Name: "dev", SAML: &devproxy.SAMLLogin{Metadata: "md.xml"}}}}
 		tc.action.Name = "a"
 		warns := SAMLActions(&opts, testkit.DemoConfig(t), adc.AuthnBackends{SAML: []adc.SAMLAction{tc.action}, CertKeys: []adc.CertKey{ck}}, nil)
+		if tc.want == "" && strings.Contains(strings.Join(warns, "\n"), "digest") {
+			t.Errorf("%+v: warnings %q, want none: the query-string signature has no digest", tc.action, warns)
+		}
 		if signed := opts.Environments[0].SAML.SigningKey != nil; signed != tc.signed || !strings.Contains(strings.Join(warns, "\n"), tc.want) {
 			t.Errorf("%+v: signed %v, warnings %q, want %q", tc.action, signed, warns, tc.want)
 		}
+	}
+}
+
+// Several samlActions, each behind an authentication policy bound to the
+// authentication vserver of the lb vserver (-Authentication ON
+// -authnVsName): each login uses the samlAction of the first policy, by
+// priority, whose rule is true for it: its binding, entity id and logout
+// URL. The shape is that of flipper's samlAuth.ns.conf (Apache-2.0,
+// adc/testdata/corpus/SOURCES.md), with hosts a laptop has; the ADC's rule:
+// https://docs.netscaler.com/en-us/citrix-adc/13/aaa-tm/authentication-methods/multi-factor-nfactor-authentication/nfactor-terminology.html
+func TestEachLoginUsesTheSAMLActionItsPoliciesPick(t *testing.T) {
+	s := startSAMLStack(t, t.TempDir(), "okta", `add authentication samlAction saml_local -samlUserField email -samlIssuerName "https://local.example.com" -samlBinding REDIRECT -logoutURL "http://127.0.0.1:9/slo-local"
+add authentication samlAction saml_ip -samlUserField email -samlIssuerName "https://ip.example.com" -samlBinding POST -logoutURL "http://127.0.0.1:9/slo-ip"
+add authentication Policy pol_local -rule "HTTP.REQ.HOSTNAME.SERVER.EQ(\"localhost\")" -action saml_local
+add authentication Policy pol_any -rule true -action saml_ip
+add authentication vserver auth_vs SSL 0.0.0.0 0
+bind authentication vserver auth_vs -policy pol_any -priority 1000 -gotoPriorityExpression END
+bind authentication vserver auth_vs -policy pol_local -priority 100 -gotoPriorityExpression END
+add lb vserver lb_app HTTP 0.0.0.0 0 -Authentication ON -authnVsName auth_vs
+`)
+	if w := strings.Join(s.Warnings(), "\n"); strings.Contains(w, "samlAction") {
+		t.Errorf("warnings about the samlActions:\n%s", w)
+	}
+	ip := s.ProxyURL()
+	local := strings.Replace(ip, "127.0.0.1", "localhost", 1)
+	for _, tc := range []struct{ origin, issuer, slo string }{
+		{local, "https://local.example.com", "http://127.0.0.1:9/slo-local"},
+		{ip, "https://ip.example.com", "http://127.0.0.1:9/slo-ip"},
+	} {
+		c, resp := s.browse(t, tc.origin+"/x")
+		if tc.origin == local {
+			if iss := authnRequestIssuer(t, resp.Request.URL); iss != tc.issuer {
+				t.Fatalf("at %s the HTTP-Redirect AuthnRequest's Issuer is %q, want %q", tc.origin, iss, tc.issuer)
+			}
+		} else {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if at := resp.Request.URL.String(); at != tc.origin+"/x" || !strings.Contains(string(b), `name="SAMLRequest"`) {
+				t.Fatalf("at %s the browser went to %s, want saml_ip's HTTP-POST form:\n%s", tc.origin, at, b)
+			}
+			if iss := postedAuthnRequestIssuer(t, b); iss != tc.issuer {
+				t.Fatalf("at %s the HTTP-POST AuthnRequest's Issuer is %q, want %q", tc.origin, iss, tc.issuer)
+			}
+			resp.Body = io.NopCloser(bytes.NewReader(b))
+			resp = postSAMLForm(t, c, resp)
+		}
+		if code, b := finishSAMLLogin(t, c, resp); code != http.StatusOK || !strings.Contains(b, `"user":"alice@example.com"`) {
+			t.Fatalf("the login at %s answered %d:\n%s", tc.origin, code, b)
+		}
+		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		out, err := c.Get(tc.origin + "/cgi/tmlogout")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.Body.Close()
+		if loc := out.Header.Get("Location"); !strings.HasPrefix(loc, tc.slo+"?SAMLRequest=") {
+			t.Errorf("the logout of the login at %s goes to %q, want its samlAction's -logoutURL %s", tc.origin, loc, tc.slo)
+		}
+	}
+}
+
+// postedAuthnRequestIssuer reads the Issuer of the AuthnRequest in the
+// proxy's HTTP-POST form page.
+func postedAuthnRequestIssuer(t *testing.T, page []byte) string {
+	t.Helper()
+	for _, f := range samlFieldRE.FindAllSubmatch(page, -1) {
+		if string(f[1]) != "SAMLRequest" {
+			continue
+		}
+		raw, err := base64.StdEncoding.DecodeString(html.UnescapeString(string(f[2])))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return issuerOf(t, raw)
+	}
+	t.Fatalf("no SAMLRequest in the form:\n%s", page)
+	return ""
+}
+
+// A login started at /.authdev/login (as `authdev test` and the TUI start
+// one) stands for the request of the path it returns to: the samlAction
+// rules on HTTP.REQ.URL read that path.
+func TestALoginAtTheProxysLoginURLUsesTheSAMLActionOfItsReturnPath(t *testing.T) {
+	s := startSAMLStack(t, t.TempDir(), "okta", `add authentication samlAction saml_api -samlIssuerName "https://api.example.com" -samlBinding REDIRECT
+add authentication samlAction saml_web -samlIssuerName "https://web.example.com" -samlBinding REDIRECT
+add authentication Policy pol_api -rule "HTTP.REQ.URL.PATH.STARTSWITH(\"/api/\")" -action saml_api
+add authentication Policy pol_web -rule true -action saml_web
+add authentication vserver auth_vs SSL 0.0.0.0 0
+bind authentication vserver auth_vs -policy pol_api -priority 10 -gotoPriorityExpression END
+bind authentication vserver auth_vs -policy pol_web -priority 20 -gotoPriorityExpression END
+add lb vserver lb_app HTTP 0.0.0.0 0 -Authentication ON -authnVsName auth_vs
+`)
+	for _, tc := range []struct{ start, issuer string }{
+		{"/.authdev/login?return=%2Fapi%2Fx", "https://api.example.com"},
+		{"/.authdev/login?via=saml&return=%2Fapi%2Fx", "https://api.example.com"},
+		{"/.authdev/login?return=%2Fweb", "https://web.example.com"},
+	} {
+		_, resp := s.browse(t, s.ProxyURL()+tc.start)
+		if iss := authnRequestIssuer(t, resp.Request.URL); iss != tc.issuer {
+			t.Errorf("a login at %s sends an AuthnRequest of %q, want %q", tc.start, iss, tc.issuer)
+		}
+	}
+}
+
+// A login for which a factor of the flow has no true policy is refused, as
+// the appliance refuses it, with the policies that were false: it is not
+// quietly logged in some other way.
+func TestALoginNoPolicyMatchesIsRefused(t *testing.T) {
+	s := startSAMLStack(t, t.TempDir(), "okta", `add authentication samlAction saml_api -samlBinding REDIRECT
+add authentication Policy pol_api -rule "HTTP.REQ.URL.PATH.STARTSWITH(\"/api/\")" -action saml_api
+add authentication vserver auth_vs SSL 0.0.0.0 0
+bind authentication vserver auth_vs -policy pol_api -priority 10 -gotoPriorityExpression END
+add lb vserver lb_app HTTP 0.0.0.0 0 -Authentication ON -authnVsName auth_vs
+`)
+	_, resp := s.browse(t, s.ProxyURL()+"/web")
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	page := html.UnescapeString(string(b))
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(page, `policy pol_api (priority 10, rule HTTP.REQ.URL.PATH.STARTSWITH("/api/")) is false`) || !strings.Contains(page, "no policy is true") {
+		t.Fatalf("a login no policy matches answered %d at %s:\n%s", resp.StatusCode, resp.Request.URL, page)
+	}
+	if _, resp := s.browse(t, s.ProxyURL()+"/api/x"); !strings.Contains(resp.Request.URL.RawQuery, "SAMLRequest=") {
+		t.Fatalf("a login pol_api matches went to %s", resp.Request.URL)
+	}
+}
+
+// A samlAction that the flow reaches only after an LDAP factor (LDAP is
+// not emulated) is named in `authdev up`'s warnings with both file:lines,
+// and a login that reaches it logs in with it at once.
+func TestASAMLActionAfterAnLDAPFactorIsNamedAndUsed(t *testing.T) {
+	s := startSAMLStack(t, t.TempDir(), "okta", `add authentication ldapAction ldap_corp -serverIP 10.0.0.5 -ldapBase "dc=example,dc=com"
+add authentication samlAction saml_second -samlIssuerName "https://second.example.com" -samlBinding REDIRECT
+add authentication Policy pol_ldap -rule true -action ldap_corp
+add authentication Policy pol_saml -rule true -action saml_second
+add authentication loginSchema ls_none -authenticationSchema noschema
+add authentication policylabel second_factor -loginSchema ls_none
+bind authentication policylabel second_factor -policyName pol_saml -priority 10 -gotoPriorityExpression END
+add authentication vserver auth_vs SSL 0.0.0.0 0
+bind authentication vserver auth_vs -policy pol_ldap -priority 10 -nextFactor second_factor -gotoPriorityExpression NEXT
+add lb vserver lb_app HTTP 0.0.0.0 0 -Authentication ON -authnVsName auth_vs
+`)
+	w := strings.Join(s.Warnings(), "\n")
+	if !strings.Contains(w, `ns.conf:4: samlAction "saml_second" (ns.conf:2) is reached, through policylabel second_factor, only after ldapAction "ldap_corp" (ns.conf:1), policy pol_ldap (ns.conf:3)`) {
+		t.Errorf("the warnings do not name the samlAction after LDAP:\n%s", w)
+	}
+	if _, resp := s.browse(t, s.ProxyURL()+"/x"); authnRequestIssuer(t, resp.Request.URL) != "https://second.example.com" {
+		t.Errorf("the login went to %s, want saml_second's AuthnRequest", resp.Request.URL)
 	}
 }

@@ -330,6 +330,7 @@ func (s *Stack) proxyOptions(cfg *config.Config, idp *mockidp.Server) (devproxy.
 			po.Environments[i].UserNameClaim = o.UserNameField
 		}
 	}
+	po.PublicURL = s.publicURL
 	warns = append(warns, SAMLActions(&po, cfg, settings.Authn, idp)...)
 	if settings.SessionTimeout > 0 {
 		po.SessionTimeout = settings.SessionTimeout
@@ -342,7 +343,6 @@ func (s *Stack) proxyOptions(cfg *config.Config, idp *mockidp.Server) (devproxy.
 		}
 		po.Upstreams = []devproxy.Upstream{u}
 	}
-	po.PublicURL = s.publicURL
 	po.AssertionIssuer = s.opts.AssertionIssuer
 	po.Policy = eng
 	return po, warns, nil
