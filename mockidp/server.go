@@ -11,8 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -103,9 +101,8 @@ type Server struct {
 
 	// signing bounds concurrent signatures to the CPUs: beyond that,
 	// requests only queue inside the signer and the p99 latency balloons.
-	// A server that serves the network also has a spare scheduler slot
-	// (see SpareP), so that requests are read and answers written while
-	// every CPU signs.
+	// While RSA signatures queue, the scheduler has a spare slot (see
+	// spareSlot).
 	signing chan struct{}
 
 	pages   *template.Template
@@ -275,7 +272,6 @@ func (s *Server) Start(ln net.Listener) error {
 	if s.opts.TLS != nil {
 		ln = tls.NewListener(ln, s.opts.TLS)
 	}
-	SpareP()
 	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	s.srv = srv
 	s.stop = make(chan struct{})
@@ -311,30 +307,6 @@ func (s *Server) Close() error {
 	}
 	s.stopped.Wait()
 	return err
-}
-
-// cpus is how many signatures run at once: the scheduler's slots (Ps) as
-// the process started, that is the CPUs or the container's CPU limit.
-var cpus = runtime.GOMAXPROCS(0)
-
-var spareOnce sync.Once
-
-// SpareP gives the Go scheduler one slot more than cpus, once per process,
-// unless GOMAXPROCS was set by the user. An RSA-2048 signature holds a CPU
-// for a millisecond or more, and at saturation every slot signs: each
-// signer hands its slot straight to the next waiting one, the runtime looks
-// at the network only when no goroutine is ready to run or when its
-// monitor thread does (every 10 ms), and requests that arrived, or tokens
-// ready to go, wait unseen: p99 rose to 6× p50 over the wire. With a slot
-// that never signs, requests are read and answers written as they come,
-// and the queue for the signers stays first come, first served. Servers
-// that serve the network call it before they do.
-func SpareP() {
-	spareOnce.Do(func() {
-		if os.Getenv("GOMAXPROCS") == "" {
-			runtime.GOMAXPROCS(cpus + 1)
-		}
-	})
 }
 
 // BaseURL is the public base every issuer starts with.

@@ -485,7 +485,6 @@ func (s *Stack) Start() error {
 				}
 				s.idp.Load().Handler().ServeHTTP(w, r)
 			})}
-		mockidp.SpareP()
 		s.idpStop = make(chan struct{})
 		s.idpDone.Add(2)
 		go func() {
