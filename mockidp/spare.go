@@ -35,7 +35,7 @@ type spareSlot struct {
 
 var spare = &spareSlot{idle: time.Second}
 
-// need is a signer's that found every CPU signing.
+// need is called by a signer that found every CPU signing.
 func (sp *spareSlot) need() {
 	if os.Getenv("GOMAXPROCS") != "" {
 		return
