@@ -6,6 +6,20 @@
 #
 #   ROUNDS=5 DURATION=4s ./bench/run.sh
 #   ONLY='bare-rp|authdev-cookie' ./bench/run.sh   # a quick A/B: medians, no report
+#   BASELINE=fa7da09 ./bench/run.sh                # HEAD and fa7da09 side by side
+#   BASELINE=fa7da09 ONLY='idp-rs256|start-up' ROUNDS=3 DURATION=3s ./bench/run.sh
+#
+# ONLY is a regexp of scenario names (see the report's Commands); it also
+# selects the measurements beyond wrk by name: start-up (servers' start-up
+# and idle RSS), cli (`authdev up`, token, test) and go-bench.
+#
+# BASELINE=<git revision> also builds authdev at that revision (from `git
+# archive` into bench/.cache/base-<rev>, with the same flags as HEAD) and
+# measures a twin of each of authdev's own figures — its wrk scenarios, each
+# twin right beside its HEAD scenario in every round; start-up and RSS; the
+# Go benchmarks, run in the baseline's tree — and the report gains a
+# "Before / after" table (HEAD, baseline, HEAD ÷ baseline). The targets are
+# still HEAD's.
 #
 # Tools: wrk and nginx-light (apt-get install wrk nginx-light), node + npm,
 # /usr/bin/python3 with python3-fastapi and uvicorn, Go. Everything it
@@ -25,18 +39,33 @@ for tool in wrk curl go; do
   command -v "$tool" >/dev/null || { say "$tool is required and missing (apt-get install $tool)"; exit 1; }
 done
 
+# build_authdev DIR OUT VERSION: builds authdev from the tree in DIR.
+build_authdev() {
+  (cd "$1" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$3" -o "$2" ./cmd/authdev)
+}
+# build_at REV DIR OUT: builds authdev as committed at REV, from `git archive`
+# extracted into DIR.
+build_at() {
+  rm -rf "$2" && mkdir -p "$2" && git archive "$1" | tar -x -C "$2" && build_authdev "$2" "$3" "$(git rev-parse --short "$1")"
+}
+
 say "building authdev and the benchmark servers"
 src=$root
 fromhead=false
-ver=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
-if ! CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$ver" -o "$cache/bin/authdev" ./cmd/authdev 2>"$cache/build.log"; then
+if ! build_authdev "$root" "$cache/bin/authdev" "$(git describe --tags --always --dirty 2>/dev/null || echo dev)" 2>"$cache/build.log"; then
   # The working tree is shared and may be mid-edit: measure the last commit.
   say "the working tree does not build ($(head -1 "$cache/build.log")); building the last commit instead"
   src=$cache/head
   fromhead=true
-  rm -rf "$cache/head" && mkdir -p "$cache/head" && git archive HEAD | tar -x -C "$cache/head" || exit 1
-  (cd "$cache/head" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$(git -C "$root" rev-parse --short HEAD)" \
-    -o "$cache/bin/authdev" ./cmd/authdev) || exit 1
+  build_at HEAD "$src" "$cache/bin/authdev" || exit 1
+fi
+base=() # the harness's baseline flags
+if [ -n "${BASELINE:-}" ]; then
+  rev=$(git rev-parse --verify --quiet --short "${BASELINE}^{commit}") ||
+    { say "BASELINE=$BASELINE is not a revision of this repository (git log --oneline shows them)"; exit 1; }
+  say "building authdev at the baseline, $rev"
+  build_at "$rev" "$cache/base-$rev" "$cache/bin/authdev-$rev" || { say "authdev at $rev does not build"; exit 1; }
+  base=(-baseline "$cache/bin/authdev-$rev" -baseline-src "$cache/base-$rev" -baseline-rev "$rev")
 fi
 go build -o "$cache/bin/" ./bench/backend ./bench/bareproxy ./bench/signer ./bench/harness || exit 1
 
@@ -77,4 +106,4 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || say "nginx missing (apt
 
 say "running: $rounds rounds of $duration per scenario"
 PATH=$PATH:/usr/sbin exec "$cache/bin/harness" -authdev "$cache/bin/authdev" -bin "$cache/bin" \
-  -oauth2-proxy "$o2p" -mock-server "$ms" -mockoidc "$mockoidc" -src "$src" -from-head="$fromhead" -rounds "$rounds" -duration "$duration" -only "${ONLY:-}" -out bench/RESULTS.md
+  -oauth2-proxy "$o2p" -mock-server "$ms" -mockoidc "$mockoidc" -src "$src" -from-head="$fromhead" "${base[@]}" -rounds "$rounds" -duration "$duration" -only "${ONLY:-}" -out bench/RESULTS.md

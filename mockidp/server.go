@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -100,9 +99,12 @@ type Server struct {
 	// awaiting resolution.
 	samlArtifacts *ttlStore[*issuedArtifact]
 
-	// signing bounds concurrent RSA signatures to the CPUs: beyond that,
+	// signing bounds concurrent signatures to the CPUs: beyond that,
 	// requests only queue inside the signer and the p99 latency balloons.
+	// While RSA signatures queue, the scheduler has a spare slot (see
+	// spareSlot).
 	signing chan struct{}
+
 	pages   *template.Template
 	handler http.Handler
 
@@ -158,7 +160,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		cfg: cfg, store: opts.Store, now: opts.Now, rand: opts.Rand, events: opts.Events, opts: opts,
 		grace: KeyGrace(cfg), ttl: cfg.IDP.TokenTTL.D(),
 		envs:    map[string]*envState{},
-		signing: make(chan struct{}, runtime.GOMAXPROCS(0)),
+		signing: make(chan struct{}, cpus),
 	}
 	if err := s.initBase(); err != nil {
 		return nil, err

@@ -5,6 +5,10 @@
 // and writes bench/RESULTS.md with the ratios (authdev ÷ peer) and the
 // targets of the mock IdP and the proxy met or missed.
 //
+// Given a baseline (authdev built at another revision), every figure of
+// authdev's own is also measured at the baseline, each twin right beside
+// its HEAD scenario, and the report compares the two.
+//
 // A peer that cannot be found is reported as missing; the rest still runs.
 package main
 
@@ -15,46 +19,67 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
 
 type harness struct {
-	work, authdev, bin, o2p, mockServer, fastapiDir, src string
-	rounds                                               int
-	dur                                                  time.Duration
-	ps                                                   procs
-	missing                                              []string
-	order                                                []*series
-	byName                                               map[string]*series
-	loads                                                map[string]load
-	startup                                              map[string][]time.Duration
-	rss                                                  map[string]int // KiB
-	cli                                                  map[string]string
-	env                                                  []string
-	tokensIssued                                         int
-	idpPID                                               int
-	goBench                                              string
-	loadBefore, loadAfter                                string
-	started                                              time.Time
-	fromHead                                             bool
-	mockoidc                                             string
-	ccLua                                                string         // wrk's client_credentials script
-	only                                                 *regexp.Regexp // a quick A/B of some scenarios; no report
+	work, bin, o2p, mockServer, fastapiDir string
+	rounds                                 int
+	dur                                    time.Duration
+	ps                                     procs
+	missing                                []string
+	order                                  []*series
+	byName                                 map[string]*series
+	loads                                  map[string]load
+	startup                                map[string][]time.Duration
+	rss                                    map[string]int // KiB
+	cli                                    map[string]string
+	rigs                                   []*rig // HEAD, then the baseline if there is one
+	backend                                string
+	backendPort, o2pPort                   int
+	tokensIssued                           int
+	loadBefore, loadAfter                  string
+	started                                time.Time
+	fromHead                               bool
+	baseRev                                string
+	mockoidc                               string
+	ccLua                                  string         // wrk's client_credentials script
+	only                                   *regexp.Regexp // a quick A/B of some scenarios; no report
 }
+
+// head is the authdev under test; base the baseline beside it, or nil.
+func (h *harness) head() *rig { return h.rigs[0] }
+
+func (h *harness) base() *rig {
+	if len(h.rigs) < 2 {
+		return nil
+	}
+	return h.rigs[1]
+}
+
+// selected says whether a quick run (-only) includes name: a scenario, or
+// "start-up", "cli" or "go-bench" for the measurements beyond wrk.
+func (h *harness) selected(name string) bool { return h.only == nil || h.only.MatchString(name) }
 
 func main() {
 	h := &harness{byName: map[string]*series{}, loads: map[string]load{}, startup: map[string][]time.Duration{},
 		rss: map[string]int{}, cli: map[string]string{}, started: time.Now()}
 	out := flag.String("out", "bench/RESULTS.md", "where to write the report")
 	flag.StringVar(&h.work, "work", "", "scratch folder (default a temporary one)")
-	flag.StringVar(&h.authdev, "authdev", "", "authdev binary")
+	head := &rig{}
+	flag.StringVar(&head.bin, "authdev", "", "authdev binary")
+	base := &rig{suffix: twinSuffix}
+	flag.StringVar(&base.bin, "baseline", "", "authdev built at the baseline revision (empty: no side-by-side baseline)")
+	flag.StringVar(&base.src, "baseline-src", "", "the source tree the baseline was built from (its Go benchmarks run there)")
+	flag.StringVar(&h.baseRev, "baseline-rev", "", "the baseline's revision, as the report names it")
 	flag.StringVar(&h.bin, "bin", "", "folder with the built backend, bareproxy and signer")
 	flag.StringVar(&h.o2p, "oauth2-proxy", "", "oauth2-proxy v7.15.6 binary (empty: reported missing)")
 	flag.StringVar(&h.mockoidc, "mockoidc", "", "bench/peers/mockoidc binary (empty: reported missing)")
 	flag.StringVar(&h.mockServer, "mock-server", "", "oauth2-mock-server's CLI .mjs (empty: reported missing)")
 	flag.StringVar(&h.fastapiDir, "fastapi", "examples/fastapi", "the FastAPI example")
-	flag.StringVar(&h.src, "src", ".", "the source tree authdev was built from (the Go benchmarks run there)")
+	flag.StringVar(&head.src, "src", ".", "the source tree authdev was built from (the Go benchmarks run there)")
 	flag.BoolVar(&h.fromHead, "from-head", false, "authdev was built from the last commit because the working tree did not build")
 	flag.IntVar(&h.rounds, "rounds", 3, "rounds of alternation")
 	flag.DurationVar(&h.dur, "duration", 4*time.Second, "length of one wrk run")
@@ -72,8 +97,10 @@ func main() {
 		h.work, _ = os.MkdirTemp("", "authdev-bench-")
 		defer os.RemoveAll(h.work)
 	}
-	h.env = []string{"HOME=" + filepath.Join(h.work, "home"), "XDG_CONFIG_HOME=" + filepath.Join(h.work, "config"),
-		"AUTHDEV_STATE_DIR=" + filepath.Join(h.work, "state")}
+	h.rigs = []*rig{head}
+	if base.bin != "" {
+		h.rigs = append(h.rigs, base)
+	}
 	h.ps.dir = filepath.Join(h.work, "logs")
 	os.MkdirAll(h.ps.dir, 0o700)
 	defer h.ps.stopAll()
@@ -86,7 +113,7 @@ func main() {
 	h.loadAfter = loadavg()
 	h.ps.stopAll()
 	if h.only != nil {
-		h.printMedians()
+		h.printQuick()
 		return
 	}
 	report := h.report()
@@ -108,11 +135,21 @@ func (h *harness) miss(format string, a ...any) {
 }
 
 // add registers a scenario in the alternation.
-func (h *harness) add(name, group, what string, l load) {
+func (h *harness) add(name, group, what string, l load) *series {
 	s := &series{name: name, group: group, what: what, cmd: l.command()}
 	h.order = append(h.order, s)
 	h.byName[name] = s
 	h.loads[name] = l
+	return s
+}
+
+// addOwn registers one of authdev's own scenarios, l giving its load
+// against a rig, and in a side-by-side run its twin at the baseline.
+func (h *harness) addOwn(name, group, what string, l func(r *rig) load) {
+	s := h.add(name, group, what, l(h.head()))
+	if b := h.base(); b != nil {
+		s.twin = h.add(name+b.suffix, twinGroup, what+", at the baseline", l(b))
+	}
 }
 
 var (
@@ -120,80 +157,52 @@ var (
 	reReady  = regexp.MustCompile(`(?m)^\s+proxy\s+(\S+)$`)
 )
 
-const benchYAML = `idp:
-  listen: 127.0.0.1:%d
-  flavor: generic
-  token_ttl: 1h
-  clients:
-    - id: ci
-      secret: ci-secret
-      grants: [client_credentials]
-    - id: oauth2-proxy
-      secret: oauth2-proxy-secret
-      redirect_uris: [http://127.0.0.1:%d/oauth2/callback]
-personas:
-  alice: {name: Alice Admin, email: alice@example.com, groups: [eng-admins]}
-  bob: {name: Bob Builder, email: bob@example.com, groups: [eng]}
-environments:
-  dev: {alg: ES256, roles: {eng-admins: [admin], eng: [reader]}}
-  rs: {alg: RS256, roles: {eng-admins: [admin], eng: [reader]}}
-proxy:
-  listen: 127.0.0.1:%d
-  tls: false
-  upstreams:
-    - {name: api, prefix: /, targets: ["%s"]}
-  default_authorization: ALLOW
-  policies:
-    - name: admin-area
-      rule: HTTP.REQ.URL.PATH.STARTSWITH("/admin") && !AAA.USER.IS_MEMBER_OF("admin")
-      action: DENY
-`
-
-func (h *harness) authdevProc(name string, args ...string) (*proc, error) {
-	return h.ps.start(name, h.env, append([]string{h.authdev, "--state", "file"}, args...)...)
-}
-
-// rig is what the scenarios are measured against: the backend, authdev's
-// IdP and proxy, and the credentials that pass the proxy.
-type rig struct {
-	backend              string
-	backendPort, o2pPort int
-	cfg                  string
-	issuer, issuerRS     string
-	proxy                *proc
-	proxyURL             string
-	cookie, bearer       string
-}
-
 // benchPath is the backend route every proxy scenario requests.
 const benchPath = "/api/items"
 
 func (h *harness) run() error {
-	for _, d := range []string{"home", "config", "state"} {
-		os.MkdirAll(filepath.Join(h.work, d), 0o700)
-	}
-	r, err := h.startRig()
-	if err != nil {
+	var err error
+	if h.backendPort, err = h.startServer("backend", filepath.Join(h.bin, "backend"), 10*time.Second); err != nil {
 		return err
 	}
-	if err := h.addProxyScenarios(r); err != nil {
+	h.backend = fmt.Sprintf("http://127.0.0.1:%d", h.backendPort)
+	h.o2pPort = freePort()
+	for _, r := range h.rigs {
+		if err := h.startRig(r); err != nil {
+			return err
+		}
+	}
+	// Start-up while the machine is quiet: each IdP has created its keys.
+	if h.selected("start-up") {
+		if err := h.measureStartup(); err != nil {
+			return err
+		}
+	}
+	if err := h.addProxyScenarios(); err != nil {
 		return err
 	}
-	if err := h.addIdPScenarios(r); err != nil {
+	if err := h.addIdPScenarios(); err != nil {
 		return err
 	}
 	h.alternate()
-	h.rss["authdev proxy after load"] = rssKB(r.proxy.cmd.Process.Pid)
-	if h.only != nil {
-		return nil
+	for _, r := range h.rigs {
+		if h.selected("authdev-cookie") || h.selected("authdev-bearer") {
+			h.rss["authdev proxy after load"+r.suffix] = rssKB(r.proxy.cmd.Process.Pid)
+		}
 	}
-	// Memory of the IdP after 500k tokens.
-	if err := h.tokensTo(500_000, h.post(r.issuer+"/token")); err != nil {
-		h.miss("500k tokens: %v", err)
+	if h.only == nil {
+		// Memory of the IdP after 500k tokens.
+		if err := h.tokensTo(500_000, h.post(h.head().issuer+"/token")); err != nil {
+			h.miss("500k tokens: %v", err)
+		}
+		h.rss["authdev idp after tokens"] = rssKB(h.head().idp.cmd.Process.Pid)
 	}
-	h.rss["authdev idp after tokens"] = rssKB(h.idpPID)
-	h.measureCLI()
-	h.runGoBench()
+	if h.selected("cli") {
+		h.measureCLI()
+	}
+	if h.selected("go-bench") {
+		h.runGoBench()
+	}
 	return nil
 }
 
@@ -209,62 +218,6 @@ func (h *harness) startServer(name, bin string, timeout time.Duration, args ...s
 	return port, err
 }
 
-// startRig starts the Go backend, authdev's IdP (which creates the keys
-// once) and proxy, measures start-up while the machine is quiet, and logs
-// in through the proxy.
-func (h *harness) startRig() (*rig, error) {
-	r := &rig{}
-	var err error
-	if r.backendPort, err = h.startServer("backend", filepath.Join(h.bin, "backend"), 10*time.Second); err != nil {
-		return nil, err
-	}
-	r.backend = fmt.Sprintf("http://127.0.0.1:%d", r.backendPort)
-	idpPort, proxyPort := freePort(), freePort()
-	r.o2pPort = freePort()
-	r.cfg = writeFile(h.work, "authdev.yaml", fmt.Sprintf(benchYAML, idpPort, r.o2pPort, proxyPort, r.backend))
-	idp, err := h.authdevProc("authdev idp", "--config", r.cfg, "idp")
-	if err != nil {
-		return nil, err
-	}
-	if _, err := idp.wait(reListen, 60*time.Second); err != nil {
-		return nil, err
-	}
-	h.idpPID = idp.cmd.Process.Pid
-	r.issuer = fmt.Sprintf("http://localhost:%d/dev", idpPort)
-	r.issuerRS = fmt.Sprintf("http://localhost:%d/rs", idpPort)
-	if h.only == nil {
-		if err := h.measureStartup(r.cfg); err != nil {
-			return nil, err
-		}
-	}
-	if r.proxy, err = h.authdevProc("authdev proxy", "--config", r.cfg, "proxy"); err != nil {
-		return nil, err
-	}
-	if _, err := r.proxy.wait(reReady, 30*time.Second); err != nil {
-		return nil, err
-	}
-	r.proxyURL = fmt.Sprintf("http://127.0.0.1:%d", proxyPort)
-	return r, r.login()
-}
-
-// login gets the session cookie and bearer token of alice and checks that
-// the proxy lets both through.
-func (r *rig) login() error {
-	var err error
-	if r.cookie, err = browserLogin(r.proxyURL+"/", "alice"); err != nil {
-		return fmt.Errorf("authdev proxy login: %w", err)
-	}
-	if r.bearer, err = codeToken(r.issuer, "alice"); err != nil {
-		return fmt.Errorf("a token for alice from %s: %w", r.issuer, err)
-	}
-	for _, hd := range []string{"Cookie: " + r.cookie, "Authorization: Bearer " + r.bearer} {
-		if err := check(r.proxyURL+benchPath, hd); err != nil {
-			return fmt.Errorf("authdev proxy refuses the benchmark's credentials: %w", err)
-		}
-	}
-	return nil
-}
-
 // c32 is a GET load at 32 connections; c1 at one, for added latency.
 func (h *harness) c32(url string, headers ...string) load {
 	return load{conns: 32, duration: h.dur, url: url, headers: headers}
@@ -277,15 +230,15 @@ func (h *harness) c1(url string, headers ...string) load {
 // addProxyScenarios adds the proxies in front of the Go backend: direct,
 // nginx, the bare ReverseProxy, oauth2-proxy and authdev; then the
 // one-connection latency runs and FastAPI.
-func (h *harness) addProxyScenarios(r *rig) error {
+func (h *harness) addProxyScenarios() error {
 	path, c32, c1 := benchPath, h.c32, h.c1
-	h.add("direct", "proxy", "wrk → Go backend", c32(r.backend+path))
-	if nginxURL, err := h.startNginx(r.backendPort); err != nil {
+	h.add("direct", "proxy", "wrk → Go backend", c32(h.backend+path))
+	if nginxURL, err := h.startNginx(h.backendPort); err != nil {
 		h.miss("nginx: %v", err)
 	} else {
 		h.add("nginx", "proxy", "nginx (Debian, worker_processes auto, upstream keepalive 64) → backend", c32(nginxURL+path))
 	}
-	barePort, err := h.startServer("bareproxy", filepath.Join(h.bin, "bareproxy"), 10*time.Second, "--upstream", r.backend)
+	barePort, err := h.startServer("bareproxy", filepath.Join(h.bin, "bareproxy"), 10*time.Second, "--upstream", h.backend)
 	if err != nil {
 		return err
 	}
@@ -293,16 +246,19 @@ func (h *harness) addProxyScenarios(r *rig) error {
 	h.add("bare-rp", "proxy", "httputil.ReverseProxy, MaxIdleConnsPerHost 1024, pooled 32 KiB buffer → backend", c32(bareURL))
 	if h.o2p == "" {
 		h.miss("oauth2-proxy v7.15.6: not installed (go install github.com/oauth2-proxy/oauth2-proxy/v7@v7.15.6)")
-	} else if err := h.startOAuth2Proxy(r.o2pPort, r.issuer, r.backend, r.bearer, c32, path); err != nil {
+	} else if err := h.startOAuth2Proxy(h.head(), c32, path); err != nil {
 		h.miss("oauth2-proxy: %v", err)
 	}
-	h.add("authdev-cookie", "proxy", "authdev proxy, NSC_TMAS session cookie, 3 identity headers + assertion, 1 policy → backend", c32(r.proxyURL+path, "Cookie: "+r.cookie))
-	h.add("authdev-bearer", "proxy", "authdev proxy, Bearer ES256 access token, same work → backend", c32(r.proxyURL+path, "Authorization: Bearer "+r.bearer))
-	h.add("direct-c1", "latency", "wrk -c1 → Go backend", c1(r.backend+path))
+	h.addOwn("authdev-cookie", "proxy", "authdev proxy, NSC_TMAS session cookie, 3 identity headers + assertion, 1 policy → backend",
+		func(r *rig) load { return c32(r.proxyURL+path, "Cookie: "+r.cookie) })
+	h.addOwn("authdev-bearer", "proxy", "authdev proxy, Bearer ES256 access token, same work → backend",
+		func(r *rig) load { return c32(r.proxyURL+path, "Authorization: Bearer "+r.bearer) })
+	h.add("direct-c1", "latency", "wrk -c1 → Go backend", c1(h.backend+path))
 	h.add("bare-rp-c1", "latency", "wrk -c1 → bare ReverseProxy → Go backend (what any Go proxy adds)", c1(bareURL))
-	h.add("authdev-cookie-c1", "latency", "wrk -c1 → authdev proxy (cookie) → Go backend", c1(r.proxyURL+path, "Cookie: "+r.cookie))
-	// FastAPI, one uvicorn worker, behind a second authdev proxy.
-	if err := h.startFastAPI(r.cfg, c32); err != nil {
+	h.addOwn("authdev-cookie-c1", "latency", "wrk -c1 → authdev proxy (cookie) → Go backend",
+		func(r *rig) load { return c1(r.proxyURL+path, "Cookie: "+r.cookie) })
+	// FastAPI, one uvicorn worker, behind a second authdev proxy of each rig.
+	if err := h.startFastAPI(c32); err != nil {
 		h.miss("FastAPI: %v", err)
 	}
 	return nil
@@ -327,25 +283,27 @@ wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 
 // addIdPScenarios adds the token, discovery and JWKS scenarios of authdev's
 // IdP, a bare signer, oauth2-mock-server and mockoidc.
-func (h *harness) addIdPScenarios(r *rig) error {
+func (h *harness) addIdPScenarios() error {
 	script, c32, post := h.ccScript(), h.c32, h.post
-	for _, is := range []string{r.issuer, r.issuerRS} {
-		if _, err := runWrk(load{conns: 1, duration: time.Second, url: is + "/token", script: script}); err != nil {
-			return err
+	for _, r := range h.rigs {
+		for _, is := range []string{r.issuer, r.issuerRS} {
+			if _, err := runWrk(load{conns: 1, duration: time.Second, url: is + "/token", script: script}); err != nil {
+				return err
+			}
+		}
+		if err := checkToken(r.issuer + "/token"); err != nil {
+			return fmt.Errorf("%s client_credentials: %w", r.name("authdev idp"), err)
 		}
 	}
-	if err := checkToken(r.issuer + "/token"); err != nil {
-		return fmt.Errorf("authdev idp client_credentials: %w", err)
-	}
-	h.add("idp-es256", "tokens", "authdev idp, client_credentials, ES256", post(r.issuer+"/token"))
-	h.add("idp-rs256", "tokens", "authdev idp, client_credentials, RS256", post(r.issuerRS+"/token"))
+	h.addOwn("idp-es256", "tokens", "authdev idp, client_credentials, ES256", func(r *rig) load { return post(r.issuer + "/token") })
+	h.addOwn("idp-rs256", "tokens", "authdev idp, client_credentials, RS256", func(r *rig) load { return post(r.issuerRS + "/token") })
 	signerPort, err := h.startServer("signer", filepath.Join(h.bin, "signer"), 10*time.Second)
 	if err != nil {
 		return err
 	}
 	h.add("bare-rs256-signer", "tokens", "bare Go handler that only signs an RS256 JWT (go-jose)", post(fmt.Sprintf("http://127.0.0.1:%d/token", signerPort)))
-	h.add("idp-discovery", "discovery", "authdev idp discovery", c32(r.issuer+"/.well-known/openid-configuration"))
-	h.add("idp-jwks", "jwks", "authdev idp JWKS", c32(r.issuer+"/jwks.json"))
+	h.addOwn("idp-discovery", "discovery", "authdev idp discovery", func(r *rig) load { return c32(r.issuer + "/.well-known/openid-configuration") })
+	h.addOwn("idp-jwks", "jwks", "authdev idp JWKS", func(r *rig) load { return c32(r.issuer + "/jwks.json") })
 	h.addMockServer()
 	return h.addMockOIDC()
 }
@@ -389,12 +347,27 @@ func (h *harness) addMockOIDC() error {
 	return nil
 }
 
-// alternate runs every scenario once per round, in the order added.
+// alternate runs every scenario once per round, in the order added; a
+// baseline twin runs right beside its scenario (and whenever -only selects
+// it), after it in odd rounds and before it in even ones, so that neither
+// always follows the same load.
 func (h *harness) alternate() {
-	for r := 1; r <= h.rounds; r++ {
+	for round := 1; round <= h.rounds; round++ {
 		for _, s := range h.order {
-			if h.only == nil || h.only.MatchString(s.name) {
-				h.sample(r, s)
+			if s.group == twinGroup {
+				continue
+			}
+			pair := []*series{s}
+			if s.twin != nil {
+				pair = append(pair, s.twin)
+				if round%2 == 0 {
+					slices.Reverse(pair)
+				}
+			}
+			for _, p := range pair {
+				if h.selected(s.name) || h.selected(p.name) {
+					h.sample(round, p)
+				}
 			}
 		}
 	}
@@ -404,7 +377,7 @@ func (h *harness) sample(round int, s *series) {
 	smp, err := runWrk(h.loads[s.name])
 	if err != nil {
 		s.failures = append(s.failures, err.Error())
-		h.logf("round %d %-22s FAILED: %v", round, s.name, err)
+		h.logf("round %d %-28s FAILED: %v", round, s.name, err)
 		return
 	}
 	// wrk counts 3xx as success: make sure the credentials still pass (a
@@ -416,10 +389,10 @@ func (h *harness) sample(round int, s *series) {
 		}
 	}
 	s.samples = append(s.samples, smp)
-	if strings.HasPrefix(s.name, "idp-es256") || strings.HasPrefix(s.name, "idp-rs256") {
+	if s.name == "idp-es256" || s.name == "idp-rs256" {
 		h.tokensIssued += smp.requests
 	}
-	h.logf("round %d %-22s %9.0f req/s  p50 %-9s p99 %-9s bad %d", round, s.name, smp.rps, smp.p50, smp.p99, smp.bad)
+	h.logf("round %d %-28s %9.0f req/s  p50 %-9s p99 %-9s bad %d", round, s.name, smp.rps, smp.p50, smp.p99, smp.bad)
 }
 
 func checkToken(url string) error {
@@ -469,11 +442,24 @@ func loadavg() string {
 	return strings.Join(f[:3], " ")
 }
 
-// printMedians is the whole output of a run with -only.
-func (h *harness) printMedians() {
+// printQuick is the whole output of a run with -only: the medians, the
+// start-up, memory and Go benchmarks if they were selected, and HEAD beside
+// the baseline.
+func (h *harness) printQuick() {
 	for _, s := range h.order {
 		if len(s.samples) > 0 {
-			fmt.Printf("%-22s %9.0f req/s  p50 %-9s p99 %-9s runs %s\n", s.name, s.rps(), s.p50(), s.p99(), s.all())
+			fmt.Printf("%-28s %9.0f req/s  p50 %-9s p99 %-9s runs %s\n", s.name, s.rps(), s.p50(), s.p99(), s.all())
 		}
 	}
+	out := func(format string, a ...any) { fmt.Printf(format, a...) }
+	if len(h.startup) > 0 {
+		h.reportStartup(out)
+	}
+	if g := h.head().goBench; g != "" {
+		fmt.Printf("\n%s\n", g)
+	}
+	if h.base() != nil {
+		h.reportBeforeAfter(out)
+	}
+	fmt.Printf("\nload average before / after: %s / %s\n", h.loadBefore, h.loadAfter)
 }

@@ -108,6 +108,7 @@ type series struct {
 	cmd      string
 	samples  []sample
 	failures []string
+	twin     *series // the same load at the baseline, in a side-by-side run
 }
 
 func median(xs []float64) float64 {
@@ -150,14 +151,6 @@ func (s *series) bad() int {
 	n := 0
 	for _, x := range s.samples {
 		n += x.bad
-	}
-	return n
-}
-
-func (s *series) requests() int {
-	n := 0
-	for _, x := range s.samples {
-		n += x.requests
 	}
 	return n
 }

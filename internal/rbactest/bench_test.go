@@ -1,7 +1,11 @@
 package rbactest
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
 	"testing"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/authdev/authdev/internal/state"
 	"github.com/authdev/authdev/internal/testkit"
@@ -11,6 +15,8 @@ import (
 // check and after its last: the IdP and the proxy (with the demo backend)
 // listening, and stopped. "warm" has the keys and the CA in the store, as
 // on a laptop or a CI cache; "cold" generates them (three RSA keys, a CA).
+// "rsa-keys" is the floor of "cold" on the machine: only the RSA-2048 keys
+// of the demo's RS256 environments, generated in parallel as the IdP does.
 func BenchmarkStackStartup(b *testing.B) {
 	cfg := testkit.DemoConfig(b)
 	warm := state.NewMemory()
@@ -40,4 +46,24 @@ func BenchmarkStackStartup(b *testing.B) {
 			}
 		})
 	}
+	rsaKeys := 0
+	for _, e := range cfg.Environments {
+		if e.Alg == "RS256" {
+			rsaKeys++
+		}
+	}
+	b.Run("rsa-keys", func(b *testing.B) {
+		for b.Loop() {
+			var g errgroup.Group
+			for range rsaKeys {
+				g.Go(func() error {
+					_, err := rsa.GenerateKey(rand.Reader, 2048)
+					return err
+				})
+			}
+			if err := g.Wait(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
