@@ -687,15 +687,7 @@ bind responder global p_who 10 END
 // https://docs.netscaler.com/en-us/citrix-adc/13-1/aaa-tm/entities-of-authentication-authorization-auditing/authentication-virtual-server
 // Nothing warns that the proxy follows one authentication vserver.
 func TestEachLBVServerBehindACSVServerLogsInThroughItsAuthenticationVServer(t *testing.T) {
-	s := startSAMLStack(t, t.TempDir(), "okta", `add authentication samlAction saml_api -samlIssuerName "https://api.example.com" -samlBinding REDIRECT
-add authentication samlAction saml_web -samlIssuerName "https://web.example.com" -samlBinding REDIRECT
-add authentication Policy pol_api -rule true -action saml_api
-add authentication Policy pol_web -rule true -action saml_web
-add authentication vserver aaa_api SSL 0.0.0.0 0
-bind authentication vserver aaa_api -policy pol_api -priority 100 -gotoPriorityExpression END
-add authentication vserver aaa_web SSL 0.0.0.0 0
-bind authentication vserver aaa_web -policy pol_web -priority 100 -gotoPriorityExpression END
-add authentication authnProfile prof_web -authnVsName aaa_web
+	s := startSAMLStack(t, t.TempDir(), "okta", apiAndWebAuthnVServers+`add authentication authnProfile prof_web -authnVsName aaa_web
 add lb vserver lb_api HTTP 0.0.0.0 0 -Authentication ON -authnVsName aaa_api
 add lb vserver lb_web HTTP 0.0.0.0 0 -Authentication ON -authnProfile prof_web
 add cs vserver cs_front HTTP 127.0.0.1 8443
@@ -706,18 +698,7 @@ bind cs vserver cs_front -lbvserver lb_web
 	if w := strings.Join(s.Warnings(), "\n"); strings.Contains(w, "authentication vserver") || strings.Contains(w, "samlAction") {
 		t.Errorf("warnings about the authentication vservers:\n%s", w)
 	}
-	for _, tc := range []struct{ path, issuer string }{
-		{"/api/x", "https://api.example.com"},
-		{"/web", "https://web.example.com"},
-	} {
-		c, resp := s.browse(t, s.ProxyURL()+tc.path)
-		if iss := authnRequestIssuer(t, resp.Request.URL); iss != tc.issuer {
-			t.Fatalf("a login at %s sends an AuthnRequest of %q, want %q", tc.path, iss, tc.issuer)
-		}
-		if code, b := finishSAMLLogin(t, c, resp); code != http.StatusOK || !strings.Contains(b, `"user":"alice@example.com"`) {
-			t.Fatalf("the login at %s answered %d:\n%s", tc.path, code, b)
-		}
-	}
+	loginsGoToAPIAndWeb(t, s)
 }
 
 // Without a cs vserver, the lb vserver a login reaches is the upstream
@@ -729,15 +710,7 @@ func TestEachLBVServerUpstreamLogsInThroughItsAuthenticationVServer(t *testing.T
 	dir := t.TempDir()
 	who := whoBackend(t)
 	testkit.WriteFiles(t, dir, map[string]string{
-		"ns.conf": `add authentication samlAction saml_api -samlIssuerName "https://api.example.com" -samlBinding REDIRECT
-add authentication samlAction saml_web -samlIssuerName "https://web.example.com" -samlBinding REDIRECT
-add authentication Policy pol_api -rule true -action saml_api
-add authentication Policy pol_web -rule true -action saml_web
-add authentication vserver aaa_api SSL 0.0.0.0 0
-bind authentication vserver aaa_api -policy pol_api -priority 100 -gotoPriorityExpression END
-add authentication vserver aaa_web SSL 0.0.0.0 0
-bind authentication vserver aaa_web -policy pol_web -priority 100 -gotoPriorityExpression END
-add lb vserver lb_api HTTP 0.0.0.0 0 -Authentication ON -authnVsName aaa_api
+		"ns.conf": apiAndWebAuthnVServers + `add lb vserver lb_api HTTP 0.0.0.0 0 -Authentication ON -authnVsName aaa_api
 add lb vserver lb_web HTTP 0.0.0.0 0 -Authentication ON -authnVsName aaa_web
 set tm sessionParameter -defaultAuthorizationAction ALLOW
 `,
@@ -757,6 +730,26 @@ proxy:
 		t.Fatal(err)
 	}
 	s := startUp(t, Options{Config: cfg, Persona: "alice"})
+	loginsGoToAPIAndWeb(t, s)
+}
+
+// apiAndWebAuthnVServers are two authentication vservers, aaa_api and
+// aaa_web, each with its samlAction (saml_api, saml_web, told apart by
+// -samlIssuerName).
+const apiAndWebAuthnVServers = `add authentication samlAction saml_api -samlIssuerName "https://api.example.com" -samlBinding REDIRECT
+add authentication samlAction saml_web -samlIssuerName "https://web.example.com" -samlBinding REDIRECT
+add authentication Policy pol_api -rule true -action saml_api
+add authentication Policy pol_web -rule true -action saml_web
+add authentication vserver aaa_api SSL 0.0.0.0 0
+bind authentication vserver aaa_api -policy pol_api -priority 100 -gotoPriorityExpression END
+add authentication vserver aaa_web SSL 0.0.0.0 0
+bind authentication vserver aaa_web -policy pol_web -priority 100 -gotoPriorityExpression END
+`
+
+// loginsGoToAPIAndWeb checks that a login at /api/x logs in with saml_api
+// and one at /web with saml_web (apiAndWebAuthnVServers), to the end.
+func loginsGoToAPIAndWeb(t *testing.T, s *Stack) {
+	t.Helper()
 	for _, tc := range []struct{ path, issuer string }{
 		{"/api/x", "https://api.example.com"},
 		{"/web", "https://web.example.com"},
