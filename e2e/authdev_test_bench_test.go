@@ -67,7 +67,7 @@ func BenchmarkRun200ChecksX3Envs(b *testing.B) {
 	}
 	caFile := filepath.Join(b.TempDir(), "ca.pem")
 	os.WriteFile(caFile, ca.CertPEM(), 0o600)
-	proxyAddr := freeAddr(b)
+	proxyAddr := testkit.FreeLoopbackAddr(b)
 	appURL := startFastAPI(b, "https://"+proxyAddr, caFile)
 	cases, err := rbactest.Plan(cfg, nil)
 	if err != nil || len(cases) != 600 {
@@ -91,20 +91,11 @@ func BenchmarkRun200ChecksX3Envs(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/run")
 }
 
-func freeAddr(b *testing.B) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // startFastAPI runs the FastAPI example verifying assertions from issuer
 // until the benchmark ends, and returns its URL.
 func startFastAPI(b *testing.B, issuer, caFile string) string {
 	b.Helper()
-	addr := freeAddr(b)
+	addr := testkit.FreeLoopbackAddr(b)
 	_, port, _ := net.SplitHostPort(addr)
 	cmd := exec.Command("/usr/bin/python3", "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", port, "--log-level", "warning")
 	cmd.Dir = "../examples/fastapi"

@@ -139,12 +139,9 @@ func waitHTTP(t *testing.T, p *process, client *http.Client, url string, want in
 // freePort returns a loopback port that was free a moment ago.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	_, port, _ := net.SplitHostPort(testkit.FreeLoopbackAddr(t))
+	n, _ := strconv.Atoi(port)
+	return n
 }
 
 // runCmd runs a short command and returns its stdout, stderr and exit code.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/authdev/authdev/internal/flavor"
+	"github.com/authdev/authdev/internal/testkit"
 	"github.com/authdev/authdev/mockidp/idptest"
 )
 
@@ -75,7 +75,7 @@ func TestOAuth2ProxyProvidersAdmitByTheFlavorsRolesAndGroups(t *testing.T) {
 // at issuer as the client oauth2-proxy, until the test ends.
 func startOAuth2Proxy(t *testing.T, bin, issuer string, args ...string) (string, fmt.Stringer) {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := testkit.FreeLoopbackAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, append([]string{"--oidc-issuer-url=" + issuer,
 		"--client-id=oauth2-proxy", "--client-secret=o2p-secret", "--redirect-url=http://" + addr + "/oauth2/callback",
@@ -133,16 +133,6 @@ func loginThrough(t *testing.T, proxy, persona string) int {
 func mustHost(u string) string {
 	p, _ := url.Parse(u)
 	return p.Host
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // waitHTTP polls u until it answers 200, up to a deadline.

@@ -40,7 +40,7 @@ func TestAnIdPRunningApartReadsTheProxysSPMetadata(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The proxy's port, free once more: it starts after the IdP.
-	proxyAddr := freeLoopbackAddr(t)
+	proxyAddr := testkit.FreeLoopbackAddr(t)
 	proxyURL := "http://" + proxyAddr
 	mdURL := proxyURL + devproxy.SAMLSPMetadataPath + "saml_sp"
 	testkit.WriteFiles(t, dir, map[string]string{
@@ -122,18 +122,6 @@ set tm sessionParameter -defaultAuthorizationAction ALLOW
 	if code, b := unsigned(t); code == http.StatusOK || strings.Contains(b, "SAMLResponse") || !strings.Contains(strings.ToLower(b), "sign") {
 		t.Fatalf("an unsigned AuthnRequest of an SP whose metadata says AuthnRequestsSigned got %d:\n%s", code, b)
 	}
-}
-
-// freeLoopbackAddr is a loopback address free at the time of the call, for
-// a server a test starts later (after the one that must know its URL).
-func freeLoopbackAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func fetchSPMetadata(t *testing.T, u string) *saml.EntityDescriptor {
