@@ -368,7 +368,13 @@ func (n *nsconf) loginVServers(s *session) (cs, lb map[string]vsNamed, dflt *aut
 		for _, a := range n.authnVS {
 			if a.name == named.authnVS {
 				into[name] = named
+				return
 			}
+		}
+		if named.authnVS != "" {
+			cmd := cmp.Or(v.authnVSCmd, v.authnProfileCmd)
+			s.warn(cmd.pos, cmd.verbText(), EffectDecision, fmt.Sprintf("vserver %s sends browser logins to authentication vserver %q (%s), which the ns.conf does not add: add it (`add authentication vserver %s SSL 0.0.0.0 0`) with its policies; until then its logins follow the default flow",
+				name, named.authnVS, named.how, named.authnVS))
 		}
 	}
 	for _, v := range n.cs {

@@ -134,6 +134,12 @@ bind authentication vserver aaa -policy p_right -priority 1
 	if err == nil || !strings.Contains(err.Error(), `no authnProfile "nope"`) || !strings.Contains(err.Error(), "ns.conf:9:") {
 		t.Errorf("an unknown authnProfile: %v", err)
 	}
+	// A -authnVsName naming no `add authentication vserver` is named where
+	// it is written, not followed silently elsewhere.
+	e := compileNSConf(t, actions+"add lb vserver app HTTP 0.0.0.0 0 -Authentication ON -authnVsName aaa_typo\n")
+	if w := warningsOf(e)[9]; !strings.Contains(w, `vserver app sends browser logins to authentication vserver "aaa_typo" (-authnVsName), which the ns.conf does not add`) {
+		t.Errorf("a -authnVsName naming no authentication vserver: line 9 warns %q; all: %v", w, warningsOf(e))
+	}
 }
 
 // A -nextFactor that names no policy label is refused, with its place.

@@ -50,6 +50,8 @@ type vsAuthn struct {
 	api       bool // -authn401 ON: 401 for API clients
 	authnHost string
 	authnVS   string
+	// authnVSCmd is the command that set authnVS, for warnings.
+	authnVSCmd *command
 	// authnProfile names an `add authentication authnProfile`, whose
 	// -authnVsName applies when the vserver names none itself.
 	authnProfile    string
@@ -281,7 +283,7 @@ func (s *session) vserverAuthn(c *command, vs *vsAuthn) {
 		vs.authnHost = v
 	}
 	if v, o := c.optVal("authnvsname"); o != nil {
-		vs.authnVS = v
+		vs.authnVS, vs.authnVSCmd = v, c
 	}
 	if v, o := c.optVal("authnprofile"); o != nil {
 		vs.authnProfile, vs.authnProfileTok, vs.authnProfileCmd = v, o.vals[0], c
