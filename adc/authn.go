@@ -92,6 +92,17 @@ type SAMLAction struct {
 	SignatureAlg    string   // -signatureAlg, default RSA-SHA256
 	DigestMethod    string   // -digestMethod, default SHA256
 	LogoutURL       string   // -logoutURL
+	// GroupNameField is the attribute whose values are the user's groups
+	// (-groupNameField); "" for the IdP's groups attribute.
+	GroupNameField string
+	DefaultGroup   string // -defaultAuthenticationGroup: a group of every user it logs in
+	// MetadataURL is the IdP's metadata (-metadataUrl), which then gives
+	// what -samlRedirectUrl and -samlIdPCertName would.
+	MetadataURL           string
+	ArtifactResolutionURL string // -artifactResolutionServiceURL: where artifacts are resolved
+	ForceAuthn            bool   // -forceAuthn ON: the IdP authenticates the user at every login
+	SkewTime              string // -skewTime: minutes of clock skew allowed, a number; "" when not written (the ADC's default is 5)
+	Audience              string // -audience: the audience assertions must name; default -samlIssuerName
 	// RelayStateCheck evaluates -relaystateRule on a login's RelayState,
 	// with r, the IdP's post to the assertion consumer service, as
 	// HTTP.REQ: false (with why, when the rule is UNDEF) refuses the

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/authdev/authdev/config"
 )
 
 // The authentication back-ends: parsed and kept as written, emulated by a
@@ -56,6 +58,8 @@ func (s *session) addRADIUSAction(c *command) {
 	}
 }
 
+// addSAMLAction reads the samlAction options authdev emulates; finish names
+// every other one.
 func (s *session) addSAMLAction(c *command) {
 	if !s.aaaArgs(c, 1, "add authentication samlAction NAME -samlIdPCertName CERT -samlRedirectUrl URL") {
 		return
@@ -64,8 +68,11 @@ func (s *session) addSAMLAction(c *command) {
 	strOpts(c, map[string]*string{"samlidpcertname": &a.IdPCertName, "samlredirecturl": &a.RedirectURL,
 		"samluserfield": &a.UserField, "samlsigningcertname": &a.SigningCertName, "samlissuername": &a.IssuerName,
 		"samlbinding": &a.Binding, "relaystaterule": &a.RelayStateRule, "signaturealg": &a.SignatureAlg,
-		"digestmethod": &a.DigestMethod, "logouturl": &a.LogoutURL})
+		"digestmethod": &a.DigestMethod, "logouturl": &a.LogoutURL, "groupnamefield": &a.GroupNameField,
+		"defaultauthenticationgroup": &a.DefaultGroup, "metadataurl": &a.MetadataURL,
+		"artifactresolutionserviceurl": &a.ArtifactResolutionURL, "audience": &a.Audience})
 	a.Binding, a.SignatureAlg, a.DigestMethod = strings.ToUpper(a.Binding), strings.ToUpper(a.SignatureAlg), strings.ToUpper(a.DigestMethod)
+	a.ForceAuthn = s.onOff(c, "forceauthn", false)
 	for i := 1; i <= 16; i++ {
 		if v, o := c.optVal("attribute" + strconv.Itoa(i)); o != nil && v != "" {
 			a.Attributes = append(a.Attributes, v)
@@ -78,17 +85,38 @@ func (s *session) addSAMLAction(c *command) {
 			}
 		}
 	}
-	switch a.Binding {
-	case "POST", "REDIRECT", "ARTIFACT":
-	default:
-		s.failTok(c, c.opt("samlbinding").tok, "-samlBinding %q: use POST, REDIRECT or ARTIFACT", a.Binding)
+	if !s.samlActionValid(c, &a) {
 		return
 	}
 	if o := c.opt("relaystaterule"); o != nil && len(o.vals) > 0 {
 		a.relayRule = s.tokExpr(c, o.vals[0])
 	}
-	c.useAll()
+	s.finish(c)
 	s.ns.backends.SAML = append(s.ns.backends.SAML, a)
+}
+
+// samlActionValid checks the samlAction options whose values the ADC
+// constrains, and reads -skewTime; a wrong one fails the command where it
+// is written.
+func (s *session) samlActionValid(c *command, a *SAMLAction) bool {
+	switch a.Binding {
+	case "POST", "REDIRECT", "ARTIFACT":
+	default:
+		s.failTok(c, c.opt("samlbinding").tok, "-samlBinding %q: use POST, REDIRECT or ARTIFACT", a.Binding)
+		return false
+	}
+	if o := c.opt("metadataurl"); o != nil && !config.IsHTTPURL(a.MetadataURL) {
+		s.failTok(c, o.tok, "-metadataUrl %q is not an http(s) URL: give the URL the IdP publishes its SAML metadata at", a.MetadataURL)
+		return false
+	}
+	if v, o := c.optVal("skewtime"); o != nil {
+		if n, err := strconv.Atoi(v); err != nil || n < 0 {
+			s.failTok(c, o.tok, "-skewTime %q is not a number of minutes, such as 5", v)
+			return false
+		}
+		a.SkewTime = v
+	}
+	return true
 }
 
 // addCertKey keeps a certKey for the samlActions that name it; for TLS it

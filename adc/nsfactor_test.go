@@ -287,3 +287,51 @@ bind cs vserver cs_front -lbvserver lb_web
 		}
 	}
 }
+
+// The samlAction options the NITRO reference gives and authdev emulates
+// are read, each samlAction its own:
+// https://developer-docs.netscaler.com/en-us/adc-nitro-api/13/configuration/authentication/authenticationsamlaction
+// (-groupNameField "Name of the tag in assertion that contains user
+// groups", -defaultAuthenticationGroup "the default group that is chosen
+// when the authentication succeeds in addition to extracted groups",
+// -metadataUrl, -artifactResolutionServiceURL, -forceAuthn, -skewTime in
+// minutes, -audience); every other option is named, not silently kept.
+func TestSAMLActionOptionsAreReadAndTheOthersNamed(t *testing.T) {
+	e := compileNSConf(t, `add authentication samlAction saml_entra -metadataUrl "https://login.microsoftonline.com/t/federationmetadata/2007-06/federationmetadata.xml" -groupNameField "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups" -defaultAuthenticationGroup saml_users -forceAuthn ON -skewTime 10 -audience "https://app.example.com" -samlACSIndex 0 -sendThumbprint ON -storeSAMLResponse ON
+add authentication samlAction saml_adfs -samlRedirectUrl "https://adfs.example.com/adfs/ls" -samlIdPCertName adfs -artifactResolutionServiceURL "https://adfs.example.com/adfs/services/trust/artifactresolution" -samlBinding ARTIFACT -forceAuthn OFF
+`)
+	got := e.Settings().Authn.SAML
+	if len(got) != 2 {
+		t.Fatalf("samlActions %+v", got)
+	}
+	entra, adfs := got[0], got[1]
+	if entra.MetadataURL != "https://login.microsoftonline.com/t/federationmetadata/2007-06/federationmetadata.xml" || entra.GroupNameField != "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups" ||
+		entra.DefaultGroup != "saml_users" || !entra.ForceAuthn || entra.SkewTime != "10" || entra.Audience != "https://app.example.com" {
+		t.Errorf("saml_entra read as %+v", entra)
+	}
+	if adfs.ArtifactResolutionURL != "https://adfs.example.com/adfs/services/trust/artifactresolution" || adfs.ForceAuthn || adfs.SkewTime != "" || adfs.GroupNameField != "" {
+		t.Errorf("saml_adfs read as %+v", adfs)
+	}
+	w := warningsOf(e)
+	if want := "none: add authentication samlAction: options -samlACSIndex, -sendThumbprint, -storeSAMLResponse are not emulated: ignored|"; w[1] != want {
+		t.Errorf("line 1 warns %q, want %q", w[1], want)
+	}
+	if w[2] != "" {
+		t.Errorf("line 2, every option emulated, warns %q", w[2])
+	}
+}
+
+// A samlAction option whose value the ADC refuses fails where it is
+// written, saying what it takes.
+func TestSAMLActionOptionValuesTheADCRefusesAreErrors(t *testing.T) {
+	for _, tc := range []struct{ opt, want string }{
+		{`-forceAuthn MAYBE`, `ns.conf:1:40: add authentication samlAction: -forceAuthn takes ON or OFF, not "MAYBE"`},
+		{`-skewTime soon`, `ns.conf:1:40: add authentication samlAction: -skewTime "soon" is not a number of minutes`},
+		{`-metadataUrl idp.xml`, `ns.conf:1:40: add authentication samlAction: -metadataUrl "idp.xml" is not an http(s) URL`},
+	} {
+		_, err := compileNSConfErr(t, "add authentication samlAction saml_a "+tc.opt+"\n", "")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.opt, err, tc.want)
+		}
+	}
+}

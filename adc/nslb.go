@@ -258,27 +258,29 @@ func (s *session) addVServer(c *command) {
 		"redirecturl", "cookiename", "listenpolicy", "rhistate", "httpprofilename", "tcpprofilename", "netprofile")...)
 }
 
+// onOff reads the ON|OFF option opt of c; was when c does not write it.
+func (s *session) onOff(c *command, opt string, was bool) bool {
+	v, o := c.optVal(opt)
+	if o == nil {
+		return was
+	}
+	switch strings.ToUpper(v) {
+	case "ON", "YES", "ENABLED":
+		return true
+	case "OFF", "NO", "DISABLED":
+		return false
+	}
+	s.failTok(c, o.tok, "-%s takes ON or OFF, not %q", o.tok.text[1:], v)
+	return was
+}
+
 // vserverAuthn reads the AAA-TM options of an lb or cs vserver: browser
 // logins (-Authentication ON) at the authentication vserver -authnVsName
 // names, or the one of its -authnProfile, and 401 for API clients
 // (-authn401).
 func (s *session) vserverAuthn(c *command, vs *vsAuthn) {
-	onOff := func(opt string, was bool) bool {
-		v, o := c.optVal(opt)
-		if o == nil {
-			return was
-		}
-		switch strings.ToUpper(v) {
-		case "ON", "YES", "ENABLED":
-			return true
-		case "OFF", "NO", "DISABLED":
-			return false
-		}
-		s.failTok(c, o.tok, "-%s takes ON or OFF, not %q", o.tok.text[1:], v)
-		return was
-	}
-	vs.authn = onOff("authentication", vs.authn)
-	vs.api = onOff("authn401", vs.api)
+	vs.authn = s.onOff(c, "authentication", vs.authn)
+	vs.api = s.onOff(c, "authn401", vs.api)
 	if v, o := c.optVal("authenticationhost"); o != nil {
 		vs.authnHost = v
 	}

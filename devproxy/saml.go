@@ -1,6 +1,7 @@
 package devproxy
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto"
@@ -9,9 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -64,7 +67,8 @@ type SAMLLogin struct {
 	// ResponseBinding is the binding the AuthnRequest asks the response
 	// by: saml.HTTPPostBinding (the default) or saml.HTTPArtifactBinding
 	// (the ADC's -samlBinding ARTIFACT), whose SAMLart the ACS resolves at
-	// the ArtifactResolutionService of the IdP's metadata.
+	// the ArtifactResolutionService of the IdP's metadata, or
+	// ArtifactResolutionURL.
 	ResponseBinding string
 	// Attributes name the IdP's attributes, to read email, name and
 	// groups back; every attribute is also a claim under its own name.
@@ -73,6 +77,23 @@ type SAMLLogin struct {
 	// (AAA.USER.NAME) after this login, as the ADC's -samlUserField;
 	// default the environment's UserNameClaim.
 	UserField string
+	// GroupsField, when set, is the attribute whose values, each as sent,
+	// are the user's groups after this login (AAA.USER.IS_MEMBER_OF), in
+	// place of Attributes' groups, as the ADC's -groupNameField.
+	GroupsField string
+	// DefaultGroup is a group every user this login logs in is in, besides
+	// those the IdP sends (the ADC's -defaultAuthenticationGroup).
+	DefaultGroup string
+	// ArtifactResolutionURL is the IdP's ArtifactResolutionService (SOAP
+	// binding) with SSOURL, which no metadata names (the ADC's
+	// -artifactResolutionServiceURL).
+	ArtifactResolutionURL string
+	// ForceAuthn asks the IdP to authenticate the user again at every
+	// login, whatever session it has (the ADC's -forceAuthn ON).
+	ForceAuthn bool
+	// Audience, when set, is the audience assertions must name instead of
+	// EntityID (the ADC's -audience).
+	Audience string
 }
 
 // samlMaxForm bounds the posted SAMLResponse.
@@ -205,16 +226,40 @@ func (l *SAMLLogin) spOf(acs string, now time.Time) (*saml.ServiceProvider, erro
 	if l.SigningKey != nil {
 		sp.Key, sp.Certificate, sp.SignatureMethod = l.SigningKey, l.SigningCertificate, l.SignatureMethod
 	}
+	if l.ForceAuthn {
+		sp.ForceAuthn = &l.ForceAuthn
+	}
+	if l.Audience != "" {
+		sp.ValidateAudienceRestriction = audienceIs(l.Audience)
+	}
 	return sp, nil
 }
 
-// idpDescriptor is the metadata the ADC's -samlRedirectUrl and
-// -samlIdPCertName amount to; its entity id is the SSO URL until a
-// response names its issuer (see completeSAMLLogin).
+// audienceIs checks, in place of crewjam/saml's check of the SP's entity
+// id, that an assertion is for aud: as there, it has an
+// AudienceRestriction, and each one lists aud (saml-core §2.5.1.4).
+func audienceIs(aud string) func(*saml.Assertion) error {
+	return func(a *saml.Assertion) error {
+		if a.Conditions == nil || len(a.Conditions.AudienceRestrictions) == 0 {
+			return fmt.Errorf("the assertion has no AudienceRestriction for %q (-audience)", aud)
+		}
+		for i := range a.Conditions.AudienceRestrictions {
+			if !slices.ContainsFunc(a.Conditions.AudienceRestrictions[i].AllAudiences(), func(v saml.Audience) bool { return v.Value == aud }) {
+				return fmt.Errorf("an AudienceRestriction of the assertion does not list %q (-audience)", aud)
+			}
+		}
+		return nil
+	}
+}
+
+// idpDescriptor is the metadata the ADC's -samlRedirectUrl,
+// -samlIdPCertName and -artifactResolutionServiceURL amount to; its entity
+// id is the SSO URL until a response names its issuer (see
+// trustNamedIssuer).
 func (l *SAMLLogin) idpDescriptor() *saml.EntityDescriptor {
 	cert := base64.StdEncoding.EncodeToString(l.IdPCertificate.Raw)
 	sso := []saml.Endpoint{{Binding: saml.HTTPRedirectBinding, Location: l.SSOURL}, {Binding: saml.HTTPPostBinding, Location: l.SSOURL}}
-	return &saml.EntityDescriptor{EntityID: l.SSOURL, IDPSSODescriptors: []saml.IDPSSODescriptor{{
+	md := &saml.EntityDescriptor{EntityID: l.SSOURL, IDPSSODescriptors: []saml.IDPSSODescriptor{{
 		SSODescriptor: saml.SSODescriptor{RoleDescriptor: saml.RoleDescriptor{
 			ProtocolSupportEnumeration: "urn:oasis:names:tc:SAML:2.0:protocol",
 			KeyDescriptors: []saml.KeyDescriptor{{Use: "signing", KeyInfo: saml.KeyInfo{
@@ -222,6 +267,10 @@ func (l *SAMLLogin) idpDescriptor() *saml.EntityDescriptor {
 		}},
 		SingleSignOnServices: sso,
 	}}}
+	if l.ArtifactResolutionURL != "" {
+		md.IDPSSODescriptors[0].SSODescriptor.ArtifactResolutionServices = []saml.IndexedEndpoint{{Binding: saml.SOAPBinding, Location: l.ArtifactResolutionURL}}
+	}
+	return md
 }
 
 // peekSAMLResponse reads, before the library checks the response, its
@@ -232,15 +281,17 @@ func peekSAMLResponse(samlResponse string) (issuer, inResponseTo string) {
 	if err != nil || doc.ReadFromBytes(raw) != nil || doc.Root() == nil {
 		return "", ""
 	}
-	root := doc.Root()
-	iss := root.SelectElement("Issuer")
-	if a := root.SelectElement("Assertion"); iss == nil && a != nil {
-		iss = a.SelectElement("Issuer")
+	return firstIssuer(doc.Root()), doc.Root().SelectAttrValue("InResponseTo", "")
+}
+
+// firstIssuer is the outermost Issuer of a SAML message: the Response's,
+// else its assertion's; in a SOAP envelope the ArtifactResponse's, else
+// that of the Response inside.
+func firstIssuer(root *etree.Element) string {
+	if iss := root.FindElement("//Issuer"); iss != nil {
+		return strings.TrimSpace(iss.Text())
 	}
-	if iss != nil {
-		issuer = strings.TrimSpace(iss.Text())
-	}
-	return issuer, root.SelectAttrValue("InResponseTo", "")
+	return ""
 }
 
 func (e *envState) fetchSAMLMetadata(p *Proxy, src string) (*saml.EntityDescriptor, error) {
@@ -454,7 +505,38 @@ func (p *Proxy) completeSAMLLogin(w http.ResponseWriter, r *http.Request) *login
 	if art != "" {
 		p.answeredByArtifact(a, ls, now)
 	}
-	return p.startSession(w, r, env, ls, SAMLClaims(a, login.Attributes, env.GroupsClaim), "", now, config.LoginSAML)
+	claims := SAMLClaims(a, login.Attributes, env.GroupsClaim)
+	login.setGroups(a, claims, env.GroupsClaim)
+	return p.startSession(w, r, env, ls, claims, "", now, config.LoginSAML)
+}
+
+// setGroups makes claims[groupsClaim] the user's groups as l gives them:
+// the values of GroupsField, each a group as the IdP sent it, when set,
+// else those of the IdP's groups attribute; and DefaultGroup.
+func (l *SAMLLogin) setGroups(a *saml.Assertion, claims map[string]any, groupsClaim string) {
+	if l.GroupsField == "" && l.DefaultGroup == "" {
+		return
+	}
+	groups := []any{}
+	if l.GroupsField == "" {
+		for _, g := range stringList(claims[groupsClaim]) {
+			groups = append(groups, g)
+		}
+	}
+	for _, st := range a.AttributeStatements {
+		for _, at := range st.Attributes {
+			if l.GroupsField == "" || at.Name != l.GroupsField {
+				continue
+			}
+			for _, v := range at.Values {
+				groups = append(groups, v.Value)
+			}
+		}
+	}
+	if l.DefaultGroup != "" && !slices.Contains(groups, any(l.DefaultGroup)) {
+		groups = append(groups, l.DefaultGroup)
+	}
+	claims[groupsClaim] = groups
 }
 
 // samlCandidates are the SAML logins of env that may take the response in
@@ -503,16 +585,10 @@ func (p *Proxy) acceptSAMLResponse(r *http.Request, env *envState, candidates []
 		}
 		if byArtifact && sp.GetArtifactBindingLocation(saml.SOAPBinding) == "" {
 			return nil, nil, loginFailure(http.StatusBadGateway, fmt.Sprintf("the IdP of environment %q sent a SAMLart, but its metadata names no ArtifactResolutionService (SOAP binding) to resolve it at: "+
-				"give the proxy the IdP's metadata with one, or have the IdP answer by HTTP-POST", env.Name))
+				"give the proxy the IdP's metadata with one (or its -artifactResolutionServiceURL), or have the IdP answer by HTTP-POST", env.Name))
 		}
 		if login.SSOURL != "" {
-			// As on the ADC, the signature by -samlIdPCertName's
-			// certificate is what is trusted, whichever issuer the IdP
-			// names.
-			issuer, _ := peekSAMLResponse(r.PostForm.Get("SAMLResponse"))
-			md := *sp.IDPMetadata
-			md.EntityID = issuer
-			sp.IDPMetadata = &md
+			trustNamedIssuer(sp, r.PostForm.Get("SAMLResponse"))
 		}
 		var a *saml.Assertion
 		reason := relayStateRefusal(r, login)
@@ -528,6 +604,51 @@ func (p *Proxy) acceptSAMLResponse(r *http.Request, env *envState, candidates []
 		why = append(why, reason)
 	}
 	return nil, nil, loginFailure(http.StatusUnauthorized, strings.Join(why, "; "))
+}
+
+// trustNamedIssuer makes the IdP's entity id, for sp of an IdP known by
+// -samlRedirectUrl alone, the issuer its message names: that of the posted
+// samlResponse or, for an artifact, of the ArtifactResponse as the
+// resolution service returns it. As on the ADC, the signature by
+// -samlIdPCertName's certificate is what is trusted, whichever issuer the
+// IdP names; every other check stays.
+func trustNamedIssuer(sp *saml.ServiceProvider, samlResponse string) {
+	md := *sp.IDPMetadata
+	md.EntityID, _ = peekSAMLResponse(samlResponse)
+	sp.IDPMetadata = &md
+	c := *sp.HTTPClient
+	next := c.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	c.Transport = issuerReader{next: next, md: &md}
+	sp.HTTPClient = &c
+}
+
+// issuerReader is the transport of an artifact's resolution: it reads the
+// issuer of the ArtifactResponse into md (see trustNamedIssuer).
+type issuerReader struct {
+	next http.RoundTripper
+	md   *saml.EntityDescriptor
+}
+
+func (t issuerReader) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	// crewjam/saml refuses a longer answer; one byte more says it is.
+	body, err := io.ReadAll(io.LimitReader(resp.Body, saml.MaxArtifactResponseSize+1))
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	doc := etree.NewDocument()
+	if doc.ReadFromBytes(body) == nil && doc.Root() != nil {
+		t.md.EntityID = firstIssuer(doc.Root())
+	}
+	return resp, nil
 }
 
 // relayStateRefusal says why login's -relaystateRule refuses the
@@ -584,6 +705,21 @@ func (p *Proxy) pendingForArtifact(r *http.Request, art string, now time.Time) (
 				return ls, l, awaiting(p.saml.pending, now)[awaitKey{name, l}]
 			}
 		}
+	}
+	// An IdP known by -samlRedirectUrl alone has no entity id to match the
+	// SourceID with: the artifact answers the one login of that kind that
+	// awaits an artifact. Several cannot each be tried: an artifact is
+	// resolved once.
+	pending := awaiting(p.saml.pending, now)
+	var byURL []awaitKey
+	for k := range pending {
+		if k.login != nil && k.login.SSOURL != "" && k.login.ArtifactResolutionURL != "" {
+			byURL = append(byURL, k)
+		}
+	}
+	if len(byURL) == 1 {
+		ls.Env = byURL[0].env
+		return ls, byURL[0].login, pending[byURL[0]]
 	}
 	return ls, nil, nil
 }

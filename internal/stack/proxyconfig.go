@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/crewjam/saml"
 	dsig "github.com/russellhaering/goxmldsig"
@@ -91,13 +93,15 @@ func SAMLLogins(opts *devproxy.Options, cfg *config.Config, idpBase string) {
 // SAMLActions applies an ns.conf's `add authentication samlAction`s: as on
 // the ADC, browsers then log in with SAML, each login with the samlAction
 // its nFactor flow reaches (adc.AuthnFlow; without one, the first
-// samlAction): at -samlRedirectUrl with the certificate of
-// -samlIdPCertName's certKey when that file is at hand, else at authdev's
-// IdP (whose persona is the user); -samlUserField names the attribute that
-// becomes AAA.USER.NAME after the samlAction's logins and -samlIssuerName
-// is the proxy's entity id, which idp (authdev's IdP in this process; nil
-// when it runs elsewhere) then accepts besides config.ProxySAMLEntityID.
-// It returns warnings for what it cannot follow.
+// samlAction): at the IdP of -metadataUrl, or at -samlRedirectUrl with the
+// certificate of -samlIdPCertName's certKey when that file is at hand,
+// else at authdev's IdP (whose persona is the user). Each login has its
+// samlAction's -samlUserField (AAA.USER.NAME), -groupNameField and
+// -defaultAuthenticationGroup (AAA.USER.IS_MEMBER_OF), -forceAuthn and
+// -audience; -samlIssuerName is the proxy's entity id, which idp
+// (authdev's IdP in this process; nil when it runs elsewhere) then accepts
+// besides config.ProxySAMLEntityID. It returns warnings for what it
+// cannot follow.
 func SAMLActions(opts *devproxy.Options, cfg *config.Config, authn adc.AuthnBackends, idp *mockidp.Server) []string {
 	actions := authn.SAML
 	if len(actions) == 0 {
@@ -127,7 +131,7 @@ func SAMLActions(opts *devproxy.Options, cfg *config.Config, authn adc.AuthnBack
 				continue
 			}
 			logins[sp.action.Name], list = l, append(list, l)
-			ownIdP[j] = ownIdP[j] || sp.idpCert == nil && (e == nil || e.SAMLMetadata == "")
+			ownIdP[j] = ownIdP[j] || sp.idpCert == nil && sp.action.MetadataURL == "" && (e == nil || e.SAMLMetadata == "")
 		}
 		if len(list) == 0 {
 			continue
@@ -199,8 +203,14 @@ func samlSpecOf(a adc.SAMLAction, authn adc.AuthnBackends) (samlSpec, []string) 
 	if why != "" {
 		warns = append(warns, fmt.Sprintf("%s: browsers log in at authdev's SAML IdP, not at -samlRedirectUrl %q: %s", where, a.RedirectURL, why))
 	}
-	if sp.idpCert != nil && sp.respBinding == saml.HTTPArtifactBinding {
-		warns = append(warns, fmt.Sprintf("%s: -samlBinding ARTIFACT with an IdP given by -samlRedirectUrl: the proxy knows no artifact resolution service without the IdP's metadata, so artifact logins fail; use -samlBinding POST, or authdev's IdP (drop -samlRedirectUrl)", where))
+	switch {
+	case sp.idpCert != nil && sp.respBinding == saml.HTTPArtifactBinding && a.ArtifactResolutionURL == "":
+		warns = append(warns, fmt.Sprintf("%s: -samlBinding ARTIFACT with an IdP given by -samlRedirectUrl: the proxy knows no artifact resolution service without the IdP's metadata, so artifact logins fail; add the IdP's -artifactResolutionServiceURL or -metadataUrl, or use -samlBinding POST", where))
+	case a.MetadataURL != "" && a.ArtifactResolutionURL != "":
+		warns = append(warns, fmt.Sprintf("%s: -artifactResolutionServiceURL %q is not used with -metadataUrl: artifacts are resolved at the ArtifactResolutionService the IdP's metadata names", where, a.ArtifactResolutionURL))
+	}
+	if minutes, err := strconv.Atoi(a.SkewTime); err == nil && time.Duration(minutes)*time.Minute != saml.MaxClockSkew {
+		warns = append(warns, fmt.Sprintf("%s: -skewTime %s is not emulated: the proxy allows %g minutes of clock skew on assertions, crewjam/saml's MaxClockSkew, one setting for the whole process (authdev's IdP checks with it too), so no samlAction can have its own; keep this machine's and the IdP's clocks within %[3]g minutes", where, a.SkewTime, saml.MaxClockSkew.Minutes()))
 	}
 	return sp, warns
 }
@@ -209,19 +219,22 @@ func samlSpecOf(a adc.SAMLAction, authn adc.AuthnBackends) (samlSpec, []string) 
 // dflt (nil when it has none): nil when sp names no IdP either.
 func (sp samlSpec) login(dflt *devproxy.SAMLLogin) *devproxy.SAMLLogin {
 	a := sp.action
-	var l devproxy.SAMLLogin
+	l := devproxy.SAMLLogin{Name: a.Name, UserField: a.UserField, GroupsField: a.GroupNameField, DefaultGroup: a.DefaultGroup,
+		EntityID: a.IssuerName, Audience: a.Audience, Binding: sp.binding, ResponseBinding: sp.respBinding, ForceAuthn: a.ForceAuthn,
+		LogoutURL: a.LogoutURL, RelayStateRule: a.RelayStateCheck}
+	if dflt != nil {
+		l.Attributes = dflt.Attributes
+	}
 	switch {
+	case a.MetadataURL != "":
+		l.Metadata = a.MetadataURL
 	case sp.idpCert != nil:
-		l.SSOURL, l.IdPCertificate = a.RedirectURL, sp.idpCert
-		if dflt != nil {
-			l.Attributes = dflt.Attributes
-		}
+		l.SSOURL, l.IdPCertificate, l.ArtifactResolutionURL = a.RedirectURL, sp.idpCert, a.ArtifactResolutionURL
 	case dflt == nil:
 		return nil
 	default:
-		l.Metadata, l.Attributes = dflt.Metadata, dflt.Attributes
+		l.Metadata = dflt.Metadata
 	}
-	l.Name, l.UserField, l.EntityID, l.Binding, l.ResponseBinding, l.LogoutURL, l.RelayStateRule = a.Name, a.UserField, a.IssuerName, sp.binding, sp.respBinding, a.LogoutURL, a.RelayStateCheck
 	if sp.signer != nil {
 		l.SigningKey, l.SigningCertificate, l.SignatureMethod = sp.signer.PrivateKey.(crypto.Signer), sp.signer.Leaf, sp.method
 	}
@@ -259,8 +272,9 @@ func (sp samlSpec) acceptAtIdP(cfg *config.Config, idp *mockidp.Server, proxyURL
 // samlIdPCertificate reads the certificate of a's -samlIdPCertName, which
 // signs the responses of the IdP at -samlRedirectUrl; without both, or
 // without the file, it says why browsers log in at authdev's IdP instead.
+// With -metadataUrl, the metadata gives both, as on the ADC.
 func samlIdPCertificate(a adc.SAMLAction, authn adc.AuthnBackends) (*x509.Certificate, string) {
-	if a.RedirectURL == "" && a.IdPCertName == "" {
+	if a.MetadataURL != "" || a.RedirectURL == "" && a.IdPCertName == "" {
 		return nil, ""
 	}
 	if a.RedirectURL == "" || a.IdPCertName == "" {

@@ -61,6 +61,13 @@ add authentication Policy saml_pol -rule true -action saml_idp
 // deflated AuthnRequest in u.
 func authnRequestIssuer(t *testing.T, u *url.URL) string {
 	t.Helper()
+	return authnRequestOf(t, u).Issuer.Value
+}
+
+// authnRequestOf reads the HTTP-Redirect binding's deflated AuthnRequest
+// in u.
+func authnRequestOf(t *testing.T, u *url.URL) *saml.AuthnRequest {
+	t.Helper()
 	raw, err := base64.StdEncoding.DecodeString(u.Query().Get("SAMLRequest"))
 	if err != nil {
 		t.Fatal(err)
@@ -69,17 +76,23 @@ func authnRequestIssuer(t *testing.T, u *url.URL) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return issuerOf(t, x)
+	return parseAuthnRequest(t, x)
 }
 
 // issuerOf reads the Issuer of an AuthnRequest's XML.
 func issuerOf(t *testing.T, x []byte) string {
 	t.Helper()
+	return parseAuthnRequest(t, x).Issuer.Value
+}
+
+// parseAuthnRequest reads an AuthnRequest's XML, which has an Issuer.
+func parseAuthnRequest(t *testing.T, x []byte) *saml.AuthnRequest {
+	t.Helper()
 	var req saml.AuthnRequest
 	if err := xml.Unmarshal(x, &req); err != nil || req.Issuer == nil {
 		t.Fatalf("AuthnRequest %s: %v", x, err)
 	}
-	return req.Issuer.Value
+	return &req
 }
 
 // samlFormRE reads an auto-submitting HTTP-POST form: the proxy's
@@ -120,15 +133,22 @@ func startSAMLStack(t *testing.T, dir, flavor, nsconf string) *Stack {
 // her.
 func startSAMLStackOf(t *testing.T, dir, persona, flavor, nsconf string) *Stack {
 	t.Helper()
+	return startUp(t, Options{Config: samlStackConfig(t, dir, persona, flavor, nsconf, ""), Persona: "alice", Upstream: "api=" + whoBackend(t)})
+}
+
+// samlStackConfig writes nsconf (authorizing everyone) and an authdev.yaml
+// with persona, one environment of flavor and more in dir, and loads it.
+func samlStackConfig(t *testing.T, dir, persona, flavor, nsconf, more string) *config.Config {
+	t.Helper()
 	// Under AAA-TM the ADC denies by default; the tests look at logins.
 	nsconf += "set tm sessionParameter -defaultAuthorizationAction ALLOW\n"
 	testkit.WriteFiles(t, dir, map[string]string{"ns.conf": nsconf,
-		"authdev.yaml": "personas:\n  " + persona + "\nenvironments:\n  dev: {flavor: " + flavor + "}\nproxy:\n  tls: false\n  adc_config: ns.conf\n"})
+		"authdev.yaml": "personas:\n  " + persona + "\nenvironments:\n  dev: {flavor: " + flavor + "}\nproxy:\n  tls: false\n  adc_config: ns.conf\n" + more})
 	cfg, err := testkit.LoadFile(filepath.Join(dir, "authdev.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return startUp(t, Options{Config: cfg, Persona: "alice", Upstream: "api=" + whoBackend(t)})
+	return cfg
 }
 
 // browse is a new browser's visit to u.
@@ -247,33 +267,47 @@ add authentication Policy saml_pol -rule true -action saml_idp
 	if w := strings.Join(s.Warnings(), "\n"); strings.Contains(w, "saml_idp") {
 		t.Errorf("warnings about the samlAction:\n%s", w)
 	}
+	hops, code, b := artifactLogin(t, s, "/x")
+	if code != http.StatusOK || !strings.Contains(b, `"user":"alice@example.com"`) {
+		t.Fatalf("the artifact login answered %d:\n%s", code, b)
+	}
+	if !byArtifact(hops) {
+		t.Errorf("the IdP did not answer with a SAMLart at the proxy's ACS; the browser went through:\n%s", strings.Join(hops, "\n"))
+	}
+}
+
+// artifactLogin is a browser's visit to path, where the IdP answers by
+// redirect (an artifact): the URLs it went through, and the last answer's
+// status and body.
+func artifactLogin(t *testing.T, s *Stack, path string) (hops []string, code int, body string) {
+	t.Helper()
 	c := s.client(t)
-	var path []string
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		path = append(path, req.URL.String())
+		hops = append(hops, req.URL.String())
 		return nil
 	}
-	resp, err := c.Get(s.ProxyURL() + "/x")
+	resp, err := c.Get(s.ProxyURL() + path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"user":"alice@example.com"`) {
-		t.Fatalf("the artifact login answered %d:\n%s", resp.StatusCode, b)
-	}
-	var byArtifact bool
-	for _, p := range path {
-		u, err := url.Parse(p)
-		byArtifact = byArtifact || err == nil && u.Path == devproxy.SAMLACSPath && u.Query().Get("SAMLart") != ""
-	}
-	if !byArtifact {
-		t.Errorf("the IdP did not answer with a SAMLart at the proxy's ACS; the browser went through:\n%s", strings.Join(path, "\n"))
-	}
+	return hops, resp.StatusCode, string(b)
 }
 
-// An artifact needs the IdP's metadata (its ArtifactResolutionService):
-// with -samlRedirectUrl and -samlIdPCertName alone it is named.
+// byArtifact reports whether hops reach the proxy's ACS with a SAMLart.
+func byArtifact(hops []string) bool {
+	for _, h := range hops {
+		if u, err := url.Parse(h); err == nil && u.Path == devproxy.SAMLACSPath && u.Query().Get("SAMLart") != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// An artifact needs the IdP's ArtifactResolutionService, from its metadata
+// or -artifactResolutionServiceURL: with -samlRedirectUrl and
+// -samlIdPCertName alone it is named.
 func TestTheArtifactBindingWithoutIdPMetadataIsAWarning(t *testing.T) {
 	dir := t.TempDir()
 	writeSigningCertKey(t, dir)
@@ -281,7 +315,7 @@ func TestTheArtifactBindingWithoutIdPMetadataIsAWarning(t *testing.T) {
 	authn := adc.AuthnBackends{SAML: []adc.SAMLAction{{Name: "a", Binding: "ARTIFACT", RedirectURL: "https://idp.example.com/sso", IdPCertName: "idp_cert"}},
 		CertKeys: []adc.CertKey{{Name: "idp_cert", Cert: filepath.Join(dir, "sp.crt")}}}
 	warns := SAMLActions(&opts, testkit.DemoConfig(t), authn, nil)
-	if w := strings.Join(warns, "\n"); !strings.Contains(w, "-samlBinding ARTIFACT with an IdP given by -samlRedirectUrl") {
+	if w := strings.Join(warns, "\n"); !strings.Contains(w, "-samlBinding ARTIFACT with an IdP given by -samlRedirectUrl") || !strings.Contains(w, "add the IdP's -artifactResolutionServiceURL") {
 		t.Errorf("warnings %q", warns)
 	}
 }

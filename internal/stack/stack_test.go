@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -21,6 +22,8 @@ import (
 	"github.com/authdev/authdev/internal/testkit"
 )
 
+// startUp runs `authdev up` with opts on loopback: the proxy at
+// opts.ProxyListen when given, else, as the IdP, on a free port.
 func startUp(t *testing.T, opts Options) *Stack {
 	t.Helper()
 	if opts.Config == nil {
@@ -29,7 +32,7 @@ func startUp(t *testing.T, opts Options) *Stack {
 	if opts.Store == nil {
 		opts.Store = state.NewMemory()
 	}
-	opts.ProxyListen, opts.IdPListen = "127.0.0.1:0", "127.0.0.1:0"
+	opts.ProxyListen, opts.IdPListen = cmp.Or(opts.ProxyListen, "127.0.0.1:0"), "127.0.0.1:0"
 	s, err := Up(opts)
 	if err != nil {
 		t.Fatal(err)
