@@ -227,7 +227,8 @@ func (l *SAMLLogin) spOf(acs string, now time.Time) (*saml.ServiceProvider, erro
 		sp.Key, sp.Certificate, sp.SignatureMethod = l.SigningKey, l.SigningCertificate, l.SignatureMethod
 	}
 	if l.ForceAuthn {
-		sp.ForceAuthn = &l.ForceAuthn
+		force := true
+		sp.ForceAuthn = &force
 	}
 	if l.Audience != "" {
 		sp.ValidateAudienceRestriction = audienceIs(l.Audience)
@@ -506,37 +507,33 @@ func (p *Proxy) completeSAMLLogin(w http.ResponseWriter, r *http.Request) *login
 		p.answeredByArtifact(a, ls, now)
 	}
 	claims := SAMLClaims(a, login.Attributes, env.GroupsClaim)
-	login.setGroups(a, claims, env.GroupsClaim)
+	if login.GroupsField != "" || login.DefaultGroup != "" {
+		claims[env.GroupsClaim] = login.Groups(a, stringList(claims[env.GroupsClaim]))
+	}
 	return p.startSession(w, r, env, ls, claims, "", now, config.LoginSAML)
 }
 
-// setGroups makes claims[groupsClaim] the user's groups as l gives them:
-// the values of GroupsField, each a group as the IdP sent it, when set,
-// else those of the IdP's groups attribute; and DefaultGroup.
-func (l *SAMLLogin) setGroups(a *saml.Assertion, claims map[string]any, groupsClaim string) {
-	if l.GroupsField == "" && l.DefaultGroup == "" {
-		return
-	}
-	groups := []any{}
-	if l.GroupsField == "" {
-		for _, g := range stringList(claims[groupsClaim]) {
-			groups = append(groups, g)
-		}
-	}
-	for _, st := range a.AttributeStatements {
-		for _, at := range st.Attributes {
-			if l.GroupsField == "" || at.Name != l.GroupsField {
-				continue
-			}
-			for _, v := range at.Values {
-				groups = append(groups, v.Value)
+// Groups are the groups of the user a logs in by l, as the ADC has them:
+// the values of l's GroupsField, each as the IdP sent it, when set, else
+// idpGroups (those of the IdP's groups attribute); and DefaultGroup.
+func (l *SAMLLogin) Groups(a *saml.Assertion, idpGroups []string) []string {
+	groups := slices.Clone(idpGroups)
+	if l.GroupsField != "" {
+		groups = []string{}
+		for _, st := range a.AttributeStatements {
+			for _, at := range st.Attributes {
+				for _, v := range at.Values {
+					if at.Name == l.GroupsField {
+						groups = append(groups, v.Value)
+					}
+				}
 			}
 		}
 	}
-	if l.DefaultGroup != "" && !slices.Contains(groups, any(l.DefaultGroup)) {
+	if l.DefaultGroup != "" && !slices.Contains(groups, l.DefaultGroup) {
 		groups = append(groups, l.DefaultGroup)
 	}
-	claims[groupsClaim] = groups
+	return groups
 }
 
 // samlCandidates are the SAML logins of env that may take the response in
@@ -686,8 +683,9 @@ func (p *Proxy) pendingForResponse(samlResponse string, now time.Time) (*loginSt
 }
 
 // pendingForArtifact finds the environment and SAML login whose IdP issued
-// art (its SourceID is the SHA-1 of the IdP's entity id) and the logins
-// pending there, any of which the resolved Response may answer;
+// art (its SourceID is the SHA-1 of the IdP's entity id; for an IdP known
+// by -samlRedirectUrl, the one such login awaiting an artifact) and the
+// logins pending there, any of which the resolved Response may answer;
 // answeredByArtifact then uses up the one it does. Without a match it is
 // the active environment's default login, whose IdP then refuses or fails
 // to resolve it.

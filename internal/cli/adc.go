@@ -253,7 +253,8 @@ func explainLogin(via string, env *config.Environment, s adc.Settings, req *adc.
 // explainSAMLUser builds AAA.USER as the proxy would from the persona's
 // SAML assertion: the attributes the IdP sends (named by the flavor), read
 // back as the proxy's ACS reads them, the name from the -samlUserField of
-// action (the samlAction of the login; nil for none) and ATTRIBUTE(n)
+// action (the samlAction of the login; nil for none), the groups from its
+// -groupNameField and -defaultAuthenticationGroup and ATTRIBUTE(n)
 // numbered by its -attribute1..16.
 func explainSAMLUser(id config.Identity, env *config.Environment, s adc.Settings, action *adc.SAMLAction) (*adc.User, []saml.Attribute) {
 	attrs := mockidp.SAMLAttributes(env, id, config.SAMLServiceProvider{})
@@ -264,13 +265,15 @@ func explainSAMLUser(id config.Identity, env *config.Environment, s adc.Settings
 	spec := flavor.Of(env.Flavor)
 	claims := devproxy.SAMLClaims(a, spec.SAML, spec.GroupsClaim)
 	groups := id.Groups
-	roles := env.RolesFor(groups)
-	claims["groups"], claims["roles"] = groups, roles
-	name, _ := claims["email"].(string)
 	field, samlAction := "", ""
 	if action != nil {
 		field, samlAction = action.UserField, action.Name
+		login := devproxy.SAMLLogin{GroupsField: action.GroupNameField, DefaultGroup: action.DefaultGroup}
+		groups = login.Groups(a, groups)
 	}
+	roles := env.RolesFor(groups)
+	claims["groups"], claims["roles"] = groups, roles
+	name, _ := claims["email"].(string)
 	if s.OAuth != nil {
 		field = cmp.Or(field, s.OAuth.UserNameField)
 	}

@@ -353,6 +353,40 @@ proxy:
 	}
 }
 
+// A SAML login's groups are those of its samlAction's -groupNameField
+// attribute and its -defaultAuthenticationGroup (the NITRO reference:
+// https://developer-docs.netscaler.com/en-us/adc-nitro-api/13/configuration/authentication/authenticationsamlaction),
+// as the proxy has them: adc explain shows them and decides
+// AAA.USER.IS_MEMBER_OF by them, not by the IdP's groups attribute.
+func TestADCExplainGivesTheSAMLActionsGroups(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"ns.conf": `add authentication samlAction saml_idp -groupNameField team -defaultAuthenticationGroup saml_users
+set tm sessionParameter -defaultAuthorizationAction ALLOW
+`,
+		"authdev.yaml": `personas:
+  alice: {email: alice@example.com, groups: [engineering], claims: {team: [payments, search]}}
+environments:
+  dev: {flavor: okta}
+proxy:
+  adc_config: ns.conf
+  policies:
+    - name: payments-only
+      rule: HTTP.REQ.URL.PATH.STARTSWITH("/pay") && !AAA.USER.IS_MEMBER_OF("payments")
+      action: DENY
+`,
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, stdout, stderr := run(t, nil, "--config", filepath.Join(dir, "authdev.yaml"), "adc", "explain", "--as", "alice", "GET", "/pay/x")
+	if code != 0 || !strings.Contains(stdout, "groups: payments, search, saml_users\n") || !strings.Contains(stdout, "decision: ALLOW") {
+		t.Errorf("exit %d, want groups payments, search, saml_users and ALLOW in:\n%s\nstderr: %s", code, stdout, stderr)
+	}
+}
+
 // adc explain says which samlAction a browser login making the request
 // would use, and why: the policies of the ns.conf's nFactor flow (the
 // authentication vserver of the lb vserver, then -nextFactor labels),
