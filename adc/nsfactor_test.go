@@ -325,9 +325,9 @@ add authentication samlAction saml_adfs -samlRedirectUrl "https://adfs.example.c
 // written, saying what it takes.
 func TestSAMLActionOptionValuesTheADCRefusesAreErrors(t *testing.T) {
 	for _, tc := range []struct{ opt, want string }{
-		{`-forceAuthn MAYBE`, `ns.conf:1:40: add authentication samlAction: -forceAuthn takes ON or OFF, not "MAYBE"`},
-		{`-skewTime soon`, `ns.conf:1:40: add authentication samlAction: -skewTime "soon" is not a number of minutes`},
-		{`-metadataUrl idp.xml`, `ns.conf:1:40: add authentication samlAction: -metadataUrl "idp.xml" is not an http(s) URL`},
+		{`-forceAuthn MAYBE`, `ns.conf:1:38: add authentication samlAction: -forceAuthn takes ON or OFF, not "MAYBE"`},
+		{`-skewTime soon`, `ns.conf:1:38: add authentication samlAction: -skewTime "soon" is not a number of minutes`},
+		{`-metadataUrl idp.xml`, `ns.conf:1:38: add authentication samlAction: -metadataUrl "idp.xml" is not an http(s) URL`},
 	} {
 		_, err := compileNSConfErr(t, "add authentication samlAction saml_a "+tc.opt+"\n", "")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
