@@ -38,17 +38,7 @@ bind responder global p_idp 20 END
 	if w := strings.Join(s.Warnings(), "\n"); strings.Contains(w, "groupNameField") || strings.Contains(w, "defaultAuthenticationGroup") {
 		t.Errorf("warnings about the groups:\n%s", w)
 	}
-	ip := s.ProxyURL()
-	local := strings.Replace(ip, "127.0.0.1", "localhost", 1)
-	for _, tc := range []struct{ origin, want string }{
-		{local, "team and default group"},
-		{ip, "the IdP's groups"},
-	} {
-		c, resp := s.browse(t, tc.origin+"/x")
-		if code, b := finishSAMLLogin(t, c, resp); code != http.StatusOK || b != tc.want {
-			t.Errorf("after the login at %s the responder says (%d) %q, want %q", tc.origin, code, b, tc.want)
-		}
-	}
+	answersByHost(t, s, "/x", "the responder's answer", "team and default group", "the IdP's groups")
 }
 
 // -metadataUrl (ADC 13.0 and later) gives the IdP by its metadata, which
@@ -69,7 +59,7 @@ add authentication Policy saml_pol -rule true -action saml_md
 			}
 			if binding == "ARTIFACT" {
 				hops, code, b := artifactLogin(t, s, "/x")
-				if code != http.StatusOK || !strings.Contains(b, `"user":"alice@example.com"`) || !byArtifact(hops) || !strings.HasPrefix(hops[0], ep.SSO+"?") {
+				if code != http.StatusOK || !strings.Contains(b, `"user":"alice@example.com"`) || !byArtifact(hops) || len(hops) == 0 || !strings.HasPrefix(hops[0], ep.SSO+"?") {
 					t.Fatalf("the artifact login answered %d through\n%s\n%s", code, strings.Join(hops, "\n"), b)
 				}
 				return
@@ -92,32 +82,17 @@ add authentication Policy saml_pol -rule true -action saml_md
 // response must still be signed by -samlIdPCertName's certificate.
 func TestASAMLActionResolvesArtifactsAtItsArtifactResolutionServiceURL(t *testing.T) {
 	other, certPEM := otherSAMLIdP(t)
-	_, wrongPEM := otherSAMLIdP(t)
 	ep := other.IdP().SAMLEndpoints("dev")
-	for _, tc := range []struct {
-		name string
-		cert []byte
-		want int
-	}{{"its certificate", certPEM, http.StatusOK}, {"another certificate", wrongPEM, http.StatusUnauthorized}} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			testkit.WriteFiles(t, dir, map[string]string{"certs/idp.pem": string(tc.cert)})
-			s := startSAMLStack(t, dir, "okta", `add ssl certKey other_idp -cert certs/idp.pem
-add authentication samlAction saml_other -samlIdPCertName other_idp -samlRedirectUrl "`+ep.SSO+`" -artifactResolutionServiceURL "`+ep.ArtifactResolution+`" -samlUserField email -samlBinding ARTIFACT
-add authentication Policy saml_pol -rule true -action saml_other
-`)
-			if w := strings.Join(s.Warnings(), "\n"); strings.Contains(w, "saml_other") {
-				t.Errorf("warnings about the samlAction:\n%s", w)
-			}
-			hops, code, b := artifactLogin(t, s, "/x")
-			if code != tc.want || !byArtifact(hops) || !strings.HasPrefix(hops[0], ep.SSO+"?") {
-				t.Fatalf("with %s the artifact login answered %d, want %d, through\n%s\n%s", tc.name, code, tc.want, strings.Join(hops, "\n"), b)
-			}
-			if tc.want == http.StatusOK && !strings.Contains(b, `"user":"alice@example.com"`) {
-				t.Fatalf("after the login the backend saw %s", b)
-			}
-		})
-	}
+	withEachIdPCertificate(t, certPEM, func(t *testing.T, cert []byte, want int) {
+		s := stackAtOtherIdP(t, cert, `add authentication samlAction saml_other -samlIdPCertName other_idp -samlRedirectUrl "`+ep.SSO+`" -artifactResolutionServiceURL "`+ep.ArtifactResolution+`" -samlUserField email -samlBinding ARTIFACT`)
+		hops, code, b := artifactLogin(t, s, "/x")
+		if code != want || !byArtifact(hops) || len(hops) == 0 || !strings.HasPrefix(hops[0], ep.SSO+"?") {
+			t.Fatalf("the artifact login answered %d, want %d, through\n%s\n%s", code, want, strings.Join(hops, "\n"), b)
+		}
+		if want == http.StatusOK && !strings.Contains(b, `"user":"alice@example.com"`) {
+			t.Fatalf("after the login the backend saw %s", b)
+		}
+	})
 }
 
 // -forceAuthn ON is the "Option that forces authentication at the Identity

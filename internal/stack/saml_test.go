@@ -202,36 +202,44 @@ func otherSAMLIdP(t *testing.T) (other *Stack, certPEM []byte) {
 // https://docs.citrix.com/ko-kr/netscaler/11-1/reference/netscaler-command-reference/authentication/authentication-samlaction.html
 func TestASAMLActionLogsInAtTheIdPOfItsRedirectURLAndCertificate(t *testing.T) {
 	other, certPEM := otherSAMLIdP(t)
-	_, wrongPEM := otherSAMLIdP(t)
 	sso := other.IdP().SAMLEndpoints("dev").SSO
-	for _, tc := range []struct {
-		name string
-		cert []byte
-		want int
-	}{{"its certificate", certPEM, http.StatusOK}, {"another certificate", wrongPEM, http.StatusUnauthorized}} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			testkit.WriteFiles(t, dir, map[string]string{"certs/idp.pem": string(tc.cert)})
-			s := startSAMLStack(t, dir, "okta", `add ssl certKey other_idp -cert certs/idp.pem
-add authentication samlAction saml_other -samlIdPCertName other_idp -samlRedirectUrl "`+sso+`" -samlUserField email -samlBinding redirect
-add authentication Policy saml_pol -rule true -action saml_other
-`)
-			if w := strings.Join(s.Warnings(), "\n"); strings.Contains(w, "saml_other") {
-				t.Errorf("warnings about the samlAction:\n%s", w)
-			}
-			c, resp := s.browse(t, s.ProxyURL()+"/x")
-			if at := resp.Request.URL.String(); !strings.HasPrefix(at, sso+"?SAMLRequest=") {
-				t.Fatalf("the browser logs in at %s, want -samlRedirectUrl %s", at, sso)
-			}
-			code, b := finishSAMLLogin(t, c, resp)
-			if code != tc.want {
-				t.Fatalf("with %s the login answered %d, want %d:\n%s", tc.name, code, tc.want, b)
-			}
-			if tc.want == http.StatusOK && !strings.Contains(b, `"user":"alice@example.com"`) {
-				t.Fatalf("after the login the backend saw %s", b)
-			}
-		})
+	withEachIdPCertificate(t, certPEM, func(t *testing.T, cert []byte, want int) {
+		s := stackAtOtherIdP(t, cert, `add authentication samlAction saml_other -samlIdPCertName other_idp -samlRedirectUrl "`+sso+`" -samlUserField email -samlBinding redirect`)
+		c, resp := s.browse(t, s.ProxyURL()+"/x")
+		if at := resp.Request.URL.String(); !strings.HasPrefix(at, sso+"?SAMLRequest=") {
+			t.Fatalf("the browser logs in at %s, want -samlRedirectUrl %s", at, sso)
+		}
+		code, b := finishSAMLLogin(t, c, resp)
+		if code != want {
+			t.Fatalf("the login answered %d, want %d:\n%s", code, want, b)
+		}
+		if want == http.StatusOK && !strings.Contains(b, `"user":"alice@example.com"`) {
+			t.Fatalf("after the login the backend saw %s", b)
+		}
+	})
+}
+
+// withEachIdPCertificate runs check as -samlIdPCertName's certificate is
+// certPEM, that of the IdP, whose login it wants to succeed (200), and
+// then another IdP's, whose login it wants refused (401).
+func withEachIdPCertificate(t *testing.T, certPEM []byte, check func(t *testing.T, cert []byte, want int)) {
+	_, wrongPEM := otherSAMLIdP(t)
+	t.Run("its certificate", func(t *testing.T) { check(t, certPEM, http.StatusOK) })
+	t.Run("another certificate", func(t *testing.T) { check(t, wrongPEM, http.StatusUnauthorized) })
+}
+
+// stackAtOtherIdP runs the proxy whose one login is samlAction saml_other,
+// written as action, whose -samlIdPCertName other_idp is cert; nothing
+// warns about it.
+func stackAtOtherIdP(t *testing.T, cert []byte, action string) *Stack {
+	t.Helper()
+	dir := t.TempDir()
+	testkit.WriteFiles(t, dir, map[string]string{"certs/idp.pem": string(cert)})
+	s := startSAMLStack(t, dir, "okta", "add ssl certKey other_idp -cert certs/idp.pem\n"+action+"\nadd authentication Policy saml_pol -rule true -action saml_other\n")
+	if w := strings.Join(s.Warnings(), "\n"); strings.Contains(w, "saml_other") {
+		t.Errorf("warnings about the samlAction:\n%s", w)
 	}
+	return s
 }
 
 // -samlBinding POST, the ADC's default, sends the AuthnRequest by an
@@ -699,15 +707,20 @@ bind responder global p_who 10 END
 	if w := strings.Join(s.Warnings(), "\n"); strings.Contains(w, "samlUserField") || strings.Contains(w, "-attribute1..16") {
 		t.Errorf("warnings about the samlActions' user fields or attributes:\n%s", w)
 	}
+	answersByHost(t, s, "/who", "AAA.USER.NAME|AAA.USER.ATTRIBUTE(1)", "Alice Admin|platform", "alice@example.com|cc-42")
+}
+
+// answersByHost logs in at path on localhost (saml_local of samlByHost)
+// and on 127.0.0.1 (saml_ip) and checks the proxy's answer after each:
+// atLocal and atIP; what says what the answer tells.
+func answersByHost(t *testing.T, s *Stack, path, what, atLocal, atIP string) {
+	t.Helper()
 	ip := s.ProxyURL()
 	local := strings.Replace(ip, "127.0.0.1", "localhost", 1)
-	for _, tc := range []struct{ origin, want string }{
-		{local, "Alice Admin|platform"},
-		{ip, "alice@example.com|cc-42"},
-	} {
-		c, resp := s.browse(t, tc.origin+"/who")
+	for _, tc := range []struct{ origin, want string }{{local, atLocal}, {ip, atIP}} {
+		c, resp := s.browse(t, tc.origin+path)
 		if code, b := finishSAMLLogin(t, c, resp); code != http.StatusOK || b != tc.want {
-			t.Errorf("after the login at %s AAA.USER.NAME|AAA.USER.ATTRIBUTE(1) is (%d) %q, want %q", tc.origin, code, b, tc.want)
+			t.Errorf("after the login at %s %s is (%d) %q, want %q", tc.origin, what, code, b, tc.want)
 		}
 	}
 }
