@@ -13,17 +13,15 @@ import (
 	"github.com/authdev/authdev/internal/testkit"
 )
 
-// samlActionRef is the NITRO reference of the samlAction's options, which
-// the tests below follow:
-// https://developer-docs.netscaler.com/en-us/adc-nitro-api/13/configuration/authentication/authenticationsamlaction
-
 // -groupNameField is the "Name of the tag in assertion that contains user
 // groups" and -defaultAuthenticationGroup "the default group that is
 // chosen when the authentication succeeds in addition to extracted
-// groups" (see samlActionRef): after a login by that samlAction,
-// AAA.USER.IS_MEMBER_OF answers for the groups in that attribute and the
-// default group, and not for the IdP's usual groups attribute; a login by
-// another samlAction, without them, has the IdP's groups.
+// groups" in the NITRO reference:
+// https://developer-docs.netscaler.com/en-us/adc-nitro-api/13/configuration/authentication/authenticationsamlaction
+// After a login by that samlAction, AAA.USER.IS_MEMBER_OF answers for the
+// groups in that attribute and the default group, and not for the IdP's
+// usual groups attribute; a login by another samlAction, without them, has
+// the IdP's groups.
 func TestEachSAMLActionsGroupNameFieldAndDefaultGroupAreItsUsersGroups(t *testing.T) {
 	s := startSAMLStackOf(t, t.TempDir(), "alice: {email: alice@example.com, groups: [engineering], claims: {team: [payments, search]}}", "okta",
 		`add authentication samlAction saml_local -samlUserField email -groupNameField team -defaultAuthenticationGroup saml_users -samlIssuerName "https://local.example.com" -samlBinding REDIRECT
@@ -42,10 +40,11 @@ bind responder global p_idp 20 END
 }
 
 // -metadataUrl (ADC 13.0 and later) gives the IdP by its metadata, which
-// then gives what -samlRedirectUrl and -samlIdPCertName would (see
-// samlActionRef): browsers log in at that IdP, here authdev's IdP of
-// another stack standing for an external one, with each binding its
-// metadata offers, the artifact's resolution service included.
+// "fills samlIdPCertName and samlredirectUrl" in the NITRO reference:
+// https://developer-docs.netscaler.com/en-us/adc-nitro-api/13/configuration/authentication/authenticationsamlaction
+// Browsers log in at that IdP, here authdev's IdP of another stack
+// standing for an external one, with each binding its metadata offers,
+// the artifact's resolution service included.
 func TestASAMLActionLogsInAtTheIdPOfItsMetadataURL(t *testing.T) {
 	other, _ := otherSAMLIdP(t)
 	ep := other.IdP().SAMLEndpoints("dev")
@@ -77,9 +76,11 @@ add authentication Policy saml_pol -rule true -action saml_md
 
 // -artifactResolutionServiceURL is the "URL of the Artifact Resolution
 // Service on IdP to which Citrix ADC will post artifact to get actual SAML
-// token" (see samlActionRef): with -samlRedirectUrl and -samlIdPCertName,
-// which name no IdP entity id, an artifact login resolves there, and the
-// response must still be signed by -samlIdPCertName's certificate.
+// token" in the NITRO reference:
+// https://developer-docs.netscaler.com/en-us/adc-nitro-api/13/configuration/authentication/authenticationsamlaction
+// With -samlRedirectUrl and -samlIdPCertName, which name no IdP entity id,
+// an artifact login resolves there, and the response must still be signed
+// by -samlIdPCertName's certificate.
 func TestASAMLActionResolvesArtifactsAtItsArtifactResolutionServiceURL(t *testing.T) {
 	other, certPEM := otherSAMLIdP(t)
 	ep := other.IdP().SAMLEndpoints("dev")
@@ -96,8 +97,10 @@ func TestASAMLActionResolvesArtifactsAtItsArtifactResolutionServiceURL(t *testin
 }
 
 // -forceAuthn ON is the "Option that forces authentication at the Identity
-// Provider (IdP) that receives Citrix ADC's request" (see samlActionRef):
-// its AuthnRequests say ForceAuthn, so a browser the IdP knows is asked who
+// Provider (IdP) that receives Citrix ADC's request" in the NITRO
+// reference:
+// https://developer-docs.netscaler.com/en-us/adc-nitro-api/13/configuration/authentication/authenticationsamlaction
+// Its AuthnRequests say ForceAuthn, so a browser the IdP knows is asked who
 // it is again, where without it the IdP's session logs it in at once. No
 // persona is active, so the proxy itself forces nothing.
 func TestASAMLActionWithForceAuthnHasTheIdPAuthenticateAgain(t *testing.T) {
@@ -154,9 +157,10 @@ func pickPersona(t *testing.T, c *http.Client, resp *http.Response, persona stri
 }
 
 // -audience is the "Audience for which assertion sent by IdP is
-// applicable" (see samlActionRef): an assertion for it is accepted though
-// it is not -samlIssuerName, and without -audience the same assertion is
-// refused. The IdP sends one by an IdP-initiated login for the service
+// applicable" in the NITRO reference:
+// https://developer-docs.netscaler.com/en-us/adc-nitro-api/13/configuration/authentication/authenticationsamlaction
+// An assertion for it is accepted though it is not -samlIssuerName, and
+// without -audience the same assertion is refused. The IdP sends one by an IdP-initiated login for the service
 // provider urn:app, whose ACS is the proxy's.
 func TestASAMLActionAcceptsAssertionsForItsAudience(t *testing.T) {
 	for _, tc := range []struct {
@@ -188,9 +192,11 @@ add authentication Policy saml_pol -rule true -action saml_idp
 }
 
 // What the proxy cannot follow of a samlAction's options is named: a
-// -skewTime (minutes, see samlActionRef) other than the skew crewjam/saml
-// allows the whole process, and -artifactResolutionServiceURL beside
-// -metadataUrl, whose metadata names the resolution service.
+// -skewTime (minutes of "allowed clock skew" in the NITRO reference,
+// https://developer-docs.netscaler.com/en-us/adc-nitro-api/13/configuration/authentication/authenticationsamlaction)
+// other than the skew crewjam/saml allows the whole process, and
+// -artifactResolutionServiceURL beside -metadataUrl, whose metadata names
+// the resolution service.
 func TestSAMLActionOptionsTheProxyCannotFollowAreWarnings(t *testing.T) {
 	for _, tc := range []struct {
 		action adc.SAMLAction
