@@ -160,8 +160,9 @@ func pickPersona(t *testing.T, c *http.Client, resp *http.Response, persona stri
 // applicable" in the NITRO reference:
 // https://developer-docs.netscaler.com/en-us/adc-nitro-api/13/configuration/authentication/authenticationsamlaction
 // An assertion for it is accepted though it is not -samlIssuerName, and
-// without -audience the same assertion is refused. The IdP sends one by an IdP-initiated login for the service
-// provider urn:app, whose ACS is the proxy's.
+// without -audience the same assertion is refused. The IdP sends one by an
+// IdP-initiated login for the service provider urn:app, whose ACS is the
+// proxy's.
 func TestASAMLActionAcceptsAssertionsForItsAudience(t *testing.T) {
 	for _, tc := range []struct {
 		opt  string
