@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -101,8 +102,6 @@ type Server struct {
 
 	// signing bounds concurrent signatures to the CPUs: beyond that,
 	// requests only queue inside the signer and the p99 latency balloons.
-	// While RSA signatures queue, the scheduler has a spare slot (see
-	// spareSlot).
 	signing chan struct{}
 
 	pages   *template.Template
@@ -160,7 +159,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		cfg: cfg, store: opts.Store, now: opts.Now, rand: opts.Rand, events: opts.Events, opts: opts,
 		grace: KeyGrace(cfg), ttl: cfg.IDP.TokenTTL.D(),
 		envs:    map[string]*envState{},
-		signing: make(chan struct{}, cpus),
+		signing: make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
 	if err := s.initBase(); err != nil {
 		return nil, err

@@ -236,21 +236,14 @@ func (s *Server) newRefreshToken(req issueRequest) (string, error) {
 
 // sign serialises claims and signs them with k, with typ as the JOSE
 // header's typ ("" for none). Concurrent signatures are
-// bounded (see Server.signing), first come, first served.
+// bounded (see Server.signing).
 func (s *Server) sign(k *signingKey, typ string, claims map[string]any) (string, error) {
 	payload, err := json.Marshal(claims)
 	if err != nil {
 		return "", err
 	}
 	signer := k.signers[typ]
-	select {
-	case s.signing <- struct{}{}:
-	default: // every CPU signs: wait in turn
-		if k.alg == jose.RS256 {
-			spare.need()
-		}
-		s.signing <- struct{}{}
-	}
+	s.signing <- struct{}{}
 	jws, err := signer.Sign(payload)
 	<-s.signing
 	if err != nil {
