@@ -105,6 +105,17 @@ func (s *session) samlActionValid(c *command, a *SAMLAction) bool {
 		s.failTok(c, c.opt("samlbinding").tok, "-samlBinding %q: use POST, REDIRECT or ARTIFACT", a.Binding)
 		return false
 	}
+	// The appliance offers these two pairs only (command reference,
+	// authentication samlAction: -signatureAlg ( RSA-SHA1 | RSA-SHA256 )
+	// -digestMethod ( SHA1 | SHA256 )); any pair of them may be set.
+	if a.SignatureAlg != "RSA-SHA1" && a.SignatureAlg != "RSA-SHA256" {
+		s.failTok(c, c.opt("signaturealg").tok, "-signatureAlg %q: use RSA-SHA256 or RSA-SHA1", a.SignatureAlg)
+		return false
+	}
+	if a.DigestMethod != "SHA1" && a.DigestMethod != "SHA256" {
+		s.failTok(c, c.opt("digestmethod").tok, "-digestMethod %q: use SHA256 or SHA1", a.DigestMethod)
+		return false
+	}
 	if o := c.opt("metadataurl"); o != nil && !config.IsHTTPURL(a.MetadataURL) {
 		s.failTok(c, o.tok, "-metadataUrl %q is not an http(s) URL: give the URL the IdP publishes its SAML metadata at", a.MetadataURL)
 		return false

@@ -328,6 +328,8 @@ func TestSAMLActionOptionValuesTheADCRefusesAreErrors(t *testing.T) {
 		{`-forceAuthn MAYBE`, `ns.conf:1:38: add authentication samlAction: -forceAuthn takes ON or OFF, not "MAYBE"`},
 		{`-skewTime soon`, `ns.conf:1:38: add authentication samlAction: -skewTime "soon" is not a number of minutes`},
 		{`-metadataUrl idp.xml`, `ns.conf:1:38: add authentication samlAction: -metadataUrl "idp.xml" is not an http(s) URL`},
+		{`-signatureAlg RSA-SHA512`, `ns.conf:1:38: add authentication samlAction: -signatureAlg "RSA-SHA512": use RSA-SHA256 or RSA-SHA1`},
+		{`-digestMethod MD5`, `ns.conf:1:38: add authentication samlAction: -digestMethod "MD5": use SHA256 or SHA1`},
 	} {
 		_, err := compileNSConfErr(t, "add authentication samlAction saml_a "+tc.opt+"\n", "")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

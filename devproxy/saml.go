@@ -46,10 +46,14 @@ type SAMLLogin struct {
 	EntityID string
 	// SigningKey and SigningCertificate, when set, sign the AuthnRequests
 	// with SignatureMethod (a dsig URI), as the ADC's -samlSigningCertName
-	// and -signatureAlg do; the digest uses the same hash.
+	// and -signatureAlg do.
 	SigningKey         crypto.Signer
 	SigningCertificate *x509.Certificate
 	SignatureMethod    string
+	// DigestHash, when set, digests the HTTP-POST binding's signed
+	// AuthnRequest (the ADC's -digestMethod); by default the signature's
+	// hash does. The HTTP-Redirect binding signs the query, with no digest.
+	DigestHash crypto.Hash
 	// LogoutURL is the IdP's single logout service (the ADC's -logoutURL):
 	// /cgi/tmlogout sends it a LogoutRequest (HTTP-Redirect binding,
 	// signed as AuthnRequests are) once the proxy session has ended.

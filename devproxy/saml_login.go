@@ -2,6 +2,7 @@ package devproxy
 
 import (
 	"cmp"
+	"crypto"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/beevik/etree"
 	"github.com/crewjam/saml"
+	dsig "github.com/russellhaering/goxmldsig"
+	"github.com/russellhaering/goxmldsig/etreeutils"
 
 	"github.com/authdev/authdev/config"
 )
@@ -47,7 +50,12 @@ func (p *Proxy) startSAMLLogin(w http.ResponseWriter, r *http.Request, env *envS
 	switch {
 	case err != nil:
 	case binding == saml.HTTPPostBinding:
-		u, err = url.Parse(req.Destination)
+		if login.DigestHash != 0 && sp.SignatureMethod != "" {
+			err = signAuthnRequestWithDigest(sp, req, login.DigestHash)
+		}
+		if err == nil {
+			u, err = url.Parse(req.Destination)
+		}
 	default:
 		u, err = req.Redirect(relayState, sp)
 	}
@@ -289,4 +297,66 @@ func SAMLClaims(a *saml.Assertion, names config.SAMLAttributeNames, groupsClaim 
 		}
 	}
 	return claims
+}
+
+// signAuthnRequestWithDigest signs req again, as the ADC does with a
+// -digestMethod other than -signatureAlg's hash (RSA-SHA256 with SHA1, or
+// RSA-SHA1 with SHA256): the Reference is digested with digest, SignedInfo
+// signed with sp.SignatureMethod. goxmldsig's SigningContext has one Hash
+// for both, so one of the digest's hash builds the signature, and one of
+// the signature's hash signs its SignedInfo again.
+func signAuthnRequestWithDigest(sp *saml.ServiceProvider, req *saml.AuthnRequest, digest crypto.Hash) error {
+	signer, err := saml.GetSigningContext(sp)
+	if err != nil {
+		return err
+	}
+	digester := *signer
+	digester.Hash = digest
+	req.Signature = nil
+	el := req.Element()
+	sig, err := digester.ConstructSignature(el, true)
+	if err != nil {
+		return err
+	}
+	method, value := sig.FindElement("./SignedInfo/SignatureMethod"), sig.FindElement("./SignatureValue")
+	if method == nil || value == nil {
+		return errors.New("goxmldsig built a signature without SignatureMethod or SignatureValue")
+	}
+	method.CreateAttr("Algorithm", sp.SignatureMethod)
+	raw, err := signSignedInfo(signer, el, sig)
+	if err != nil {
+		return fmt.Errorf("signing the AuthnRequest with -digestMethod %v: %w", digest, err)
+	}
+	value.SetText(base64.StdEncoding.EncodeToString(raw))
+	req.Signature = sig
+	return nil
+}
+
+// signSignedInfo signs the SignedInfo of sig, the signature of el, with
+// signer, canonicalized as goxmldsig's ConstructSignature does: detached
+// with the namespaces declared on el and sig around it.
+func signSignedInfo(signer *dsig.SigningContext, el, sig *etree.Element) ([]byte, error) {
+	ns, err := etreeutils.NSBuildParentContext(el)
+	if err != nil {
+		return nil, err
+	}
+	if ns, err = ns.SubContext(el); err != nil {
+		return nil, err
+	}
+	if ns, err = ns.SubContext(sig); err != nil {
+		return nil, err
+	}
+	signedInfo := sig.FindElement("./SignedInfo")
+	if signedInfo == nil {
+		return nil, errors.New("the signature has no SignedInfo")
+	}
+	detached, err := etreeutils.NSDetatch(ns, signedInfo)
+	if err != nil {
+		return nil, err
+	}
+	canonical, err := signer.Canonicalizer.Canonicalize(detached)
+	if err != nil {
+		return nil, err
+	}
+	return signer.SignString(string(canonical))
 }

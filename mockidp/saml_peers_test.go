@@ -16,22 +16,10 @@ import (
 	"github.com/beevik/etree"
 	"github.com/crewjam/saml/samlsp"
 
+	"github.com/authdev/authdev/internal/testkit"
 	"github.com/authdev/authdev/mockidp"
 	"github.com/authdev/authdev/mockidp/idptest"
 )
-
-// requirePeer finds an independent implementation the test runs against.
-// Under CI=true (.ci/run installs them) a missing peer fails the test.
-func requirePeer(t *testing.T, path string) string {
-	t.Helper()
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing (CI=true): run .ci/run, which installs it", path)
-		}
-		t.Skipf("%s is missing: install it (apt-get install xmlsec1 python3-pysaml2) or run .ci/run", path)
-	}
-	return path
-}
 
 // idpCertPEM is the IdP's signing certificate of env as its metadata
 // publishes it.
@@ -53,26 +41,6 @@ func idpCertPEM(t *testing.T, srv *mockidp.Server, env string) []byte {
 	}
 	t.Fatal("the metadata has no signing certificate")
 	return nil
-}
-
-// xmlsec1Verify runs `xmlsec1 --verify` on doc, trusting only cert.
-func xmlsec1Verify(t *testing.T, doc, cert []byte) (string, error) {
-	t.Helper()
-	bin := requirePeer(t, "/usr/bin/xmlsec1")
-	dir := t.TempDir()
-	docPath, certPath := filepath.Join(dir, "doc.xml"), filepath.Join(dir, "idp.crt")
-	if err := os.WriteFile(docPath, doc, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(certPath, cert, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, "--verify", "--pubkey-cert-pem", certPath,
-		"--id-attr:ID", "urn:oasis:names:tc:SAML:2.0:protocol:Response",
-		"--id-attr:ID", "urn:oasis:names:tc:SAML:2.0:assertion:Assertion", docPath).CombinedOutput()
-	return string(out), err
 }
 
 // withoutResponseSignature removes the Response's own signature, so that
@@ -103,12 +71,12 @@ func TestXmlsec1VerifiesTheSignedResponseAndAssertion(t *testing.T) {
 
 	for name, doc := range map[string][]byte{"response": raw, "assertion": withoutResponseSignature(t, raw)} {
 		t.Run(name, func(t *testing.T) {
-			out, err := xmlsec1Verify(t, doc, cert)
+			out, err := testkit.XMLSec1Verify(t, doc, cert)
 			if err != nil || !strings.Contains(out, "OK") {
 				t.Fatalf("xmlsec1 refused the %s signature: %v\n%s", name, err, out)
 			}
 			tampered := bytes.Replace(doc, []byte("alice@example.com"), []byte("mallory@example.com"), 1)
-			if out, err := xmlsec1Verify(t, tampered, cert); err == nil {
+			if out, err := testkit.XMLSec1Verify(t, tampered, cert); err == nil {
 				t.Fatalf("xmlsec1 accepted a tampered %s:\n%s", name, out)
 			}
 		})
@@ -118,9 +86,9 @@ func TestXmlsec1VerifiesTheSignedResponseAndAssertion(t *testing.T) {
 // pysaml2 runs testdata/pysaml2_sp.py with Debian's python3-pysaml2.
 func pysaml2(t *testing.T, stdin string, args ...string) (string, error) {
 	t.Helper()
-	python := requirePeer(t, "/usr/bin/python3")
+	python := testkit.RequirePeer(t, "/usr/bin/python3", "apt-get install python3-pysaml2")
 	if err := exec.Command(python, "-c", "import saml2").Run(); err != nil {
-		requirePeer(t, "/usr/lib/python3/dist-packages/saml2")
+		testkit.RequirePeer(t, "/usr/lib/python3/dist-packages/saml2", "apt-get install python3-pysaml2")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

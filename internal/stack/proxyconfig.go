@@ -175,7 +175,6 @@ type samlSpec struct {
 	// respBinding is the binding the AuthnRequest asks the response by.
 	respBinding string
 	signer      *tls.Certificate
-	method      string
 	idpCert     *x509.Certificate
 }
 
@@ -193,12 +192,10 @@ func samlSpecOf(a adc.SAMLAction, authn adc.AuthnBackends) (samlSpec, []string) 
 		// which the proxy resolves at the IdP's ArtifactResolutionService.
 		sp.binding, sp.respBinding = saml.HTTPRedirectBinding, saml.HTTPArtifactBinding
 	}
-	signer, method, signWarns := samlSigning(a, authn)
-	for _, w := range signWarns {
-		warns = append(warns, where+": "+w)
-	}
-	sp.signer, sp.method = signer, method
 	var why string
+	if sp.signer, why = samlSigning(a, authn); why != "" {
+		warns = append(warns, where+": "+why)
+	}
 	sp.idpCert, why = samlIdPCertificate(a, authn)
 	if why != "" {
 		warns = append(warns, fmt.Sprintf("%s: browsers log in at authdev's SAML IdP, not at -samlRedirectUrl %q: %s", where, a.RedirectURL, why))
@@ -236,7 +233,10 @@ func (sp samlSpec) login(dflt *devproxy.SAMLLogin) *devproxy.SAMLLogin {
 		l.Metadata = dflt.Metadata
 	}
 	if sp.signer != nil {
-		l.SigningKey, l.SigningCertificate, l.SignatureMethod = sp.signer.PrivateKey.(crypto.Signer), sp.signer.Leaf, sp.method
+		l.SigningKey, l.SigningCertificate = sp.signer.PrivateKey.(crypto.Signer), sp.signer.Leaf
+		// The ADC's defaults, for a SAMLAction adc did not read.
+		l.SignatureMethod = cmp.Or(samlSignatureMethods[a.SignatureAlg], dsig.RSASHA256SignatureMethod)
+		l.DigestHash = samlDigests[a.DigestMethod]
 	}
 	return &l
 }
@@ -298,46 +298,30 @@ func samlIdPCertificate(a adc.SAMLAction, authn adc.AuthnBackends) (*x509.Certif
 	return cert, ""
 }
 
-// samlSignatureMethods are the ADC's -signatureAlg values, with the
-// -digestMethod each one signs with (crewjam/saml hashes the digest with
-// the signature's hash).
-var samlSignatureMethods = map[string]struct{ uri, digest string }{
-	"RSA-SHA256": {dsig.RSASHA256SignatureMethod, "SHA256"},
-	"RSA-SHA1":   {dsig.RSASHA1SignatureMethod, "SHA1"},
-}
+// samlSignatureMethods are the ADC's -signatureAlg values, samlDigests its
+// -digestMethod values (adc refuses any other).
+var (
+	samlSignatureMethods = map[string]string{"RSA-SHA256": dsig.RSASHA256SignatureMethod, "RSA-SHA1": dsig.RSASHA1SignatureMethod}
+	samlDigests          = map[string]crypto.Hash{"SHA256": crypto.SHA256, "SHA1": crypto.SHA1}
+)
 
 // samlSigning reads the certificate and key of a's -samlSigningCertName,
 // which sign the AuthnRequests with -signatureAlg; nil when a names none
-// or they cannot be read (a warning says why).
-func samlSigning(a adc.SAMLAction, authn adc.AuthnBackends) (*tls.Certificate, string, []string) {
+// or they cannot be read (the warning says why).
+func samlSigning(a adc.SAMLAction, authn adc.AuthnBackends) (*tls.Certificate, string) {
 	if a.SigningCertName == "" {
-		return nil, "", nil
+		return nil, ""
 	}
 	ck, ok := authn.CertKey(a.SigningCertName)
 	if !ok {
-		return nil, "", []string{fmt.Sprintf("AuthnRequests go unsigned: the ns.conf has no `add ssl certKey %s -cert FILE -key FILE` for -samlSigningCertName", a.SigningCertName)}
+		return nil, fmt.Sprintf("AuthnRequests go unsigned: the ns.conf has no `add ssl certKey %s -cert FILE -key FILE` for -samlSigningCertName", a.SigningCertName)
 	}
 	pair, err := tls.LoadX509KeyPair(ck.Cert, ck.Key)
 	if _, signer := pair.PrivateKey.(crypto.Signer); err == nil && !signer {
 		err = fmt.Errorf("the key of %s cannot sign", ck.Key)
 	}
 	if err != nil {
-		return nil, "", []string{fmt.Sprintf("AuthnRequests go unsigned: certKey %q (%s): %v: copy its -cert and -key files beside the ns.conf", ck.Name, filePos(ck.Pos), err)}
+		return nil, fmt.Sprintf("AuthnRequests go unsigned: certKey %q (%s): %v: copy its -cert and -key files beside the ns.conf", ck.Name, filePos(ck.Pos), err)
 	}
-	m, ok := samlSignatureMethods[a.SignatureAlg]
-	var warns []string
-	if !ok {
-		m = samlSignatureMethods["RSA-SHA256"]
-		warns = append(warns, fmt.Sprintf("-signatureAlg %q is not one of RSA-SHA256 and RSA-SHA1: AuthnRequests are signed with RSA-SHA256", a.SignatureAlg))
-	}
-	// Only the HTTP-POST binding's AuthnRequest carries an XML signature,
-	// whose Reference has a digest; the HTTP-Redirect binding signs the
-	// query string (as the proxy's LogoutRequests always are), with no
-	// digest at all. goxmldsig's SigningContext has one Hash for the
-	// Reference's digest and the signature, and crewjam/saml signs
-	// through it: the digest cannot differ without hand-written XML-DSig.
-	if viaPost := a.Binding != "REDIRECT" && a.Binding != "ARTIFACT"; viaPost && a.DigestMethod != m.digest {
-		warns = append(warns, fmt.Sprintf("-digestMethod %s is not emulated with -signatureAlg %s: the HTTP-POST binding's AuthnRequest is signed with DigestMethod %s, the signature's hash (the XML-DSig library has one hash for both); set -digestMethod %s, or -samlBinding REDIRECT, whose query-string signature has no digest", a.DigestMethod, a.SignatureAlg, m.digest, m.digest))
-	}
-	return &pair, m.uri, warns
+	return &pair, ""
 }

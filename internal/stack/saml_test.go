@@ -3,6 +3,7 @@ package stack
 import (
 	"bytes"
 	"compress/flate"
+	"crypto"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
@@ -347,9 +348,12 @@ func TestASAMLActionSignsItsAuthnRequests(t *testing.T) {
 	for _, tc := range []struct{ binding, alg, digest, sigURI, digestURI string }{
 		{"POST", "RSA-SHA1", "SHA1", dsig.RSASHA1SignatureMethod, "http://www.w3.org/2000/09/xmldsig#sha1"},
 		{"POST", "RSA-SHA256", "SHA256", dsig.RSASHA256SignatureMethod, "http://www.w3.org/2001/04/xmlenc#sha256"},
+		// The ADC's two other pairs: the digest is not the signature's hash.
+		{"POST", "RSA-SHA256", "SHA1", dsig.RSASHA256SignatureMethod, "http://www.w3.org/2000/09/xmldsig#sha1"},
+		{"POST", "RSA-SHA1", "SHA256", dsig.RSASHA1SignatureMethod, "http://www.w3.org/2001/04/xmlenc#sha256"},
 		{"REDIRECT", "RSA-SHA256", "SHA256", dsig.RSASHA256SignatureMethod, ""},
 	} {
-		t.Run(tc.binding+" "+tc.alg, func(t *testing.T) {
+		t.Run(tc.binding+" "+tc.alg+" "+tc.digest, func(t *testing.T) {
 			dir := t.TempDir()
 			cert := writeSigningCertKey(t, dir)
 			s := startSAMLStack(t, dir, "okta", `add ssl certKey sp_cert -cert sp.crt -key sp.key
@@ -398,6 +402,15 @@ func verifySignedAuthnRequest(t *testing.T, page []byte, cert *x509.Certificate,
 	}
 	if _, err := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{cert}}).Validate(doc.Root()); err != nil {
 		t.Fatalf("the AuthnRequest's signature does not verify with -samlSigningCertName's certificate: %v\n%s", err, raw)
+	}
+	// xmlsec1, an independent XML-DSig implementation, verifies it too.
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
+	if out, err := testkit.XMLSec1Verify(t, raw, certPEM); err != nil {
+		t.Fatalf("xmlsec1 refused the AuthnRequest's signature: %v\n%s\n%s", err, out, raw)
+	}
+	tampered := bytes.Replace(raw, []byte(`ID="`), []byte(`ForceAuthn="true" ID="`), 1)
+	if out, err := testkit.XMLSec1Verify(t, tampered, certPEM); err == nil {
+		t.Fatalf("xmlsec1 accepted a tampered AuthnRequest:\n%s", out)
 	}
 	sm, dm := doc.FindElement("//SignatureMethod"), doc.FindElement("//DigestMethod")
 	if sm == nil || dm == nil || sm.SelectAttrValue("Algorithm", "") != sigURI || dm.SelectAttrValue("Algorithm", "") != digestURI {
@@ -505,35 +518,37 @@ add authentication Policy saml_pol -rule true -action saml_idp
 	}
 }
 
-// What the proxy cannot follow of -samlSigningCertName, -signatureAlg and
-// -digestMethod is named: a missing certKey, and, for the HTTP-POST
-// binding's XML signature, a digest other than the signature's hash
-// (goxmldsig has one hash for both). RSA-SHA256 with a SHA1 digest is a
-// legal ADC pair; with -samlBinding REDIRECT the query string is signed
-// and there is no digest, so nothing is said:
+// -samlSigningCertName naming no certKey is a warning and the
+// AuthnRequests go unsigned; any of the ADC's -signatureAlg and
+// -digestMethod pairs is followed, RSA-SHA256 with a SHA1 digest too, and
+// nothing is said of the digest with -samlBinding REDIRECT, whose query
+// string signature has none:
 // https://developer-docs.netscaler.com/en-us/adc-nitro-api/13/configuration/authentication/authenticationsamlaction
-func TestSAMLSigningItCannotFollowIsAWarning(t *testing.T) {
+func TestSAMLSigningFollowsTheSAMLActionsAlgorithms(t *testing.T) {
 	dir := t.TempDir()
 	writeSigningCertKey(t, dir)
 	ck := adc.CertKey{Name: "sp_cert", Cert: filepath.Join(dir, "sp.crt"), Key: filepath.Join(dir, "sp.key")}
 	for _, tc := range []struct {
 		action adc.SAMLAction
 		signed bool
-		want   string
+		method string
+		digest crypto.Hash
+		warn   string
 	}{
-		{adc.SAMLAction{SigningCertName: "nope", SignatureAlg: "RSA-SHA256", DigestMethod: "SHA256"}, false, "no `add ssl certKey nope"},
-		{adc.SAMLAction{SigningCertName: "sp_cert", Binding: "POST", SignatureAlg: "RSA-SHA256", DigestMethod: "SHA1"}, true, "-digestMethod SHA1 is not emulated with -signatureAlg RSA-SHA256: the HTTP-POST binding's AuthnRequest is signed with DigestMethod SHA256"},
-		{adc.SAMLAction{SigningCertName: "sp_cert", Binding: "POST", SignatureAlg: "RSA-SHA1", DigestMethod: "SHA256"}, true, "-digestMethod SHA256 is not emulated with -signatureAlg RSA-SHA1: the HTTP-POST binding's AuthnRequest is signed with DigestMethod SHA1"},
-		{adc.SAMLAction{SigningCertName: "sp_cert", Binding: "REDIRECT", SignatureAlg: "RSA-SHA256", DigestMethod: "SHA1"}, true, ""},
+		{adc.SAMLAction{SigningCertName: "nope", SignatureAlg: "RSA-SHA256", DigestMethod: "SHA256"}, false, "", 0, "no `add ssl certKey nope"},
+		{adc.SAMLAction{SigningCertName: "sp_cert", Binding: "POST", SignatureAlg: "RSA-SHA256", DigestMethod: "SHA1"}, true, dsig.RSASHA256SignatureMethod, crypto.SHA1, ""},
+		{adc.SAMLAction{SigningCertName: "sp_cert", Binding: "POST", SignatureAlg: "RSA-SHA1", DigestMethod: "SHA256"}, true, dsig.RSASHA1SignatureMethod, crypto.SHA256, ""},
+		{adc.SAMLAction{SigningCertName: "sp_cert", Binding: "REDIRECT", SignatureAlg: "RSA-SHA256", DigestMethod: "SHA1"}, true, dsig.RSASHA256SignatureMethod, crypto.SHA1, ""},
 	} {
 		opts := devproxy.Options{Environments: []devproxy.Environment{{Name: "dev", SAML: &devproxy.SAMLLogin{Metadata: "md.xml"}}}}
 		tc.action.Name = "a"
-		warns := SAMLActions(&opts, testkit.DemoConfig(t), adc.AuthnBackends{SAML: []adc.SAMLAction{tc.action}, CertKeys: []adc.CertKey{ck}}, nil)
-		if tc.want == "" && strings.Contains(strings.Join(warns, "\n"), "digest") {
-			t.Errorf("%+v: warnings %q, want none: the query-string signature has no digest", tc.action, warns)
+		warns := strings.Join(SAMLActions(&opts, testkit.DemoConfig(t), adc.AuthnBackends{SAML: []adc.SAMLAction{tc.action}, CertKeys: []adc.CertKey{ck}}, nil), "\n")
+		l := opts.Environments[0].SAML
+		if tc.warn == "" && strings.Contains(warns, "igest") || !strings.Contains(warns, tc.warn) {
+			t.Errorf("%+v: warnings %q, want %q", tc.action, warns, tc.warn)
 		}
-		if signed := opts.Environments[0].SAML.SigningKey != nil; signed != tc.signed || !strings.Contains(strings.Join(warns, "\n"), tc.want) {
-			t.Errorf("%+v: signed %v, warnings %q, want %q", tc.action, signed, warns, tc.want)
+		if signed := l.SigningKey != nil; signed != tc.signed || tc.signed && (l.SignatureMethod != tc.method || l.DigestHash != tc.digest) {
+			t.Errorf("%+v: signed %v with %s, digest %v; want signed %v with %s, digest %v", tc.action, signed, l.SignatureMethod, l.DigestHash, tc.signed, tc.method, tc.digest)
 		}
 	}
 }
