@@ -58,36 +58,60 @@ func (t issuerReader) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
+// samlArtifactCookie holds, in the browser, the ID of its AuthnRequest
+// that asked for an artifact: as the ADC's NSC_TASS keeps a login's state
+// in the browser, it tells which login an artifact answers when its
+// SourceID cannot (an IdP known by -samlRedirectUrl has no entity id, and
+// several samlActions may log in at one IdP).
+const samlArtifactCookie = loginCookiePrefix + "SAMLart"
+
+// rememberArtifactLogin keeps the ID of req, which asks for an artifact, in
+// the browser until the artifact comes back to the ACS.
+func (p *Proxy) rememberArtifactLogin(w http.ResponseWriter, reqID string) {
+	http.SetCookie(w, &http.Cookie{Name: samlArtifactCookie, Value: reqID, Path: SAMLACSPath,
+		MaxAge: int(loginTimeout / time.Second), HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode})
+}
+
 // pendingForArtifact finds the environment and SAML login whose IdP issued
-// art (its SourceID is the SHA-1 of the IdP's entity id; for an IdP known
-// by -samlRedirectUrl, the one such login awaiting an artifact) and the
-// logins pending there, any of which the resolved Response may answer;
-// answeredByArtifact then uses up the one it does. Without a match it is
-// the active environment's default login, whose IdP then refuses or fails
-// to resolve it.
+// art and the logins pending there, any of which the resolved Response may
+// answer; answeredByArtifact then uses up the one it does. The login this
+// browser started (samlArtifactCookie) comes first, if its IdP may have
+// issued art; then the login whose IdP's entity id has art's SourceID (its
+// SHA-1); then the one login by -samlRedirectUrl awaiting an artifact.
+// Without a match it is the active environment's default login, whose IdP
+// then refuses or fails to resolve it.
 func (p *Proxy) pendingForArtifact(r *http.Request, art string, now time.Time) (*loginState, *SAMLLogin, []string) {
 	ls := &loginState{Return: "/", Env: p.active.Load().Env}
 	raw, err := base64.StdEncoding.DecodeString(art)
 	if err != nil || len(raw) != config.SAMLArtifactLength {
 		return ls, nil, nil
 	}
+	source := [20]byte(raw[4:24])
+	issuedBy := func(env *envState, l *SAMLLogin) bool {
+		if l.SSOURL != "" {
+			return l.ArtifactResolutionURL != "" // no entity id to match
+		}
+		sp, err := env.serviceProvider(p, l, p.origin(r)+SAMLACSPath)
+		return err == nil && config.SAMLArtifactSourceID(sp.IDPMetadata.EntityID) == source
+	}
+	pending := awaiting(p.saml.pending, now)
+	if req, ok := p.saml.pending.get(cookieValue(r, samlArtifactCookie), now); ok && p.rt().envs[req.env] != nil && issuedBy(p.rt().envs[req.env], req.login) {
+		ls.Env = req.env
+		return ls, req.login, pending[awaitKey{req.env, req.login}]
+	}
 	for name, env := range p.rt().envs {
 		for _, l := range env.samlLogins() {
-			sp, err := env.serviceProvider(p, l, p.origin(r)+SAMLACSPath)
-			if err == nil && config.SAMLArtifactSourceID(sp.IDPMetadata.EntityID) == [20]byte(raw[4:24]) {
+			if l.SSOURL == "" && issuedBy(env, l) {
 				ls.Env = name
-				return ls, l, awaiting(p.saml.pending, now)[awaitKey{name, l}]
+				return ls, l, pending[awaitKey{name, l}]
 			}
 		}
 	}
-	// An IdP known by -samlRedirectUrl alone has no entity id to match the
-	// SourceID with: the artifact answers the one login of that kind that
-	// awaits an artifact. Several cannot each be tried: an artifact is
-	// resolved once.
-	pending := awaiting(p.saml.pending, now)
+	// Several logins by -samlRedirectUrl cannot each be tried: an artifact
+	// is resolved once.
 	var byURL []awaitKey
 	for k := range pending {
-		if k.login != nil && k.login.SSOURL != "" && k.login.ArtifactResolutionURL != "" {
+		if k.login != nil && k.login.SSOURL != "" && issuedBy(nil, k.login) {
 			byURL = append(byURL, k)
 		}
 	}

@@ -65,6 +65,9 @@ func (p *Proxy) startSAMLLogin(w http.ResponseWriter, r *http.Request, env *envS
 	}
 	now := p.now()
 	p.saml.pending.put(req.ID, &samlRequest{env: env.Name, returnTo: safeReturn(returnTo), login: login}, now.Add(loginTimeout), now)
+	if login.ResponseBinding == saml.HTTPArtifactBinding {
+		p.rememberArtifactLogin(w, req.ID)
+	}
 	if act.Persona != "" {
 		// Appended: the HTTP-Redirect binding's signature covers the query
 		// as it is.

@@ -96,6 +96,95 @@ func TestASAMLActionResolvesArtifactsAtItsArtifactResolutionServiceURL(t *testin
 	})
 }
 
+// Two samlActions known by -samlRedirectUrl and
+// -artifactResolutionServiceURL, at two IdPs, each awaiting an artifact at
+// once: an artifact's SourceID names no IdP the proxy knows by entity id,
+// so the browser's NSC_TASS cookie tells which login it answers, and each
+// is resolved at its own samlAction's service.
+func TestArtifactsOfTwoSAMLActionsByURLAwaitedAtOnceAreToldApart(t *testing.T) {
+	otherA, pemA := otherSAMLIdP(t)
+	otherB, pemB := otherSAMLIdP(t)
+	a, b := otherA.IdP().SAMLEndpoints("dev"), otherB.IdP().SAMLEndpoints("dev")
+	dir := t.TempDir()
+	testkit.WriteFiles(t, dir, map[string]string{"certs/a.pem": string(pemA), "certs/b.pem": string(pemB)})
+	s := startSAMLStack(t, dir, "okta", `add ssl certKey idp_a -cert certs/a.pem
+add ssl certKey idp_b -cert certs/b.pem
+add authentication samlAction saml_local -samlIdPCertName idp_a -samlRedirectUrl "`+a.SSO+`" -artifactResolutionServiceURL "`+a.ArtifactResolution+`" -samlUserField email -samlBinding ARTIFACT
+add authentication samlAction saml_ip -samlIdPCertName idp_b -samlRedirectUrl "`+b.SSO+`" -artifactResolutionServiceURL "`+b.ArtifactResolution+`" -samlUserField email -samlBinding ARTIFACT
+`+samlByHost)
+	ip := s.ProxyURL()
+	local := strings.Replace(ip, "127.0.0.1", "localhost", 1)
+	// Each browser goes to its IdP and comes back with an artifact, which
+	// it holds until both have one.
+	type browser struct {
+		c        *http.Client
+		idp, art string
+	}
+	var browsers []browser
+	for _, tc := range []struct{ origin, sso string }{{local, a.SSO}, {ip, b.SSO}} {
+		c := s.client(t)
+		var idp string
+		c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+			if strings.HasPrefix(req.URL.String(), tc.sso) {
+				idp = req.URL.String()
+			}
+			if req.URL.Path == devproxy.SAMLACSPath {
+				return http.ErrUseLastResponse
+			}
+			return nil
+		}
+		resp, err := c.Get(tc.origin + "/x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		art := resp.Header.Get("Location")
+		if idp == "" || !strings.Contains(art, "SAMLart=") {
+			t.Fatalf("the login at %s went to the IdP at %q and back to %q, want %s and an artifact", tc.origin, idp, art, tc.sso)
+		}
+		browsers = append(browsers, browser{c, idp, art})
+	}
+	for _, br := range browsers {
+		br.c.CheckRedirect = nil
+		resp, err := br.c.Get(br.art)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"user":"alice@example.com"`) {
+			t.Fatalf("the artifact %s, from %s, answered %d:\n%s", br.art, br.idp, resp.StatusCode, body)
+		}
+	}
+}
+
+// Two samlActions logging in by artifact at one IdP, authdev's own: the
+// artifact's SourceID names that IdP for both, and the login its browser
+// started is the one it answers.
+func TestArtifactsOfTwoSAMLActionsAtOneIdPAnswerTheLoginOfTheirBrowser(t *testing.T) {
+	s := startSAMLStack(t, t.TempDir(), "okta", `add authentication samlAction saml_local -samlUserField email -samlBinding ARTIFACT
+add authentication samlAction saml_ip -samlUserField email -samlBinding ARTIFACT
+`+samlByHost)
+	ip := s.ProxyURL()
+	for _, origin := range []string{ip, strings.Replace(ip, "127.0.0.1", "localhost", 1)} {
+		var hops []string
+		c := s.client(t)
+		c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+			hops = append(hops, req.URL.String())
+			return nil
+		}
+		resp, err := c.Get(origin + "/x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !byArtifact(hops) || !strings.Contains(string(b), `"user":"alice@example.com"`) {
+			t.Fatalf("the artifact login at %s answered %d through\n%s\n%s", origin, resp.StatusCode, strings.Join(hops, "\n"), b)
+		}
+	}
+}
+
 // -forceAuthn ON is the "Option that forces authentication at the Identity
 // Provider (IdP) that receives Citrix ADC's request" in the NITRO
 // reference:
