@@ -134,6 +134,9 @@ func (p *Proxy) bearerIdentity(ctx context.Context, env *envState, token string,
 	if err != nil {
 		return nil, &bearerError{code: "invalid_token", desc: err.Error()}
 	}
+	// A copy: token is part of the request's header block, which a cache
+	// key would otherwise keep alive as long as the entry.
+	token = strings.Clone(token)
 	id.key, id.via, id.expires = token, "bearer", t.Expiry
 	p.bearers.put(token, id, t.Expiry.Add(ClockSkew), now)
 	return id, nil

@@ -60,6 +60,9 @@ const (
 func (p *Proxy) sessionIdentity(w http.ResponseWriter, cookie string, act *Active, now time.Time) (*sessionEntry, sessionRefusal) {
 	se, ok := p.sessions.get(cookie, now)
 	if !ok {
+		// A copy, as the cache key: cookie is part of the request's header
+		// block, which it would otherwise keep alive.
+		cookie = strings.Clone(cookie)
 		var s session
 		if err := p.sealer.open(SessionCookie, cookie, &s); err != nil {
 			return nil, sessionForged
