@@ -226,7 +226,12 @@ func spSigningCerts(ed *saml.EntityDescriptor) []*x509.Certificate {
 }
 
 // writeArtifactResponse answers an ArtifactResolve in a SOAP envelope: the
-// signed Response it resolved to, or none with an error status.
+// signed Response it resolved to, or none with an error status. The
+// ArtifactResponse itself is not signed (saml-core §3.5.2 says SHOULD, or
+// the binding authenticates it): pysaml2 re-serializes it before checking a
+// signature, with its own namespace prefixes, which exclusive C14N keeps, so
+// a signed one fails there; the Response and its assertion carry the
+// signatures that matter.
 func (ep *issuerEP) writeArtifactResponse(w http.ResponseWriter, idp *saml.IdentityProvider, inResponseTo string, status saml.Status, response *etree.Element) {
 	id, err := ep.s.randomString(20)
 	if err != nil {
