@@ -103,6 +103,10 @@ type SAMLAction struct {
 	ForceAuthn            bool   // -forceAuthn ON: the IdP authenticates the user at every login
 	SkewTime              string // -skewTime: minutes of clock skew allowed, a number; "" when not written (the ADC's default is 5)
 	Audience              string // -audience: the audience assertions must name; default -samlIssuerName
+	// RejectUnsigned is -samlRejectUnsignedAssertion: ON (the default)
+	// rejects an unsigned assertion, STRICT an unsigned Response too; OFF,
+	// which older firmware has, accepts unsigned assertions.
+	RejectUnsigned string
 	// RelayStateCheck evaluates -relaystateRule on a login's RelayState,
 	// with r, the IdP's post to the assertion consumer service, as
 	// HTTP.REQ: false (with why, when the rule is UNDEF) refuses the

@@ -64,14 +64,17 @@ func (s *session) addSAMLAction(c *command) {
 	if !s.aaaArgs(c, 1, "add authentication samlAction NAME -samlIdPCertName CERT -samlRedirectUrl URL") {
 		return
 	}
-	a := SAMLAction{Name: c.args[0].text, Binding: "POST", SignatureAlg: "RSA-SHA256", DigestMethod: "SHA256", Pos: c.pos}
+	a := SAMLAction{Name: c.args[0].text, Binding: "POST", SignatureAlg: "RSA-SHA256", DigestMethod: "SHA256", RejectUnsigned: "ON", Pos: c.pos}
 	strOpts(c, map[string]*string{"samlidpcertname": &a.IdPCertName, "samlredirecturl": &a.RedirectURL,
 		"samluserfield": &a.UserField, "samlsigningcertname": &a.SigningCertName, "samlissuername": &a.IssuerName,
 		"samlbinding": &a.Binding, "relaystaterule": &a.RelayStateRule, "signaturealg": &a.SignatureAlg,
 		"digestmethod": &a.DigestMethod, "logouturl": &a.LogoutURL, "groupnamefield": &a.GroupNameField,
 		"defaultauthenticationgroup": &a.DefaultGroup, "metadataurl": &a.MetadataURL,
-		"artifactresolutionserviceurl": &a.ArtifactResolutionURL, "audience": &a.Audience})
-	a.Binding, a.SignatureAlg, a.DigestMethod = strings.ToUpper(a.Binding), strings.ToUpper(a.SignatureAlg), strings.ToUpper(a.DigestMethod)
+		"artifactresolutionserviceurl": &a.ArtifactResolutionURL, "audience": &a.Audience,
+		"samlrejectunsignedassertion": &a.RejectUnsigned})
+	for _, v := range []*string{&a.Binding, &a.SignatureAlg, &a.DigestMethod, &a.RejectUnsigned} {
+		*v = strings.ToUpper(*v)
+	}
 	a.ForceAuthn = s.onOff(c, "forceauthn", false)
 	for i := 1; i <= 16; i++ {
 		if v, o := c.optVal("attribute" + strconv.Itoa(i)); o != nil && v != "" {
@@ -114,6 +117,12 @@ func (s *session) samlActionValid(c *command, a *SAMLAction) bool {
 	}
 	if a.DigestMethod != "SHA1" && a.DigestMethod != "SHA256" {
 		s.failTok(c, c.opt("digestmethod").tok, "-digestMethod %q: use SHA256 or SHA1", a.DigestMethod)
+		return false
+	}
+	switch a.RejectUnsigned {
+	case "ON", "STRICT", "OFF":
+	default:
+		s.failTok(c, c.opt("samlrejectunsignedassertion").tok, "-samlRejectUnsignedAssertion %q: use ON or STRICT", a.RejectUnsigned)
 		return false
 	}
 	if o := c.opt("metadataurl"); o != nil && !config.IsHTTPURL(a.MetadataURL) {

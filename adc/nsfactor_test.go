@@ -297,7 +297,7 @@ bind cs vserver cs_front -lbvserver lb_web
 // -metadataUrl, -artifactResolutionServiceURL, -forceAuthn, -skewTime in
 // minutes, -audience); every other option is named, not silently kept.
 func TestSAMLActionOptionsAreReadAndTheOthersNamed(t *testing.T) {
-	e := compileNSConf(t, `add authentication samlAction saml_entra -metadataUrl "https://login.microsoftonline.com/t/federationmetadata/2007-06/federationmetadata.xml" -groupNameField "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups" -defaultAuthenticationGroup saml_users -forceAuthn ON -skewTime 10 -audience "https://app.example.com" -samlACSIndex 0 -sendThumbprint ON -storeSAMLResponse ON
+	e := compileNSConf(t, `add authentication samlAction saml_entra -metadataUrl "https://login.microsoftonline.com/t/federationmetadata/2007-06/federationmetadata.xml" -groupNameField "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups" -defaultAuthenticationGroup saml_users -forceAuthn ON -skewTime 10 -audience "https://app.example.com" -samlRejectUnsignedAssertion strict -samlACSIndex 0 -sendThumbprint ON -storeSAMLResponse ON
 add authentication samlAction saml_adfs -samlRedirectUrl "https://adfs.example.com/adfs/ls" -samlIdPCertName adfs -artifactResolutionServiceURL "https://adfs.example.com/adfs/services/trust/artifactresolution" -samlBinding ARTIFACT -forceAuthn OFF
 `)
 	got := e.Settings().Authn.SAML
@@ -306,10 +306,10 @@ add authentication samlAction saml_adfs -samlRedirectUrl "https://adfs.example.c
 	}
 	entra, adfs := got[0], got[1]
 	if entra.MetadataURL != "https://login.microsoftonline.com/t/federationmetadata/2007-06/federationmetadata.xml" || entra.GroupNameField != "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups" ||
-		entra.DefaultGroup != "saml_users" || !entra.ForceAuthn || entra.SkewTime != "10" || entra.Audience != "https://app.example.com" {
+		entra.DefaultGroup != "saml_users" || !entra.ForceAuthn || entra.SkewTime != "10" || entra.Audience != "https://app.example.com" || entra.RejectUnsigned != "STRICT" {
 		t.Errorf("saml_entra read as %+v", entra)
 	}
-	if adfs.ArtifactResolutionURL != "https://adfs.example.com/adfs/services/trust/artifactresolution" || adfs.ForceAuthn || adfs.SkewTime != "" || adfs.GroupNameField != "" {
+	if adfs.ArtifactResolutionURL != "https://adfs.example.com/adfs/services/trust/artifactresolution" || adfs.ForceAuthn || adfs.SkewTime != "" || adfs.GroupNameField != "" || adfs.RejectUnsigned != "ON" {
 		t.Errorf("saml_adfs read as %+v", adfs)
 	}
 	w := warningsOf(e)
@@ -330,6 +330,7 @@ func TestSAMLActionOptionValuesTheADCRefusesAreErrors(t *testing.T) {
 		{`-metadataUrl idp.xml`, `ns.conf:1:38: add authentication samlAction: -metadataUrl "idp.xml" is not an http(s) URL`},
 		{`-signatureAlg RSA-SHA512`, `ns.conf:1:38: add authentication samlAction: -signatureAlg "RSA-SHA512": use RSA-SHA256 or RSA-SHA1`},
 		{`-digestMethod MD5`, `ns.conf:1:38: add authentication samlAction: -digestMethod "MD5": use SHA256 or SHA1`},
+		{`-samlRejectUnsignedAssertion MAYBE`, `ns.conf:1:38: add authentication samlAction: -samlRejectUnsignedAssertion "MAYBE": use ON or STRICT`},
 	} {
 		_, err := compileNSConfErr(t, "add authentication samlAction saml_a "+tc.opt+"\n", "")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

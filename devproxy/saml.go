@@ -54,6 +54,11 @@ type SAMLLogin struct {
 	// AuthnRequest (the ADC's -digestMethod); by default the signature's
 	// hash does. The HTTP-Redirect binding signs the query, with no digest.
 	DigestHash crypto.Hash
+	// SignedResponse refuses a response whose Response is not signed, as
+	// well as its assertion, as the ADC's -samlRejectUnsignedAssertion
+	// STRICT does; an unsigned assertion is refused either way (ON, the
+	// ADC's default).
+	SignedResponse bool
 	// LogoutURL is the IdP's single logout service (the ADC's -logoutURL):
 	// /cgi/tmlogout sends it a LogoutRequest (HTTP-Redirect binding,
 	// signed as AuthnRequests are) once the proxy session has ended.

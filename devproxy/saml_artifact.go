@@ -23,23 +23,29 @@ func trustNamedIssuer(sp *saml.ServiceProvider, samlResponse string) {
 	md := *sp.IDPMetadata
 	md.EntityID, _ = peekSAMLResponse(samlResponse)
 	sp.IDPMetadata = &md
+	readArtifactResponses(sp, func(soap *etree.Element) { md.EntityID = firstIssuer(soap) })
+}
+
+// readArtifactResponses has read see each SOAP envelope the artifact
+// resolution service of sp answers, before crewjam/saml checks it.
+func readArtifactResponses(sp *saml.ServiceProvider, read func(soap *etree.Element)) {
 	c := *sp.HTTPClient
 	next := c.Transport
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	c.Transport = issuerReader{next: next, md: &md}
+	c.Transport = artifactReader{next: next, read: read}
 	sp.HTTPClient = &c
 }
 
-// issuerReader is the transport of an artifact's resolution: it reads the
-// issuer of the ArtifactResponse into md (see trustNamedIssuer).
-type issuerReader struct {
+// artifactReader is the transport of an artifact's resolution (see
+// readArtifactResponses).
+type artifactReader struct {
 	next http.RoundTripper
-	md   *saml.EntityDescriptor
+	read func(soap *etree.Element)
 }
 
-func (t issuerReader) RoundTrip(r *http.Request) (*http.Response, error) {
+func (t artifactReader) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := t.next.RoundTrip(r)
 	if err != nil {
 		return nil, err
@@ -53,7 +59,7 @@ func (t issuerReader) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	doc := etree.NewDocument()
 	if doc.ReadFromBytes(body) == nil && doc.Root() != nil {
-		t.md.EntityID = firstIssuer(doc.Root())
+		t.read(doc.Root())
 	}
 	return resp, nil
 }

@@ -205,13 +205,18 @@ func (p *Proxy) acceptSAMLResponse(r *http.Request, env *envState, candidates []
 		if login.SSOURL != "" {
 			trustNamedIssuer(sp, r.PostForm.Get("SAMLResponse"))
 		}
+		var soap *etree.Element
+		if byArtifact && login.SignedResponse {
+			readArtifactResponses(sp, func(e *etree.Element) { soap = e })
+		}
 		var a *saml.Assertion
 		reason := relayStateRefusal(r, login)
 		if reason == "" {
-			if a, err = sp.ParseResponse(r, ids); err == nil {
+			if a, err = sp.ParseResponse(r, ids); err != nil {
+				reason = "the SAML response was refused: " + samlRefusal(err)
+			} else if reason = login.unsignedRefusal(a, r.PostForm.Get("SAMLResponse"), soap); reason == "" {
 				return a, login, nil
 			}
-			reason = "the SAML response was refused: " + samlRefusal(err)
 		}
 		if len(candidates) > 1 {
 			reason = fmt.Sprintf("samlAction %q: %s", login.Name, reason)
@@ -219,6 +224,43 @@ func (p *Proxy) acceptSAMLResponse(r *http.Request, env *envState, candidates []
 		why = append(why, reason)
 	}
 	return nil, nil, loginFailure(http.StatusUnauthorized, strings.Join(why, "; "))
+}
+
+// unsignedRefusal says why the ADC's -samlRejectUnsignedAssertion refuses
+// a response crewjam/saml accepted (having verified every signature in
+// it), which came as samlResponse or, resolved from an artifact, in soap:
+// ON, the default, rejects an assertion "received without signature";
+// STRICT "ensures that both Response and Assertion are signed" (NITRO
+// reference, authenticationsamlaction).
+func (l *SAMLLogin) unsignedRefusal(a *saml.Assertion, samlResponse string, soap *etree.Element) string {
+	if a.Signature == nil {
+		return "the SAML response was refused: its assertion is not signed, which the samlAction rejects (-samlRejectUnsignedAssertion ON, the ADC's default): have the IdP sign its assertions"
+	}
+	if !l.SignedResponse {
+		return ""
+	}
+	var resp *etree.Element
+	if soap != nil {
+		resp = soap.FindElement("./Body/ArtifactResponse/Response")
+	} else if raw, err := base64.StdEncoding.DecodeString(samlResponse); err == nil {
+		if doc := etree.NewDocument(); doc.ReadFromBytes(raw) == nil {
+			resp = doc.Root()
+		}
+	}
+	if resp == nil || !hasSignature(resp) {
+		return "the SAML response was refused: the Response is not signed, and -samlRejectUnsignedAssertion STRICT wants it signed as well as its assertion: have the IdP sign both"
+	}
+	return ""
+}
+
+// hasSignature reports whether el has an XML-DSig Signature child.
+func hasSignature(el *etree.Element) bool {
+	for _, c := range el.ChildElements() {
+		if c.Tag == "Signature" && c.NamespaceURI() == dsig.Namespace {
+			return true
+		}
+	}
+	return false
 }
 
 // relayStateRefusal says why login's -relaystateRule refuses the

@@ -206,6 +206,9 @@ func samlSpecOf(a adc.SAMLAction, authn adc.AuthnBackends) (samlSpec, []string) 
 	case a.MetadataURL != "" && a.ArtifactResolutionURL != "":
 		warns = append(warns, fmt.Sprintf("%s: -artifactResolutionServiceURL %q is not used with -metadataUrl: artifacts are resolved at the ArtifactResolutionService the IdP's metadata names", where, a.ArtifactResolutionURL))
 	}
+	if a.RejectUnsigned == "OFF" {
+		warns = append(warns, fmt.Sprintf("%s: -samlRejectUnsignedAssertion OFF is not emulated: the proxy rejects unsigned assertions, as with ON (current firmware offers only ON and STRICT); have the IdP sign its assertions", where))
+	}
 	if minutes, err := strconv.Atoi(a.SkewTime); err == nil && time.Duration(minutes)*time.Minute != saml.MaxClockSkew {
 		warns = append(warns, fmt.Sprintf("%s: -skewTime %s is not emulated: the proxy allows %g minutes of clock skew on assertions, crewjam/saml's MaxClockSkew, one setting for the whole process (authdev's IdP checks with it too), so no samlAction can have its own; keep this machine's and the IdP's clocks within %[3]g minutes", where, a.SkewTime, saml.MaxClockSkew.Minutes()))
 	}
@@ -218,7 +221,7 @@ func (sp samlSpec) login(dflt *devproxy.SAMLLogin) *devproxy.SAMLLogin {
 	a := sp.action
 	l := devproxy.SAMLLogin{Name: a.Name, UserField: a.UserField, GroupsField: a.GroupNameField, DefaultGroup: a.DefaultGroup,
 		EntityID: a.IssuerName, Audience: a.Audience, Binding: sp.binding, ResponseBinding: sp.respBinding, ForceAuthn: a.ForceAuthn,
-		LogoutURL: a.LogoutURL, RelayStateRule: a.RelayStateCheck}
+		LogoutURL: a.LogoutURL, RelayStateRule: a.RelayStateCheck, SignedResponse: a.RejectUnsigned == "STRICT"}
 	if dflt != nil {
 		l.Attributes = dflt.Attributes
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -276,6 +277,73 @@ add authentication Policy saml_pol -rule true -action saml_idp
 			}
 			if tc.want != http.StatusOK && !strings.Contains(html.UnescapeString(string(b)), "AudienceRestriction") {
 				t.Errorf("the refusal does not say the audience is wrong:\n%s", b)
+			}
+		})
+	}
+}
+
+// -samlRejectUnsignedAssertion: "ON option results in rejection of
+// Assertion that is received without signature. STRICT option ensures that
+// both Response and Assertion are signed" (NITRO reference, where ON is the
+// default:
+// https://developer-docs.netscaler.com/en-us/adc-nitro-api/current-release/configuration/authentication/authenticationsamlaction).
+// An IdP apart signs, for the proxy's -samlIssuerName, both, only the
+// Response (sign_assertion: false) or only the assertion (sign_response:
+// false); each login is answered as the appliance answers it.
+func TestSAMLRejectUnsignedAssertionWantsTheAssertionAndStrictlyTheResponseSigned(t *testing.T) {
+	for _, idp := range []struct {
+		signing          string
+		onWhy, strictWhy string // why ON (written or not) and STRICT refuse; "" when they log in
+	}{
+		{"", "", ""},
+		{", sign_assertion: false", "its assertion is not signed", "its assertion is not signed"},
+		{", sign_response: false", "", "the Response is not signed"},
+	} {
+		t.Run("signed"+idp.signing, func(t *testing.T) {
+			addrs := []string{testkit.FreeLoopbackAddr(t), testkit.FreeLoopbackAddr(t), testkit.FreeLoopbackAddr(t)}
+			dir := testkit.WriteFiles(t, t.TempDir(), map[string]string{"authdev.yaml": `personas:
+  alice: {email: alice@example.com}
+environments:
+  dev: {flavor: okta}
+idp:
+  saml:
+    service_providers:
+      - {entity_id: "https://strict.example.com", acs_urls: ["http://` + addrs[0] + devproxy.SAMLACSPath + `", "http://` + addrs[1] + devproxy.SAMLACSPath + `", "http://` + addrs[2] + devproxy.SAMLACSPath + `"]` + idp.signing + `}
+`})
+			cfg, err := testkit.LoadFile(filepath.Join(dir, "authdev.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, certPEM := otherSAMLIdPOf(t, cfg)
+			ep := other.IdP().SAMLEndpoints("dev")
+			for i, tc := range []struct{ opt, why string }{
+				{" -samlBinding REDIRECT", idp.onWhy},
+				{" -samlBinding REDIRECT -samlRejectUnsignedAssertion STRICT", idp.strictWhy},
+				// The Response comes inside the ArtifactResponse.
+				{` -samlBinding ARTIFACT -artifactResolutionServiceURL "` + ep.ArtifactResolution + `" -samlRejectUnsignedAssertion STRICT`, idp.strictWhy},
+			} {
+				pdir := testkit.WriteFiles(t, t.TempDir(), map[string]string{"certs/idp.pem": string(certPEM)})
+				pcfg := samlStackConfig(t, pdir, "alice: {email: alice@example.com}", "okta", `add ssl certKey other_idp -cert certs/idp.pem
+add authentication samlAction saml_other -samlIdPCertName other_idp -samlRedirectUrl "`+ep.SSO+`" -samlIssuerName "https://strict.example.com" -samlUserField email`+tc.opt+`
+add authentication Policy saml_pol -rule true -action saml_other
+`, "")
+				s := startUp(t, Options{Config: pcfg, Persona: "alice", ProxyListen: addrs[i], Upstream: "api=" + whoBackend(t)})
+				c, resp := s.browse(t, s.ProxyURL()+"/x")
+				var code int
+				var b string
+				if strings.Contains(tc.opt, "ARTIFACT") {
+					raw, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					code, b = resp.StatusCode, html.UnescapeString(string(raw))
+				} else {
+					code, b = finishSAMLLogin(t, c, resp)
+				}
+				switch {
+				case tc.why == "" && (code != http.StatusOK || !strings.Contains(b, `"user":"alice@example.com"`)):
+					t.Errorf("with%s the login answered %d, want the backend:\n%s", tc.opt, code, b)
+				case tc.why != "" && (code != http.StatusUnauthorized || !strings.Contains(b, tc.why)):
+					t.Errorf("with%s the login answered %d, want 401 saying %q:\n%s", tc.opt, code, tc.why, b)
+				}
 			}
 		})
 	}

@@ -177,7 +177,12 @@ func finishSAMLLogin(t *testing.T, c *http.Client, resp *http.Response) (int, st
 // that is not the proxy's, and the PEM of its signing certificate, as an
 // ADC administrator copies it from its metadata.
 func otherSAMLIdP(t *testing.T) (other *Stack, certPEM []byte) {
-	other = startUp(t, Options{})
+	return otherSAMLIdPOf(t, nil)
+}
+
+// otherSAMLIdPOf is otherSAMLIdP with cfg (nil: the built-in one).
+func otherSAMLIdPOf(t *testing.T, cfg *config.Config) (other *Stack, certPEM []byte) {
+	other = startUp(t, Options{Config: cfg})
 	ep := other.IdP().SAMLEndpoints("dev")
 	resp, err := http.Get(ep.Metadata)
 	if err != nil {
