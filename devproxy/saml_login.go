@@ -352,8 +352,8 @@ func SAMLClaims(a *saml.Assertion, names config.SAMLAttributeNames, groupsClaim 
 // the signature's hash signs its SignedInfo again.
 func signAuthnRequestWithDigest(sp *saml.ServiceProvider, req *saml.AuthnRequest, digest crypto.Hash) error {
 	signer, err := saml.GetSigningContext(sp)
-	if err != nil {
-		return err
+	if err != nil || signer.Hash == digest {
+		return err // as signed already
 	}
 	digester := *signer
 	digester.Hash = digest
