@@ -279,21 +279,25 @@ func (l *SAMLLogin) idpDescriptor() *saml.EntityDescriptor {
 	return md
 }
 
-// peekSAMLResponse reads, before the library checks the response, its
-// issuer and the request it answers (InResponseTo); "" when absent.
-func peekSAMLResponse(samlResponse string) (issuer, inResponseTo string) {
+// postedResponse is the posted samlResponse, parsed once for what the
+// proxy reads of it before and after the library checks it (its issuer,
+// InResponseTo, the Response's own signature); nil when absent or not XML.
+func postedResponse(samlResponse string) *etree.Element {
 	raw, err := base64.StdEncoding.DecodeString(samlResponse)
 	doc := etree.NewDocument()
-	if err != nil || doc.ReadFromBytes(raw) != nil || doc.Root() == nil {
-		return "", ""
+	if samlResponse == "" || err != nil || doc.ReadFromBytes(raw) != nil {
+		return nil
 	}
-	return firstIssuer(doc.Root()), doc.Root().SelectAttrValue("InResponseTo", "")
+	return doc.Root()
 }
 
 // firstIssuer is the outermost Issuer of a SAML message: the Response's,
 // else its assertion's; in a SOAP envelope the ArtifactResponse's, else
 // that of the Response inside.
 func firstIssuer(root *etree.Element) string {
+	if root == nil {
+		return ""
+	}
 	if iss := root.FindElement("//Issuer"); iss != nil {
 		return strings.TrimSpace(iss.Text())
 	}

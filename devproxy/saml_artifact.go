@@ -15,13 +15,13 @@ import (
 
 // trustNamedIssuer makes the IdP's entity id, for sp of an IdP known by
 // -samlRedirectUrl alone, the issuer its message names: that of the posted
-// samlResponse or, for an artifact, of the ArtifactResponse as the
-// resolution service returns it. As on the ADC, the signature by
-// -samlIdPCertName's certificate is what is trusted, whichever issuer the
-// IdP names; every other check stays.
-func trustNamedIssuer(sp *saml.ServiceProvider, samlResponse string) {
+// response or, for an artifact, of the ArtifactResponse as the resolution
+// service returns it. As on the ADC, the signature by -samlIdPCertName's
+// certificate is what is trusted, whichever issuer the IdP names; every
+// other check stays.
+func trustNamedIssuer(sp *saml.ServiceProvider, posted *etree.Element) {
 	md := *sp.IDPMetadata
-	md.EntityID, _ = peekSAMLResponse(samlResponse)
+	md.EntityID = firstIssuer(posted)
 	sp.IDPMetadata = &md
 	readArtifactResponses(sp, func(soap *etree.Element) { md.EntityID = firstIssuer(soap) })
 }

@@ -122,6 +122,7 @@ func (p *Proxy) completeSAMLLogin(w http.ResponseWriter, r *http.Request) *login
 	var ids []string
 	var login *SAMLLogin
 	art := r.Form.Get("SAMLart")
+	posted := postedResponse(r.PostForm.Get("SAMLResponse"))
 	switch {
 	case art != "":
 		ls, login, ids = p.pendingForArtifact(r, art, now)
@@ -130,7 +131,7 @@ func (p *Proxy) completeSAMLLogin(w http.ResponseWriter, r *http.Request) *login
 	case r.PostForm.Get("SAMLResponse") == "":
 		return loginFailure(http.StatusBadRequest, "no SAMLResponse or SAMLart in the request: the IdP sends one of them")
 	default:
-		ls, login, ids = p.pendingForResponse(r.PostForm.Get("SAMLResponse"), now)
+		ls, login, ids = p.pendingForResponse(posted, now)
 	}
 	env := p.rt().envs[ls.Env]
 	switch {
@@ -139,7 +140,7 @@ func (p *Proxy) completeSAMLLogin(w http.ResponseWriter, r *http.Request) *login
 	case login == nil && env.SAML == nil:
 		return loginFailure(http.StatusBadRequest, fmt.Sprintf("environment %q has no SAML identity provider", env.Name))
 	}
-	a, login, lerr := p.acceptSAMLResponse(r, env, p.samlCandidates(r, env, login), ids, art != "")
+	a, login, lerr := p.acceptSAMLResponse(r, env, p.samlCandidates(r, env, login, posted), ids, posted, art != "")
 	if lerr != nil {
 		return lerr
 	}
@@ -160,13 +161,13 @@ func (p *Proxy) completeSAMLLogin(w http.ResponseWriter, r *http.Request) *login
 // by metadata, those whose IdP's entity id is its Issuer; by
 // -samlRedirectUrl, whose certificate is all that is known of the IdP,
 // each. Without any, env's default login, whose checks then refuse it.
-func (p *Proxy) samlCandidates(r *http.Request, env *envState, login *SAMLLogin) []*SAMLLogin {
+func (p *Proxy) samlCandidates(r *http.Request, env *envState, login *SAMLLogin, posted *etree.Element) []*SAMLLogin {
 	if login != nil {
 		return []*SAMLLogin{login}
 	}
 	// An artifact that matched no login has no SAMLResponse to name an
 	// issuer, nor has a response without Issuer.
-	issuer, _ := peekSAMLResponse(r.PostForm.Get("SAMLResponse"))
+	issuer := firstIssuer(posted)
 	var out []*SAMLLogin
 	for _, l := range env.samlLogins() {
 		if issuer == "" {
@@ -186,12 +187,12 @@ func (p *Proxy) samlCandidates(r *http.Request, env *envState, login *SAMLLogin)
 	return out
 }
 
-// acceptSAMLResponse checks the response in r (a posted SAMLResponse, or
-// the one an artifact resolves to) with each login of candidates in turn
-// and returns the assertion and login of the first that accepts it; ids
-// are the AuthnRequests it may answer. No check is relaxed: each login's
-// own IdP, audience, signature and validity apply.
-func (p *Proxy) acceptSAMLResponse(r *http.Request, env *envState, candidates []*SAMLLogin, ids []string, byArtifact bool) (*saml.Assertion, *SAMLLogin, *loginError) {
+// acceptSAMLResponse checks the response in r (posted, parsed as posted,
+// or the one an artifact resolves to) with each login of candidates in
+// turn and returns the assertion and login of the first that accepts it;
+// ids are the AuthnRequests it may answer. No check is relaxed: each
+// login's own IdP, audience, signature and validity apply.
+func (p *Proxy) acceptSAMLResponse(r *http.Request, env *envState, candidates []*SAMLLogin, ids []string, posted *etree.Element, byArtifact bool) (*saml.Assertion, *SAMLLogin, *loginError) {
 	var why []string
 	for _, login := range candidates {
 		sp, err := env.serviceProvider(p, login, p.origin(r)+SAMLACSPath)
@@ -203,18 +204,20 @@ func (p *Proxy) acceptSAMLResponse(r *http.Request, env *envState, candidates []
 				"give the proxy the IdP's metadata with one (or its -artifactResolutionServiceURL), or have the IdP answer by HTTP-POST", env.Name))
 		}
 		if login.SSOURL != "" {
-			trustNamedIssuer(sp, r.PostForm.Get("SAMLResponse"))
+			trustNamedIssuer(sp, posted)
 		}
-		var soap *etree.Element
+		// The Response whose own signature STRICT wants: the posted one,
+		// or the one inside the ArtifactResponse.
+		resp := posted
 		if byArtifact && login.SignedResponse {
-			readArtifactResponses(sp, func(e *etree.Element) { soap = e })
+			readArtifactResponses(sp, func(soap *etree.Element) { resp = soap.FindElement("./Body/ArtifactResponse/Response") })
 		}
 		var a *saml.Assertion
 		reason := relayStateRefusal(r, login)
 		if reason == "" {
 			if a, err = sp.ParseResponse(r, ids); err != nil {
 				reason = "the SAML response was refused: " + samlRefusal(err)
-			} else if reason = login.unsignedRefusal(a, r.PostForm.Get("SAMLResponse"), soap); reason == "" {
+			} else if reason = login.unsignedRefusal(a, resp); reason == "" {
 				return a, login, nil
 			}
 		}
@@ -228,26 +231,14 @@ func (p *Proxy) acceptSAMLResponse(r *http.Request, env *envState, candidates []
 
 // unsignedRefusal says why the ADC's -samlRejectUnsignedAssertion refuses
 // a response crewjam/saml accepted (having verified every signature in
-// it), which came as samlResponse or, resolved from an artifact, in soap:
-// ON, the default, rejects an assertion "received without signature";
-// STRICT "ensures that both Response and Assertion are signed" (NITRO
-// reference, authenticationsamlaction).
-func (l *SAMLLogin) unsignedRefusal(a *saml.Assertion, samlResponse string, soap *etree.Element) string {
-	if a.Signature == nil {
+// it), whose Response is resp: ON, the default, rejects an assertion
+// "received without signature"; STRICT "ensures that both Response and
+// Assertion are signed" (NITRO reference, authenticationsamlaction).
+func (l *SAMLLogin) unsignedRefusal(a *saml.Assertion, resp *etree.Element) string {
+	switch {
+	case a.Signature == nil:
 		return "the SAML response was refused: its assertion is not signed, which the samlAction rejects (-samlRejectUnsignedAssertion ON, the ADC's default): have the IdP sign its assertions"
-	}
-	if !l.SignedResponse {
-		return ""
-	}
-	var resp *etree.Element
-	if soap != nil {
-		resp = soap.FindElement("./Body/ArtifactResponse/Response")
-	} else if raw, err := base64.StdEncoding.DecodeString(samlResponse); err == nil {
-		if doc := etree.NewDocument(); doc.ReadFromBytes(raw) == nil {
-			resp = doc.Root()
-		}
-	}
-	if resp == nil || !hasSignature(resp) {
+	case l.SignedResponse && (resp == nil || !hasSignature(resp)):
 		return "the SAML response was refused: the Response is not signed, and -samlRejectUnsignedAssertion STRICT wants it signed as well as its assertion: have the IdP sign both"
 	}
 	return ""
@@ -285,9 +276,12 @@ func relayStateRefusal(r *http.Request, login *SAMLLogin) string {
 // InResponseTo, which is then used up; an unsolicited response is an
 // IdP-initiated login to the active environment (login nil: samlCandidates
 // finds the logins whose IdP sent it).
-func (p *Proxy) pendingForResponse(samlResponse string, now time.Time) (*loginState, *SAMLLogin, []string) {
+func (p *Proxy) pendingForResponse(posted *etree.Element, now time.Time) (*loginState, *SAMLLogin, []string) {
 	ls := &loginState{Return: "/", Env: p.active.Load().Env}
-	_, reqID := peekSAMLResponse(samlResponse)
+	if posted == nil {
+		return ls, nil, nil
+	}
+	reqID := posted.SelectAttrValue("InResponseTo", "")
 	pending, solicited := p.saml.pending.get(reqID, now)
 	if !solicited || reqID == "" {
 		return ls, nil, nil
