@@ -100,12 +100,12 @@ func (p *Proxy) pendingForArtifact(r *http.Request, art string, now time.Time) (
 		sp, err := env.serviceProvider(p, l, p.origin(r)+SAMLACSPath)
 		return err == nil && config.SAMLArtifactSourceID(sp.IDPMetadata.EntityID) == source
 	}
-	pending := awaiting(p.saml.pending, now)
-	if req, ok := p.saml.pending.get(cookieValue(r, samlArtifactCookie), now); ok && p.rt().envs[req.env] != nil && issuedBy(p.rt().envs[req.env], req.login) {
+	envs, pending := p.rt().envs, awaiting(p.saml.pending, now)
+	if req, ok := p.saml.pending.get(cookieValue(r, samlArtifactCookie), now); ok && envs[req.env] != nil && issuedBy(envs[req.env], req.login) {
 		ls.Env = req.env
 		return ls, req.login, pending[awaitKey{req.env, req.login}]
 	}
-	for name, env := range p.rt().envs {
+	for name, env := range envs {
 		for _, l := range env.samlLogins() {
 			if l.SSOURL == "" && issuedBy(env, l) {
 				ls.Env = name
